@@ -1,0 +1,16 @@
+"""Entry point: page config, session state, the journey sidebar and navigation.
+
+Run with ``make run`` (or ``streamlit run app.py``). Heavy libraries
+(TensorFlow, shap) are never imported here: pages import them lazily, so the
+first page appears fast.
+"""
+
+import streamlit as st
+
+from ui import journey, state
+
+st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
+state.init()
+page = st.navigation(journey.pages(), position="hidden")
+journey.sidebar(current=page.url_path or journey.STEPS[0].key)
+page.run()

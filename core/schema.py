@@ -1,0 +1,138 @@
+"""Column roles: what each column *is* for machine learning.
+
+A role decides how a column is profiled, whether it starts as a feature, and
+(later) which preprocessing branch it goes through. Roles are inferred from the
+data with a reason the person can read, and any role can be overridden.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pandas as pd
+
+#: Above this many rows, role inference looks at a seeded sample.
+INFER_SAMPLE_ROWS = 50_000
+_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|code|number|no)$|^id[_\s-]|^(id|uuid|guid)$", re.I)
+
+
+class Role(StrEnum):
+    """The part a column plays; the values are shown to people."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    TEXT = "text"
+    DATETIME = "datetime"
+    ID = "ID-like"
+    CONSTANT = "constant"
+    EMPTY = "empty"
+
+    @property
+    def usable(self) -> bool:
+        """Whether a column of this role can be a model input at all."""
+        return self in (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME)
+
+
+ROLE_HELP: dict[Role, str] = {
+    Role.NUMERIC: "Numbers that can be compared and averaged.",
+    Role.CATEGORICAL: "A small set of labels (or yes/no); each label is a group.",
+    Role.TEXT: "Free text; models use the words in it.",
+    Role.DATETIME: "Dates or times; models use parts like year, month, weekday.",
+    Role.ID: "A different value on (almost) every row, like a row number or customer ID; "
+    "it identifies rows but does not generalise.",
+    Role.CONSTANT: "The same value on every row; it carries no information.",
+    Role.EMPTY: "No values at all.",
+}
+
+
+@dataclass(frozen=True)
+class RoleGuess:
+    """An inferred role and why it was chosen."""
+
+    role: Role
+    reason: str
+
+
+def infer_roles(frame: pd.DataFrame, *, sample_rows: int = INFER_SAMPLE_ROWS, seed: int = 0) -> dict[str, RoleGuess]:
+    """Infer a role for every column.
+
+    Args:
+        frame: The loaded table.
+        sample_rows: Infer from a seeded sample of at most this many rows.
+        seed: Seed of that sample.
+    """
+    sample = frame.sample(n=sample_rows, random_state=seed) if len(frame) > sample_rows else frame
+    return {name: infer_role(sample[name]) for name in frame.columns}
+
+
+def infer_role(column: pd.Series) -> RoleGuess:
+    """Infer one column's role from its values (and, for IDs, its name)."""
+    values = column.dropna()
+    n = len(values)
+    if n == 0:
+        return RoleGuess(Role.EMPTY, "every value is missing")
+    distinct = values.nunique()
+    if distinct == 1:
+        return RoleGuess(Role.CONSTANT, f"every value is {_short(values.iloc[0])!r}")
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return RoleGuess(Role.CATEGORICAL, "true/false values")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return RoleGuess(Role.DATETIME, "values are dates/times")
+    name = str(column.name)
+    unique_share = distinct / n
+    if pd.api.types.is_numeric_dtype(dtype):
+        return _numeric_role(values, name, distinct, unique_share)
+    return _text_role(values.astype(str), name, distinct, unique_share)
+
+
+def _numeric_role(values: pd.Series, name: str, distinct: int, unique_share: float) -> RoleGuess:
+    integral = pd.api.types.is_integer_dtype(values.dtype) or bool((values % 1 == 0).all())
+    if integral and n_ok(values) and unique_share == 1.0:
+        if _ID_NAME.search(name):
+            return RoleGuess(
+                Role.ID, f"a different whole number on every row and the name '{_short(name)}' suggests an ID"
+            )
+        ordered = values.is_monotonic_increasing or values.is_monotonic_decreasing
+        if ordered and values.diff().dropna().abs().eq(1).mean() > 0.95:
+            return RoleGuess(Role.ID, "consecutive whole numbers, one per row (a row number)")
+    if distinct == 2:
+        return RoleGuess(Role.CATEGORICAL, f"only two values ({', '.join(map(_short, sorted(values.unique())[:2]))})")
+    return RoleGuess(Role.NUMERIC, f"numbers with {distinct:,} distinct values")
+
+
+def n_ok(values: pd.Series) -> bool:
+    """Whether there are enough values to call a column an ID (not a tiny table)."""
+    return len(values) >= 20
+
+
+def _text_role(values: pd.Series, name: str, distinct: int, unique_share: float) -> RoleGuess:
+    n = len(values)
+    lengths = values.str.len()
+    mean_len = float(lengths.mean())
+    words = float(values.head(2_000).str.count(r"\s+").mean()) + 1
+    if mean_len >= 40 or (words >= 4 and unique_share > 0.5):
+        return RoleGuess(Role.TEXT, f"free text: {words:.0f} words per value on average")
+    if unique_share >= 0.95 and n >= 20:
+        return RoleGuess(
+            Role.ID, f"{distinct:,} distinct short labels in {n:,} rows: a different value on almost every row"
+        )
+    if _ID_NAME.search(name) and unique_share > 0.5 and n >= 20:
+        return RoleGuess(Role.ID, f"the name '{_short(name)}' and mostly distinct values suggest an ID")
+    return RoleGuess(Role.CATEGORICAL, f"{distinct:,} distinct labels")
+
+
+def _short(value: object, limit: int = 30) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def effective_roles(inferred: dict[str, RoleGuess], overrides: dict[str, str] | None) -> dict[str, Role]:
+    """Inferred roles with the person's overrides applied (unknown columns ignored)."""
+    roles = {name: guess.role for name, guess in inferred.items()}
+    for name, role in (overrides or {}).items():
+        if name in roles:
+            roles[name] = Role(role)
+    return roles

@@ -1,0 +1,269 @@
+"""Choosing what to predict: task detection, target checks, feature defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pandas as pd
+
+from core.errors import TargetError
+from core.schema import Role
+
+#: A numeric target with at most this many distinct whole numbers is a class label.
+MAX_INTEGER_CLASSES = 10
+#: A label-like target with more classes than this gets a warning.
+MANY_CLASSES = 50
+#: Minority class share below which imbalance is flagged.
+IMBALANCE_SHARE = 0.2
+
+
+class Task(StrEnum):
+    """What kind of model the person is building."""
+
+    BINARY = "binary classification"
+    MULTICLASS = "multiclass classification"
+    REGRESSION = "regression"
+    CLUSTERING = "clustering"
+
+    @property
+    def is_classification(self) -> bool:
+        return self in (Task.BINARY, Task.MULTICLASS)
+
+
+TASK_HELP: dict[Task, str] = {
+    Task.BINARY: "Predict one of two outcomes (yes/no, spam/ham, fails/works).",
+    Task.MULTICLASS: "Predict one of several labels (species, product type).",
+    Task.REGRESSION: "Predict a number (price, temperature, demand).",
+    Task.CLUSTERING: "No target: find groups of similar rows.",
+}
+
+
+@dataclass(frozen=True)
+class TaskGuess:
+    """A detected task and the reason for it."""
+
+    task: Task
+    reason: str
+
+
+@dataclass(frozen=True)
+class TargetWarning:
+    """Something about the target the person should know before training."""
+
+    level: str  # "warning" or "error"
+    message: str
+
+
+@dataclass
+class TargetChoice:
+    """The person's decision on the Target page."""
+
+    target: str | None
+    task: Task
+    task_reason: str
+    features: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target,
+            "task": self.task.value,
+            "task_reason": self.task_reason,
+            "features": list(self.features),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TargetChoice:
+        return cls(data.get("target"), Task(data["task"]), data.get("task_reason", ""), list(data.get("features", [])))
+
+
+def detect_task(frame: pd.DataFrame, target: str | None) -> TaskGuess:
+    """Detect the task from the target column (``None`` means clustering)."""
+    if target is None:
+        return TaskGuess(Task.CLUSTERING, "no target column was chosen, so the rows are grouped instead")
+    if target not in frame.columns:
+        raise TargetError(f"There is no column named '{target}'.", hint="Pick a column from the list.")
+    values = frame[target].dropna()
+    if values.empty:
+        raise TargetError(
+            f"Column '{target}' has no values, so there is nothing to predict.", hint="Pick another column."
+        )
+    distinct = int(values.nunique())
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return TaskGuess(Task.BINARY, "the column holds true/false values")
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        whole = pd.api.types.is_integer_dtype(values.dtype) or bool((values % 1 == 0).all())
+        if distinct == 2:
+            return TaskGuess(Task.BINARY, f"the column has exactly two values ({_pair(values)})")
+        if whole and distinct <= MAX_INTEGER_CLASSES:
+            return TaskGuess(Task.MULTICLASS, f"only {distinct} distinct whole numbers, which look like class codes")
+        kind = "whole numbers" if whole else "numbers with decimals"
+        return TaskGuess(Task.REGRESSION, f"{kind} with {distinct:,} distinct values")
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return TaskGuess(Task.REGRESSION, "dates are predicted as numbers (time since the earliest)")
+    if distinct == 2:
+        return TaskGuess(Task.BINARY, f"the column has exactly two labels ({_pair(values)})")
+    return TaskGuess(Task.MULTICLASS, f"{distinct:,} distinct labels")
+
+
+def allowed_tasks(frame: pd.DataFrame, target: str | None) -> list[Task]:
+    """Tasks the person may switch to for this target."""
+    if target is None:
+        return [Task.CLUSTERING]
+    values = frame[target].dropna()
+    numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+    distinct = values.nunique()
+    tasks = []
+    if distinct == 2:
+        tasks.append(Task.BINARY)
+    if distinct >= 2:
+        tasks.append(Task.MULTICLASS)
+    if numeric:
+        tasks.append(Task.REGRESSION)
+    return tasks
+
+
+def validate_task(frame: pd.DataFrame, target: str | None, task: Task) -> None:
+    """Refuse a task the target cannot support, with a message that says why."""
+    if task == Task.CLUSTERING:
+        return
+    if target is None:
+        raise TargetError(f"{task.value.capitalize()} needs a target column.", hint="Choose the column to predict.")
+    if task not in allowed_tasks(frame, target):
+        distinct = frame[target].nunique()
+        if task == Task.REGRESSION:
+            raise TargetError(
+                f"Regression needs a numeric target, but '{target}' holds labels.",
+                hint="Choose classification, or convert the column to numbers on the Clean page.",
+            )
+        raise TargetError(
+            f"{task.value.capitalize()} needs {'exactly two' if task == Task.BINARY else 'at least two'} classes; '{target}' has {distinct}."
+        )
+
+
+def target_warnings(
+    frame: pd.DataFrame, target: str | None, task: Task, role: Role | None = None
+) -> list[TargetWarning]:
+    """Checks a person should see before training on this target."""
+    if target is None:
+        return []
+    column = frame[target]
+    out: list[TargetWarning] = []
+    missing = int(column.isna().sum())
+    if missing:
+        out.append(
+            TargetWarning(
+                "warning",
+                f"{missing:,} rows ({missing / len(column):.1%}) have no value in '{target}'; they will be dropped before training.",
+            )
+        )
+    values = column.dropna()
+    if task.is_classification:
+        counts = values.value_counts()
+        if len(counts) < 2:
+            out.append(
+                TargetWarning(
+                    "error",
+                    f"'{target}' has only one class ({_short(counts.index[0])}); a classifier needs at least two.",
+                )
+            )
+            return out
+        share = counts.iloc[-1] / counts.sum()
+        if share < IMBALANCE_SHARE:
+            out.append(
+                TargetWarning(
+                    "warning",
+                    f"Classes are imbalanced: the rarest class, {_short(counts.index[-1])!r}, is {share:.1%} of rows ({int(counts.iloc[-1]):,}). Accuracy can look good while that class is missed; watch balanced accuracy and recall, and consider class weights.",
+                )
+            )
+        if len(counts) > MANY_CLASSES:
+            out.append(
+                TargetWarning(
+                    "warning",
+                    f"'{target}' has {len(counts):,} classes. If it is a number, regression may fit better; if it is an ID or free text, choose another target.",
+                )
+            )
+        smallest = int(counts.iloc[-1])
+        if smallest < 5:
+            out.append(
+                TargetWarning(
+                    "warning",
+                    f"The class {_short(counts.index[-1])!r} has only {smallest} row(s); there may be too few to learn it or to split it across train, validation and test.",
+                )
+            )
+    if task == Task.REGRESSION:
+        distinct = values.nunique()
+        if role == Role.ID:
+            out.append(
+                TargetWarning(
+                    "warning",
+                    f"'{target}' looks like an ID (a different value on every row). Predicting it is rarely meaningful.",
+                )
+            )
+        elif distinct <= MAX_INTEGER_CLASSES * 2 and len(values) > 10 * distinct:
+            out.append(
+                TargetWarning(
+                    "warning",
+                    f"'{target}' has only {distinct} distinct values; it may be a category rather than a quantity. Consider classification.",
+                )
+            )
+    return out
+
+
+def default_features(
+    columns: list[str], roles: dict[str, Role], target: str | None, role_reasons: dict[str, str] | None = None
+) -> dict[str, tuple[bool, str]]:
+    """Which columns start ticked as features, each with a reason.
+
+    ID-like, constant and empty columns start unticked; the target is never a feature.
+    """
+    reasons = role_reasons or {}
+    out: dict[str, tuple[bool, str]] = {}
+    for name in columns:
+        if name == target:
+            continue
+        role = roles[name]
+        if role.usable:
+            out[name] = (True, f"{role.value}")
+        else:
+            detail = reasons.get(name)
+            out[name] = (False, f"{role.value}: {detail}" if detail else role.value)
+    return out
+
+
+def _pair(values: pd.Series) -> str:
+    return " / ".join(_short(v) for v in sorted(values.unique(), key=str)[:2])
+
+
+def _short(value: object, limit: int = 30) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_TARGET_NAMES = (
+    "target",
+    "label",
+    "class",
+    "y",
+    "outcome",
+    "result",
+    "species",
+    "diagnosis",
+    "price",
+    "failure",
+    "churn",
+    "survived",
+    "default",
+    "fraud",
+    "quality",
+)
+
+
+def suggest_target(columns: list[str], roles: dict[str, Role]) -> str | None:
+    """A sensible first guess at the target: a telling name, else the last usable column."""
+    lowered = {c.lower().strip(): c for c in columns}
+    for name in _TARGET_NAMES:
+        if name in lowered and roles.get(lowered[name], Role.EMPTY) in (Role.NUMERIC, Role.CATEGORICAL):
+            return lowered[name]
+    usable = [c for c in columns if roles.get(c) in (Role.NUMERIC, Role.CATEGORICAL)]
+    return usable[-1] if usable else None

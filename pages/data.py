@@ -1,0 +1,53 @@
+"""Step 1 — Data: load a file or a sample, see how it was read, profile it."""
+
+import streamlit as st
+
+from core import charts
+from ui import data_views as views
+from ui import journey, state
+from ui.text import md_escape
+
+st.title("1. Data")
+st.write("Upload your own table or start with a bundled sample. Nothing leaves this computer.")
+
+views.upload_box()
+views.load_error_message()
+with st.expander("…or pick a sample dataset", expanded=state.dataset() is None):
+    views.sample_picker()
+
+ds = state.dataset()
+if ds is None:
+    st.stop()
+
+st.header(md_escape(ds.name), divider="gray", anchor=False)
+views.detected_settings()
+views.preview(ds.frame)
+
+st.subheader("Profile", anchor=False)
+with st.spinner("Profiling…"):
+    prof = state.current_profile()
+views.profile_metrics(prof)
+views.role_table(prof)
+
+view = st.segmented_control(
+    "Look closer",
+    ["One column", "Missing values", "Correlations"],
+    default="One column",
+    key="data_view",
+)
+if view == "One column":
+    views.column_detail(prof)
+elif view == "Missing values":
+    if prof.missing_cells:
+        st.plotly_chart(charts.missing_values(prof), key="data_missing_chart")
+    else:
+        st.success("No missing values.")
+elif view == "Correlations":
+    if prof.correlation is not None:
+        if prof.correlation_note:
+            st.caption(prof.correlation_note)
+        st.plotly_chart(charts.correlation_heatmap(prof.correlation), key="data_corr_chart")
+    else:
+        st.info(prof.correlation_note or "No numeric columns to correlate.")
+
+journey.next_step("data")

@@ -1,0 +1,54 @@
+"""The architecture's rules, checked: core is a library, and a light one."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_never_imports_streamlit_or_ui():
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(imported_modules(p) & {"streamlit", "ui", "pages"})
+        for p in (ROOT / "core").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_importing_core_loads_neither_tensorflow_nor_shap():
+    code = (
+        "import sys, json, core, core.loading, core.profiling, core.schema, core.target, core.cleaning, core.charts, core.samples;"
+        "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'shap', 'streamlit') if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_app_entry_does_not_import_heavy_libraries():
+    for path in [ROOT / "app.py", *(ROOT / "ui").glob("*.py")]:
+        assert not imported_modules(path) & {"tensorflow", "keras", "shap"}, path
+
+
+def test_pages_stay_short_and_free_of_modelling_logic():
+    for path in (ROOT / "pages").glob("*.py"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert len(lines) <= 150, f"{path.name} has {len(lines)} lines"
+        assert not imported_modules(path) & {"sklearn", "pandas", "numpy", "tensorflow", "keras"}, path.name
+
+
+def test_session_keys_are_defined_in_one_place():
+    for path in [*(ROOT / "pages").glob("*.py"), ROOT / "app.py"]:
+        assert "st.session_state[" not in path.read_text(encoding="utf-8"), path.name

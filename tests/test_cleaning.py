@@ -1,0 +1,149 @@
+"""core.cleaning: the plan as data, row steps, learned steps, preview."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cleaning import (
+    CleaningPlan,
+    MissingRule,
+    OutlierRule,
+    apply_row_steps,
+    apply_type_fixes,
+    duplicated_mask,
+    learned_steps,
+    outlier_bounds,
+    parse_numbers,
+    preview_effect,
+)
+from core.errors import PlanError
+from core.schema import Role
+
+ROLES = {"x": Role.NUMERIC, "c": Role.CATEGORICAL, "t": Role.TEXT, "y": Role.CATEGORICAL}
+
+
+def frame():
+    return pd.DataFrame(
+        {
+            "x": [1.0, np.nan, 3.0, 3.0, 100.0, 2.0],
+            "c": ["a", "b", None, None, "a", "b"],
+            "t": ["hi there", "yo", "hey", "hey", "hello", None],
+            "y": ["p", "q", "p", "p", None, "q"],
+        }
+    )
+
+
+def test_plan_round_trips_through_json():
+    plan = CleaningPlan(
+        drop_columns=["t"],
+        type_fixes={"x": "number"},
+        missing_by_column={"c": MissingRule("constant", "unknown")},
+        outliers=OutlierRule("zscore", "remove", 3.0),
+        outlier_columns=["x"],
+    )
+    text = plan.to_json()
+    assert json.loads(text)["outliers"]["method"] == "zscore"
+    assert CleaningPlan.from_json(text) == plan
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"nonsense": 1},
+        {"missing_by_role": {"numeric": {"strategy": "guess"}}},
+        {"type_fixes": {"x": "to-banana"}},
+        {"outliers": {"method": "iqr", "action": "clip", "threshold": -1}},
+    ],
+)
+def test_bad_plans_are_refused(data):
+    with pytest.raises(PlanError):
+        CleaningPlan.from_dict(data)
+
+
+def test_validate_against_the_table():
+    plan = CleaningPlan(missing_by_column={"c": MissingRule("mean")})
+    with pytest.raises(PlanError, match="cannot be filled with the mean"):
+        plan.validate(list(ROLES), ROLES)
+    with pytest.raises(PlanError, match="not in the data"):
+        CleaningPlan(drop_columns=["gone"]).validate(list(ROLES), ROLES)
+    with pytest.raises(PlanError, match="must be a number"):
+        CleaningPlan(missing_by_column={"x": MissingRule("constant", "abc")}).validate(list(ROLES), ROLES)
+    CleaningPlan(type_fixes={"c": "number"}, missing_by_column={"c": MissingRule("mean")}).validate(list(ROLES), ROLES)
+
+
+def test_parse_numbers_handles_the_usual_formats():
+    values = pd.Series(["1,234.5", "$12", "12%", "(7)", "1.234,5", "-3", " 4 ", "n/a", None, "12,000"])
+    parsed = parse_numbers(values)
+    expected = [1234.5, 12, 12, -7, 1234.5, -3, 4, np.nan, np.nan, 12000]
+    np.testing.assert_allclose(parsed.to_numpy(), expected)
+
+
+def test_type_fix_reports_values_that_failed():
+    out, notes = apply_type_fixes(pd.DataFrame({"p": ["$1", "two", "$3"]}), {"p": "number"})
+    assert out["p"].tolist()[0] == 1.0 and np.isnan(out["p"].iloc[1])
+    assert "1 value(s)" in notes[0] and "'two'" in notes[0]
+    dates, _ = apply_type_fixes(pd.DataFrame({"d": ["2024-01-02", "2024-03-04"]}), {"d": "date"})
+    assert pd.api.types.is_datetime64_any_dtype(dates["d"].dtype)
+    cats, _ = apply_type_fixes(pd.DataFrame({"z": [1.0, 2.0, None]}), {"z": "category"})
+    assert cats["z"].tolist()[:2] == ["1", "2"]
+
+
+def test_row_steps_drop_duplicates_missing_target_and_chosen_rows():
+    plan = CleaningPlan(missing_by_column={"c": MissingRule("drop_rows")})
+    out, report = apply_row_steps(frame(), plan, "y", ["x", "c", "t"])
+    assert report.duplicates_dropped == 1
+    assert report.missing_target_dropped == 1
+    assert report.missing_value_rows_dropped == 1
+    assert len(out) == 3 and out["c"].notna().all()
+    assert list(out.columns) == ["x", "c", "t", "y"]
+
+
+def test_row_steps_drop_columns_and_respect_switches():
+    plan = CleaningPlan(drop_duplicates=False, drop_missing_target=False, drop_columns=["t"])
+    out, report = apply_row_steps(frame(), plan, "y", ["x", "c", "t"])
+    assert len(out) == 6
+    assert "t" not in out.columns and report.columns_dropped == ["t"]
+
+
+def test_learned_steps_are_recorded_not_fitted():
+    plan = CleaningPlan(missing_by_column={"c": MissingRule("constant", "")}, outliers=OutlierRule())
+    steps = learned_steps(plan, ROLES, ["x", "c", "t"])
+    kinds = {(s.kind, s.strategy): s.columns for s in steps}
+    assert kinds[("impute", "median")] == ("x",)
+    assert kinds[("impute", "constant")] == ("c", "t")
+    assert kinds[("outliers", "iqr")] == ("x",)
+    assert all(not hasattr(s, "statistics_") for s in steps)
+
+
+def test_outlier_bounds():
+    values = pd.Series([1, 2, 3, 4, 100], dtype=float)
+    low, high = outlier_bounds(values, "iqr", 1.5)
+    assert (low, high) == (-1.0, 7.0)
+    low, high = outlier_bounds(pd.Series([0.0, 2.0]), "zscore", 2.0)
+    assert (low, high) == (-1.0, 3.0)
+
+
+def test_preview_effect_reports_before_and_after():
+    plan = CleaningPlan(outliers=OutlierRule("iqr", "clip", 1.5))
+    summary = preview_effect(frame(), plan, "y", ["x", "c", "t"], ROLES)
+    assert (summary.rows_before, summary.rows_after) == (6, 4)
+    assert summary.columns_before == summary.columns_after == 4
+    assert summary.missing_before == 5
+    assert summary.missing_after == 0
+    assert summary.outlier_rows >= 0 and "training split" in summary.outlier_note
+
+
+def test_describe_reads_like_steps():
+    plan = CleaningPlan(drop_columns=["t"], type_fixes={"x": "number"}, outliers=OutlierRule())
+    steps = plan.describe(ROLES, "y")
+    assert steps[0] == "Convert 'x' to number."
+    assert any("Drop duplicate rows" in s for s in steps)
+    assert any("learned on the training split" in s for s in steps)
+
+
+def test_duplicated_mask_large_matches_pandas():
+    rng = np.random.default_rng(0)
+    big = pd.DataFrame({"a": rng.integers(0, 50, 60_000), "b": rng.choice(["x", "y"], 60_000)})
+    assert duplicated_mask(big).tolist() == big.duplicated().tolist()

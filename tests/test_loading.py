@@ -1,0 +1,211 @@
+"""core.loading: what people actually upload, good and bad."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import DataLoadError
+from core.loading import LoadOptions, load_file, sniff
+
+
+def load(text: str | bytes, name: str = "file.csv", **options):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return load_file(data, name, LoadOptions(**options) if options else None)
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "name"),
+    [(",", "comma"), (";", "semicolon"), ("\t", "tab"), ("|", "pipe")],
+)
+def test_detects_each_delimiter(delimiter, name):
+    rows = [["city", "temp", "rain"], ["Oslo", "3", "yes"], ["Rome", "18", "no"], ["Lima", "20", "no"]]
+    ds = load("\n".join(delimiter.join(r) for r in rows) + "\n")
+    assert ds.report.delimiter == delimiter
+    assert ds.report.delimiter_name == name
+    assert list(ds.frame.columns) == ["city", "temp", "rain"]
+    assert ds.frame["temp"].tolist() == [3, 18, 20]
+
+
+def test_utf8_bom_is_not_part_of_first_column_name():
+    ds = load("\ufeffid,value\n1,2\n".encode())
+    assert ds.report.encoding == "utf-8-sig"
+    assert list(ds.frame.columns) == ["id", "value"]
+
+
+def test_windows_1252_text_is_decoded():
+    ds = load("name,city\nJosé,Málaga\nFrançois,Orléans\n".encode("cp1252"))
+    assert ds.report.encoding == "cp1252"
+    assert ds.frame["name"].tolist() == ["José", "François"]
+
+
+def test_utf16_with_bom_is_decoded():
+    ds = load("a,b\n1,é\n".encode("utf-16"))
+    assert ds.frame["b"].tolist() == ["é"]
+
+
+def test_decimal_comma_and_thousands_dot():
+    ds = load("item;price;qty\nA;1.234,5;3\nB;12,75;4\nC;3,0;5\n")
+    assert ds.report.decimal == ","
+    assert ds.frame["price"].tolist() == [1234.5, 12.75, 3.0]
+    assert pd.api.types.is_float_dtype(ds.frame["price"].dtype)
+
+
+def test_quoted_thousands_commas_are_numbers():
+    ds = load('amount,label\n"1,234.5",x\n"12,000",y\n"7",z\n')
+    assert ds.frame["amount"].tolist() == [1234.5, 12000.0, 7.0]
+
+
+@pytest.mark.parametrize("token", ["NA", "N/A", "?", "-", "null", ""])
+def test_missing_tokens_become_missing(token):
+    ds = load(f"x,y\n1,a\n{token},b\n3,c\n")
+    assert ds.frame["x"].isna().tolist() == [False, True, False]
+    assert pd.api.types.is_numeric_dtype(ds.frame["x"].dtype)
+
+
+def test_quoted_fields_with_newlines_stay_in_one_cell():
+    ds = load('id,comment\n1,"first line\nsecond line"\n2,"plain"\n')
+    assert len(ds.frame) == 2
+    assert ds.frame["comment"].iloc[0] == "first line\nsecond line"
+
+
+def test_duplicate_and_empty_column_names_are_renamed_with_a_notice():
+    ds = load("a,a,,b\n1,2,3,4\n")
+    assert list(ds.frame.columns) == ["a", "a_2", "column_3", "b"]
+    assert ds.report.renamed_columns["a"] == "a_2"
+    assert any("Renamed" in n for n in ds.report.notices)
+
+
+def test_ragged_rows_are_reported_and_kept():
+    ds = load("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n")
+    assert len(ds.frame) == 4, "no row may be dropped"
+    assert ds.report.ragged_count == 2
+    assert ds.report.ragged_rows == [3, 4]
+    assert "extra_1" in ds.frame.columns and ds.frame["extra_1"].iloc[2] == 9
+    assert np.isnan(ds.frame["c"].iloc[1])
+    assert any("do not have 3 fields" in n for n in ds.report.notices)
+
+
+def test_iso_and_us_dates_become_datetimes():
+    ds = load("d,e,v\n2024-01-05,03/15/2024,1\n2024-02-06,04/16/2024,2\n")
+    assert pd.api.types.is_datetime64_any_dtype(ds.frame["d"].dtype)
+    assert pd.api.types.is_datetime64_any_dtype(ds.frame["e"].dtype)
+    assert ds.frame["e"].iloc[0] == pd.Timestamp("2024-03-15")
+
+
+def test_header_override_reads_first_row_as_data():
+    ds = load("1,2\n3,4\n", header=False)
+    assert list(ds.frame.columns) == ["column_1", "column_2"]
+    assert len(ds.frame) == 2
+
+
+def test_all_numeric_first_row_is_detected_as_data():
+    assert sniff(b"1,2\n3,4\n5,6\n").header is False
+
+
+def test_delimiter_override_wins():
+    ds = load("a;b,c\n1;2,3\n", delimiter=",")
+    assert list(ds.frame.columns) == ["a;b", "c"]
+
+
+def test_hostile_column_names_are_kept_literally():
+    ds = load("<script>alert(1)</script>,**bold**,=cmd()\n1,2,3\n")
+    assert list(ds.frame.columns) == ["<script>alert(1)</script>", "**bold**", "=cmd()"]
+
+
+def test_a_200k_character_cell_is_read():
+    big = "x" * 200_000
+    ds = load(f"id,text\n1,{big}\n2,short\n")
+    assert len(ds.frame["text"].iloc[0]) == 200_000
+
+
+def test_600_columns_are_read():
+    header = ",".join(f"c{i}" for i in range(600))
+    row = ",".join(str(i) for i in range(600))
+    ds = load(f"{header}\n{row}\n{row}\n")
+    assert ds.n_cols == 600
+
+
+def test_one_column_file_loads_with_a_hint():
+    ds = load("value\n1\n2\n3\n")
+    assert ds.n_cols == 1
+    assert any("Only one column" in n for n in ds.report.notices)
+
+
+# --------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", "is empty"),
+        (b"   \n\n", "is empty"),
+        (b"a,b,c\n", "no data rows"),
+        (bytes(range(256)) * 40, "does not look like text"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(2000), "does not look like text"),
+    ],
+    ids=["empty", "blank", "header-only", "binary", "png-renamed"],
+)
+def test_bad_files_get_a_clear_message(data, expected):
+    with pytest.raises(DataLoadError) as info:
+        load_file(data, "upload.csv")
+    assert expected in info.value.user_message
+
+
+def test_file_over_the_size_limit_is_refused_before_parsing():
+    with pytest.raises(DataLoadError, match="over the 1 MB limit"):
+        load_file(b"a,b\n" + b"1,2\n" * 400_000, "big.csv", max_bytes=1_000_000)
+
+
+def test_unknown_encoding_override_is_refused():
+    with pytest.raises(DataLoadError, match="not an encoding this app knows"):
+        load("a,b\n1,2\n", encoding="klingon-8")
+
+
+def test_wrong_encoding_override_says_which_byte():
+    with pytest.raises(DataLoadError, match="not valid utf-8"):
+        load_file("a\né\n".encode("cp1252"), "x.csv", LoadOptions(encoding="utf-8"))
+
+
+def test_excel_named_file_that_is_not_a_workbook_is_refused():
+    with pytest.raises(DataLoadError, match="not one"):
+        load_file(b"a,b\n1,2\n", "sheet.xlsx")
+
+
+def test_corrupt_zip_named_csv_is_refused():
+    with pytest.raises(DataLoadError):
+        load_file(b"PK\x03\x04" + bytes(100), "data.csv")
+
+
+# --------------------------------------------------------------------- excel
+
+
+def _workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+    return buffer.getvalue()
+
+
+def test_excel_with_several_sheets_lists_them_and_reads_the_chosen_one():
+    data = _workbook({"sales": pd.DataFrame({"a": [1, 2]}), "costs": pd.DataFrame({"b": ["x", "y"], "c": [1.5, None]})})
+    first = load_file(data, "book.xlsx")
+    assert first.report.sheets == ["sales", "costs"]
+    assert first.report.sheet == "sales"
+    assert any("2 sheets" in n for n in first.report.notices)
+    second = load_file(data, "book.xlsx", LoadOptions(sheet="costs"))
+    assert list(second.frame.columns) == ["b", "c"]
+    assert second.frame["c"].isna().tolist() == [False, True]
+
+
+def test_excel_is_detected_by_content_even_when_named_csv():
+    data = _workbook({"only": pd.DataFrame({"a": [1, 2], "b": ["u", "v"]})})
+    assert zipfile.is_zipfile(io.BytesIO(data))
+    ds = load_file(data, "renamed.csv")
+    assert ds.report.file_kind == "excel"
+    assert ds.frame["b"].tolist() == ["u", "v"]

@@ -1,0 +1,93 @@
+"""core.target: task detection, warnings, default features."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import TargetError
+from core.schema import Role
+from core.target import (
+    TargetChoice,
+    Task,
+    allowed_tasks,
+    default_features,
+    detect_task,
+    suggest_target,
+    target_warnings,
+    validate_task,
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        (["spam", "ham", "ham"], Task.BINARY),
+        ([0, 1, 1, 0], Task.BINARY),
+        ([True, False, True], Task.BINARY),
+        (["a", "b", "c", "a"], Task.MULTICLASS),
+        ([1, 2, 3, 1, 2, 3], Task.MULTICLASS),
+        ([1.5, 2.25, 3.0, 4.0], Task.REGRESSION),
+        (list(range(100)), Task.REGRESSION),
+    ],
+)
+def test_detect_task(values, task):
+    guess = detect_task(pd.DataFrame({"y": values}), "y")
+    assert guess.task == task
+    assert guess.reason
+
+
+def test_no_target_means_clustering():
+    assert detect_task(pd.DataFrame({"x": [1]}), None).task == Task.CLUSTERING
+
+
+def test_empty_target_is_refused():
+    with pytest.raises(TargetError, match="no values"):
+        detect_task(pd.DataFrame({"y": [np.nan, np.nan]}), "y")
+
+
+def test_allowed_tasks_and_validation():
+    frame = pd.DataFrame({"num": [1, 2, 1, 2], "lab": ["a", "b", "c", "a"]})
+    assert allowed_tasks(frame, "num") == [Task.BINARY, Task.MULTICLASS, Task.REGRESSION]
+    assert Task.REGRESSION not in allowed_tasks(frame, "lab")
+    with pytest.raises(TargetError, match="Regression needs a numeric target"):
+        validate_task(frame, "lab", Task.REGRESSION)
+    validate_task(frame, "num", Task.REGRESSION)
+
+
+def test_imbalance_and_missing_target_warnings_give_numbers():
+    frame = pd.DataFrame({"y": ["ok"] * 95 + ["fail"] * 5 + [None] * 3})
+    messages = [w.message for w in target_warnings(frame, "y", Task.BINARY)]
+    assert any("3 rows" in m and "dropped" in m for m in messages)
+    assert any("imbalanced" in m and "5.0%" in m for m in messages)
+
+
+def test_single_class_is_an_error():
+    warnings = target_warnings(pd.DataFrame({"y": ["a"] * 10}), "y", Task.BINARY)
+    assert warnings[0].level == "error"
+
+
+def test_regression_target_that_looks_categorical_or_like_an_id():
+    cat = target_warnings(pd.DataFrame({"y": [1.0, 2.0, 3.0] * 100}), "y", Task.REGRESSION)
+    assert any("category" in w.message for w in cat)
+    ids = target_warnings(pd.DataFrame({"y": range(50)}), "y", Task.REGRESSION, Role.ID)
+    assert any("ID" in w.message for w in ids)
+
+
+def test_default_features_untick_ids_constants_and_empties_with_reasons():
+    roles = {"id": Role.ID, "x": Role.NUMERIC, "k": Role.CONSTANT, "e": Role.EMPTY, "y": Role.CATEGORICAL}
+    out = default_features(list(roles), roles, "y", {"id": "a row number"})
+    assert "y" not in out
+    assert out["x"][0] is True
+    assert out["id"] == (False, "ID-like: a row number")
+    assert out["k"][0] is False and out["e"][0] is False
+
+
+def test_suggest_target_prefers_telling_names():
+    roles = {"a": Role.NUMERIC, "price": Role.NUMERIC, "b": Role.CATEGORICAL}
+    assert suggest_target(list(roles), roles) == "price"
+    assert suggest_target(["a", "b"], roles) == "b"
+
+
+def test_choice_round_trips():
+    choice = TargetChoice("y", Task.BINARY, "two labels", ["a", "b"])
+    assert TargetChoice.from_dict(choice.to_dict()) == choice

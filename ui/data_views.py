@@ -1,0 +1,225 @@
+"""Views of the Data page: loading, what was detected, preview and profile."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import charts
+from core.errors import DashboardError
+from core.loading import DELIMITER_NAMES, ENCODINGS, MAX_UPLOAD_MB, LoadOptions, load_file
+from core.profiling import Profile
+from core.samples import list_samples, load_sample
+from core.schema import ROLE_HELP, Role
+from ui import state
+from ui.text import md_escape, short
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
+PREVIEW_ROWS = 100
+
+
+def read_and_store(data: bytes, name: str, options: LoadOptions, src: state.Source) -> bool:
+    """Read ``data``; on success make it the dataset, on failure keep the old one."""
+    with st.spinner(f"Reading {short(name, 60)} ({len(data) / 1e6:,.1f} MB)…"):
+        try:
+            ds = load_file(data, name, options)
+        except DashboardError as err:
+            state.set_load_error(src.file_id, err.user_message)
+            return False
+    state.set_dataset(ds, data, src, options)
+    return True
+
+
+def upload_box() -> None:
+    """File uploader; a new file is read once, a failure is remembered."""
+    uploaded = st.file_uploader(
+        f"Upload a CSV, TSV or Excel (.xlsx) file — up to {MAX_UPLOAD_MB} MB",
+        type=UPLOAD_TYPES,
+        key="data_upload",
+        help="Delimiter, encoding, decimal commas and missing-value markers are detected; you can override them below.",
+    )
+    if uploaded is None:
+        return
+    current = state.source()
+    failed = state.load_error()
+    if (current and current.file_id == uploaded.file_id) or (failed and failed[0] == uploaded.file_id):
+        return
+    src = state.Source(uploaded.name, "upload", uploaded.file_id)
+    if read_and_store(uploaded.getvalue(), uploaded.name, LoadOptions(), src):
+        st.rerun()
+
+
+def load_error_message() -> None:
+    failed = state.load_error()
+    if failed:
+        kept = " Your previous data is still loaded." if state.dataset() is not None else ""
+        st.error(md_escape(failed[1] + kept), icon=":material/error:")
+
+
+def sample_picker() -> None:
+    """One button per bundled dataset."""
+    samples = list_samples()
+    cols = st.columns(4)
+    for i, sample in enumerate(samples):
+        with cols[i % 4].container(border=True):
+            st.markdown(f"**{sample.title}**")
+            st.caption(f"{sample.description} Task: {sample.task}.")
+            if st.button("Load", key=f"data_sample_{sample.key}", icon=":material/table_view:"):
+                ds = load_sample(sample.key)
+                state.set_dataset(
+                    ds,
+                    sample.path.read_bytes(),
+                    state.Source(sample.title, "sample", f"sample:{sample.key}"),
+                    LoadOptions(),
+                )
+                st.rerun()
+
+
+def detected_settings() -> None:
+    """What the loader detected, its notices, and a form to override it."""
+    ds, options = state.dataset(), state.load_options()
+    rep = ds.report
+    if rep.file_kind == "csv":
+        facts = [
+            f"encoding **{md_escape(rep.encoding)}**",
+            f"delimiter **{rep.delimiter_name}**",
+            f"header row **{'yes' if rep.header else 'no'}**",
+            f"decimal mark **{md_escape(rep.decimal)}**",
+        ] + ([f"thousands separator **{md_escape(rep.thousands)}**"] if rep.thousands else [])
+    else:
+        facts = [
+            f"Excel sheet **{md_escape(rep.sheet)}** of {len(rep.sheets)}",
+            f"header row **{'yes' if rep.header else 'no'}**",
+        ]
+    st.markdown("Detected: " + " · ".join(facts))
+    for notice in rep.notices:
+        st.warning(md_escape(notice), icon=":material/info:")
+    with st.expander("Read the file differently"), st.form("data_reread"):
+        if rep.file_kind == "csv":
+            delims = [None, *DELIMITER_NAMES]
+            delimiter = st.selectbox(
+                "Delimiter",
+                delims,
+                index=delims.index(options.delimiter),
+                format_func=lambda d: "automatic" if d is None else DELIMITER_NAMES[d],
+                key="data_reread_delimiter",
+            )
+            encs = [None, *ENCODINGS]
+            encoding = st.selectbox(
+                "Encoding",
+                encs,
+                index=encs.index(options.encoding) if options.encoding in encs else 0,
+                format_func=lambda e: "automatic" if e is None else e,
+                key="data_reread_encoding",
+            )
+            sheet = None
+        else:
+            delimiter = encoding = None
+            sheet = st.selectbox("Sheet", rep.sheets, index=rep.sheets.index(rep.sheet), key="data_reread_sheet")
+        header = st.checkbox("First row is the header", value=rep.header, key="data_reread_header")
+        if st.form_submit_button("Read again", icon=":material/refresh:", key="data_reread_submit"):
+            src = state.source()
+            new = LoadOptions(delimiter=delimiter, encoding=encoding, header=header, sheet=sheet)
+            if read_and_store(state.raw(), ds.name, new, src):
+                st.rerun()
+            load_error_message()
+
+
+def preview(frame: pd.DataFrame) -> None:
+    """The first rows, long cells shortened (never rendered as markup)."""
+    head = frame.head(PREVIEW_ROWS).copy()
+    for name in head.columns:
+        if pd.api.types.is_string_dtype(head[name].dtype):
+            head[name] = head[name].map(lambda v: v if pd.isna(v) else short(v, 120))
+    st.dataframe(head, height=260)
+    st.caption(f"First {min(PREVIEW_ROWS, len(frame))} of {len(frame):,} rows.")
+
+
+def profile_metrics(prof: Profile) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Rows", f"{prof.n_rows:,}")
+    cols[1].metric("Columns", f"{prof.n_cols:,}")
+    cols[2].metric("Memory", f"{prof.memory_bytes / 1e6:,.1f} MB")
+    cols[3].metric(
+        "Duplicate rows",
+        f"{prof.duplicate_rows:,}",
+        help="Rows identical to an earlier row; the Clean page can drop them.",
+    )
+    cols[4].metric("Missing cells", f"{prof.missing_cells:,}", help="Empty cells and markers like NA, N/A, ?, -, null.")
+    if prof.sampled:
+        st.caption(
+            f"Distinct counts, statistics, charts and correlations are computed on a random sample of {prof.sample_size:,} rows; counts of rows, missing cells and duplicates use all rows."
+        )
+
+
+def role_table(prof: Profile) -> None:
+    """Per-column profile with an editable role and a small distribution chart."""
+    guesses = state.role_guesses()
+    table = prof.summary_rows()
+    table.insert(2, "why", [guesses[c].reason if c in guesses else "" for c in table["column"]])
+    table["distribution"] = [
+        (c.histogram[1] if c.histogram and not c.top_values else [v for _, v in (c.top_values or [])])
+        for c in prof.columns
+    ]
+    edited = st.data_editor(
+        table,
+        key=f"data_roles_{state.version()}",
+        hide_index=True,
+        disabled=[c for c in table.columns if c != "role"],
+        column_config={
+            "role": st.column_config.SelectboxColumn(
+                "role",
+                options=[r.value for r in Role],
+                required=True,
+                help="Change a role if it was guessed wrong. "
+                + " ".join(f"{r.value}: {h}" for r, h in ROLE_HELP.items()),
+            ),
+            "missing %": st.column_config.ProgressColumn("missing %", min_value=0, max_value=100, format="%.1f%%"),
+            "distribution": st.column_config.BarChartColumn(
+                "distribution", help="Histogram for numbers and dates; counts of the most frequent values otherwise."
+            ),
+            "why": st.column_config.TextColumn("why this role", width="medium"),
+        },
+        height=min(600, 38 + 35 * len(table)),
+    )
+    overrides = {
+        c: r
+        for c, r in zip(edited["column"], edited["role"], strict=True)
+        if c in guesses and r != guesses[c].role.value
+    }
+    if overrides != state.role_overrides():
+        state.set_role_overrides(overrides)
+        st.rerun()
+    hints = [c.name for c in prof.columns if c.looks_numeric]
+    if hints:
+        st.info(
+            md_escape(
+                "These columns look like numbers written with symbols (such as $, %, or thousands separators): "
+                + ", ".join(f"'{h}'" for h in hints[:10])
+                + ". Use 'to number' on the Clean page."
+            ),
+            icon=":material/lightbulb:",
+        )
+
+
+def column_detail(prof: Profile) -> None:
+    """Statistics and a full-size chart for one chosen column."""
+    name = st.selectbox("Column", [c.name for c in prof.columns], key=f"data_detail_{state.version()}")
+    col = prof.column(name)
+    left, right = st.columns([1, 2])
+    with left:
+        st.text(
+            f"role: {col.role.value}\ntype: {col.dtype}\nmissing: {col.missing:,} ({col.missing_share:.1%})\ndistinct: {col.distinct:,}"
+        )
+        if col.stats:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "statistic": list(col.stats),
+                        "value": [short(v, 60) if isinstance(v, str) else f"{v:,.4g}" for v in col.stats.values()],
+                    }
+                ),
+                hide_index=True,
+            )
+    with right:
+        st.plotly_chart(charts.column_distribution(col, height=300), key=f"data_chart_{name}")

@@ -1,0 +1,101 @@
+"""The journey's steps: pages, what is done, what is locked and why, guards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ui import state
+from ui.text import md_escape
+
+
+@dataclass(frozen=True)
+class Step:
+    """One page of the journey."""
+
+    key: str
+    title: str
+    path: str
+    icon: str
+
+
+STEPS: list[Step] = [
+    Step("data", "Data", "pages/data.py", ":material/upload_file:"),
+    Step("target", "Target", "pages/target.py", ":material/ads_click:"),
+    Step("clean", "Clean", "pages/clean.py", ":material/cleaning_services:"),
+]
+STEP = {s.key: s for s in STEPS}
+
+
+def is_done(key: str) -> bool:
+    """Whether a step has been completed in this session."""
+    if key == "data":
+        return state.dataset() is not None
+    if key == "target":
+        return state.target() is not None
+    if key == "clean":
+        return state.plan() is not None
+    return False
+
+
+def locked_reason(key: str) -> str | None:
+    """Why a step cannot be opened yet, or ``None`` if it can."""
+    if key in ("target", "clean") and state.dataset() is None:
+        return "Load a dataset first (Data)."
+    if key == "clean" and state.target() is None:
+        return "Choose the target first (Target)."
+    return None
+
+
+def pages() -> list:
+    """``st.Page`` objects for ``st.navigation``, in journey order."""
+    return [st.Page(s.path, title=s.title, icon=s.icon, url_path=s.key, default=(i == 0)) for i, s in enumerate(STEPS)]
+
+
+def sidebar(current: str | None) -> None:
+    """Draw the journey in the sidebar: done ✓, current ▸, locked 🔒 with why."""
+    with st.sidebar:
+        st.markdown("### No-code ML")
+        st.caption("Follow the steps from top to bottom.")
+        for i, step in enumerate(STEPS, start=1):
+            reason = locked_reason(step.key)
+            if step.key == current:
+                mark = "▸"
+            elif reason:
+                mark = "🔒"
+            elif is_done(step.key):
+                mark = "✓"
+            else:
+                mark = "○"
+            st.page_link(
+                step.path, label=f"{mark} {i}. {step.title}", icon=step.icon, disabled=reason is not None, help=reason
+            )
+        ds = state.dataset()
+        if ds is not None:
+            st.divider()
+            st.caption("Current data")
+            st.text(f"{ds.name}\n{ds.n_rows:,} rows × {ds.n_cols:,} columns")
+            choice = state.target()
+            if choice is not None:
+                st.text(f"Target: {choice.target or '(none: clustering)'}\nTask: {choice.task.value}")
+
+
+def require(key: str) -> None:
+    """Guard at the top of a page: explain what is missing, link to it, stop."""
+    reason = locked_reason(key)
+    if reason is None:
+        return
+    missing = "data" if state.dataset() is None else "target"
+    st.info(md_escape(reason), icon=":material/lock:")
+    st.page_link(STEP[missing].path, label=f"Go to {STEP[missing].title}", icon=STEP[missing].icon)
+    st.stop()
+
+
+def next_step(key: str) -> None:
+    """A link to the step after ``key``, if there is one."""
+    keys = [s.key for s in STEPS]
+    index = keys.index(key)
+    if index + 1 < len(STEPS) and locked_reason(STEPS[index + 1].key) is None:
+        nxt = STEPS[index + 1]
+        st.page_link(nxt.path, label=f"Next: {nxt.title} →", icon=nxt.icon)

@@ -1,0 +1,185 @@
+"""The one place that defines session-state keys, with typed access.
+
+Data lives under these non-widget keys (widget keys vanish when their page is
+not shown). Setters invalidate what depends on them: a new dataset clears roles,
+profile, target and plan; a new role override clears the profile, target and
+plan; a new target clears the plan.
+
+Per-person objects live only in ``st.session_state``; nothing here goes into
+``st.cache_resource`` or module globals, which every visitor shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from core.cleaning import CleaningPlan
+from core.loading import Dataset, LoadOptions
+from core.profiling import Profile, profile
+from core.schema import Role, RoleGuess, effective_roles, infer_roles
+from core.target import TargetChoice
+
+DATASET = "data.dataset"
+RAW = "data.raw"  # the uploaded bytes, kept so the person can re-read with other options
+SOURCE = "data.source"
+LOAD_OPTIONS = "data.load_options"
+ROLE_GUESSES = "data.role_guesses"
+ROLE_OVERRIDES = "data.role_overrides"
+PROFILE = "data.profile"
+TARGET = "target.choice"
+PLAN = "clean.plan"
+LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
+VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
+
+_DOWNSTREAM = {
+    DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN],
+    ROLE_OVERRIDES: [PROFILE, TARGET, PLAN],
+    TARGET: [PLAN],
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the current dataset came from."""
+
+    name: str
+    kind: str  # "upload" or "sample"
+    file_id: str  # identifies one upload, so reruns do not re-read it
+
+
+def init() -> None:
+    """Create every key with its empty value (idempotent)."""
+    defaults: dict[str, Any] = {
+        DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
+        ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
+        LOAD_ERROR: None, VERSION: 0,
+    }  # fmt: skip
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+def _clear(key: str) -> None:
+    for downstream in _DOWNSTREAM.get(key, []):
+        st.session_state[downstream] = {} if downstream == ROLE_OVERRIDES else None
+
+
+# -- data -------------------------------------------------------------------
+
+
+def dataset() -> Dataset | None:
+    return st.session_state.get(DATASET)
+
+
+def raw() -> bytes | None:
+    return st.session_state.get(RAW)
+
+
+def source() -> Source | None:
+    return st.session_state.get(SOURCE)
+
+
+def load_options() -> LoadOptions:
+    return st.session_state.get(LOAD_OPTIONS) or LoadOptions()
+
+
+def set_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> None:
+    """Make ``ds`` the current dataset; everything downstream starts over."""
+    st.session_state[DATASET] = ds
+    st.session_state[RAW] = data
+    st.session_state[SOURCE] = src
+    st.session_state[LOAD_OPTIONS] = options
+    st.session_state[LOAD_ERROR] = None
+    st.session_state[VERSION] = version() + 1
+    _clear(DATASET)
+
+
+def version() -> int:
+    """A number that changes whenever the dataset does."""
+    return int(st.session_state.get(VERSION) or 0)
+
+
+def load_error() -> tuple[str, str] | None:
+    return st.session_state.get(LOAD_ERROR)
+
+
+def set_load_error(file_id: str, message: str) -> None:
+    """Remember a failed upload so reruns show its message without re-reading it."""
+    st.session_state[LOAD_ERROR] = (file_id, message)
+
+
+def role_guesses() -> dict[str, RoleGuess]:
+    """Inferred roles of the current dataset (computed once per dataset)."""
+    guesses = st.session_state.get(ROLE_GUESSES)
+    ds = dataset()
+    if guesses is None and ds is not None:
+        guesses = infer_roles(ds.frame)
+        st.session_state[ROLE_GUESSES] = guesses
+    return guesses or {}
+
+
+def role_overrides() -> dict[str, str]:
+    return dict(st.session_state.get(ROLE_OVERRIDES) or {})
+
+
+def set_role_overrides(overrides: dict[str, str]) -> None:
+    """Store the person's role choices; profile, target and plan start over."""
+    if overrides == role_overrides():
+        return
+    st.session_state[ROLE_OVERRIDES] = dict(overrides)
+    _clear(ROLE_OVERRIDES)
+
+
+def roles() -> dict[str, Role]:
+    """Effective roles: inferred, with overrides applied."""
+    return effective_roles(role_guesses(), role_overrides())
+
+
+def current_profile() -> Profile | None:
+    """Profile of the current dataset under the current roles (computed once)."""
+    prof = st.session_state.get(PROFILE)
+    ds = dataset()
+    if prof is None and ds is not None:
+        prof = profile(ds.frame, roles())
+        st.session_state[PROFILE] = prof
+    return prof
+
+
+# -- target and plan ----------------------------------------------------------
+
+
+def target() -> TargetChoice | None:
+    return st.session_state.get(TARGET)
+
+
+def set_target(choice: TargetChoice) -> None:
+    """Store the target decision; the cleaning plan starts over if it changed."""
+    previous = target()
+    st.session_state[TARGET] = choice
+    if previous is None or previous.to_dict() != choice.to_dict():
+        _clear(TARGET)
+
+
+def plan() -> CleaningPlan | None:
+    return st.session_state.get(PLAN)
+
+
+def set_plan(new_plan: CleaningPlan) -> None:
+    st.session_state[PLAN] = new_plan
+
+
+def memo(name: str, token: object, compute):
+    """Keep the last result of ``compute`` per session until ``token`` changes.
+
+    For costly previews recomputed on every rerun otherwise (per person, so it
+    is not a shared cache).
+    """
+    key = f"memo.{name}"
+    held = st.session_state.get(key)
+    if held is not None and held[0] == token:
+        return held[1]
+    value = compute()
+    st.session_state[key] = (token, value)
+    return value
