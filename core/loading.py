@@ -39,8 +39,11 @@ MAX_COLUMNS = 5_000
 
 _SAMPLE_BYTES = 256 * 1024
 _SNIFF_RECORDS = 500
-#: Files up to this size get a full ragged-row scan; larger ones a sampled one.
+#: Files up to this size get a full ragged-row scan; larger ones have their first
+#: _PARTIAL_SCAN_BYTES scanned (rows with *extra* fields are caught anywhere,
+#: because polars refuses them).
 _FULL_SCAN_BYTES = 8 * 1024 * 1024
+_PARTIAL_SCAN_BYTES = 1024 * 1024
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _NUM_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 _NUM_DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
@@ -268,7 +271,13 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
         if ragged and max(ragged.values()) > len(names):
             frame = _read_ragged(utf8, sniffed, names, report)
         else:
-            frame = _read_polars(utf8, sniffed, names)
+            try:
+                frame = _read_polars(utf8, sniffed, names)
+            except _ExtraFields:
+                # A row beyond the scanned part has extra fields: scan it all.
+                report.notices = [n for n in report.notices if not n.startswith(_RAGGED_PREFIX)]
+                names, ragged = _scan_rows(utf8, sniffed, report, full=True)
+                frame = _read_ragged(utf8, sniffed, names, report)
     except _InvalidUtf8 as exc:
         if options.encoding is not None:
             raise DataLoadError(
@@ -288,6 +297,13 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
 
 class _InvalidUtf8(Exception):
     """polars met bytes that are not UTF-8."""
+
+
+class _ExtraFields(Exception):
+    """polars met a row with more fields than the header."""
+
+
+_RAGGED_PREFIX = "Ragged rows: "
 
 
 def _to_utf8(data: bytes, encoding: str) -> bytes:
@@ -371,10 +387,12 @@ def _detect_number_format(records: list[list[str]], delimiter: str) -> tuple[str
     return ".", "," if thousands_comma else None
 
 
-def _scan_rows(data: bytes, sniffed: Sniffed, report: LoadReport) -> tuple[list[str], dict[int, int]]:
+def _scan_rows(
+    data: bytes, sniffed: Sniffed, report: LoadReport, *, full: bool = False
+) -> tuple[list[str], dict[int, int]]:
     """Read the header and find rows whose field count differs from it."""
-    full = len(data) <= _FULL_SCAN_BYTES
-    chunk = data if full else data[:_FULL_SCAN_BYTES]
+    full = full or len(data) <= _FULL_SCAN_BYTES
+    chunk = data if full else data[:_PARTIAL_SCAN_BYTES]
     text = chunk.decode("utf-8", errors="replace")
     if not full:
         text = text[: text.rfind("\n") + 1]
@@ -409,9 +427,9 @@ def _scan_rows(data: bytes, sniffed: Sniffed, report: LoadReport) -> tuple[list[
             parts.append(f"{less:,} with fewer fields than the header (missing cells left empty)")
         if more:
             parts.append(f"{more:,} with more (extra values kept in columns 'extra_1', …)")
-        scope = "" if full else f" in the first {_FULL_SCAN_BYTES // 2**20} MB"
+        scope = "" if full else f" in the first {_PARTIAL_SCAN_BYTES // 2**20} MB"
         report.notices.append(
-            f"{len(ragged):,} rows{scope} do not have {width} fields: "
+            f"{_RAGGED_PREFIX}{len(ragged):,} rows{scope} do not have {width} fields: "
             + "; ".join(parts)
             + f". Lines: {where}{' …' if len(ragged) > 10 else ''}. "
             "No row was dropped; check these lines in the source file."
@@ -452,12 +470,14 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFram
             decimal_comma=sniffed.decimal == ",",
             try_parse_dates=True,
             infer_schema_length=10_000,
-            truncate_ragged_lines=True,
+            truncate_ragged_lines=False,
             raise_if_empty=False,
         )
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower():
             raise _InvalidUtf8(str(exc)) from exc
+        if "more fields" in str(exc):
+            raise _ExtraFields(str(exc)) from exc
         # Type inference guessed from the first rows and met a later value that
         # does not fit: read everything as text and let _post_process type it.
         try:
@@ -474,7 +494,9 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFram
             raise DataLoadError(f"The file could not be parsed as a table: {exc2}") from exc
     except pl.exceptions.PolarsError as exc:
         raise DataLoadError(f"The file could not be parsed as a table: {exc}") from exc
-    return _polars_to_pandas(_null_tokens(table))
+    holder = [_null_tokens(table)]
+    del table
+    return _polars_to_pandas(holder)
 
 
 def _null_tokens(table):
@@ -516,7 +538,13 @@ def _read_ragged(data: bytes, sniffed: Sniffed, names: list[str], report: LoadRe
     return _read_polars(buffer.getvalue().encode("utf-8"), normalised, full_names)
 
 
-def _polars_to_pandas(table) -> pd.DataFrame:
+def _polars_to_pandas(holder: list) -> pd.DataFrame:
+    """Convert the polars table in ``holder`` to pandas, releasing it on the way.
+
+    The table is passed in a list so this function holds the last reference:
+    each stage is freed as soon as the next exists, which keeps the peak memory
+    near twice the data rather than three times.
+    """
     import pyarrow as pa
 
     string_dtype = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -526,8 +554,11 @@ def _polars_to_pandas(table) -> pd.DataFrame:
             return string_dtype
         return None
 
+    table = holder.pop()
     arrow = table.to_arrow()
-    frame = arrow.to_pandas(types_mapper=types_mapper)
+    del table
+    frame = arrow.to_pandas(types_mapper=types_mapper, self_destruct=True, split_blocks=True)
+    del arrow
     for name in frame.columns:
         if frame[name].dtype == object:  # all-null or odd columns
             frame[name] = frame[name].astype(string_dtype)
@@ -549,7 +580,8 @@ def _post_process(frame: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
         number = _parse_numbers(column, values, report)
         if number is not None:
             frame[name] = number
-            report.parsed_numbers.append(name)
+            if values.head(500).astype(str).str.contains(r"\d[.,]\d{3}(?:\D|$)|\d,\d", regex=True).any():
+                report.parsed_numbers.append(name)  # separators were removed: say so
             continue
         date = _parse_dates(column, values)
         if date is not None:

@@ -228,14 +228,15 @@ def _summary_text(col: ColumnProfile) -> str:
     if not s:
         return ""
     if "mean" in s:
-        return f"min {_fmt(s['min'])} · median {_fmt(s['median'])} · max {_fmt(s['max'])}"
+        return f"min {format_number(s['min'])} · median {format_number(s['median'])} · max {format_number(s['max'])}"
     if "first" in s:
         return f"{s['first'][:10]} → {s['last'][:10]}"
     share = float(s["its share"])
     return f"top: {str(s['most frequent'])[:30]} ({share:.0%})"
 
 
-def _fmt(value: float | str) -> str:
+def format_number(value: float | str) -> str:
+    """A number as people read it: thousands separators, a few significant digits."""
     if isinstance(value, str):
         return value
     if value == 0 or 1e-3 <= abs(value) < 1e6:

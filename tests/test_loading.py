@@ -209,3 +209,15 @@ def test_excel_is_detected_by_content_even_when_named_csv():
     ds = load_file(data, "renamed.csv")
     assert ds.report.file_kind == "excel"
     assert ds.frame["b"].tolist() == ["u", "v"]
+
+
+def test_extra_fields_beyond_the_scanned_part_are_still_found_and_kept():
+    from core import loading
+
+    body = "".join(f"{i},{i * 2},x\n" for i in range(600_000))  # > 8 MB: only the start is scanned
+    data = ("a,b,c\n" + body + "1,2,3,4\n").encode()
+    assert len(data) > loading._FULL_SCAN_BYTES
+    ds = load(data)
+    assert len(ds.frame) == 600_001
+    assert ds.frame["extra_1"].iloc[-1] == 4
+    assert ds.report.ragged_count == 1 and ds.report.ragged_checked_all

@@ -220,3 +220,12 @@ def test_new_dataset_clears_target_and_plan():
     load_sample(at, "wine")
     assert at.session_state[state.TARGET] is None
     assert at.session_state[state.PLAN] is None
+
+
+def test_loading_a_sample_after_an_upload_replaces_it_and_is_not_undone():
+    at = upload(fresh(), "mine.csv", b"a,b\n1,x\n2,y\n3,x\n")
+    assert at.session_state[state.DATASET].name == "mine.csv"
+    at = load_sample(at, "wine")
+    at.run()  # a later rerun must not re-read the file still in the uploader
+    assert at.session_state[state.DATASET].name == "wine.csv"
+    assert metric(at, "Rows") == "178"

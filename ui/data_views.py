@@ -8,7 +8,7 @@ import streamlit as st
 from core import charts
 from core.errors import DashboardError
 from core.loading import DELIMITER_NAMES, ENCODINGS, MAX_UPLOAD_MB, LoadOptions, load_file
-from core.profiling import Profile
+from core.profiling import Profile, format_number
 from core.samples import list_samples, load_sample
 from core.schema import ROLE_HELP, Role
 from ui import state
@@ -40,10 +40,9 @@ def upload_box() -> None:
     )
     if uploaded is None:
         return
-    current = state.source()
-    failed = state.load_error()
-    if (current and current.file_id == uploaded.file_id) or (failed and failed[0] == uploaded.file_id):
-        return
+    if state.upload_seen() == uploaded.file_id:
+        return  # read already (or refused); a sample loaded since must not be replaced
+    state.set_upload_seen(uploaded.file_id)
     src = state.Source(uploaded.name, "upload", uploaded.file_id)
     if read_and_store(uploaded.getvalue(), uploaded.name, LoadOptions(), src):
         st.rerun()
@@ -179,6 +178,9 @@ def role_table(prof: Profile) -> None:
                 "distribution", help="Histogram for numbers and dates; counts of the most frequent values otherwise."
             ),
             "why": st.column_config.TextColumn("why this role", width="medium"),
+            "type": st.column_config.TextColumn("type", width="small"),
+            "distinct": st.column_config.NumberColumn("distinct", width="small"),
+            "summary": st.column_config.TextColumn("summary", width="medium"),
         },
         height=min(600, 38 + 35 * len(table)),
     )
@@ -216,7 +218,7 @@ def column_detail(prof: Profile) -> None:
                 pd.DataFrame(
                     {
                         "statistic": list(col.stats),
-                        "value": [short(v, 60) if isinstance(v, str) else f"{v:,.4g}" for v in col.stats.values()],
+                        "value": [short(v, 60) if isinstance(v, str) else format_number(v) for v in col.stats.values()],
                     }
                 ),
                 hide_index=True,

@@ -33,6 +33,7 @@ TARGET = "target.choice"
 PLAN = "clean.plan"
 LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
+UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
 
 _DOWNSTREAM = {
     DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN],
@@ -55,7 +56,7 @@ def init() -> None:
     defaults: dict[str, Any] = {
         DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
-        LOAD_ERROR: None, VERSION: 0,
+        LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None,
     }  # fmt: skip
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -99,6 +100,15 @@ def set_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> 
 def version() -> int:
     """A number that changes whenever the dataset does."""
     return int(st.session_state.get(VERSION) or 0)
+
+
+def upload_seen() -> str | None:
+    return st.session_state.get(UPLOAD_SEEN)
+
+
+def set_upload_seen(file_id: str) -> None:
+    """Remember that this upload was handled, so reruns do not read it again."""
+    st.session_state[UPLOAD_SEEN] = file_id
 
 
 def load_error() -> tuple[str, str] | None:

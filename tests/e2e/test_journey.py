@@ -1,0 +1,198 @@
+"""Real-browser journeys: load data, read the profile, pick the target, plan cleaning.
+
+Run with ``pytest -m e2e`` (needs Debian's Chromium; see conftest.py).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = REPO_ROOT / "docs" / "screenshot-profile.png"
+SCRIPT_COLUMN = "<script>alert(1)</script>"
+BOLD_COLUMN = "**bold**"
+N_ROWS = 60
+SLOW = 45_000  # ms; a Streamlit rerun with profiling can take a while on a busy machine
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def messy_csv(n_rows: int = N_ROWS) -> bytes:
+    """What people really upload: ';'-separated, decimal commas, Windows-1252,
+    a repeated column name, an ``N/A`` marker, markup in column names."""
+    rng = random.Random(7)
+    cities = ["Zürich", "São Paulo", "Montréal", "Kraków", "Málaga"]
+    header = ["client", "city", "age", "balance", "age", SCRIPT_COLUMN, BOLD_COLUMN, "churn"]
+    lines = [";".join(header)]
+    for i in range(n_rows):
+        age = "N/A" if i % 11 == 0 else str(rng.randint(18, 80))
+        balance = "999999,99" if i == 5 else f"{rng.uniform(10, 5000):.2f}".replace(".", ",")
+        row = [
+            f"C{i:03d}",
+            cities[i % len(cities)],
+            age,
+            balance,
+            str(rng.randint(1, 9)),
+            f"{rng.uniform(0, 1):.3f}".replace(".", ","),
+            rng.choice(["café", "naïve", "crème brûlée"]),
+            "yes" if rng.random() < 0.4 else "no",
+        ]
+        lines.append(";".join(row))
+    return ("\r\n".join(lines) + "\r\n").encode("cp1252")
+
+
+def open_app(page: Page, path: str = "") -> None:
+    page.goto(f"{page.base_url}/{path}")
+    expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_be_attached(timeout=SLOW)
+
+
+def metric(page: Page, label: str) -> Locator:
+    """The ``st.metric`` whose label is exactly ``label``."""
+    return page.get_by_test_id("stMetric").filter(
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until Streamlit is not running the script any more."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=SLOW)
+    expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=SLOW)
+
+
+def choose(selectbox: Locator, text: str) -> None:
+    """Pick an option of an ``st.selectbox``: click it, type, Enter."""
+    selectbox.click()
+    selectbox.locator("input").fill(text)
+    selectbox.page.keyboard.press("Enter")
+    expect(selectbox.get_by_role("combobox")).to_have_value(text, timeout=SLOW)
+
+
+def sidebar_link(page: Page, step: str) -> Locator:
+    return page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").filter(has_text=step)
+
+
+def assert_no_markup_injected(page: Page) -> None:
+    assert page.locator("script", has_text="alert(1)").count() == 0, "a column name became a <script> element"
+    assert page.locator("b, strong", has_text=re.compile(r"^\s*bold\s*$")).count() == 0, (
+        "'**bold**' was rendered as bold"
+    )
+    assert page.dialogs == [], f"a JavaScript dialog opened: {page.dialogs}"
+
+
+def full_page_screenshot(page: Page, path: Path) -> None:
+    """Streamlit scrolls inside ``stMain``, not the document: grow the viewport to fit it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size
+    height = page.get_by_test_id("stMain").evaluate("el => el.scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), 6000)})
+    try:
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
+        page.mouse.move(viewport["width"] - 10, 10)  # hover nothing: no grid toolbars, no sidebar button
+        page.wait_for_timeout(1000)  # let plotly and the grids re-layout for the new size
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
+    finally:
+        page.set_viewport_size(viewport)
+
+
+def wait_for_profile_rendered(page: Page) -> None:
+    """Metrics, the grids' canvases and at least one drawn plotly chart."""
+    expect(metric(page, "Rows")).to_be_visible(timeout=SLOW)
+    expect(page.locator("[data-testid='stDataFrame'] canvas").first).to_be_visible(timeout=SLOW)
+    expect(page.get_by_test_id("stPlotlyChart").locator(".main-svg").first).to_be_visible(timeout=SLOW)
+    wait_idle(page)
+
+
+# --------------------------------------------------------------------------- journeys
+
+
+def test_upload_profile_target_clean(page_app: Page, tmp_path: Path) -> None:
+    page = page_app
+    open_app(page)
+
+    # A bundled sample gives the nicest picture of the profile for the docs.
+    page.locator(".st-key-data_sample_house_prices button").click()
+    expect(metric(page, "Rows").get_by_test_id("stMetricValue")).to_have_text("1,500", timeout=SLOW)
+    wait_for_profile_rendered(page)
+    chooser = page.locator("[class*='st-key-data_detail_'] [data-testid='stSelectbox']")
+    choose(chooser, "price")
+    wait_for_profile_rendered(page)
+    full_page_screenshot(page, SCREENSHOT)
+    assert SCREENSHOT.stat().st_size > 20_000
+
+    # Now the messy upload.
+    messy = tmp_path / "messy customers.csv"
+    messy.write_bytes(messy_csv())
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(messy))
+    expect(page.get_by_role("heading", name="messy customers.csv")).to_be_visible(timeout=SLOW)
+    expect(metric(page, "Rows").get_by_test_id("stMetricValue")).to_have_text(str(N_ROWS), timeout=SLOW)
+    expect(metric(page, "Columns").get_by_test_id("stMetricValue")).to_have_text("8")
+    detected = page.get_by_test_id("stMarkdownContainer").filter(has_text="Detected:")
+    expect(detected).to_contain_text("semicolon")
+    expect(detected).to_contain_text("cp1252")
+    expect(page.get_by_text("'age' → 'age_2'")).to_be_visible()  # the repeated name was renamed
+    wait_for_profile_rendered(page)
+
+    # Column names with markup are shown literally (the grids are canvases, so use the column chooser).
+    chooser = page.locator("[class*='st-key-data_detail_'] [data-testid='stSelectbox']")
+    for name in (SCRIPT_COLUMN, BOLD_COLUMN):
+        choose(chooser, name)  # also asserts the literal name is the shown value
+        wait_idle(page)
+        expect(page.get_by_test_id("stText").filter(has_text="role:")).to_be_visible()
+    assert_no_markup_injected(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+    # Target: churn, detected as binary classification, then confirm.
+    sidebar_link(page, "2. Target").click()
+    expect(page.get_by_role("heading", name="2. Target")).to_be_visible(timeout=SLOW)
+    target_box = page.locator("[class*='st-key-target_column_'] [data-testid='stSelectbox']")
+    choose(target_box, "churn")
+    expect(page.get_by_text("Detected task:")).to_contain_text("binary classification", timeout=SLOW)
+    wait_idle(page)
+    confirm = page.locator(".st-key-target_confirm button")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    expect(page.get_by_test_id("stAlert").filter(has_text="Saved:")).to_contain_text("churn", timeout=SLOW)
+
+    # Clean: outliers on, the preview's metrics and the plan's steps.
+    sidebar_link(page, "3. Clean").click()
+    expect(page.get_by_role("heading", name="3. Clean")).to_be_visible(timeout=SLOW)
+    toggle = page.locator("[class*='st-key-clean_'][class*='_out_on'] label")
+    expect(toggle).to_be_visible(timeout=SLOW)
+    toggle.click()
+    expect(page.get_by_text("Find outliers by")).to_be_visible(timeout=SLOW)
+    wait_idle(page)
+    for label in ("Rows", "Columns", "Missing cells", "Rows with outliers"):
+        expect(metric(page, label)).to_be_visible(timeout=SLOW)
+    expect(metric(page, "Rows").get_by_test_id("stMetricValue")).to_have_text(str(N_ROWS))
+    steps = page.get_by_test_id("stMarkdownContainer").locator("ol")
+    expect(steps).to_contain_text("Drop duplicate rows")
+    expect(steps).to_contain_text("Outliers in every numeric feature")
+    assert_no_markup_injected(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_binary_file_gives_a_friendly_error_and_the_app_recovers(page_app: Page, tmp_path: Path) -> None:
+    page = page_app
+    open_app(page)
+    junk = tmp_path / "photo.csv"
+    junk.write_bytes(bytes(range(256)) * 64)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(junk))
+    error = page.get_by_test_id("stAlert").filter(has_text="binary")
+    expect(error).to_be_visible(timeout=SLOW)
+    expect(error).to_contain_text("does not look like text")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+    # Still usable: a sample loads and is profiled, and the refused file is not read again.
+    page.locator(".st-key-data_sample_iris button").click()
+    expect(page.get_by_role("heading", name="iris.csv")).to_be_visible(timeout=SLOW)
+    expect(metric(page, "Rows").get_by_test_id("stMetricValue")).to_have_text("150", timeout=SLOW)
+    wait_idle(page)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("150 rows × 5 columns")
+    expect(error).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert page.dialogs == []
