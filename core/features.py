@@ -1,0 +1,418 @@
+"""From cleaning plan + roles to a scikit-learn preprocessing pipeline.
+
+:func:`build_pipeline` returns one (imbalanced-learn) ``Pipeline``: stateless
+fixes (type fixes, ratio features), the learned cleaning steps from the plan
+(outlier clipping, or outlier removal that only ever drops *training* rows), a
+``ColumnTransformer`` by role — numeric (impute, scale, optional interaction
+terms), categorical (impute, one-hot with rare and surplus categories grouped),
+text (TF-IDF per column), datetime (calendar parts) — an optional resampler for
+imbalanced classes (training folds only), then the estimator.
+
+Everything is fitted when the pipeline is fitted, i.e. on the training split
+only. :func:`feature_sources` maps each transformed feature back to the
+person's column(s), for explanations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import FunctionTransformer
+from sklearn.pipeline import Pipeline as SkPipeline
+from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
+
+from core.cleaning import CleaningPlan, apply_type_fixes, learned_steps, outlier_bounds
+from core.errors import DashboardError
+from core.schema import Role
+
+IMBALANCE_METHODS = {
+    "none": "leave the classes as they are",
+    "class_weight": "weight classes by rarity (where the model supports it)",
+    "smote": "SMOTE: synthesise minority rows (training folds only)",
+    "oversample": "random oversampling of minority classes (training folds only)",
+    "undersample": "random undersampling of majority classes (training folds only)",
+}
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """Optional feature engineering the person switches on."""
+
+    #: Pairwise products of numeric features (degree-2 interaction terms).
+    interactions: bool = False
+    #: (numerator, denominator) numeric column pairs to add as ratios.
+    ratios: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: One-hot: categories seen fewer times than this are grouped as "infrequent".
+    min_frequency: int = 5
+    #: One-hot: at most this many output columns per categorical column.
+    max_categories: int = 20
+    #: TF-IDF vocabulary size per text column (smaller for models needing dense input).
+    text_max_features: int = 2000
+
+    def to_dict(self) -> dict:
+        return {
+            "interactions": self.interactions,
+            "ratios": [list(r) for r in self.ratios],
+            "min_frequency": self.min_frequency,
+            "max_categories": self.max_categories,
+            "text_max_features": self.text_max_features,
+        }
+
+
+# --------------------------------------------------------------------------- transformers
+
+
+class TypeFixer(TransformerMixin, BaseEstimator):
+    """Apply the plan's type fixes (stateless, so new rows are fixed the same way)."""
+
+    def __init__(self, fixes: dict[str, str] | None = None) -> None:
+        self.fixes = fixes
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> TypeFixer:
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        fixed, _ = apply_type_fixes(X, dict(self.fixes or {}))
+        return fixed
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return self.feature_names_in_
+
+
+class RatioFeatures(TransformerMixin, BaseEstimator):
+    """Add ``a / b`` columns for chosen numeric pairs (division by zero → missing)."""
+
+    def __init__(self, pairs: tuple[tuple[str, str], ...] = ()) -> None:
+        self.pairs = pairs
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> RatioFeatures:
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        for a, b in self.pairs:
+            denominator = pd.to_numeric(out[b], errors="coerce").replace(0, np.nan)
+            out[ratio_name(a, b)] = pd.to_numeric(out[a], errors="coerce") / denominator
+        return out
+
+
+def ratio_name(a: str, b: str) -> str:
+    """Column name of the ratio feature a / b."""
+    return f"{a} / {b}"
+
+
+class OutlierClipper(TransformerMixin, BaseEstimator):
+    """Clip numeric columns to bounds learned in ``fit`` (the training split)."""
+
+    def __init__(self, columns: tuple[str, ...] = (), method: str = "iqr", threshold: float = 1.5) -> None:
+        self.columns = columns
+        self.method = method
+        self.threshold = threshold
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> OutlierClipper:
+        self.bounds_ = {c: outlier_bounds(X[c], self.method, self.threshold) for c in self.columns}
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        for column, (low, high) in self.bounds_.items():
+            out[column] = pd.to_numeric(out[column], errors="coerce").clip(low, high)
+        return out
+
+
+def remove_outliers(X: pd.DataFrame, y: Any, columns: tuple[str, ...], method: str, threshold: float):
+    """Drop rows with an outlier; used by a sampler, so only training rows go."""
+    keep = pd.Series(True, index=X.index)
+    for column in columns:
+        values = pd.to_numeric(X[column], errors="coerce")
+        low, high = outlier_bounds(values, method, threshold)
+        keep &= ~((values < low) | (values > high))
+    mask = keep.to_numpy()
+    y_kept = y[mask] if not isinstance(y, pd.Series) else y.iloc[mask]
+    return X.iloc[mask], y_kept
+
+
+class DateParts(TransformerMixin, BaseEstimator):
+    """Turn datetime columns into numbers: year, month, day of week, hour, and days."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> DateParts:
+        frame = self._as_dates(X)
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.with_hour_ = {c: bool((frame[c].dt.hour.fillna(0) != 0).any()) for c in frame.columns}
+        return self
+
+    def _as_dates(self, X: pd.DataFrame) -> pd.DataFrame:
+        frame = pd.DataFrame(X).copy()
+        for column in frame.columns:
+            if not pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
+                frame[column] = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+        return frame
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        frame = self._as_dates(X)
+        parts = []
+        for column in self.feature_names_in_:
+            d = frame[column].dt
+            parts += [d.year, d.month, d.day_of_week]
+            if self.with_hour_[column]:
+                parts.append(d.hour)
+            epoch = frame[column].astype("datetime64[s]").astype("int64").astype(float) / 86_400
+            parts.append(epoch.where(frame[column].notna()))
+        return np.column_stack([np.asarray(p, dtype=float) for p in parts]) if parts else np.empty((len(frame), 0))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = []
+        for column in self.feature_names_in_:
+            names += [f"{column} (year)", f"{column} (month)", f"{column} (day of week)"]
+            if self.with_hour_[column]:
+                names.append(f"{column} (hour)")
+            names.append(f"{column} (days)")
+        return np.asarray(names, dtype=object)
+
+
+def _to_text(X: Any) -> Any:
+    """Categorical values as plain Python strings with NaN for missing."""
+    frame = pd.DataFrame(X)
+    return frame.apply(lambda s: s.map(lambda v: v if pd.isna(v) else str(v))).astype(object)
+
+
+def _text_column(X: Any) -> np.ndarray:
+    values = pd.Series(np.asarray(X).ravel())
+    return values.fillna("").astype(str).to_numpy()
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _imputer(strategy: str, fill: Any, role: Role) -> SimpleImputer:
+    if strategy == "constant":
+        default = 0 if role in (Role.NUMERIC, Role.DATETIME) else "missing"
+        value = default if fill is None or fill == "" else fill
+        if role in (Role.NUMERIC, Role.DATETIME):
+            value = float(value)
+        return SimpleImputer(strategy="constant", fill_value=value, keep_empty_features=True)
+    if role != Role.NUMERIC and strategy in ("mean", "median"):
+        strategy = "median" if role == Role.DATETIME else "most_frequent"
+    return SimpleImputer(strategy=strategy, keep_empty_features=True)
+
+
+def build_preprocessor(
+    plan: CleaningPlan,
+    roles: dict[str, Role],
+    features: list[str],
+    options: FeatureOptions | None = None,
+    *,
+    dense: bool = False,
+) -> list[tuple[str, Any]]:
+    """The preprocessing steps (name, transformer) for ``features``.
+
+    Args:
+        plan: The cleaning plan (type fixes, missing rules, outliers).
+        roles: Roles before type fixes (the plan applies those).
+        features: Feature columns (the target excluded).
+        options: Optional feature engineering.
+        dense: Output a dense array (for models that cannot take sparse input).
+    """
+    options = options or FeatureOptions()
+    after = plan.roles_after(roles)
+    dropped = set(plan.drop_columns) | {c for c, r in plan.missing_by_column.items() if r.strategy == "drop_column"}
+    used = [c for c in features if c not in dropped and after.get(c, Role.EMPTY).usable]
+    if not used:
+        raise DashboardError(
+            "No usable feature columns are left after cleaning.",
+            hint="Tick more features on the Target page or drop fewer columns.",
+        )
+    steps: list[tuple[str, Any]] = []
+    fixes = {c: f for c, f in plan.type_fixes.items() if c in used}
+    if fixes:
+        steps.append(("type_fixes", TypeFixer(fixes)))
+    numeric = [c for c in used if after[c] == Role.NUMERIC]
+    ratios = tuple((a, b) for a, b in options.ratios if a in numeric and b in numeric)
+    if ratios:
+        steps.append(("ratios", RatioFeatures(ratios)))
+    for step in learned_steps(plan, roles, used):
+        if step.kind == "outliers":
+            if step.action == "clip":
+                steps.append(("outliers", OutlierClipper(step.columns, step.strategy, float(step.threshold or 1.5))))
+            else:
+                from imblearn import FunctionSampler
+
+                kwargs = {"columns": step.columns, "method": step.strategy, "threshold": float(step.threshold or 1.5)}
+                steps.append(("remove_outliers", FunctionSampler(func=remove_outliers, validate=False, kw_args=kwargs)))
+    steps.append(("columns", _column_transformer(plan, after, used, ratios, options, dense)))
+    return steps
+
+
+def _column_transformer(
+    plan: CleaningPlan, after: dict[str, Role], used: list[str], ratios: tuple, options: FeatureOptions, dense: bool
+) -> ColumnTransformer:
+    branches: list[tuple[str, Any, Any]] = []
+    groups: dict[tuple, list[str]] = {}
+    for column in used:
+        role = after[column]
+        rule = plan.missing_rule(column, role)
+        groups.setdefault((role, rule.strategy, rule.fill_value if rule.strategy == "constant" else None), []).append(
+            column
+        )
+    ratio_cols = [ratio_name(a, b) for a, b in ratios]
+    if ratio_cols:
+        groups.setdefault((Role.NUMERIC, "median", None), []).extend(ratio_cols)
+    for i, ((role, strategy, fill), columns) in enumerate(groups.items()):
+        name = f"{role.value.replace('-like', '').lower()}{i}"
+        if role == Role.NUMERIC:
+            inner = [("impute", _imputer(strategy, fill, role))]
+            if options.interactions and len(columns) > 1:
+                inner.append(("interactions", PolynomialFeatures(degree=2, interaction_only=True, include_bias=False)))
+            inner.append(("scale", StandardScaler()))
+            branches.append((name, SkPipeline(inner), columns))
+        elif role == Role.CATEGORICAL:
+            encoder = OneHotEncoder(
+                handle_unknown="infrequent_if_exist",
+                min_frequency=options.min_frequency,
+                max_categories=options.max_categories,
+                sparse_output=not dense,
+            )
+            branches.append(
+                (
+                    name,
+                    SkPipeline(
+                        [
+                            ("text", FunctionTransformer(_to_text, feature_names_out="one-to-one")),
+                            ("impute", _imputer(strategy, fill, role)),
+                            ("onehot", encoder),
+                        ]
+                    ),
+                    columns,
+                )
+            )
+        elif role == Role.DATETIME:
+            branches.append(
+                (
+                    name,
+                    SkPipeline(
+                        [
+                            ("parts", DateParts()),
+                            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                            ("scale", StandardScaler()),
+                        ]
+                    ),
+                    columns,
+                )
+            )
+        elif role == Role.TEXT:
+            for column in columns:
+                vocab = min(options.text_max_features, 300) if dense else options.text_max_features
+                tfidf = TfidfVectorizer(
+                    max_features=vocab,
+                    min_df=2 if vocab > 50 else 1,
+                    ngram_range=(1, 2),
+                    sublinear_tf=True,
+                    strip_accents="unicode",
+                )
+                branches.append(
+                    (
+                        f"text_{len(branches)}",
+                        SkPipeline([("fill", FunctionTransformer(_text_column)), ("tfidf", tfidf)]),
+                        column,
+                    )
+                )
+    return ColumnTransformer(branches, sparse_threshold=0.0 if dense else 0.3, verbose_feature_names_out=True)
+
+
+def build_pipeline(
+    plan: CleaningPlan,
+    roles: dict[str, Role],
+    features: list[str],
+    estimator: Any,
+    *,
+    options: FeatureOptions | None = None,
+    dense: bool = False,
+    imbalance: str = "none",
+    seed: int = 0,
+):
+    """One pipeline: preprocessing from the plan, optional resampler, the estimator."""
+    from imblearn.pipeline import Pipeline
+
+    steps = build_preprocessor(plan, roles, features, options, dense=dense)
+    sampler = _sampler(imbalance, seed)
+    if sampler is not None:
+        steps.append(("resample", sampler))
+    steps.append(("model", estimator))
+    return Pipeline(steps)
+
+
+def _sampler(method: str, seed: int):
+    if method in ("none", "class_weight"):
+        return None
+    if method == "smote":
+        from imblearn.over_sampling import SMOTE
+
+        return SMOTE(random_state=seed, k_neighbors=3)
+    if method == "oversample":
+        from imblearn.over_sampling import RandomOverSampler
+
+        return RandomOverSampler(random_state=seed)
+    if method == "undersample":
+        from imblearn.under_sampling import RandomUnderSampler
+
+        return RandomUnderSampler(random_state=seed)
+    raise DashboardError(f"Unknown imbalance method {method!r}; expected one of {', '.join(IMBALANCE_METHODS)}.")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def feature_sources(pipeline) -> list[tuple[str, tuple[str, ...]]]:
+    """(transformed feature name, source columns) for a fitted pipeline.
+
+    One-hot and TF-IDF outputs map to their one column; interaction terms to
+    both columns; ratio features to both columns of the ratio; date parts to
+    their date column.
+    """
+    columns: ColumnTransformer = pipeline.named_steps["columns"]
+    ratio_step = pipeline.named_steps.get("ratios")
+    ratio_map = {ratio_name(a, b): (a, b) for a, b in (ratio_step.pairs if ratio_step is not None else ())}
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for name, transformer, cols in columns.transformers_:
+        if name == "remainder" or transformer == "drop":
+            continue
+        cols_list = [cols] if isinstance(cols, str) else list(cols)
+        # a text branch gets one column as a string; its names are the vocabulary
+        names = (
+            transformer[-1].get_feature_names_out()
+            if isinstance(cols, str)
+            else transformer.get_feature_names_out(cols_list)
+        )
+        for feature in names:
+            feature = str(feature)
+            sources = _sources_of(feature, cols_list)
+            expanded: list[str] = []
+            for source in sources:
+                expanded.extend(ratio_map.get(source, (source,)))
+            out.append((f"{name}__{feature}", tuple(dict.fromkeys(expanded))))
+    return out
+
+
+def _sources_of(feature: str, columns: list[str]) -> list[str]:
+    if len(columns) == 1:
+        return columns
+    if feature in columns:
+        return [feature]
+    # interaction terms are "a b"; one-hot outputs are "col_value"; date parts "col (part)"
+    found = [c for c in sorted(columns, key=len, reverse=True) if feature.startswith(c)]
+    if found:
+        first = found[0]
+        rest = feature[len(first) :].lstrip()
+        others = [c for c in columns if c != first and rest == c]
+        return [first, *others] if others else [first]
+    parts = [c for c in columns if c in feature]
+    return parts or columns[:1]

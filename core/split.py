@@ -1,0 +1,141 @@
+"""Train / validation / test split: seeded, stratified or time-ordered.
+
+The test split is set aside here and touched once, for the final score (the
+results page asks for it deliberately). Everything learned from data is fitted
+on the training split; the validation split scores models for the leaderboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.errors import DashboardError
+from core.target import Task
+
+
+class SplitError(DashboardError):
+    """The split cannot be made as asked."""
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How to split; fractions must add up to 1."""
+
+    train: float = 0.70
+    valid: float = 0.15
+    test: float = 0.15
+    seed: int = 42
+    stratify: bool = True
+    time_column: str | None = None
+    #: k-fold cross-validation on train+validation for the leaderboard (0 = off).
+    cv_folds: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def check(self) -> None:
+        """Refuse fractions that do not make a usable split."""
+        parts = {"train": self.train, "validation": self.valid, "test": self.test}
+        for name, share in parts.items():
+            if not 0 <= share < 1:
+                raise SplitError(f"The {name} share must be between 0 and 1. Got {share}.")
+        if self.train <= 0 or self.valid <= 0:
+            raise SplitError("Training and validation need some rows each.")
+        if abs(sum(parts.values()) - 1) > 1e-6:
+            raise SplitError(f"Train, validation and test must add up to 100%. Got {sum(parts.values()):.0%}.")
+        if self.cv_folds and not 2 <= self.cv_folds <= 20:
+            raise SplitError(f"Cross-validation needs between 2 and 20 folds. Got {self.cv_folds}.")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row positions (into the cleaned table) of each part."""
+
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    config: SplitConfig
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "validation": len(self.valid), "test": len(self.test)}
+
+
+def make_split(frame: pd.DataFrame, target: str | None, task: Task, config: SplitConfig) -> Split:
+    """Split the rows of ``frame`` as ``config`` says.
+
+    Classification is stratified by the target (when every class has at least
+    two rows); with a ``time_column`` the rows are ordered by it and cut in
+    order (oldest for training, newest for test) without shuffling.
+    """
+    config.check()
+    n = len(frame)
+    if n < 10:
+        raise SplitError(f"Only {n} rows remain after cleaning; at least 10 are needed to train and check a model.")
+    if config.time_column is not None:
+        return _time_split(frame, config)
+    rng = np.random.default_rng(config.seed)
+    positions = np.arange(n)
+    labels = frame[target].to_numpy() if (target is not None and task.is_classification and config.stratify) else None
+    if labels is not None and pd.Series(labels).value_counts().min() < 2:
+        labels = None  # a class with one row cannot be in two parts
+    if labels is None:
+        shuffled = rng.permutation(positions)
+        return _cut(shuffled, n, config)
+    parts = {"train": [], "valid": [], "test": []}
+    for label in pd.unique(labels):
+        members = rng.permutation(positions[labels == label])
+        cut = _cut(members, len(members), config)
+        for name in parts:
+            parts[name].append(getattr(cut, name))
+    return Split(*(rng.permutation(np.concatenate(parts[k])) for k in ("train", "valid", "test")), config)
+
+
+def _cut(order: np.ndarray, n: int, config: SplitConfig) -> Split:
+    n_test = round(n * config.test)
+    n_valid = max(1, round(n * config.valid)) if n >= 3 else 0
+    n_train = n - n_valid - n_test
+    return Split(order[:n_train], order[n_train : n_train + n_valid], order[n_train + n_valid :], config)
+
+
+def _time_split(frame: pd.DataFrame, config: SplitConfig) -> Split:
+    column = config.time_column
+    if column not in frame.columns:
+        raise SplitError(f"There is no column '{column}' to order the rows by.")
+    values = frame[column]
+    if values.isna().any():
+        raise SplitError(
+            f"'{column}' has {int(values.isna().sum()):,} missing values; rows cannot be ordered in time.",
+            hint="Drop those rows on the Clean page or pick another column.",
+        )
+    order = np.argsort(values.to_numpy(), kind="stable")
+    return _cut(order, len(order), config)
+
+
+def split_summary(split: Split, y: pd.Series | None) -> pd.DataFrame:
+    """Rows per part and, for labels, each class's share per part (for a chart)."""
+    rows = []
+    for name, idx in (("train", split.train), ("validation", split.valid), ("test", split.test)):
+        if y is None:
+            rows.append({"split": name, "class": "all rows", "rows": len(idx), "share": 1.0})
+            continue
+        counts = y.iloc[idx].astype(str).value_counts()
+        for label, count in counts.items():
+            rows.append({"split": name, "class": label, "rows": int(count), "share": count / max(1, len(idx))})
+    return pd.DataFrame(rows)
+
+
+def cv_folds(
+    y: pd.Series | None, positions: np.ndarray, task: Task, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit, score) position pairs for k-fold cross-validation over ``positions``."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if y is not None and task.is_classification and y.iloc[positions].value_counts().min() >= folds:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        pairs = splitter.split(positions, y.iloc[positions])
+    else:
+        pairs = KFold(n_splits=folds, shuffle=True, random_state=seed).split(positions)
+    return [(positions[a], positions[b]) for a, b in pairs]

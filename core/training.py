@@ -1,0 +1,415 @@
+"""Training: fit each chosen model's pipeline on the training split, score it on
+validation, report progress as events, honour Stop, never let one model's
+failure end the run.
+
+:func:`run_training` does the work synchronously (scripts, tests, benchmarks);
+:class:`TrainingJob` runs it in a worker thread owned by one browser session,
+so a Streamlit rerun or a visit to another page does not abandon it. Threads
+never touch Streamlit; the page polls :meth:`TrainingJob.snapshot`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import events as ev
+from core.cleaning import CleaningPlan
+from core.errors import DashboardError
+from core.evaluation import clustering_scores, primary_metric, score
+from core.features import FeatureOptions, build_pipeline, feature_sources
+from core.schema import Role
+from core.split import Split, cv_folds
+from core.target import Task
+
+#: Staged learners are grown in this many steps, scoring validation after each.
+STAGES = 10
+#: Live validation curves score at most this many validation rows per stage.
+STAGE_SCORE_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One model to train: its spec key, a unique display name and parameters."""
+
+    key: str
+    name: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainingRequest:
+    """Everything needed to train: cleaned rows, choices and the split."""
+
+    frame: pd.DataFrame  # rows after the plan's row steps
+    target: str | None
+    task: Task
+    features: list[str]
+    roles: dict[str, Role]
+    plan: CleaningPlan
+    split: Split
+    models: list[ModelRun]
+    options: FeatureOptions = field(default_factory=FeatureOptions)
+    imbalance: str = "none"
+    seed: int = 42
+
+    def xy(self, positions: np.ndarray) -> tuple[pd.DataFrame, pd.Series | None]:
+        X = self.frame.iloc[positions][self.features]
+        y = self.frame.iloc[positions][self.target] if self.target is not None else None
+        return X, y
+
+
+@dataclass
+class TrainedModel:
+    """A fitted pipeline with its validation scores and how it got there."""
+
+    name: str
+    key: str
+    params: dict
+    pipeline: Any
+    task: Task
+    scores: dict[str, float]
+    train_scores: dict[str, float]
+    seconds: float
+    cv_scores: dict[str, float] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    sources: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+
+@dataclass
+class ModelFailure:
+    """A model that could not be trained, and why."""
+
+    name: str
+    key: str
+    message: str
+
+
+def _spec(key: str):
+    from core.registry import get_spec
+
+    return get_spec(key)
+
+
+# --------------------------------------------------------------------------- one model
+
+
+def build_model_pipeline(request: TrainingRequest, run: ModelRun):
+    """The unfitted pipeline for one model of the request."""
+    spec = _spec(run.key)
+    class_weight = "balanced" if request.imbalance == "class_weight" and spec.supports_class_weight else None
+    estimator = spec.build_estimator(request.task, run.params, seed=request.seed, class_weight=class_weight)
+    return build_pipeline(
+        request.plan,
+        request.roles,
+        request.features,
+        estimator,
+        options=request.options,
+        dense=not spec.accepts_sparse,
+        imbalance=request.imbalance if request.task.is_classification else "none",
+        seed=request.seed,
+    )
+
+
+def fit_preprocessing(pipeline, X: pd.DataFrame, y: pd.Series | None):
+    """Fit every step but the last, as ``Pipeline.fit`` would; return the model's inputs.
+
+    Samplers (outlier removal, SMOTE, …) resample here, i.e. on training rows only.
+    """
+    Xt, yt = X, y
+    for _, step in pipeline.steps[:-1]:
+        if step is None or step == "passthrough":
+            continue
+        if hasattr(step, "fit_resample"):
+            Xt, yt = step.fit_resample(Xt, yt)
+        else:
+            Xt = step.fit_transform(Xt, yt)
+    return Xt, yt
+
+
+def transform_only(pipeline, X: pd.DataFrame):
+    """Apply the fitted preprocessing (samplers skipped) to new rows."""
+    Xt = X
+    for _, step in pipeline.steps[:-1]:
+        if step is None or step == "passthrough" or hasattr(step, "fit_resample"):
+            continue
+        Xt = step.transform(Xt)
+    return Xt
+
+
+def train_one(
+    request: TrainingRequest, run: ModelRun, listener: ev.Listener = ev.ignore, should_stop=lambda: False
+) -> TrainedModel:
+    """Fit one model's pipeline on the training split and score it on validation."""
+    spec = _spec(run.key)
+    started = time.perf_counter()
+    pipeline = build_model_pipeline(request, run)
+    X_train, y_train = request.xy(request.split.train)
+    X_valid, y_valid = request.xy(request.split.valid)
+    Xt, yt = fit_preprocessing(pipeline, X_train, y_train)
+    model = pipeline.steps[-1][1]
+    extra: dict[str, Any] = {}
+    if request.task == Task.CLUSTERING:
+        labels = model.fit_predict(Xt)
+        scores = clustering_scores(_dense(Xt), labels, seed=request.seed)
+        return TrainedModel(
+            run.name,
+            run.key,
+            spec.validate(run.params),
+            pipeline,
+            request.task,
+            scores,
+            scores,
+            time.perf_counter() - started,
+            sources=feature_sources(pipeline),
+        )
+    if spec.needs_tensorflow:
+        Xv = transform_only(pipeline, X_valid)
+        model.fit(
+            Xt, yt, validation_data=(Xv, y_valid), listener=listener, should_stop=should_stop, model_name=run.name
+        )
+        extra = {
+            "history": dict(model.history_),
+            "best_epoch": model.best_epoch_,
+            "stopped_early": model.stopped_early_,
+        }
+    elif spec.staged:
+        _fit_staged(
+            model, Xt, yt, transform_only(pipeline, X_valid), y_valid, request.task, run.name, listener, should_stop
+        )
+    else:
+        model.fit(Xt, yt)
+    seconds = time.perf_counter() - started
+    scores = score(pipeline, X_valid, y_valid, request.task)
+    train_scores = score(pipeline, *_limit(X_train, y_train, request.seed), request.task)
+    return TrainedModel(
+        run.name,
+        run.key,
+        spec.validate(run.params),
+        pipeline,
+        request.task,
+        scores,
+        train_scores,
+        seconds,
+        sources=feature_sources(pipeline),
+        **extra,
+    )
+
+
+def _limit(X: pd.DataFrame, y: pd.Series, seed: int, rows: int = 20_000):
+    """At most ``rows`` training rows for the training score (overfitting check)."""
+    if len(X) <= rows:
+        return X, y
+    pick = np.random.default_rng(seed).choice(len(X), rows, replace=False)
+    return X.iloc[pick], y.iloc[pick]
+
+
+def _dense(X):
+    return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+
+
+def _fit_staged(model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Listener, should_stop) -> None:
+    """Grow a forest / boosted model in stages, scoring validation after each."""
+    inner = getattr(model, "regressor", model)  # TransformedTargetRegressor wraps
+    size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
+    if size_param is None or not hasattr(inner, "warm_start"):
+        model.fit(Xt, yt)
+        return
+    total = int(inner.get_params()[size_param])
+    if len(yv) > STAGE_SCORE_ROWS:
+        pick = np.random.default_rng(0).choice(len(yv), STAGE_SCORE_ROWS, replace=False)
+        Xv, yv = Xv[pick], yv.iloc[pick]
+    metric = primary_metric(task)
+    inner.set_params(warm_start=True)
+    steps = max(1, min(STAGES, total))
+    for step in range(1, steps + 1):
+        inner.set_params(**{size_param: max(1, round(total * step / steps))})
+        model.fit(Xt, yt)
+        value = _stage_score(model, Xv, yv, task)
+        listener(
+            ev.StepEnded(
+                model=name,
+                step=step,
+                steps=steps,
+                metrics={f"validation {metric.label}": value, size_param: float(inner.get_params()[size_param])},
+            )
+        )
+        if should_stop() and step < steps:
+            break
+    inner.set_params(warm_start=False)
+
+
+def _stage_score(model, Xv, yv, task: Task) -> float:
+    from core.evaluation import classification_scores, regression_scores
+
+    pred = model.predict(Xv)
+    if task == Task.REGRESSION:
+        return regression_scores(np.asarray(yv, dtype=float), np.asarray(pred, dtype=float))["r2"]
+    proba = model.predict_proba(Xv) if hasattr(model, "predict_proba") else None
+    scores = classification_scores(np.asarray(yv), np.asarray(pred), proba, list(model.classes_))
+    return scores.get(primary_metric(task).key, scores["accuracy"])
+
+
+def cross_validate(request: TrainingRequest, run: ModelRun, folds: int) -> dict[str, float]:
+    """Mean and spread of the primary metric over k folds of train+validation."""
+    positions = np.concatenate([request.split.train, request.split.valid])
+    y_all = request.frame[request.target] if request.target is not None else None
+    metric = primary_metric(request.task).key
+    values = []
+    for fit_rows, score_rows in cv_folds(y_all, positions, request.task, folds, request.seed):
+        pipeline = build_model_pipeline(request, run)
+        X_fit, y_fit = request.xy(fit_rows)
+        pipeline.fit(X_fit, y_fit)
+        values.append(score(pipeline, *request.xy(score_rows), request.task).get(metric, np.nan))
+    return {f"cv_{metric}_mean": float(np.nanmean(values)), f"cv_{metric}_std": float(np.nanstd(values))}
+
+
+# --------------------------------------------------------------------------- a run
+
+
+def run_training(
+    request: TrainingRequest,
+    listener: ev.Listener = ev.ignore,
+    should_stop=lambda: False,
+    on_result=lambda result: None,
+) -> list[TrainedModel | ModelFailure]:
+    """Train every model of the request in order; failures are per model.
+
+    ``on_result`` receives each :class:`TrainedModel` or :class:`ModelFailure`
+    as soon as it exists, so a leaderboard can fill in during the run.
+    """
+    started = time.perf_counter()
+    names = tuple(run.name for run in request.models)
+    listener(ev.TrainingStarted(models=names))
+    results: list[TrainedModel | ModelFailure] = []
+    for index, run in enumerate(request.models):
+        if should_stop():
+            listener(ev.TrainingStopped(finished=tuple(r.name for r in results if isinstance(r, TrainedModel))))
+            return results
+        listener(ev.ModelStarted(model=run.name, index=index, total=len(request.models)))
+        try:
+            trained = train_one(request, run, listener, should_stop)
+            if request.split.config.cv_folds and request.task != Task.CLUSTERING:
+                trained.cv_scores = cross_validate(request, run, request.split.config.cv_folds)
+        except DashboardError as err:
+            results.append(ModelFailure(run.name, run.key, err.user_message))
+            on_result(results[-1])
+            listener(ev.ModelFailed(model=run.name, message=err.user_message))
+            continue
+        except Exception as exc:  # a model that fails must not end the run (never BaseException)
+            message = _explain_failure(exc)
+            results.append(ModelFailure(run.name, run.key, message))
+            on_result(results[-1])
+            listener(ev.ModelFailed(model=run.name, message=message))
+            continue
+        results.append(trained)
+        on_result(trained)
+        listener(ev.ModelFinished(model=run.name, scores=trained.scores, seconds=trained.seconds))
+    if should_stop():
+        listener(ev.TrainingStopped(finished=tuple(r.name for r in results if isinstance(r, TrainedModel))))
+    else:
+        listener(ev.TrainingFinished(seconds=time.perf_counter() - started))
+    return results
+
+
+def _explain_failure(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, MemoryError):
+        return "Ran out of memory. Try fewer rows, fewer features, or a lighter model."
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__}: {text[:300]} (in {where.name})"
+
+
+# --------------------------------------------------------------------------- the job
+
+
+@dataclass
+class JobSnapshot:
+    """A consistent copy of a job's state for drawing."""
+
+    status: str  # "running", "finished", "stopped", "failed"
+    events: list[ev.Event]
+    results: list[TrainedModel | ModelFailure]
+    started_at: float
+    finished_at: float | None
+    error: str | None
+
+
+class TrainingJob:
+    """A training run in a worker thread, owned by one browser session.
+
+    The thread only appends events and results under a lock; the page reads
+    :meth:`snapshot` on a timer. :meth:`stop` asks the run to end at the next
+    safe point (between models, between stages, at the end of a Keras epoch).
+    """
+
+    def __init__(self, request: TrainingRequest) -> None:
+        self.request = request
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._events: list[ev.Event] = []
+        self._results: list[TrainedModel | ModelFailure] = []
+        self._status = "created"
+        self._error: str | None = None
+        self._thread: threading.Thread | None = None
+        self.started_at = 0.0
+        self.finished_at: float | None = None
+
+    def start(self) -> TrainingJob:
+        """Start the worker thread (once)."""
+        if self._thread is not None:
+            return self
+        self.started_at = time.time()
+        self._status = "running"
+        self._thread = threading.Thread(target=self._work, name="training-job", daemon=True)
+        self._thread.start()
+        return self
+
+    def _listen(self, event: ev.Event) -> None:
+        with self._lock:
+            self._events.append(event)
+
+    def _keep(self, result: TrainedModel | ModelFailure) -> None:
+        with self._lock:
+            self._results.append(result)
+
+    def _work(self) -> None:
+        try:
+            run_training(self.request, self._listen, self._stop.is_set, self._keep)
+            with self._lock:
+                self._status = "stopped" if self._stop.is_set() else "finished"
+        except Exception as exc:  # the run itself broke (not one model): report, never raise in a thread
+            with self._lock:
+                self._error = _explain_failure(exc)
+                self._status = "failed"
+        finally:
+            self.finished_at = time.time()
+
+    def stop(self) -> None:
+        """Ask the run to stop at the next safe point; finished models are kept."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (tests, scripts); True if it ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return JobSnapshot(
+                self._status, list(self._events), list(self._results), self.started_at, self.finished_at, self._error
+            )

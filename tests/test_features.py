@@ -1,0 +1,126 @@
+"""core.features: one pipeline per model, fitted on training rows only."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from core.cleaning import CleaningPlan, MissingRule, OutlierRule
+from core.features import FeatureOptions, build_pipeline, feature_sources, ratio_name
+from core.schema import Role
+
+ROLES = {"num": Role.NUMERIC, "other": Role.NUMERIC, "cat": Role.CATEGORICAL, "text": Role.TEXT, "when": Role.DATETIME, "price": Role.CATEGORICAL}
+FEATURES = ["num", "other", "cat", "text", "when", "price"]
+
+
+def data(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "num": rng.normal(10, 2, n),
+            "other": rng.uniform(1, 5, n),
+            "cat": rng.choice(["a", "b", "c"], n),
+            "text": rng.choice(["free prize now", "meeting at noon", "call me later", "win cash today"], n),
+            "when": pd.date_range("2024-01-01", periods=n, freq="12h"),
+            "price": rng.choice(["$10", "$20", "$1,000"], n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "num"] = np.nan
+    frame.loc[rng.random(n) < 0.1, "cat"] = None
+    y = (frame["num"].fillna(10) + (frame["cat"] == "a") * 3 > 11).map({True: "yes", False: "no"})
+    return frame, y
+
+
+def test_pipeline_fits_all_roles_and_predicts_new_raw_rows():
+    frame, y = data()
+    plan = CleaningPlan(type_fixes={"price": "number"})
+    pipe = build_pipeline(plan, ROLES, FEATURES, LogisticRegression(max_iter=500))
+    pipe.fit(frame.iloc[:100], y.iloc[:100])
+    assert set(pipe.predict(frame.iloc[100:])) <= {"yes", "no"}
+    one = pd.DataFrame([{"num": None, "other": 2.0, "cat": "never seen", "text": None, "when": "2025-05-01", "price": "$15"}])
+    assert pipe.predict(one)[0] in {"yes", "no"}, "unseen categories, missing values and raw text types are handled"
+
+
+def test_imputer_and_scaler_statistics_come_from_the_training_rows_only():
+    frame, y = data()
+    train = frame.iloc[:60]
+    pipe = build_pipeline(CleaningPlan(), ROLES, ["num", "other"], LogisticRegression())
+    pipe.fit(train[["num", "other"]], y.iloc[:60])
+    numeric = pipe.named_steps["columns"].named_transformers_["numeric0"]
+    assert numeric.named_steps["impute"].statistics_[0] == pytest.approx(train["num"].median())
+    assert numeric.named_steps["scale"].mean_[0] == pytest.approx(train["num"].fillna(train["num"].median()).mean())
+    assert numeric.named_steps["scale"].mean_[0] != pytest.approx(frame["num"].fillna(frame["num"].median()).mean())
+
+
+def test_outlier_clipping_bounds_are_learned_on_training_rows():
+    frame, y = data()
+    frame.loc[5, "other"] = 1_000.0
+    plan = CleaningPlan(outliers=OutlierRule("iqr", "clip", 1.5), outlier_columns=["other"])
+    pipe = build_pipeline(plan, ROLES, ["num", "other"], LogisticRegression())
+    pipe.fit(frame.iloc[:60][["num", "other"]], y.iloc[:60])
+    low, high = pipe.named_steps["outliers"].bounds_["other"]
+    q1, q3 = frame["other"].iloc[:60].quantile([0.25, 0.75])
+    assert high == pytest.approx(q3 + 1.5 * (q3 - q1))
+
+
+def test_outlier_removal_drops_training_rows_but_never_prediction_rows():
+    frame, y = data()
+    frame.loc[[3, 70], "other"] = 1_000.0
+    plan = CleaningPlan(outliers=OutlierRule("iqr", "remove", 1.5), outlier_columns=["other"])
+    pipe = build_pipeline(plan, ROLES, ["num", "other"], LinearRegression())
+    target = frame["num"].fillna(0) * 2
+    pipe.fit(frame.iloc[:60][["num", "other"]], target.iloc[:60])
+    assert len(pipe.predict(frame.iloc[60:][["num", "other"]])) == 60
+
+
+def test_smote_only_resamples_training_rows():
+    frame, y = data(200)
+    y = pd.Series(np.where(np.arange(200) % 10 == 0, "rare", "common"))
+    pipe = build_pipeline(CleaningPlan(), ROLES, ["num", "other"], LogisticRegression(), imbalance="smote", seed=0)
+    pipe.fit(frame.iloc[:150][["num", "other"]], y.iloc[:150])
+    assert len(pipe.predict(frame.iloc[150:][["num", "other"]])) == 50
+    X_res, y_res = pipe.named_steps["resample"].fit_resample(np.random.rand(150, 2), y.iloc[:150])
+    assert (y_res == "rare").sum() == (y_res == "common").sum()
+
+
+def test_high_cardinality_categories_do_not_explode():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"city": [f"city_{i}" for i in rng.integers(0, 500, 2000)]})
+    pipe = build_pipeline(CleaningPlan(), {"city": Role.CATEGORICAL}, ["city"], LogisticRegression(), options=FeatureOptions(max_categories=20))
+    pipe.fit(frame, rng.choice(["a", "b"], 2000))
+    assert len(feature_sources(pipe)) <= 20
+
+
+def test_feature_sources_map_back_to_the_persons_columns():
+    frame, y = data()
+    options = FeatureOptions(interactions=True, ratios=(("num", "other"),))
+    pipe = build_pipeline(CleaningPlan(type_fixes={"price": "number"}), ROLES, FEATURES, LogisticRegression(max_iter=500), options=options)
+    pipe.fit(frame, y)
+    sources = {src for _, srcs in feature_sources(pipe) for src in srcs}
+    assert sources == set(FEATURES)
+    pairs = [srcs for _, srcs in feature_sources(pipe) if len(srcs) == 2]
+    assert ("num", "other") in pairs, "interaction and ratio terms name both columns"
+    assert ratio_name("num", "other") not in sources
+
+
+def test_dense_output_for_models_that_need_it():
+    frame, y = data()
+    pipe = build_pipeline(CleaningPlan(), ROLES, ["text", "cat"], LogisticRegression(), dense=True)
+    Xt = pipe[:-1].fit_transform(frame[["text", "cat"]], y)
+    assert isinstance(Xt, np.ndarray)
+
+
+def test_no_usable_feature_is_a_clear_error():
+    from core.errors import DashboardError
+
+    with pytest.raises(DashboardError, match="No usable feature"):
+        build_pipeline(CleaningPlan(drop_columns=["num"]), ROLES, ["num"], LogisticRegression())
+
+
+def test_constant_fill_reaches_the_imputer():
+    frame, y = data()
+    plan = CleaningPlan(missing_by_column={"num": MissingRule("constant", -1.0)})
+    pipe = build_pipeline(plan, ROLES, ["num"], LogisticRegression())
+    pipe.fit(frame[["num"]], y)
+    branch = next(t for n, t, c in pipe.named_steps["columns"].transformers_ if c == ["num"])
+    assert branch.named_steps["impute"].statistics_[0] == -1.0
