@@ -239,6 +239,11 @@ def format_number(value: float | str) -> str:
     """A number as people read it: thousands separators, a few significant digits."""
     if isinstance(value, str):
         return value
-    if value == 0 or 1e-3 <= abs(value) < 1e6:
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return f"{value:.3g}"
+    size = abs(value)
+    if float(value).is_integer() and size < 1e4:
+        return str(int(value))  # years, counts: no separator
+    if size >= 1e9 or (0 < size < 1e-3):
+        return f"{value:.3g}"
+    if size >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"

@@ -58,13 +58,13 @@ def test_outlier_clipping_bounds_are_learned_on_training_rows():
     plan = CleaningPlan(outliers=OutlierRule("iqr", "clip", 1.5), outlier_columns=["other"])
     pipe = build_pipeline(plan, ROLES, ["num", "other"], LogisticRegression())
     pipe.fit(frame.iloc[:60][["num", "other"]], y.iloc[:60])
-    low, high = pipe.named_steps["outliers"].bounds_["other"]
+    _low, high = pipe.named_steps["outliers"].bounds_["other"]
     q1, q3 = frame["other"].iloc[:60].quantile([0.25, 0.75])
     assert high == pytest.approx(q3 + 1.5 * (q3 - q1))
 
 
 def test_outlier_removal_drops_training_rows_but_never_prediction_rows():
-    frame, y = data()
+    frame, _y = data()
     frame.loc[[3, 70], "other"] = 1_000.0
     plan = CleaningPlan(outliers=OutlierRule("iqr", "remove", 1.5), outlier_columns=["other"])
     pipe = build_pipeline(plan, ROLES, ["num", "other"], LinearRegression())
@@ -79,7 +79,7 @@ def test_smote_only_resamples_training_rows():
     pipe = build_pipeline(CleaningPlan(), ROLES, ["num", "other"], LogisticRegression(), imbalance="smote", seed=0)
     pipe.fit(frame.iloc[:150][["num", "other"]], y.iloc[:150])
     assert len(pipe.predict(frame.iloc[150:][["num", "other"]])) == 50
-    X_res, y_res = pipe.named_steps["resample"].fit_resample(np.random.rand(150, 2), y.iloc[:150])
+    _X_res, y_res = pipe.named_steps["resample"].fit_resample(np.random.rand(150, 2), y.iloc[:150])
     assert (y_res == "rare").sum() == (y_res == "common").sum()
 
 

@@ -155,11 +155,15 @@ def role_table(prof: Profile) -> None:
     """Per-column profile with an editable role and a small distribution chart."""
     guesses = state.role_guesses()
     table = prof.summary_rows()
-    table.insert(2, "why", [guesses[c].reason if c in guesses else "" for c in table["column"]])
-    table["distribution"] = [
-        (c.histogram[1] if c.histogram and not c.top_values else [v for _, v in (c.top_values or [])])
-        for c in prof.columns
-    ]
+    table.insert(
+        2,
+        "distribution",
+        [
+            (c.histogram[1] if c.histogram and not c.top_values else [v for _, v in (c.top_values or [])])
+            for c in prof.columns
+        ],
+    )
+    table["why"] = [guesses[c].reason if c in guesses else "" for c in table["column"]]
     edited = st.data_editor(
         table,
         key=f"data_roles_{state.version()}",
