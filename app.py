@@ -12,5 +12,9 @@ from ui import journey, state
 st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
 state.init()
 page = st.navigation(journey.pages(), position="hidden")
-journey.sidebar(current=page.url_path or journey.STEPS[0].key)
-page.run()
+try:
+    page.run()
+finally:
+    # Drawn after the page so it shows what the page just did (a step done, one
+    # unlocked); `finally` so it is drawn even when a guard stops the page.
+    journey.sidebar(current=page.url_path or journey.STEPS[0].key)

@@ -416,3 +416,24 @@ def _sources_of(feature: str, columns: list[str]) -> list[str]:
         return [first, *others] if others else [first]
     parts = [c for c in columns if c in feature]
     return parts or columns[:1]
+
+
+def count_features(
+    plan: CleaningPlan,
+    roles: dict[str, Role],
+    features: list[str],
+    frame: pd.DataFrame,
+    options: FeatureOptions | None = None,
+    *,
+    dense: bool = True,
+    rows: int = 2_000,
+    seed: int = 0,
+) -> int:
+    """About how many columns the model will see (preprocessing fitted on a sample)."""
+    sample = frame.sample(n=min(rows, len(frame)), random_state=seed) if len(frame) > rows else frame
+    steps = [
+        s for s in build_preprocessor(plan, roles, features, options, dense=dense) if not hasattr(s[1], "fit_resample")
+    ]
+    from sklearn.pipeline import Pipeline as Plain
+
+    return int(Plain(steps).fit_transform(sample[features]).shape[1])

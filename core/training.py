@@ -413,3 +413,137 @@ class TrainingJob:
             return JobSnapshot(
                 self._status, list(self._events), list(self._results), self.started_at, self.finished_at, self._error
             )
+
+
+# --------------------------------------------------------------------------- views of a run
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, computed from its events (for progress bars and ETA)."""
+
+    done: int
+    total: int
+    current: str | None
+    current_fraction: float
+    current_detail: str
+    elapsed: float
+    eta: float | None
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, (self.done + self.current_fraction) / self.total) if self.total else 0.0
+
+
+def progress(snapshot: JobSnapshot, now: float | None = None) -> Progress:
+    """Models done, the current model's share done, elapsed seconds and an ETA."""
+    now = now or time.time()
+    total, done, current, fraction, detail = 0, 0, None, 0.0, ""
+    for event in snapshot.events:
+        if isinstance(event, ev.TrainingStarted):
+            total = len(event.models)
+        elif isinstance(event, ev.ModelStarted):
+            current, fraction, detail = event.model, 0.0, "fitting…"
+        elif isinstance(event, ev.EpochEnded) and event.model == current:
+            fraction, detail = event.epoch / event.epochs, f"epoch {event.epoch} of {event.epochs}"
+        elif isinstance(event, ev.StepEnded) and event.model == current:
+            fraction, detail = event.step / event.steps, f"stage {event.step} of {event.steps}"
+        elif isinstance(event, ev.ModelFinished | ev.ModelFailed):
+            done, current, fraction, detail = done + 1, None, 0.0, ""
+    end = snapshot.finished_at or now
+    elapsed = max(0.0, end - snapshot.started_at) if snapshot.started_at else 0.0
+    share = (done + fraction) / total if total else 0.0
+    eta = elapsed / share * (1 - share) if 0 < share < 1 and snapshot.status == "running" else None
+    return Progress(done, total, current, fraction, detail, elapsed, eta)
+
+
+def live_history(snapshot: JobSnapshot, model: str) -> dict[str, list[float]]:
+    """Per-epoch (or per-stage) metrics of one model so far, for live curves."""
+    history: dict[str, list[float]] = {}
+    for event in snapshot.events:
+        if isinstance(event, ev.EpochEnded | ev.StepEnded) and event.model == model:
+            for key, value in event.metrics.items():
+                history.setdefault(key, []).append(float(value))
+    return history
+
+
+def leaderboard(results: list[TrainedModel | ModelFailure], task: Task) -> pd.DataFrame:
+    """One row per model: validation scores, training score, gap, time; failures with reasons."""
+    from core.evaluation import METRICS, TASK_METRICS
+
+    metric = primary_metric(task)
+    rows = []
+    for result in results:
+        if isinstance(result, ModelFailure):
+            rows.append({"model": result.name, "status": f"failed: {result.message}"})
+            continue
+        row: dict[str, Any] = {"model": result.name, "status": "stopped early" if result.stopped_early else "ok"}
+        for key in TASK_METRICS[task]:
+            if key in result.scores:
+                row[METRICS[key].label] = result.scores[key]
+        if metric.key in result.train_scores and metric.key in result.scores:
+            row[f"train {metric.label}"] = result.train_scores[metric.key]
+            row["gap"] = result.train_scores[metric.key] - result.scores[metric.key]
+        for key, value in result.cv_scores.items():
+            row[key.replace("_", " ")] = value
+        row["seconds"] = result.seconds
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if metric.label in table.columns:
+        table = table.sort_values(
+            metric.label, ascending=not metric.higher_is_better, na_position="last", kind="stable"
+        )
+    return table.reset_index(drop=True)
+
+
+def best_model(results: list[TrainedModel | ModelFailure], task: Task) -> TrainedModel | None:
+    """The trained model with the best primary validation score."""
+    metric = primary_metric(task)
+    trained = [
+        r
+        for r in results
+        if isinstance(r, TrainedModel) and metric.key in r.scores and np.isfinite(r.scores[metric.key])
+    ]
+    if not trained:
+        return None
+    pick = max if metric.higher_is_better else min
+    return pick(trained, key=lambda r: r.scores[metric.key])
+
+
+@dataclass
+class TrainSetup:
+    """What the person chose on the Models page (plain data)."""
+
+    split: Any  # core.split.SplitConfig
+    models: list[ModelRun]
+    options: FeatureOptions = field(default_factory=FeatureOptions)
+    imbalance: str = "none"
+
+
+def make_request(
+    frame: pd.DataFrame,
+    target: str | None,
+    task: Task,
+    features: list[str],
+    roles: dict[str, Role],
+    plan: CleaningPlan,
+    setup: TrainSetup,
+) -> TrainingRequest:
+    """Apply the plan's row steps, split, and bundle everything for training.
+
+    The baseline is added for supervised tasks if the person did not pick it.
+    """
+    from core.cleaning import apply_row_steps
+    from core.split import make_split
+
+    rows, _ = apply_row_steps(frame, plan, target, features)
+    kept = [c for c in features if c in rows.columns]
+    split = make_split(rows, target, task, setup.split)
+    models = list(setup.models)
+    if task != Task.CLUSTERING and not any(m.key == "baseline" for m in models):
+        models.insert(0, ModelRun("baseline", "Baseline", {}))
+    if not models:
+        raise DashboardError("Choose at least one model to train.")
+    return TrainingRequest(
+        rows, target, task, kept, roles, plan, split, models, setup.options, setup.imbalance, setup.split.seed
+    )

@@ -9,7 +9,14 @@ from core.cleaning import CleaningPlan, MissingRule, OutlierRule
 from core.features import FeatureOptions, build_pipeline, feature_sources, ratio_name
 from core.schema import Role
 
-ROLES = {"num": Role.NUMERIC, "other": Role.NUMERIC, "cat": Role.CATEGORICAL, "text": Role.TEXT, "when": Role.DATETIME, "price": Role.CATEGORICAL}
+ROLES = {
+    "num": Role.NUMERIC,
+    "other": Role.NUMERIC,
+    "cat": Role.CATEGORICAL,
+    "text": Role.TEXT,
+    "when": Role.DATETIME,
+    "price": Role.CATEGORICAL,
+}
 FEATURES = ["num", "other", "cat", "text", "when", "price"]
 
 
@@ -37,7 +44,9 @@ def test_pipeline_fits_all_roles_and_predicts_new_raw_rows():
     pipe = build_pipeline(plan, ROLES, FEATURES, LogisticRegression(max_iter=500))
     pipe.fit(frame.iloc[:100], y.iloc[:100])
     assert set(pipe.predict(frame.iloc[100:])) <= {"yes", "no"}
-    one = pd.DataFrame([{"num": None, "other": 2.0, "cat": "never seen", "text": None, "when": "2025-05-01", "price": "$15"}])
+    one = pd.DataFrame(
+        [{"num": None, "other": 2.0, "cat": "never seen", "text": None, "when": "2025-05-01", "price": "$15"}]
+    )
     assert pipe.predict(one)[0] in {"yes", "no"}, "unseen categories, missing values and raw text types are handled"
 
 
@@ -86,7 +95,13 @@ def test_smote_only_resamples_training_rows():
 def test_high_cardinality_categories_do_not_explode():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"city": [f"city_{i}" for i in rng.integers(0, 500, 2000)]})
-    pipe = build_pipeline(CleaningPlan(), {"city": Role.CATEGORICAL}, ["city"], LogisticRegression(), options=FeatureOptions(max_categories=20))
+    pipe = build_pipeline(
+        CleaningPlan(),
+        {"city": Role.CATEGORICAL},
+        ["city"],
+        LogisticRegression(),
+        options=FeatureOptions(max_categories=20),
+    )
     pipe.fit(frame, rng.choice(["a", "b"], 2000))
     assert len(feature_sources(pipe)) <= 20
 
@@ -94,7 +109,9 @@ def test_high_cardinality_categories_do_not_explode():
 def test_feature_sources_map_back_to_the_persons_columns():
     frame, y = data()
     options = FeatureOptions(interactions=True, ratios=(("num", "other"),))
-    pipe = build_pipeline(CleaningPlan(type_fixes={"price": "number"}), ROLES, FEATURES, LogisticRegression(max_iter=500), options=options)
+    pipe = build_pipeline(
+        CleaningPlan(type_fixes={"price": "number"}), ROLES, FEATURES, LogisticRegression(max_iter=500), options=options
+    )
     pipe.fit(frame, y)
     sources = {src for _, srcs in feature_sources(pipe) for src in srcs}
     assert sources == set(FEATURES)

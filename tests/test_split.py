@@ -11,7 +11,9 @@ from core.target import Task
 def frame(n=200, minority=0.1):
     rng = np.random.default_rng(0)
     y = np.where(rng.random(n) < minority, "rare", "common")
-    return pd.DataFrame({"x": rng.normal(size=n), "y": y, "when": pd.date_range("2024-01-01", periods=n, freq="D")[::-1]})
+    return pd.DataFrame(
+        {"x": rng.normal(size=n), "y": y, "when": pd.date_range("2024-01-01", periods=n, freq="D")[::-1]}
+    )
 
 
 def test_default_is_70_15_15_disjoint_and_complete():

@@ -24,6 +24,8 @@ STEPS: list[Step] = [
     Step("data", "Data", "pages/data.py", ":material/upload_file:"),
     Step("target", "Target", "pages/target.py", ":material/ads_click:"),
     Step("clean", "Clean", "pages/clean.py", ":material/cleaning_services:"),
+    Step("models", "Models", "pages/models.py", ":material/tune:"),
+    Step("train", "Train", "pages/train.py", ":material/model_training:"),
 ]
 STEP = {s.key: s for s in STEPS}
 
@@ -36,15 +38,24 @@ def is_done(key: str) -> bool:
         return state.target() is not None
     if key == "clean":
         return state.plan() is not None
+    if key == "models":
+        return state.train_setup() is not None
+    if key == "train":
+        job = state.job()
+        return job is not None and job.snapshot().status in ("finished", "stopped")
     return False
 
 
 def locked_reason(key: str) -> str | None:
     """Why a step cannot be opened yet, or ``None`` if it can."""
-    if key in ("target", "clean") and state.dataset() is None:
+    if key != "data" and state.dataset() is None:
         return "Load a dataset first (Data)."
-    if key == "clean" and state.target() is None:
+    if key in ("clean", "models", "train") and state.target() is None:
         return "Choose the target first (Target)."
+    if key in ("models", "train") and state.plan() is None:
+        return "Review the cleaning plan first (Clean)."
+    if key == "train" and state.train_setup() is None and state.job() is None:
+        return "Choose the models first (Models)."
     return None
 
 
@@ -86,7 +97,8 @@ def require(key: str) -> None:
     reason = locked_reason(key)
     if reason is None:
         return
-    missing = "data" if state.dataset() is None else "target"
+    order = [s.key for s in STEPS]
+    missing = next((k for k in order[: order.index(key)] if locked_reason(k) is None and not is_done(k)), order[0])
     st.info(md_escape(reason), icon=":material/lock:")
     st.page_link(STEP[missing].path, label=f"Go to {STEP[missing].title}", icon=STEP[missing].icon)
     st.stop()

@@ -21,6 +21,7 @@ from core.loading import Dataset, LoadOptions
 from core.profiling import Profile, profile
 from core.schema import Role, RoleGuess, effective_roles, infer_roles
 from core.target import TargetChoice
+from core.training import TrainingJob, TrainSetup
 
 DATASET = "data.dataset"
 RAW = "data.raw"  # the uploaded bytes, kept so the person can re-read with other options
@@ -31,14 +32,17 @@ ROLE_OVERRIDES = "data.role_overrides"
 PROFILE = "data.profile"
 TARGET = "target.choice"
 PLAN = "clean.plan"
+TRAIN_SETUP = "models.setup"
+JOB = "train.job"
 LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
 
 _DOWNSTREAM = {
-    DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN],
-    ROLE_OVERRIDES: [PROFILE, TARGET, PLAN],
-    TARGET: [PLAN],
+    DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB],
+    ROLE_OVERRIDES: [PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB],
+    TARGET: [PLAN, TRAIN_SETUP, JOB],
+    PLAN: [JOB],
 }
 
 
@@ -56,6 +60,7 @@ def init() -> None:
     defaults: dict[str, Any] = {
         DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
+        TRAIN_SETUP: None, JOB: None,
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None,
     }  # fmt: skip
     for key, value in defaults.items():
@@ -64,6 +69,8 @@ def init() -> None:
 
 def _clear(key: str) -> None:
     for downstream in _DOWNSTREAM.get(key, []):
+        if downstream == JOB and st.session_state.get(JOB) is not None:
+            st.session_state[JOB].stop()  # a run on data that changed: stop it
         st.session_state[downstream] = {} if downstream == ROLE_OVERRIDES else None
 
 
@@ -177,7 +184,32 @@ def plan() -> CleaningPlan | None:
 
 
 def set_plan(new_plan: CleaningPlan) -> None:
+    """Store the plan; trained models go if it changed (they used the old plan)."""
+    previous = plan()
     st.session_state[PLAN] = new_plan
+    if previous is not None and previous.to_dict() != new_plan.to_dict():
+        _clear(PLAN)
+
+
+def train_setup() -> TrainSetup | None:
+    return st.session_state.get(TRAIN_SETUP)
+
+
+def set_train_setup(setup: TrainSetup) -> None:
+    st.session_state[TRAIN_SETUP] = setup
+
+
+def job() -> TrainingJob | None:
+    """This session's training job (running or done), if any."""
+    return st.session_state.get(JOB)
+
+
+def set_job(new_job: TrainingJob) -> None:
+    """Keep a new job; an older one still running is stopped."""
+    old = job()
+    if old is not None and old is not new_job:
+        old.stop()
+    st.session_state[JOB] = new_job
 
 
 def memo(name: str, token: object, compute):

@@ -1,0 +1,77 @@
+"""Step 4 — Models: the split, the models and their settings, then train."""
+
+import streamlit as st
+
+from core import registry
+from core.cleaning import apply_row_steps
+from core.errors import DashboardError
+from core.features import FeatureOptions, count_features
+from core.split import SplitConfig
+from core.training import TrainingJob, TrainSetup, make_request
+from ui import journey, state
+from ui import model_views as views
+from ui.text import md_escape
+
+st.title("4. Models")
+journey.require("models")
+ds, choice, roles, plan = state.dataset(), state.target(), state.roles(), state.plan()
+setup = state.train_setup() or TrainSetup(SplitConfig(), [], FeatureOptions(), "none")
+roles_after = plan.roles_after(roles)
+token = (state.version(), plan.to_json(), choice.target, tuple(choice.features))
+rows = state.memo("models_rows", token, lambda: apply_row_steps(ds.frame, plan, choice.target, choice.features)[0])
+
+st.subheader("Split", anchor=False)
+split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after))
+views.split_preview(rows, choice.target, choice.task, split)
+
+st.subheader("Models", anchor=False)
+picked = views.model_picker(choice.task, [m.key for m in setup.models] or registry.recommended(choice.task))
+forms = {m.key: m.params for m in setup.models}
+for key in picked:
+    spec = registry.get_spec(key)
+    with st.expander(f"{spec.label} settings", icon=":material/settings:"):
+        params = views.param_form(spec, forms.get(key) or spec.defaults(), f"models_{key}")
+        if spec.needs_tensorflow:
+            n_features = state.memo("models_nfeat", token, lambda: count_features(plan, roles, choice.features, rows))
+            n_classes = rows[choice.target].nunique() if choice.task.is_classification else 1
+            params["layers"] = views.network_builder(
+                tuple((forms.get(key) or {}).get("layers", spec.defaults()["layers"])),
+                n_features,
+                choice.task,
+                n_classes,
+                float(params.get("l2", 0.0)),
+                f"models_{key}",
+            )
+        forms[key] = params
+
+st.subheader("Options", anchor=False)
+imbalance = views.imbalance_control(setup.imbalance, choice.task)
+options = views.feature_options(setup.options, views.numeric_features(choice.features, roles_after))
+
+runs = views.runs_for(picked, forms)
+problems = []
+for run in runs:
+    try:
+        registry.get_spec(run.key).validate(run.params)
+    except DashboardError as err:
+        problems.append(err.user_message)
+for problem in problems:
+    st.error(md_escape(problem))
+new_setup = TrainSetup(split, runs, options, imbalance)
+state.set_train_setup(new_setup)
+
+label = f"Train {len(runs)} model{'s' if len(runs) != 1 else ''}" + (
+    " + baseline" if choice.target and "baseline" not in picked else ""
+)
+if st.button(
+    label, type="primary", disabled=bool(problems) or not runs, key="models_train", icon=":material/play_arrow:"
+):
+    try:
+        request = make_request(ds.frame, choice.target, choice.task, choice.features, roles, plan, new_setup)
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
+        st.stop()
+    state.set_job(TrainingJob(request).start())
+    st.switch_page("pages/train.py")
+if state.job() is not None:
+    journey.next_step("models")

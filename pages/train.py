@@ -1,0 +1,45 @@
+"""Step 5 — Train: watch the run live, stop it, read the leaderboard.
+
+The run lives in a worker thread owned by this session (ui.state.job); this page
+only polls it, so clicking elsewhere and coming back finds it still going.
+"""
+
+import streamlit as st
+
+from ui import journey, state
+from ui import train_views as views
+
+st.title("5. Train")
+journey.require("train")
+job = state.job()
+if job is None:
+    st.info("No training run yet. Choose models and press Train on the Models page.")
+    journey.next_step("clean")
+    st.stop()
+
+running = job.snapshot().status == "running"
+
+
+@st.fragment(run_every=1.0 if running else None)
+def live() -> None:
+    snap = job.snapshot()
+    if running and snap.status != "running":
+        st.rerun()  # the run ended: redraw the whole page once, then stop polling
+    views.progress_view(job, snap)
+    if snap.status == "running":
+        st.button(
+            "Stop",
+            icon=":material/stop_circle:",
+            key="train_stop",
+            on_click=job.stop,
+            disabled=job.stopping,
+            help="Stop at the next safe point and keep every model finished so far.",
+        )
+    views.live_view(job, snap)
+    st.subheader("Leaderboard", anchor=False)
+    views.leaderboard_view(job, snap)
+
+
+live()
+if not running:
+    st.page_link("pages/models.py", label="Change the models and train again", icon=":material/tune:")

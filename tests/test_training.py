@@ -1,0 +1,250 @@
+"""core.training: runs, events, stop, failures, the job thread, views of a run."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import events as ev
+from core.cleaning import CleaningPlan
+from core.samples import load_sample
+from core.schema import effective_roles, infer_roles
+from core.split import SplitConfig
+from core.target import Task, default_features
+from core.training import (
+    ModelFailure,
+    ModelRun,
+    TrainedModel,
+    TrainingJob,
+    TrainSetup,
+    best_model,
+    leaderboard,
+    live_history,
+    make_request,
+    progress,
+    run_training,
+)
+
+
+def request_for(sample: str, target: str | None, task: Task, models: list[ModelRun], **setup):
+    ds = load_sample(sample)
+    roles = effective_roles(infer_roles(ds.frame), {})
+    features = [c for c, (use, _) in default_features(list(ds.frame.columns), roles, target).items() if use]
+    config = TrainSetup(setup.pop("split", SplitConfig(seed=7)), models, **setup)
+    return make_request(ds.frame, target, task, features, roles, CleaningPlan(), config)
+
+
+FAST_FOREST = {"n_estimators": 20}
+
+
+def test_run_trains_each_model_scores_validation_and_adds_the_baseline():
+    req = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [
+            ModelRun("logistic_regression", "Logistic regression"),
+            ModelRun("random_forest_clf", "Random forest", FAST_FOREST),
+        ],
+    )
+    seen: list[ev.Event] = []
+    results = run_training(req, seen.append)
+    assert [r.name for r in results] == ["Baseline", "Logistic regression", "Random forest"]
+    assert all(isinstance(r, TrainedModel) for r in results)
+    baseline, logreg = results[0], results[1]
+    assert baseline.scores["accuracy"] < 0.5 < logreg.scores["accuracy"]
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds[0] == "TrainingStarted" and kinds[-1] == "TrainingFinished"
+    assert kinds.count("ModelStarted") == kinds.count("ModelFinished") == 3
+    table = leaderboard(results, Task.MULTICLASS)
+    assert table["model"].iloc[-1] == "Baseline"
+    assert best_model(results, Task.MULTICLASS).name != "Baseline"
+
+
+def test_preprocessing_is_fitted_on_the_training_split_only():
+    req = request_for("predictive_maintenance", "failure", Task.BINARY, [ModelRun("logistic_regression", "LR")])
+    trained = run_training(req)[1]
+    columns = trained.pipeline.named_steps["columns"]
+    name, branch, cols = next(t for t in columns.transformers_ if "temperature_c" in list(t[2]))
+    position = list(cols).index("temperature_c")
+    train_rows = req.frame.iloc[req.split.train]
+    assert branch.named_steps["impute"].statistics_[position] == pytest.approx(train_rows["temperature_c"].median())
+
+
+def test_same_seed_gives_identical_scores():
+    models = [ModelRun("random_forest_clf", "RF", FAST_FOREST), ModelRun("logistic_regression", "LR")]
+    a = run_training(request_for("breast_cancer", "diagnosis", Task.BINARY, models))
+    b = run_training(request_for("breast_cancer", "diagnosis", Task.BINARY, models))
+    assert [r.scores for r in a] == [r.scores for r in b]
+
+
+def test_a_failing_model_is_reported_and_the_run_goes_on():
+    req = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [ModelRun("knn_clf", "Broken kNN", {"n_neighbors": 500}), ModelRun("logistic_regression", "LR")],
+    )
+    seen: list[ev.Event] = []
+    results = run_training(req, seen.append)
+    failure = next(r for r in results if r.name == "Broken kNN")
+    assert isinstance(failure, ModelFailure) and failure.message
+    assert isinstance(results[-1], TrainedModel)
+    assert any(isinstance(e, ev.ModelFailed) for e in seen)
+    assert "failed" in leaderboard(results, Task.MULTICLASS).set_index("model").loc["Broken kNN", "status"]
+
+
+def test_stop_ends_the_run_and_keeps_finished_models():
+    req = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [ModelRun("logistic_regression", "LR"), ModelRun("decision_tree_clf", "Tree")],
+    )
+    finished: list[str] = []
+
+    def listen(event):
+        if isinstance(event, ev.ModelFinished):
+            finished.append(event.model)
+
+    results = run_training(req, listen, should_stop=lambda: len(finished) >= 1)
+    assert [r.name for r in results] == ["Baseline"]
+
+
+def test_staged_models_report_a_validation_curve():
+    req = request_for("breast_cancer", "diagnosis", Task.BINARY, [ModelRun("random_forest_clf", "RF", FAST_FOREST)])
+    seen: list[ev.Event] = []
+    run_training(req, seen.append)
+    steps = [e for e in seen if isinstance(e, ev.StepEnded) and e.model == "RF"]
+    assert len(steps) == 10 and steps[-1].metrics["n_estimators"] == 20
+    assert all(0 <= next(iter(s.metrics.values())) <= 1 for s in steps)
+
+
+def test_regression_and_clustering_runs():
+    reg = run_training(request_for("diabetes", "disease_progression", Task.REGRESSION, [ModelRun("ridge", "Ridge")]))
+    assert reg[1].scores["r2"] > reg[0].scores["r2"]
+    clusters = run_training(
+        request_for("iris", None, Task.CLUSTERING, [ModelRun("kmeans", "K-means", {"n_clusters": 3})])
+    )
+    assert len(clusters) == 1 and clusters[0].scores["silhouette"] > 0.2
+
+
+def test_cross_validation_adds_mean_and_spread():
+    req = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [ModelRun("logistic_regression", "LR")],
+        split=SplitConfig(seed=1, cv_folds=3),
+    )
+    trained = run_training(req)[1]
+    assert 0.8 < trained.cv_scores["cv_accuracy_mean"] <= 1
+    assert trained.cv_scores["cv_accuracy_std"] >= 0
+
+
+def test_job_runs_in_a_thread_and_reports_progress():
+    req = request_for("iris", "species", Task.MULTICLASS, [ModelRun("random_forest_clf", "RF", FAST_FOREST)])
+    job = TrainingJob(req).start()
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "finished" and len(snap.results) == 2
+    prog = progress(snap)
+    assert (prog.done, prog.total, prog.fraction) == (2, 2, 1.0)
+    assert len(live_history(snap, "RF")["validation Accuracy"]) == 10
+
+
+def test_job_stop_keeps_what_finished():
+    slow = {"n_estimators": 400}
+    req = request_for(
+        "breast_cancer",
+        "diagnosis",
+        Task.BINARY,
+        [ModelRun("random_forest_clf", "RF", slow), ModelRun("logistic_regression", "LR")],
+    )
+    job = TrainingJob(req).start()
+    deadline = time.time() + 30
+    while not any(isinstance(e, ev.StepEnded) for e in job.snapshot().events) and time.time() < deadline:
+        time.sleep(0.05)
+    job.stop()
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "stopped"
+    assert "LR" not in [r.name for r in snap.results]
+    assert any(isinstance(e, ev.TrainingStopped) for e in snap.events)
+
+
+def test_progress_from_events_gives_an_eta():
+    snap_events = [
+        ev.TrainingStarted(models=("a", "b")),
+        ev.ModelStarted(model="a", index=0, total=2),
+        ev.EpochEnded(model="a", epoch=5, epochs=10, metrics={"loss": 1.0}),
+    ]
+    from core.training import JobSnapshot
+
+    snap = JobSnapshot("running", snap_events, [], time.time() - 10, None, None)
+    prog = progress(snap)
+    assert prog.fraction == pytest.approx(0.25)
+    assert prog.eta == pytest.approx(30, rel=0.1)
+    assert prog.current_detail == "epoch 5 of 10"
+
+
+def test_keras_model_emits_started_epochs_finished():
+    req = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [
+            ModelRun(
+                "keras_mlp",
+                "Net",
+                {
+                    "epochs": 3,
+                    "early_stopping": False,
+                    "layers": ({"type": "dense", "units": 8, "activation": "relu"},),
+                },
+            )
+        ],
+    )
+    seen: list[ev.Event] = []
+    results = run_training(req, seen.append)
+    net_events = [type(e).__name__ for e in seen if getattr(e, "model", None) == "Net"]
+    assert net_events == ["ModelStarted", "EpochEnded", "EpochEnded", "EpochEnded", "ModelFinished"]
+    net = results[-1]
+    assert isinstance(net, TrainedModel) and len(net.history["loss"]) == 3 and "val_loss" in net.history
+    assert set(np.unique(net.pipeline.predict(req.frame.iloc[:5][req.features]))) <= set(req.frame["species"])
+
+
+def test_imbalance_settings_reach_the_pipeline():
+    req = request_for(
+        "predictive_maintenance",
+        "failure",
+        Task.BINARY,
+        [ModelRun("logistic_regression", "LR")],
+        imbalance="class_weight",
+    )
+    trained = run_training(req)[1]
+    assert trained.pipeline.named_steps["model"].get_params()["class_weight"] == "balanced"
+    req = request_for(
+        "predictive_maintenance", "failure", Task.BINARY, [ModelRun("logistic_regression", "LR")], imbalance="smote"
+    )
+    assert "resample" in run_training(req)[1].pipeline.named_steps
+
+
+def test_make_request_applies_the_plans_row_steps():
+    ds = load_sample("spam")
+    roles = effective_roles(infer_roles(ds.frame), {})
+    features = [c for c in ds.frame.columns if c != "label"]
+    req = make_request(
+        ds.frame,
+        "label",
+        Task.BINARY,
+        features,
+        roles,
+        CleaningPlan(),
+        TrainSetup(SplitConfig(), [ModelRun("logistic_regression", "LR")]),
+    )
+    assert len(req.frame) == len(ds.frame.drop_duplicates())
+    assert isinstance(req.frame, pd.DataFrame) and req.models[0].key == "baseline"

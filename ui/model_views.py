@@ -1,0 +1,284 @@
+"""Views of the Models page: split controls, model picker, generic parameter
+forms drawn from the registry's ParamSpecs, and the Keras network builder."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import charts, registry
+from core.errors import DashboardError
+from core.features import IMBALANCE_METHODS, FeatureOptions
+from core.schema import Role
+from core.split import SplitConfig, split_summary
+from core.target import Task
+from core.training import ModelRun
+from ui.text import md_escape
+
+CV_CHOICES = {0: "off", 3: "3 folds", 5: "5 folds", 10: "10 folds"}
+
+
+def split_controls(current: SplitConfig, task: Task, date_columns: list[str]) -> SplitConfig:
+    """Train/validation/test shares, seed, stratification, time order, CV."""
+    left, right = st.columns([2, 1])
+    with left:
+        train, valid_end = st.slider(
+            "Split: train | validation | test (%)", 10, 100, (round(current.train * 100), round((current.train + current.valid) * 100)), step=5, key="models_split_range",
+            help="Drag the two handles: left of the first is training, between them validation, right of the second the test rows kept aside for the final check.",
+        )  # fmt: skip
+        st.caption(f"train {train}% · validation {valid_end - train}% · test {100 - valid_end}%")
+    with right:
+        seed = st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            current.seed,
+            key="models_seed",
+            help="The same seed gives the same split and the same results.",
+        )
+    cols = st.columns(3)
+    stratify = cols[0].checkbox(
+        "Stratify by class",
+        current.stratify,
+        key="models_stratify",
+        disabled=not task.is_classification,
+        help="Keep each class's share the same in every split.",
+    )
+    time_options = [None, *date_columns]
+    time_column = cols[1].selectbox(
+        "Order by time",
+        time_options,
+        index=time_options.index(current.time_column) if current.time_column in time_options else 0,
+        format_func=lambda c: "no (shuffle)" if c is None else c,
+        key="models_time",
+        help="Train on the oldest rows and test on the newest, without shuffling.",
+    )
+    folds = cols[2].selectbox(
+        "Cross-validation",
+        list(CV_CHOICES),
+        index=list(CV_CHOICES).index(current.cv_folds) if current.cv_folds in CV_CHOICES else 0,
+        format_func=CV_CHOICES.get,
+        key="models_cv",
+        help="Also score each model with k-fold cross-validation on train+validation (takes k times longer).",
+    )
+    return SplitConfig(
+        (train) / 100,
+        (valid_end - train) / 100,
+        (100 - valid_end) / 100,
+        int(seed),
+        bool(stratify),
+        time_column,
+        int(folds),
+    )
+
+
+def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: SplitConfig) -> None:
+    from core.split import make_split
+
+    try:
+        split = make_split(rows, target, task, config)
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
+        return
+    y = rows[target] if target is not None and task.is_classification else None
+    st.plotly_chart(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
+
+
+def model_picker(task: Task, chosen: list[str]) -> list[str]:
+    """Multiselect over the registry's models for the task, with a Recommended button."""
+    specs = registry.specs_for(task)
+    labels = {s.key: s.label for s in specs}
+    if st.button(
+        "Recommended set",
+        icon=":material/auto_awesome:",
+        key="models_recommended",
+        help="A small, sensible set for this task: a baseline, a linear model, tree ensembles and a small neural network.",
+    ):
+        st.session_state["models_chosen"] = registry.recommended(task)
+    picked = st.multiselect(
+        "Models to train",
+        list(labels),
+        default=[k for k in chosen if k in labels],
+        format_func=labels.get,
+        key="models_chosen",
+    )
+    with st.expander("What are these models?"):
+        for spec in specs:
+            st.markdown(f"**{spec.label}** — {spec.help}")
+    return picked
+
+
+def param_form(spec, current: dict, prefix: str) -> dict:
+    """One generic form for any spec: basic parameters, advanced behind a toggle."""
+    values = dict(current)
+    plain = [p for p in spec.params if not isinstance(p, registry.LayersParam)]
+    advanced = (
+        st.toggle("Advanced settings", key=f"{prefix}_advanced", value=False)
+        if any(p.advanced for p in plain)
+        else False
+    )
+    cols = st.columns(3)
+    shown = [p for p in plain if advanced or not p.advanced]
+    for i, param in enumerate(shown):
+        with cols[i % 3]:
+            values[param.name] = _param_widget(param, current.get(param.name, param.default), f"{prefix}_{param.name}")
+    return values
+
+
+def _param_widget(param, value, key: str):
+    help_text = param.help
+    if isinstance(param, registry.BoolParam):
+        return st.checkbox(param.label, value=bool(value), key=key, help=help_text)
+    if isinstance(param, registry.ChoiceParam):
+        choices = list(param.choices)
+        labels = param.labels or {}
+        return st.selectbox(
+            param.label,
+            choices,
+            index=choices.index(value) if value in choices else 0,
+            format_func=lambda c: labels.get(c, str(c)),
+            key=key,
+            help=help_text,
+        )
+    if getattr(param, "allow_none", False):
+        unlimited = st.checkbox(
+            f"{param.label}: {param.none_label}", value=value is None, key=f"{key}_none", help=help_text
+        )
+        if unlimited:
+            return None
+        value = param.low if value is None else value
+    if isinstance(param, registry.IntParam):
+        return int(
+            st.number_input(
+                param.label,
+                min_value=int(param.low),
+                max_value=int(param.high),
+                value=int(value),
+                step=1,
+                key=key,
+                help=help_text,
+            )
+        )
+    return float(
+        st.number_input(
+            param.label,
+            min_value=float(param.low),
+            max_value=float(param.high),
+            value=float(value),
+            format="%.6g",
+            key=key,
+            help=help_text,
+        )
+    )
+
+
+LAYER_TYPES = ["dense", "dropout", "batchnorm"]
+
+
+def network_builder(
+    layers: tuple[dict, ...], n_features: int, task: Task, n_classes: int, l2: float, prefix: str
+) -> tuple[dict, ...]:
+    """Add, remove and reorder layers in a table; show shapes and parameter counts."""
+    from core.keras_net import ACTIVATIONS, layer_table, validate_layers
+
+    st.markdown(
+        "**Hidden layers** — add rows to add layers, select rows and press Delete to remove them, change *order* to reorder. The output layer is added for you from the task."
+    )
+    table = pd.DataFrame(
+        {
+            "order": list(range(1, len(layers) + 1)),
+            "type": [layer["type"] for layer in layers],
+            "units": [layer.get("units") for layer in layers],
+            "activation": [layer.get("activation") for layer in layers],
+            "rate": [layer.get("rate") for layer in layers],
+        }
+    )
+    edited = st.data_editor(
+        table,
+        num_rows="dynamic",
+        hide_index=True,
+        key=f"{prefix}_layers",
+        column_config={
+            "order": st.column_config.NumberColumn("order", min_value=1, step=1),
+            "type": st.column_config.SelectboxColumn("type", options=LAYER_TYPES, required=True),
+            "units": st.column_config.NumberColumn("units (dense)", min_value=1, max_value=4096, step=1),
+            "activation": st.column_config.SelectboxColumn("activation (dense)", options=list(ACTIVATIONS)),
+            "rate": st.column_config.NumberColumn("rate (dropout)", min_value=0.0, max_value=0.9, step=0.05),
+        },
+    )
+    rows = edited.dropna(subset=["type"]).sort_values("order", kind="stable")
+    new_layers = tuple(_layer(row) for _, row in rows.iterrows())
+    try:
+        new_layers = validate_layers(new_layers)
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
+        return layers
+    shapes = pd.DataFrame(layer_table(new_layers, n_features, task.value, n_classes, l2))
+    st.dataframe(shapes, hide_index=True)
+    st.caption(f"{int(shapes['parameters'].sum()):,} parameters to learn from {n_features:,} input features.")
+    return new_layers
+
+
+def _layer(row: pd.Series) -> dict:
+    kind = row["type"]
+    if kind == "dense":
+        return {
+            "type": "dense",
+            "units": int(row["units"]) if pd.notna(row["units"]) else 32,
+            "activation": row["activation"] if isinstance(row["activation"], str) else "relu",
+        }
+    if kind == "dropout":
+        return {"type": "dropout", "rate": float(row["rate"]) if pd.notna(row["rate"]) else 0.2}
+    return {"type": "batchnorm"}
+
+
+def imbalance_control(current: str, task: Task) -> str:
+    if not task.is_classification:
+        return "none"
+    keys = list(IMBALANCE_METHODS)
+    return st.radio(
+        "Imbalanced classes",
+        keys,
+        index=keys.index(current) if current in keys else 0,
+        format_func=IMBALANCE_METHODS.get,
+        key="models_imbalance",
+    )
+
+
+def feature_options(current: FeatureOptions, numeric: list[str]) -> FeatureOptions:
+    """Optional engineered features: interaction terms and ratios."""
+    interactions = st.checkbox(
+        "Add interaction terms between numeric columns (a × b)",
+        current.interactions,
+        key="models_interactions",
+        help="Lets linear models capture effects that depend on two columns together. Adds many columns when there are many numeric features.",
+    )
+    pairs = [f"{a} / {b}" for a in numeric for b in numeric if a != b]
+    chosen = st.multiselect(
+        "Add ratios between numeric columns",
+        pairs,
+        default=[f"{a} / {b}" for a, b in current.ratios if f"{a} / {b}" in pairs],
+        key="models_ratios",
+        help="For example price per square metre.",
+    )
+    ratios = tuple(tuple(p.split(" / ", 1)) for p in chosen)
+    return FeatureOptions(
+        interactions=bool(interactions),
+        ratios=ratios,
+        min_frequency=current.min_frequency,
+        max_categories=current.max_categories,
+        text_max_features=current.text_max_features,
+    )
+
+
+def runs_for(keys: list[str], forms: dict[str, dict]) -> list[ModelRun]:
+    """One ModelRun per chosen model, named by its label."""
+    return [ModelRun(key, registry.get_spec(key).label, forms.get(key, {})) for key in keys]
+
+
+def numeric_features(features: list[str], roles: dict[str, Role]) -> list[str]:
+    return [c for c in features if roles.get(c) == Role.NUMERIC]
+
+
+def date_features(features: list[str], roles: dict[str, Role]) -> list[str]:
+    return [c for c in features if roles.get(c) == Role.DATETIME]

@@ -1,0 +1,101 @@
+"""Views of the Train page: progress, live curves, the leaderboard."""
+
+from __future__ import annotations
+
+import streamlit as st
+from core.registry import get_spec
+
+from core import charts
+from core.evaluation import METRICS, primary_metric
+from core.training import JobSnapshot, ModelFailure, TrainedModel, TrainingJob, leaderboard, live_history, progress
+from ui.text import md_escape
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def progress_view(job: TrainingJob, snap: JobSnapshot) -> None:
+    """Run-level and model-level progress bars with elapsed time and ETA."""
+    prog = progress(snap)
+    status = {"running": "Training…", "finished": "Finished", "stopped": "Stopped", "failed": "Failed"}[snap.status]
+    if job.stopping and snap.status == "running":
+        status = "Stopping after the current step…"
+    st.progress(
+        prog.fraction,
+        text=f"{status} {prog.done} of {prog.total} models · elapsed {_clock(prog.elapsed)} · ETA {_clock(prog.eta)}",
+    )
+    if prog.current:
+        st.progress(prog.current_fraction, text=md_escape(f"{prog.current}: {prog.current_detail}"))
+    if snap.error:
+        st.error(md_escape(f"The run stopped with an error: {snap.error}"))
+
+
+def live_view(job: TrainingJob, snap: JobSnapshot) -> None:
+    """The live chart of the model being trained (or the last one that reported)."""
+    prog = progress(snap)
+    name = prog.current or _last_reporting(snap)
+    if name is None:
+        return
+    history = live_history(snap, name)
+    if not history:
+        return
+    run = next((r for r in job.request.models if r.name == name), None)
+    spec = get_spec(run.key) if run else None
+    if spec is not None and spec.needs_tensorflow:
+        epochs = len(history.get("loss", []))
+        st.caption(md_escape(f"{name}: epoch {epochs}"))
+        st.plotly_chart(charts.training_curves(history), key="train_live_curves")
+    else:
+        st.plotly_chart(charts.staged_curve(history, label=name), key="train_live_stages")
+
+
+def _last_reporting(snap: JobSnapshot) -> str | None:
+    for event in reversed(snap.events):
+        model = getattr(event, "model", None)
+        if model and hasattr(event, "metrics"):
+            return model
+    return None
+
+
+def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
+    """Scores of every finished model; the best highlighted; failures with reasons."""
+    task = job.request.task
+    if not snap.results:
+        st.caption("The leaderboard fills in as models finish.")
+        return
+    table = leaderboard(snap.results, task)
+    metric = primary_metric(task)
+    best = (
+        table[metric.label].idxmax()
+        if metric.label in table.columns and metric.higher_is_better
+        else (table[metric.label].idxmin() if metric.label in table.columns else None)
+    )
+    styled = table.style.format(precision=4, na_rep="–")
+    if best is not None and table[metric.label].notna().any():
+        styled = styled.apply(
+            lambda row: ["background-color: #E7F5FF; font-weight: 600" if row.name == best else "" for _ in row], axis=1
+        )
+    help_text = {m.label: m.meaning for m in METRICS.values()}
+    st.dataframe(
+        styled,
+        hide_index=True,
+        column_config={
+            label: st.column_config.NumberColumn(label, help=meaning)
+            for label, meaning in help_text.items()
+            if label in table.columns
+        },
+    )
+    for result in snap.results:
+        if isinstance(result, ModelFailure):
+            st.warning(md_escape(f"{result.name} could not be trained: {result.message}"), icon=":material/error:")
+    trained = [r for r in snap.results if isinstance(r, TrainedModel)]
+    if len(trained) > 1 and metric.label in table.columns:
+        st.plotly_chart(charts.leaderboard_chart(table, metric.label), key="train_leaderboard_chart")
+    keras_done = [r for r in trained if r.history]
+    if keras_done and snap.status != "running":
+        pick = keras_done[-1]
+        st.plotly_chart(charts.training_curves(pick.history, best_epoch=pick.best_epoch), key="train_final_curves")
