@@ -68,7 +68,7 @@ def test_preprocessing_is_fitted_on_the_training_split_only():
     req = request_for("predictive_maintenance", "failure", Task.BINARY, [ModelRun("logistic_regression", "LR")])
     trained = run_training(req)[1]
     columns = trained.pipeline.named_steps["columns"]
-    name, branch, cols = next(t for t in columns.transformers_ if "temperature_c" in list(t[2]))
+    _, branch, cols = next(t for t in columns.transformers_ if "temperature_c" in list(t[2]))
     position = list(cols).index("temperature_c")
     train_rows = req.frame.iloc[req.split.train]
     assert branch.named_steps["impute"].statistics_[position] == pytest.approx(train_rows["temperature_c"].median())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import streamlit as st
-from core.registry import get_spec
 
 from core import charts
 from core.evaluation import METRICS, primary_metric
+from core.registry import get_spec
 from core.training import JobSnapshot, ModelFailure, TrainedModel, TrainingJob, leaderboard, live_history, progress
 from ui.text import md_escape
 
