@@ -210,5 +210,22 @@ def leaderboard_chart(table: pd.DataFrame, metric_label: str) -> go.Figure:
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title=f"validation {metric_label}")
-    fig.update_layout(**_LAYOUT, height=max(200, 40 * len(rows) + 80), title="Leaderboard")
+    fig.update_layout(**_LAYOUT, height=max(200, 40 * len(rows) + 80), title=f"Validation {metric_label} by model")
+    return fig
+
+
+def tuning_curve(scores: list[float], metric_label: str, *, higher_is_better: bool = True) -> go.Figure:
+    """Each trial's cross-validated score and the best so far."""
+    xs = list(range(1, len(scores) + 1))
+    best, running = [], None
+    for value in scores:
+        if value == value:  # not NaN
+            running = value if running is None else (max(running, value) if higher_is_better else min(running, value))
+        best.append(running)
+    fig = go.Figure()
+    fig.add_scatter(x=xs, y=scores, mode="markers", name="trial", marker=dict(color=MUTED, size=8))
+    fig.add_scatter(x=xs, y=best, mode="lines", name="best so far", line=dict(color=ACCENT, shape="hv"))
+    fig.update_xaxes(title="trial")
+    fig.update_yaxes(title=f"cross-validated {metric_label}")
+    fig.update_layout(**_LAYOUT, height=300, title="Tuning: best score so far")
     return fig

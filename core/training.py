@@ -10,9 +10,8 @@ never touch Streamlit; the page polls :meth:`TrainingJob.snapshot`.
 
 from __future__ import annotations
 
-import threading
+import inspect
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ from core.cleaning import CleaningPlan
 from core.errors import DashboardError
 from core.evaluation import clustering_scores, primary_metric, score
 from core.features import FeatureOptions, build_pipeline, feature_sources
+from core.jobs import BackgroundJob, JobSnapshot, explain_failure
 from core.schema import Role
 from core.split import Split, cv_folds
 from core.target import Task
@@ -217,34 +217,84 @@ def _dense(X):
 
 
 def _fit_staged(model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Listener, should_stop) -> None:
-    """Grow a forest / boosted model in stages, scoring validation after each."""
-    inner = getattr(model, "regressor", model)  # TransformedTargetRegressor wraps
-    size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
-    if size_param is None or not hasattr(inner, "warm_start"):
-        model.fit(Xt, yt)
-        return
-    total = int(inner.get_params()[size_param])
+    """Grow a forest / boosted model in stages, scoring validation after each.
+
+    Estimators with ``warm_start`` are refitted with more trees per stage;
+    estimators whose ``fit`` takes ``callbacks`` and ``eval_set`` (LightGBM)
+    report from inside one fit. Either way Stop ends growth at a stage boundary
+    and keeps the trees grown so far.
+    """
     if len(yv) > STAGE_SCORE_ROWS:
         pick = np.random.default_rng(0).choice(len(yv), STAGE_SCORE_ROWS, replace=False)
         Xv, yv = Xv[pick], yv.iloc[pick]
+    inner = getattr(model, "regressor", model)  # TransformedTargetRegressor wraps
+    size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
+    if size_param is not None and hasattr(inner, "warm_start"):
+        _fit_warm(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop)
+    elif size_param is not None and {"callbacks", "eval_set"} <= set(inspect.signature(inner.fit).parameters):
+        _fit_with_callbacks(inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop)
+    else:
+        model.fit(Xt, yt)
+
+
+def _fit_warm(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop) -> None:
     metric = primary_metric(task)
+    total = int(inner.get_params()[size_param])
     inner.set_params(warm_start=True)
     steps = max(1, min(STAGES, total))
     for step in range(1, steps + 1):
         inner.set_params(**{size_param: max(1, round(total * step / steps))})
         model.fit(Xt, yt)
         value = _stage_score(model, Xv, yv, task)
+        grown = float(inner.get_params()[size_param])
         listener(
             ev.StepEnded(
-                model=name,
-                step=step,
-                steps=steps,
-                metrics={f"validation {metric.label}": value, size_param: float(inner.get_params()[size_param])},
+                model=name, step=step, steps=steps, metrics={f"validation {metric.label}": value, size_param: grown}
             )
         )
         if should_stop() and step < steps:
             break
     inner.set_params(warm_start=False)
+
+
+def _fit_with_callbacks(inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop) -> None:
+    from lightgbm.callback import EarlyStopException
+
+    metric = primary_metric(task)
+    total = int(inner.get_params()[size_param])
+    steps = max(1, min(STAGES, total))
+    every = max(1, total // steps)
+
+    classes = np.unique(np.asarray(yt)) if task.is_classification else None
+
+    def report(env) -> None:
+        grown = env.iteration + 1
+        if grown % every == 0 or grown == total:
+            value = _booster_score(env.model.predict(Xv), yv, classes, task)
+            listener(
+                ev.StepEnded(
+                    model=name,
+                    step=min(steps, grown // every),
+                    steps=steps,
+                    metrics={f"validation {metric.label}": value, size_param: float(grown)},
+                )
+            )
+            if should_stop() and grown < total:
+                raise EarlyStopException(env.iteration, env.evaluation_result_list)
+
+    inner.fit(Xt, yt, callbacks=[report])
+
+
+def _booster_score(raw: np.ndarray, yv, classes, task: Task) -> float:
+    """The primary metric from a booster's raw predictions (the wrapper is not fitted yet)."""
+    from core.evaluation import classification_scores, regression_scores
+
+    if task == Task.REGRESSION:
+        return regression_scores(np.asarray(yv, dtype=float), np.asarray(raw, dtype=float))["r2"]
+    proba = np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
+    pred = classes[np.argmax(proba, axis=1)]
+    scores = classification_scores(np.asarray(yv), pred, proba, list(classes))
+    return scores.get(primary_metric(task).key, scores["accuracy"])
 
 
 def _stage_score(model, Xv, yv, task: Task) -> float:
@@ -305,7 +355,7 @@ def run_training(
             listener(ev.ModelFailed(model=run.name, message=err.user_message))
             continue
         except Exception as exc:  # a model that fails must not end the run (never BaseException)
-            message = _explain_failure(exc)
+            message = explain_failure(exc)
             results.append(ModelFailure(run.name, run.key, message))
             on_result(results[-1])
             listener(ev.ModelFailed(model=run.name, message=message))
@@ -320,99 +370,21 @@ def run_training(
     return results
 
 
-def _explain_failure(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, MemoryError):
-        return "Ran out of memory. Try fewer rows, fewer features, or a lighter model."
-    where = traceback.extract_tb(exc.__traceback__)[-1]
-    return f"{type(exc).__name__}: {text[:300]} (in {where.name})"
-
-
 # --------------------------------------------------------------------------- the job
 
 
-@dataclass
-class JobSnapshot:
-    """A consistent copy of a job's state for drawing."""
-
-    status: str  # "running", "finished", "stopped", "failed"
-    events: list[ev.Event]
-    results: list[TrainedModel | ModelFailure]
-    started_at: float
-    finished_at: float | None
-    error: str | None
-
-
-class TrainingJob:
+class TrainingJob(BackgroundJob):
     """A training run in a worker thread, owned by one browser session.
 
-    The thread only appends events and results under a lock; the page reads
-    :meth:`snapshot` on a timer. :meth:`stop` asks the run to end at the next
-    safe point (between models, between stages, at the end of a Keras epoch).
+    :meth:`stop` asks the run to end at the next safe point (between models,
+    between stages, at the end of a Keras epoch); finished models are kept.
     """
+
+    name = "training-job"
 
     def __init__(self, request: TrainingRequest) -> None:
         self.request = request
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._events: list[ev.Event] = []
-        self._results: list[TrainedModel | ModelFailure] = []
-        self._status = "created"
-        self._error: str | None = None
-        self._thread: threading.Thread | None = None
-        self.started_at = 0.0
-        self.finished_at: float | None = None
-
-    def start(self) -> TrainingJob:
-        """Start the worker thread (once)."""
-        if self._thread is not None:
-            return self
-        self.started_at = time.time()
-        self._status = "running"
-        self._thread = threading.Thread(target=self._work, name="training-job", daemon=True)
-        self._thread.start()
-        return self
-
-    def _listen(self, event: ev.Event) -> None:
-        with self._lock:
-            self._events.append(event)
-
-    def _keep(self, result: TrainedModel | ModelFailure) -> None:
-        with self._lock:
-            self._results.append(result)
-
-    def _work(self) -> None:
-        try:
-            run_training(self.request, self._listen, self._stop.is_set, self._keep)
-            with self._lock:
-                self._status = "stopped" if self._stop.is_set() else "finished"
-        except Exception as exc:  # the run itself broke (not one model): report, never raise in a thread
-            with self._lock:
-                self._error = _explain_failure(exc)
-                self._status = "failed"
-        finally:
-            self.finished_at = time.time()
-
-    def stop(self) -> None:
-        """Ask the run to stop at the next safe point; finished models are kept."""
-        self._stop.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the thread ends (tests, scripts); True if it ended."""
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            return JobSnapshot(
-                self._status, list(self._events), list(self._results), self.started_at, self.finished_at, self._error
-            )
+        super().__init__(lambda listen, should_stop, keep: run_training(request, listen, should_stop, keep))
 
 
 # --------------------------------------------------------------------------- views of a run

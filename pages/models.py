@@ -8,7 +8,7 @@ from core.errors import DashboardError
 from core.features import FeatureOptions, count_features
 from core.split import SplitConfig
 from core.training import TrainingJob, TrainSetup, make_request
-from ui import journey, state
+from ui import journey, state, tune_views
 from ui import model_views as views
 from ui.text import md_escape
 
@@ -29,6 +29,9 @@ picked = views.model_picker(choice.task, [m.key for m in setup.models] or regist
 forms = {m.key: m.params for m in setup.models}
 for key in picked:
     spec = registry.get_spec(key)
+    if not spec.params:
+        forms[key] = {}
+        continue
     with st.expander(f"{spec.label} settings", icon=":material/settings:"):
         params = views.param_form(spec, forms.get(key) or spec.defaults(), f"models_{key}")
         if spec.needs_tensorflow:
@@ -60,6 +63,19 @@ for problem in problems:
 new_setup = TrainSetup(split, runs, options, imbalance)
 state.set_train_setup(new_setup)
 
+
+def request():
+    return make_request(ds.frame, choice.target, choice.task, choice.features, roles, plan, new_setup)
+
+
+if st.toggle(
+    "Tune a model's settings automatically",
+    key="models_tune_on",
+    value=state.tuning_job() is not None,
+    help="A randomized search over the model's settings, cross-validated on the training split.",
+):
+    tune_views.tune_section(runs, request)
+
 label = f"Train {len(runs)} model{'s' if len(runs) != 1 else ''}" + (
     " + baseline" if choice.target and "baseline" not in picked else ""
 )
@@ -67,11 +83,11 @@ if st.button(
     label, type="primary", disabled=bool(problems) or not runs, key="models_train", icon=":material/play_arrow:"
 ):
     try:
-        request = make_request(ds.frame, choice.target, choice.task, choice.features, roles, plan, new_setup)
+        job = TrainingJob(request())
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         st.stop()
-    state.set_job(TrainingJob(request).start())
+    state.set_job(job.start())
     st.switch_page("pages/train.py")
 if state.job() is not None:
     journey.next_step("models")

@@ -126,25 +126,26 @@ def param_form(spec, current: dict, prefix: str) -> dict:
 
 
 def _param_widget(param, value, key: str):
+    """One widget for one ParamSpec. A value already in the widget's state (set
+    by the person or by "Use these settings" after tuning) wins over ``value``."""
     help_text = param.help
+
+    def start(default):
+        return {} if key in st.session_state else {"value": default}
+
     if isinstance(param, registry.BoolParam):
-        return st.checkbox(param.label, value=bool(value), key=key, help=help_text)
+        return st.checkbox(param.label, key=key, help=help_text, **start(bool(value)))
     if isinstance(param, registry.ChoiceParam):
         choices = list(param.choices)
         labels = param.labels or {}
+        index = {} if key in st.session_state else {"index": choices.index(value) if value in choices else 0}
         return st.selectbox(
-            param.label,
-            choices,
-            index=choices.index(value) if value in choices else 0,
-            format_func=lambda c: labels.get(c, str(c)),
-            key=key,
-            help=help_text,
+            param.label, choices, format_func=lambda c: labels.get(c, str(c)), key=key, help=help_text, **index
         )
     if getattr(param, "allow_none", False):
-        unlimited = st.checkbox(
-            f"{param.label}: {param.none_label}", value=value is None, key=f"{key}_none", help=help_text
-        )
-        if unlimited:
+        none_key = f"{key}_none"
+        none_start = {} if none_key in st.session_state else {"value": value is None}
+        if st.checkbox(f"{param.label}: {param.none_label}", key=none_key, help=help_text, **none_start):
             return None
         value = param.low if value is None else value
     if isinstance(param, registry.IntParam):
@@ -153,10 +154,10 @@ def _param_widget(param, value, key: str):
                 param.label,
                 min_value=int(param.low),
                 max_value=int(param.high),
-                value=int(value),
                 step=1,
                 key=key,
                 help=help_text,
+                **start(int(value)),
             )
         )
     return float(
@@ -164,10 +165,10 @@ def _param_widget(param, value, key: str):
             param.label,
             min_value=float(param.low),
             max_value=float(param.high),
-            value=float(value),
             format="%.6g",
             key=key,
             help=help_text,
+            **start(float(value)),
         )
     )
 

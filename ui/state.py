@@ -22,6 +22,7 @@ from core.profiling import Profile, profile
 from core.schema import Role, RoleGuess, effective_roles, infer_roles
 from core.target import TargetChoice
 from core.training import TrainingJob, TrainSetup
+from core.tuning import TuningJob
 
 DATASET = "data.dataset"
 RAW = "data.raw"  # the uploaded bytes, kept so the person can re-read with other options
@@ -34,15 +35,16 @@ TARGET = "target.choice"
 PLAN = "clean.plan"
 TRAIN_SETUP = "models.setup"
 JOB = "train.job"
+TUNING_JOB = "models.tuning_job"
 LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
 
 _DOWNSTREAM = {
-    DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB],
-    ROLE_OVERRIDES: [PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB],
-    TARGET: [PLAN, TRAIN_SETUP, JOB],
-    PLAN: [JOB],
+    DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
+    ROLE_OVERRIDES: [PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
+    TARGET: [PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
+    PLAN: [JOB, TUNING_JOB],
 }
 
 
@@ -60,7 +62,7 @@ def init() -> None:
     defaults: dict[str, Any] = {
         DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
-        TRAIN_SETUP: None, JOB: None,
+        TRAIN_SETUP: None, JOB: None, TUNING_JOB: None,
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None,
     }  # fmt: skip
     for key, value in defaults.items():
@@ -69,8 +71,8 @@ def init() -> None:
 
 def _clear(key: str) -> None:
     for downstream in _DOWNSTREAM.get(key, []):
-        if downstream == JOB and st.session_state.get(JOB) is not None:
-            st.session_state[JOB].stop()  # a run on data that changed: stop it
+        if downstream in (JOB, TUNING_JOB) and st.session_state.get(downstream) is not None:
+            st.session_state[downstream].stop()  # work on data that changed: stop it
         st.session_state[downstream] = {} if downstream == ROLE_OVERRIDES else None
 
 
@@ -225,3 +227,15 @@ def memo(name: str, token: object, compute):
     value = compute()
     st.session_state[key] = (token, value)
     return value
+
+
+def tuning_job() -> TuningJob | None:
+    """This session's tuning search (running or done), if any."""
+    return st.session_state.get(TUNING_JOB)
+
+
+def set_tuning_job(new_job: TuningJob) -> None:
+    old = tuning_job()
+    if old is not None and old is not new_job:
+        old.stop()
+    st.session_state[TUNING_JOB] = new_job
