@@ -48,7 +48,9 @@ def live_view(job: TrainingJob, snap: JobSnapshot) -> None:
     if spec is not None and spec.needs_tensorflow:
         epochs = len(history.get("loss", []))
         st.caption(md_escape(f"{name}: epoch {epochs}"))
-        st.plotly_chart(charts.training_curves(history), key="train_live_curves")
+        monitored = history.get("val_loss") or history.get("loss") or []
+        best = min(range(len(monitored)), key=monitored.__getitem__) + 1 if monitored else None
+        st.plotly_chart(charts.training_curves(history, best_epoch=best), key="train_live_curves")
     else:
         st.plotly_chart(charts.staged_curve(history, label=name), key="train_live_stages")
 
