@@ -1,0 +1,109 @@
+"""Charts of the data: distributions, missing values, correlations, target, cleaning."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
+from core.profiling import ColumnProfile, Profile
+from core.target import Task
+
+__all__ = ["before_after", "column_distribution", "correlation_heatmap", "missing_values", "target_distribution"]
+
+
+def column_distribution(col: ColumnProfile, *, height: int = 160) -> go.Figure:
+    """Small histogram (numbers, dates) or bar chart of top values (labels)."""
+    fig = go.Figure()
+    if col.histogram is not None and col.top_values is None:
+        edges, counts = col.histogram
+        centers = edges[:-1] if isinstance(edges[0], str) else [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        fig.add_bar(x=centers, y=counts, marker_color=ACCENT, name="rows")
+        fig.update_layout(bargap=0.05)
+    elif col.top_values:
+        labels = [safe_text(k, 24) for k, _ in col.top_values]
+        fig.add_bar(x=[v for _, v in col.top_values], y=labels, orientation="h", marker_color=ACCENT, name="rows")
+        fig.update_yaxes(autorange="reversed")
+    fig.update_layout(**LAYOUT, height=height, showlegend=False, title=None)
+    fig.update_layout(margin=dict(l=4, r=4, t=4, b=4))
+    return fig
+
+
+def missing_values(profile: Profile, *, top: int = 40) -> go.Figure:
+    """Share of missing values per column, largest first."""
+    cols = sorted((c for c in profile.columns if c.missing), key=lambda c: c.missing_share, reverse=True)[:top]
+    fig = go.Figure()
+    fig.add_bar(
+        x=[round(100 * c.missing_share, 2) for c in cols],
+        y=[safe_text(c.name, 30) for c in cols],
+        orientation="h",
+        marker_color=WARN,
+        customdata=[c.missing for c in cols],
+        hovertemplate="%{y}: %{x:.1f}% missing (%{customdata:,} rows)<extra></extra>",
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(**LAYOUT, height=max(200, 24 * len(cols) + 80), title="Missing values per column")
+    fig.update_xaxes(title="% of rows missing", range=[0, 100])
+    return fig
+
+
+def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
+    """Pearson correlations between numeric columns, -1 (blue) to +1 (red)."""
+    labels = [safe_text(c, 24) for c in corr.columns]
+    fig = go.Figure(
+        go.Heatmap(
+            z=corr.to_numpy().round(3),
+            x=labels,
+            y=labels,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu_r",
+            colorbar=dict(title="r"),
+            hovertemplate="%{y} vs %{x}: r = %{z:.2f}<extra></extra>",
+        )
+    )
+    size = max(300, min(800, 28 * len(labels) + 160))
+    fig.update_layout(**LAYOUT, height=size, title="Correlation between numeric columns")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def target_distribution(values: pd.Series, task: Task, *, max_classes: int = 30) -> go.Figure:
+    """Class counts (classification) or a histogram (regression) of the target."""
+    name = safe_text(values.name, 40)
+    fig = go.Figure()
+    present = values.dropna()
+    if task.is_classification:
+        counts = present.astype(str).value_counts()
+        shown = counts.head(max_classes)
+        shares = (shown / counts.sum() * 100).round(1)
+        fig.add_bar(
+            x=[safe_text(k, 24) for k in shown.index],
+            y=shown.to_numpy(),
+            marker_color=[WARN if s < 20 else ACCENT for s in shares],
+            text=[f"{s:g}%" for s in shares],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:,} rows<extra></extra>",
+        )
+        fig.update_yaxes(title="rows")
+        title = f"Classes of {name}" + (f" (top {max_classes} of {len(counts)})" if len(counts) > max_classes else "")
+    else:
+        fig.add_histogram(x=present.to_numpy(), nbinsx=40, marker_color=ACCENT)
+        fig.update_yaxes(title="rows")
+        fig.update_xaxes(title=name)
+        title = f"Distribution of {name}"
+    fig.update_layout(**LAYOUT, height=320, title=title, showlegend=False)
+    return fig
+
+
+def before_after(rows: tuple[int, int], columns: tuple[int, int], missing: tuple[int, int]) -> go.Figure:
+    """Grouped bars comparing rows, columns and missing cells before/after cleaning."""
+    labels = ["rows", "columns", "missing cells"]
+    fig = go.Figure()
+    fig.add_bar(name="before", x=labels, y=[rows[0], columns[0], missing[0]], marker_color=MUTED)
+    fig.add_bar(name="after", x=labels, y=[rows[1], columns[1], missing[1]], marker_color=ACCENT)
+    fig.update_layout(**LAYOUT, barmode="group", height=260, title="Before and after the plan")
+    fig.update_yaxes(type="log", title="count (log scale)")
+    return fig

@@ -1,0 +1,115 @@
+"""Charts of training: split sizes, live curves, staged growth, leaderboard, tuning."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
+
+__all__ = ["downsample", "leaderboard_chart", "split_sizes", "staged_curve", "training_curves", "tuning_curve"]
+
+
+def split_sizes(summary: pd.DataFrame) -> go.Figure:
+    """Rows per split, stacked by class (from ``core.split.split_summary``)."""
+    fig = go.Figure()
+    for label, part in summary.groupby("class", sort=False):
+        fig.add_bar(
+            name=safe_text(label, 24),
+            x=part["split"],
+            y=part["rows"],
+            customdata=(part["share"] * 100).round(1),
+            hovertemplate="%{x}: %{y:,} rows (%{customdata}% of the split)<extra>" + safe_text(label, 24) + "</extra>",
+        )
+    fig.update_layout(**LAYOUT, barmode="stack", height=260, title="Rows in each split")
+    fig.update_yaxes(title="rows")
+    return fig
+
+
+def downsample(values: list[float], limit: int = 400) -> tuple[list[int], list[float]]:
+    """1-based x positions and values, thinned to at most ``limit`` points (keeps the last)."""
+    xs = list(range(1, len(values) + 1))
+    if len(values) <= limit:
+        return xs, list(values)
+    step = len(values) / limit
+    keep = sorted({int(i * step) for i in range(limit)} | {len(values) - 1})
+    return [xs[i] for i in keep], [values[i] for i in keep]
+
+
+def training_curves(
+    history: dict[str, list[float]], *, best_epoch: int | None = None, x_title: str = "epoch"
+) -> go.Figure:
+    """Training vs validation curves per metric (loss and the task's metric), side by side."""
+    from plotly.subplots import make_subplots
+
+    bases = [k for k in history if not k.startswith("val_")]
+    bases = [b for b in bases if b in ("loss",)] + [b for b in bases if b != "loss"][:1]
+    if not bases:
+        bases = list(history)[:1]
+    fig = make_subplots(rows=1, cols=max(1, len(bases)), subplot_titles=[b.replace("_", " ") for b in bases])
+    for col, base in enumerate(bases, start=1):
+        for key, name, color, dash in ((base, "training", ACCENT, None), (f"val_{base}", "validation", WARN, "dot")):
+            if key in history:
+                xs, ys = downsample(history[key])
+                fig.add_scatter(
+                    x=xs, y=ys, name=f"{name} {base}", mode="lines", line=dict(color=color, dash=dash), row=1, col=col
+                )
+        fig.update_xaxes(title=x_title, row=1, col=col)
+        if best_epoch:
+            fig.add_vline(x=best_epoch, line=dict(color=MUTED, dash="dash"), row=1, col=col)
+    if best_epoch:
+        fig.add_annotation(
+            x=best_epoch, y=1, yref="paper", text=f"best epoch {best_epoch}", showarrow=False, yanchor="bottom"
+        )
+    fig.update_layout(**LAYOUT, height=320)
+    return fig
+
+
+def staged_curve(history: dict[str, list[float]], *, label: str) -> go.Figure:
+    """Validation score as a staged model grows (trees added stage by stage)."""
+    key = next((k for k in history if k.startswith("validation")), None)
+    fig = go.Figure()
+    if key is not None:
+        size_key = next((k for k in history if k in ("n_estimators", "max_iter")), None)
+        xs = history[size_key] if size_key else list(range(1, len(history[key]) + 1))
+        fig.add_scatter(x=xs, y=history[key], mode="lines+markers", line=dict(color=ACCENT), name=key)
+        fig.update_xaxes(title="trees / iterations" if size_key else "stage")
+        fig.update_yaxes(title=key)
+    fig.update_layout(
+        **LAYOUT, height=300, title=f"{safe_text(label)}: validation score while growing", showlegend=False
+    )
+    return fig
+
+
+def leaderboard_chart(table: pd.DataFrame, metric_label: str) -> go.Figure:
+    """Horizontal bars of the primary validation metric, best on top."""
+    rows = table.dropna(subset=[metric_label]) if metric_label in table.columns else table.iloc[0:0]
+    fig = go.Figure()
+    fig.add_bar(
+        x=rows[metric_label] if len(rows) else [],
+        y=[safe_text(m, 40) for m in rows["model"]] if len(rows) else [],
+        orientation="h",
+        marker_color=[MUTED if str(m).startswith("Baseline") else ACCENT for m in rows["model"]] if len(rows) else [],
+        hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=f"validation {metric_label}")
+    fig.update_layout(**LAYOUT, height=max(200, 40 * len(rows) + 80), title=f"Validation {metric_label} by model")
+    return fig
+
+
+def tuning_curve(scores: list[float], metric_label: str, *, higher_is_better: bool = True) -> go.Figure:
+    """Each trial's cross-validated score and the best so far."""
+    xs = list(range(1, len(scores) + 1))
+    best, running = [], None
+    for value in scores:
+        if value == value:  # not NaN
+            running = value if running is None else (max(running, value) if higher_is_better else min(running, value))
+        best.append(running)
+    fig = go.Figure()
+    fig.add_scatter(x=xs, y=scores, mode="markers", name="trial", marker=dict(color=MUTED, size=8))
+    fig.add_scatter(x=xs, y=best, mode="lines", name="best so far", line=dict(color=ACCENT, shape="hv"))
+    fig.update_xaxes(title="trial")
+    fig.update_yaxes(title=f"cross-validated {metric_label}")
+    fig.update_layout(**LAYOUT, height=300, title="Tuning: best score so far")
+    return fig
