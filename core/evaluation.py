@@ -2,7 +2,10 @@
 
 Each metric has a key, a label and a one-line meaning (shown on hover), and
 whether higher is better. :func:`score` computes the task's metrics from a
-fitted pipeline and rows it has not been fitted on.
+fitted pipeline and rows it has not been fitted on; the ``*_scores``
+functions do the same from labels and predictions. Tables for the Results
+page (per-class report, confusion matrix, cluster sizes) and the overfitting
+warning live here too; curves and projections are in :mod:`core.results`.
 """
 
 from __future__ import annotations
@@ -37,6 +40,31 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("f1_macro", "F1 (macro)", "Balance of precision and recall, averaged over classes."),
         Metric(
+            "f1_weighted",
+            "F1 (weighted)",
+            "Balance of precision and recall per class, averaged in proportion to each class's rows.",
+        ),
+        Metric(
+            "precision_macro",
+            "Precision (macro)",
+            "Of the rows predicted as a class, the share that really are; averaged over classes.",
+        ),
+        Metric(
+            "recall_macro",
+            "Recall (macro)",
+            "Of the rows that really are a class, the share the model finds; averaged over classes.",
+        ),
+        Metric(
+            "precision_weighted",
+            "Precision (weighted)",
+            "Precision per class, averaged in proportion to each class's rows.",
+        ),
+        Metric(
+            "recall_weighted",
+            "Recall (weighted)",
+            "Recall per class, averaged in proportion to each class's rows (equals accuracy).",
+        ),
+        Metric(
             "roc_auc",
             "ROC-AUC",
             "Chance that a random positive row is ranked above a random negative one (0.5 = guessing, 1 = perfect).",
@@ -49,7 +77,37 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("mae", "MAE", "Average size of the error, in the target's units (lower is better).", False),
         Metric("rmse", "RMSE", "Typical error size, punishing big misses more (lower is better).", False),
+        Metric(
+            "mape",
+            "MAPE",
+            "Average error as a share of the true value (0.1 = 10%; rows whose true value is 0 are skipped; lower is better).",
+            False,
+        ),
         Metric("silhouette", "Silhouette", "How well separated the clusters are (-1 to 1, higher is better)."),
+        Metric(
+            "calinski_harabasz",
+            "Calinski-Harabasz",
+            "Spread between clusters relative to spread within them (no upper limit, higher is better).",
+        ),
+        Metric(
+            "davies_bouldin",
+            "Davies-Bouldin",
+            "How much each cluster overlaps its most similar neighbour (0 = no overlap, lower is better).",
+            False,
+        ),
+        Metric("clusters", "Clusters", "Number of clusters found (noise rows not counted)."),
+        Metric(
+            "largest_cluster_share",
+            "Largest cluster",
+            "Share of all rows in the biggest cluster (near 1 = one cluster holds almost everything).",
+            False,
+        ),
+        Metric(
+            "noise_share",
+            "Noise share",
+            "Share of rows left out of every cluster as noise (DBSCAN only; lower is better).",
+            False,
+        ),
     )
 }
 
@@ -59,12 +117,24 @@ PRIMARY: dict[Task, str] = {
     Task.REGRESSION: "r2",
     Task.CLUSTERING: "silhouette",
 }
+_CLASSIFICATION_DETAIL = (
+    "f1_macro",
+    "f1_weighted",
+    "precision_macro",
+    "recall_macro",
+    "precision_weighted",
+    "recall_weighted",
+)
+#: Each task's metrics, most important first (the leaderboard's columns, in order).
 TASK_METRICS: dict[Task, tuple[str, ...]] = {
-    Task.BINARY: ("roc_auc", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
-    Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
-    Task.REGRESSION: ("r2", "mae", "rmse"),
-    Task.CLUSTERING: ("silhouette",),
+    Task.BINARY: ("roc_auc", "accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "log_loss"),
+    Task.MULTICLASS: ("accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "roc_auc", "log_loss"),
+    Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
+    Task.CLUSTERING: ("silhouette", "calinski_harabasz", "davies_bouldin", "clusters", "noise_share"),
 }
+
+#: True values closer to zero than this are left out of MAPE (the share is undefined there).
+MAPE_TINY = 1e-9
 
 
 def primary_metric(task: Task) -> Metric:
@@ -84,23 +154,67 @@ def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task) -> dict[st
 
 
 def regression_scores(y: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """R², MAE and RMSE."""
-    return {
+    """R², MAE, RMSE and MAPE.
+
+    When some true values are (near) zero, MAPE skips those rows and the count
+    is added as ``mape_skipped_rows``; :func:`mape` gives the same in words.
+    """
+    out = {
         "r2": float(skm.r2_score(y, y_pred)) if len(y) > 1 else float("nan"),
         "mae": float(skm.mean_absolute_error(y, y_pred)),
         "rmse": float(np.sqrt(skm.mean_squared_error(y, y_pred))),
     }
+    out["mape"], skipped = _mape(y, y_pred)
+    if skipped:
+        out["mape_skipped_rows"] = float(skipped)
+    return out
+
+
+def _mape(y: np.ndarray, y_pred: np.ndarray) -> tuple[float, int]:
+    y, y_pred = np.asarray(y, dtype=float), np.asarray(y_pred, dtype=float)
+    keep = np.abs(y) >= MAPE_TINY
+    if not keep.any():
+        return float("nan"), len(y)
+    return float(np.mean(np.abs((y[keep] - y_pred[keep]) / y[keep]))), int((~keep).sum())
+
+
+def mape(y: np.ndarray, y_pred: np.ndarray) -> tuple[float, str | None]:
+    """Mean absolute percentage error (as a share: 0.1 = 10%) and a note on skipped rows.
+
+    Rows whose true value is zero (below :data:`MAPE_TINY` in size) have no
+    percentage error and are skipped; the note says how many. When every true
+    value is zero the result is NaN with a note saying so.
+    """
+    value, skipped = _mape(y, y_pred)
+    if skipped == len(y) and skipped:
+        return value, "MAPE is not defined here: every true value is 0, so no percentage error can be computed."
+    if skipped:
+        rows = "row" if skipped == 1 else "rows"
+        return (
+            value,
+            f"MAPE leaves out {skipped} {rows} (of {len(y)}) whose true value is 0: no percentage exists there.",
+        )
+    return value, None
 
 
 def classification_scores(
     y: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, classes: list
 ) -> dict[str, float]:
-    """Accuracy, balanced accuracy, macro F1, ROC-AUC and log loss (when probabilities exist)."""
+    """Accuracy, balanced accuracy, F1/precision/recall (macro and weighted), ROC-AUC and log loss.
+
+    ROC-AUC and log loss need probabilities and at least two classes among ``y``.
+    """
     out = {
         "accuracy": float(skm.accuracy_score(y, y_pred)),
         "balanced_accuracy": float(skm.balanced_accuracy_score(y, y_pred)),
         "f1_macro": float(skm.f1_score(y, y_pred, average="macro", zero_division=0)),
     }
+    for average in ("weighted", "macro"):
+        precision, recall, f1, _ = skm.precision_recall_fscore_support(y, y_pred, average=average, zero_division=0)
+        out[f"precision_{average}"] = float(precision)
+        out[f"recall_{average}"] = float(recall)
+        if average == "weighted":
+            out["f1_weighted"] = float(f1)
     if proba is None or len(np.unique(y)) < 2:
         return out
     proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1)
@@ -116,16 +230,101 @@ def classification_scores(
     return out
 
 
+def classification_report_frame(y: np.ndarray, y_pred: np.ndarray, classes: list) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, then "macro avg" and "weighted avg" rows.
+
+    The ``class`` column holds text (class labels as strings), so the table
+    shows in one column next to the two summary rows.
+    """
+    precision, recall, f1, support = skm.precision_recall_fscore_support(y, y_pred, labels=classes, zero_division=0)
+    table = pd.DataFrame(
+        {"class": [str(c) for c in classes], "precision": precision, "recall": recall, "f1": f1, "support": support}
+    )
+    total = support.sum()
+    weights = support / total if total else np.zeros(len(classes))
+    summary = [
+        {"class": "macro avg", **{k: float(table[k].mean()) for k in ("precision", "recall", "f1")}},
+        {"class": "weighted avg", **{k: float((table[k] * weights).sum()) for k in ("precision", "recall", "f1")}},
+    ]
+    for row in summary:
+        row["support"] = int(total)
+    table = pd.concat([table, pd.DataFrame(summary)], ignore_index=True)
+    return table.astype({"support": int})
+
+
+def confusion_frame(y: np.ndarray, y_pred: np.ndarray, classes: list, normalize: bool = False) -> pd.DataFrame:
+    """Rows are actual classes, columns predicted classes (labels as text).
+
+    With ``normalize`` each row is divided by its total, so a cell is the share
+    of that actual class predicted as the column's class (a class absent from
+    ``y`` gives a row of zeros).
+    """
+    counts = skm.confusion_matrix(y, y_pred, labels=classes)
+    values: np.ndarray = counts
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    labels = [str(c) for c in classes]
+    return pd.DataFrame(values, index=pd.Index(labels, name="actual"), columns=pd.Index(labels, name="predicted"))
+
+
 def clustering_scores(Xt, labels: np.ndarray, *, sample: int = 5_000, seed: int = 0) -> dict[str, float]:
-    """Silhouette (on a sample) and cluster count; noise (-1) is left out."""
+    """Silhouette (on a sample), Calinski-Harabasz, Davies-Bouldin, cluster count, noise and largest-cluster shares.
+
+    Noise (label -1) is left out of every score. Calinski-Harabasz and
+    Davies-Bouldin are cheap and use every clustered row. Per-cluster row
+    counts are in :func:`cluster_sizes`.
+    """
     labels = np.asarray(labels)
     mask = labels != -1
     clusters = len(np.unique(labels[mask]))
     out = {"clusters": float(clusters), "noise_share": float(1 - mask.mean())}
+    if mask.any():
+        out["largest_cluster_share"] = float(np.unique(labels[mask], return_counts=True)[1].max() / len(labels))
     if clusters < 2 or mask.sum() <= clusters:
         return out
     rows = np.flatnonzero(mask)
+    sampled = rows
     if len(rows) > sample:
-        rows = np.random.default_rng(seed).choice(rows, sample, replace=False)
-    out["silhouette"] = float(skm.silhouette_score(Xt[rows], labels[rows]))
+        sampled = np.random.default_rng(seed).choice(rows, sample, replace=False)
+    out["silhouette"] = float(skm.silhouette_score(Xt[sampled], labels[sampled]))
+    clustered = Xt[rows]
+    if hasattr(clustered, "toarray"):
+        clustered = clustered.toarray()
+    out["calinski_harabasz"] = float(skm.calinski_harabasz_score(clustered, labels[rows]))
+    out["davies_bouldin"] = float(skm.davies_bouldin_score(clustered, labels[rows]))
     return out
+
+
+def cluster_sizes(labels: np.ndarray) -> pd.DataFrame:
+    """Rows and share of rows per cluster (noise, label -1, shown as "noise" and last)."""
+    values, counts = np.unique(np.asarray(labels), return_counts=True)
+    table = pd.DataFrame({"cluster": values, "rows": counts})
+    table["share"] = table["rows"] / max(1, int(counts.sum()))
+    table["noise"] = table["cluster"].astype(str) == "-1"
+    table = table.sort_values(["noise", "cluster"], kind="stable")
+    table["cluster"] = ["noise" if n else str(c) for c, n in zip(table["cluster"], table["noise"], strict=True)]
+    return table.drop(columns="noise").reset_index(drop=True)
+
+
+def overfitting_check(train_scores: dict[str, float], valid_scores: dict[str, float], task: Task) -> str | None:
+    """Plain words when the primary metric is much better on training rows than on validation rows.
+
+    Classification: training − validation > 0.05 while training > 0.9.
+    Regression (R²): training − validation > 0.1. Clustering has no held-out
+    score and gives ``None``, as do missing or non-finite scores.
+    """
+    if task == Task.CLUSTERING:
+        return None
+    metric = primary_metric(task)
+    train, valid = train_scores.get(metric.key), valid_scores.get(metric.key)
+    if train is None or valid is None or not (np.isfinite(train) and np.isfinite(valid)):
+        return None
+    gap = train - valid if metric.higher_is_better else valid - train
+    large = gap > 0.1 if task == Task.REGRESSION else gap > 0.05 and train > 0.9
+    if not large:
+        return None
+    return (
+        f"The model scores {train:.2f} ({metric.label}) on data it learned from and {valid:.2f} on data it has "
+        "not seen: it may have memorised the training rows. Try a simpler model or stronger regularisation."
+    )

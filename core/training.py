@@ -439,9 +439,18 @@ def live_history(snapshot: JobSnapshot, model: str) -> dict[str, list[float]]:
     return history
 
 
+#: The leaderboard's columns per task (every metric is still computed and shown on Results).
+LEADERBOARD_METRICS: dict[Task, tuple[str, ...]] = {
+    Task.BINARY: ("roc_auc", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
+    Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
+    Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
+    Task.CLUSTERING: ("silhouette", "clusters"),
+}
+
+
 def leaderboard(results: list[TrainedModel | ModelFailure], task: Task) -> pd.DataFrame:
     """One row per model: validation scores, training score, gap, time; failures with reasons."""
-    from core.evaluation import METRICS, TASK_METRICS
+    from core.evaluation import METRICS
 
     metric = primary_metric(task)
     rows = []
@@ -450,7 +459,7 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task) -> pd.Da
             rows.append({"model": result.name, "status": f"failed: {result.message}"})
             continue
         row: dict[str, Any] = {"model": result.name, "status": "stopped early" if result.stopped_early else "ok"}
-        for key in TASK_METRICS[task]:
+        for key in LEADERBOARD_METRICS[task]:
             if key in result.scores:
                 row[METRICS[key].label] = result.scores[key]
         if metric.key in result.train_scores and metric.key in result.scores:

@@ -1,0 +1,280 @@
+"""core.evaluation and core.results: metrics and diagnostics against hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from core import evaluation as ev
+from core import results
+from core.cleaning import CleaningPlan
+from core.errors import DashboardError
+from core.split import Split, SplitConfig
+from core.target import Task
+from core.training import ModelFailure, TrainedModel, TrainingRequest
+
+# A 2×2 case: tp=3, fn=1, fp=2, tn=4.
+Y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+Y_PRED = np.array([1, 1, 1, 0, 1, 1, 0, 0, 0, 0])
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_every_task_metric_has_a_meaning_and_lower_is_better_is_marked():
+    for keys in ev.TASK_METRICS.values():
+        for key in keys:
+            assert ev.METRICS[key].meaning.endswith(".")
+    for key in ("davies_bouldin", "mape", "mae", "rmse", "log_loss"):
+        assert not ev.METRICS[key].higher_is_better
+    assert ev.METRICS["calinski_harabasz"].higher_is_better
+
+
+def test_classification_scores_match_a_hand_computed_two_by_two():
+    scores = ev.classification_scores(Y, Y_PRED, None, [0, 1])
+    # class 1: precision 3/5, recall 3/4; class 0: precision 4/5, recall 4/6
+    assert scores["precision_macro"] == pytest.approx((0.6 + 0.8) / 2)
+    assert scores["recall_macro"] == pytest.approx((0.75 + 4 / 6) / 2)
+    assert scores["precision_weighted"] == pytest.approx(0.8 * 0.6 + 0.6 * 0.4)
+    assert scores["recall_weighted"] == pytest.approx(scores["accuracy"]) == pytest.approx(0.7)
+    f1_pos, f1_neg = 2 * 0.6 * 0.75 / 1.35, 2 * 0.8 * (4 / 6) / (0.8 + 4 / 6)
+    assert scores["f1_weighted"] == pytest.approx(0.4 * f1_pos + 0.6 * f1_neg)
+    assert scores["f1_macro"] == pytest.approx((f1_pos + f1_neg) / 2)
+
+
+def test_classification_report_has_per_class_and_average_rows():
+    table = ev.classification_report_frame(Y, Y_PRED, [0, 1])
+    assert list(table["class"]) == ["0", "1", "macro avg", "weighted avg"]
+    assert list(table.columns) == ["class", "precision", "recall", "f1", "support"]
+    assert table.loc[1, ["precision", "recall"]].tolist() == pytest.approx([0.6, 0.75])
+    assert list(table["support"]) == [6, 4, 10, 10]
+    assert table.loc[2, "precision"] == pytest.approx(0.7)
+    assert table.loc[3, "recall"] == pytest.approx(0.7)
+
+
+def test_confusion_frame_counts_and_row_shares():
+    counts = ev.confusion_frame(Y, Y_PRED, [0, 1])
+    assert counts.to_numpy().tolist() == [[4, 2], [1, 3]]
+    assert counts.index.name == "actual" and counts.columns.name == "predicted"
+    shares = ev.confusion_frame(Y, Y_PRED, [0, 1, 2], normalize=True)
+    assert shares.to_numpy()[:2, :2] == pytest.approx(np.array([[4 / 6, 2 / 6], [0.25, 0.75]]))
+    assert shares.loc["2"].tolist() == [0, 0, 0]  # a class with no rows: zeros, not NaN
+
+
+def test_mape_skips_zero_targets_and_says_how_many():
+    value, note = ev.mape(np.array([0.0, 2.0, 4.0]), np.array([1.0, 1.0, 5.0]))
+    assert value == pytest.approx((0.5 + 0.25) / 2)
+    assert "1 row" in note
+    scores = ev.regression_scores(np.array([0.0, 2.0, 4.0]), np.array([1.0, 1.0, 5.0]))
+    assert scores["mape"] == pytest.approx(0.375) and scores["mape_skipped_rows"] == 1
+    value, note = ev.mape(np.zeros(3), np.ones(3))
+    assert np.isnan(value) and "every true value is 0" in note
+    assert ev.mape(np.array([1.0, 2.0]), np.array([1.0, 3.0])) == (pytest.approx(0.25), None)
+    assert "mape_skipped_rows" not in ev.regression_scores(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
+
+
+def test_clustering_scores_add_calinski_harabasz_davies_bouldin_and_sizes():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2)), [[50.0, 50.0]]])
+    labels = np.array([0] * 20 + [1] * 20 + [-1])
+    scores = ev.clustering_scores(X, labels)
+    assert scores["silhouette"] > 0.9 and scores["calinski_harabasz"] > 1000 and scores["davies_bouldin"] < 0.1
+    assert scores["clusters"] == 2 and scores["noise_share"] == pytest.approx(1 / 41)
+    assert ev.clustering_scores(sparse.csr_matrix(X), labels)["davies_bouldin"] == pytest.approx(
+        scores["davies_bouldin"]
+    )
+    sizes = ev.cluster_sizes(labels)
+    assert sizes["cluster"].tolist() == ["0", "1", "noise"] and sizes["rows"].tolist() == [20, 20, 1]
+    assert sizes["share"].sum() == pytest.approx(1)
+
+
+def test_overfitting_check_speaks_only_for_a_large_gap():
+    words = ev.overfitting_check({"roc_auc": 0.99}, {"roc_auc": 0.81}, Task.BINARY)
+    assert "0.99" in words and "0.81" in words and "simpler model" in words
+    assert ev.overfitting_check({"roc_auc": 0.85}, {"roc_auc": 0.70}, Task.BINARY) is None  # training ≤ 0.9
+    assert ev.overfitting_check({"accuracy": 0.95}, {"accuracy": 0.93}, Task.MULTICLASS) is None
+    assert ev.overfitting_check({"r2": 0.95}, {"r2": 0.7}, Task.REGRESSION) is not None
+    assert ev.overfitting_check({"r2": 0.75}, {"r2": 0.7}, Task.REGRESSION) is None
+    assert ev.overfitting_check({"r2": 0.9}, {}, Task.REGRESSION) is None
+    assert ev.overfitting_check({"silhouette": 0.9}, {"silhouette": 0.1}, Task.CLUSTERING) is None
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def test_roc_auc_of_a_perfect_and_a_random_ranking():
+    y = np.array(["no", "yes", "no", "yes"])
+    perfect = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.1, 0.9]])
+    curves = results.roc_curves(y, perfect, ["no", "yes"])
+    assert list(curves) == ["yes"] and curves["yes"][2] == pytest.approx(1.0)
+    # positives at 0.9 and 0.1, negatives at 0.8 and 0.2: half the pairs ordered right
+    random = np.array([[0.1, 0.9], [0.2, 0.8], [0.8, 0.2], [0.9, 0.1]])
+    fpr, tpr, auc = results.roc_curves(np.array(["yes", "no", "no", "yes"]), random, ["no", "yes"])["yes"]
+    assert auc == pytest.approx(0.5)
+    assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
+    assert results.pr_curves(y, perfect, ["no", "yes"])["yes"][2] == pytest.approx(1.0)
+
+
+def test_multiclass_curves_are_one_vs_rest_for_classes_present():
+    y = np.array(["a", "b", "c", "a"])
+    proba = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]])
+    assert set(results.roc_curves(y, proba, ["a", "b", "c"])) == {"a", "b", "c"}
+    recall, _precision, ap = results.pr_curves(y, proba, ["a", "b", "c"])["a"]
+    assert ap == pytest.approx(1.0) and recall[0] == 1
+    four = np.column_stack([proba, np.zeros(4)])
+    assert "d" not in results.roc_curves(y, four, ["a", "b", "c", "d"])  # no rows of class d
+
+
+def test_threshold_metrics_move_counts_as_computed_by_hand():
+    y = np.array([1, 1, 1, 0, 0, 0])
+    p = np.array([0.95, 0.7, 0.3, 0.8, 0.6, 0.1])
+    low = results.threshold_metrics(y, p, 1, 0.5)
+    assert (low["tn"], low["fp"], low["fn"], low["tp"]) == (1, 2, 1, 2)
+    assert low["precision"] == pytest.approx(0.5) and low["recall"] == pytest.approx(2 / 3)
+    assert low["f1"] == pytest.approx(4 / 7) and low["balanced_accuracy"] == pytest.approx(0.5)
+    high = results.threshold_metrics(y, p, 1, 0.9)
+    assert (high["tn"], high["fp"], high["fn"], high["tp"]) == (3, 0, 2, 1)
+    assert high["accuracy"] == pytest.approx(4 / 6) and high["precision"] == 1.0
+    assert high["balanced_accuracy"] == pytest.approx((1 / 3 + 1) / 2)
+    none = results.threshold_metrics(y, p, 1, 1.0)
+    assert none["tp"] == 0 and none["precision"] == 0.0 and none["f1"] == 0.0
+
+
+def test_calibration_bins_on_a_tiny_case():
+    y = np.array([0, 1, 1, 1])
+    proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    table = results.calibration_table(y, proba, [0, 1], bins=2)
+    assert table["rows"].tolist() == [2, 2]
+    assert table["predicted"].tolist() == pytest.approx([0.15, 0.85])
+    assert table["observed"].tolist() == pytest.approx([0.5, 1.0])
+    assert table[["bin_low", "bin_high"]].to_numpy().tolist() == [[0, 0.5], [0.5, 1]]
+    # multiclass: confidence (top probability) vs whether the top class was right
+    multi = np.array([[0.65, 0.2, 0.15], [0.75, 0.2, 0.05], [0.05, 0.05, 0.9]])
+    conf = results.calibration_table(np.array(["a", "b", "c"]), multi, ["a", "b", "c"], bins=10)
+    assert conf["bin_low"].tolist() == pytest.approx([0.6, 0.7, 0.9])
+    assert conf["observed"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_residuals_and_keras_history_tables():
+    frame = results.residuals_frame(np.array([3.0, 5.0]), np.array([2.5, 6.0]))
+    assert frame["residual"].tolist() == [0.5, -1.0] and list(frame.columns) == ["actual", "predicted", "residual"]
+    assert len(results.residuals_frame(np.arange(100.0), np.arange(100.0), limit=10)) == 10
+    history = results.keras_learning_curve({"loss": [1.0, 0.5, 0.4], "val_loss": [1.2, 0.7, 0.8]})
+    assert history["epoch"].tolist() == [1, 2, 3] and history["val_loss"].tolist() == [1.2, 0.7, 0.8]
+
+
+# --------------------------------------------------------------------------- learning curve
+
+
+def _classification_rows(n: int = 60, offset: int = 1000) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)}, index=range(offset, offset + n))
+    y = pd.Series(np.where(X["a"] + 0.3 * rng.normal(size=n) > 0, "yes", "no"), index=X.index)
+    return X, y
+
+
+def test_learning_curve_returns_the_requested_sizes_from_the_rows_given():
+    X, y = _classification_rows()
+    seen: set[int] = set()
+
+    def record(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.update(frame.index)
+        return frame
+
+    def make():
+        return Pipeline([("record", FunctionTransformer(record)), ("model", LogisticRegression())])
+
+    table = results.learning_curve_table(make, X, y, Task.BINARY, sizes=(0.5, 1.0), folds=3)
+    assert table["rows"].tolist() == [20, 40]  # shares of a fold's 40 fitting rows
+    assert list(table.columns) == ["rows", "train_mean", "train_std", "valid_mean", "valid_std"]
+    assert seen and seen <= set(X.index)
+    assert 0.5 < table["valid_mean"].iloc[-1] <= 1  # ROC-AUC, the binary primary metric
+
+
+def test_learning_curve_for_regression_and_refusal_for_clustering():
+    X, _ = _classification_rows(45)
+    y = 2 * X["a"] + X["b"]
+    table = results.learning_curve_table(
+        lambda: Pipeline([("scale", StandardScaler()), ("model", LinearRegression())]), X, y, Task.REGRESSION
+    )
+    assert len(table) == 5 and table["valid_mean"].iloc[-1] == pytest.approx(1.0)
+    with pytest.raises(DashboardError):
+        results.learning_curve_table(lambda: None, X, None, Task.CLUSTERING)
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+def test_pca_projection_dense_and_sparse_with_a_row_limit():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 5))
+    labels = np.array([0, 1, -1] * 100)
+    frame = results.pca_projection(X, labels, seed=0, limit=100)
+    assert len(frame) == 100 and list(frame.columns) == ["pc1", "pc2", "cluster"]
+    assert set(frame["cluster"]) <= {"0", "1", "noise"}
+    assert len(frame.attrs["explained_variance"]) == 2
+    sparse_frame = results.pca_projection(
+        sparse.random(50, 20, density=0.2, random_state=0, format="csr"), np.zeros(50)
+    )
+    assert len(sparse_frame) == 50 and np.isfinite(sparse_frame[["pc1", "pc2"]].to_numpy()).all()
+    one = results.pca_projection(np.arange(6.0).reshape(-1, 1), np.zeros(6))
+    assert (one["pc2"] == 0).all()
+
+
+def test_cluster_profiles_standardise_means_and_share_top_categories():
+    X = pd.DataFrame({"x": [1.0, 2.0, 3.0, 10.0, 11.0, 12.0], "colour": ["r", "r", "b", "g", "g", "g"]})
+    table = results.cluster_profiles(X, np.array([0, 0, 0, 1, 1, 1]))
+    numeric = table[table["kind"] == "numeric"].set_index("cluster")["value"]
+    expected = (2.0 - X["x"].mean()) / X["x"].std(ddof=0)
+    assert numeric["0"] == pytest.approx(expected) and numeric["1"] == pytest.approx(-expected)
+    shares = table[table["kind"] == "categorical"].set_index("cluster")
+    assert shares.loc["0", "value"] == pytest.approx(2 / 3) and "r" in shares.loc["0", "detail"]
+    assert shares.loc["1", "value"] == 1.0
+    with pytest.raises(DashboardError):
+        results.cluster_profiles(X, np.array([0, 1]))
+
+
+# --------------------------------------------------------------------------- models and the test split
+
+
+def _request_and_model() -> tuple[TrainingRequest, TrainedModel]:
+    X, y = _classification_rows(60, offset=0)
+    frame = X.assign(target=y)
+    frame.loc[50:, "target"] = np.where(frame.loc[50:, "target"] == "yes", "no", "yes")  # test rows: labels flipped
+    split = Split(np.arange(0, 40), np.arange(40, 50), np.arange(50, 60), SplitConfig())
+    request = TrainingRequest(frame, "target", Task.BINARY, ["a", "b"], {}, CleaningPlan(), split, [])
+    pipeline = Pipeline([("model", LogisticRegression())]).fit(*request.xy(split.train))
+    scores = ev.score(pipeline, *request.xy(split.valid), Task.BINARY)
+    return request, TrainedModel("LR", "logistic_regression", {}, pipeline, Task.BINARY, scores, scores, 0.2)
+
+
+def test_test_scores_use_the_test_rows_only():
+    request, trained = _request_and_model()
+    test = results.test_scores(trained, request)
+    assert test == ev.score(trained.pipeline, *request.xy(request.split.test), Task.BINARY)
+    assert test["accuracy"] < 0.5 < trained.scores["accuracy"]  # flipped labels live only in the test rows
+    request.split = Split(request.split.train, request.split.valid, np.array([], dtype=int), SplitConfig())
+    with pytest.raises(DashboardError, match="test"):
+        results.test_scores(trained, request)
+
+
+def test_predictions_of_the_validation_rows():
+    request, trained = _request_and_model()
+    pred = results.predictions(trained, request)
+    assert len(pred.y) == 10 and pred.proba.shape == (10, 2) and pred.classes == ["no", "yes"]
+    assert ev.classification_scores(pred.y, pred.y_pred, pred.proba, pred.classes) == trained.scores
+
+
+def test_compare_table_leaves_out_failures_and_marks_the_baseline():
+    _, trained = _request_and_model()
+    baseline = TrainedModel("Baseline", "baseline", {}, None, Task.BINARY, {"roc_auc": 0.5}, {}, 0.01)
+    failed = ModelFailure("SVM", "svm", "boom")
+    table = results.compare_table([baseline, trained, failed], Task.BINARY)
+    assert table["model"].tolist() == ["Baseline", "LR"]
+    assert table["baseline"].tolist() == [True, False]
+    assert table.loc[1, "score"] == trained.scores["roc_auc"] and table.loc[1, "seconds"] == 0.2
