@@ -386,3 +386,14 @@ def compare_table(results: list[TrainedModel | ModelFailure], task: Task) -> pd.
         if isinstance(r, TrainedModel) and np.isfinite(r.scores.get(key, np.nan))
     ]
     return pd.DataFrame(rows, columns=["model", "score", "seconds", "baseline"])
+
+
+def cluster_assignments(trained: TrainedModel, request: TrainingRequest) -> tuple[Any, np.ndarray, pd.DataFrame]:
+    """(transformed rows, cluster labels, original rows) of the rows the clustering was fitted on."""
+    from core.training import transform_only
+
+    X, _ = request.xy(request.split.train)
+    Xt = transform_only(trained.pipeline, X)
+    model = trained.pipeline.steps[-1][1]
+    labels = np.asarray(getattr(model, "labels_", None) if hasattr(model, "labels_") else model.predict(Xt))
+    return Xt, labels, X

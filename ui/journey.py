@@ -26,6 +26,7 @@ STEPS: list[Step] = [
     Step("clean", "Clean", "pages/clean.py", ":material/cleaning_services:"),
     Step("models", "Models", "pages/models.py", ":material/tune:"),
     Step("train", "Train", "pages/train.py", ":material/model_training:"),
+    Step("results", "Results", "pages/results.py", ":material/query_stats:"),
 ]
 STEP = {s.key: s for s in STEPS}
 
@@ -43,6 +44,8 @@ def is_done(key: str) -> bool:
     if key == "train":
         job = state.job()
         return job is not None and job.snapshot().status in ("finished", "stopped")
+    if key == "results":
+        return bool(state.test_log())
     return False
 
 
@@ -50,12 +53,16 @@ def locked_reason(key: str) -> str | None:
     """Why a step cannot be opened yet, or ``None`` if it can."""
     if key != "data" and state.dataset() is None:
         return "Load a dataset first (Data)."
-    if key in ("clean", "models", "train") and state.target() is None:
+    if key in ("clean", "models", "train", "results", "explain") and state.target() is None:
         return "Choose the target first (Target)."
-    if key in ("models", "train") and state.plan() is None:
+    if key in ("models", "train", "results", "explain") and state.plan() is None:
         return "Review the cleaning plan first (Clean)."
     if key == "train" and state.train_setup() is None and state.job() is None:
         return "Choose the models first (Models)."
+    if key in ("results", "explain") and not state.trained_models():
+        return "Train at least one model first (Train)."
+    if key == "explain" and state.target() is not None and state.target().target is None:
+        return "Explanations need a target; clustering has none."
     return None
 
 

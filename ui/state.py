@@ -36,6 +36,7 @@ PLAN = "clean.plan"
 TRAIN_SETUP = "models.setup"
 JOB = "train.job"
 TUNING_JOB = "models.tuning_job"
+TEST_LOG = "results.test_log"  # every scoring of a test split in this session
 LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
@@ -62,7 +63,7 @@ def init() -> None:
     defaults: dict[str, Any] = {
         DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
-        TRAIN_SETUP: None, JOB: None, TUNING_JOB: None,
+        TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [],
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None,
     }  # fmt: skip
     for key, value in defaults.items():
@@ -239,3 +240,25 @@ def set_tuning_job(new_job: TuningJob) -> None:
     if old is not None and old is not new_job:
         old.stop()
     st.session_state[TUNING_JOB] = new_job
+
+
+def trained_models() -> list:
+    """Models the current job has finished (empty while none has)."""
+    from core.training import TrainedModel
+
+    current = job()
+    if current is None:
+        return []
+    return [r for r in current.snapshot().results if isinstance(r, TrainedModel)]
+
+
+def test_log() -> list[dict]:
+    """Every scoring of a test split in this session (kept across new runs on purpose)."""
+    return list(st.session_state.get(TEST_LOG) or [])
+
+
+def log_test(key: tuple, model: str, scores: dict[str, float]) -> dict:
+    """Record one look at the test split and return the entry."""
+    entry = {"key": key, "model": model, "scores": scores}
+    st.session_state[TEST_LOG] = [*test_log(), entry]
+    return entry

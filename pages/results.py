@@ -1,0 +1,41 @@
+"""Step 6 — Results: how good is each model, can it be trusted, and the final test."""
+
+import streamlit as st
+
+from core.training import best_model
+from ui import journey, state
+from ui import results_views as views
+
+st.title("6. Results")
+journey.require("results")
+job = state.job()
+request, trained = job.request, state.trained_models()
+if job.snapshot().status == "running":
+    st.info("Training is still running; models appear here as they finish.", icon=":material/hourglass_top:")
+
+best = best_model(trained, request.task) or trained[0]
+names = [m.name for m in trained]
+name = st.selectbox(
+    "Model",
+    names,
+    index=names.index(best.name),
+    key="results_model",
+    help="The best model on validation is selected first.",
+)
+model = next(m for m in trained if m.name == name)
+
+st.subheader("Scores on the validation split", anchor=False)
+views.metrics_row(model.scores, request.task)
+if model.cv_scores:
+    st.caption(" · ".join(f"{k.replace('_', ' ')}: {v:.4f}" for k, v in model.cv_scores.items()))
+views.overfitting(model)
+
+st.subheader("Diagnostics", anchor=False)
+views.diagnostics(model, request)
+
+st.subheader("Compare models", anchor=False)
+views.compare(trained, request)
+
+st.subheader("Final evaluation on the test split", anchor=False)
+views.final_evaluation(model, request)
+journey.next_step("results")
