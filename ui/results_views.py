@@ -232,6 +232,7 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
         return
     st.markdown(f"**Test numbers** for {md_escape(model.name)} — not validation numbers:")
     metrics_row(done["scores"], model.task, where="test")
+    log = state.test_log()
     if len(log) > 1:
         st.warning(
             f"You have scored the test split {len(log)} times in this session (for different models or after changing settings). Each look makes the test score a little less honest: choose the model on validation numbers, and use the test score only to report it.",

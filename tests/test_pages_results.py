@@ -1,0 +1,111 @@
+"""The Results page through AppTest: metrics, charts, threshold, final test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+
+def trained_app(sample: str, models: list[str]) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.button(key=f"data_sample_{sample}").click().run()
+    at.switch_page("pages/target.py").run()
+    at.button(key="target_confirm").click().run()
+    at.switch_page("pages/clean.py").run()
+    at.switch_page("pages/models.py").run()
+    at.multiselect(key="models_chosen").set_value(models).run()
+    at.button(key="models_train").click().run()
+    assert at.session_state[state.JOB].wait(120)
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    return at
+
+
+def labels(at: AppTest) -> list[str]:
+    return [m.label for m in at.metric]
+
+
+def test_results_is_locked_before_training():
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/results.py").run()
+    assert any("Load a dataset first" in i.body for i in at.info)
+
+
+@pytest.fixture(scope="module")
+def binary() -> AppTest:
+    return trained_app("breast_cancer", ["logistic_regression", "decision_tree_clf"])
+
+
+def test_best_model_is_preselected_with_validation_metrics(binary):
+    assert binary.selectbox(key="results_model").value == "Logistic regression"
+    assert "ROC-AUC (validation)" in labels(binary)
+    assert all(m.help for m in binary.metric if "(validation)" in m.label), "each metric explains itself on hover"
+
+
+def test_threshold_slider_moves_the_confusion_matrix(binary):
+    binary.segmented_control(key="results_view").set_value("Threshold").run()
+
+    def matrix():
+        chart = next(
+            c
+            for c in binary.get("plotly_chart")
+            if "results_threshold_confusion" in c.proto.id or "Confusion" in c.proto.spec
+        )
+        return json.loads(chart.proto.spec)["data"][0]["z"]
+
+    at_half = matrix()
+    binary.slider(key="results_threshold").set_value(0.95).run()
+    assert not binary.exception
+    assert matrix() != at_half
+
+
+def test_every_classification_chart_renders(binary):
+    for view in binary.segmented_control(key="results_view").options:
+        binary.segmented_control(key="results_view").set_value(view).run()
+        assert not binary.exception, view
+
+
+def test_final_test_score_is_labelled_and_repeated_looks_warn(binary):
+    binary.button(key="results_test").click().run()
+    assert "ROC-AUC (test)" in labels(binary)
+    assert any("Test numbers" in m.value for m in binary.markdown)
+    binary.selectbox(key="results_model").set_value("Decision tree").run()
+    binary.button(key="results_test").click().run()
+    assert any("scored the test split 2 times" in w.body for w in binary.warning)
+
+
+def test_regression_results_and_comparison():
+    at = trained_app("diabetes", ["ridge", "decision_tree_reg"])
+    assert "R² (validation)" in labels(at)
+    for view in at.segmented_control(key="results_view").options:
+        at.segmented_control(key="results_view").set_value(view).run()
+        assert not at.exception, view
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any(len(s["data"]) >= 2 for s in specs), "residuals of several models are overlaid"
+
+
+def test_clustering_results():
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.button(key="data_sample_iris").click().run()
+    at.switch_page("pages/target.py").run()
+    column = at.selectbox(key=f"target_column_{at.session_state[state.VERSION]}")
+    column.set_value(column.options[0]).run()
+    at.button(key="target_confirm").click().run()
+    at.switch_page("pages/clean.py").run()
+    at.switch_page("pages/models.py").run()
+    at.multiselect(key="models_chosen").set_value(["kmeans"]).run()
+    at.button(key="models_train").click().run()
+    assert at.session_state[state.JOB].wait(60)
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    assert "Silhouette (validation)" in labels(at)
+    for view in at.segmented_control(key="results_cluster_view").options:
+        at.segmented_control(key="results_cluster_view").set_value(view).run()
+        assert not at.exception, view
