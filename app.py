@@ -7,7 +7,9 @@ first page appears fast.
 
 import streamlit as st
 
-from ui import journey, state
+from ui import journey, runtime, state
+
+runtime.protect_background_training()
 
 st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
 state.init()

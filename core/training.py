@@ -408,24 +408,37 @@ class Progress:
 
 
 def progress(snapshot: JobSnapshot, now: float | None = None) -> Progress:
-    """Models done, the current model's share done, elapsed seconds and an ETA."""
+    """Models done, the current model's share done, elapsed seconds and an ETA.
+
+    The ETA adds the current model's remaining time (from its own pace) to the
+    models still waiting, each counted at the average time of those finished.
+    """
     now = now or time.time()
     total, done, current, fraction, detail = 0, 0, None, 0.0, ""
+    current_since, durations = 0.0, []
     for event in snapshot.events:
         if isinstance(event, ev.TrainingStarted):
             total = len(event.models)
         elif isinstance(event, ev.ModelStarted):
-            current, fraction, detail = event.model, 0.0, "fitting…"
+            current, fraction, detail, current_since = event.model, 0.0, "fitting…", event.at
         elif isinstance(event, ev.EpochEnded) and event.model == current:
             fraction, detail = event.epoch / event.epochs, f"epoch {event.epoch} of {event.epochs}"
         elif isinstance(event, ev.StepEnded) and event.model == current:
             fraction, detail = event.step / event.steps, f"stage {event.step} of {event.steps}"
         elif isinstance(event, ev.ModelFinished | ev.ModelFailed):
+            durations.append(max(0.0, event.at - current_since))
             done, current, fraction, detail = done + 1, None, 0.0, ""
     end = snapshot.finished_at or now
     elapsed = max(0.0, end - snapshot.started_at) if snapshot.started_at else 0.0
-    share = (done + fraction) / total if total else 0.0
-    eta = elapsed / share * (1 - share) if 0 < share < 1 and snapshot.status == "running" else None
+    eta = None
+    if snapshot.status == "running" and total:
+        spent = max(0.0, now - current_since) if current else 0.0
+        projected = spent / fraction if current and fraction > 0 else None
+        average = sum(durations) / len(durations) if durations else projected
+        current_left = spent / fraction - spent if current and fraction > 0 else average
+        waiting = total - done - (1 if current else 0)
+        if current_left is not None and (average is not None or waiting == 0):
+            eta = current_left + waiting * (average or 0.0)
     return Progress(done, total, current, fraction, detail, elapsed, eta)
 
 

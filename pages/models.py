@@ -76,8 +76,11 @@ if st.toggle(
 ):
     tune_views.tune_section(runs, request)
 
-label = f"Train {len(runs)} model{'s' if len(runs) != 1 else ''}" + (
-    " + baseline" if choice.target and "baseline" not in picked else ""
+label = (
+    "Choose models to train"
+    if not runs
+    else f"Train {len(runs)} model{'s' if len(runs) != 1 else ''}"
+    + (" + baseline" if choice.target and "baseline" not in picked else "")
 )
 if st.button(
     label, type="primary", disabled=bool(problems) or not runs, key="models_train", icon=":material/play_arrow:"

@@ -52,3 +52,12 @@ def test_pages_stay_short_and_free_of_modelling_logic():
 def test_session_keys_are_defined_in_one_place():
     for path in [*(ROOT / "pages").glob("*.py"), ROOT / "app.py"]:
         assert "st.session_state[" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_streamlit_keras_reset_hook_is_still_there_and_gets_replaced():
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from ui import runtime
+
+    assert runtime.protect_background_training(), "Streamlit moved _clean_problem_modules; see ui/runtime.py"
+    assert script_runner._clean_problem_modules is runtime._clean_problem_modules_without_keras

@@ -179,7 +179,7 @@ def test_job_stop_keeps_what_finished():
 def test_progress_from_events_gives_an_eta():
     snap_events = [
         ev.TrainingStarted(models=("a", "b")),
-        ev.ModelStarted(model="a", index=0, total=2),
+        ev.ModelStarted(model="a", index=0, total=2, at=time.time() - 10),
         ev.EpochEnded(model="a", epoch=5, epochs=10, metrics={"loss": 1.0}),
     ]
     from core.training import JobSnapshot

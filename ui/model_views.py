@@ -13,6 +13,7 @@ from core.schema import Role
 from core.split import SplitConfig, split_summary
 from core.target import Task
 from core.training import ModelRun
+from ui import state
 from ui.text import md_escape
 
 CV_CHOICES = {0: "off", 3: "3 folds", 5: "5 folds", 10: "10 folds"}
@@ -185,15 +186,19 @@ def network_builder(
     st.markdown(
         "**Hidden layers** — add rows to add layers, select rows and press Delete to remove them, change *order* to reorder. The output layer is added for you from the task."
     )
-    table = pd.DataFrame(
-        {
-            "order": list(range(1, len(layers) + 1)),
-            "type": [layer["type"] for layer in layers],
-            "units": [layer.get("units") for layer in layers],
-            "activation": [layer.get("activation") for layer in layers],
-            "rate": [layer.get("rate") for layer in layers],
-        }
-    )
+
+    def build() -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "order": list(range(1, len(layers) + 1)),
+                "type": [layer["type"] for layer in layers],
+                "units": [layer.get("units") for layer in layers],
+                "activation": [layer.get("activation") for layer in layers],
+                "rate": [layer.get("rate") for layer in layers],
+            }
+        )
+
+    table = state.editor_base(f"{prefix}_layers", build)
     edited = st.data_editor(
         table,
         num_rows="dynamic",

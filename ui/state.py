@@ -262,3 +262,17 @@ def log_test(key: tuple, model: str, scores: dict[str, float]) -> dict:
     entry = {"key": key, "model": model, "scores": scores}
     st.session_state[TEST_LOG] = [*test_log(), entry]
     return entry
+
+
+def editor_base(widget_key: str, build):
+    """The table a dynamic ``st.data_editor`` starts from, kept stable while it is shown.
+
+    With ``num_rows="dynamic"`` Streamlit ties the editor's identity to its data, so
+    feeding it a table rebuilt from the latest edits each rerun recreated it and
+    dropped every other edit. The base is rebuilt only when the editor is drawn
+    afresh (first time, or after a visit to another page).
+    """
+    store = f"editor_base.{widget_key}"
+    if widget_key not in st.session_state or store not in st.session_state:
+        st.session_state[store] = build()
+    return st.session_state[store]

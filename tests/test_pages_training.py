@@ -1,0 +1,265 @@
+"""Pages 4 (Models) and 5 (Train) through streamlit.testing.v1.AppTest.
+
+No Keras here (TensorFlow is slow to import); the browser journey covers it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from core import events as ev
+from core import registry
+from core.target import Task
+from core.training import TrainedModel
+from ui import state
+
+APP = "../app.py"
+FAST = ["logistic_regression", "decision_tree_clf"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fresh() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def go(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    return at
+
+
+def through_target(sample: str) -> AppTest:
+    """A sample loaded and its detected target confirmed (Clean not visited yet)."""
+    at = fresh()
+    at.button(key=f"data_sample_{sample}").click().run()
+    go(at, "target")
+    at.button(key="target_confirm").click().run()
+    assert not at.exception
+    return at
+
+
+def on_models(sample: str) -> AppTest:
+    at = through_target(sample)
+    go(at, "clean")
+    return go(at, "models")
+
+
+def setup(at: AppTest):
+    return at.session_state[state.TRAIN_SETUP]
+
+
+def params_of(at: AppTest, key: str) -> dict:
+    return next(m.params for m in setup(at).models if m.key == key)
+
+
+def infos(at: AppTest) -> list[str]:
+    return [i.body.replace("\\", "") for i in at.info]
+
+
+def progress_texts(at: AppTest) -> list[str]:
+    return [p.proto.text.replace("\\", "") for p in at.get("progress")]
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """The plotly spec of the chart keyed ``key``."""
+    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
+    assert found, f"no chart {key!r} among {[c.proto.id for c in at.get('plotly_chart')]}"
+    return json.loads(found[0].proto.spec)
+
+
+def values(array) -> list:
+    """A plotly data array: a plain list or a typed ``{"dtype", "bdata"}`` one."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+def split_rows(at: AppTest) -> dict[str, int]:
+    """Rows per split, summed over the stacked class bars of the split chart."""
+    totals: dict[str, int] = {}
+    for trace in chart(at, "models_split_chart")["data"]:
+        for split, rows in zip(values(trace["x"]), values(trace["y"]), strict=True):
+            totals[split] = totals.get(split, 0) + int(rows)
+    return totals
+
+
+def press_train(at: AppTest, models: list[str]) -> AppTest:
+    at.multiselect(key="models_chosen").set_value(models).run()
+    at.button(key="models_train").click().run()
+    assert not at.exception
+    assert at.title[0].value == "5. Train", "Train switches to the Train page"
+    return at
+
+
+def leaderboard_models(at: AppTest) -> list[str]:
+    assert len(at.dataframe) == 1, "one leaderboard"
+    return list(at.dataframe[0].value["model"])
+
+
+# --------------------------------------------------------------------------- models page
+
+
+def test_models_page_is_locked_until_clean_was_visited_then_shows_split_and_recommended_models():
+    at = through_target("iris")
+    go(at, "models")
+    assert any("Review the cleaning plan first" in i for i in infos(at))
+    assert not at.get("plotly_chart") and not at.multiselect
+
+    go(at, "clean")
+    go(at, "models")
+    assert at.title[0].value == "4. Models"
+    assert not at.info
+    # 70 / 15 / 15 % of iris's 149 rows left after the plan drops its one duplicate
+    assert split_rows(at) == {"train": 103, "validation": 23, "test": 23}
+    recommended = registry.recommended(Task.MULTICLASS)
+    assert "logistic_regression" in recommended and "keras_mlp" in recommended
+    assert at.multiselect(key="models_chosen").value == recommended
+    assert [m.key for m in setup(at).models] == recommended
+    assert at.button(key="models_train").label == f"Train {len(recommended)} models"
+    assert not at.button(key="models_train").disabled
+
+
+def test_split_and_seed_changes_reach_the_setup_and_the_chart():
+    at = on_models("iris")
+    assert at.slider(key="models_split_range").value == (70, 85)
+    at.slider(key="models_split_range").set_value((60, 80)).run()
+    assert not at.exception
+    split = setup(at).split
+    assert (split.train, split.valid, split.test) == (0.6, 0.2, 0.2)
+    assert split_rows(at) == {"train": 89, "validation": 30, "test": 30}
+    assert any("train 60% · validation 20% · test 20%" in c.value for c in at.caption)
+
+    at.number_input(key="models_seed").set_value(7).run()
+    at.checkbox(key="models_stratify").set_value(False).run()
+    at.selectbox(key="models_cv").set_value(5).run()
+    assert not at.exception
+    split = setup(at).split
+    assert (split.seed, split.stratify, split.cv_folds) == (7, False, 5)
+    assert split_rows(at) == {"train": 89, "validation": 30, "test": 30}
+
+    # The choices survive a visit elsewhere: the page is rebuilt from the saved setup.
+    go(at, "clean")
+    go(at, "models")
+    assert at.slider(key="models_split_range").value == (60, 80)
+    assert at.number_input(key="models_seed").value == 7
+    assert setup(at).split.seed == 7
+
+
+def test_model_forms_reach_the_setup_and_no_models_disables_train():
+    at = on_models("iris")
+    at.multiselect(key="models_chosen").set_value(["logistic_regression", "random_forest_clf"]).run()
+    numbers = {n.key for n in at.number_input}
+    assert {"models_logistic_regression_C", "models_random_forest_clf_n_estimators"} <= numbers
+    assert not any(k.startswith("models_lightgbm_clf_") for k in numbers), "forms only for chosen models"
+
+    at.number_input(key="models_logistic_regression_C").set_value(0.25).run()
+    at.selectbox(key="models_logistic_regression_penalty").set_value("l1").run()
+    at.toggle(key="models_logistic_regression_advanced").set_value(True).run()
+    at.number_input(key="models_logistic_regression_max_iter").set_value(500).run()
+    at.number_input(key="models_random_forest_clf_n_estimators").set_value(40).run()
+    at.checkbox(key="models_random_forest_clf_max_depth_none").set_value(False).run()
+    at.number_input(key="models_random_forest_clf_max_depth").set_value(4).run()
+    at.radio(key="models_imbalance").set_value("class_weight").run()
+    at.checkbox(key="models_interactions").set_value(True).run()
+    assert not at.exception
+    assert not at.error
+
+    logreg = params_of(at, "logistic_regression")
+    assert (logreg["C"], logreg["penalty"], logreg["max_iter"]) == (0.25, "l1", 500)
+    forest = params_of(at, "random_forest_clf")
+    assert (forest["n_estimators"], forest["max_depth"]) == (40, 4)
+    assert setup(at).imbalance == "class_weight"
+    assert setup(at).options.interactions is True
+    assert at.button(key="models_train").label == "Train 2 models + baseline"
+
+    at.multiselect(key="models_chosen").set_value([]).run()
+    assert not at.exception
+    assert setup(at).models == []
+    assert at.button(key="models_train").disabled
+
+    at.button(key="models_recommended").click().run()
+    assert at.multiselect(key="models_chosen").value == registry.recommended(Task.MULTICLASS)
+    assert not at.button(key="models_train").disabled
+
+
+# --------------------------------------------------------------------------- train page
+
+
+def test_train_page_without_a_run_says_what_to_do():
+    at = through_target("iris")
+    go(at, "clean")
+    go(at, "train")
+    assert any("Choose the models first" in i for i in infos(at))
+    go(at, "models")
+    go(at, "train")
+    assert any("No training run yet" in i for i in infos(at))
+    assert not at.get("progress")
+
+
+def test_train_runs_the_chosen_models_and_shows_the_leaderboard():
+    at = press_train(on_models("iris"), FAST)
+    job = at.session_state[state.JOB]
+    assert job is not None
+    assert [m.name for m in job.request.models] == ["Baseline", "Logistic regression", "Decision tree"]
+    assert job.wait(60), "the run ended"
+
+    go(at, "train")  # AppTest stays on the page it was last switched to
+    assert job.snapshot().status == "finished"
+    texts = progress_texts(at)
+    assert texts and texts[0].startswith("Finished 3 of 3 models"), texts
+    assert not any(b.key == "train_stop" for b in at.button), "no Stop once the run is over"
+    assert set(leaderboard_models(at)) == {"Baseline", "Logistic regression", "Decision tree"}
+    board = at.dataframe[0].value
+    assert (board["status"] == "ok").all()
+    baseline = board.loc[board["model"] == "Baseline", "Accuracy"].item()
+    assert board["Accuracy"].max() > 0.8 > baseline
+    bars = chart(at, "train_leaderboard_chart")["data"][0]
+    assert "Baseline" in values(bars["y"])
+    assert not at.warning and not at.error
+    assert not at.exception
+
+
+def test_stop_keeps_the_models_finished_so_far_and_skips_the_rest():
+    at = on_models("breast_cancer")
+    at.multiselect(key="models_chosen").set_value(["random_forest_clf", "logistic_regression"]).run()
+    at.number_input(key="models_random_forest_clf_n_estimators").set_value(2000).run()
+    at = press_train(at, ["random_forest_clf", "logistic_regression"])
+    job = at.session_state[state.JOB]
+    deadline = time.monotonic() + 60
+    while not any(isinstance(e, ev.StepEnded) and e.model == "Random forest" for e in job.snapshot().events):
+        assert time.monotonic() < deadline, "the forest never reported a stage"
+        assert job.snapshot().status == "running"
+        time.sleep(0.05)
+
+    go(at, "train")
+    assert progress_texts(at)[0].startswith("Training…")
+    stop = at.button(key="train_stop")
+    assert not stop.disabled
+    stop.click().run()
+    assert not at.exception
+    assert job.stopping
+    assert at.button(key="train_stop").disabled, "Stop can be pressed once"
+    assert job.wait(60)
+
+    snap = job.snapshot()
+    assert snap.status == "stopped"
+    assert [r.name for r in snap.results] == ["Baseline", "Random forest"], "nothing after the stopped model"
+    assert all(isinstance(r, TrainedModel) for r in snap.results)
+    stages = [e for e in snap.events if isinstance(e, ev.StepEnded) and e.model == "Random forest"]
+    assert len(stages) < stages[0].steps, "the forest stopped before growing all its trees"
+    assert isinstance(snap.events[-1], ev.TrainingStopped)
+
+    at.run()
+    assert progress_texts(at)[0].startswith("Stopped 2 of 3 models")
+    assert set(leaderboard_models(at)) == {"Baseline", "Random forest"}
+    assert not at.exception
