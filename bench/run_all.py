@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_load.py"]
+BENCHES = ["bench_load.py", "bench_train.py", "bench_quality.py", "bench_explain.py"]
 
 
 def main() -> int:

@@ -27,6 +27,7 @@ STEPS: list[Step] = [
     Step("models", "Models", "pages/models.py", ":material/tune:"),
     Step("train", "Train", "pages/train.py", ":material/model_training:"),
     Step("results", "Results", "pages/results.py", ":material/query_stats:"),
+    Step("explain", "Explain", "pages/explain.py", ":material/lightbulb:"),
 ]
 STEP = {s.key: s for s in STEPS}
 

@@ -37,6 +37,7 @@ TRAIN_SETUP = "models.setup"
 JOB = "train.job"
 TUNING_JOB = "models.tuning_job"
 TEST_LOG = "results.test_log"  # every scoring of a test split in this session
+EXPLAIN_JOBS = "explain.jobs"  # model name -> ExplainJob, for the current training job
 LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
@@ -63,7 +64,7 @@ def init() -> None:
     defaults: dict[str, Any] = {
         DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
-        TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [],
+        TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [], EXPLAIN_JOBS: {},
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None,
     }  # fmt: skip
     for key, value in defaults.items():
@@ -276,3 +277,19 @@ def editor_base(widget_key: str, build):
     if widget_key not in st.session_state or store not in st.session_state:
         st.session_state[store] = build()
     return st.session_state[store]
+
+
+def explain_job(model: str):
+    """The explanation job of one model of the current run (kept: revisiting is instant)."""
+    jobs = st.session_state.get(EXPLAIN_JOBS) or {}
+    entry = jobs.get(model)
+    return entry[1] if entry and entry[0] == id(job()) else None
+
+
+def set_explain_job(model: str, new_job) -> None:
+    jobs = dict(st.session_state.get(EXPLAIN_JOBS) or {})
+    old = jobs.get(model)
+    if old is not None:
+        old[1].stop()
+    jobs[model] = (id(job()), new_job)
+    st.session_state[EXPLAIN_JOBS] = jobs

@@ -1,0 +1,106 @@
+"""Explanations of trained models in the person's own columns.
+
+The method follows the model's spec: TreeSHAP for tree models (exact, or the
+approximate Saabas mode when exact would not fit the time budget), LinearSHAP
+for linear models, and Permutation SHAP over the whole pipeline for everything
+else (Keras networks, SVMs, k-NN, naive Bayes). Contributions of one-hot,
+TF-IDF and date-part features are summed back to their source column;
+interaction terms and ratios, built from two columns, are split equally
+between them.
+
+Typical use::
+
+    est = estimate(trained, 1000, background_frame=X_train)        # before running
+    expl = explain(trained, X_valid, X_train, target="failure")    # or ExplainJob(...).start()
+    summarize_importance(expl); charts.importance_bar(expl)
+
+Modules: :mod:`~core.explain.result` (the :class:`Explanation`, grouping, formatting),
+:mod:`~core.explain.run` (choice, estimate, chunks, Stop, what-if),
+:mod:`~core.explain.methods` (TreeSHAP, LinearSHAP), :mod:`~core.explain.permutation`
+(Permutation SHAP), :mod:`~core.explain.background`, :mod:`~core.explain.importance`
+(permutation importance, top tokens), :mod:`~core.explain.summaries`.
+
+Importing this package loads neither shap nor TensorFlow (shap is imported
+when a method is set up), nor, until a run function is used, scikit-learn's
+training stack — so ``core.charts`` can draw explanations without it.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from core.explain.importance import permutation_importance_frame, strongest_interaction, top_tokens
+from core.explain.result import (
+    BUDGET_SECONDS,
+    DEFAULT_ROWS,
+    Estimate,
+    Explanation,
+    format_number,
+    format_value,
+    group_values,
+    grouping_matrix,
+    importance_frame,
+)
+from core.explain.summaries import summarize_dependence, summarize_importance, summarize_row
+
+if TYPE_CHECKING:
+    from core.explain.run import (
+        Explainer,
+        ExplainJob,
+        WhatIf,
+        estimate,
+        explain,
+        explain_row,
+        explainer_kind,
+        prepare_explainer,
+        what_if_explainer,
+    )
+
+#: Loaded on first use: they need core.training (scikit-learn), which charts of explanations do not.
+_RUN_NAMES = frozenset(
+    {
+        "Explainer",
+        "ExplainJob",
+        "WhatIf",
+        "estimate",
+        "explain",
+        "explain_row",
+        "explainer_kind",
+        "prepare_explainer",
+        "what_if_explainer",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUN_NAMES:
+        from core.explain import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'core.explain' has no attribute {name!r}")
+
+
+__all__ = [
+    "BUDGET_SECONDS",
+    "DEFAULT_ROWS",
+    "Estimate",
+    "ExplainJob",
+    "Explainer",
+    "Explanation",
+    "WhatIf",
+    "estimate",
+    "explain",
+    "explain_row",
+    "explainer_kind",
+    "format_number",
+    "format_value",
+    "group_values",
+    "grouping_matrix",
+    "importance_frame",
+    "permutation_importance_frame",
+    "prepare_explainer",
+    "strongest_interaction",
+    "summarize_dependence",
+    "summarize_importance",
+    "summarize_row",
+    "top_tokens",
+    "what_if_explainer",
+]

@@ -1,0 +1,155 @@
+"""Model-agnostic cross-checks and drill-downs: permutation importance, a text column's top tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import DashboardError
+from core.explain.background import sample_rows
+from core.explain.result import Explanation, used_columns
+from core.target import Task
+
+#: scikit-learn scorer names of the primary metrics.
+_SCORERS = {"roc_auc": "roc_auc", "accuracy": "accuracy", "r2": "r2"}
+
+
+def permutation_importance_frame(
+    trained: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    task: Task,
+    repeats: int = 5,
+    seed: int = 0,
+    *,
+    max_rows: int = 2_000,
+) -> pd.DataFrame:
+    """How much the primary metric drops when one of the person's columns is shuffled.
+
+    Runs scikit-learn's ``permutation_importance`` on the whole pipeline, so the
+    columns are the person's own and no grouping is needed.
+
+    Args:
+        trained: The trained model.
+        X: Rows it has not learned from (validation), person's columns.
+        y: Their true targets.
+        task: The task (chooses the primary metric).
+        repeats: Shuffles per column.
+        seed: Random seed.
+        max_rows: A seeded sample of at most this many rows is used.
+
+    Returns:
+        DataFrame(column, importance_mean, importance_std), largest first; ``attrs["metric"]``
+        holds the metric's label.
+    """
+    from sklearn.inspection import permutation_importance
+
+    from core.evaluation import primary_metric
+
+    if task == Task.CLUSTERING or y is None:
+        raise DashboardError("Permutation importance needs a target to score against.")
+    metric = primary_metric(task)
+    if task == Task.BINARY and (y.nunique() < 2 or not hasattr(trained.pipeline, "predict_proba")):
+        metric_key, label = "accuracy", "Accuracy"
+    else:
+        metric_key, label = metric.key, metric.label
+    rows = sample_rows(X, max_rows, seed)
+    truth = y.loc[rows.index] if len(rows) < len(X) else y
+    columns = [c for c in used_columns(trained, list(X.columns)) if c in rows.columns]
+    result = permutation_importance(
+        trained.pipeline, rows, truth, scoring=_SCORERS[metric_key], n_repeats=repeats, random_state=seed, n_jobs=1
+    )
+    position = {c: i for i, c in enumerate(rows.columns)}
+    frame = pd.DataFrame(
+        {
+            "column": columns,
+            "importance_mean": [float(result.importances_mean[position[c]]) for c in columns],
+            "importance_std": [float(result.importances_std[position[c]]) for c in columns],
+        }
+    )
+    frame = frame.sort_values("importance_mean", ascending=False, kind="stable").reset_index(drop=True)
+    frame.attrs["metric"] = label
+    return frame
+
+
+def top_tokens(explanation: Explanation, text_column: str, k: int = 10) -> pd.DataFrame:
+    """The words (TF-IDF features) of a text column that moved the output most.
+
+    Returns:
+        DataFrame(token, mean_abs, mean, rows_with_token) — ``mean`` is the signed average push
+        (a missing word pushes too), ``rows_with_token`` how many explained rows contain it. Empty when the method
+        explained the column as a whole (Permutation SHAP).
+    """
+    raw = explanation.raw_for_class()
+    picks = [i for i, cols in enumerate(explanation.raw_sources) if tuple(cols) == (text_column,)]
+    picks = [i for i in picks if explanation.raw_names[i].split("__", 1)[-1] != text_column]
+    if not picks or explanation.rows == 0:
+        return pd.DataFrame({"token": [], "mean_abs": [], "mean": [], "rows_with_token": []})
+    values = raw[:, picks]
+    frame = pd.DataFrame(
+        {
+            "token": [explanation.raw_names[i].split("__", 1)[-1] for i in picks],
+            "mean_abs": np.abs(values).mean(axis=0),
+            "mean": values.mean(axis=0),
+        }
+    )
+    frame = frame.sort_values("mean_abs", ascending=False, kind="stable").head(k).reset_index(drop=True)
+    texts = (
+        explanation.data[text_column].fillna("").astype(str).str.lower() if text_column in explanation.data else None
+    )
+    frame["rows_with_token"] = [
+        int(texts.str.contains(token.lower(), regex=False).sum()) if texts is not None else 0
+        for token in frame["token"]
+    ]
+    return frame
+
+
+def strongest_interaction(explanation: Explanation, column: str, *, chunks: int = 10) -> str | None:
+    """The other column whose values best explain the spread of ``column``'s contributions at equal values.
+
+    Rows are sorted by ``column`` and cut into chunks of similar values; within
+    each chunk, how much of the contributions' spread another column explains
+    (squared correlation for numbers, correlation ratio for categories) is
+    averaged. That column is the natural colour of a dependence plot.
+    """
+    from core.explain.summaries import as_numbers, column_kind
+
+    others = [c for c in explanation.columns if c != column]
+    if not others or explanation.rows < 10:
+        return others[0] if others else None
+    s = explanation.column_values(column)
+    x = explanation.data[column]
+    key = as_numbers(x) if column_kind(x) in ("numeric", "date") else pd.factorize(x.astype(str))[0].astype(float)
+    order = np.argsort(np.nan_to_num(key, nan=np.inf), kind="stable")
+    pieces = [p for p in np.array_split(order, max(1, min(chunks, len(order) // 20))) if len(p) >= 5]
+    best, best_score = others[0], -1.0
+    for other in others:
+        values = explanation.data[other]
+        numeric = column_kind(values) in ("numeric", "date")
+        encoded = as_numbers(values) if numeric else _top_categories(values)
+        score = sum(len(p) * _explained(encoded[p], s[p], numeric) for p in pieces)
+        if score > best_score:
+            best, best_score = other, score
+    return best
+
+
+def _top_categories(values: pd.Series, keep: int = 8) -> np.ndarray:
+    text = values.astype(str).where(values.notna(), "missing")
+    top = set(text.value_counts().index[:keep])
+    return text.where(text.isin(top), "other").to_numpy()
+
+
+def _explained(c: np.ndarray, s: np.ndarray, numeric: bool) -> float:
+    """Share of the variance of ``s`` explained by ``c`` (corr² for numbers, η² for categories)."""
+    if np.var(s) <= 0:
+        return 0.0
+    if numeric:
+        ok = np.isfinite(c)
+        if ok.sum() < 3 or np.var(c[ok]) <= 0:
+            return 0.0
+        return float(np.corrcoef(c[ok], s[ok])[0, 1] ** 2)
+    groups = pd.Series(s).groupby(c)
+    between = (groups.size() * (groups.mean() - s.mean()) ** 2).sum() / len(s)
+    return float(between / np.var(s))

@@ -1,0 +1,302 @@
+"""What an explanation is: contributions per person's column, its output's name, and the cost estimate.
+
+An :class:`Explanation` holds SHAP values already summed back to the person's
+columns (one-hot, TF-IDF, date parts → their source column; interaction terms
+and ratios, which come from two columns, are split equally between them), the
+original un-scaled rows they explain, and the raw per-feature values for
+drilling into a text column's tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.target import Task
+
+#: The default time budget of an explanation, in seconds (the approximate tree mode is chosen beyond it).
+BUDGET_SECONDS = 10.0
+#: Default number of rows explained.
+DEFAULT_ROWS = 1_000
+
+_POSITIVE_WORDS = {"1", "true", "yes", "y", "positive", "pos"}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The expected cost of an explanation, shown before it runs.
+
+    Attributes:
+        method: The method that will run, e.g. ``"TreeSHAP (exact)"``.
+        rows: Rows that will be explained.
+        seconds_estimate: Expected wall time in seconds.
+        note: One or two plain sentences for the person (alternatives, what fits the budget).
+        approximate: Whether the approximate tree mode will run.
+        approximate_available: Whether the person can switch to the approximate tree mode.
+        seconds_per_row: Expected marginal cost of one more row.
+        rows_in_budget: How many rows fit in the budget with this method.
+    """
+
+    method: str
+    rows: int
+    seconds_estimate: float
+    note: str
+    approximate: bool = False
+    approximate_available: bool = False
+    seconds_per_row: float = 0.0
+    rows_in_budget: int = 0
+
+
+@dataclass
+class Explanation:
+    """SHAP contributions of one model in the person's columns.
+
+    ``values[i, j]`` is how much column ``columns[j]`` pushed row ``i``'s
+    ``output`` away from ``base_value``; ``base_value + values[i].sum()`` is the
+    model's output for that row (in ``output`` units). For multiclass models
+    ``per_class`` keeps every class (rows × columns × classes) and
+    :meth:`for_class` gives the view of one class; binary models explain the
+    second (positive) class and :meth:`for_class` (0) flips the sign.
+
+    Attributes:
+        values: rows × columns contributions for the explained output.
+        base_value: The average output over the background rows (the starting point).
+        data: The explained rows, original values, in the person's columns.
+        columns: The person's columns, in the order of ``values``.
+        output: ``"probability"``, ``"log-odds"`` or, for regression, the target's name (its units).
+        output_name: How to call the output in sentences ("failure probability", "predicted price").
+        classes: Class labels (classification) or None.
+        method: ``"TreeSHAP (exact)"``, ``"TreeSHAP (approximate)"``, ``"LinearSHAP"`` or ``"Permutation SHAP"``.
+        rows: Rows explained.
+        seconds: Wall time spent.
+        raw_values: Ungrouped contributions per model feature (rows × features[ × classes]).
+        raw_names: Model feature names (``"text_0__free"``); the person's columns for Permutation SHAP.
+        raw_sources: Source columns of each raw feature.
+        per_class: rows × columns × classes (multiclass only).
+        base_values: Base value per class (multiclass only).
+        class_index: Which class ``values`` describes (classification).
+        partial: True when the run was stopped before every row was explained.
+        model_name: The model's display name.
+        target: The target column.
+        task: The task.
+        note: Anything the person should know (method choice, background size).
+    """
+
+    values: np.ndarray
+    base_value: float
+    data: pd.DataFrame
+    columns: list[str]
+    output: str
+    output_name: str
+    classes: list[Any] | None
+    method: str
+    rows: int
+    seconds: float
+    raw_values: np.ndarray
+    raw_names: list[str]
+    raw_sources: list[tuple[str, ...]] = field(default_factory=list)
+    per_class: np.ndarray | None = None
+    base_values: np.ndarray | None = None
+    class_index: int | None = None
+    partial: bool = False
+    model_name: str = ""
+    target: str | None = None
+    task: Task | None = None
+    note: str = ""
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """The model's output per row in ``output`` units (base value plus contributions)."""
+        return self.base_value + self.values.sum(axis=1)
+
+    @property
+    def class_label(self) -> Any:
+        """The class ``values`` describes, or None for regression."""
+        if self.classes is None or self.class_index is None:
+            return None
+        return self.classes[self.class_index]
+
+    def column_values(self, column: str) -> np.ndarray:
+        """The contributions of one column, one per row."""
+        return self.values[:, self.columns.index(column)]
+
+    def raw_for_class(self) -> np.ndarray:
+        """Raw (ungrouped) values for the class ``values`` describes: rows × features."""
+        if self.raw_values.ndim == 3:
+            return self.raw_values[:, :, self.class_index or 0]
+        if self.per_class is None and self.classes is not None and len(self.classes) == 2 and self.class_index == 0:
+            return -self.raw_values
+        return self.raw_values
+
+    def for_class(self, index: int) -> Explanation:
+        """The same explanation for class number ``index`` (classification only)."""
+        if self.classes is None:
+            raise ValueError("Only classification explanations have classes.")
+        if not 0 <= index < len(self.classes):
+            raise ValueError(f"Class index must be in [0, {len(self.classes) - 1}]. Got {index}.")
+        if self.per_class is not None and self.base_values is not None:
+            values, base = self.per_class[:, :, index], float(self.base_values[index])
+        elif index == self.class_index:
+            return self
+        else:  # binary: the other class's probability is 1 - p, its log-odds -z
+            values = -self.values
+            base = (1.0 - self.base_value) if self.output == "probability" else -self.base_value
+        name = output_name(self.task, self.target, self.output, self.classes, index)
+        return dataclasses.replace(self, values=values, base_value=base, class_index=index, output_name=name)
+
+    def subset(self, rows: np.ndarray | slice) -> Explanation:
+        """The explanation of some of its rows (positions)."""
+        data = self.data.iloc[rows]
+        return dataclasses.replace(
+            self,
+            values=self.values[rows],
+            data=data,
+            raw_values=self.raw_values[rows],
+            per_class=None if self.per_class is None else self.per_class[rows],
+            rows=len(data),
+        )
+
+
+# --------------------------------------------------------------------------- naming the output
+
+
+def positive_class_index(classes: list[Any]) -> int:
+    """The class a binary explanation describes: the second one, as scikit-learn orders them."""
+    return 1 if len(classes) > 1 else 0
+
+
+def output_name(
+    task: Task | None, target: str | None, output: str, classes: list[Any] | None, index: int | None
+) -> str:
+    """How to call an explained output in a sentence.
+
+    Examples: ``"failure probability"`` (target failure, class 1), ``"spam probability"`` (class
+    spam), ``"probability of quality = 3"``, ``"log-odds of failure"``, ``"predicted price"``.
+    """
+    target_text = target or "the target"
+    if classes is None or index is None or task == Task.REGRESSION:
+        return f"predicted {target_text}"
+    label = str(classes[index]).strip()
+    if label.lower() in _POSITIVE_WORDS and len(classes) == 2:
+        what = target_text  # failure = 1 → "failure probability"
+    elif label and not _is_number(label):
+        what = label  # label = spam → "spam probability"
+    else:
+        what = f"{target_text} = {label}"
+    if output == "probability":
+        return f"{what} probability" if what in (target_text, label) else f"probability of {what}"
+    return f"log-odds of {what}" if len(classes) == 2 else f"score (log-odds) of {what}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def grouping_matrix(sources: list[tuple[str, ...]], columns: list[str]) -> np.ndarray:
+    """features × columns weights that sum each feature into its source column(s).
+
+    A feature from one column goes to it whole; a feature built from several
+    columns (an interaction term ``a b`` or a ratio ``a / b``) is split equally
+    between them, so contributions still add up to the model's output.
+    """
+    where = {c: j for j, c in enumerate(columns)}
+    matrix = np.zeros((len(sources), len(columns)))
+    for i, cols in enumerate(sources):
+        known = [where[c] for c in cols if c in where]
+        for j in known:
+            matrix[i, j] = 1.0 / len(known)
+    return matrix
+
+
+def group_values(raw: np.ndarray, sources: list[tuple[str, ...]], columns: list[str]) -> np.ndarray:
+    """Sum raw per-feature values (rows × features[ × classes]) into the person's columns."""
+    matrix = grouping_matrix(sources, columns)
+    if raw.ndim == 3:
+        return np.einsum("nfk,fc->nck", raw, matrix)
+    return raw @ matrix
+
+
+def used_columns(trained: Any, frame_columns: list[str] | None = None) -> list[str]:
+    """The person's columns the model uses, in the order the pipeline received them."""
+    first = trained.pipeline.steps[0][1]
+    inputs = [str(c) for c in getattr(first, "feature_names_in_", frame_columns or [])]
+    used = {c for _, cols in trained.sources for c in cols}
+    return [c for c in inputs if c in used] if used else inputs
+
+
+def importance_frame(expl: Explanation) -> pd.DataFrame:
+    """Mean |contribution| per column, largest first, with its share of the total.
+
+    Returns:
+        DataFrame(column, mean_abs, share, mean) — ``mean`` is the signed average push.
+    """
+    if expl.rows == 0:
+        return pd.DataFrame({"column": expl.columns, "mean_abs": 0.0, "share": 0.0, "mean": 0.0})
+    mean_abs = np.abs(expl.values).mean(axis=0)
+    total = mean_abs.sum()
+    frame = pd.DataFrame(
+        {
+            "column": expl.columns,
+            "mean_abs": mean_abs,
+            "share": mean_abs / total if total > 0 else 0.0,
+            "mean": expl.values.mean(axis=0),
+        }
+    )
+    return frame.sort_values("mean_abs", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_number(value: float, *, signed: bool = False) -> str:
+    """A number for people: thousands separators for big ones, 2–3 significant digits for small ones."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    value = float(value)
+    sign = "+" if signed and value > 0 else ("−" if value < 0 else "")
+    size = abs(value)
+    if size >= 1000:
+        digits = math.floor(math.log10(size)) - 2  # keep three significant digits: 41,234 → 41,200
+        text = f"{round(size, -digits):,.0f}"
+    elif size >= 100:
+        text = f"{size:,.0f}"
+    elif size >= 1:
+        text = f"{size:.3g}" if size < 10 else f"{size:.1f}".rstrip("0").rstrip(".")
+    elif size < 5e-5:
+        return "0"
+    else:  # two significant digits, never in exponent form: 0.023, 0.000093
+        text = f"{size:.{1 - math.floor(math.log10(size))}f}".rstrip("0").rstrip(".")
+    return sign + text
+
+
+def format_value(value: Any, limit: int = 40) -> str:
+    """A cell of the person's data as short text (numbers formatted, missing shown as such)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "missing"
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number.is_integer():  # 1990.0 (a year in a column with gaps) reads as 1990
+            return format_value(int(number))
+        if abs(number) >= 1000:  # data values keep their digits: 1,093.5 → 1,094, never 1,090
+            return f"{number:,.0f}"
+        return format_number(number)
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,126 @@
+"""core.charts.explain: figures of explanations, checked as objects (traces, titles, labels, data).
+
+The explanations here are built by hand, so no model or shap is needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from core import charts
+from core.explain import Explanation, format_value
+from core.target import Task
+
+NASTY = "<b>area</b>"
+
+
+@pytest.fixture(scope="module")
+def expl() -> Explanation:
+    """Price explained by area (rising), a district (one strong category), age (interacts with area), noise."""
+    rng = np.random.default_rng(0)
+    n = 300
+    area = rng.uniform(30, 200, n)
+    district = rng.choice(["Old Town", "Docks", "Hill"], n)
+    age = rng.uniform(0, 100, n)
+    noise = rng.normal(0, 1, n)
+    data = pd.DataFrame({NASTY: area, "district": district, "age": age, "noise": noise})
+    data.loc[data.index[:10], "district"] = None
+    values = np.column_stack(
+        [
+            (area - area.mean()) * 1000 * (1 + (age > 50)),  # area's effect doubles for old houses
+            np.where(district == "Old Town", 40_000.0, -10_000.0),
+            (age - age.mean()) * 10,
+            noise * 5,
+        ]
+    )
+    return Explanation(
+        values=values,
+        base_value=250_000.0,
+        data=data,
+        columns=list(data.columns),
+        output="price",
+        output_name="predicted price",
+        classes=None,
+        method="TreeSHAP (exact)",
+        rows=n,
+        seconds=0.1,
+        raw_values=values,
+        raw_names=list(data.columns),
+        raw_sources=[(c,) for c in data.columns],
+        task=Task.REGRESSION,
+        target="price",
+    )
+
+
+def test_importance_bar_orders_columns_and_groups_the_rest(expl):
+    fig = charts.importance_bar(expl, top=2)
+    assert isinstance(fig, go.Figure) and len(fig.data) == 1 and fig.data[0].type == "bar"
+    assert list(fig.data[0].y) == ["&lt;b&gt;area&lt;/b&gt;", "district", "2 other columns"]
+    assert fig.data[0].x[0] == pytest.approx(np.abs(expl.values[:, 0]).mean())
+    assert "predicted price" in fig.layout.title.text and "mean |SHAP|" in fig.layout.xaxis.title.text
+
+
+def test_beeswarm_puts_columns_by_importance_and_colours_by_value(expl):
+    fig = charts.beeswarm(expl, top=3, max_points=300)
+    points, missing = fig.data[0], fig.data[1]
+    assert points.type == "scatter" and missing.name == "missing value"
+    assert list(fig.layout.yaxis.ticktext) == ["&lt;b&gt;area&lt;/b&gt;", "district", "age"]
+    assert len(points.x) + len(missing.x) <= 300
+    colours = np.asarray(points.marker.color, dtype=float)
+    assert colours.min() >= 0 and colours.max() <= 1
+    assert fig.layout.xaxis.title.text == "contribution to the predicted price"
+    assert all("<b>" not in str(row[0]) for row in points.customdata)  # escaped labels in hover
+    # rows of the first column sit around y = 0, jittered less than half a row
+    first = np.asarray(points.y)[np.asarray(points.customdata)[:, 0] == "&lt;b&gt;area&lt;/b&gt;"]
+    assert np.all(np.abs(first) < 0.5)
+
+
+def test_category_colours_follow_their_mean_contribution(expl):
+    colours = charts.value_colors(expl.data["district"], expl.column_values("district"))
+    old_town = colours[(expl.data["district"] == "Old Town").to_numpy()]
+    assert np.all(old_town == 1.0)  # the category pushing up most gets the "high" colour
+    assert np.isnan(colours[:10]).all()  # missing values stay uncoloured
+
+
+def test_dependence_picks_the_interacting_column_and_draws_a_trend(expl):
+    fig = charts.dependence(expl, NASTY)
+    assert [t.name for t in fig.data] == ["rows", "average"]
+    assert fig.data[0].marker.colorbar.title.text == "age"
+    assert fig.layout.xaxis.title.text == "&lt;b&gt;area&lt;/b&gt;"
+    assert fig.layout.title.text == "How &lt;b&gt;area&lt;/b&gt; moves the predicted price"
+    np.testing.assert_allclose(np.asarray(fig.data[0].y), expl.values[:, 0])
+    chosen = charts.dependence(expl, "district", color_by="noise")
+    assert chosen.data[0].marker.colorbar.title.text == "noise"
+    assert "Old Town" in list(chosen.layout.xaxis.ticktext)
+
+
+def test_waterfall_goes_from_the_base_value_to_the_prediction(expl):
+    fig = charts.waterfall(expl, 3, max_columns=2)
+    (trace,) = fig.data
+    assert trace.type == "waterfall"
+    assert list(trace.measure) == ["absolute", "relative", "relative", "relative", "total"]
+    assert trace.y[0] == "average prediction" and trace.y[-1] == "this row's prediction"
+    top = np.argsort(-np.abs(expl.values[3]))[:2]
+    expected = [f"{charts.safe_text(expl.columns[j], 30)} = {format_value(expl.data.iloc[3, j])}" for j in top]
+    assert list(trace.y[1:3]) == expected and trace.y[3] == "2 other columns"
+    assert trace.x[0] + sum(trace.x[1:4]) == pytest.approx(expl.predictions[3])
+    assert fig.layout.title.text.startswith("Row 3: predicted price")
+
+
+def test_permutation_bar_shows_spread_and_metric():
+    frame = pd.DataFrame({"column": [NASTY, "b"], "importance_mean": [0.3, 0.1], "importance_std": [0.02, 0.01]})
+    frame.attrs["metric"] = "R²"
+    fig = charts.permutation_bar(frame)
+    assert fig.data[0].type == "bar" and list(fig.data[0].error_x.array) == [0.02, 0.01]
+    assert fig.data[0].y[0] == "&lt;b&gt;area&lt;/b&gt;" and "R²" in fig.layout.xaxis.title.text
+
+
+def test_token_bar_colours_by_direction():
+    tokens = pd.DataFrame({"token": ["free", "meeting"], "mean_abs": [0.3, 0.2], "mean": [0.25, -0.1]})
+    fig = charts.token_bar(tokens, "message")
+    assert list(fig.data[0].y) == ["free", "meeting"]
+    assert fig.data[0].marker.color[0] != fig.data[0].marker.color[1]
+    assert "message" in fig.layout.title.text

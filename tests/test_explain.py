@@ -1,0 +1,378 @@
+"""core.explain: methods by spec, grouping to the person's columns, additivity, budget, Stop, summaries.
+
+SHAP runs on at most 20 rows; the Keras network trains on 32 rows for 2 epochs.
+Models are trained once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import events as ev
+from core import explain as ce
+from core.cleaning import CleaningPlan
+from core.errors import DashboardError
+from core.explain.permutation import PermutationMethod
+from core.features import FeatureOptions
+from core.samples import load_sample
+from core.schema import effective_roles, infer_roles
+from core.split import SplitConfig
+from core.target import Task
+from core.training import ModelRun, TrainedModel, TrainSetup, make_request, run_training, transform_only
+from tests.test_training import request_for
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = 20
+
+
+def frame_request(frame: pd.DataFrame, target: str, task: Task, models: list[ModelRun], **setup):
+    roles = effective_roles(infer_roles(frame), {})
+    features = [c for c in frame.columns if c != target]
+    config = TrainSetup(SplitConfig(seed=7), models, **setup)
+    return make_request(frame, target, task, features, roles, CleaningPlan(), config)
+
+
+def trained_models(request) -> dict[str, TrainedModel]:
+    results = run_training(request)
+    failures = [r for r in results if not isinstance(r, TrainedModel)]
+    assert not failures, failures
+    return {r.name: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def maintenance():
+    """Binary, imbalanced, with a categorical (one-hot) column and missing values."""
+    frame = load_sample("predictive_maintenance").frame.drop(columns="machine_id")
+    frame = frame.sample(800, random_state=0).reset_index(drop=True)
+    models = [
+        ModelRun("hist_gradient_boosting_clf", "Boosting", {"max_iter": 30}),
+        ModelRun("random_forest_clf", "Forest", {"n_estimators": 15}),
+    ]
+    req = frame_request(frame, "failure", Task.BINARY, models)
+    return req, trained_models(req)
+
+
+@pytest.fixture(scope="module")
+def houses():
+    """Regression with one-hot and date parts."""
+    req = request_for(
+        "house_prices",
+        "price",
+        Task.REGRESSION,
+        [ModelRun("ridge", "Ridge"), ModelRun("knn_reg", "kNN")],
+    )
+    return req, trained_models(req)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    req = request_for(
+        "iris", "species", Task.MULTICLASS, [ModelRun("random_forest_clf", "Forest", {"n_estimators": 10})]
+    )
+    return req, trained_models(req)
+
+
+def splits(req):
+    X_valid, y_valid = req.xy(req.split.valid)
+    X_train, _ = req.xy(req.split.train)
+    return X_valid, y_valid, X_train
+
+
+# --------------------------------------------------------------------------- the library stays light
+
+
+def test_importing_core_explain_loads_neither_shap_nor_tensorflow():
+    code = (
+        "import sys, json, core.explain, core.explain.run, core.explain.methods, core.explain.permutation, core.charts;"
+        "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'shap', 'streamlit') if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def test_one_hot_contributions_sum_back_to_their_column(maintenance):
+    req, models = maintenance
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(models["Boosting"], X_valid, X_train, max_rows=ROWS, target="failure")
+    assert expl.method == "TreeSHAP (exact)" and expl.rows == ROWS
+    assert "machine_type" in expl.columns and not any("__" in c for c in expl.columns)
+    onehot = [i for i, cols in enumerate(expl.raw_sources) if cols == ("machine_type",)]
+    assert len(onehot) > 1  # several one-hot features came from one column
+    np.testing.assert_allclose(
+        expl.column_values("machine_type"), expl.raw_values[:, onehot].sum(axis=1), rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(expl.values.sum(axis=1), expl.raw_values.sum(axis=1), rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(expl.data, X_valid.loc[expl.data.index, expl.columns])  # original values
+
+
+def test_interaction_terms_are_split_equally_between_their_columns():
+    req = request_for(
+        "diabetes",
+        "disease_progression",
+        Task.REGRESSION,
+        [ModelRun("ridge", "Ridge")],
+        options=FeatureOptions(interactions=True),
+    )
+    ridge = trained_models(req)["Ridge"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(ridge, X_valid, X_train, max_rows=10)
+    pairs = [i for i, cols in enumerate(expl.raw_sources) if len(cols) == 2]
+    assert pairs
+    matrix = ce.grouping_matrix(expl.raw_sources, expl.columns)
+    assert np.allclose(matrix[pairs].sum(axis=1), 1.0) and np.allclose(matrix[pairs].max(axis=1), 0.5)
+    np.testing.assert_allclose(expl.values.sum(axis=1), expl.raw_values.sum(axis=1), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- correctness per method
+
+
+def test_linear_attributions_are_coefficients_times_centred_values(houses):
+    req, models = houses
+    ridge = models["Ridge"]
+    X_valid, _, X_train = splits(req)
+    background = X_train.iloc[:200]  # below the sample size: the whole background is used
+    expl = ce.explain(ridge, X_valid, background, max_rows=ROWS, target="price")
+    assert expl.method == "LinearSHAP" and expl.output == "price" and expl.output_name == "predicted price"
+    Xt = np.asarray(transform_only(ridge.pipeline, expl.data.reindex(columns=X_valid.columns)))
+    mean = np.asarray(transform_only(ridge.pipeline, background)).mean(axis=0)
+    coef = ridge.pipeline.steps[-1][1].coef_
+    np.testing.assert_allclose(expl.raw_values, coef * (Xt - mean), rtol=1e-7, atol=1e-6)
+    np.testing.assert_allclose(expl.predictions, ridge.pipeline.predict(expl.data), rtol=1e-9)
+
+
+def test_tree_additivity_in_log_odds_and_in_probability(maintenance):
+    req, models = maintenance
+    X_valid, _, X_train = splits(req)
+    boost = ce.explain(models["Boosting"], X_valid, X_train, max_rows=ROWS, target="failure")
+    assert boost.output == "log-odds" and boost.output_name == "log-odds of failure"
+    np.testing.assert_allclose(boost.predictions, models["Boosting"].pipeline.decision_function(boost.data), atol=1e-6)
+    forest = ce.explain(models["Forest"], X_valid, X_train, max_rows=ROWS, target="failure")
+    assert forest.output == "probability" and forest.output_name == "failure probability"
+    np.testing.assert_allclose(
+        forest.predictions, models["Forest"].pipeline.predict_proba(forest.data)[:, 1], atol=1e-6
+    )
+
+
+def test_approximate_tree_mode_is_additive_and_labelled(maintenance):
+    req, models = maintenance
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(models["Forest"], X_valid, X_train, approximate=True, max_rows=ROWS)
+    assert expl.method == "TreeSHAP (approximate)"
+    np.testing.assert_allclose(expl.predictions, models["Forest"].pipeline.predict_proba(expl.data)[:, 1], atol=1e-6)
+
+
+def test_keras_network_is_explained_over_the_whole_pipeline_and_is_additive():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 3, 46),
+            "colour": rng.choice(["red", "blue", "green"], 46),
+            "age": rng.integers(1, 80, 46).astype(float),
+        }
+    )
+    frame["bought"] = np.where(frame["size"] + (frame["colour"] == "red") * 3 > 11, "yes", "no")
+    params = {"epochs": 2, "batch_size": 8, "early_stopping": False}
+    req = frame_request(frame, "bought", Task.BINARY, [ModelRun("keras_mlp", "Net", params)])
+    net = trained_models(req)["Net"]
+    assert len(req.split.train) <= 32
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(net, X_valid, X_train, max_rows=ROWS, target="bought")
+    assert expl.method == "Permutation SHAP" and expl.columns == ["size", "colour", "age"]
+    assert expl.output == "probability" and expl.output_name == "bought probability"
+    np.testing.assert_allclose(expl.predictions, net.pipeline.predict_proba(expl.data)[:, 1], atol=1e-5)
+
+
+def test_permutation_shap_is_exact_for_an_additive_model():
+    """For a model without interactions, every column's value is slope × (value − background mean)."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"a": rng.normal(0, 2, 60), "b": rng.uniform(0, 9, 60), "c": rng.normal(5, 1, 60)})
+    frame["y"] = 3 * frame["a"] - 2 * frame["b"] + 0.5 * frame["c"] + rng.normal(0, 0.1, 60)
+    req = frame_request(frame, "y", Task.REGRESSION, [ModelRun("linear_regression", "LR")])
+    lr = trained_models(req)["LR"]
+    X_valid, _, X_train = splits(req)
+    background = X_train.iloc[:30]
+    method = PermutationMethod(lr, background, np.full(30, 1 / 30), ["a", "b", "c"], seed=1)
+    values = method(X_valid.iloc[:8])[..., 0]
+    Xt = transform_only(lr.pipeline, X_valid.iloc[:8])
+    slopes = lr.pipeline.steps[-1][1].coef_
+    expected = slopes * (Xt - transform_only(lr.pipeline, background).mean(axis=0))
+    np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_preprocessing_once_gives_the_same_values_as_the_whole_pipeline(houses):
+    req, models = houses
+    knn = models["kNN"]
+    X_valid, _, X_train = splits(req)
+    columns = ce.explain_row(knn, X_valid, X_train).explanation.columns
+    background = X_train.iloc[:8]
+    weights = np.full(8, 1 / 8)
+    fast = PermutationMethod(knn, background, weights, columns, seed=5)
+    slow = PermutationMethod(knn, background, weights, columns, seed=5)
+    slow.fast = False
+    assert fast.fast
+    np.testing.assert_allclose(fast(X_valid.iloc[:4]), slow(X_valid.iloc[:4]), rtol=1e-9, atol=1e-6)
+
+
+def test_multiclass_keeps_values_per_class(iris):
+    req, models = iris
+    forest = models["Forest"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(forest, X_valid, X_train, max_rows=ROWS, target="species")
+    assert expl.per_class.shape == (expl.rows, 4, 3) and expl.classes == ["setosa", "versicolor", "virginica"]
+    proba = forest.pipeline.predict_proba(expl.data)
+    for index in range(3):
+        view = expl.for_class(index)
+        assert view.class_label == expl.classes[index] and view.output_name == f"{expl.classes[index]} probability"
+        np.testing.assert_allclose(view.predictions, proba[:, index], atol=1e-6)
+
+
+def test_binary_other_class_view_flips_the_sign(maintenance):
+    req, models = maintenance
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(models["Forest"], X_valid, X_train, max_rows=5, target="failure")
+    other = expl.for_class(0)
+    np.testing.assert_allclose(other.values, -expl.values)
+    np.testing.assert_allclose(other.predictions, models["Forest"].pipeline.predict_proba(expl.data)[:, 0], atol=1e-6)
+
+
+# --------------------------------------------------------------------------- budget, progress, Stop
+
+
+def test_estimate_names_the_method_and_rows(maintenance, houses):
+    _, models = maintenance
+    req, house_models = houses
+    tree = ce.estimate(models["Forest"], 500)
+    assert tree.method.startswith("TreeSHAP") and tree.rows == 500 and tree.seconds_estimate > 0
+    linear = ce.estimate(house_models["Ridge"], 1000)
+    assert linear.method == "LinearSHAP" and linear.rows == 1000 and linear.rows_in_budget == 1000
+    _, _, X_train = splits(req)
+    kernel = ce.estimate(house_models["kNN"], 1000, background_frame=X_train)
+    assert kernel.method == "Permutation SHAP" and kernel.seconds_per_row > 0 and "Timed" in kernel.note
+
+
+def test_a_slow_exact_forest_defaults_to_the_approximate_mode(maintenance):
+    _, models = maintenance
+    assert ce.estimate(models["Forest"], 1000, budget=1e-6).approximate
+    forced = ce.estimate(models["Forest"], 1000, approximate=False, budget=1e-6)
+    assert forced.method == "TreeSHAP (exact)" and "fit in" in forced.note
+
+
+def test_progress_events_and_stop_give_a_partial_result(houses):
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    seen: list[ev.StepEnded] = []
+    expl = ce.explain(
+        models["kNN"],
+        X_valid,
+        X_train,
+        max_rows=ROWS,
+        listener=seen.append,
+        should_stop=lambda: len(seen) >= 2,
+    )
+    assert expl.partial and 0 < expl.rows < ROWS and len(expl.data) == expl.rows == len(expl.values)
+    assert [e.step for e in seen] == [1, 2] and seen[0].model == "Explaining kNN" and seen[0].steps > 2
+
+
+def test_explain_job_runs_in_a_thread(houses):
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    job = ce.ExplainJob(models["Ridge"], X_valid, X_train, max_rows=10).start()
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "finished" and isinstance(snap.results[0], ce.Explanation)
+    assert any(isinstance(e, ev.StepEnded) for e in snap.events)
+
+
+def test_clustering_models_are_refused_with_a_reason():
+    req = request_for("iris", None, Task.CLUSTERING, [ModelRun("kmeans", "K-means")])
+    model = trained_models(req)["K-means"]
+    with pytest.raises(DashboardError, match="need a target"):
+        ce.explain(model, req.frame[req.features], req.frame[req.features], max_rows=5)
+
+
+# --------------------------------------------------------------------------- what-if, cross-checks, tokens
+
+
+def test_explain_row_gives_prediction_probabilities_and_one_row(maintenance):
+    req, models = maintenance
+    X_valid, _, X_train = splits(req)
+    row = X_valid.iloc[[0]].copy()
+    row["vibration_mm_s"] = 12.0
+    result = ce.explain_row(models["Forest"], row, X_train, target="failure")
+    assert result.prediction in (0, 1) and set(result.probabilities) == {0, 1}
+    assert sum(result.probabilities.values()) == pytest.approx(1.0)
+    assert result.explanation.rows == 1 and result.explanation.data["vibration_mm_s"].iloc[0] == 12.0
+    assert result.explanation.predictions[0] == pytest.approx(result.probabilities[1], abs=1e-6)
+
+
+def test_permutation_importance_is_on_the_original_columns(houses):
+    req, models = houses
+    X_valid, y_valid, _ = splits(req)
+    frame = ce.permutation_importance_frame(models["Ridge"], X_valid, y_valid, Task.REGRESSION, repeats=2)
+    assert list(frame.columns) == ["column", "importance_mean", "importance_std"]
+    assert set(frame["column"]) <= set(X_valid.columns) and frame.attrs["metric"] == "R²"
+    assert frame["importance_mean"].is_monotonic_decreasing and "area_sqm" in set(frame["column"].head(2))
+
+
+def test_top_tokens_come_from_the_text_column():
+    req = request_for("spam", "label", Task.BINARY, [ModelRun("logistic_regression", "LR")])
+    lr = trained_models(req)["LR"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(lr, X_valid, X_train, max_rows=ROWS, target="label")
+    assert "message" in expl.columns and expl.output_name == "log-odds of spam"
+    tokens = ce.top_tokens(expl, "message", k=5)
+    assert len(tokens) == 5 and tokens["mean_abs"].is_monotonic_decreasing
+    assert not tokens["token"].str.contains("__").any()
+    assert ce.top_tokens(expl, "num_links").empty
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+@pytest.fixture(scope="module")
+def rising():
+    """y rises with x until x = 5, then stays flat; z is noise."""
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 10, 400)
+    frame = pd.DataFrame({"x": x, "z": rng.normal(0, 1, 400)})
+    frame["y"] = 10 * np.minimum(x, 5) + rng.normal(0, 0.5, 400)
+    req = frame_request(frame, "y", Task.REGRESSION, [ModelRun("decision_tree_reg", "Tree")])
+    model = trained_models(req)["Tree"]
+    X_valid, _, X_train = splits(req)
+    return ce.explain(model, X_valid, X_train, target="y")
+
+
+def test_summaries_name_the_direction_and_where_it_levels_off(rising):
+    text = ce.summarize_dependence(rising, "x")
+    assert text.startswith("Higher `x` pushes the predicted y up")
+    assert "levels off" in text
+    level = float(text.split("above ≈ ")[1].split(" ")[0].rstrip(";"))
+    assert 4 <= level <= 6.5
+    assert ce.summarize_importance(rising).startswith("The predicted y depends most on `x`")
+    assert "almost no effect" in ce.summarize_dependence(rising, "z")
+
+
+def test_row_summary_names_the_biggest_pushes(rising):
+    top = int(np.argmax(rising.column_values("x")))
+    text = ce.summarize_row(rising, top)
+    value = ce.format_value(rising.data["x"].iloc[top])
+    assert f"The biggest push up comes from `x` = {value} (+" in text
+    assert "predicted y for this row is" in text
+
+
+def test_categorical_summary_names_the_strongest_category(maintenance):
+    req, models = maintenance
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(models["Boosting"], X_valid, X_train, max_rows=ROWS, target="failure")
+    text = ce.summarize_dependence(expl, "machine_type")
+    assert "`machine_type` = " in text and ("up most" in text or "down most" in text or "no effect" in text)

@@ -1,0 +1,250 @@
+"""Views of the Explain page: budget and run, then importance, beeswarm,
+dependence, one row, what-if — each with a plain-language summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts
+from core import explain as ce
+from core.errors import DashboardError
+from core.schema import Role
+from core.training import TrainedModel, TrainingRequest
+from ui import state
+from ui.text import md_escape
+
+
+def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = "explain") -> None:
+    """Show what the explanation will cost, then start it as a job."""
+    X_valid, _ = request.xy(request.split.valid)
+    X_train, _ = request.xy(request.split.train)
+    most = max(1, len(X_valid))
+    rows = st.slider(
+        "Rows to explain (from the validation split)", 1, most, min(ce.DEFAULT_ROWS, most), key="explain_rows"
+    )
+    est = state.memo(
+        "explain_estimate",
+        (id(state.job()), model.name, rows),
+        lambda: ce.estimate(model, rows, background_frame=X_train, seed=request.seed),
+    )
+    approximate = None
+    if est.approximate_available:
+        approximate = st.toggle(
+            "Approximate TreeSHAP (much faster on deep forests)", value=est.approximate, key="explain_approx"
+        )
+        est = ce.estimate(model, rows, approximate, background_frame=X_train, seed=request.seed)
+    st.caption(
+        md_escape(f"Method: {est.method} · {est.rows:,} rows · about {est.seconds_estimate:,.1f} s. {est.note or ''}")
+    )
+    if st.button("Explain this model", type="primary", key=f"{prefix}_start", icon=":material/lightbulb:"):
+        job = ce.ExplainJob(
+            model, X_valid, X_train, approximate=approximate, max_rows=rows, seed=request.seed, target=request.target
+        )
+        state.set_explain_job(model.name, job.start())
+
+
+def progress(job) -> bool:
+    """Progress and a cancel button while the job runs; True when a result exists."""
+    snap = job.snapshot()
+    running = snap.status == "running"
+
+    @st.fragment(run_every=0.5 if running else None)
+    def view() -> None:
+        now = job.snapshot()
+        if running and now.status != "running":
+            st.rerun()
+        steps = [e for e in now.events if hasattr(e, "steps")]
+        done = steps[-1].step / steps[-1].steps if steps else 0.0
+        if now.status == "running":
+            st.progress(done, text=f"Explaining… {done:.0%}")
+            st.button(
+                "Cancel",
+                key="explain_cancel",
+                on_click=job.stop,
+                disabled=job.stopping,
+                help="Stop and keep the rows explained so far.",
+            )
+        if now.error:
+            st.error(md_escape(now.error))
+
+    view()
+    return bool(snap.results)
+
+
+VIEWS = ["Importance", "Beeswarm", "Dependence", "One row", "What-if"]
+
+
+def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
+    """The explanation's views, in the person's columns."""
+    if expl.partial:
+        st.warning(
+            "Explaining was cancelled: these charts use the rows finished so far.", icon=":material/pause_circle:"
+        )
+    st.caption(
+        md_escape(
+            f"{expl.method} on {expl.rows:,} rows in {expl.seconds:,.1f} s; contributions to the {expl.output_name}."
+            + (f" {expl.note}" if expl.note else "")
+        )
+    )
+    if expl.classes is not None and len(expl.classes) > 2:
+        classes = list(expl.classes)
+        index = st.selectbox(
+            "Explain the class", range(len(classes)), format_func=lambda i: str(classes[i]), key="explain_class"
+        )
+        expl = expl.for_class(index)
+    view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="explain_view")
+    if view == "Importance":
+        _importance(expl, model, request)
+    elif view == "Beeswarm":
+        st.plotly_chart(charts.beeswarm(expl), key="explain_beeswarm")
+        st.markdown(ce.summarize_importance(expl))
+    elif view == "Dependence":
+        _dependence(expl, request)
+    elif view == "One row":
+        _one_row(expl, model)
+    elif view == "What-if":
+        _what_if(expl, model, request)
+
+
+def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(charts.importance_bar(expl), key="explain_importance")
+    with right:
+        if st.toggle(
+            "Cross-check with permutation importance",
+            key="explain_perm_on",
+            help="Shuffles each column on validation rows and measures how much the score drops. Model-agnostic; takes a few seconds.",
+        ):
+            X, y = request.xy(request.split.valid)
+            frame = state.memo(
+                "explain_perm",
+                (id(state.job()), model.name),
+                lambda: ce.permutation_importance_frame(model, X, y, request.task, seed=request.seed),
+            )
+            st.plotly_chart(charts.permutation_bar(frame), key="explain_perm")
+    st.markdown(ce.summarize_importance(expl))
+    text_columns = [c for c in expl.columns if request.roles.get(c) == Role.TEXT]
+    if text_columns and st.toggle("Show the words that matter in text columns", key="explain_tokens_on"):
+        column = st.selectbox("Text column", text_columns, key="explain_token_column")
+        tokens = ce.top_tokens(expl, column)
+        if tokens.empty:
+            st.info("This method explains the text column as a whole, not word by word.")
+        else:
+            st.plotly_chart(charts.token_bar(tokens, column), key="explain_tokens")
+
+
+def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
+    ranked = list(ce.importance_frame(expl)["column"])
+    column = st.selectbox("Column", ranked, key="explain_dep_column")
+    partner = ce.strongest_interaction(expl, column)
+    options = [None, *[c for c in ranked if c != column]]
+    color = st.selectbox(
+        "Colour by",
+        options,
+        index=options.index(partner) if partner in options else 0,
+        format_func=lambda c: "none" if c is None else c,
+        key=f"explain_dep_color_{column}",
+    )
+    st.plotly_chart(charts.dependence(expl, column, color_by=color), key="explain_dependence")
+    st.markdown(ce.summarize_dependence(expl, column))
+
+
+def _row_choices(expl: ce.Explanation, model: TrainedModel) -> pd.DataFrame:
+    """A table of explained rows with their prediction, to pick one from."""
+    preds = expl.predictions
+    table = pd.DataFrame({"row": expl.data.index, "model output": np.round(preds, 4)})
+    if model.task.is_classification:
+        table["how sure"] = np.round(np.abs(preds - (0.5 if expl.output == "probability" else 0.0)), 4)
+    return table
+
+
+def _one_row(expl: ce.Explanation, model: TrainedModel) -> None:
+    table = _row_choices(expl, model)
+    order = st.radio(
+        "Pick from", ["highest output", "lowest output", "by row number"], horizontal=True, key="explain_row_order"
+    )
+    if order == "by row number":
+        number = st.number_input(
+            "Row number (as in the data file, from 0)",
+            int(table["row"].min()),
+            int(table["row"].max()),
+            int(table["row"].iloc[0]),
+            key="explain_row_number",
+        )
+        matches = np.flatnonzero(table["row"].to_numpy() == number)
+        if not len(matches):
+            st.info("That row is not among the explained rows; pick another or explain more rows.")
+            return
+        position = int(matches[0])
+    else:
+        ordered = table.sort_values("model output", ascending=order == "lowest output").head(50)
+        pick = st.dataframe(
+            ordered,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="explain_row_table",
+            height=220,
+        )
+        chosen = pick.selection.rows if pick and pick.selection else []
+        position = int(ordered.index[chosen[0]]) if chosen else int(ordered.index[0])
+    st.plotly_chart(charts.waterfall(expl, position), key="explain_waterfall")
+    st.markdown(ce.summarize_row(expl, position))
+
+
+def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
+    """Edit one row's values and see the prediction and its waterfall change."""
+    base = expl.data.iloc[[0]]
+    st.caption("Change any value and press Update. Ranges come from the training rows.")
+    X_train, _ = request.xy(request.split.train)
+    with st.form("explain_whatif"):
+        edited = {}
+        cols = st.columns(3)
+        for i, column in enumerate(expl.columns):
+            with cols[i % 3]:
+                edited[column] = _value_input(column, base[column].iloc[0], X_train[column])
+        submitted = st.form_submit_button("Update", icon=":material/refresh:")
+    row = base.copy()
+    for column, value in edited.items():
+        row[column] = value
+    explainer = state.memo(
+        "explain_whatif",
+        (id(state.job()), model.name),
+        lambda: ce.what_if_explainer(model, X_train, seed=request.seed, target=request.target),
+    )
+    try:
+        answer = ce.explain_row(model, row, X_train, explainer=explainer, target=request.target)
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
+        return
+    if answer.probabilities:
+        st.metric(
+            "Prediction",
+            md_escape(answer.prediction),
+            help="Probabilities: " + ", ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items()),
+        )
+        st.caption(md_escape(" · ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items())))
+    else:
+        st.metric("Prediction", ce.format_number(float(answer.prediction)))
+    st.plotly_chart(charts.waterfall(answer.explanation, 0), key=f"explain_whatif_waterfall_{int(submitted)}")
+    st.markdown(ce.summarize_row(answer.explanation, 0))
+
+
+def _value_input(column: str, value, training: pd.Series):
+    key = f"explain_whatif_{column}"
+    if pd.api.types.is_numeric_dtype(training.dtype) and not pd.api.types.is_bool_dtype(training.dtype):
+        low, high = float(np.nanmin(training)), float(np.nanmax(training))
+        start = float(value) if pd.notna(value) else float(np.nanmedian(training))
+        return st.number_input(
+            column, value=start, key=key, help=f"Training range {low:,.4g} to {high:,.4g}", format="%.6g"
+        )
+    if pd.api.types.is_datetime64_any_dtype(training.dtype):
+        start = pd.Timestamp(value) if pd.notna(value) else training.dropna().median()
+        return pd.Timestamp(st.date_input(column, value=start.date(), key=key))
+    options = [str(v) for v in training.dropna().astype(str).value_counts().index[:200]]
+    current = str(value) if pd.notna(value) else (options[0] if options else "")
+    if len(options) <= 50 and current in options:
+        return st.selectbox(column, options, index=options.index(current), key=key)
+    return st.text_input(column, value=current, key=key)
