@@ -146,11 +146,18 @@ def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task) -> dict[st
     """The task's metrics for a fitted pipeline on rows ``X`` (and labels ``y``)."""
     if task == Task.CLUSTERING:
         return {}
-    y_pred = pipeline.predict(X)
     if task == Task.REGRESSION:
-        return regression_scores(np.asarray(y, dtype=float), np.asarray(y_pred, dtype=float))
-    proba = pipeline.predict_proba(X) if hasattr(pipeline, "predict_proba") else None
-    return classification_scores(np.asarray(y), np.asarray(y_pred), proba, list(pipeline.classes_))
+        return regression_scores(np.asarray(y, dtype=float), np.asarray(pipeline.predict(X), dtype=float))
+    classes = list(pipeline.classes_)
+    if hasattr(pipeline, "predict_proba"):
+        # One pass through the pipeline: labels are the most probable class, which is
+        # what every classifier in the registry predicts.
+        proba = pipeline.predict_proba(X)
+        y_pred = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
+        y_pred = y_pred.astype(np.asarray(y).dtype) if np.asarray(y).dtype != object else y_pred
+    else:
+        proba, y_pred = None, pipeline.predict(X)
+    return classification_scores(np.asarray(y), np.asarray(y_pred), proba, classes)
 
 
 def regression_scores(y: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

@@ -70,10 +70,18 @@ def specs_for(task: Task | str) -> list[ModelSpec]:
     return [spec for spec in REGISTRY.values() if task in spec.tasks]
 
 
-def recommended(task: Task | str) -> list[str]:
-    """Keys of the models preselected for ``task``, in catalogue order."""
+def recommended(task: Task | str, n_rows: int | None = None) -> list[str]:
+    """Keys of the models preselected for ``task``, in catalogue order.
+
+    With ``n_rows``, models too slow for that many rows (``recommended_max_rows``) are left out.
+    """
     task = Task(task)
-    return [spec.key for spec in REGISTRY.values() if task in spec.recommended]
+    return [
+        spec.key
+        for spec in REGISTRY.values()
+        if task in spec.recommended
+        and (n_rows is None or spec.recommended_max_rows is None or n_rows <= spec.recommended_max_rows)
+    ]
 
 
 def get_spec(key: str) -> ModelSpec:

@@ -204,7 +204,7 @@ def train_one(
     )
 
 
-def _limit(X: pd.DataFrame, y: pd.Series, seed: int, rows: int = 20_000):
+def _limit(X: pd.DataFrame, y: pd.Series, seed: int, rows: int = 5_000):
     """At most ``rows`` training rows for the training score (overfitting check)."""
     if len(X) <= rows:
         return X, y
@@ -229,12 +229,49 @@ def _fit_staged(model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Liste
         Xv, yv = Xv[pick], yv.iloc[pick]
     inner = getattr(model, "regressor", model)  # TransformedTargetRegressor wraps
     size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
-    if size_param is not None and hasattr(inner, "warm_start"):
+    if hasattr(inner, "staged_predict") and size_param is not None:
+        _fit_then_stage(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener)
+    elif size_param is not None and hasattr(inner, "warm_start"):
         _fit_warm(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop)
     elif size_param is not None and {"callbacks", "eval_set"} <= set(inspect.signature(inner.fit).parameters):
         _fit_with_callbacks(inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop)
     else:
         model.fit(Xt, yt)
+
+
+def _fit_then_stage(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener) -> None:
+    """Boosting with staged predictions: fit once, then draw the curve stage by stage.
+
+    Refitting histogram gradient boosting with warm start re-bins the data and
+    re-predicts every earlier tree at each stage (2.2x the plain fit at 100k rows),
+    so the curve comes from ``staged_predict`` after one fit instead.
+    """
+    from core.evaluation import classification_scores, regression_scores
+
+    model.fit(Xt, yt)
+    metric = primary_metric(task)
+    staged = list(inner.staged_predict_proba(Xv) if task.is_classification else inner.staged_predict(Xv))
+    if not staged:
+        return
+    steps = max(1, min(STAGES, len(staged)))
+    picks = sorted({max(0, round(len(staged) * i / steps) - 1) for i in range(1, steps + 1)})
+    classes = list(inner.classes_) if task.is_classification else None
+    for step, index in enumerate(picks, start=1):
+        out = staged[index]
+        if task.is_classification:
+            pred = np.asarray(classes)[np.argmax(out, axis=1)]
+            scores = classification_scores(np.asarray(yv), pred, out, classes)
+            value = scores.get(metric.key, scores["accuracy"])
+        else:
+            value = regression_scores(np.asarray(yv, dtype=float), np.asarray(out, dtype=float))["r2"]
+        listener(
+            ev.StepEnded(
+                model=name,
+                step=step,
+                steps=len(picks),
+                metrics={f"validation {metric.label}": value, size_param: float(index + 1)},
+            )
+        )
 
 
 def _fit_warm(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop) -> None:

@@ -25,7 +25,9 @@ split = views.split_controls(setup.split, choice.task, views.date_features(choic
 views.split_preview(rows, choice.target, choice.task, split)
 
 st.subheader("Models", anchor=False)
-picked = views.model_picker(choice.task, [m.key for m in setup.models] or registry.recommended(choice.task))
+picked = views.model_picker(
+    choice.task, [m.key for m in setup.models] or registry.recommended(choice.task, len(rows)), len(rows)
+)
 forms = {m.key: m.params for m in setup.models}
 for key in picked:
     spec = registry.get_spec(key)

@@ -248,3 +248,17 @@ def test_make_request_applies_the_plans_row_steps():
     )
     assert len(req.frame) == len(ds.frame.drop_duplicates())
     assert isinstance(req.frame, pd.DataFrame) and req.models[0].key == "baseline"
+
+
+def test_boosting_curve_comes_from_staged_predictions_after_one_fit():
+    req = request_for(
+        "breast_cancer",
+        "diagnosis",
+        Task.BINARY,
+        [ModelRun("hist_gradient_boosting_clf", "HGB", {"max_iter": 50, "early_stopping": False})],
+    )
+    seen: list[ev.Event] = []
+    results = run_training(req, seen.append)
+    steps = [e for e in seen if isinstance(e, ev.StepEnded) and e.model == "HGB"]
+    assert len(steps) == 10 and steps[-1].metrics["max_iter"] == 50
+    assert steps[-1].metrics["validation ROC-AUC"] == pytest.approx(results[-1].scores["roc_auc"])

@@ -85,7 +85,7 @@ def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: Sp
     st.plotly_chart(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
 
 
-def model_picker(task: Task, chosen: list[str]) -> list[str]:
+def model_picker(task: Task, chosen: list[str], n_rows: int | None = None) -> list[str]:
     """Multiselect over the registry's models for the task, with a Recommended button."""
     specs = registry.specs_for(task)
     labels = {s.key: s.label for s in specs}
@@ -95,7 +95,7 @@ def model_picker(task: Task, chosen: list[str]) -> list[str]:
         key="models_recommended",
         help="A small, sensible set for this task: a baseline, a linear model, tree ensembles and a small neural network.",
     ):
-        st.session_state["models_chosen"] = registry.recommended(task)
+        st.session_state["models_chosen"] = registry.recommended(task, n_rows)
     picked = st.multiselect(
         "Models to train",
         list(labels),

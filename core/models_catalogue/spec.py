@@ -46,6 +46,8 @@ class ModelSpec:
     accepts_sparse: bool = True
     staged: bool = False
     recommended: frozenset[Task] = frozenset()
+    #: Left out of the Recommended set above this many rows (too slow there).
+    recommended_max_rows: int | None = None
     needs_tensorflow: bool = False
     scale_target: bool = False
     check: Callable[[Task, dict, str], None] | None = None

@@ -14,7 +14,9 @@ def _svm_params(regression: bool) -> tuple[ParamSpec, ...]:
         FloatParam(
             name="C",
             label="Flexibility (C)",
-            default=1.0,
+            # 10 on standardised inputs measured best on the bundled classification
+            # sets (breast cancer 0.977 vs 0.968 at C=1, 5-fold); regression keeps 1.
+            default=1.0 if regression else 10.0,
             low=0.001,
             high=1000.0,
             log=True,
@@ -140,6 +142,8 @@ MODELS: tuple[ModelSpec, ...] = (
         help="Draws the widest possible boundary between the classes, curved if needed. Strong on small and "
         "medium tables; slow beyond some tens of thousands of rows.",
         supports_class_weight=True,
+        recommended=CLASSIFICATION,
+        recommended_max_rows=20_000,
     ),
     ModelSpec(
         key="svr",
