@@ -469,7 +469,7 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFram
             new_columns=names or None,
             decimal_comma=sniffed.decimal == ",",
             try_parse_dates=True,
-            infer_schema_length=10_000,
+            infer_schema_length=1_000,  # 10k made date inference 3x slower (polars 2.1)
             truncate_ragged_lines=False,
             raise_if_empty=False,
         )
