@@ -75,24 +75,38 @@ def _time(fn, repeat: int) -> float:
 
 
 def _peak_growth(kind: str, path: Path) -> float:
-    """Peak RSS growth (bytes) of one read, measured in a fresh subprocess."""
+    """Peak RSS growth (bytes) of one read, measured in a fresh subprocess.
+
+    Linux keeps a process's peak RSS across fork/exec, so the child resets its
+    high-water mark (``/proc/self/clear_refs``) and reads ``VmHWM`` itself.
+    """
     code = f"""
-import resource, sys, io
+import gc, sys
 sys.path.insert(0, {str(ROOT)!r})
+
+def status(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    return 0
+
 data = open({str(path)!r}, "rb").read()
 import pandas, polars, pyarrow  # imports are not the reader's cost
 import core.loading
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if {kind!r} == "pandas_path":
+    del data
+gc.collect()
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # reset the peak to the current RSS
+before = status("VmRSS:")
 if {kind!r} == "core":
     core.loading.load_file(data, "bench.csv")
 elif {kind!r} == "pandas_path":
-    del data
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pandas.read_csv({str(path)!r})
 else:
     polars.read_csv(data)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((after - before) * 1024)
+print(status("VmHWM:") - before)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
