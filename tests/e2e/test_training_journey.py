@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot-train.png"
 SLOW = 45_000  # ms; a Streamlit rerun can take a while on a busy machine
 KERAS = "Neural network (Keras)"
-RECOMMENDED = ["Baseline", "Logistic regression", "Random forest", "LightGBM", KERAS]
+RECOMMENDED = ["Baseline", "Logistic regression", "Random forest", "LightGBM", "Support vector machine", KERAS]
 # iris has 4 features and 3 classes: 4·16+16 + 16·8+8 + 8·3+3 (the dropout layer learns nothing)
 SMALL_NET_PARAMETERS = "243"
 
@@ -176,13 +176,13 @@ def test_choose_models_train_and_watch_the_network_learn(page_app: Page) -> None
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
     train = page.locator(".st-key-models_train button")
-    expect(train).to_have_text(re.compile(r"Train 5 models$"))
+    expect(train).to_have_text(re.compile(rf"Train {len(RECOMMENDED)} models$"))
     expect(train).to_be_enabled()
     train.click()
 
     # Train: the page refreshes every second; the network's curve grows epoch by epoch.
     expect(page.get_by_role("heading", name="5. Train")).to_be_visible(timeout=SLOW)
-    expect(page.get_by_test_id("stProgress").first).to_contain_text("of 5 models", timeout=SLOW)
+    expect(page.get_by_test_id("stProgress").first).to_contain_text(f"of {len(RECOMMENDED)} models", timeout=SLOW)
     deadline = time.monotonic() + 90
     while (first := chart_points(page, "train_live_curves")) < 1:
         assert time.monotonic() < deadline, f"no live curve of the network; status: {run_status(page)!r}"
@@ -206,7 +206,7 @@ def test_choose_models_train_and_watch_the_network_learn(page_app: Page) -> None
     with contextlib.suppress(PlaywrightError):
         stop.click(timeout=5_000)
     status = page.get_by_test_id("stProgress").first
-    expect(status).to_contain_text(re.compile(r"^(Finished|Stopped) 5 of 5 models"), timeout=60_000)
+    expect(status).to_contain_text(re.compile(rf"^(Finished|Stopped) {len(RECOMMENDED)} of {len(RECOMMENDED)} models"), timeout=60_000)
     expect(page.locator(".st-key-train_stop")).to_have_count(0)
 
     # The leaderboard (a canvas grid) and its bar chart: every model, the baseline too.
