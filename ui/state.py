@@ -41,6 +41,7 @@ EXPLAIN_JOBS = "explain.jobs"  # model name -> ExplainJob, for the current train
 LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
+KEPT = "ui.kept"  # widget key -> (token, last value): view choices that survive a visit to another page
 
 _DOWNSTREAM = {
     DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
@@ -293,3 +294,27 @@ def set_explain_job(model: str, new_job) -> None:
         old[1].stop()
     jobs[model] = (id(job()), new_job)
     st.session_state[EXPLAIN_JOBS] = jobs
+
+
+def kept(widget_key: str, default, *, token: object = None, allowed=None):
+    """The value a keyed widget should start from: the person's last choice, else ``default``.
+
+    Streamlit forgets a widget's value when its page is not shown. Pass this as
+    the widget's default and give what the widget returns to :func:`keep`. The
+    last choice is dropped when ``token`` changed (e.g. a new training run) or
+    when it is no longer one of ``allowed`` (a list keeps its allowed items).
+    """
+    held = (st.session_state.get(KEPT) or {}).get(widget_key)
+    if held is None or held[0] != token:
+        return default
+    value = held[1]
+    if allowed is not None and isinstance(value, list):
+        return [v for v in value if v in allowed]
+    return value if allowed is None or value in allowed else default
+
+
+def keep(widget_key: str, value, *, token: object = None) -> None:
+    """Remember a widget's current value for :func:`kept` (per person, in the session)."""
+    held = dict(st.session_state.get(KEPT) or {})
+    held[widget_key] = (token, value)
+    st.session_state[KEPT] = held
