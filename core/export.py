@@ -1,0 +1,414 @@
+"""Model bundles: one ``.zip`` that carries a fitted pipeline out of the app and back, safely.
+
+A bundle holds
+
+* ``pipeline.skops`` -- the whole fitted pipeline saved with skops (for a Keras
+  model: everything but the network's weights);
+* ``network.keras`` -- the Keras network (Keras models only);
+* ``model_card.json`` and ``model_card.md`` -- what the model is, what it needs,
+  how it was made and how well it did (and on which split);
+* ``background.parquet`` -- optional: up to a few hundred training rows, so a
+  restored model can be explained.
+
+Loading never unpickles anything: skops reads only the types on an explicit
+allow-list (:func:`untrusted_types` names the rest, and the bundle is refused),
+Keras loads with ``safe_mode=True``, and the zip is checked for size and contents
+before anything in it is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import importlib
+import io
+import json
+import os
+import platform
+import tempfile
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import DashboardError
+from core.params import show_value
+from core.predict import FeatureSchema, UsableModel
+from core.target import Task
+
+FORMAT = "nocode-ml-bundle"
+FORMAT_VERSION = 1
+CARD_JSON = "model_card.json"
+CARD_MD = "model_card.md"
+PIPELINE = "pipeline.skops"
+NETWORK = "network.keras"
+BACKGROUND = "background.parquet"
+MEMBERS = {CARD_JSON, CARD_MD, PIPELINE, NETWORK, BACKGROUND}
+#: Refuse bundles (and members once unzipped) larger than this.
+MAX_BUNDLE_BYTES = 1_000_000_000
+MAX_MEMBER_BYTES = 2_000_000_000
+
+#: Types skops may rebuild beyond its own defaults, by exact name. Everything else
+#: must be a scikit-learn-style estimator class from the packages in TRUSTED_PACKAGES.
+TRUSTED_NAMES = frozenset(
+    {
+        "collections.OrderedDict",
+        "numpy.dtype",
+        "scipy.sparse._csr.csr_matrix",
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "lightgbm.basic.Booster",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.metrics._dist_metrics.ManhattanDistance64",
+        "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+        "sklearn.metrics._dist_metrics.ChebyshevDistance64",
+        "core.features._to_text",
+        "core.features._text_column",
+        "core.features.remove_outliers",
+    }
+)
+TRUSTED_PACKAGES = ("sklearn", "imblearn", "lightgbm", "core")
+
+
+class BundleError(DashboardError):
+    """A file that is not a bundle this app can restore safely."""
+
+
+# --------------------------------------------------------------------------- model card
+
+
+def dataset_fingerprint(frame: pd.DataFrame) -> dict:
+    """Rows, columns and a SHA-256 over the column names and every value."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([str(c) for c in frame.columns]).encode())
+    if len(frame):
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return {"rows": len(frame), "columns": int(frame.shape[1]), "sha256": digest.hexdigest()}
+
+
+def library_versions(keras: bool = False) -> dict[str, str]:
+    """Versions of what a bundle needs to load (Keras only when used: it imports TensorFlow)."""
+    names = ["scikit-learn", "pandas", "numpy", "scipy", "imbalanced-learn", "lightgbm", "skops"]
+    if keras:
+        names += ["keras", "tensorflow"]
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            if name == "tensorflow":
+                with contextlib.suppress(Exception):
+                    versions[name] = metadata.version("tensorflow-cpu")
+    with contextlib.suppress(Exception):
+        versions["no-code-ml"] = metadata.version("no-code-ml")
+    return versions
+
+
+def _clean(value: Any) -> Any:
+    """Scores and parameters as JSON values (NaN -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
+    """The card of a model trained in this session (see module docs for what it records)."""
+    from core.registry import get_spec
+
+    spec = get_spec(model.key)
+    split = request.split
+    return _clean(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": {"name": model.name, "key": model.key, "kind": spec.label, "parameters": model.params},
+            "task": request.task.value,
+            "target": request.target,
+            "classes": [str(c) for c in usable.classes],
+            "features": usable.schema.to_dict()["columns"],
+            "cleaning_plan": request.plan.to_dict(),
+            "feature_options": request.options.to_dict(),
+            "imbalance": request.imbalance,
+            "split": {**split.config.to_dict(), "rows": split.sizes()},
+            "metrics": {
+                "validation": model.scores,
+                "training": model.train_scores,
+                "cross-validation": model.cv_scores,
+            },
+            "dataset": {"name": source_name, **dataset_fingerprint(request.frame)},
+            "seed": request.seed,
+            "training_seconds": round(model.seconds, 3),
+            "versions": library_versions(keras=spec.needs_tensorflow),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+
+
+def with_test_scores(card: dict, scores: dict[str, float]) -> dict:
+    """A copy of ``card`` with the held-out test scores recorded."""
+    out = copy.deepcopy(card)
+    out.setdefault("metrics", {})["test"] = _clean(scores)
+    return out
+
+
+def card_markdown(card: dict) -> str:
+    """The card as a short Markdown document for people."""
+    model = card.get("model", {})
+    lines = [
+        f"# Model card: {model.get('name', 'model')}",
+        "",
+        f"- **Model:** {model.get('kind', model.get('key', '?'))}",
+        f"- **Task:** {card.get('task', '?')}",
+        f"- **Predicts:** `{card.get('target')}`" if card.get("target") else "- **Predicts:** clusters (no target)",
+        f"- **Dataset:** {card.get('dataset', {}).get('name', '?')} — {card.get('dataset', {}).get('rows', '?')} rows, "
+        f"{card.get('dataset', {}).get('columns', '?')} columns, SHA-256 `{card.get('dataset', {}).get('sha256', '')[:16]}…`",
+        f"- **Seed:** {card.get('seed')}",
+        f"- **Created:** {card.get('created', '?')}",
+        "",
+        "## Metrics",
+        "",
+    ]
+    for split, scores in (card.get("metrics") or {}).items():
+        if scores:
+            shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
+            lines.append(f"- **{split}:** {shown}")
+    lines += ["", "## Inputs", "", "| column | kind | training range / values | missing |", "|---|---|---|---|"]
+    for column in card.get("features", []):
+        if column.get("kind") == "number":
+            span = f"{column.get('minimum')} … {column.get('maximum')}"
+        elif column.get("kind") == "category":
+            cats = column.get("categories", [])
+            span = ", ".join(map(str, cats[:8])) + (" …" if len(cats) > 8 else "")
+        elif column.get("kind") == "date":
+            span = f"{column.get('earliest')} … {column.get('latest')}"
+        else:
+            span = "free text"
+        name = str(column.get("name")).replace("|", "\\|")
+        lines.append(
+            f"| {name} | {column.get('kind')} | {span.replace('|', '/')} | {column.get('missing_share', 0):.0%} |"
+        )
+    lines += ["", "## Parameters", "", "```json", json.dumps(model.get("parameters", {}), indent=2), "```"]
+    lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in (card.get("versions") or {}).items()]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _keras_network(pipeline):
+    step = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else None
+    return step if hasattr(step, "model_") and type(step).__name__ == "KerasNetwork" else None
+
+
+def export_bundle(usable: UsableModel, *, include_background: bool = True) -> bytes:
+    """The model as one zip (see module docs). The live pipeline is not modified."""
+    import skops.io as sio
+
+    pipeline = usable.pipeline
+    network = _keras_network(pipeline)
+    network_bytes = None
+    if network is not None:
+        light_net = copy.copy(network)
+        del light_net.model_
+        light = copy.copy(pipeline)
+        light.steps = [*pipeline.steps[:-1], (pipeline.steps[-1][0], light_net)]
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, NETWORK)
+            network.model_.save(path)
+            with open(path, "rb") as handle:
+                network_bytes = handle.read()
+        pipeline = light
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        card = dict(usable.card) or {"format": FORMAT, "format_version": FORMAT_VERSION}
+        card.setdefault("format", FORMAT)
+        card.setdefault("format_version", FORMAT_VERSION)
+        card.setdefault("features", usable.schema.to_dict()["columns"])
+        card.setdefault("task", usable.task.value)
+        card.setdefault("target", usable.target)
+        card.setdefault("model", {"name": usable.name, "key": usable.key})
+        card["classes"] = [str(c) for c in usable.classes]
+        card["contains_training_rows"] = bool(include_background and usable.background is not None)
+        archive.writestr(CARD_JSON, json.dumps(card, indent=2, ensure_ascii=False))
+        archive.writestr(CARD_MD, card_markdown(card))
+        archive.writestr(PIPELINE, sio.dumps(pipeline))
+        if network_bytes is not None:
+            archive.writestr(NETWORK, network_bytes)
+        if include_background and usable.background is not None:
+            archive.writestr(BACKGROUND, _parquet(usable.background))
+    return buffer.getvalue()
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.reset_index(drop=True).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def bundle_name(usable: UsableModel) -> str:
+    """A safe file name for the bundle of ``usable``."""
+    stem = "".join(ch if ch.isalnum() else "-" for ch in usable.name.lower()).strip("-") or "model"
+    return f"{stem[:60]}-bundle.zip"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """Types in a skops file that are neither skops defaults nor on this app's allow-list."""
+    import skops.io as sio
+
+    return [name for name in sio.get_untrusted_types(data=data) if not _is_trusted(name)]
+
+
+def _is_trusted(name: str) -> bool:
+    if name in TRUSTED_NAMES:
+        return True
+    module, _, attribute = name.rpartition(".")
+    if module.split(".")[0] not in TRUSTED_PACKAGES or not attribute or attribute.startswith("__"):
+        return False
+    try:
+        obj = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    from sklearn.base import BaseEstimator
+
+    return isinstance(obj, type) and issubclass(obj, BaseEstimator)
+
+
+def load_bundle(data: bytes, *, file_name: str = "bundle") -> UsableModel:
+    """Restore a model from bundle bytes, safely.
+
+    Raises:
+        BundleError: for anything that is not an intact bundle of this app with trusted contents.
+    """
+    if not data:
+        raise BundleError("The file is empty. Choose a model bundle (.zip) exported from this app.")
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise BundleError(f"The file is larger than {MAX_BUNDLE_BYTES // 1_000_000} MB; no bundle is that big.")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise BundleError(
+            f"{show_value(file_name)} is not a model bundle (it is not a zip file). "
+            "Only .zip bundles exported from this app can be loaded; pickle and joblib files are never opened."
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            unknown = sorted(set(infos) - MEMBERS)
+            if unknown:
+                raise BundleError(
+                    f"{show_value(file_name)} contains files a bundle never has ({', '.join(map(show_value, unknown[:5]))}); "
+                    "it was not made by this app or was changed. It was not loaded."
+                )
+            for required in (CARD_JSON, PIPELINE):
+                if required not in infos:
+                    raise BundleError(f"{show_value(file_name)} has no {required}; it is not a complete model bundle.")
+            if sum(i.file_size for i in infos.values()) > MAX_MEMBER_BYTES:
+                raise BundleError("The bundle unpacks to more than 2 GB; it was not loaded.")
+            card = _read_card(archive.read(CARD_JSON))
+            pipeline = _read_pipeline(archive.read(PIPELINE))
+            if NETWORK in infos:
+                _attach_network(pipeline, archive.read(NETWORK))
+            background = _read_background(archive.read(BACKGROUND)) if BACKGROUND in infos else None
+    except BundleError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise BundleError(f"The bundle is damaged and could not be read ({type(exc).__name__}: {exc}).") from None
+    if not hasattr(pipeline, "predict") and not hasattr(pipeline, "fit_predict"):
+        raise BundleError("The bundle's model cannot make predictions; it was not loaded.")
+    try:
+        task = Task(card.get("task"))
+        schema = FeatureSchema.from_dict({"columns": card["features"]})
+    except (ValueError, KeyError, DashboardError) as exc:
+        raise BundleError(f"The model card is incomplete ({exc}); the bundle was not loaded.") from None
+    model = card.get("model") or {}
+    classes = list(getattr(pipeline, "classes_", [])) if task.is_classification else []
+    return UsableModel(
+        str(model.get("name", "Restored model")),
+        str(model.get("key", "")),
+        pipeline,
+        task,
+        card.get("target"),
+        schema,
+        card,
+        background,
+        classes,
+        origin=f"bundle {file_name}",
+    )
+
+
+def _read_card(raw: bytes) -> dict:
+    try:
+        card = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"The model card is not valid JSON ({exc}); the bundle was not loaded.") from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise BundleError(
+            "The file is a zip, but not a model bundle of this app (its model card is missing or foreign)."
+        )
+    if int(card.get("format_version", 0)) > FORMAT_VERSION:
+        raise BundleError(
+            f"The bundle was written by a newer version of the app (format {card.get('format_version')}); "
+            "update the app to load it."
+        )
+    return card
+
+
+def _read_pipeline(raw: bytes):
+    import skops.io as sio
+
+    try:
+        refused = untrusted_types(raw)
+    except Exception as exc:
+        raise BundleError(f"The model file inside the bundle is not a readable skops file ({exc}).") from None
+    if refused:
+        raise BundleError(
+            "The bundle asks to load types this app does not trust: "
+            f"{', '.join(show_value(n) for n in refused[:8])}. It was not loaded (it may have been tampered with)."
+        )
+    try:
+        trusted = sio.get_untrusted_types(data=raw)
+        return sio.loads(raw, trusted=trusted)
+    except Exception as exc:
+        raise BundleError(f"The model inside the bundle could not be rebuilt ({type(exc).__name__}: {exc}).") from None
+
+
+def _attach_network(pipeline, raw: bytes) -> None:
+    step = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else None
+    if type(step).__name__ != "KerasNetwork":
+        raise BundleError("The bundle has a Keras network but its pipeline does not end in one; it was not loaded.")
+    import keras
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, NETWORK)
+        with open(path, "wb") as handle:
+            handle.write(raw)
+        try:
+            step.model_ = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as exc:
+            raise BundleError(f"The Keras network in the bundle could not be loaded safely ({exc}).") from None
+
+
+def _read_background(raw: bytes) -> pd.DataFrame | None:
+    try:
+        return pd.read_parquet(io.BytesIO(raw))
+    except Exception:
+        return None

@@ -1,0 +1,406 @@
+"""Use a trained model on new rows: the input schema, batch checks, predictions, safe CSVs.
+
+Every model the app can use -- one trained in this session, one restored from an
+exported bundle, one reloaded from experiment tracking -- is a :class:`UsableModel`:
+the fitted pipeline plus what is needed to feed it (the :class:`FeatureSchema`
+learned from the training split) and to describe it (the model card).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import DashboardError
+from core.params import show_value
+from core.schema import Role
+from core.target import Task
+
+#: Categories listed per column in the schema (select boxes, unseen-category checks).
+MAX_CATEGORIES = 200
+#: Characters that make a spreadsheet treat a cell as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PREDICTION = "prediction"
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """What one input column looked like in the training split.
+
+    ``kind`` drives the input widget: ``number``, ``category``, ``date`` or ``text``.
+    ``categories`` lists the values seen (most frequent first, at most
+    :data:`MAX_CATEGORIES`; ``complete`` says whether that is all of them).
+    """
+
+    name: str
+    role: str
+    kind: str
+    dtype: str
+    minimum: float | None = None
+    maximum: float | None = None
+    median: float | None = None
+    integer: bool = False
+    categories: tuple[str, ...] = ()
+    complete: bool = True
+    missing_share: float = 0.0
+    example: Any = None
+    earliest: str | None = None  # dates: ISO day of the first and last date seen
+    latest: str | None = None
+
+    def to_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["categories"] = list(self.categories)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ColumnSchema:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["categories"] = tuple(str(c) for c in known.get("categories", ()))
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """The model's input columns, in order."""
+
+    columns: tuple[ColumnSchema, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def __getitem__(self, name: str) -> ColumnSchema:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return {"columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureSchema:
+        try:
+            return cls(tuple(ColumnSchema.from_dict(c) for c in data["columns"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DashboardError(f"The feature schema is not readable: {exc}.") from None
+
+    @classmethod
+    def from_frame(cls, X: pd.DataFrame, roles: dict[str, Role]) -> FeatureSchema:
+        """Learn the schema from the training rows ``X`` (never from validation or test)."""
+        return cls(tuple(_column_schema(X[name], Role(roles.get(name, Role.CATEGORICAL))) for name in X.columns))
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly Python value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    return value
+
+
+def _column_schema(values: pd.Series, role: Role) -> ColumnSchema:
+    name = str(values.name)
+    present = values.dropna()
+    missing = float(values.isna().mean()) if len(values) else 0.0
+    example = _plain(present.iloc[0]) if len(present) else None
+    numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+    if role == Role.NUMERIC and numeric:
+        finite = pd.to_numeric(present, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
+        integer = bool(len(finite)) and bool((finite == finite.round()).all())
+        return ColumnSchema(
+            name,
+            role.value,
+            "number",
+            str(values.dtype),
+            _plain(float(finite.min())) if len(finite) else None,
+            _plain(float(finite.max())) if len(finite) else None,
+            _plain(float(finite.median())) if len(finite) else None,
+            integer,
+            missing_share=missing,
+            example=example,
+        )
+    if role == Role.DATETIME:
+        dates = present if pd.api.types.is_datetime64_any_dtype(values.dtype) else None
+        if dates is None:
+            dates = pd.to_datetime(present.astype(str), errors="coerce", format="mixed").dropna()
+        low = dates.min().date().isoformat() if len(dates) else None
+        high = dates.max().date().isoformat() if len(dates) else None
+        return ColumnSchema(
+            name,
+            role.value,
+            "date",
+            str(values.dtype),
+            missing_share=missing,
+            example=example,
+            earliest=low,
+            latest=high,
+        )
+    if role == Role.TEXT:
+        return ColumnSchema(name, role.value, "text", str(values.dtype), missing_share=missing, example=example)
+    counts = present.astype(str).value_counts()
+    categories = tuple(str(c) for c in counts.index[:MAX_CATEGORIES])
+    return ColumnSchema(
+        name,
+        role.value,
+        "category",
+        str(values.dtype),
+        categories=categories,
+        complete=len(counts) <= MAX_CATEGORIES,
+        missing_share=missing,
+        example=example,
+    )
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass
+class UsableModel:
+    """A fitted pipeline ready for new rows, wherever it came from."""
+
+    name: str
+    key: str
+    pipeline: Any
+    task: Task
+    target: str | None
+    schema: FeatureSchema
+    card: dict = field(default_factory=dict)
+    #: A few training rows (raw columns) for explanations; may be None for restored models.
+    background: pd.DataFrame | None = None
+    classes: list = field(default_factory=list)
+    origin: str = "this session"
+
+    @property
+    def can_predict(self) -> bool:
+        return hasattr(self.pipeline, "predict")
+
+
+def usable_from_training(model, request, source_name: str, *, background_rows: int = 200) -> UsableModel:
+    """Wrap a :class:`core.training.TrainedModel` of ``request`` for prediction and export."""
+    from core.export import model_card
+
+    X_train, _ = request.xy(request.split.train)
+    schema = FeatureSchema.from_frame(X_train, request.roles)
+    n = min(background_rows, len(X_train))
+    background = X_train.sample(n=n, random_state=request.seed) if n else None
+    classes = list(getattr(model.pipeline, "classes_", [])) if request.task.is_classification else []
+    usable = UsableModel(
+        model.name, model.key, model.pipeline, request.task, request.target, schema, {}, background, classes
+    )
+    usable.card = model_card(usable, model, request, source_name)
+    return usable
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@dataclass
+class BatchReport:
+    """What was found when a file was checked against a model's schema."""
+
+    rows: int
+    missing_columns: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    #: column -> how many values could not be read as the expected type (they become missing)
+    bad_values: dict[str, int] = field(default_factory=dict)
+    #: column -> unseen categories (up to 10 examples) and how many rows have one
+    unseen: dict[str, tuple[list[str], int]] = field(default_factory=dict)
+    #: columns filled with missing values because the file lacks them
+    filled: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_columns or self.bad_values or self.unseen)
+
+    def problems(self) -> list[str]:
+        """Plain sentences, one per finding; column names shown as quoted literals."""
+        lines = []
+        if self.missing_columns:
+            names = ", ".join(show_value(c) for c in self.missing_columns)
+            lines.append(
+                f"{len(self.missing_columns)} column(s) the model needs are missing: {names}. "
+                "They were treated as empty (the model fills them as it learned to); add them for better predictions."
+            )
+        if self.extra_columns:
+            names = ", ".join(show_value(c) for c in self.extra_columns[:20])
+            lines.append(f"{len(self.extra_columns)} column(s) the model does not use were ignored: {names}.")
+        for column, count in self.bad_values.items():
+            lines.append(
+                f"{count} value(s) of {show_value(column)} are not of the expected type and were treated as missing."
+            )
+        for column, (examples, count) in self.unseen.items():
+            shown = ", ".join(show_value(v) for v in examples)
+            lines.append(
+                f"{count} row(s) of {show_value(column)} have values the model never saw in training ({shown}); "
+                "the model treats them as an unknown category."
+            )
+        return lines
+
+
+def check_batch(frame: pd.DataFrame, schema: FeatureSchema) -> tuple[pd.DataFrame, BatchReport]:
+    """Align ``frame`` with the schema: the model's columns in order, types coerced.
+
+    What can be handled is handled (missing columns become empty, unreadable
+    values become missing, extra columns are dropped) and reported.
+
+    Raises:
+        DashboardError: when the file has no rows, or shares no column with the model.
+    """
+    if frame is None or len(frame) == 0:
+        raise DashboardError("The file has no rows to predict. Upload a file with at least one data row.")
+    names = schema.names
+    present = [c for c in names if c in frame.columns]
+    if not present:
+        expected = ", ".join(show_value(c) for c in names[:10])
+        raise DashboardError(
+            f"None of the file's columns is one the model uses. Expected columns such as {expected}. "
+            "Check that this is the right file (and the header row is the first line)."
+        )
+    report = BatchReport(rows=len(frame))
+    report.missing_columns = [c for c in names if c not in frame.columns]
+    report.extra_columns = [str(c) for c in frame.columns if c not in names]
+    aligned = pd.DataFrame(index=frame.index)
+    for column in schema.columns:
+        if column.name not in frame.columns:
+            aligned[column.name] = _empty_like(column, len(frame), frame.index)
+            report.filled.append(column.name)
+            continue
+        values, bad = _coerce(frame[column.name], column)
+        aligned[column.name] = values
+        if bad:
+            report.bad_values[column.name] = bad
+        if column.kind == "category" and column.complete and column.categories:
+            known = set(column.categories)
+            as_text = values.dropna().astype(str)
+            unseen = as_text[~as_text.isin(known)]
+            if len(unseen):
+                report.unseen[column.name] = (list(dict.fromkeys(unseen))[:10], len(unseen))
+    return aligned.reset_index(drop=True), report
+
+
+def _empty_like(column: ColumnSchema, n: int, index: pd.Index) -> pd.Series:
+    if column.kind == "number":
+        return pd.Series(np.nan, index=index, dtype=float)
+    return pd.Series([None] * n, index=index, dtype=object)
+
+
+def _coerce(values: pd.Series, column: ColumnSchema) -> tuple[pd.Series, int]:
+    """Values as the training dtype; how many present values could not be read."""
+    if column.kind == "number":
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+            return values.astype(float), 0
+        parsed = pd.to_numeric(values, errors="coerce")
+        bad = int((parsed.isna() & values.notna() & (values.astype(str).str.strip() != "")).sum())
+        return parsed.astype(float), bad
+    if column.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(values.dtype) or "datetime" in column.dtype:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+            bad = int((parsed.isna() & values.notna()).sum())
+            return parsed, bad
+        return values.astype(object).where(values.notna(), None), 0
+    if pd.api.types.is_bool_dtype(column.dtype) or column.dtype == "bool":
+        mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+        parsed = values.map(lambda v: v if pd.isna(v) or isinstance(v, bool) else mapping.get(str(v).strip().lower()))
+        bad = int((parsed.isna() & values.notna()).sum())
+        return parsed.astype(object), bad
+    if pd.api.types.is_numeric_dtype(column.dtype) and column.kind == "category":
+        parsed = pd.to_numeric(values, errors="coerce")
+        bad = int((parsed.isna() & values.notna()).sum())
+        return parsed, bad
+    text = values.map(lambda v: v if pd.isna(v) else str(v))
+    return text.astype(object).where(text.notna(), None), 0
+
+
+# --------------------------------------------------------------------------- predicting
+
+
+def predict_frame(usable: UsableModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Predictions for rows already aligned with the schema (see :func:`check_batch`).
+
+    Returns a frame with ``prediction`` and, for classifiers, one
+    ``probability of <class>`` column per class.
+
+    Raises:
+        DashboardError: when the model cannot predict new rows (e.g. DBSCAN) or fails on them.
+    """
+    X = frame[usable.schema.names]
+    pipeline = usable.pipeline
+    if usable.task == Task.CLUSTERING and not hasattr(pipeline[-1], "predict"):
+        raise DashboardError(
+            f"{usable.name} cannot assign new rows to clusters (it only groups the rows it was trained on). "
+            "Use K-Means to cluster new rows."
+        )
+    try:
+        y_pred = np.asarray(pipeline.predict(X))
+        out = pd.DataFrame({PREDICTION: y_pred})
+        if usable.task.is_classification and hasattr(pipeline, "predict_proba"):
+            proba = np.asarray(pipeline.predict_proba(X), dtype=float)
+            classes = list(getattr(pipeline, "classes_", usable.classes))
+            for i, label in enumerate(classes):
+                out[f"probability of {label}"] = proba[:, i]
+    except DashboardError:
+        raise
+    except Exception as exc:
+        raise DashboardError(
+            f"{usable.name} could not predict these rows: {type(exc).__name__}: {exc}. "
+            "Check the file's values against the model's inputs."
+        ) from exc
+    return out
+
+
+def scored_frame(original: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """The person's rows with the predictions appended (names made unique)."""
+    out = original.reset_index(drop=True).copy()
+    for column in predictions.columns:
+        name = column
+        while name in out.columns:
+            name = f"{name} (model)"
+        out[name] = predictions[column].to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------- safe downloads
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as formulas get a leading apostrophe.
+
+    Cells starting with ``=``, ``+``, ``-``, ``@`` (or tab/CR) are prefixed with
+    ``'`` so Excel, LibreOffice and Google Sheets show them as text (CSV injection).
+    Numbers are left alone: ``-3`` stays a number.
+    """
+    out = frame.copy()
+    out.columns = [_neutral(str(c)) for c in out.columns]
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            continue
+        out[column] = values.map(lambda v: _neutral(v) if isinstance(v, str) else v)
+    return out
+
+
+def _neutral(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def to_safe_csv(frame: pd.DataFrame) -> bytes:
+    """CSV bytes (UTF-8 with BOM, so Excel reads accents) with formulas neutralised."""
+    buffer = io.StringIO()
+    neutralise_formulas(frame).to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8-sig")
