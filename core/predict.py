@@ -185,8 +185,11 @@ class UsableModel:
     origin: str = "this session"
 
     @property
-    def can_predict(self) -> bool:
-        return hasattr(self.pipeline, "predict")
+    def sources(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Each model input feature and the source columns it comes from (for explanations)."""
+        from core.features import feature_sources
+
+        return feature_sources(self.pipeline)
 
 
 def usable_from_training(model, request, source_name: str, *, background_rows: int = 200) -> UsableModel:

@@ -28,8 +28,11 @@ STEPS: list[Step] = [
     Step("train", "Train", "pages/train.py", ":material/model_training:"),
     Step("results", "Results", "pages/results.py", ":material/query_stats:"),
     Step("explain", "Explain", "pages/explain.py", ":material/lightbulb:"),
+    Step("predict", "Predict", "pages/predict.py", ":material/online_prediction:"),
 ]
 STEP = {s.key: s for s in STEPS}
+#: Steps that work without the steps before them (a bundle or a tracked run can be loaded any time).
+ALWAYS_OPEN = ("predict", "experiments")
 
 
 def is_done(key: str) -> bool:
@@ -47,11 +50,16 @@ def is_done(key: str) -> bool:
         return job is not None and job.snapshot().status in ("finished", "stopped")
     if key == "results":
         return bool(state.test_log())
+    if key == "explain":  # a job keeps its explanation when it finishes (or is stopped with rows done)
+        jobs = [state.explain_job(m.name) for m in state.trained_models()]
+        return any(j is not None and j.snapshot().results for j in jobs)
     return False
 
 
 def locked_reason(key: str) -> str | None:
     """Why a step cannot be opened yet, or ``None`` if it can."""
+    if key in ALWAYS_OPEN:
+        return None
     if key != "data" and state.dataset() is None:
         return "Load a dataset first (Data)."
     if key in ("clean", "models", "train", "results", "explain") and state.target() is None:

@@ -41,6 +41,8 @@ EXPLAIN_JOBS = "explain.jobs"  # model name -> ExplainJob, for the current train
 LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that failed
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
+LOADED_MODELS = "use.loaded_models"  # UsableModels restored from bundles or experiment runs
+PREDICTED = "use.predicted"  # (model label, file id, scored frame, report) of the last batch prediction
 KEPT = "ui.kept"  # widget key -> (token, last value): view choices that survive a visit to another page
 
 _DOWNSTREAM = {
@@ -66,7 +68,7 @@ def init() -> None:
         DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
         TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [], EXPLAIN_JOBS: {},
-        LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None,
+        LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None, LOADED_MODELS: [], PREDICTED: None,
     }  # fmt: skip
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -318,3 +320,40 @@ def keep(widget_key: str, value, *, token: object = None) -> None:
     held = dict(st.session_state.get(KEPT) or {})
     held[widget_key] = (token, value)
     st.session_state[KEPT] = held
+
+
+# -- using models -------------------------------------------------------------
+
+
+def loaded_models() -> list:
+    """Models restored from bundles or experiment runs in this session (kept across new data)."""
+    return list(st.session_state.get(LOADED_MODELS) or [])
+
+
+def add_loaded_model(usable) -> None:
+    """Keep a restored model; one with the same name and origin replaces the older copy."""
+    others = [m for m in loaded_models() if (m.name, m.origin) != (usable.name, usable.origin)]
+    st.session_state[LOADED_MODELS] = [*others, usable]
+
+
+def usable_models() -> dict[str, Any]:
+    """Every model the person can use now, by a label that names where it came from.
+
+    Models of the current training run are wrapped once per run (the schema is
+    learned from its training split); restored ones follow.
+    """
+    from core.predict import usable_from_training
+
+    current = job()
+    models: dict[str, Any] = {}
+    if current is not None:
+        trained = trained_models()
+        name = source().name if source() is not None else "data"
+        token = (id(current), tuple(m.name for m in trained))
+        wrapped = memo(
+            "usable_models", token, lambda: [usable_from_training(m, current.request, name) for m in trained]
+        )
+        models.update({f"{u.name} (trained now)": u for u in wrapped})
+    for usable in loaded_models():
+        models[f"{usable.name} ({usable.origin})"] = usable
+    return models

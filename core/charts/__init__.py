@@ -11,6 +11,7 @@ write ``charts.roc_figure(...)``.
 
 from core.charts.data import *  # noqa: F403
 from core.charts.explain import *  # noqa: F403
+from core.charts.predict import *  # noqa: F403
 from core.charts.results import *  # noqa: F403
 from core.charts.style import ACCENT, GOOD, LAYOUT, MUTED, WARN, safe_text  # noqa: F401
 from core.charts.training import *  # noqa: F403

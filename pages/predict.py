@@ -1,0 +1,46 @@
+"""Step 8 — Predict: use a model on one row or a whole file, and take it out of the app."""
+
+import streamlit as st
+
+from ui import predict_views as views
+from ui import state
+
+VIEWS = ["One row", "A whole file", "Export"]
+
+st.title("8. Predict")
+with st.expander("Load a model bundle exported earlier", icon=":material/upload:"):
+    views.bundle_uploader()
+views.bundle_error()
+models = state.usable_models()
+if not models:
+    st.info(
+        "No model yet. Train one (steps 1–5), or load a model bundle exported from this app above.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+labels = list(models)
+chosen = state.kept("predict_model", views.default_label(models), allowed=labels)
+label = st.selectbox(
+    "Model",
+    labels,
+    index=labels.index(chosen),
+    key="predict_model",
+    help="The best model on validation is selected first.",
+)
+state.keep("predict_model", label)
+usable = models[label]
+views.describe(usable)
+
+view = st.segmented_control("Use it", VIEWS, default=state.kept("predict_view", VIEWS[0]), key="predict_view")
+state.keep("predict_view", view)
+if view == "One row":
+    row = views.row_form(usable, label)
+    if row is not None:
+        views.show_row_answer(usable, row, label)
+elif view == "A whole file":
+    views.batch(usable, label)
+elif view == "Export":
+    views.export(usable)
+else:
+    st.caption("Pick what to do with the model above.")

@@ -1,0 +1,128 @@
+"""The Predict page through AppTest: the form, a whole file, bundles in and out."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.samples import load_sample
+from ui import state
+
+
+def trained_app(sample: str, models: list[str]) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.button(key=f"data_sample_{sample}").click().run()
+    at.switch_page("pages/target.py").run()
+    at.button(key="target_confirm").click().run()
+    at.switch_page("pages/clean.py").run()
+    at.switch_page("pages/models.py").run()
+    at.multiselect(key="models_chosen").set_value(models).run()
+    at.button(key="models_train").click().run()
+    assert at.session_state[state.JOB].wait(120)
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    return at
+
+
+def form_boxes(at: AppTest) -> list:
+    """The form's number inputs in schema order (the form lays them out in three columns)."""
+    boxes = [n for n in at.number_input if n.key and n.key.startswith("predict_")]
+    return sorted(boxes, key=lambda b: int(b.key.rsplit("_", 1)[1]))
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [e.value if hasattr(e, "value") else e.body for e in getattr(at, kind)]
+
+
+def test_without_a_model_the_page_says_how_to_get_one():
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    assert any("No model yet" in i.body for i in at.info)
+    assert at.file_uploader(key="predict_bundle")
+
+
+@pytest.fixture(scope="module")
+def iris() -> AppTest:
+    return trained_app("iris", ["logistic_regression"])
+
+
+def test_the_form_is_built_from_the_training_schema_and_predicts(iris):
+    picker = iris.selectbox(key="predict_model")
+    assert picker.options == ["Baseline (trained now)", "Logistic regression (trained now)"]
+    assert picker.value == "Logistic regression (trained now)", "the best model on validation is offered first"
+    boxes = form_boxes(iris)
+    assert [b.label for b in boxes] == ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
+    assert all("Training range" in b.help for b in boxes)
+    boxes[2].set_value(6.5)
+    boxes[3].set_value(2.3)
+    iris.get("form_submit_button")[0].click().run()
+    assert not iris.exception
+    answer = next(m for m in iris.metric if m.label == "Predicted species")
+    assert answer.value == "virginica"
+    charts = [c.proto.id for c in iris.get("plotly_chart")]
+    assert any("predict_probabilities" in c for c in charts) and any("predict_waterfall" in c for c in charts)
+
+
+def test_a_missing_value_in_the_form_is_imputed_as_in_training(iris):
+    boxes = form_boxes(iris)
+    boxes[0].set_value(None)
+    iris.get("form_submit_button")[0].click().run()
+    assert not iris.exception
+    assert any(m.label == "Predicted species" for m in iris.metric)
+
+
+def test_a_whole_file_is_checked_scored_and_offered_as_a_safe_csv(iris):
+    iris.segmented_control(key="predict_view").set_value("A whole file").run()
+    rows = load_sample("iris").frame.drop(columns=["species"]).head(30)
+    rows = rows.drop(columns=["petal_width_cm"]).assign(note="=HYPERLINK(1)")
+    iris.file_uploader(key="predict_batch_file").set_value(("new.csv", rows.to_csv(index=False).encode(), "text/csv"))
+    iris.run()
+    assert not iris.exception
+    warnings = " ".join(w.body for w in iris.warning).replace("\\", "")  # as rendered: no markdown escapes
+    assert "'petal_width_cm'" in warnings and "'note'" in warnings
+    assert any("30 rows scored" in m for m in texts(iris, "markdown"))
+    assert iris.get("download_button")
+
+
+def test_a_broken_file_gets_a_message_not_a_traceback(iris):
+    iris.segmented_control(key="predict_view").set_value("A whole file").run()
+    iris.file_uploader(key="predict_batch_file").set_value(("bad.csv", b"a,b\n1,2\n", "text/csv"))
+    iris.run()
+    assert not iris.exception
+    assert any("None of the file's columns" in e.body for e in iris.error)
+
+
+def test_export_offers_the_bundle_and_shows_the_model_card(iris):
+    iris.segmented_control(key="predict_view").set_value("Export").run()
+    assert not iris.exception
+    assert iris.get("download_button")
+    assert any("# Model card: Logistic regression" in c.value for c in iris.code), [c.value[:80] for c in iris.code]
+
+
+def test_a_restored_bundle_is_offered_and_a_pickle_is_refused():
+    from core.export import export_bundle
+    from core.predict import usable_from_training
+
+    at = trained_app("iris", ["decision_tree_clf"])
+    job = at.session_state[state.JOB]
+    tree = next(m for m in job.snapshot().results if m.key == "decision_tree_clf")
+    bundle = export_bundle(usable_from_training(tree, job.request, "iris.csv"))
+    fresh = AppTest.from_file("../app.py", default_timeout=60)
+    fresh.run()
+    fresh.switch_page("pages/predict.py").run()
+    fresh.file_uploader(key="predict_bundle").set_value(("evil.zip", pickle.dumps({"x": 1}), "application/zip"))
+    fresh.run()
+    assert not fresh.exception
+    assert any("not a zip file" in e.body for e in fresh.error)
+    fresh.file_uploader(key="predict_bundle").set_value(("tree.zip", bundle, "application/zip"))
+    fresh.run()
+    assert not fresh.exception
+    assert not fresh.error
+    assert fresh.selectbox(key="predict_model").value == "Decision tree (bundle tree.zip)"
+    fresh.get("form_submit_button")[0].click().run()
+    assert any(m.label == "Predicted species" for m in fresh.metric)

@@ -1,0 +1,284 @@
+"""Views of the Predict page: pick a model, one row by form, a whole file, export."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts
+from core import explain as ce
+from core.errors import DashboardError
+from core.export import BundleError, bundle_name, card_markdown, export_bundle, load_bundle, with_test_scores
+from core.loading import load_file
+from core.predict import (
+    PREDICTION,
+    ColumnSchema,
+    UsableModel,
+    check_batch,
+    predict_frame,
+    scored_frame,
+    to_safe_csv,
+)
+from core.profiling import format_number
+from ui import state
+from ui.text import md_escape
+
+MISSING = "(missing)"
+PREVIEW_ROWS = 200
+
+
+# --------------------------------------------------------------------------- choosing a model
+
+
+def bundle_uploader() -> None:
+    """Restore a model from a bundle exported earlier (never a pickle)."""
+    upload = st.file_uploader(
+        "Load a model bundle (.zip exported from this app)",
+        type=["zip"],
+        key="predict_bundle",
+        help="Bundles are read safely: only known model types are rebuilt; pickle and joblib files are refused.",
+    )
+    if upload is None:
+        return
+    seen = st.session_state.get("predict_bundle_seen")
+    if seen == upload.file_id:
+        return
+    st.session_state["predict_bundle_seen"] = upload.file_id
+    try:
+        with st.spinner("Checking and loading the bundle…"):
+            usable = load_bundle(upload.getvalue(), file_name=upload.name)
+    except BundleError as err:
+        st.session_state["predict_bundle_error"] = err.user_message
+        return
+    st.session_state["predict_bundle_error"] = None
+    state.add_loaded_model(usable)
+    st.session_state.pop("predict_model", None)  # the model picker starts on the restored model
+    state.keep("predict_model", f"{usable.name} ({usable.origin})")
+
+
+def bundle_error() -> None:
+    message = st.session_state.get("predict_bundle_error")
+    if message:
+        st.error(md_escape(message), icon=":material/gpp_bad:")
+
+
+def default_label(models: dict[str, UsableModel]) -> str:
+    """The best model of the current run on validation, else the last one restored."""
+    from core.training import best_model
+
+    current = state.job()
+    best = best_model(state.trained_models(), current.request.task) if current is not None else None
+    label = f"{best.name} (trained now)" if best is not None else None
+    return label if label in models else list(models)[-1]
+
+
+def describe(usable: UsableModel) -> None:
+    """One line on what the model predicts and how good it was."""
+    card = usable.card or {}
+    what = f"predicts `{md_escape(usable.target)}`" if usable.target else "assigns rows to clusters"
+    metrics = (card.get("metrics") or {}).get("validation") or {}
+    shown = ", ".join(f"{md_escape(k)} {v:.3g}" for k, v in list(metrics.items())[:3] if isinstance(v, float))
+    dataset = (card.get("dataset") or {}).get("name")
+    parts = [f"**{md_escape(usable.name)}** {what} ({usable.task.value})"]
+    if dataset:
+        parts.append(f"trained on {md_escape(dataset)}")
+    if shown:
+        parts.append(f"validation {shown}")
+    st.markdown(" · ".join(parts))
+
+
+# --------------------------------------------------------------------------- one row
+
+
+def row_form(usable: UsableModel, label: str) -> pd.DataFrame | None:
+    """A form generated from the training schema; the row once submitted."""
+    schema = usable.schema
+    token = hashlib.sha1(label.encode()).hexdigest()[:8]
+    st.caption(
+        "Defaults are typical training values (the median, the most frequent category). Ranges come from the training split."
+    )
+    with st.form(f"predict_form_{token}"):
+        values = {}
+        cols = st.columns(3)
+        for i, column in enumerate(schema.columns):
+            with cols[i % 3]:
+                values[column.name] = _input(column, f"predict_{token}_{i}")
+        submitted = st.form_submit_button("Predict", type="primary", icon=":material/play_arrow:")
+    key = f"predict_row_{token}"
+    if submitted:
+        st.session_state[key] = values
+    held = st.session_state.get(key)
+    return None if held is None else pd.DataFrame([held], columns=schema.names)
+
+
+def _input(column: ColumnSchema, key: str):
+    name = column.name
+    if column.kind == "number":
+        low, high = column.minimum, column.maximum
+        span = f"Training range {format_number(low)} to {format_number(high)}." if low is not None else ""
+        start = column.median if column.median is not None else None
+        if column.integer and start is not None:
+            start = float(round(start))
+        value = st.number_input(
+            name, value=start, key=key, help=f"{span} Leave empty for a missing value.", format="%.6g", step=None
+        )
+        return np.nan if value is None else float(value)
+    if column.kind == "date":
+        start = dt.date.fromisoformat(column.latest) if column.latest else None
+        picked = st.date_input(
+            name,
+            value=start,
+            key=key,
+            help=f"Training dates {column.earliest} to {column.latest}.",
+            format="YYYY-MM-DD",
+        )
+        if picked is None:
+            return None
+        return pd.Timestamp(picked) if "datetime" in column.dtype else picked.isoformat()
+    if column.kind == "category" and column.categories:
+        options = [*column.categories, MISSING]
+        choice = st.selectbox(name, options, index=0, key=key, accept_new_options=not column.complete)
+        return _category_value(column, choice)
+    text = st.text_area(name, value="", key=key, height=80) if column.kind == "text" else st.text_input(name, key=key)
+    return text if text else (None if column.kind != "text" else "")
+
+
+def _category_value(column: ColumnSchema, choice):
+    if choice == MISSING or choice is None:
+        return None
+    if column.dtype in ("bool", "boolean"):
+        return str(choice).lower() == "true"
+    if column.dtype.startswith(("int", "float", "Int", "Float")):
+        try:
+            return float(choice) if column.dtype.startswith(("float", "Float")) else int(float(choice))
+        except ValueError:
+            return None
+    return str(choice)
+
+
+def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
+    """Prediction, probabilities, and the row's waterfall."""
+    try:
+        aligned, _ = check_batch(row, usable.schema)
+        out = predict_frame(usable, aligned)
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
+        return
+    prediction = out[PREDICTION].iloc[0]
+    probabilities = {c.removeprefix("probability of "): float(out[c].iloc[0]) for c in out.columns[1:]}
+    left, right = st.columns([1, 2])
+    with left:
+        shown = format_number(float(prediction)) if usable.task.value == "regression" else md_escape(prediction)
+        st.metric(f"Predicted {usable.target or 'cluster'}", shown)
+    with right:
+        if probabilities:
+            st.plotly_chart(charts.probability_bars(probabilities), key="predict_probabilities")
+    if usable.background is None or usable.task.value == "clustering":
+        if usable.task.value != "clustering":
+            st.caption("This bundle carries no training rows, so the prediction cannot be explained here.")
+        return
+    try:
+        explainer = state.memo(
+            "predict_explainer",
+            (label, id(usable.pipeline)),
+            lambda: ce.what_if_explainer(usable, usable.background, target=usable.target),
+        )
+        answer = ce.explain_row(usable, aligned, usable.background, explainer=explainer, target=usable.target)
+    except DashboardError as err:
+        st.warning(f"The prediction could not be explained: {md_escape(err.user_message)}")
+        return
+    st.markdown("**Why:** each bar is how much one of your columns moved this prediction away from the average one.")
+    st.plotly_chart(charts.waterfall(answer.explanation, 0), key="predict_waterfall")
+    st.markdown(ce.summarize_row(answer.explanation, 0))
+
+
+# --------------------------------------------------------------------------- a whole file
+
+
+def batch(usable: UsableModel, label: str) -> None:
+    """Upload a file, check it against the schema, predict, preview, download."""
+    upload = st.file_uploader(
+        "A CSV, TSV or Excel file with the same columns as the training data",
+        type=["csv", "tsv", "txt", "xlsx"],
+        key="predict_batch_file",
+    )
+    if upload is None:
+        return
+    held = st.session_state.get(state.PREDICTED)
+    if held is None or held[0] != (label, upload.file_id):
+        try:
+            with st.spinner(f"Reading {upload.name} and predicting…"):
+                data = load_file(upload.getvalue(), upload.name)
+                aligned, report = check_batch(data.frame, usable.schema)
+                scored = scored_frame(data.frame, predict_frame(usable, aligned))
+        except DashboardError as err:
+            st.error(md_escape(err.user_message), icon=":material/error:")
+            return
+        held = ((label, upload.file_id), upload.name, scored, report)
+        st.session_state[state.PREDICTED] = held
+    _, name, scored, report = held
+    if report.ok and not report.extra_columns:
+        st.success(f"All {report.rows:,} rows match the model's inputs.", icon=":material/check_circle:")
+    for line in report.problems():
+        st.warning(md_escape(line), icon=":material/warning:")
+    st.markdown(f"**{len(scored):,} rows scored.** The predictions are the last columns.")
+    st.dataframe(scored.head(PREVIEW_ROWS), key="predict_batch_preview")
+    if len(scored) > PREVIEW_ROWS:
+        st.caption(f"Showing the first {PREVIEW_ROWS} rows; the download has all of them.")
+    stem = name.rsplit(".", 1)[0] or "predictions"
+    st.download_button(
+        "Download the scored file (CSV)",
+        data=lambda: to_safe_csv(scored),
+        file_name=f"{stem}-scored.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="predict_batch_download",
+        on_click="ignore",
+        help="Opens in Excel, LibreOffice or Google Sheets. Cells that a spreadsheet would run as formulas are prefixed with ' .",
+    )
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export(usable: UsableModel) -> None:
+    """The bundle, its model card, and (for models trained now) the code that reproduces them."""
+    include = st.checkbox(
+        "Include up to 200 training rows in the bundle (needed to explain predictions after reloading)",
+        value=True,
+        key="predict_export_rows",
+    )
+    card_model = usable
+    scores = _test_scores(usable)
+    if scores:
+        card_model = dataclasses.replace(usable, card=with_test_scores(usable.card, scores))
+    st.download_button(
+        "Download the model bundle (.zip)",
+        data=lambda: export_bundle(card_model, include_background=include),
+        file_name=bundle_name(usable),
+        mime="application/zip",
+        icon=":material/package_2:",
+        key="predict_export_bundle",
+        on_click="ignore",
+        type="primary",
+    )
+    st.caption(
+        "The bundle holds the fitted pipeline (skops; Keras networks as .keras), a model card and, if ticked, a few "
+        "training rows. Load it on this page later, or in Python with `skops.io.load`."
+    )
+    with st.expander("Model card"):
+        st.code(card_markdown(card_model.card), language="markdown")
+
+
+def _test_scores(usable: UsableModel) -> dict | None:
+    if usable.origin != "this session":
+        return None
+    for entry in reversed(state.test_log()):
+        if entry["key"] == (id(state.job()), usable.name):
+            return entry["scores"]
+    return None
