@@ -209,16 +209,19 @@ def classification_scores(
 ) -> dict[str, float]:
     """Accuracy, balanced accuracy, F1/precision/recall (macro and weighted), ROC-AUC and log loss.
 
-    ROC-AUC and log loss need probabilities and at least two classes among ``y``.
+    Precision is NaN (undefined, not 0) when the model never predicted a class
+    that has rows: see :func:`precision_average`. ROC-AUC and log loss need
+    probabilities and at least two classes among ``y``.
     """
     out = {
         "accuracy": float(skm.accuracy_score(y, y_pred)),
         "balanced_accuracy": float(skm.balanced_accuracy_score(y, y_pred)),
         "f1_macro": float(skm.f1_score(y, y_pred, average="macro", zero_division=0)),
     }
+    per_class, _, _, support = skm.precision_recall_fscore_support(y, y_pred, average=None, zero_division=np.nan)
     for average in ("weighted", "macro"):
-        precision, recall, f1, _ = skm.precision_recall_fscore_support(y, y_pred, average=average, zero_division=0)
-        out[f"precision_{average}"] = float(precision)
+        _, recall, f1, _ = skm.precision_recall_fscore_support(y, y_pred, average=average, zero_division=0)
+        out[f"precision_{average}"] = precision_average(per_class, support, weighted=average == "weighted")
         out[f"recall_{average}"] = float(recall)
         if average == "weighted":
             out["f1_weighted"] = float(f1)
@@ -237,22 +240,46 @@ def classification_scores(
     return out
 
 
+def precision_average(precision: np.ndarray, support: np.ndarray, *, weighted: bool = False) -> float:
+    """Macro (or support-weighted) average of per-class precision, NaN where it is undefined.
+
+    A class the model never predicted has no precision (scikit-learn's
+    ``zero_division`` case, NaN here). If such a class has rows, leaving it out
+    would flatter the average and counting it as 0 would invent a number, so
+    the average is NaN. Classes with neither rows nor predictions are left out.
+    """
+    precision, support = np.asarray(precision, dtype=float), np.asarray(support, dtype=float)
+    if np.isnan(precision[support > 0]).any():
+        return float("nan")
+    keep = ~np.isnan(precision)
+    if not keep.any():
+        return float("nan")
+    if not weighted:
+        return float(precision[keep].mean())
+    total = support[keep].sum()
+    return float((precision[keep] * support[keep]).sum() / total) if total else float("nan")
+
+
 def classification_report_frame(y: np.ndarray, y_pred: np.ndarray, classes: list) -> pd.DataFrame:
     """Precision, recall, F1 and support per class, then "macro avg" and "weighted avg" rows.
 
     The ``class`` column holds text (class labels as strings), so the table
-    shows in one column next to the two summary rows.
+    shows in one column next to the two summary rows. Precision is NaN for a
+    class the model never predicted (undefined, not 0); the columns stay numeric.
     """
-    precision, recall, f1, support = skm.precision_recall_fscore_support(y, y_pred, labels=classes, zero_division=0)
+    _, recall, f1, support = skm.precision_recall_fscore_support(y, y_pred, labels=classes, zero_division=0)
+    precision = skm.precision_score(y, y_pred, labels=classes, average=None, zero_division=np.nan)
     table = pd.DataFrame(
         {"class": [str(c) for c in classes], "precision": precision, "recall": recall, "f1": f1, "support": support}
     )
     total = support.sum()
     weights = support / total if total else np.zeros(len(classes))
     summary = [
-        {"class": "macro avg", **{k: float(table[k].mean()) for k in ("precision", "recall", "f1")}},
-        {"class": "weighted avg", **{k: float((table[k] * weights).sum()) for k in ("precision", "recall", "f1")}},
+        {"class": "macro avg", **{k: float(table[k].mean()) for k in ("recall", "f1")}},
+        {"class": "weighted avg", **{k: float((table[k] * weights).sum()) for k in ("recall", "f1")}},
     ]
+    summary[0]["precision"] = precision_average(precision, support)
+    summary[1]["precision"] = precision_average(precision, support, weighted=True)
     for row in summary:
         row["support"] = int(total)
     table = pd.concat([table, pd.DataFrame(summary)], ignore_index=True)

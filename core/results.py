@@ -162,7 +162,9 @@ def threshold_metrics(y: np.ndarray, proba_pos: np.ndarray, positive_label: Any,
 
     Returns ``threshold``, ``tn``, ``fp``, ``fn``, ``tp`` (counts) and
     ``accuracy``, ``precision``, ``recall``, ``f1``, ``balanced_accuracy``.
-    A ratio with nothing to divide (e.g. precision with no positive calls) is 0.
+    Precision with no positive calls is NaN (undefined: nothing was called
+    positive), not 0; F1 is ``2·tp / (2·tp + fp + fn)``, as in scikit-learn, so it
+    stays defined. Any other ratio with nothing to divide is 0.
     """
     actual = np.asarray(y) == positive_label
     called = np.asarray(proba_pos, dtype=float) >= threshold
@@ -172,7 +174,8 @@ def threshold_metrics(y: np.ndarray, proba_pos: np.ndarray, positive_label: Any,
     def ratio(a: int, b: int) -> float:
         return a / b if b else 0.0
 
-    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    recall = ratio(tp, tp + fn)
     rates = [ratio(tp, tp + fn)] * bool(tp + fn) + [ratio(tn, tn + fp)] * bool(tn + fp)
     return {
         "threshold": float(threshold),
@@ -183,7 +186,7 @@ def threshold_metrics(y: np.ndarray, proba_pos: np.ndarray, positive_label: Any,
         "accuracy": ratio(tp + tn, tp + tn + fp + fn),
         "precision": precision,
         "recall": recall,
-        "f1": ratio(2 * precision * recall, precision + recall),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
         "balanced_accuracy": float(np.mean(rates)) if rates else 0.0,
     }
 

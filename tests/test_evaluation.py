@@ -57,6 +57,32 @@ def test_classification_report_has_per_class_and_average_rows():
     assert table.loc[3, "recall"] == pytest.approx(0.7)
 
 
+# Class "c" has two rows and is never predicted: its precision is undefined (0/0).
+Y3 = np.array(["a", "a", "b", "b", "c", "c"])
+Y3_PRED = np.array(["a", "a", "a", "b", "b", "b"])
+
+
+def test_precision_of_a_class_never_predicted_is_undefined_not_zero():
+    table = ev.classification_report_frame(Y3, Y3_PRED, ["a", "b", "c"])
+    # a: 2 of 3 calls right; b: 1 of 3; c: never called
+    assert table.loc[0, "precision"] == pytest.approx(2 / 3) and table.loc[1, "precision"] == pytest.approx(1 / 3)
+    assert np.isnan(table.loc[2, "precision"])
+    assert table.loc[2, "recall"] == 0.0 and table.loc[2, "f1"] == 0.0  # these stay defined
+    assert table["precision"].dtype == float  # numeric (sortable), NaN for the undefined cell
+    assert np.isnan(table.loc[3, "precision"]) and np.isnan(table.loc[4, "precision"])  # averages undefined too
+    assert table.loc[3, "recall"] == pytest.approx(0.5)
+    scores = ev.classification_scores(Y3, Y3_PRED, None, ["a", "b", "c"])
+    assert np.isnan(scores["precision_macro"]) and np.isnan(scores["precision_weighted"])
+    assert scores["recall_macro"] == pytest.approx(0.5) and scores["accuracy"] == pytest.approx(0.5)
+
+
+def test_precision_average_leaves_out_only_classes_without_rows_or_calls():
+    precision = np.array([0.5, 1.0, np.nan])
+    assert ev.precision_average(precision, np.array([2, 2, 0])) == pytest.approx(0.75)
+    assert ev.precision_average(precision, np.array([1, 3, 0]), weighted=True) == pytest.approx(0.875)
+    assert np.isnan(ev.precision_average(precision, np.array([2, 2, 1])))
+
+
 def test_confusion_frame_counts_and_row_shares():
     counts = ev.confusion_frame(Y, Y_PRED, [0, 1])
     assert counts.to_numpy().tolist() == [[4, 2], [1, 3]]
@@ -142,7 +168,8 @@ def test_threshold_metrics_move_counts_as_computed_by_hand():
     assert high["accuracy"] == pytest.approx(4 / 6) and high["precision"] == 1.0
     assert high["balanced_accuracy"] == pytest.approx((1 / 3 + 1) / 2)
     none = results.threshold_metrics(y, p, 1, 1.0)
-    assert none["tp"] == 0 and none["precision"] == 0.0 and none["f1"] == 0.0
+    assert none["tp"] == 0 and none["f1"] == 0.0
+    assert np.isnan(none["precision"]), "nothing called positive: precision is undefined, not 0"
 
 
 def test_calibration_bins_on_a_tiny_case():
