@@ -150,6 +150,32 @@ def test_time_vs_score_scatter_mutes_the_baseline():
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.title.text == "validation ROC-AUC"
 
 
+def test_time_vs_score_labels_stay_inside_and_time_ticks_are_whole_decades():
+    table = pd.DataFrame(
+        {
+            "model": ["Baseline", "Logistic regression", "Forest", "Neural network (Keras)"],
+            "score": [0.5, 0.9, 0.92, 0.91],
+            "seconds": [0.002, 0.3, 2.0, 40.0],
+            "baseline": [True, False, False, False],
+        }
+    )
+    fig = charts.time_vs_score_figure(table, "ROC-AUC")
+    axis = fig.layout.xaxis
+    assert list(axis.tickvals) == [0.001, 0.01, 0.1, 1, 10, 100]  # one tick per power of ten
+    assert list(axis.ticktext) == ["0.001 s", "0.01 s", "0.1 s", "1 s", "10 s", "100 s"]
+    assert axis.range[0] < -3 and axis.range[1] > 2  # log units: the outer points are not on the edge
+    models, baseline = fig.data
+    assert models.cliponaxis is False and baseline.cliponaxis is False
+    assert baseline.textposition == ("top right",)  # the leftmost name leans right, into the chart
+    assert models.textposition[-1].endswith("left")  # the rightmost leans left
+    assert len({p.split()[0] for p in models.textposition}) == 2  # neighbours alternate above/below
+    low, high = fig.layout.yaxis.range
+    assert low < 0.5 and high > 0.92  # room above and below the points for their names
+    assert fig.layout.margin.t >= 40 and fig.layout.margin.r >= 30
+    one = charts.time_vs_score_figure(table.iloc[[1]], "ROC-AUC")
+    assert len(one.layout.xaxis.tickvals) >= 2  # a single model still gets a readable axis
+
+
 def test_residuals_overlay_one_histogram_per_model():
     frames = {
         "Ridge": results.residuals_frame(np.arange(5.0), np.arange(5.0) + 1),

@@ -267,26 +267,72 @@ def cluster_profile_figure(profiles: pd.DataFrame, *, top: int = 30) -> go.Figur
     return fig
 
 
+def _seconds_label(seconds: float) -> str:
+    return f"{seconds:,.0f} s" if seconds >= 1 else f"{seconds:g} s"
+
+
+def _label_positions(log_x: np.ndarray, low: float, high: float) -> list[str]:
+    """Text positions that keep model names apart and inside the chart.
+
+    Points in time order alternate above and below their marker; names near the
+    left or right edge lean inwards, so no label runs past the plot.
+    """
+    positions = [""] * len(log_x)
+    edge = 0.2 * (high - low)
+    for rank, i in enumerate(np.argsort(log_x, kind="stable")):
+        vertical = "top" if rank % 2 == 0 else "bottom"
+        side = "right" if log_x[i] - low < edge else "left" if high - log_x[i] < edge else "center"
+        positions[i] = f"{vertical} {side}"
+    return positions
+
+
 def time_vs_score_figure(compare_table: pd.DataFrame, metric_label: str) -> go.Figure:
-    """Validation score against training time per model (log time axis); the baseline muted."""
+    """Validation score against training time per model (log time axis); the baseline muted.
+
+    The time axis has one tick per power of ten, labelled in seconds ("0.1 s",
+    "1 s", "10 s"); both axes are padded and labels lean away from the edges
+    and are never clipped, so every model's name stays readable.
+    """
     fig = go.Figure()
+    seconds = compare_table["seconds"].clip(lower=1e-3).to_numpy(dtype=float)
+    log_x = np.log10(seconds) if len(seconds) else np.zeros(0)
+    low = float(np.floor(log_x.min())) if len(log_x) else -1.0
+    high = float(np.ceil(log_x.max())) if len(log_x) else 1.0
+    high = max(high, low + 1)
+    positions = np.asarray(_label_positions(log_x, low, high), dtype=object)
     for is_baseline, name, color in ((False, "models", ACCENT), (True, "baseline", MUTED)):
-        part = compare_table[compare_table["baseline"] == is_baseline]
+        mask = (compare_table["baseline"] == is_baseline).to_numpy()
+        part = compare_table[mask]
         if part.empty:
             continue
         fig.add_scatter(
-            x=part["seconds"].clip(lower=1e-3),
+            x=seconds[mask],
             y=part["score"],
             mode="markers+text",
             name=name,
             text=[safe_text(m, 30) for m in part["model"]],
-            textposition="top center",
+            textposition=list(positions[mask]),
+            cliponaxis=False,
             marker=dict(color=color, size=11),
-            hovertemplate="%{text}: %{y:.4f} in %{x:.2f} s<extra></extra>",
+            hovertemplate="%{text}: %{y:.4f} in %{x:.3g} s<extra></extra>",
         )
-    fig.update_xaxes(title="training time (seconds, log scale)", type="log")
+    decades = np.arange(low, high + 1)
+    fig.update_xaxes(
+        title="training time (log scale)",
+        type="log",
+        range=[low - 0.15, high + 0.15],
+        tickmode="array",
+        tickvals=[10**d for d in decades],
+        ticktext=[_seconds_label(10**d) for d in decades],
+    )
+    scores = compare_table["score"].to_numpy(dtype=float)
+    if len(scores):
+        pad = max(0.15 * float(scores.max() - scores.min()), 0.02)
+        fig.update_yaxes(range=[float(scores.min()) - pad, float(scores.max()) + pad])
     fig.update_yaxes(title=f"validation {safe_text(metric_label, 40)}")
-    fig.update_layout(**LAYOUT, height=380, title="Score against training time")
+    fig.update_layout(
+        **{**LAYOUT, "margin": dict(l=10, r=40, t=60, b=10)}, height=400, title="Score against training time"
+    )
     return fig
 
 
