@@ -15,19 +15,19 @@ if job.snapshot().status == "running":
 
 best = best_model(trained, request.task) or trained[0]
 names = [m.name for m in trained]
+chosen = state.kept("results_model", best.name, token=id(job), allowed=names)  # kept across page visits
 name = st.selectbox(
     "Model",
     names,
-    index=names.index(best.name),
+    index=names.index(chosen),
     key="results_model",
     help="The best model on validation is selected first.",
 )
+state.keep("results_model", name, token=id(job))
 model = next(m for m in trained if m.name == name)
 
-st.subheader("Scores on the validation split", anchor=False)
-views.metrics_row(model.scores, request.task)
-if model.cv_scores:
-    st.caption(" · ".join(f"{k.replace('_', ' ')}: {v:.4f}" for k, v in model.cv_scores.items()))
+st.subheader("Scores", anchor=False)
+views.scores(model, request)
 views.overfitting(model)
 
 st.subheader("Diagnostics", anchor=False)

@@ -30,6 +30,10 @@ def labels(at: AppTest) -> list[str]:
     return [m.label for m in at.metric]
 
 
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
 def test_results_is_locked_before_training():
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
@@ -44,8 +48,10 @@ def binary() -> AppTest:
 
 def test_best_model_is_preselected_with_validation_metrics(binary):
     assert binary.selectbox(key="results_model").value == "Logistic regression"
-    assert "ROC-AUC (validation)" in labels(binary)
-    assert all(m.help for m in binary.metric if "(validation)" in m.label), "each metric explains itself on hover"
+    assert "ROC-AUC" in labels(binary)
+    assert not [label for label in labels(binary) if "(" in label and "validation" in label], "short labels"
+    assert sum("**Validation split**" in c for c in captions(binary)) == 1, "the split is named once"
+    assert all(m.help for m in binary.metric), "each metric explains itself on hover"
 
 
 def test_threshold_slider_moves_the_confusion_matrix(binary):
@@ -73,16 +79,41 @@ def test_every_classification_chart_renders(binary):
 
 def test_final_test_score_is_labelled_and_repeated_looks_warn(binary):
     binary.button(key="results_test").click().run()
-    assert "ROC-AUC (test)" in labels(binary)
+    assert labels(binary).count("ROC-AUC") == 2  # validation and test rows
+    assert any("**TEST split**" in c for c in captions(binary))
     assert any("Test numbers" in m.value for m in binary.markdown)
     binary.selectbox(key="results_model").set_value("Decision tree").run()
     binary.button(key="results_test").click().run()
     assert any("scored the test split 2 times" in w.body for w in binary.warning)
 
 
+def test_view_choices_survive_a_visit_to_another_page(binary):
+    binary.selectbox(key="results_model").set_value("Decision tree").run()
+    binary.segmented_control(key="results_view").set_value("Confusion matrix").run()
+    binary.toggle(key="results_normalized").set_value(True).run()
+    binary.multiselect(key="results_overlay").set_value(["Decision tree"]).run()
+    binary.switch_page("pages/data.py").run()
+    assert not binary.exception
+    binary.switch_page("pages/results.py").run()
+    assert not binary.exception
+    assert binary.selectbox(key="results_model").value == "Decision tree"
+    assert binary.segmented_control(key="results_view").value == "Confusion matrix"
+    assert binary.toggle(key="results_normalized").value is True
+    assert binary.multiselect(key="results_overlay").value == ["Decision tree"]
+
+    binary.segmented_control(key="results_view").set_value("Threshold").run()
+    binary.slider(key="results_threshold").set_value(0.7).run()
+    binary.switch_page("pages/train.py").run()
+    binary.switch_page("pages/results.py").run()
+    assert not binary.exception
+    assert binary.selectbox(key="results_model").value == "Decision tree"
+    assert binary.segmented_control(key="results_view").value == "Threshold"
+    assert binary.slider(key="results_threshold").value == pytest.approx(0.7)
+
+
 def test_regression_results_and_comparison():
     at = trained_app("diabetes", ["ridge", "decision_tree_reg"])
-    assert "R² (validation)" in labels(at)
+    assert "R²" in labels(at) and any("**Validation split**" in c for c in captions(at))
     for view in at.segmented_control(key="results_view").options:
         at.segmented_control(key="results_view").set_value(view).run()
         assert not at.exception, view
@@ -105,7 +136,40 @@ def test_clustering_results():
     assert at.session_state[state.JOB].wait(60)
     at.switch_page("pages/results.py").run()
     assert not at.exception
-    assert "Silhouette (validation)" in labels(at)
+    assert "Silhouette" in labels(at) and any("**Training split**" in c for c in captions(at))
     for view in at.segmented_control(key="results_cluster_view").options:
         at.segmented_control(key="results_cluster_view").set_value(view).run()
         assert not at.exception, view
+
+
+def _metrics_with_undefined_precision():
+    import math
+
+    from core.target import Task
+    from ui import results_views
+
+    scores = {"roc_auc": 0.8, "accuracy": 0.9, "precision_macro": math.nan, "recall_macro": 0.5}
+    results_views.metrics_row(scores, Task.BINARY, rows=40)
+
+
+def test_undefined_precision_shows_a_dash_with_the_reason():
+    at = AppTest.from_function(_metrics_with_undefined_precision).run()
+    assert not at.exception
+    shown = {m.label: m for m in at.metric}
+    assert shown["Precision (macro)"].value == "—"
+    assert "never predicted" in shown["Precision (macro)"].help
+    assert shown["Accuracy"].value == "0.9000"
+    assert any("40 rows" in c for c in captions(at))
+
+
+def test_per_class_table_shows_a_dash_for_undefined_precision_and_stays_numeric():
+    import numpy as np
+
+    from core.evaluation import classification_report_frame
+    from ui.results_views import per_class_styler
+
+    table = classification_report_frame(np.array(["a", "a", "b", "b"]), np.array(["a", "a", "a", "a"]), ["a", "b"])
+    styled = per_class_styler(table)
+    assert styled.data["precision"].dtype == float  # sortable numbers underneath
+    html = styled.to_html()
+    assert "—" in html and "0.5000" in html and "nan" not in html.lower()

@@ -20,8 +20,25 @@ from core.training import TrainedModel, TrainingRequest, build_model_pipeline
 from ui import state
 from ui.text import md_escape
 
+#: What the numbers of a metrics row are, said once above it (the labels stay short).
+SPLITS = {
+    "validation": "**Validation split** · {rows} rows the model did not learn from: compare and choose models by these.",
+    "test": "**TEST split** · {rows} rows set aside before training: not validation numbers; report, do not choose.",
+    "clustered": "**Training split** · {rows} rows the clusters were found on (clustering has no held-out score).",
+}
+UNDEFINED = "—"
+#: Hover text of a metric with no value: precision when the model never predicted a class.
+UNDEFINED_HELP = {
+    "precision": "Undefined: the model never predicted this class, so no share of its calls can be right or wrong.",
+    "averaged": "Undefined: the model never predicted at least one class (see Per class), so that class has no "
+    "precision and neither has the average.",
+    "other": "Not defined on these rows.",
+}
+
 
 def _fmt(key: str, value: float) -> str:
+    if not np.isfinite(value):
+        return UNDEFINED
     if key in ("mape",):
         return f"{value:.1%}"
     if key in ("mae", "rmse", "calinski_harabasz"):
@@ -29,14 +46,49 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def metrics_row(scores: dict[str, float], task: Task, *, where: str = "validation") -> None:
-    """One st.metric per task metric, with its meaning on hover."""
-    keys = [k for k in TASK_METRICS[task] if k in scores and np.isfinite(scores[k])]
+def _undefined_help(key: str) -> str:
+    if key == "precision":
+        return UNDEFINED_HELP["precision"]
+    return UNDEFINED_HELP["averaged" if key.startswith("precision_") else "other"]
+
+
+def metrics_row(scores: dict[str, float], task: Task, *, where: str = "validation", rows: int | None = None) -> None:
+    """One st.metric per task metric, with its meaning on hover, under one line naming the split.
+
+    ``where`` is a key of :data:`SPLITS`. An undefined metric (NaN, e.g.
+    precision when a class was never predicted) shows "—" and says why on hover.
+    """
+    st.caption(SPLITS[where].format(rows=f"{rows:,}" if rows is not None else "the"))
+    keys = [k for k in TASK_METRICS[task] if k in scores and not np.isinf(scores[k])]
     for start in range(0, len(keys), 5):
         cols = st.columns(5)
         for col, key in zip(cols, keys[start : start + 5], strict=False):
-            metric = METRICS[key]
-            col.metric(f"{metric.label} ({where})", _fmt(key, scores[key]), help=metric.meaning)
+            metric, value = METRICS[key], scores[key]
+            meaning = metric.meaning if np.isfinite(value) else f"{_undefined_help(key)} {metric.meaning}"
+            col.metric(metric.label, _fmt(key, value), help=meaning)
+
+
+def scores(model: TrainedModel, request: TrainingRequest) -> None:
+    """The model's scores on validation (clustering: on the rows clustered), then its cross-validation."""
+    if model.task == Task.CLUSTERING:
+        metrics_row(model.scores, model.task, where="clustered", rows=len(request.split.train))
+    else:
+        metrics_row(model.scores, model.task, rows=len(request.split.valid))
+    if model.cv_scores:
+        cv_summary(model, request.split.config.cv_folds)
+
+
+def cv_summary(model: TrainedModel, folds: int) -> None:
+    """The cross-validated primary score, said to come from folds of the training rows."""
+    metric = primary_metric(model.task)
+    mean, std = model.cv_scores.get(f"cv_{metric.key}_mean"), model.cv_scores.get(f"cv_{metric.key}_std")
+    if mean is None:
+        return
+    spread = f" ± {std:.4f}" if std is not None and np.isfinite(std) else ""
+    st.caption(
+        f"**Cross-validation folds** · {folds} folds of the training rows: {metric.label} {_fmt(metric.key, mean)}{spread} "
+        "(mean ± std over the folds)."
+    )
 
 
 def overfitting(model: TrainedModel) -> None:
@@ -74,12 +126,18 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
         if task == Task.REGRESSION
         else [v for v in CLASSIFICATION_VIEWS if v != "Threshold" or task == Task.BINARY]
     )
-    view = st.segmented_control("Chart", views, default=views[0], key="results_view")
+    view = st.segmented_control(
+        "Chart", views, default=state.kept("results_view", views[0], allowed=views), key="results_view"
+    )
+    state.keep("results_view", view)
     pred = state.memo(
         "results_pred", (id(state.job()), model.name), lambda: results.predictions(model, request, "valid")
     )
     if view == "Confusion matrix":
-        normalized = st.toggle("Show shares of each actual class", key="results_normalized")
+        normalized = st.toggle(
+            "Show shares of each actual class", value=state.kept("results_normalized", False), key="results_normalized"
+        )
+        state.keep("results_normalized", normalized)
         st.plotly_chart(
             charts.confusion_matrix_figure(confusion_frame(pred.y, pred.y_pred, pred.classes, normalized), normalized),
             key="results_confusion",
@@ -100,7 +158,7 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
             "A well-calibrated model's points lie on the diagonal: of the rows it gives 70%, about 70% are positive."
         )
     elif view == "Per class":
-        st.dataframe(classification_report_frame(pred.y, pred.y_pred, pred.classes).round(4), hide_index=True)
+        per_class(classification_report_frame(pred.y, pred.y_pred, pred.classes))
     elif view == "Residuals":
         st.plotly_chart(charts.residuals_figure(results.residuals_frame(pred.y, pred.y_pred)), key="results_residuals")
     elif view == "Predicted vs actual":
@@ -113,6 +171,30 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
         st.info("This model gives no probabilities, so this chart is not available.")
 
 
+def per_class_styler(table):
+    """The per-class report with four decimals and "—" where precision is undefined.
+
+    The columns stay numbers (NaN there), so sorting still works in the browser.
+    """
+    return table.style.format({k: "{:.4f}" for k in ("precision", "recall", "f1")}, na_rep=UNDEFINED)
+
+
+def per_class(table) -> None:
+    st.dataframe(
+        per_class_styler(table),
+        hide_index=True,
+        column_config={
+            "precision": st.column_config.NumberColumn(
+                "precision",
+                help="Of the rows predicted as this class, the share that really are. "
+                f"{UNDEFINED} means the model never predicted this class.",
+            )
+        },
+    )
+    if table["precision"].isna().any():
+        st.caption(f"{UNDEFINED} in precision: the model never predicted that class, so there is no share to compute.")
+
+
 def _threshold(pred: results.Predictions) -> None:
     if pred.proba is None:
         st.info("This model gives no probabilities, so its decision threshold cannot be moved.")
@@ -122,14 +204,23 @@ def _threshold(pred: results.Predictions) -> None:
         f"Decision threshold: call a row '{positive}' when its probability is at least",
         0.0,
         1.0,
-        0.5,
+        state.kept("results_threshold", 0.5),
         0.01,
         key="results_threshold",
     )
+    state.keep("results_threshold", threshold)
     numbers = results.threshold_metrics(pred.y, pred.proba[:, 1], positive, threshold)
     cols = st.columns(5)
     for col, key in zip(cols, ("accuracy", "precision", "recall", "f1", "balanced_accuracy"), strict=True):
-        col.metric(key.replace("_", " ").capitalize(), f"{numbers[key]:.3f}")
+        value = numbers[key]
+        col.metric(
+            key.replace("_", " ").capitalize(),
+            f"{value:.3f}" if np.isfinite(value) else UNDEFINED,
+            help=None
+            if np.isfinite(value)
+            else f"Undefined: at this threshold the model never predicts '{md_escape(str(positive))}', "
+            "so no share of its calls can be right or wrong.",
+        )
     y_pred = np.where(pred.proba[:, 1] >= threshold, positive, pred.classes[0])
     st.plotly_chart(
         charts.confusion_matrix_figure(confusion_frame(pred.y, y_pred, pred.classes)), key="results_threshold_confusion"
@@ -143,9 +234,13 @@ def _learning_curve(model: TrainedModel, request: TrainingRequest) -> None:
     if model.history:
         st.plotly_chart(charts.training_curves(model.history, best_epoch=model.best_epoch), key="results_keras_curve")
         return
-    if not st.toggle(
-        "Compute the learning curve (refits the model 15 times on parts of the training rows)", key="results_lc_on"
-    ):
+    compute = st.toggle(
+        "Compute the learning curve (refits the model 15 times on parts of the training rows)",
+        value=state.kept("results_lc_on", False),
+        key="results_lc_on",
+    )
+    state.keep("results_lc_on", compute)
+    if not compute:
         return
     run = next(r for r in request.models if r.name == model.name)
     X, y = request.xy(request.split.train)
@@ -167,7 +262,13 @@ def _clusters(model: TrainedModel, request: TrainingRequest) -> None:
     Xt, labels, X = state.memo(
         "results_clusters", (id(state.job()), model.name), lambda: results.cluster_assignments(model, request)
     )
-    view = st.segmented_control("Chart", CLUSTER_VIEWS, default=CLUSTER_VIEWS[0], key="results_cluster_view")
+    view = st.segmented_control(
+        "Chart",
+        CLUSTER_VIEWS,
+        default=state.kept("results_cluster_view", CLUSTER_VIEWS[0], allowed=CLUSTER_VIEWS),
+        key="results_cluster_view",
+    )
+    state.keep("results_cluster_view", view)
     if view == "Clusters (PCA)":
         st.plotly_chart(charts.clusters_figure(results.pca_projection(Xt, labels, request.seed)), key="results_pca")
     elif view == "Cluster profiles":
@@ -185,7 +286,10 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
     if task == Task.CLUSTERING or len(trained) < 2:
         return
     names = [m.name for m in trained]
-    picked = st.multiselect("Overlay these models", names, default=names[: min(4, len(names))], key="results_overlay")
+    run = id(state.job())
+    default = state.kept("results_overlay", names[: min(4, len(names))], token=run, allowed=names)
+    picked = st.multiselect("Overlay these models", names, default=default, key="results_overlay")
+    state.keep("results_overlay", picked, token=run)
     chosen = [m for m in trained if m.name in picked]
     preds = {
         m.name: state.memo(
@@ -231,7 +335,7 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
     if done is None:
         return
     st.markdown(f"**Test numbers** for {md_escape(model.name)} — not validation numbers:")
-    metrics_row(done["scores"], model.task, where="test")
+    metrics_row(done["scores"], model.task, where="test", rows=len(request.split.test))
     log = state.test_log()
     if len(log) > 1:
         st.warning(

@@ -246,7 +246,10 @@ def test_threshold_moves_the_confusion_matrix_and_the_network_is_explained_in_my
     model = page.locator(".st-key-results_model").get_by_role("combobox").input_value()
     page.locator(".st-key-results_test button").click()
     expect(page.get_by_text(f"Test numbers for {model}")).to_be_visible(timeout=SLOW)
-    expect(page.get_by_test_id("stMetricLabel").filter(has_text="(test)").first).to_be_visible()
+    expect(
+        page.get_by_test_id("stCaptionContainer").filter(has_text=re.compile(r"TEST split · [\d,]+ rows"))
+    ).to_be_visible()
+    expect(page.get_by_test_id("stMetricLabel").filter(has_text=re.compile(r"\((validation|test)\)"))).to_have_count(0)
     wait_idle(page)
     assert_clean(page)
 
