@@ -1,0 +1,236 @@
+"""A one-page HTML report of a training run, for stakeholders, readable offline.
+
+Everything from the person's file (column names, values, class labels, the
+file's name) is escaped with :func:`html.escape` or passes through the chart
+builders' :func:`~core.charts.style.safe_text`; plotly.js is embedded once, so
+the page needs no network.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import charts
+from core.evaluation import METRICS, overfitting_check, primary_metric
+from core.target import Task
+from core.training import ModelFailure, TrainedModel, TrainingRequest, leaderboard
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}
+h1{font-size:1.8rem;margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #e4e7eb;padding-bottom:.3rem}
+.meta{color:#616e7c}table{border-collapse:collapse;margin:.5rem 0;font-size:.92rem}
+th,td{border:1px solid #e4e7eb;padding:.3rem .6rem;text-align:left}th{background:#f5f7fa}
+td.num{text-align:right;font-variant-numeric:tabular-nums}.test{background:#fff8e1;border-left:4px solid #f0b429;padding:.5rem 1rem}
+.caveat{background:#fdecea;border-left:4px solid #e12d39;padding:.5rem 1rem;margin:.5rem 0}
+.ok{background:#e3f9e5;border-left:4px solid #27ab83;padding:.5rem 1rem;margin:.5rem 0}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}@media(max-width:800px){.grid{grid-template-columns:1fr}}
+footer{margin-top:3rem;color:#9aa5b1;font-size:.85rem}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return "—" if not np.isfinite(value) else f"{value:.4g}"
+    return _e(value)
+
+
+def _table(frame: pd.DataFrame, *, index: bool = False) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in ([frame.index.name or ""] if index else []) + list(frame.columns))
+    rows = []
+    for label, row in frame.iterrows():
+        cells = [f"<th>{_e(label)}</th>"] if index else []
+        for value in row:
+            numeric = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+            cells.append(f'<td class="num">{_fmt(value)}</td>' if numeric else f"<td>{_fmt(value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _figure(fig) -> str:
+    # The figure's JSON goes inside a <script>: "<" only occurs in JSON strings, where \u003c means the
+    # same, so no text from the file can end the script or open a tag.
+    fig_json = fig.to_json().replace("<", "\\u003c")
+    div = f"fig-{abs(hash(fig_json)) % 10**12}"
+    return (
+        f'<div id="{div}" style="width:100%;height:{int(fig.layout.height or 420)}px"></div>'
+        f"<script>(function(){{var f={fig_json};Plotly.newPlot('{div}',f.data,f.layout,"
+        "{responsive:true,displaylogo:false});})();</script>"
+    )
+
+
+def _metrics_table(scores: dict[str, float]) -> str:
+    rows = []
+    for key, value in scores.items():
+        metric = METRICS.get(key)
+        rows.append(
+            {"metric": metric.label if metric else key, "value": value, "meaning": metric.meaning if metric else ""}
+        )
+    return _table(pd.DataFrame(rows, columns=["metric", "value", "meaning"]))
+
+
+def caveats(
+    request: TrainingRequest, chosen: TrainedModel, results: list, *, test_scores: dict | None, test_looks: int
+) -> list[str]:
+    """Plain-language warnings a reader of the numbers should know (from the app's guard checks)."""
+    notes: list[str] = []
+    overfit = overfitting_check(chosen.train_scores, chosen.scores, request.task)
+    if overfit:
+        notes.append(overfit)
+    if request.task.is_classification and request.target is not None:
+        shares = request.frame[request.target].value_counts(normalize=True)
+        if len(shares) and shares.min() < 0.2:
+            notes.append(
+                f"The classes are imbalanced: the rarest class is {shares.min():.1%} of the rows. Accuracy alone "
+                "flatters a model that ignores it; look at balanced accuracy, recall and the confusion matrix."
+            )
+    if len(request.split.valid) < 100:
+        notes.append(
+            f"The validation split has only {len(request.split.valid)} rows, so the scores can move a lot by chance."
+        )
+    baseline = next((r for r in results if isinstance(r, TrainedModel) and r.key == "baseline"), None)
+    if baseline is not None and chosen.key != "baseline" and request.task != Task.CLUSTERING:
+        metric = primary_metric(request.task)
+        b, c = baseline.scores.get(metric.key), chosen.scores.get(metric.key)
+        if b is not None and c is not None and np.isfinite(b) and np.isfinite(c):
+            gain = (c - b) if metric.higher_is_better else (b - c)
+            if gain < 0.02 * max(abs(b), 1e-9) + 1e-9:
+                notes.append(
+                    f"The model barely beats the baseline that always predicts the most common answer "
+                    f"({metric.label} {c:.3g} vs {b:.3g}): it has learned little from these columns."
+                )
+    if test_scores is None and request.task != Task.CLUSTERING:
+        notes.append(
+            "The model has not been scored on the held-out test split yet: every number here is a validation "
+            "number, used to choose the model, and may be slightly optimistic."
+        )
+    if test_looks > 1:
+        notes.append(
+            f"The test split was scored {test_looks} times in this session; each look makes it a little less honest."
+        )
+    failed = [r for r in results if isinstance(r, ModelFailure)]
+    if failed:
+        notes.append("Models that failed to train: " + ", ".join(r.name for r in failed) + ".")
+    return notes
+
+
+def _charts(request: TrainingRequest, chosen: TrainedModel) -> list:
+    from core import results as res
+    from core.evaluation import confusion_frame
+
+    if request.task == Task.CLUSTERING:
+        Xt, labels, _ = res.cluster_assignments(chosen, request)
+        return [charts.clusters_figure(res.pca_projection(Xt, labels, seed=request.seed))]
+    pred = res.predictions(chosen, request)
+    if request.task == Task.REGRESSION:
+        frame = res.residuals_frame(pred.y, pred.y_pred, seed=request.seed)
+        return [charts.predicted_vs_actual_figure(frame), charts.residuals_figure(frame)]
+    figs = [charts.confusion_matrix_figure(confusion_frame(pred.y, pred.y_pred, pred.classes))]
+    if pred.proba is not None:
+        figs.append(charts.roc_figure(res.roc_curves(pred.y, pred.proba, pred.classes)))
+    return figs
+
+
+def _drivers(request: TrainingRequest, chosen: TrainedModel, explanation) -> tuple[str, list]:
+    """Top drivers: SHAP importance when an explanation exists, else permutation importance."""
+    if request.task == Task.CLUSTERING:
+        return "", []
+    if explanation is not None:
+        shares = np.abs(explanation.values).mean(axis=0)
+        frame = pd.DataFrame({"column": explanation.columns, "mean |SHAP|": shares})
+        frame = frame.sort_values("mean |SHAP|", ascending=False).head(10)
+        text = (
+            f"From SHAP values on {explanation.rows} validation rows: how much each column moves the "
+            f"{_e(explanation.output_name)} on average."
+        )
+        return text + _table(frame), [charts.importance_bar(explanation, top=10)]
+    from core.explain import permutation_importance_frame
+
+    X, y = request.xy(request.split.valid)
+    frame = permutation_importance_frame(chosen, X, y, request.task, repeats=3, seed=request.seed, max_rows=1_000)
+    text = (
+        f"How much the {_e(frame.attrs.get('metric', 'score'))} drops when one column's values are shuffled "
+        "(on validation rows; bigger means the model relies on it more)."
+    )
+    shown = frame.head(10).rename(columns={"importance_mean": "drop in score", "importance_std": "± spread"})
+    return text + _table(shown), [charts.permutation_bar(frame, top=10)]
+
+
+def run_report(
+    request: TrainingRequest,
+    results: list[TrainedModel | ModelFailure],
+    chosen: TrainedModel,
+    source_name: str,
+    *,
+    test_scores: dict[str, float] | None = None,
+    test_looks: int = 0,
+    explanation=None,
+) -> str:
+    """The whole report as one self-contained HTML page."""
+    from plotly.offline import get_plotlyjs
+
+    from core.export import library_versions
+
+    task = request.task
+    target = request.target
+    title = f"{chosen.name} " + (f"predicting {target}" if target else "clustering the rows")
+    sizes = request.split.sizes()
+    cfg = request.split.config
+    plan_lines = request.plan.describe(request.roles, target)
+    parts = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="meta">Dataset {_e(source_name)} · {task.value} · report made '
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}</p>",
+        "<h2>Data</h2>",
+        f"<p>{len(request.frame):,} rows after cleaning, {len(request.features)} input columns"
+        + (f", predicting <b>{_e(target)}</b>" if target else "")
+        + ".</p>",
+        "<p>Split (seed "
+        f"{cfg.seed}{', ordered by ' + _e(cfg.time_column) if cfg.time_column else ''}): "
+        f"{sizes['train']:,} training rows, {sizes['validation']:,} validation rows, {sizes['test']:,} test rows "
+        "kept aside. Everything learned from data (imputation, scaling, encoding, outlier bounds) was fitted on "
+        "the training rows only.</p>",
+    ]
+    if plan_lines:
+        parts.append("<p>Cleaning steps:</p><ul>" + "".join(f"<li>{_e(line)}</li>" for line in plan_lines) + "</ul>")
+    board = leaderboard(results, task)
+    parts += ["<h2>Models compared</h2>", _table(board)]
+    metric = primary_metric(task) if task != Task.CLUSTERING else None
+    figures: list = []
+    if metric is not None and metric.label in board.columns:
+        figures.append(charts.leaderboard_chart(board, metric.label))
+    parts += [_figure(f) for f in figures]
+    parts += [f"<h2>The chosen model: {_e(chosen.name)}</h2>", "<p>Validation scores (rows not used for training):</p>"]
+    parts.append(_metrics_table(chosen.scores))
+    if test_scores:
+        parts.append('<div class="test"><b>Test scores</b> (the held-out split, scored once):')
+        parts.append(_metrics_table(test_scores) + "</div>")
+    parts.append(
+        "<details><summary>Settings</summary><pre>"
+        + _e(json.dumps(chosen.params, indent=2, default=str))
+        + "</pre></details>"
+    )
+    parts.append('<div class="grid">' + "".join(_figure(f) for f in _charts(request, chosen)) + "</div>")
+    drivers_text, driver_figs = _drivers(request, chosen, explanation)
+    if drivers_text:
+        parts += ["<h2>What drives the predictions</h2>", f"<p>{drivers_text}</p>"]
+        parts += [_figure(f) for f in driver_figs]
+    notes = caveats(request, chosen, results, test_scores=test_scores, test_looks=test_looks)
+    parts.append("<h2>Caveats</h2>")
+    parts += [f'<div class="caveat">{_e(n)}</div>' for n in notes] or ['<div class="ok">No warnings.</div>']
+    versions = ", ".join(f"{_e(k)} {_e(v)}" for k, v in library_versions().items())
+    parts.append(f"<footer>Made with the no-code ML dashboard. {versions}.</footer>")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{_e(title)}</title>"
+        f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>" + "\n".join(parts) + "</body></html>"
+    )
