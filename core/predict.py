@@ -303,6 +303,8 @@ def _empty_like(column: ColumnSchema, n: int, index: pd.Index) -> pd.Series:
 
 def _coerce(values: pd.Series, column: ColumnSchema) -> tuple[pd.Series, int]:
     """Values as the training dtype; how many present values could not be read."""
+    if str(values.dtype) == column.dtype:
+        return values, 0  # already what the pipeline saw in training (the usual case for a file like the training one)
     if column.kind == "number":
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
             return values.astype(float), 0
