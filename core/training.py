@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -410,18 +411,61 @@ def run_training(
 # --------------------------------------------------------------------------- the job
 
 
+@dataclass(frozen=True)
+class AfterRun:
+    """Where a job's after-run hook is (e.g. recording the run in the experiment log)."""
+
+    status: str  # "none" (no hook), "pending", "running", "done", "failed", "skipped"
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.status in ("pending", "running")
+
+
+#: after_run(request, results, seconds) -> anything; runs once, in the worker thread.
+AfterRunHook = Callable[[TrainingRequest, list, float], Any]
+
+
 class TrainingJob(BackgroundJob):
     """A training run in a worker thread, owned by one browser session.
 
     :meth:`stop` asks the run to end at the next safe point (between models,
     between stages, at the end of a Keras epoch); finished models are kept.
+
+    ``after_run`` (optional) is called once, in the same worker thread, after the
+    run has ended and its status is final, with the request, the results and the
+    run's seconds; the page never waits for it. Whatever it returns or raises is
+    kept in :meth:`after_run` — its failure never loses the trained models.
     """
 
     name = "training-job"
 
-    def __init__(self, request: TrainingRequest) -> None:
+    def __init__(self, request: TrainingRequest, after_run: AfterRunHook | None = None) -> None:
         self.request = request
+        self._after_hook = after_run
+        self._after = AfterRun("none" if after_run is None else "pending")
         super().__init__(lambda listen, should_stop, keep: run_training(request, listen, should_stop, keep))
+
+    def _run(self) -> None:
+        super()._run()
+        if self._after_hook is None:
+            return
+        snap = self.snapshot()
+        if not snap.results:
+            self._after = AfterRun("skipped")
+            return
+        self._after = AfterRun("running")
+        seconds = (snap.finished_at or time.time()) - snap.started_at
+        try:
+            self._after = AfterRun("done", self._after_hook(self.request, snap.results, seconds))
+        except Exception as exc:  # report, never raise in a thread
+            self._after = AfterRun("failed", error=explain_failure(exc))
+
+    def after_run(self) -> AfterRun:
+        """The after-run hook's state and result."""
+        return self._after
 
 
 # --------------------------------------------------------------------------- views of a run

@@ -10,6 +10,7 @@ write ``charts.roc_figure(...)``.
 """
 
 from core.charts.data import *  # noqa: F403
+from core.charts.experiments import *  # noqa: F403
 from core.charts.explain import *  # noqa: F403
 from core.charts.predict import *  # noqa: F403
 from core.charts.results import *  # noqa: F403

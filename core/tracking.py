@@ -1,0 +1,803 @@
+"""Experiment tracking with MLflow: every training run recorded, findable later, servable.
+
+One training run becomes one MLflow *parent* run (dataset, task, target,
+fingerprint, split, duration) with one *child* run per model: its parameters,
+its metrics prefixed by the split they come from (``valid_accuracy``,
+``train_accuracy``, ``cv_…``; ``test_…`` once the person scores the test split,
+see :func:`log_test_scores`), tags, the cleaning plan and split as JSON
+artefacts, the model bundle (:func:`core.export.export_bundle`) and the same
+model as an MLflow pyfunc model that ``mlflow models serve`` can serve.
+
+The store is a local SQLite file in the project's ``data/`` folder unless
+``MLFLOW_TRACKING_URI`` names another (a team's tracking server). Every
+function takes the ``tracking_uri`` explicitly and talks to MLflow through an
+``MlflowClient`` for that URI, so nothing depends on MLflow's process-wide
+"current" tracking URI or active run (training jobs log from worker threads).
+
+MLflow is imported inside the functions that need it: importing this module
+costs nothing, so the app starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.errors import DashboardError
+from core.evaluation import primary_metric
+from core.target import Task
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENT = "nocode-ml-dashboard"
+#: Tag names (MLflow tags are strings); ``nocode.kind`` tells training runs from model runs.
+TAG = "nocode."
+KIND, DATASET, TASK, TARGET, MODEL, MODEL_KEY, FINGERPRINT, ERROR = (
+    f"{TAG}{name}" for name in ("kind", "dataset", "task", "target", "model", "model_key", "fingerprint", "error")
+)
+PARENT = "mlflow.parentRunId"
+#: Artefact paths inside a model run.
+MODEL_PATH = "model"
+BUNDLE_DIR = "bundle"
+BUNDLE_FILE = "model_bundle.zip"
+PLAN_FILE = "cleaning_plan.json"
+SPLIT_FILE = "split.json"
+CARD_FILE = "model_card.json"
+#: MLflow refuses longer parameter values.
+PARAM_LIMIT = 6000
+DEFAULT_PORT = 5001
+
+
+class TrackingError(DashboardError):
+    """The experiment store cannot be read or written."""
+
+
+@dataclass(frozen=True)
+class TrackingReport:
+    """What recording one training run did; never raised, shown on the Train page."""
+
+    ok: bool
+    message: str
+    tracking_uri: str
+    training_run_id: str | None = None
+    #: model name -> the MLflow run id of that model
+    model_runs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------- where
+
+
+def default_tracking_uri(root: Path | None = None) -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else a SQLite store in ``<project>/data/mlflow.db``."""
+    configured = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if configured:
+        return configured
+    return f"sqlite:///{(root or ROOT) / 'data' / 'mlflow.db'}"
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    if tracking_uri.startswith("sqlite:///"):
+        return Path(tracking_uri.removeprefix("sqlite:///"))
+    return None
+
+
+def artifact_root(tracking_uri: str) -> str | None:
+    """Where artefacts go: ``mlartifacts`` next to a SQLite file; the server's choice otherwise."""
+    path = _sqlite_path(tracking_uri)
+    if path is None or not path.is_absolute():
+        return None
+    return (path.parent / "mlartifacts").as_uri()
+
+
+def describe_store(tracking_uri: str) -> str:
+    """A short, human description of the store (for the Experiments page)."""
+    path = _sqlite_path(tracking_uri)
+    if path is not None:
+        return f"a local SQLite file, {path} (artefacts in {path.parent / 'mlartifacts'})"
+    return f"the tracking server at {tracking_uri}"
+
+
+def ui_command(tracking_uri: str, port: int = 5000) -> str:
+    """The command that opens the same runs in MLflow's own web UI."""
+    return f"mlflow ui --backend-store-uri {shlex.quote(tracking_uri)} -h 127.0.0.1 -p {port}"
+
+
+def _quiet() -> None:
+    """No usage telemetry sent from people's machines, no progress bars in the server log.
+
+    Set only when the person has not chosen otherwise; read by MLflow at each call.
+    """
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _client(tracking_uri: str):
+    _quiet()
+    path = _sqlite_path(tracking_uri)
+    if path is not None and path.is_absolute():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri)
+
+
+def _experiment_id(client, tracking_uri: str, create: bool) -> str | None:
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    if not create:
+        return None
+    try:
+        return client.create_experiment(EXPERIMENT, artifact_location=artifact_root(tracking_uri))
+    except Exception:  # another thread created it first
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def _store_error(tracking_uri: str, exc: Exception, doing: str) -> TrackingError:
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return TrackingError(
+        f"Could not {doing} the experiment store ({describe_store(tracking_uri)}): {type(exc).__name__}: {text}. "
+        "Check that the folder is writable or that MLFLOW_TRACKING_URI points to a reachable tracking server."
+    )
+
+
+# --------------------------------------------------------------------------- what is logged
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= PARAM_LIMIT else text[: PARAM_LIMIT - 1] + "…"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def setup_params(request) -> dict[str, str]:
+    """The run-wide settings every model shares (logged on each model run, so comparisons show them)."""
+    split = request.split.config.to_dict()
+    params = {f"split.{k}": v for k, v in split.items()}
+    params.update({f"features.{k}": v for k, v in request.options.to_dict().items()})
+    params["imbalance"] = request.imbalance
+    params["seed"] = request.seed
+    params["n_features"] = len(request.features)
+    return {k: _param_value(v) for k, v in params.items()}
+
+
+def model_metrics(model) -> dict[str, float]:
+    """A trained model's scores, prefixed by the split they come from."""
+    metrics: dict[str, float] = {}
+    # clustering scores are computed on the training rows: say so
+    sets = [("train", model.train_scores)]
+    if model.task != Task.CLUSTERING:
+        sets.append(("valid", model.scores))
+    for prefix, scores in sets:
+        metrics.update({f"{prefix}_{k}": float(v) for k, v in scores.items() if _finite(v)})
+    metrics.update(
+        {k if k.startswith("cv_") else f"cv_{k}": float(v) for k, v in model.cv_scores.items() if _finite(v)}
+    )
+    metrics["duration_seconds"] = float(model.seconds)
+    return metrics
+
+
+def _split_json(request) -> str:
+    return json.dumps({**request.split.config.to_dict(), "rows": request.split.sizes()}, indent=2)
+
+
+def _requirements(keras: bool) -> list[str]:
+    from importlib import metadata
+
+    names = ["mlflow", "scikit-learn", "pandas", "numpy", "scipy", "imbalanced-learn", "lightgbm", "skops", "pyarrow"]
+    if keras:
+        names += ["keras", "tensorflow-cpu", "tensorflow"]
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+# --------------------------------------------------------------------------- the served model
+
+
+def _bundle_model_class():
+    _quiet()
+    import mlflow.pyfunc
+
+    class BundleModel(mlflow.pyfunc.PythonModel):
+        """Serves a model bundle: loaded with the safe loader, predicting like the app."""
+
+        def load_context(self, context) -> None:
+            from core.export import load_bundle
+
+            data = Path(context.artifacts["bundle"]).read_bytes()
+            self.usable = load_bundle(data, file_name=BUNDLE_FILE)
+
+        def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+            from core.predict import check_batch, predict_frame
+
+            frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+            aligned, _ = check_batch(frame, self.usable.schema)
+            return predict_frame(self.usable, aligned)
+
+    # Importable as core.tracking.BundleModel (through __getattr__ below) by the served script.
+    BundleModel.__module__ = __name__
+    BundleModel.__qualname__ = "BundleModel"
+    return BundleModel
+
+
+def __getattr__(name: str):
+    # PEP 562: the pyfunc class subclasses an MLflow class, so it is built on first use
+    # rather than at import (which would import MLflow with the app).
+    if name == "BundleModel":
+        cls = _bundle_model_class()
+        globals()["BundleModel"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+SERVED_MODEL_SCRIPT = """\
+# The model MLflow serves: a model bundle read by core.export.load_bundle (see core/tracking.py).
+import mlflow.models
+
+from core.tracking import BundleModel
+
+mlflow.models.set_model(BundleModel())
+"""
+
+
+def _column_type(column) -> str:
+    if column.kind == "number":
+        return "double"
+    dtype = str(column.dtype)
+    if column.kind == "category" and dtype.startswith(("int", "uint", "Int", "UInt")):
+        return "long"
+    if column.kind == "category" and dtype.startswith(("float", "Float")):
+        return "double"
+    if column.kind == "category" and dtype in ("bool", "boolean"):
+        return "boolean"
+    return "string"  # text, categories, dates (parsed by core.predict.check_batch)
+
+
+def _example_value(column, kind: str):
+    value = column.example
+    if value is None:
+        if column.kind == "number":
+            value = column.median
+        elif column.kind == "category" and column.categories:
+            value = column.categories[0]
+        elif column.kind == "date":
+            value = column.earliest
+    if value is None:
+        return None
+    try:
+        if kind == "double":
+            return float(value)
+        if kind == "long":
+            return int(value)
+        if kind == "boolean":
+            return bool(value)
+    except (TypeError, ValueError):
+        return None
+    return str(value)
+
+
+def example_frame(schema) -> pd.DataFrame:
+    """One row in the model's input columns, from the values seen in training."""
+    row = {c.name: _example_value(c, _column_type(c)) for c in schema.columns}
+    return pd.DataFrame([row], columns=schema.names)
+
+
+def model_signature(usable):
+    """Input columns and types from the schema; outputs from one predicted example row."""
+    from mlflow.models import ModelSignature
+    from mlflow.models.signature import infer_signature
+    from mlflow.types import ColSpec, Schema
+
+    from core.predict import check_batch, predict_frame
+
+    inputs = Schema(
+        [ColSpec(_column_type(c), c.name, required=not (c.missing_share > 0)) for c in usable.schema.columns]
+    )
+    example = example_frame(usable.schema)
+    try:
+        predicted = predict_frame(usable, check_batch(example, usable.schema)[0])
+        outputs = infer_signature(_plain_frame(predicted)).inputs  # the schema of the answer frame
+    except Exception:  # an output schema is optional; the input one is what serving checks
+        outputs = None
+    return ModelSignature(inputs=inputs, outputs=outputs), example
+
+
+def _plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_string_dtype(out[column].dtype) and not pd.api.types.is_object_dtype(out[column].dtype):
+            out[column] = out[column].astype(object)
+    return out
+
+
+def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> Path:
+    """Write ``usable`` as an MLflow pyfunc model folder (servable with ``mlflow models serve -m <path>``).
+
+    The folder carries the model bundle, a copy of the ``core`` package (so the
+    server can import the loader and the prediction code) and a signature with
+    an input example from the schema.
+    """
+    import mlflow.pyfunc
+
+    from core.export import _keras_network, export_bundle
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as scratch:
+        bundle_path = Path(scratch) / BUNDLE_FILE
+        bundle_path.write_bytes(bundle if bundle is not None else export_bundle(usable))
+        code = Path(scratch) / "code" / "core"
+        shutil.copytree(ROOT / "core", code, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        signature, example = model_signature(usable)
+        # "Models from code": the served model is this script plus the bundle, so no
+        # pickle of any Python object is written or read (MLflow's recommended way).
+        script = Path(scratch) / "served_model.py"
+        script.write_text(SERVED_MODEL_SCRIPT, encoding="utf-8")
+        mlflow.pyfunc.save_model(
+            str(path),
+            python_model=str(script),
+            artifacts={"bundle": str(bundle_path)},
+            code_paths=[str(code)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=_requirements(keras=_keras_network(usable.pipeline) is not None),
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- logging a run
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _log_model_run(client, experiment_id: str, parent_id: str, request, model, source_name: str, common: dict):
+    from mlflow.entities import Metric, Param
+
+    from core.export import export_bundle
+    from core.predict import usable_from_training
+
+    usable = usable_from_training(model, request, source_name)
+    fingerprint = (usable.card.get("dataset") or {}).get("sha256", "")
+    end = _now_ms()
+    tags = {
+        PARENT: parent_id,
+        KIND: "model",
+        DATASET: source_name,
+        TASK: request.task.value,
+        TARGET: str(request.target or ""),
+        MODEL: model.name,
+        MODEL_KEY: model.key,
+        FINGERPRINT: fingerprint,
+    }
+    run = client.create_run(experiment_id, start_time=end - int(model.seconds * 1000), tags=tags, run_name=model.name)
+    run_id = run.info.run_id
+    try:
+        params = {**common, **{k: _param_value(v) for k, v in model.params.items()}}
+        metrics = model_metrics(model)
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, end, 0) for k, v in metrics.items()],
+            params=[Param(k, v) for k, v in params.items()],
+        )
+        client.log_text(run_id, request.plan.to_json(), PLAN_FILE)
+        client.log_text(run_id, _split_json(request), SPLIT_FILE)
+        client.log_dict(run_id, usable.card, CARD_FILE)
+        bundle = export_bundle(usable)
+        with tempfile.TemporaryDirectory() as scratch:
+            bundle_path = Path(scratch) / BUNDLE_FILE
+            bundle_path.write_bytes(bundle)
+            client.log_artifact(run_id, str(bundle_path), BUNDLE_DIR)
+            served = save_served_model(usable, Path(scratch) / MODEL_PATH, bundle)
+            client.log_artifacts(run_id, str(served), MODEL_PATH)
+        client.set_tag(run_id, "nocode.model_uri", f"runs:/{run_id}/{MODEL_PATH}")
+        client.set_terminated(run_id, "FINISHED", end_time=end)
+    except Exception as exc:
+        client.set_tag(run_id, ERROR, _param_value(f"{type(exc).__name__}: {exc}")[:500])
+        client.set_terminated(run_id, "FAILED")
+        raise
+    return run_id, fingerprint
+
+
+def _log_failure_run(client, experiment_id: str, parent_id: str, request, failure, source_name: str, common: dict):
+    from mlflow.entities import Param
+
+    tags = {
+        PARENT: parent_id,
+        KIND: "model",
+        DATASET: source_name,
+        TASK: request.task.value,
+        TARGET: str(request.target or ""),
+        MODEL: failure.name,
+        MODEL_KEY: failure.key,
+        ERROR: failure.message[:500],
+    }
+    run = client.create_run(experiment_id, tags=tags, run_name=failure.name)
+    params = {**common}
+    spec_params = next((m.params for m in request.models if m.name == failure.name), {})
+    params.update({k: _param_value(v) for k, v in spec_params.items()})
+    client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()])
+    client.set_terminated(run.info.run_id, "FAILED")
+    return run.info.run_id
+
+
+def log_training(tracking_uri: str, request, results: list, source_name: str, seconds: float | None = None):
+    """Record one training run: a parent run and one child run per model.
+
+    Args:
+        tracking_uri: the MLflow store (see :func:`default_tracking_uri`).
+        request: the :class:`core.training.TrainingRequest` that was trained.
+        results: its :class:`TrainedModel` / :class:`ModelFailure` list.
+        source_name: the dataset's name (file name or sample).
+        seconds: the run's wall time (defaults to the sum of the models' times).
+
+    Returns:
+        ``(training_run_id, {model name: run id})``.
+
+    Raises:
+        TrackingError: when the store cannot be written.
+    """
+    from mlflow.entities import Metric, Param
+
+    from core.export import dataset_fingerprint
+    from core.training import TrainedModel
+
+    trained = [r for r in results if isinstance(r, TrainedModel)]
+    seconds = float(seconds if seconds is not None else sum(r.seconds for r in trained))
+    try:
+        client = _client(tracking_uri)
+        experiment_id = _experiment_id(client, tracking_uri, create=True)
+        fingerprint = dataset_fingerprint(request.frame)
+        end = _now_ms()
+        parent = client.create_run(
+            experiment_id,
+            start_time=end - int(seconds * 1000),
+            tags={
+                KIND: "training",
+                DATASET: source_name,
+                TASK: request.task.value,
+                TARGET: str(request.target or ""),
+                FINGERPRINT: fingerprint["sha256"],
+            },
+            run_name=f"{source_name} · {request.task.value}",
+        )
+        parent_id = parent.info.run_id
+        common = setup_params(request)
+        sizes = request.split.sizes()
+        client.log_batch(
+            parent_id,
+            metrics=[
+                Metric(k, float(v), end, 0)
+                for k, v in {
+                    "duration_seconds": seconds,
+                    "rows_train": sizes["train"],
+                    "rows_valid": sizes["validation"],
+                    "rows_test": sizes["test"],
+                    "models_trained": len(trained),
+                    "models_failed": len(results) - len(trained),
+                }.items()
+            ],
+            params=[
+                Param(k, v)
+                for k, v in {
+                    **common,
+                    "dataset": _param_value(source_name),
+                    "task": request.task.value,
+                    "target": _param_value(str(request.target or "")),
+                    "dataset_rows": str(fingerprint["rows"]),
+                    "dataset_columns": str(fingerprint["columns"]),
+                    "dataset_sha256": fingerprint["sha256"],
+                    "features": _param_value(request.features),
+                    "models": _param_value([m.name for m in request.models]),
+                }.items()
+            ],
+        )
+        client.log_text(parent_id, request.plan.to_json(), PLAN_FILE)
+        client.log_text(parent_id, _split_json(request), SPLIT_FILE)
+    except Exception as exc:
+        raise _store_error(tracking_uri, exc, "write to") from exc
+    runs: dict[str, str] = {}
+    problems: list[str] = []
+    for result in results:
+        try:
+            if isinstance(result, TrainedModel):
+                runs[result.name], _ = _log_model_run(
+                    client, experiment_id, parent_id, request, result, source_name, common
+                )
+            else:
+                _log_failure_run(client, experiment_id, parent_id, request, result, source_name, common)
+        except Exception as exc:  # one model that cannot be logged must not lose the others
+            problems.append(f"{result.name}: {type(exc).__name__}: {str(exc)[:200]}")
+    client.set_terminated(parent_id, "FINISHED" if not problems else "FAILED", end_time=end)
+    if problems and not runs:
+        raise TrackingError("No model of this run could be recorded. " + " ".join(problems))
+    if problems:
+        client.set_tag(parent_id, ERROR, _param_value(" ".join(problems))[:500])
+    return parent_id, runs
+
+
+def record_training(
+    tracking_uri: str, request, results: list, source_name: str, seconds: float | None = None
+) -> TrackingReport:
+    """:func:`log_training` that reports instead of raising (for the worker thread)."""
+    started = time.perf_counter()
+    from core.training import TrainedModel
+
+    expected = sum(isinstance(r, TrainedModel) for r in results)
+    try:
+        parent, runs = log_training(tracking_uri, request, results, source_name, seconds)
+    except Exception as exc:
+        message = (
+            exc.user_message if isinstance(exc, DashboardError) else str(_store_error(tracking_uri, exc, "write to"))
+        )
+        return TrackingReport(
+            False,
+            f"This run was not recorded in the experiment log. {message} The trained models are kept in this session.",
+            tracking_uri,
+            seconds=time.perf_counter() - started,
+        )
+    elapsed = time.perf_counter() - started
+    if len(runs) < expected:
+        missing = expected - len(runs)
+        return TrackingReport(
+            False,
+            f"{missing} of {expected} models could not be recorded in the experiment log; the others were. "
+            "The trained models are kept in this session.",
+            tracking_uri,
+            parent,
+            runs,
+            elapsed,
+        )
+    return TrackingReport(
+        True, f"Recorded {len(runs)} model runs in the experiment log.", tracking_uri, parent, runs, elapsed
+    )
+
+
+def recorder(tracking_uri: str, source_name: str) -> Callable[[Any, list, float], TrackingReport]:
+    """A hook for :class:`core.training.TrainingJob` that records the run when it ends."""
+
+    def record(request, results: list, seconds: float) -> TrackingReport:
+        return record_training(tracking_uri, request, results, source_name, seconds)
+
+    return record
+
+
+def log_test_scores(tracking_uri: str, run_id: str, scores: dict[str, float]) -> None:
+    """Add the held-out test scores (``test_…``) to a model's run.
+
+    Raises:
+        TrackingError: when the store cannot be written.
+    """
+    from mlflow.entities import Metric
+
+    try:
+        client = _client(tracking_uri)
+        now = _now_ms()
+        looks = client.get_run(run_id).data.metrics.get("test_looks", 0.0)
+        metrics = [Metric(f"test_{k}", float(v), now, 0) for k, v in scores.items() if _finite(v)]
+        metrics.append(Metric("test_looks", float(looks) + 1, now, 0))
+        client.log_batch(run_id, metrics=metrics)
+    except Exception as exc:
+        raise _store_error(tracking_uri, exc, "write to") from exc
+
+
+# --------------------------------------------------------------------------- reading runs
+
+RUN_COLUMNS = [
+    "run_id",
+    "training_run_id",
+    "date",
+    "dataset",
+    "task",
+    "target",
+    "model",
+    "model_key",
+    "status",
+    "metric",
+    "validation",
+    "test",
+    "seconds",
+    "fingerprint",
+]
+
+
+def _search(client, experiment_id: str, filter_string: str, limit: int) -> list:
+    runs, token = [], None
+    while len(runs) < limit:
+        page = client.search_runs(
+            [experiment_id],
+            filter_string=filter_string,
+            max_results=min(1000, limit - len(runs)),
+            order_by=["attributes.start_time DESC"],
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    return runs
+
+
+def _main_metric(task_value: str, metrics: dict[str, float]) -> tuple[str, float, float]:
+    try:
+        metric = primary_metric(Task(task_value))
+        key = metric.key
+    except ValueError:
+        key = "accuracy"
+    prefix = "train" if task_value == Task.CLUSTERING.value else "valid"
+    return key, metrics.get(f"{prefix}_{key}", math.nan), metrics.get(f"test_{key}", math.nan)
+
+
+def list_runs(
+    tracking_uri: str, dataset: str | None = None, task: Task | str | None = None, limit: int = 5000
+) -> pd.DataFrame:
+    """One row per model run, newest first: date, dataset, task, model, main metrics.
+
+    Raises:
+        TrackingError: when the store cannot be read.
+    """
+    task_value = task.value if isinstance(task, Task) else task
+    path = _sqlite_path(tracking_uri)
+    if path is not None and path.is_absolute() and not path.exists():
+        return pd.DataFrame(columns=RUN_COLUMNS)  # nothing recorded yet: do not create the store to say so
+    try:
+        client = _client(tracking_uri)
+        experiment_id = _experiment_id(client, tracking_uri, create=False)
+        runs = [] if experiment_id is None else _search(client, experiment_id, f"tags.`{KIND}` = 'model'", limit)
+    except Exception as exc:
+        raise _store_error(tracking_uri, exc, "read") from exc
+    rows = []
+    for run in runs:
+        tags, metrics = run.data.tags, run.data.metrics
+        key, valid, test = _main_metric(tags.get(TASK, ""), metrics)
+        rows.append(
+            {
+                "run_id": run.info.run_id,
+                "training_run_id": tags.get(PARENT),
+                "date": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
+                "dataset": tags.get(DATASET, ""),
+                "task": tags.get(TASK, ""),
+                "target": tags.get(TARGET, ""),
+                "model": tags.get(MODEL, run.info.run_name or ""),
+                "model_key": tags.get(MODEL_KEY, ""),
+                "status": run.info.status.lower(),
+                "metric": key,
+                "validation": valid,
+                "test": test,
+                "seconds": metrics.get("duration_seconds", math.nan),
+                "fingerprint": tags.get(FINGERPRINT, ""),
+            }
+        )
+    table = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    if dataset is not None:
+        table = table[table["dataset"] == dataset]
+    if task_value is not None:
+        table = table[table["task"] == task_value]
+    return table.reset_index(drop=True)
+
+
+def run_label(model: str, run_id: str) -> str:
+    """A short unique name for a run in comparisons."""
+    return f"{model} ({run_id[:7]})"
+
+
+def compare_runs(tracking_uri: str, run_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs side by side: parameters (with a ``differs`` flag) and metrics.
+
+    Returns:
+        ``(params, metrics)``: ``params`` has one row per parameter, one column per
+        run (labelled by :func:`run_label`) and a boolean ``differs`` column;
+        ``metrics`` has one row per metric and one column per run.
+
+    Raises:
+        TrackingError: when the store cannot be read or a run does not exist.
+    """
+    try:
+        client = _client(tracking_uri)
+        runs = [client.get_run(run_id) for run_id in run_ids]
+    except Exception as exc:
+        raise _store_error(tracking_uri, exc, "read") from exc
+    labels = [run_label(r.data.tags.get(MODEL, r.info.run_name or "run"), r.info.run_id) for r in runs]
+    params = pd.DataFrame(
+        {label: pd.Series(r.data.params, dtype=object) for label, r in zip(labels, runs, strict=True)}
+    )
+    params = params.reindex(columns=labels).sort_index()
+    params.index.name = "parameter"
+    if len(params):
+        params["differs"] = params[labels].astype(str).nunique(axis=1, dropna=False) > 1
+        # a parameter only one model has (the other's model has no such setting) differs too
+        params["differs"] |= params[labels].isna().any(axis=1) & params[labels].notna().any(axis=1)
+    else:
+        params["differs"] = pd.Series(dtype=bool)
+    metrics = pd.DataFrame(
+        {label: pd.Series(r.data.metrics, dtype=float) for label, r in zip(labels, runs, strict=True)}
+    )
+    metrics = metrics.reindex(columns=labels).sort_index()
+    metrics.index.name = "metric"
+    return params, metrics
+
+
+def load_run_model(tracking_uri: str, run_id: str):
+    """The model of a run, restored from its bundle with the safe loader.
+
+    Raises:
+        TrackingError: when the run or its bundle cannot be read.
+        core.export.BundleError: when the bundle is refused.
+    """
+    from core.export import load_bundle
+
+    try:
+        client = _client(tracking_uri)
+        with tempfile.TemporaryDirectory() as scratch:
+            local = client.download_artifacts(run_id, f"{BUNDLE_DIR}/{BUNDLE_FILE}", scratch)
+            data = Path(local).read_bytes()
+        model = client.get_run(run_id).data.tags.get(MODEL, "")
+    except Exception as exc:
+        raise _store_error(tracking_uri, exc, "read") from exc
+    usable = load_bundle(data, file_name=BUNDLE_FILE)
+    usable.origin = f"experiment run {run_id[:7]}"
+    if model:
+        usable.name = model
+    # where it came from, so the Predict page can show the serve command (no store URI: it may hold credentials)
+    usable.card = {**usable.card, "tracking": {"run_id": run_id, "model_uri": model_uri(run_id)}}
+    return usable
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def model_uri(run_id: str) -> str:
+    """The MLflow URI of a run's servable model."""
+    return f"runs:/{run_id}/{MODEL_PATH}"
+
+
+def serve_command(model_uri: str, port: int = DEFAULT_PORT, tracking_uri: str | None = None) -> str:
+    """The command that serves ``model_uri`` as a REST API on 127.0.0.1.
+
+    ``runs:/`` and ``models:/`` URIs are resolved through the tracking store, so
+    the command names it (``tracking_uri`` defaults to :func:`default_tracking_uri`).
+    """
+    command = f"mlflow models serve -m {shlex.quote(model_uri)} --env-manager local -h 127.0.0.1 -p {int(port)}"
+    if model_uri.startswith(("runs:/", "models:/")):
+        uri = tracking_uri or default_tracking_uri()
+        command = f"MLFLOW_TRACKING_URI={shlex.quote(uri)} {command}"
+    return command
+
+
+def request_body(schema, rows: pd.DataFrame | None = None) -> dict:
+    """A ``dataframe_split`` JSON body for the model server (an example row if none given)."""
+    frame = example_frame(schema) if rows is None else rows[schema.names]
+    data = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
+    return {"dataframe_split": {"columns": data["columns"], "data": data["data"]}}
+
+
+def curl_example(schema, port: int = DEFAULT_PORT) -> str:
+    """A ``curl`` call that posts one example row to a model served on ``port``."""
+    body = json.dumps(request_body(schema), ensure_ascii=False)
+    return (
+        f"curl -s -X POST http://127.0.0.1:{int(port)}/invocations \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -d {shlex.quote(body)}"
+    )

@@ -1,0 +1,140 @@
+"""A tracked model served as a REST API by MLflow's model server answers like the app.
+
+Starts ``mlflow models serve`` (the venv's executable, ``--env-manager local``,
+bound to 127.0.0.1 on a free port) for a logged model, waits for ``/ping``,
+posts rows as ``dataframe_split`` and ``dataframe_records``, and compares the
+answers with :func:`core.predict.predict_frame`. The server is always stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import tracking
+from core.cleaning import CleaningPlan
+from core.predict import check_batch, predict_frame
+from core.samples import load_sample
+from core.schema import effective_roles, infer_roles
+from core.split import SplitConfig
+from core.target import Task, default_features
+from core.training import ModelRun, TrainSetup, make_request, run_training
+
+BIN = Path(sys.executable).parent
+STARTUP_TIMEOUT_S = 120.0
+
+CASES = [
+    # mixed numbers, categories (yes/no, neighbourhoods) and a date column
+    ("house_prices", "price", Task.REGRESSION, ModelRun("ridge", "Ridge")),
+    # free text, categories and numbers; class probabilities in the answer
+    ("spam", "label", Task.BINARY, ModelRun("logistic_regression", "Logistic regression")),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(port: int, body: dict) -> dict:
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def wait_for_ping(process: subprocess.Popen, port: int, log: Path) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < STARTUP_TIMEOUT_S:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow models serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
+                if answer.status == 200:
+                    return time.perf_counter() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"the model server did not answer /ping within {STARTUP_TIMEOUT_S:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sample", "target", "task", "run"), CASES, ids=[c[0] for c in CASES])
+def test_served_model_answers_like_the_app(tmp_path, sample, target, task, run):
+    ds = load_sample(sample)
+    roles = effective_roles(infer_roles(ds.frame), {})
+    features = [c for c, (use, _) in default_features(list(ds.frame.columns), roles, target).items() if use]
+    request = make_request(
+        ds.frame, target, task, features, roles, CleaningPlan(), TrainSetup(SplitConfig(seed=5), [run])
+    )
+    results = run_training(request)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _, runs = tracking.log_training(uri, request, results, f"{sample}.csv")
+    usable = tracking.load_run_model(uri, runs[run.name])
+
+    rows = ds.frame.iloc[request.split.test[:8]][features].reset_index(drop=True)
+    expected = predict_frame(usable, check_batch(rows, usable.schema)[0])
+
+    command = tracking.serve_command(tracking.model_uri(runs[run.name]), port=free_port(), tracking_uri=uri)
+    assert "mlflow models serve -m runs:/" in command and "--env-manager local -h 127.0.0.1" in command
+    port = int(command.rsplit("-p ", 1)[1])
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        # the server runs `uvicorn` by name: the venv's bin must come first on PATH
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    # run the very command the app shows, with the venv's mlflow executable
+    tokens = shlex.split(command)
+    assert tokens[0] == f"MLFLOW_TRACKING_URI={uri}" and tokens[1] == "mlflow"
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "mlflow"), *tokens[2:]],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,  # not the repo: the server must import `core` from the model's own code copy
+            start_new_session=True,
+        )
+    try:
+        seconds = wait_for_ping(process, port, log)
+        print(f"\nmodel server for {sample} answered /ping after {seconds:.1f} s")
+        split_body = tracking.request_body(usable.schema, rows)
+        answer = pd.DataFrame(post(port, split_body)["predictions"])
+        records = json.loads(rows.to_json(orient="records", date_format="iso"))
+        by_records = pd.DataFrame(post(port, {"dataframe_records": records})["predictions"])
+        example = json.loads(tracking.curl_example(usable.schema, port).split("-d ", 1)[1].strip("'"))
+        assert len(post(port, example)["predictions"]) == 1
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+    assert list(answer.columns) == list(expected.columns)
+    for got in (answer, by_records):
+        for column in expected.columns:
+            if pd.api.types.is_numeric_dtype(expected[column]):
+                np.testing.assert_allclose(got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-9)
+            else:
+                assert got[column].astype(str).tolist() == expected[column].astype(str).tolist()

@@ -1,0 +1,322 @@
+"""core.tracking: runs recorded in MLflow, found again (across processes), compared, reloaded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import charts, tracking
+from core.cleaning import CleaningPlan
+from core.predict import predict_frame, usable_from_training
+from core.samples import load_sample
+from core.schema import effective_roles, infer_roles
+from core.split import SplitConfig
+from core.target import Task, default_features
+from core.training import ModelFailure, ModelRun, TrainedModel, TrainingJob, TrainSetup, make_request, run_training
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def request_for(sample: str, target: str, task: Task, models: list[ModelRun], split: SplitConfig | None = None):
+    ds = load_sample(sample)
+    roles = effective_roles(infer_roles(ds.frame), {})
+    features = [c for c, (use, _) in default_features(list(ds.frame.columns), roles, target).items() if use]
+    setup = TrainSetup(split or SplitConfig(seed=3), models)
+    return make_request(ds.frame, target, task, features, roles, CleaningPlan(), setup)
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory) -> Path:
+    """An initialised, empty SQLite store to copy (creating one runs MLflow's migrations: seconds)."""
+    path = tmp_path_factory.mktemp("template") / "mlflow.db"
+    client(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def fresh_uri(empty_store, tmp_path) -> str:
+    shutil.copy(empty_store, tmp_path / "mlflow.db")
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, empty_store):
+    """Two iris runs (forests of 5 and 10 trees, CV on) and one diabetes run in one SQLite store."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    shutil.copy(empty_store, folder / "mlflow.db")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    iris = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [
+            ModelRun("logistic_regression", "Logistic regression"),
+            ModelRun("random_forest_clf", "Forest", {"n_estimators": 5}),
+        ],
+        SplitConfig(seed=3, cv_folds=3),
+    )
+    iris_results = run_training(iris)
+    first = tracking.record_training(uri, iris, iris_results, "iris.csv", seconds=1.5)
+    iris2 = request_for(
+        "iris", "species", Task.MULTICLASS, [ModelRun("random_forest_clf", "Forest", {"n_estimators": 10})]
+    )
+    second = tracking.record_training(uri, iris2, run_training(iris2), "iris.csv")
+    diabetes = request_for("diabetes", "disease_progression", Task.REGRESSION, [ModelRun("ridge", "Ridge")])
+    third = tracking.record_training(uri, diabetes, run_training(diabetes), "diabetes.csv")
+    assert first.ok and second.ok and third.ok, (first.message, second.message, third.message)
+    return {
+        "uri": uri,
+        "folder": folder,
+        "iris": (iris, iris_results, first),
+        "iris2": second,
+        "diabetes": third,
+    }
+
+
+def client(uri: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(uri)
+
+
+def test_default_store_is_sqlite_in_the_data_folder_unless_the_environment_says_otherwise(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking.default_tracking_uri() == f"sqlite:///{ROOT / 'data' / 'mlflow.db'}"
+    assert tracking.artifact_root(f"sqlite:///{tmp_path / 'x.db'}") == (tmp_path / "mlartifacts").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
+    assert tracking.default_tracking_uri() == "http://tracking.example:5000"
+    assert tracking.artifact_root("http://tracking.example:5000") is None
+    assert "data/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_importing_tracking_does_not_import_mlflow():
+    code = "import sys, core.tracking, core.training; print('mlflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_training_run_is_a_parent_run_with_one_child_per_model(store):
+    report = store["iris"][2]
+    c = client(store["uri"])
+    parent = c.get_run(report.training_run_id)
+    assert parent.data.tags[tracking.KIND] == "training"
+    assert parent.data.tags[tracking.DATASET] == "iris.csv"
+    assert parent.data.tags[tracking.TASK] == Task.MULTICLASS.value
+    assert parent.data.params["target"] == "species" and parent.data.params["split.seed"] == "3"
+    assert parent.data.metrics["duration_seconds"] == 1.5 and parent.data.metrics["models_trained"] == 3
+    assert len(parent.data.tags[tracking.FINGERPRINT]) == 64
+    assert set(report.model_runs) == {"Baseline", "Logistic regression", "Forest"}
+    for run_id in report.model_runs.values():
+        assert c.get_run(run_id).data.tags["mlflow.parentRunId"] == report.training_run_id
+
+
+def test_a_model_run_has_params_metrics_per_split_tags_and_artefacts(store):
+    request, results, report = store["iris"]
+    forest = next(r for r in results if r.name == "Forest")
+    run = client(store["uri"]).get_run(report.model_runs["Forest"])
+    data = run.data
+    assert data.params["n_estimators"] == "5" and data.params["split.cv_folds"] == "3"
+    assert data.metrics["valid_accuracy"] == pytest.approx(forest.scores["accuracy"])
+    assert data.metrics["train_accuracy"] == pytest.approx(forest.train_scores["accuracy"])
+    assert data.metrics["cv_accuracy_mean"] == pytest.approx(forest.cv_scores["cv_accuracy_mean"])
+    assert data.metrics["duration_seconds"] == pytest.approx(forest.seconds)
+    assert not any(k.startswith("test_") for k in data.metrics), "test scores only once the person asks"
+    assert data.tags[tracking.MODEL] == "Forest" and data.tags[tracking.MODEL_KEY] == "random_forest_clf"
+    assert (
+        data.tags[tracking.FINGERPRINT]
+        == client(store["uri"]).get_run(report.training_run_id).data.tags[tracking.FINGERPRINT]
+    )
+    folder = Path(run.info.artifact_uri.removeprefix("file://"))
+    assert folder.is_relative_to(store["folder"] / "mlartifacts"), "artefacts sit next to the SQLite file"
+    assert json.loads((folder / tracking.PLAN_FILE).read_text()) == request.plan.to_dict()
+    assert json.loads((folder / tracking.SPLIT_FILE).read_text())["rows"] == request.split.sizes()
+    assert (folder / tracking.BUNDLE_DIR / tracking.BUNDLE_FILE).stat().st_size > 0
+    assert (folder / "model" / "MLmodel").exists() and (folder / "model" / "code" / "core" / "predict.py").exists()
+    assert not list((folder / "model").rglob("*.pkl")), "the served model is code + bundle, no pickle"
+
+
+def test_runs_persist_across_a_new_process(store):
+    code = (
+        "import json, sys; from core import tracking;"
+        "table = tracking.list_runs(sys.argv[1]);"
+        "print(json.dumps(sorted(table['run_id'])))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, store["uri"]], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == sorted(tracking.list_runs(store["uri"])["run_id"])
+
+
+def test_list_runs_newest_first_with_main_metrics_and_filters(store):
+    table = tracking.list_runs(store["uri"])
+    assert len(table) == 7  # (2 + 1 + 1) models and 3 baselines; training runs are not listed
+    assert table["date"].is_monotonic_decreasing
+    assert list(table.columns) == tracking.RUN_COLUMNS
+    iris = tracking.list_runs(store["uri"], dataset="iris.csv")
+    assert set(iris["dataset"]) == {"iris.csv"} and len(iris) == 5
+    regression = tracking.list_runs(store["uri"], task=Task.REGRESSION)
+    assert list(regression["model"]) == ["Ridge", "Baseline"] and regression.loc[0, "metric"] == "r2"
+    assert np.isfinite(regression.loc[0, "validation"]) and np.isnan(regression.loc[0, "test"])
+    assert tracking.list_runs(store["uri"], dataset="iris.csv", task="regression").empty
+
+
+def test_an_empty_store_lists_no_runs(tmp_path, fresh_uri):
+    missing = f"sqlite:///{tmp_path / 'never' / 'mlflow.db'}"
+    assert tracking.list_runs(missing).empty and not (tmp_path / "never").exists(), "listing creates nothing"
+    table = tracking.list_runs(fresh_uri)
+    assert table.empty and list(table.columns) == tracking.RUN_COLUMNS
+
+
+def test_compare_flags_the_parameters_that_differ(store):
+    a = store["iris"][2].model_runs["Forest"]
+    b = store["iris2"].model_runs["Forest"]
+    params, metrics = tracking.compare_runs(store["uri"], [a, b])
+    assert params.loc["n_estimators", "differs"]
+    assert list(params.loc["n_estimators", params.columns[:2]]) == ["5", "10"]
+    assert params.loc["split.cv_folds", "differs"]  # the first run cross-validated
+    assert not params.loc["split.seed", "differs"] and not params.loc["max_depth", "differs"]
+    assert "valid_accuracy" in metrics.index and list(metrics.columns) == list(params.columns[:2])
+    assert np.isnan(metrics.loc["cv_accuracy_mean", metrics.columns[1]])
+
+
+def test_compare_marks_a_setting_only_one_model_has(store):
+    runs = store["iris"][2].model_runs
+    params, _ = tracking.compare_runs(store["uri"], [runs["Logistic regression"], runs["Forest"]])
+    assert params.loc["C", "differs"] and params.loc["n_estimators", "differs"]
+    assert not params.loc["imbalance", "differs"]
+
+
+def test_metrics_chart_groups_runs_by_metric(store):
+    a = store["iris"][2].model_runs["Forest"]
+    b = store["iris2"].model_runs["Forest"]
+    _, metrics = tracking.compare_runs(store["uri"], [a, b])
+    valid = metrics.loc[[m for m in metrics.index if m.startswith("valid_")]]
+    fig = charts.run_metrics_chart(valid)
+    assert fig.layout.barmode == "group" and len(fig.data) == 2
+    assert list(fig.data[0].x) == list(valid.index)
+    assert [t.name for t in fig.data] == list(valid.columns)
+
+
+def test_metrics_chart_escapes_labels_and_leaves_gaps():
+    frame = pd.DataFrame({"<b>run</b>": [1.0, float("nan")]}, index=["valid_r2", "cv_r2_mean"])
+    fig = charts.run_metrics_chart(frame)
+    assert fig.data[0].name == "&lt;b&gt;run&lt;/b&gt;" and fig.data[0].y[1] is None
+
+
+def test_reloaded_model_predicts_exactly_like_the_trained_one(store):
+    request, results, report = store["iris"]
+    forest = next(r for r in results if r.name == "Forest")
+    original = usable_from_training(forest, request, "iris.csv")
+    reloaded = tracking.load_run_model(store["uri"], report.model_runs["Forest"])
+    assert reloaded.name == "Forest" and "experiment run" in reloaded.origin
+    assert reloaded.card["tracking"]["model_uri"] == tracking.model_uri(report.model_runs["Forest"])
+    rows = request.frame.iloc[request.split.test][request.features].reset_index(drop=True)
+    pd.testing.assert_frame_equal(predict_frame(reloaded, rows), predict_frame(original, rows))
+
+
+def test_test_scores_are_added_to_the_model_run(fresh_uri):
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+    uri = fresh_uri
+    _, runs = tracking.log_training(uri, request, run_training(request), "iris.csv")
+    tracking.log_test_scores(uri, runs["Logistic regression"], {"accuracy": 0.9, "roc_auc": float("nan")})
+    tracking.log_test_scores(uri, runs["Logistic regression"], {"accuracy": 0.91})
+    metrics = client(uri).get_run(runs["Logistic regression"]).data.metrics
+    assert metrics["test_accuracy"] == 0.91 and metrics["test_looks"] == 2 and "test_roc_auc" not in metrics
+    table = tracking.list_runs(uri)
+    assert table.set_index("model").loc["Logistic regression", "test"] == 0.91
+
+
+def test_a_failed_model_is_a_failed_run_with_its_reason(fresh_uri):
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+    results = [*run_training(request), ModelFailure("Broken", "svm_clf", "It broke.")]
+    uri = fresh_uri
+    _, runs = tracking.log_training(uri, request, results, "iris.csv")
+    assert "Broken" not in runs
+    table = tracking.list_runs(uri).set_index("model")
+    assert table.loc["Broken", "status"] == "failed" and table.loc["Baseline", "status"] == "finished"
+
+
+def unwritable(tmp_path: Path) -> str:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    return f"sqlite:///{blocker / 'mlflow.db'}"
+
+
+def test_a_failing_store_is_reported_not_raised(tmp_path):
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+    results = run_training(request)
+    report = tracking.record_training(unwritable(tmp_path), request, results, "iris.csv")
+    assert not report.ok and "not recorded" in report.message and "kept" in report.message
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(tracking.TrackingError, match="Could not read the experiment store"):
+        tracking.list_runs(f"sqlite:///{corrupt}")
+
+
+def test_the_training_job_records_once_after_the_run_and_keeps_models_when_the_store_fails(tmp_path):
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+    calls = []
+
+    def hook(req, results, seconds):
+        calls.append((req, len(results), seconds))
+        return tracking.record_training(unwritable(tmp_path), req, results, "iris.csv", seconds)
+
+    job = TrainingJob(request, after_run=hook)
+    assert job.after_run().status == "pending"
+    job.start()
+    assert job.wait(120)
+    assert len(calls) == 1 and calls[0][0] is request and calls[0][1] == 2 and calls[0][2] > 0
+    after = job.after_run()
+    assert after.status == "done" and not after.value.ok
+    assert job.snapshot().status == "finished"
+    assert [type(r) for r in job.snapshot().results] == [TrainedModel, TrainedModel]
+
+
+def test_a_hook_that_raises_is_kept_as_a_failure(tmp_path):
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+
+    def hook(req, results, seconds):
+        raise RuntimeError("store on fire")
+
+    job = TrainingJob(request, after_run=hook).start()
+    assert job.wait(120)
+    assert job.after_run().status == "failed" and "store on fire" in job.after_run().error
+    assert job.snapshot().status == "finished" and len(job.snapshot().results) == 2
+    assert TrainingJob(request).after_run().status == "none"
+
+
+def test_serve_command_and_curl_example(store):
+    run_id = store["iris"][2].model_runs["Forest"]
+    uri = store["uri"]
+    command = tracking.serve_command(tracking.model_uri(run_id), port=5123, tracking_uri=uri)
+    assert command == (
+        f"MLFLOW_TRACKING_URI={uri} mlflow models serve -m runs:/{run_id}/model --env-manager local -h 127.0.0.1 -p 5123"
+    )
+    assert tracking.serve_command("/tmp/model dir", 5001) == (
+        "mlflow models serve -m '/tmp/model dir' --env-manager local -h 127.0.0.1 -p 5001"
+    )
+    usable = tracking.load_run_model(uri, run_id)
+    curl = tracking.curl_example(usable.schema, 5123)
+    assert curl.startswith("curl -s -X POST http://127.0.0.1:5123/invocations")
+    body = json.loads(curl.split("-d ", 1)[1].strip("'"))
+    assert body["dataframe_split"]["columns"] == usable.schema.names
+    assert len(body["dataframe_split"]["data"]) == 1
+    assert tracking.ui_command(uri).startswith(f"mlflow ui --backend-store-uri {uri}")
+
+
+def test_curl_example_quotes_awkward_column_names():
+    from core.predict import ColumnSchema, FeatureSchema
+
+    schema = FeatureSchema((ColumnSchema("it's <b>", "categorical", "category", "str", categories=("a'b",)),))
+    curl = tracking.curl_example(schema, 5001)
+    import shlex
+
+    body = json.loads(shlex.split(curl.replace("\\\n", " "))[-1])
+    assert body == {"dataframe_split": {"columns": ["it's <b>"], "data": [["a'b"]]}}
