@@ -19,7 +19,7 @@ from core import events as ev
 from core import explain as ce
 from core.cleaning import CleaningPlan
 from core.errors import DashboardError
-from core.explain.permutation import PermutationMethod
+from core.explain.permutation import PermutationMethod, row_keys
 from core.features import FeatureOptions
 from core.samples import load_sample
 from core.schema import effective_roles, infer_roles
@@ -313,6 +313,86 @@ def test_explain_row_gives_prediction_probabilities_and_one_row(maintenance):
     assert sum(result.probabilities.values()) == pytest.approx(1.0)
     assert result.explanation.rows == 1 and result.explanation.data["vibration_mm_s"].iloc[0] == 12.0
     assert result.explanation.predictions[0] == pytest.approx(result.probabilities[1], abs=1e-6)
+
+
+def test_what_if_explains_a_row_as_the_main_explanation_does(houses):
+    """Same background (size and rows), passes and seed: the same row, the same base value and contributions."""
+    req, models = houses
+    knn = models["kNN"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(knn, X_valid, X_train, max_rows=ROWS, seed=3, target="price")
+    explainer = ce.what_if_explainer(knn, X_train, seed=3, target="price")
+    assert explainer.method.background_rows == expl.background_rows == 50
+    for position in (0, 7):
+        alone = ce.explain_row(knn, expl.data.iloc[[position]], X_train, explainer=explainer).explanation
+        assert alone.base_value == pytest.approx(expl.base_value, rel=1e-12)
+        np.testing.assert_allclose(alone.values[0], expl.values[position], rtol=1e-9, atol=1e-6)
+
+
+def test_what_if_uses_the_tree_mode_of_the_main_explanation(maintenance):
+    req, models = maintenance
+    forest = models["Forest"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(forest, X_valid, X_train, max_rows=5, approximate=True, target="failure")
+    assert expl.approximate
+    explainer = ce.what_if_explainer(forest, X_train, approximate=expl.approximate, target="failure")
+    alone = ce.explain_row(forest, expl.data.iloc[[2]], X_train, explainer=explainer).explanation
+    assert alone.method == expl.method
+    np.testing.assert_allclose(alone.values[0], expl.values[2], atol=1e-9)
+
+
+def test_permutation_orders_follow_the_row_not_its_batch():
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None], "c": [0.5, np.nan, 2.0]})
+    same = frame.astype({"a": float}).iloc[::-1].reset_index(drop=True)  # 3 → 3.0, another order
+    assert set(row_keys(frame)) == set(row_keys(same)) and len(set(row_keys(frame))) == 3
+    edited = frame.copy()
+    edited.loc[0, "a"] = 9
+    assert row_keys(edited)[0] != row_keys(frame)[0] and row_keys(edited)[1] == row_keys(frame)[1]
+
+
+def test_edit_row_keeps_missing_values_missing_for_the_pipeline_to_impute(maintenance):
+    req, models = maintenance
+    forest = models["Forest"]
+    X_valid, _, X_train = splits(req)
+    gaps = X_valid[X_valid["vibration_mm_s"].isna()]
+    assert len(gaps), "the sample has missing vibration values"
+    original = gaps.iloc[[0]]
+    unchanged = {c: original[c].iloc[0] for c in original.columns}
+    row = ce.edit_row(original, {**unchanged, "vibration_mm_s": None, "machine_type": original["machine_type"].iloc[0]})
+    assert row["vibration_mm_s"].isna().all() and row["vibration_mm_s"].dtype == float
+    assert dict(row.dtypes) == dict(original.dtypes) and row.index.equals(original.index)
+    answer = ce.explain_row(forest, row, X_train, target="failure")
+    expected = forest.pipeline.predict_proba(original)[0, 1]
+    assert answer.probabilities[1] == pytest.approx(expected, abs=1e-12)
+    assert answer.explanation.data["vibration_mm_s"].isna().all()
+
+
+def test_edit_row_keeps_dtypes_where_values_fit():
+    row = pd.DataFrame(
+        {"n": [3], "x": [1.5], "kind": pd.Series(["a"], dtype="str"), "when": pd.to_datetime(["2024-03-01"])}
+    )
+    edited = ce.edit_row(row, {"n": 4.0, "x": None, "kind": None, "when": None})
+    assert edited["n"].dtype == row["n"].dtype and edited["n"].iloc[0] == 4
+    assert edited["x"].isna().all() and edited["kind"].isna().all() and edited["when"].isna().all()
+    assert edited["when"].dtype == row["when"].dtype and edited["kind"].dtype == row["kind"].dtype
+    assert ce.edit_row(row, {"n": 4.5})["n"].iloc[0] == 4.5  # does not fit an integer: kept as it is
+
+
+def test_the_method_is_described_in_plain_words(houses, maintenance):
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    kernel = ce.explain(models["kNN"], X_valid, X_train, max_rows=5, target="price")
+    text = ce.describe_method(kernel)
+    assert text.startswith("Explained 5 rows in ") and "50 typical training rows" in text
+    assert "works for any model" in text and "predicted price" in text
+    for jargon in ("SHAP", "k-means", "pass", "pipeline", "permutation"):
+        assert jargon.lower() not in text.lower()
+    linear = ce.explain(models["Ridge"], X_valid, X_train, max_rows=5, target="price")
+    assert "model's weights" in ce.describe_method(linear) and linear.background_rows > 0
+    mreq, mmodels = maintenance
+    Xm, _, Xm_train = splits(mreq)
+    tree = ce.explain(mmodels["Forest"], Xm, Xm_train, max_rows=1, approximate=False, target="failure")
+    assert ce.describe_method(tree).startswith("Explained 1 row in ") and "every tree" in ce.describe_method(tree)
 
 
 def test_permutation_importance_is_on_the_original_columns(houses):

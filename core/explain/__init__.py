@@ -39,13 +39,14 @@ from core.explain.result import (
     grouping_matrix,
     importance_frame,
 )
-from core.explain.summaries import summarize_dependence, summarize_importance, summarize_row
+from core.explain.summaries import describe_method, summarize_dependence, summarize_importance, summarize_row
 
 if TYPE_CHECKING:
     from core.explain.run import (
         Explainer,
         ExplainJob,
         WhatIf,
+        edit_row,
         estimate,
         explain,
         explain_row,
@@ -60,6 +61,7 @@ _RUN_NAMES = frozenset(
         "Explainer",
         "ExplainJob",
         "WhatIf",
+        "edit_row",
         "estimate",
         "explain",
         "explain_row",
@@ -86,6 +88,8 @@ __all__ = [
     "Explainer",
     "Explanation",
     "WhatIf",
+    "describe_method",
+    "edit_row",
     "estimate",
     "explain",
     "explain_row",

@@ -140,6 +140,7 @@ class LinearMethod(_FeatureMethod):
         self.explainer = shap.LinearExplainer(self.model, masker)
         self.output = "log-odds" if trained.task.is_classification else "value"
         self.note = f"LinearSHAP against the mean of {background_t.shape[0]} background rows."
+        self.background_rows = int(background_t.shape[0])
 
     def __call__(self, rows: pd.DataFrame) -> np.ndarray:
         Xt = transform_only(self.pipeline, rows)

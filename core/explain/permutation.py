@@ -48,7 +48,9 @@ class PermutationMethod:
         weights: One weight per background row, summing to 1.
         columns: The person's columns to attribute to.
         permutations: Forward-and-backward passes per row (more = closer to exact Shapley values).
-        seed: Random seed for the column orders.
+        seed: Random seed for the column orders. Each row's orders come from this seed and the
+            row's own values, so a row gets the same contributions whichever rows it is explained with
+            (the what-if view re-explains a row alone and must match the main explanation).
     """
 
     label = "Permutation SHAP"
@@ -70,7 +72,7 @@ class PermutationMethod:
         self.names = list(columns)
         self.sources = [(c,) for c in columns]
         self.permutations = max(1, int(permutations))
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
         self.classification = trained.task.is_classification and hasattr(self.estimator, "predict_proba")
         self.output = "probability" if self.classification else "value"
         self.background = background[self.inputs].reset_index(drop=True)
@@ -78,6 +80,7 @@ class PermutationMethod:
         self.groups = _feature_groups(trained.sources, self.columns)
         self.fast = self.groups is not None
         self.base = self.weights @ self._model(transform_only(self.pipeline, self.background))
+        self.background_rows = len(self.background)
         self.note = (
             f"Permutation SHAP over the whole pipeline on your columns: {self.permutations} forward-and-backward "
             f"pass(es) per row against {len(self.background)} background rows."
@@ -115,8 +118,7 @@ class PermutationMethod:
         if m == 1:
             phi[:, 0] = full - self.base
             return phi
-        for _ in range(self.permutations):
-            order = np.stack([self.rng.permutation(m) for _ in range(n)])  # order[r, k]: k-th column switched on
+        for order in self._orders(rows):  # order[r, k]: the k-th column switched on in row r
             rank = np.argsort(order, axis=1)  # rank[r, j]: when column j is switched on
             masks = np.stack([rank < k for k in range(1, m)] + [rank >= k for k in range(1, m)])
             width = self.groups[1] if self.fast else len(self.inputs)
@@ -133,6 +135,17 @@ class PermutationMethod:
                 phi[at, order[:, k]] += seq_f[k + 1] - seq_f[k]
                 phi[at, order[:, k]] += seq_b[k] - seq_b[k + 1]
         return phi / (2 * self.permutations)
+
+    def _orders(self, rows: pd.DataFrame) -> np.ndarray:
+        """Column orders passes × rows × columns, drawn per row from the seed and the row's values."""
+        m = len(self.columns)
+        keys = row_keys(rows)
+        orders = np.empty((self.permutations, len(rows), m), dtype=int)
+        for r, key in enumerate(keys):
+            rng = np.random.default_rng([self.seed, int(key)])
+            for p in range(self.permutations):
+                orders[p, r] = rng.permutation(m)
+        return orders
 
     def _masked_outputs(self, masks: np.ndarray, rows: pd.DataFrame, pool: pd.DataFrame, pool_t: Any) -> np.ndarray:
         """Weighted-average model output for each mask (masks: variants × rows × columns → variants × rows × outputs)."""
@@ -165,6 +178,30 @@ class PermutationMethod:
         for column, features in members.items():
             out[:, features] = pool_t[:, features][sources[column]]
         return out
+
+
+def row_keys(rows: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's values, the same for equal values whatever their dtype.
+
+    Numbers are compared as floats (an edited ``3.0`` matches a stored ``3``), everything
+    else as text; missing values hash alike whether NaN, None or NaT.
+    """
+    canon = {}
+    for i in range(rows.shape[1]):
+        values = rows.iloc[:, i]
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+            canon[i] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            canon[i] = [None if _missing(v) else str(v) for v in values.to_numpy(dtype=object)]
+    frame = pd.DataFrame(canon, index=range(len(rows)))
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-like cells are values
+        return False
 
 
 def _feature_groups(

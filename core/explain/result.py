@@ -85,6 +85,8 @@ class Explanation:
         target: The target column.
         task: The task.
         note: Anything the person should know (method choice, background size).
+        background_rows: Typical (background) rows the contributions are measured against;
+            0 when the method needs none (exact TreeSHAP uses the trees' own row counts).
     """
 
     values: np.ndarray
@@ -108,6 +110,12 @@ class Explanation:
     target: str | None = None
     task: Task | None = None
     note: str = ""
+    background_rows: int = 0
+
+    @property
+    def approximate(self) -> bool:
+        """Whether the approximate tree mode was used (explain more rows the same way with it)."""
+        return self.method == "TreeSHAP (approximate)"
 
     @property
     def predictions(self) -> np.ndarray:

@@ -114,6 +114,7 @@ class Explainer:
             "target": target,
             "task": trained.task,
             "note": " ".join(n for n in (self.note, method.note) if n),
+            "background_rows": int(getattr(method, "background_rows", 0)),
         }
         if not trained.task.is_classification:
             kind = target or "value"
@@ -407,15 +408,67 @@ def _plain(value: Any) -> Any:
 
 
 def what_if_explainer(
-    trained: Any, background_frame: pd.DataFrame, *, seed: int = 0, target: str | None = None
+    trained: Any,
+    background_frame: pd.DataFrame,
+    *,
+    seed: int = 0,
+    target: str | None = None,
+    approximate: bool | None = None,
 ) -> Explainer:
-    """An explainer tuned for single rows: exact where one row is quick, more passes, a smaller background."""
-    approximate = False
-    if explainer_kind(trained) == "tree":
-        approximate = _estimate_tree(trained, 1, None, budget=1.5).approximate
-    return prepare_explainer(
-        trained, background_frame, approximate=approximate, seed=seed, background_rows=30, permutations=5, target=target
-    )
+    """An explainer for single rows set up exactly like :func:`explain`'s.
+
+    Same background rows (size and choice), same passes, same seed: an unedited
+    row gets the base value and contributions it has in the main explanation.
+
+    Args:
+        trained: The trained model.
+        background_frame: The training rows given to :func:`explain`.
+        seed: The seed given to :func:`explain`.
+        target: The target column's name.
+        approximate: Tree models: the mode the main explanation used
+            (:attr:`Explanation.approximate`); None picks exact unless one row would be slow.
+    """
+    if approximate is None:
+        approximate = explainer_kind(trained) == "tree" and _estimate_tree(trained, 1, None, budget=1.5).approximate
+    return prepare_explainer(trained, background_frame, approximate=bool(approximate), seed=seed, target=target)
+
+
+def edit_row(row_frame: pd.DataFrame, changes: dict[str, Any]) -> pd.DataFrame:
+    """The first row of ``row_frame`` with some values changed, for the what-if form.
+
+    ``None`` (or NaN/NaT) makes a value missing, stored as the column's own missing
+    value so the pipeline imputes it as it did in training. Other values keep the
+    column's dtype when they fit it (an edited ``3.0`` in an integer column stays ``3``).
+    """
+    row = row_frame.iloc[:1].copy()
+    for column, value in changes.items():
+        old = row[column]
+        if _is_missing(value):
+            if pd.api.types.is_datetime64_any_dtype(old.dtype):
+                new = pd.Series([pd.NaT], index=row.index, dtype=old.dtype)
+            elif pd.api.types.is_numeric_dtype(old.dtype) and not pd.api.types.is_bool_dtype(old.dtype):
+                new = pd.Series([np.nan], index=row.index, dtype=float)
+            else:
+                new = pd.Series([None], index=row.index, dtype=object if old.dtype == bool else old.dtype)
+        else:
+            new = pd.Series([value], index=row.index)
+            try:
+                fitted = new.astype(old.dtype)
+                if fitted.astype(object).iloc[0] == new.astype(object).iloc[0]:
+                    new = fitted
+            except (TypeError, ValueError):
+                pass
+        row[column] = new
+    return row
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 class ExplainJob(BackgroundJob):
