@@ -5,6 +5,8 @@ The explanations here are built by hand, so no model or shap is needed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -63,14 +65,21 @@ def test_importance_bar_orders_columns_and_groups_the_rest(expl):
     assert "predicted price" in fig.layout.title.text and "mean |SHAP|" in fig.layout.xaxis.title.text
 
 
-def test_beeswarm_puts_columns_by_importance_and_colours_by_value(expl):
+def traces(fig: go.Figure) -> dict[str, go.Scatter]:
+    return {t.name: t for t in fig.data}
+
+
+def test_beeswarm_puts_columns_by_importance_and_colours_numbers_by_value(expl):
     fig = charts.beeswarm(expl, top=3, max_points=300)
-    points, missing = fig.data[0], fig.data[1]
-    assert points.type == "scatter" and missing.name == "missing value"
+    named = traces(fig)
+    points = fig.data[0]
+    categories, missing = named["category or text (no low/high)"], named["missing value"]
+    assert points.type == "scatter"
     assert list(fig.layout.yaxis.ticktext) == ["&lt;b&gt;area&lt;/b&gt;", "district", "age"]
-    assert len(points.x) + len(missing.x) <= 300
+    assert len(points.x) + len(categories.x) + len(missing.x) <= 300
     colours = np.asarray(points.marker.color, dtype=float)
     assert colours.min() >= 0 and colours.max() <= 1
+    assert points.marker.colorbar.ticktext == ("low", "high") and points.marker.showscale
     assert fig.layout.xaxis.title.text == "contribution to the predicted price"
     assert all("<b>" not in str(row[0]) for row in points.customdata)  # escaped labels in hover
     # rows of the first column sit around y = 0, jittered less than half a row
@@ -78,11 +87,31 @@ def test_beeswarm_puts_columns_by_importance_and_colours_by_value(expl):
     assert np.all(np.abs(first) < 0.5)
 
 
-def test_category_colours_follow_their_mean_contribution(expl):
-    colours = charts.value_colors(expl.data["district"], expl.column_values("district"))
-    old_town = colours[(expl.data["district"] == "Old Town").to_numpy()]
-    assert np.all(old_town == 1.0)  # the category pushing up most gets the "high" colour
-    assert np.isnan(colours[:10]).all()  # missing values stay uncoloured
+def test_beeswarm_gives_categories_one_neutral_colour_named_in_the_legend(expl):
+    fig = charts.beeswarm(expl, top=3, max_points=300)
+    points, categories = fig.data[0], traces(fig)["category or text (no low/high)"]
+    assert {row[0] for row in points.customdata} == {"&lt;b&gt;area&lt;/b&gt;", "age"}  # the scale: numbers only
+    assert {row[0] for row in categories.customdata} == {"district"}
+    assert isinstance(categories.marker.color, str) and categories.marker.colorscale is None
+    assert fig.layout.showlegend and categories.showlegend is not False
+
+
+def test_beeswarm_follows_the_persons_roles_for_numbers_that_are_categories(expl):
+    fig = charts.beeswarm(expl, top=3, max_points=300, categorical={"age"})
+    categories = traces(fig)["category or text (no low/high)"]
+    assert {row[0] for row in categories.customdata} == {"district", "age"}
+    assert {row[0] for row in fig.data[0].customdata} == {"&lt;b&gt;area&lt;/b&gt;"}
+
+
+def test_only_numbers_and_dates_have_a_low_to_high_colour(expl):
+    assert charts.is_ordered(expl.data["age"]) and not charts.is_ordered(expl.data["district"])
+    assert charts.is_ordered(pd.Series(pd.to_datetime(["2024-01-01", "2024-02-01"])))
+    assert not charts.is_ordered(pd.Series([True, False]))
+    assert not charts.is_ordered(expl.data["age"], "age", categorical={"age"})
+    with pytest.raises(ValueError, match="no order"):
+        charts.value_colors(expl.data["district"])
+    colours = charts.value_colors(pd.Series([1.0, 2.0, np.nan, 3.0]))
+    assert colours[0] == 0 and colours[-1] == 1 and np.isnan(colours[2])
 
 
 def test_dependence_picks_the_interacting_column_and_draws_a_trend(expl):
@@ -95,6 +124,31 @@ def test_dependence_picks_the_interacting_column_and_draws_a_trend(expl):
     chosen = charts.dependence(expl, "district", color_by="noise")
     assert chosen.data[0].marker.colorbar.title.text == "noise"
     assert "Old Town" in list(chosen.layout.xaxis.ticktext)
+
+
+def test_dependence_coloured_by_a_category_uses_a_palette_and_a_legend(expl):
+    fig = charts.dependence(expl, NASTY, color_by="district")
+    rows = fig.data[:-1]
+    assert {t.name for t in rows} == {"Docks", "Hill", "Old Town", "missing"} and rows[-1].name == "missing"
+    assert all(t.marker.colorscale is None and t.marker.colorbar.title.text is None for t in rows)
+    assert len({t.marker.color for t in rows}) == 4  # one colour per category
+    assert sum(len(t.y) for t in rows) == expl.rows
+    assert fig.layout.showlegend and fig.layout.legend.title.text == "district (categories)"
+    assert fig.data[-1].name == "average" and fig.data[-1].showlegend is False
+    missing = next(t for t in rows if t.name == "missing")
+    assert len(missing.y) == 10
+
+
+def test_dependence_colour_legend_escapes_category_names(expl):
+    data = expl.data.assign(district=expl.data["district"].replace("Docks", "<i>Docks</i>"))
+    fig = charts.dependence(dataclasses.replace(expl, data=data), NASTY, color_by="district")
+    assert "&lt;i&gt;Docks&lt;/i&gt;" in {t.name for t in fig.data}
+
+
+def test_dependence_follows_the_persons_roles_for_the_colour(expl):
+    fig = charts.dependence(expl, "district", color_by="age", categorical={"age"})
+    assert fig.layout.showlegend and fig.data[0].marker.colorscale is None
+    assert "other values" in fig.data[-2].name  # 300 distinct ages: the ten most frequent, then the rest
 
 
 def test_waterfall_goes_from_the_base_value_to_the_prediction(expl):

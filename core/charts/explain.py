@@ -8,21 +8,37 @@ person's data passes :func:`safe_text`.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
 from core.explain.importance import strongest_interaction
 from core.explain.result import Explanation, format_number, format_value, importance_frame
 from core.explain.summaries import as_numbers, binned_curve, column_kind
 
-__all__ = ["beeswarm", "dependence", "importance_bar", "permutation_bar", "token_bar", "value_colors", "waterfall"]
+__all__ = [
+    "beeswarm",
+    "dependence",
+    "importance_bar",
+    "is_ordered",
+    "permutation_bar",
+    "token_bar",
+    "value_colors",
+    "waterfall",
+]
 
-#: Low → high values (blue → red), as SHAP's own plots colour them.
+#: Low → high values (blue → red), as SHAP's own plots colour them; only for columns whose values have an order.
 VALUE_COLORS = [[0.0, "#1C7ED6"], [0.5, "#CED4DA"], [1.0, "#E03131"]]
 POSITIVE, NEGATIVE = "#E03131", "#1C7ED6"
+#: Rows of category and text columns in the beeswarm: one neutral colour (their values have no low or high).
+CATEGORY_COLOR = "#5C636A"
+#: Distinct colours for the categories of a dependence chart's colour column (colour-blind safe), then "other".
+CATEGORY_PALETTE = qualitative.Safe[:10]
+OTHER_COLOR = qualitative.Safe[10]
 
 
 def _title_output(expl: Explanation) -> str:
@@ -60,30 +76,40 @@ def importance_bar(expl: Explanation, top: int = 20) -> go.Figure:
     return fig
 
 
-def value_colors(values: pd.Series, contributions: np.ndarray | None = None) -> np.ndarray:
-    """Each value's colour position in [0, 1] within its column (NaN for missing).
+def is_ordered(values: pd.Series, column: str | None = None, categorical: Collection[str] = ()) -> bool:
+    """Whether a column's values go from low to high: numbers and dates, not categories or text.
 
-    Numbers and dates: scaled between the 5th and 95th percentiles. Categories:
-    ranked by their mean contribution (when given) or by name, so the colour order means something.
+    Args:
+        values: The column's values.
+        column: Its name, looked up in ``categorical``.
+        categorical: Columns the person treats as categories (their role), even when the values are numbers.
     """
-    if column_kind(values) in ("numeric", "date"):
-        x = as_numbers(values)
-        ok = np.isfinite(x)
-        if not ok.any():
-            return np.full(len(x), np.nan)
-        low, high = np.nanpercentile(x, [5, 95])
-        if high <= low:
-            low, high = np.nanmin(x), np.nanmax(x)
-        span = high - low if high > low else 1.0
-        return np.where(ok, np.clip((x - low) / span, 0, 1), np.nan)
-    text = values.astype(str).where(values.notna(), None)
-    key = pd.Series(contributions if contributions is not None else 0.0, index=values.index)
-    order = key.groupby(text).mean().sort_values(kind="stable") if contributions is not None else None
-    categories = list(order.index) if order is not None else sorted(text.dropna().unique())
-    if len(categories) <= 1:
-        return np.where(text.notna(), 0.5, np.nan)
-    rank = {c: i / (len(categories) - 1) for i, c in enumerate(categories)}
-    return np.asarray([rank.get(v, np.nan) if v is not None else np.nan for v in text], dtype=float)
+    if column is not None and column in categorical:
+        return False
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return False
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return True
+    return column_kind(values) in ("numeric", "date")
+
+
+def value_colors(values: pd.Series) -> np.ndarray:
+    """Each value's colour position in [0, 1] within an ordered column (NaN for missing).
+
+    Numbers and dates are scaled between their 5th and 95th percentiles. Categories
+    and text have no low or high, so they get no position: check :func:`is_ordered` first.
+    """
+    if not is_ordered(values):
+        raise ValueError("Only numbers and dates have a low-to-high colour; categories and text have no order.")
+    x = as_numbers(values)
+    ok = np.isfinite(x)
+    if not ok.any():
+        return np.full(len(x), np.nan)
+    low, high = np.nanpercentile(x, [5, 95])
+    if high <= low:
+        low, high = np.nanmin(x), np.nanmax(x)
+    span = high - low if high > low else 1.0
+    return np.where(ok, np.clip((x - low) / span, 0, 1), np.nan)
 
 
 def _jitter(s: np.ndarray, rng: np.random.Generator, width: float = 0.4) -> np.ndarray:
@@ -96,44 +122,77 @@ def _jitter(s: np.ndarray, rng: np.random.Generator, width: float = 0.4) -> np.n
     return rng.uniform(-1, 1, len(s)) * width * np.sqrt(density)
 
 
-def beeswarm(expl: Explanation, top: int = 15, max_points: int = 2000, seed: int = 0) -> go.Figure:
-    """Every row's contribution per column (x), columns by importance (y), coloured by the row's value."""
+def beeswarm(
+    expl: Explanation, top: int = 15, max_points: int = 2000, seed: int = 0, categorical: Collection[str] = ()
+) -> go.Figure:
+    """Every row's contribution per column (x), columns by importance (y).
+
+    Rows of number and date columns are coloured by their value, low (blue) to high (red).
+    Category and text columns have no low or high, so their rows share one neutral colour,
+    named in the legend; missing values are light grey.
+
+    Args:
+        expl: The explanation.
+        top: How many columns to show, most important first.
+        max_points: At most this many points in all (a seeded sample of rows).
+        seed: Random seed for the sample and the vertical jitter.
+        categorical: Columns to treat as categories even when their values are numbers (their role).
+    """
     columns = list(importance_frame(expl)["column"].head(top))
     rng = np.random.default_rng(seed)
     per_column = max(1, max_points // max(1, len(columns)))
     picked = np.sort(rng.choice(expl.rows, min(expl.rows, per_column), replace=False)) if expl.rows else []
-    xs, ys, colors, hover = [], [], [], []
+    xs, ys, colors, ordered, hover = [], [], [], [], []
     for position, column in enumerate(columns):
         s = expl.column_values(column)[picked]
         values = expl.data[column].iloc[picked]
         xs.append(s)
         ys.append(position + _jitter(s, rng))
-        colors.append(value_colors(values, s))
+        if is_ordered(expl.data[column], column, categorical):
+            colors.append(value_colors(values))
+            ordered.append(np.ones(len(s), dtype=bool))
+        else:
+            colors.append(np.where(values.notna().to_numpy(), 0.5, np.nan))
+            ordered.append(np.zeros(len(s), dtype=bool))
         hover += [[safe_text(column, 40), safe_text(format_value(v), 40)] for v in values]
     x = np.concatenate(xs) if xs else np.array([])
     y = np.concatenate(ys) if ys else np.array([])
     c = np.concatenate(colors) if colors else np.array([])
+    numeric = np.concatenate(ordered) if ordered else np.array([], dtype=bool)
     custom = np.asarray(hover, dtype=object).reshape(-1, 2)
     missing = np.isnan(c)
+    scaled, unordered = numeric & ~missing, ~numeric & ~missing
     fig = go.Figure()
     template = "%{customdata[0]} = %{customdata[1]}<br>contribution %{x:+.3g}<extra></extra>"
     fig.add_scatter(
-        x=x[~missing],
-        y=y[~missing],
+        x=x[scaled],
+        y=y[scaled],
         mode="markers",
-        name="rows",
-        customdata=custom[~missing],
+        name="number or date (blue low → red high)",
+        customdata=custom[scaled],
         hovertemplate=template,
+        showlegend=False,
         marker=dict(
-            color=c[~missing],
+            color=c[scaled],
             colorscale=VALUE_COLORS,
             cmin=0,
             cmax=1,
             size=5,
             opacity=0.75,
-            colorbar=dict(title="value", tickvals=[0, 1], ticktext=["low", "high"], len=0.6),
+            showscale=bool(scaled.any()),
+            colorbar=dict(title="value<br>(numbers,<br>dates)", tickvals=[0, 1], ticktext=["low", "high"], len=0.6),
         ),
     )
+    if unordered.any():
+        fig.add_scatter(
+            x=x[unordered],
+            y=y[unordered],
+            mode="markers",
+            name="category or text (no low/high)",
+            customdata=custom[unordered],
+            hovertemplate=template,
+            marker=dict(color=CATEGORY_COLOR, size=5, opacity=0.6),
+        )
     if missing.any():
         fig.add_scatter(
             x=x[missing],
@@ -154,58 +213,100 @@ def beeswarm(expl: Explanation, top: int = 15, max_points: int = 2000, seed: int
     fig.update_xaxes(title=f"contribution to the {_title_output(expl)}")
     fig.update_layout(
         **LAYOUT,
-        height=max(280, 34 * len(columns) + 120),
+        height=max(280, 34 * len(columns) + 150),
         title=f"Each row's push on the {_title_output(expl)}",
-        showlegend=bool(missing.any()),
+        showlegend=bool(unordered.any() or missing.any()),
     )
+    if fig.layout.showlegend:  # one line under the axis title, clear of the colour bar
+        fig.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0), margin=dict(b=44))
     return fig
 
 
-def dependence(expl: Explanation, column: str, color_by: str | None = None, seed: int = 0) -> go.Figure:
-    """A column's value (x) against its contribution (y), coloured by the strongest interacting column."""
+def _category_groups(values: pd.Series, limit: int = len(CATEGORY_PALETTE)) -> list[tuple[str, np.ndarray, str]]:
+    """(label, row mask, colour) per category, most frequent first; the rest as "other", missing last."""
+    present = values.notna().to_numpy()
+    labels = values.map(format_value).astype(str).to_numpy()
+    counts = pd.Series(labels[present]).value_counts(sort=True)
+    shown = list(counts.index[:limit])
+    groups = [(label, present & (labels == label), CATEGORY_PALETTE[i]) for i, label in enumerate(shown)]
+    rest = present & ~np.isin(labels, shown)
+    if rest.any():
+        groups.append((f"{len(counts) - len(shown)} other values", rest, OTHER_COLOR))
+    if (~present).any():
+        groups.append(("missing", ~present, MUTED))
+    return groups
+
+
+def dependence(
+    expl: Explanation, column: str, color_by: str | None = None, seed: int = 0, categorical: Collection[str] = ()
+) -> go.Figure:
+    """A column's value (x) against its contribution (y), coloured by the strongest interacting column.
+
+    A number or date colour column gets a low (blue) to high (red) scale; a category
+    or text colour column gets one distinct colour per value, named in the legend.
+
+    Args:
+        expl: The explanation.
+        column: The column on the x axis.
+        color_by: The column to colour by; None picks the strongest interacting one.
+        seed: Random seed for the horizontal jitter of categories.
+        categorical: Columns to treat as categories even when their values are numbers (their role).
+    """
     color_by = color_by if color_by is not None else strongest_interaction(expl, column)
     rng = np.random.default_rng(seed)
     s = expl.column_values(column)
     values = expl.data[column]
     kind = column_kind(values)
-    color = value_colors(expl.data[color_by], expl.column_values(color_by)) if color_by else None
+    ordered_x = kind in ("numeric", "date") and column not in categorical
     hover_color = [safe_text(format_value(v), 30) for v in expl.data[color_by]] if color_by else [""] * len(s)
     custom = np.column_stack([[safe_text(format_value(v), 40) for v in values], hover_color])
+    colour_hover = f"<br>{safe_text(color_by, 30)} = %{{customdata[1]}}" if color_by else ""
+    template = f"{safe_text(column, 30)} = %{{customdata[0]}}<br>contribution %{{y:+.3g}}{colour_hover}<extra></extra>"
+    if ordered_x:
+        x_numbers = as_numbers(values)
+        x = pd.to_datetime(x_numbers * 86_400, unit="s") if kind == "date" else x_numbers
+    else:
+        labels = values.map(format_value).astype(str)
+        means = pd.Series(s).groupby(labels.to_numpy()).mean().sort_values()
+        codes = labels.map({c: i for i, c in enumerate(means.index)}).to_numpy(dtype=float)
+        x = codes + rng.uniform(-0.25, 0.25, len(codes))
     fig = go.Figure()
-    marker = dict(size=6, opacity=0.8, color=ACCENT)
-    if color is not None:
-        marker.update(
-            color=np.nan_to_num(color, nan=0.5),
+    base = dict(mode="markers", hovertemplate=template)
+    categories_legend = False
+    if color_by is None:
+        fig.add_scatter(
+            x=x, y=s, name="rows", customdata=custom, marker=dict(size=6, opacity=0.8, color=ACCENT), **base
+        )
+    elif is_ordered(expl.data[color_by], color_by, categorical):
+        marker = dict(
+            size=6,
+            opacity=0.8,
+            color=np.nan_to_num(value_colors(expl.data[color_by]), nan=0.5),
             colorscale=VALUE_COLORS,
             cmin=0,
             cmax=1,
             colorbar=dict(title=safe_text(color_by, 20), tickvals=[0, 1], ticktext=["low", "high"], len=0.6),
         )
-    colour_hover = f"<br>{safe_text(color_by, 30)} = %{{customdata[1]}}" if color_by else ""
-    template = f"{safe_text(column, 30)} = %{{customdata[0]}}<br>contribution %{{y:+.3g}}{colour_hover}<extra></extra>"
-    if kind in ("numeric", "date"):
-        x = as_numbers(values)
-        shown_x = pd.to_datetime(x * 86_400, unit="s") if kind == "date" else x
-        fig.add_scatter(
-            x=shown_x, y=s, mode="markers", name="rows", marker=marker, customdata=custom, hovertemplate=template
-        )
-        centres, means = binned_curve(x, s)
+        fig.add_scatter(x=x, y=s, name="rows", customdata=custom, marker=marker, **base)
+    else:
+        categories_legend = True
+        x_all = np.asarray(x)
+        for label, mask, colour in _category_groups(expl.data[color_by]):
+            fig.add_scatter(
+                x=x_all[mask],
+                y=s[mask],
+                name=safe_text(label, 30),
+                customdata=custom[mask],
+                marker=dict(size=6, opacity=0.8, color=colour),
+                legendgroup="rows",
+                **base,
+            )
+    if ordered_x:
+        centres, trend = binned_curve(x_numbers, s)
         trend_x = pd.to_datetime(centres * 86_400, unit="s") if kind == "date" else centres
-        fig.add_scatter(x=trend_x, y=means, mode="lines", name="average", line=dict(color=WARN, width=3))
+        fig.add_scatter(x=trend_x, y=trend, mode="lines", name="average", line=dict(color=WARN, width=3))
         fig.update_xaxes(title=safe_text(column, 40))
     else:
-        labels = values.map(format_value).astype(str)
-        means = pd.Series(s).groupby(labels.to_numpy()).mean().sort_values()
-        codes = labels.map({c: i for i, c in enumerate(means.index)}).to_numpy(dtype=float)
-        fig.add_scatter(
-            x=codes + rng.uniform(-0.25, 0.25, len(codes)),
-            y=s,
-            mode="markers",
-            name="rows",
-            marker=marker,
-            customdata=custom,
-            hovertemplate=template,
-        )
         fig.add_scatter(
             x=list(range(len(means))),
             y=means.to_numpy(),
@@ -224,8 +325,11 @@ def dependence(expl: Explanation, column: str, color_by: str | None = None, seed
         **LAYOUT,
         height=380,
         title=f"How {safe_text(column, 40)} moves the {_title_output(expl)}",
-        showlegend=False,
+        showlegend=categories_legend,
+        legend=dict(title=dict(text=f"{safe_text(color_by, 30)} (categories)" if categories_legend else "")),
     )
+    if categories_legend:
+        fig.data[-1].showlegend = False  # the average marker needs no legend entry
     return fig
 
 
