@@ -38,4 +38,7 @@ views.compare(trained, request)
 
 st.subheader("Final evaluation on the test split", anchor=False)
 views.final_evaluation(model, request)
+
+st.subheader("Report for stakeholders", anchor=False)
+views.report(model, request)
 journey.next_step("results")

@@ -173,3 +173,9 @@ def test_per_class_table_shows_a_dash_for_undefined_precision_and_stays_numeric(
     assert styled.data["precision"].dtype == float  # sortable numbers underneath
     html = styled.to_html()
     assert "—" in html and "0.5000" in html and "nan" not in html.lower()
+
+
+def test_the_stakeholder_report_is_offered(binary):
+    buttons = [b for b in binary.get("download_button") if "report" in b.proto.label.lower()]
+    assert [b.proto.label for b in buttons] == ["Download the report (HTML)"]
+    assert any("opens offline" in c for c in captions(binary))

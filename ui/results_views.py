@@ -342,3 +342,42 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
             f"You have scored the test split {len(log)} times in this session (for different models or after changing settings). Each look makes the test score a little less honest: choose the model on validation numbers, and use the test score only to report it.",
             icon=":material/visibility:",
         )
+
+
+def report(model: TrainedModel, request: TrainingRequest) -> None:
+    """A one-page HTML report of the run, built when the person downloads it."""
+    from core.report import run_report
+
+    job = state.job()
+    key = (id(job), model.name)
+    log = state.test_log()
+    tested = next((entry["scores"] for entry in log if entry["key"] == key), None)
+    explain_job = state.explain_job(model.name)
+    snapshot = explain_job.snapshot() if explain_job is not None else None
+    explanation = (
+        snapshot.results[0] if snapshot is not None and snapshot.status == "finished" and snapshot.results else None
+    )
+    name = state.source().name if state.source() is not None else "data"
+    st.caption(
+        f"One HTML page about {md_escape(model.name)}: the data and split, every model compared, this model's "
+        "scores and charts, what drives its predictions, and the caveats. It opens offline in any browser."
+        + (" It includes the test scores." if tested else " Score the test split first to include test numbers.")
+    )
+    stem = "".join(ch if ch.isalnum() else "-" for ch in model.name.lower()).strip("-") or "model"
+    st.download_button(
+        "Download the report (HTML)",
+        data=lambda: run_report(
+            request,
+            job.snapshot().results,
+            model,
+            name,
+            test_scores=tested,
+            test_looks=len(log),
+            explanation=explanation,
+        ),
+        file_name=f"report-{stem}.html",
+        mime="text/html",
+        icon=":material/description:",
+        key="results_report",
+        on_click="ignore",
+    )
