@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -43,6 +44,18 @@ def chart_texts(at: AppTest) -> str:
     return " ".join(c.proto.spec for c in at.get("plotly_chart"))
 
 
+def explanation(at: AppTest):
+    name = at.selectbox(key="explain_model").value
+    return at.session_state[state.EXPLAIN_JOBS][name][1].snapshot().results[0]
+
+
+def waterfall_x(at: AppTest) -> list[float]:
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    (trace,) = spec["data"]
+    assert trace["type"] == "waterfall"
+    return [float(v) for v in trace["x"]]
+
+
 @pytest.fixture(scope="module")
 def maintenance() -> AppTest:
     return explained(trained_app("predictive_maintenance", ["random_forest_clf"]))
@@ -68,10 +81,106 @@ def test_what_if_changes_the_prediction(maintenance):
     before = maintenance.metric[0].value if maintenance.metric else None
     maintenance.number_input(key="explain_whatif_vibration_mm_s").set_value(15.0)
     maintenance.number_input(key="explain_whatif_temperature_c").set_value(120.0)
-    maintenance.button[-1].click().run()
+    before_x = waterfall_x(maintenance)
+    next(b for b in maintenance.button if b.label == "Update").click().run()
     assert not maintenance.exception
     assert "vibration_mm_s" in chart_texts(maintenance)
-    assert before is not None
+    assert before is not None and waterfall_x(maintenance)[-1] != before_x[-1]
+    assert "vibration_mm_s = 15" in chart_texts(maintenance)
+
+
+def test_importance_chart_uses_the_full_width(maintenance):
+    maintenance.segmented_control(key="explain_view").set_value("Importance").run()
+    assert maintenance.get("plotly_chart"), "the importance chart is drawn"
+    assert not any(column.get("plotly_chart") for column in maintenance.columns), "not squeezed into a column"
+
+
+def test_the_method_is_described_in_plain_words_with_details_on_demand(maintenance):
+    maintenance.segmented_control(key="explain_view").set_value("Importance").run()
+    captions = [c.value for c in maintenance.main.caption if c.value.startswith("Explained")]
+    assert len(captions) == 1 and "40 rows" in captions[0] and "every tree" in captions[0]
+    details = next(e for e in maintenance.expander if e.label.startswith("Technical details"))
+    assert any("TreeSHAP" in c.value for c in details.caption)
+    outside = " ".join(c.value for c in maintenance.main.caption if c not in details.caption)
+    assert "TreeSHAP" not in captions[0] and "path\\-dependent" not in outside
+
+
+def done_probe() -> None:
+    """A page that only says whether step 7 is done (the sidebar is not visible to AppTest)."""
+    import streamlit as st
+
+    from ui import journey
+
+    st.write(f"explain done: {journey.is_done('explain')}")
+
+
+def test_explain_step_is_done_once_a_model_is_explained(maintenance):
+    probe = AppTest.from_function(done_probe)
+    probe.session_state[state.JOB] = maintenance.session_state[state.JOB]
+    probe.session_state[state.EXPLAIN_JOBS] = {}
+    probe.run()
+    assert probe.markdown[0].value == "explain done: False"
+    probe.session_state[state.EXPLAIN_JOBS] = maintenance.session_state[state.EXPLAIN_JOBS]
+    probe.run()
+    assert probe.markdown[0].value == "explain done: True"
+
+
+@pytest.fixture(scope="module")
+def maintenance_knn() -> AppTest:
+    """A model explained by the model-agnostic method, whose base value depends on the background rows."""
+    return explained(trained_app("predictive_maintenance", ["knn_clf"]))
+
+
+def test_what_if_starts_from_the_same_row_prediction_and_contributions(maintenance_knn):
+    at = maintenance_knn
+    expl = explanation(at)
+    at.segmented_control(key="explain_view").set_value("What-if").run()
+    assert not at.exception
+    x = waterfall_x(at)
+    assert x[0] == pytest.approx(expl.base_value, rel=1e-9), "same background: same base value"
+    assert x[-1] == pytest.approx(expl.predictions[0], abs=1e-9)
+    np.testing.assert_allclose(sorted(x[1:-1]), sorted(expl.values[0]), atol=1e-9)
+    model = next(m for m in state_models(at) if m.name == expl.model_name)
+    proba = model.pipeline.predict_proba(expl.data.iloc[[0]])[0]
+    (probabilities,) = [c.value for c in at.caption if "%" in c.value]
+    assert f"{proba[1]:.1%}".replace(".", "\\.") in probabilities, "the prediction of the row as it is"
+
+
+def state_models(at: AppTest) -> list:
+    from core.training import TrainedModel
+
+    return [r for r in at.session_state[state.JOB].snapshot().results if isinstance(r, TrainedModel)]
+
+
+def value_input_probe() -> None:
+    """The what-if inputs for one row with a missing number, category and date, and what they return."""
+    import pandas as pd
+    import streamlit as st
+
+    from ui.explain_views import _value_input
+
+    training = {
+        "number": pd.Series([1.0, 2.0, None, 4.0]),
+        "kind": pd.Series(["a", "b", "a", None], dtype="str"),
+        "when": pd.to_datetime(pd.Series(["2024-01-01", "2024-02-01", None, "2024-03-01"])),
+        "flag": pd.Series([True, False, True, True]),
+    }
+    row = {"number": float("nan"), "kind": None, "when": pd.NaT, "flag": True}
+    answers = {c: _value_input(c, row[c], training[c]) for c in training}
+    st.write(repr(answers))
+
+
+def test_what_if_inputs_keep_missing_values_missing():
+    at = AppTest.from_function(value_input_probe).run()
+    assert not at.exception
+    assert at.number_input(key="explain_whatif_number").value is None
+    assert at.selectbox(key="explain_whatif_kind").value is None
+    assert at.date_input(key="explain_whatif_when").value is None
+    answers = at.markdown[0].value
+    assert "'number': None" in answers and "'kind': None" in answers and "'when': None" in answers
+    assert "'flag': True" in answers  # the training value itself, not the text "True"
+    at.number_input(key="explain_whatif_number").set_value(3.0).run()
+    assert "'number': 3.0" in at.markdown[0].value
 
 
 def test_explain_is_refused_for_clustering_and_before_training():

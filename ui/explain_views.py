@@ -82,12 +82,14 @@ def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) ->
         st.warning(
             "Explaining was cancelled: these charts use the rows finished so far.", icon=":material/pause_circle:"
         )
-    st.caption(
-        md_escape(
-            f"{expl.method} on {expl.rows:,} rows in {expl.seconds:,.1f} s; contributions to the {expl.output_name}."
-            + (f" {expl.note}" if expl.note else "")
+    st.caption(md_escape(ce.describe_method(expl)))
+    with st.expander("Technical details of the method", icon=":material/science:"):
+        st.caption(
+            md_escape(
+                f"{expl.method} on {expl.rows:,} rows in {expl.seconds:,.1f} s; contributions to the {expl.output_name}."
+                + (f" {expl.note}" if expl.note else "")
+            )
         )
-    )
     if expl.classes is not None and len(expl.classes) > 2:
         classes = list(expl.classes)
         index = st.selectbox(
@@ -98,7 +100,9 @@ def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) ->
     if view == "Importance":
         _importance(expl, model, request)
     elif view == "Beeswarm":
-        st.plotly_chart(charts.beeswarm(expl), key="explain_beeswarm")
+        st.plotly_chart(
+            charts.beeswarm(expl, categorical=_categorical(request)), key="explain_beeswarm", width="stretch"
+        )
         st.markdown(ce.summarize_importance(expl))
     elif view == "Dependence":
         _dependence(expl, request)
@@ -108,23 +112,27 @@ def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) ->
         _what_if(expl, model, request)
 
 
+def _categorical(request: TrainingRequest) -> set[str]:
+    """Columns whose values are categories or text after cleaning (no low-to-high colour for them)."""
+    roles = request.plan.roles_after(request.roles)
+    return {c for c, role in roles.items() if role in (Role.CATEGORICAL, Role.TEXT)}
+
+
 def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
-    left, right = st.columns(2)
-    left.plotly_chart(charts.importance_bar(expl), key="explain_importance")
-    with right:
-        if st.toggle(
-            "Cross-check with permutation importance",
-            key="explain_perm_on",
-            help="Shuffles each column on validation rows and measures how much the score drops. Model-agnostic; takes a few seconds.",
-        ):
-            X, y = request.xy(request.split.valid)
-            frame = state.memo(
-                "explain_perm",
-                (id(state.job()), model.name),
-                lambda: ce.permutation_importance_frame(model, X, y, request.task, seed=request.seed),
-            )
-            st.plotly_chart(charts.permutation_bar(frame), key="explain_perm")
+    st.plotly_chart(charts.importance_bar(expl), key="explain_importance", width="stretch")
     st.markdown(ce.summarize_importance(expl))
+    if st.toggle(
+        "Cross-check with permutation importance",
+        key="explain_perm_on",
+        help="Shuffles each column on validation rows and measures how much the score drops. Model-agnostic; takes a few seconds.",
+    ):
+        X, y = request.xy(request.split.valid)
+        frame = state.memo(
+            "explain_perm",
+            (id(state.job()), model.name),
+            lambda: ce.permutation_importance_frame(model, X, y, request.task, seed=request.seed),
+        )
+        st.plotly_chart(charts.permutation_bar(frame), key="explain_perm", width="stretch")
     text_columns = [c for c in expl.columns if request.roles.get(c) == Role.TEXT]
     if text_columns and st.toggle("Show the words that matter in text columns", key="explain_tokens_on"):
         column = st.selectbox("Text column", text_columns, key="explain_token_column")
@@ -147,7 +155,11 @@ def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
         format_func=lambda c: "none" if c is None else c,
         key=f"explain_dep_color_{column}",
     )
-    st.plotly_chart(charts.dependence(expl, column, color_by=color), key="explain_dependence")
+    st.plotly_chart(
+        charts.dependence(expl, column, color_by=color, categorical=_categorical(request)),
+        key="explain_dependence",
+        width="stretch",
+    )
     st.markdown(ce.summarize_dependence(expl, column))
 
 
@@ -195,9 +207,17 @@ def _one_row(expl: ce.Explanation, model: TrainedModel) -> None:
 
 
 def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
-    """Edit one row's values and see the prediction and its waterfall change."""
+    """Edit one row's values and see the prediction and its waterfall change.
+
+    The row starts exactly as it is (missing values stay missing) and is explained
+    with the main explanation's background and settings, so before any edit it shows
+    the same prediction, base value and contributions as the "One row" view.
+    """
     base = expl.data.iloc[[0]]
-    st.caption("Change any value and press Update. Ranges come from the training rows.")
+    st.caption(
+        "Change any value and press Update. Ranges come from the training rows. "
+        "An empty box is a missing value: the model fills it in as it did in training."
+    )
     X_train, _ = request.xy(request.split.train)
     with st.form("explain_whatif"):
         edited = {}
@@ -206,19 +226,22 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
             with cols[i % 3]:
                 edited[column] = _value_input(column, base[column].iloc[0], X_train[column])
         submitted = st.form_submit_button("Update", icon=":material/refresh:")
-    row = base.copy()
-    for column, value in edited.items():
-        row[column] = value
+    row = ce.edit_row(base, edited)
     explainer = state.memo(
         "explain_whatif",
-        (id(state.job()), model.name),
-        lambda: ce.what_if_explainer(model, X_train, seed=request.seed, target=request.target),
+        (id(state.job()), model.name, expl.approximate),
+        lambda: ce.what_if_explainer(
+            model, X_train, seed=request.seed, target=request.target, approximate=expl.approximate
+        ),
     )
     try:
         answer = ce.explain_row(model, row, X_train, explainer=explainer, target=request.target)
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return
+    one_row = answer.explanation
+    if expl.classes is not None and one_row.class_index != expl.class_index:
+        one_row = one_row.for_class(expl.class_index)  # the class chosen above
     if answer.probabilities:
         st.metric(
             "Prediction",
@@ -228,23 +251,60 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
         st.caption(md_escape(" · ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items())))
     else:
         st.metric("Prediction", ce.format_number(float(answer.prediction)))
-    st.plotly_chart(charts.waterfall(answer.explanation, 0), key=f"explain_whatif_waterfall_{int(submitted)}")
-    st.markdown(ce.summarize_row(answer.explanation, 0))
+    st.plotly_chart(charts.waterfall(one_row, 0), key=f"explain_whatif_waterfall_{int(submitted)}", width="stretch")
+    st.markdown(ce.summarize_row(one_row, 0))
+
+
+MISSING_HELP = " Leave it empty for a missing value: the model fills it in as it did in training."
 
 
 def _value_input(column: str, value, training: pd.Series):
+    """One what-if field, starting at the row's value; None when the person leaves it empty (missing)."""
     key = f"explain_whatif_{column}"
+    label = md_escape(column)
+    missing = not isinstance(value, str) and bool(pd.isna(value))
     if pd.api.types.is_numeric_dtype(training.dtype) and not pd.api.types.is_bool_dtype(training.dtype):
         low, high = float(np.nanmin(training)), float(np.nanmax(training))
-        start = float(value) if pd.notna(value) else float(np.nanmedian(training))
         return st.number_input(
-            column, value=start, key=key, help=f"Training range {low:,.4g} to {high:,.4g}", format="%.6g"
+            label,
+            value=None if missing else float(value),
+            key=key,
+            placeholder="missing",
+            help=md_escape(f"Training range {low:,.4g} to {high:,.4g}.") + MISSING_HELP,
+            format="%.6g",
         )
     if pd.api.types.is_datetime64_any_dtype(training.dtype):
-        start = pd.Timestamp(value) if pd.notna(value) else training.dropna().median()
-        return pd.Timestamp(st.date_input(column, value=start.date(), key=key))
-    options = [str(v) for v in training.dropna().astype(str).value_counts().index[:200]]
-    current = str(value) if pd.notna(value) else (options[0] if options else "")
-    if len(options) <= 50 and current in options:
-        return st.selectbox(column, options, index=options.index(current), key=key)
-    return st.text_input(column, value=current, key=key)
+        start = None if missing else pd.Timestamp(value)
+        dates = training.dropna()
+        first = min([dates.min(), *([start] if start is not None else [])]) if len(dates) else start
+        last = max([dates.max(), *([start] if start is not None else [])]) if len(dates) else start
+        picked = st.date_input(
+            label,
+            value=None if start is None else start.date(),
+            min_value=None if first is None else (first - pd.DateOffset(years=10)).date(),
+            max_value=None if last is None else (last + pd.DateOffset(years=10)).date(),
+            key=key,
+            help=MISSING_HELP.strip(),
+        )
+        if picked is None:
+            return None
+        if start is not None and picked == start.date():
+            return start  # the same day: keep the time of day the row had
+        return pd.Timestamp(picked)
+    present = training.dropna()
+    labels = present.astype(str)
+    options = [str(v) for v in labels.value_counts().index[:200]]
+    originals = dict(zip(labels, present, strict=True))  # "True" → True: the value the model saw in training
+    current = None if missing else str(value)
+    if len(options) <= 50 and (current is None or current in options):
+        picked = st.selectbox(
+            label,
+            options,
+            index=None if current is None else options.index(current),
+            placeholder="missing",
+            key=key,
+            help=MISSING_HELP.strip(),
+        )
+        return None if picked is None else originals.get(picked, picked)
+    text = st.text_input(label, value=current, key=key, placeholder="missing", help=MISSING_HELP.strip())
+    return text or None
