@@ -57,8 +57,9 @@ def bundle_uploader() -> None:
         return
     st.session_state["predict_bundle_error"] = None
     state.add_loaded_model(usable)
-    st.session_state.pop("predict_model", None)  # the model picker starts on the restored model
-    state.keep("predict_model", f"{usable.name} ({usable.origin})")
+    label = f"{usable.name} ({usable.origin})"
+    st.session_state["predict_model"] = label  # the picker (drawn after this) shows the restored model
+    state.keep("predict_model", label)
 
 
 def bundle_error() -> None:

@@ -1,0 +1,113 @@
+"""Steps the browser journeys share: wait for Streamlit, move between pages, fill widgets."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+SLOW = 45_000  # ms; a Streamlit rerun can take a while on a busy machine
+
+
+def wait_idle(page: Page) -> None:
+    """Wait until Streamlit is not running the script any more."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=SLOW)
+    expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=SLOW)
+
+
+def go_to(page: Page, step: str) -> None:
+    """Open a step with its sidebar link (a new URL would start a new session).
+
+    A locked link carries a tooltip and is drawn twice, so one link means it is unlocked.
+    """
+    link = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").filter(has_text=step)
+    expect(link).to_have_count(1, timeout=SLOW)
+    expect(link).not_to_contain_text("🔒")
+    link.click()
+    expect(page.get_by_role("heading", name=step)).to_be_visible(timeout=SLOW)
+    wait_idle(page)
+
+
+def assert_clean(page: Page) -> None:
+    """No Python exception on the page and no JavaScript dialog opened."""
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert page.dialogs == [], f"a JavaScript dialog opened: {page.dialogs}"
+
+
+def chosen_models(page: Page) -> list[str]:
+    """The labels of the tags in the ``models_chosen`` multiselect."""
+    return page.locator(".st-key-models_chosen [data-tag]").evaluate_all(
+        "els => els.map(e => e.getAttribute('aria-label'))"
+    )
+
+
+def keep_only_models(page: Page, names: list[str]) -> None:
+    """On the Models page, make the chosen models exactly ``names``."""
+    chosen = page.locator(".st-key-models_chosen")
+    expect(chosen).to_be_visible(timeout=SLOW)
+    expect(chosen.locator("[data-tag]").first).to_be_visible(timeout=SLOW)
+    wait_idle(page)
+    for name in chosen_models(page):  # the recommended set is pre-selected
+        if name not in names:
+            chosen.get_by_role("button", name=f"Remove {name}", exact=True).click()
+            wait_idle(page)
+    for name in names:
+        if name not in chosen_models(page):
+            box = chosen.locator("input")
+            box.click()
+            box.fill(name)
+            page.keyboard.press("Enter")
+            wait_idle(page)
+    page.keyboard.press("Escape")
+    assert sorted(chosen_models(page)) == sorted(names), chosen_models(page)
+
+
+def train_and_wait(page: Page, label: str, timeout: int = 120_000) -> None:
+    """Press Train on the Models page (its label checked) and wait until every model has finished."""
+    train = page.locator(".st-key-models_train button")
+    expect(train).to_have_text(re.compile(rf"{re.escape(label)}$"))
+    train.click()
+    expect(page.get_by_role("heading", name="5. Train")).to_be_visible(timeout=SLOW)
+    status = page.get_by_test_id("stProgress").first
+    expect(status).to_contain_text(re.compile(r"^Finished (\d+) of \1 models"), timeout=timeout)
+    assert_clean(page)
+
+
+def pick_view(page: Page, key: str, label: str) -> None:
+    """Click one option of an ``st.segmented_control``."""
+    page.locator(f".st-key-{key}").get_by_role("radio", name=label, exact=True).click()
+    wait_idle(page)
+
+
+def full_page_screenshot(page: Page, path: Path) -> None:
+    """Streamlit scrolls inside ``stMain``, not the document: grow the viewport to fit it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    viewport = page.viewport_size
+    height = page.get_by_test_id("stMain").evaluate("el => el.scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), 6000)})
+    try:
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
+        page.mouse.move(viewport["width"] - 10, 10)  # hover nothing: no toolbars, no tooltips
+        page.wait_for_timeout(1000)  # let plotly re-layout for the new size
+        with contextlib.suppress(AssertionError):  # not mid-redraw, faded
+            expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=10_000)
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
+    finally:
+        page.set_viewport_size(viewport)
+
+
+def upload(page: Page, key: str, path: Path) -> None:
+    """Give a file to the ``st.file_uploader`` with ``key``."""
+    page.locator(f".st-key-{key} input[type='file']").set_input_files(str(path))
+    wait_idle(page)
+
+
+def download(page: Page, button: Locator, folder: Path) -> Path:
+    """Click a download button and return the saved file."""
+    with page.expect_download(timeout=SLOW) as info:
+        button.click()
+    target = folder / info.value.suggested_filename
+    info.value.save_as(str(target))
+    return target
