@@ -13,6 +13,7 @@ import streamlit as st
 from core import charts
 from core import explain as ce
 from core.errors import DashboardError
+from core.evaluation import METRICS
 from core.export import BundleError, bundle_name, card_markdown, export_bundle, load_bundle, with_test_scores
 from core.loading import load_file
 from core.predict import (
@@ -83,7 +84,11 @@ def describe(usable: UsableModel) -> None:
     card = usable.card or {}
     what = f"predicts `{md_escape(usable.target)}`" if usable.target else "assigns rows to clusters"
     metrics = (card.get("metrics") or {}).get("validation") or {}
-    shown = ", ".join(f"{md_escape(k)} {v:.3g}" for k, v in list(metrics.items())[:3] if isinstance(v, float))
+    shown = ", ".join(
+        f"{md_escape(METRICS[k].label if k in METRICS else k)} {v:.3g}"
+        for k, v in list(metrics.items())[:3]
+        if isinstance(v, float)
+    )
     dataset = (card.get("dataset") or {}).get("name")
     parts = [f"**{md_escape(usable.name)}** {what} ({usable.task.value})"]
     if dataset:
@@ -193,9 +198,14 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
     except DashboardError as err:
         st.warning(f"The prediction could not be explained: {md_escape(err.user_message)}")
         return
+    explanation = answer.explanation
+    if explanation.classes is not None and usable.task.value == "multiclass classification":
+        labels = [str(c) for c in explanation.classes]
+        if str(prediction) in labels:  # explain the class the model predicted
+            explanation = explanation.for_class(labels.index(str(prediction)))
     st.markdown("**Why:** each bar is how much one of your columns moved this prediction away from the average one.")
-    st.plotly_chart(charts.waterfall(answer.explanation, 0), key="predict_waterfall")
-    st.markdown(ce.summarize_row(answer.explanation, 0))
+    st.plotly_chart(charts.waterfall(explanation, 0), key="predict_waterfall")
+    st.markdown(ce.summarize_row(explanation, 0))
 
 
 # --------------------------------------------------------------------------- a whole file
