@@ -305,31 +305,34 @@ def example_frame(schema) -> pd.DataFrame:
 
 
 def model_signature(usable):
-    """Input columns and types from the schema; outputs from one predicted example row."""
+    """Input columns and types from the schema; output columns from one predicted example row.
+
+    Every input column is required (a request without one is refused with the
+    missing names); missing *values* are allowed, as in the app.
+    """
     from mlflow.models import ModelSignature
-    from mlflow.models.signature import infer_signature
     from mlflow.types import ColSpec, Schema
 
     from core.predict import check_batch, predict_frame
 
-    inputs = Schema(
-        [ColSpec(_column_type(c), c.name, required=not (c.missing_share > 0)) for c in usable.schema.columns]
-    )
+    inputs = Schema([ColSpec(_column_type(c), c.name) for c in usable.schema.columns])
     example = example_frame(usable.schema)
     try:
         predicted = predict_frame(usable, check_batch(example, usable.schema)[0])
-        outputs = infer_signature(_plain_frame(predicted)).inputs  # the schema of the answer frame
+        outputs = Schema([ColSpec(_output_type(predicted[c]), str(c)) for c in predicted.columns])
     except Exception:  # an output schema is optional; the input one is what serving checks
         outputs = None
     return ModelSignature(inputs=inputs, outputs=outputs), example
 
 
-def _plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_string_dtype(out[column].dtype) and not pd.api.types.is_object_dtype(out[column].dtype):
-            out[column] = out[column].astype(object)
-    return out
+def _output_type(values: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return "long"
+    if pd.api.types.is_float_dtype(values.dtype):
+        return "double"
+    return "string"
 
 
 def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> Path:

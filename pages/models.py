@@ -8,7 +8,7 @@ from core.errors import DashboardError
 from core.features import FeatureOptions, count_features
 from core.split import SplitConfig
 from core.training import TrainingJob, TrainSetup, make_request
-from ui import journey, state, tune_views
+from ui import experiments_views, journey, state, tune_views
 from ui import model_views as views
 from ui.text import md_escape
 
@@ -88,7 +88,7 @@ if st.button(
     label, type="primary", disabled=bool(problems) or not runs, key="models_train", icon=":material/play_arrow:"
 ):
     try:
-        job = TrainingJob(request())
+        job = TrainingJob(request(), after_run=experiments_views.recorder())  # recorded when it ends
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         st.stop()

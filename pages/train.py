@@ -6,7 +6,7 @@ only polls it, so clicking elsewhere and coming back finds it still going.
 
 import streamlit as st
 
-from ui import journey, state
+from ui import experiments_views, journey, state
 from ui import train_views as views
 
 st.title("5. Train")
@@ -18,13 +18,14 @@ if job is None:
     st.stop()
 
 running = job.snapshot().status == "running"
+recording = job.after_run().pending  # the run is being recorded in the experiment log (worker thread)
 
 
-@st.fragment(run_every=1.0 if running else None)
+@st.fragment(run_every=1.0 if running or recording else None)
 def live() -> None:
     snap = job.snapshot()
-    if running and snap.status != "running":
-        st.rerun()  # the run ended: redraw the whole page once, then stop polling
+    if (running and snap.status != "running") or (recording and not job.after_run().pending):
+        st.rerun()  # the run (or its recording) ended: redraw the whole page once, then stop polling
     views.progress_view(job, snap)
     if snap.status == "running":
         st.button(
@@ -38,6 +39,7 @@ def live() -> None:
     views.live_view(job, snap)
     st.subheader("Leaderboard", anchor=False)
     views.leaderboard_view(job, snap)
+    experiments_views.recording_note(job)
 
 
 live()

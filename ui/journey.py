@@ -29,6 +29,7 @@ STEPS: list[Step] = [
     Step("results", "Results", "pages/results.py", ":material/query_stats:"),
     Step("explain", "Explain", "pages/explain.py", ":material/lightbulb:"),
     Step("predict", "Predict", "pages/predict.py", ":material/online_prediction:"),
+    Step("experiments", "Experiments", "pages/experiments.py", ":material/science:"),
 ]
 STEP = {s.key: s for s in STEPS}
 #: Steps that work without the steps before them (a bundle or a tracked run can be loaded any time).

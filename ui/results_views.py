@@ -17,7 +17,7 @@ from core.evaluation import (
 )
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest, build_model_pipeline
-from ui import state
+from ui import experiments_views, state
 from ui.text import md_escape
 
 #: What the numbers of a metrics row are, said once above it (the labels stay short).
@@ -332,6 +332,7 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
         f"Score {model.name} on the test split", key="results_test", icon=":material/fact_check:"
     ):
         done = state.log_test(key, model.name, results.test_scores(model, request))
+        experiments_views.record_test_scores(model.name, done["scores"])  # into the model's tracked run
     if done is None:
         return
     st.markdown(f"**Test numbers** for {md_escape(model.name)} — not validation numbers:")

@@ -1,0 +1,225 @@
+"""Experiment tracking in the app: record runs, note it on Train/Results, the Experiments page views.
+
+The recording itself happens in the training job's worker thread (an after-run
+hook from :func:`recorder`); pages only read what it reported.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import charts, tracking
+from core.errors import DashboardError
+from ui import state
+from ui.text import md_escape
+
+ALL = "All"
+#: The metric groups of the comparison chart: label -> metric name prefix.
+SPLITS = {"validation": "valid_", "training": "train_", "cross-validation": "cv_", "test": "test_"}
+
+
+def tracking_uri() -> str:
+    """Where runs are recorded: ``MLFLOW_TRACKING_URI``, else the project's SQLite file."""
+    return tracking.default_tracking_uri()
+
+
+# --------------------------------------------------------------------------- recording (Train, Results)
+
+
+def recorder():
+    """The hook that records a training run when it ends (given to ``TrainingJob``)."""
+    source, dataset = state.source(), state.dataset()
+    name = source.name if source is not None else (dataset.name if dataset is not None else "data")
+    return tracking.recorder(tracking_uri(), name)
+
+
+def recording_note(job) -> None:
+    """One line under the leaderboard: being recorded, recorded, or why not."""
+    after = job.after_run()
+    if after.pending:
+        st.caption("Recording this run in the experiment log…")
+    elif after.status == "done" and after.value is not None and after.value.ok:
+        st.caption(f"{after.value.message} Compare past runs on the Experiments page.")
+    elif after.status == "done" and after.value is not None:
+        st.warning(md_escape(after.value.message), icon=":material/history_toggle_off:")
+    elif after.status == "failed":
+        st.warning(
+            md_escape(
+                f"This run was not recorded in the experiment log ({after.error}). "
+                "The trained models are kept in this session."
+            ),
+            icon=":material/history_toggle_off:",
+        )
+
+
+def record_test_scores(model_name: str, scores: dict[str, float]) -> None:
+    """Add a final test score to the model's tracked run (Results page); warn if it cannot."""
+    job = state.job()
+    if job is None or job.after_run().status == "none":
+        return
+    if job.after_run().pending:
+        job.wait(15)  # the run is still being recorded (it takes about a second)
+    after = job.after_run()
+    report = after.value if after.status == "done" else None
+    run_id = report.model_runs.get(model_name) if report is not None else None
+    if run_id is None:
+        st.caption("This test score is not in the experiment log: the run itself was not recorded there.")
+        return
+    try:
+        tracking.log_test_scores(report.tracking_uri, run_id, scores)
+    except DashboardError as err:
+        st.warning(md_escape(err.user_message), icon=":material/history_toggle_off:")
+
+
+# --------------------------------------------------------------------------- the Experiments page
+
+
+def store_info(uri: str) -> None:
+    """Where the runs live and how to open them in MLflow's own UI."""
+    st.caption(md_escape(f"Runs are recorded in {tracking.describe_store(uri)}."))
+    with st.expander("Open these runs in MLflow's UI", icon=":material/open_in_new:"):
+        st.caption("In a terminal, from the project folder with its virtual environment active:")
+        st.code(tracking.ui_command(uri), language="bash")
+        st.caption(
+            "Then open http://127.0.0.1:5000. Set MLFLOW_TRACKING_URI before starting the app to record runs "
+            "on a team's tracking server instead."
+        )
+
+
+def load_runs(uri: str) -> pd.DataFrame | None:
+    """Every recorded model run, or ``None`` after showing why the store cannot be read."""
+    try:
+        return tracking.list_runs(uri)
+    except DashboardError as err:
+        st.error(md_escape(err.user_message), icon=":material/database_off:")
+        return None
+
+
+def filters(runs: pd.DataFrame) -> pd.DataFrame:
+    """Dataset and task pickers; the runs that match."""
+    left, right = st.columns(2)
+    datasets = [ALL, *sorted(runs["dataset"].unique())]
+    dataset = left.selectbox("Dataset", datasets, key="experiments_dataset")
+    tasks = [ALL, *sorted(runs["task"].unique())]
+    task = right.selectbox("Task", tasks, key="experiments_task")
+    shown = runs
+    if dataset != ALL:
+        shown = shown[shown["dataset"] == dataset]
+    if task != ALL:
+        shown = shown[shown["task"] == task]
+    return shown.reset_index(drop=True)
+
+
+def runs_table(runs: pd.DataFrame) -> None:
+    """Past runs, newest first, with their main metric."""
+    table = runs.assign(run=runs["run_id"].str[:7], date=runs["date"].dt.tz_convert(None))
+    columns = ["date", "dataset", "task", "model", "metric", "validation", "test", "seconds", "status", "run"]
+    st.dataframe(
+        table[columns],
+        hide_index=True,
+        column_config={
+            "date": st.column_config.DatetimeColumn("date (UTC)", format="YYYY-MM-DD HH:mm"),
+            "metric": st.column_config.TextColumn("main metric"),
+            "validation": st.column_config.NumberColumn("validation", format="%.4f"),
+            "test": st.column_config.NumberColumn("test", format="%.4f", help="Empty until the test split is scored."),
+            "seconds": st.column_config.NumberColumn("seconds", format="%.2f", help="Training time of the model."),
+        },
+    )
+
+
+def run_labels(runs: pd.DataFrame) -> dict[str, str]:
+    """run id -> a readable label (plain text: shown in select boxes only)."""
+    return {
+        row.run_id: f"{row.model} · {row.dataset} · {row.date:%Y-%m-%d %H:%M} ({row.run_id[:7]})"
+        for row in runs.itertuples()
+    }
+
+
+def pick_runs(runs: pd.DataFrame) -> list[str]:
+    """The runs ticked for comparison."""
+    labels = run_labels(runs)
+    return st.multiselect(
+        "Runs to compare",
+        list(labels),
+        format_func=labels.get,
+        key="experiments_compare",
+        placeholder="Tick two or more runs",
+    )
+
+
+def _highlight(params: pd.DataFrame):
+    return params.style.apply(
+        lambda row: ["background-color: #FFF3BF; font-weight: 600" if row["differs"] else "" for _ in row], axis=1
+    )
+
+
+def compare(uri: str, run_ids: list[str]) -> None:
+    """Parameters side by side (those that differ highlighted) and the metrics as a chart."""
+    if len(run_ids) < 2:
+        st.caption("Tick two or more runs above to compare their settings and scores side by side.")
+        return
+    try:
+        params, metrics = tracking.compare_runs(uri, run_ids)
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
+        return
+    differing = int(params["differs"].sum())
+    st.caption(f"{differing} of {len(params)} parameters differ between these runs (highlighted).")
+    if st.toggle("Show only the parameters that differ", key="experiments_differs_only"):
+        params = params[params["differs"]]
+    st.dataframe(_highlight(params), column_config={"differs": st.column_config.CheckboxColumn("differs")})
+    present = [name for name, prefix in SPLITS.items() if any(m.startswith(prefix) for m in metrics.index)]
+    split = st.segmented_control("Metrics from", present, default=present[0], key="experiments_split")
+    prefix = SPLITS.get(split or present[0], "valid_")
+    shown = metrics.loc[[m for m in metrics.index if m.startswith(prefix)]]
+    shown.index = [m.removeprefix(prefix) for m in shown.index]
+    st.plotly_chart(
+        charts.run_metrics_chart(shown, title=f"{split or present[0]} metrics of the selected runs".capitalize()),
+        key="experiments_metrics_chart",
+    )
+    with st.expander("All metrics as a table", icon=":material/table:"):
+        st.dataframe(metrics)
+
+
+def _loaded(run_id: str):
+    return next(
+        (m for m in state.loaded_models() if (m.card.get("tracking") or {}).get("run_id") == run_id),
+        None,
+    )
+
+
+def reload(uri: str, runs: pd.DataFrame, ticked: list[str]) -> None:
+    """Load a run's model into the app (for Predict), and how to serve it as a REST API."""
+    finished = runs[runs["status"] == "finished"]
+    if finished.empty:
+        st.caption("None of these runs finished with a model to load.")
+        return
+    labels = run_labels(finished)
+    options = list(labels)
+    first = next((r for r in ticked if r in labels), options[0])
+    run_id = st.selectbox(
+        "Run", options, index=options.index(first), format_func=labels.get, key="experiments_reload_run"
+    )
+    usable = _loaded(run_id)
+    if usable is None and st.button(
+        "Load this model into the app", key="experiments_reload", icon=":material/download:"
+    ):
+        try:
+            with st.spinner("Loading the model from the experiment store…"):
+                usable = tracking.load_run_model(uri, run_id)
+        except DashboardError as err:
+            st.error(md_escape(err.user_message))
+            return
+        state.add_loaded_model(usable)
+    if usable is not None:
+        st.success(
+            md_escape(f"{usable.name} ({usable.origin}) is loaded: use it on the Predict page."),
+            icon=":material/check_circle:",
+        )
+        st.page_link("pages/predict.py", label="Go to Predict", icon=":material/online_prediction:")
+    st.caption("Serve this model as a REST API on this computer (virtual environment active):")
+    st.code(tracking.serve_command(tracking.model_uri(run_id), tracking_uri=uri), language="bash")
+    if usable is not None:
+        st.caption("Then ask it for a prediction:")
+        st.code(tracking.curl_example(usable.schema), language="bash")
