@@ -8,23 +8,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.page_helpers import trained_app as journey_to
 from ui import state
 
 
 def trained_app(sample: str, models: list[str]) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.button(key=f"data_sample_{sample}").click().run()
-    at.switch_page("pages/target.py").run()
-    at.button(key="target_confirm").click().run()
-    at.switch_page("pages/clean.py").run()
-    at.switch_page("pages/models.py").run()
-    at.multiselect(key="models_chosen").set_value(models).run()
-    at.button(key="models_train").click().run()
-    assert at.session_state[state.JOB].wait(120)
-    at.switch_page("pages/explain.py").run()
-    assert not at.exception
-    return at
+    return journey_to(sample, models, "pages/explain.py")
 
 
 def explained(at: AppTest) -> AppTest:

@@ -9,23 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.samples import load_sample
+from tests.page_helpers import trained_app as journey_to
 from ui import state
 
 
 def trained_app(sample: str, models: list[str]) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120)
-    at.run()
-    at.button(key=f"data_sample_{sample}").click().run()
-    at.switch_page("pages/target.py").run()
-    at.button(key="target_confirm").click().run()
-    at.switch_page("pages/clean.py").run()
-    at.switch_page("pages/models.py").run()
-    at.multiselect(key="models_chosen").set_value(models).run()
-    at.button(key="models_train").click().run()
-    assert at.session_state[state.JOB].wait(120)
-    at.switch_page("pages/predict.py").run()
-    assert not at.exception
-    return at
+    return journey_to(sample, models, "pages/predict.py")
 
 
 def form_boxes(at: AppTest) -> list:
@@ -68,7 +57,9 @@ def test_the_form_is_built_from_the_training_schema_and_predicts(iris):
     charts = [c.proto.id for c in iris.get("plotly_chart")]
     assert any("predict_probabilities" in c for c in charts) and any("predict_waterfall" in c for c in charts)
     waterfall = next(c for c in iris.get("plotly_chart") if "predict_waterfall" in c.proto.id)
-    assert "of virginica" in json.loads(waterfall.proto.spec)["layout"]["title"]["text"], "the predicted class is explained"
+    assert "of virginica" in json.loads(waterfall.proto.spec)["layout"]["title"]["text"], (
+        "the predicted class is explained"
+    )
 
 
 def test_a_missing_value_in_the_form_is_imputed_as_in_training(iris):

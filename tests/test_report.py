@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+import numpy as np
 import pandas as pd
 
 from core.cleaning import CleaningPlan
@@ -35,9 +34,6 @@ def hostile_frame(n=300, seed=0):
             "label": np.where(x + rng.normal(scale=0.5, size=n) > 0, "<yes>", "no"),
         }
     )
-
-
-import numpy as np  # noqa: E402
 
 
 def test_report_has_every_section_and_embeds_plotly_for_offline_reading():
