@@ -111,3 +111,33 @@ def download(page: Page, button: Locator, folder: Path) -> Path:
     target = folder / info.value.suggested_filename
     info.value.save_as(str(target))
     return target
+
+
+def choose(selectbox: Locator, text: str) -> None:
+    """Pick an option of an ``st.selectbox``: click it, type, Enter."""
+    selectbox.click()
+    selectbox.locator("input").fill(text)
+    selectbox.page.keyboard.press("Enter")
+    expect(selectbox.get_by_role("combobox")).to_have_value(text, timeout=SLOW)
+
+
+def open_settings(page: Page, label: str) -> None:
+    """Open the settings expander of one model on the Models page."""
+    page.get_by_test_id("stExpander").filter(has_text=f"{label} settings").locator("summary").click()
+
+
+def set_number(page: Page, key: str, value: int) -> None:
+    """Type a value into the ``st.number_input`` with ``key`` and wait for the rerun."""
+    box = page.locator(f".st-key-{key} input")
+    expect(box).to_have_count(1, timeout=SLOW)  # a rerun may briefly keep a stale copy in the page
+    expect(box).to_be_visible(timeout=SLOW)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
+    expect(box).to_have_value(str(value))
+
+
+def run_status(page: Page) -> str:
+    """The text of the first progress bar (the Train page's run status)."""
+    texts = page.get_by_test_id("stProgress").all_inner_texts()
+    return texts[0] if texts else ""

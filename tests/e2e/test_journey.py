@@ -11,6 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.helpers import choose, full_page_screenshot, wait_idle
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot-profile.png"
 SCRIPT_COLUMN = "<script>alert(1)</script>"
@@ -58,20 +60,6 @@ def metric(page: Page, label: str) -> Locator:
     )
 
 
-def wait_idle(page: Page) -> None:
-    """Wait until Streamlit is not running the script any more."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=SLOW)
-    expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=SLOW)
-
-
-def choose(selectbox: Locator, text: str) -> None:
-    """Pick an option of an ``st.selectbox``: click it, type, Enter."""
-    selectbox.click()
-    selectbox.locator("input").fill(text)
-    selectbox.page.keyboard.press("Enter")
-    expect(selectbox.get_by_role("combobox")).to_have_value(text, timeout=SLOW)
-
-
 def sidebar_link(page: Page, step: str) -> Locator:
     return page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").filter(has_text=step)
 
@@ -82,21 +70,6 @@ def assert_no_markup_injected(page: Page) -> None:
         "'**bold**' was rendered as bold"
     )
     assert page.dialogs == [], f"a JavaScript dialog opened: {page.dialogs}"
-
-
-def full_page_screenshot(page: Page, path: Path) -> None:
-    """Streamlit scrolls inside ``stMain``, not the document: grow the viewport to fit it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    viewport = page.viewport_size
-    height = page.get_by_test_id("stMain").evaluate("el => el.scrollHeight")
-    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), 6000)})
-    try:
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
-        page.mouse.move(viewport["width"] - 10, 10)  # hover nothing: no grid toolbars, no sidebar button
-        page.wait_for_timeout(1000)  # let plotly and the grids re-layout for the new size
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
-    finally:
-        page.set_viewport_size(viewport)
 
 
 def wait_for_profile_rendered(page: Page) -> None:

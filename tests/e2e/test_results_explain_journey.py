@@ -6,7 +6,6 @@ Run with ``pytest -m e2e`` (needs Debian's Chromium; see conftest.py).
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import re
 import time
@@ -15,6 +14,18 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.helpers import (
+    assert_clean,
+    choose,
+    chosen_models,
+    full_page_screenshot,
+    go_to,
+    open_settings,
+    pick_view,
+    set_number,
+    wait_idle,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot-explain.png"
@@ -40,60 +51,6 @@ TICK_TEXT = (
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def wait_idle(page: Page) -> None:
-    """Wait until Streamlit is not running the script any more."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=SLOW)
-    expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=SLOW)
-
-
-def go_to(page: Page, step: str) -> None:
-    """Open a step with its sidebar link (a new URL would start a new session).
-
-    A locked link carries a tooltip and is drawn twice, so one link means it is unlocked.
-    """
-    link = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").filter(has_text=step)
-    expect(link).to_have_count(1, timeout=SLOW)
-    expect(link).not_to_contain_text("🔒")
-    link.click()
-    expect(page.get_by_role("heading", name=step)).to_be_visible(timeout=SLOW)
-    wait_idle(page)
-
-
-def choose(selectbox: Locator, text: str) -> None:
-    """Pick an option of an ``st.selectbox``: click it, type, Enter."""
-    selectbox.click()
-    selectbox.locator("input").fill(text)
-    selectbox.page.keyboard.press("Enter")
-    expect(selectbox.get_by_role("combobox")).to_have_value(text, timeout=SLOW)
-
-
-def chosen_models(page: Page) -> list[str]:
-    """The labels of the tags in the ``models_chosen`` multiselect."""
-    return page.locator(".st-key-models_chosen [data-tag]").evaluate_all(
-        "els => els.map(e => e.getAttribute('aria-label'))"
-    )
-
-
-def open_settings(page: Page, label: str) -> None:
-    page.get_by_test_id("stExpander").filter(has_text=f"{label} settings").locator("summary").click()
-
-
-def set_number(page: Page, key: str, value: int) -> None:
-    box = page.locator(f".st-key-{key} input")
-    expect(box).to_have_count(1, timeout=SLOW)  # a rerun may briefly keep a stale copy in the page
-    expect(box).to_be_visible(timeout=SLOW)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
-    expect(box).to_have_value(str(value))
-
-
-def pick_view(page: Page, key: str, label: str) -> None:
-    """Click one option of an ``st.segmented_control``."""
-    page.locator(f".st-key-{key}").get_by_role("radio", name=label, exact=True).click()
-    wait_idle(page)
 
 
 def slider_value(page: Page, key: str) -> str:
@@ -136,33 +93,6 @@ def z_counts(z_json: str) -> np.ndarray:
         shape = [int(n) for n in str(z["shape"]).split(",")]
         return np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]).newbyteorder("<")).reshape(shape)
     return np.asarray(z)
-
-
-def run_status(page: Page) -> str:
-    texts = page.get_by_test_id("stProgress").all_inner_texts()
-    return texts[0] if texts else ""
-
-
-def assert_clean(page: Page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    assert page.dialogs == [], f"a JavaScript dialog opened: {page.dialogs}"
-
-
-def full_page_screenshot(page: Page, path: Path) -> None:
-    """Streamlit scrolls inside ``stMain``, not the document: grow the viewport to fit it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    viewport = page.viewport_size
-    height = page.get_by_test_id("stMain").evaluate("el => el.scrollHeight")
-    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), 6000)})
-    try:
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
-        page.mouse.move(viewport["width"] - 10, 10)  # hover nothing: no toolbars, no tooltips
-        page.wait_for_timeout(1000)  # let plotly re-layout for the new size
-        with contextlib.suppress(AssertionError):  # not mid-redraw, faded
-            expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=10_000)
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
-    finally:
-        page.set_viewport_size(viewport)
 
 
 # --------------------------------------------------------------------------- the journey

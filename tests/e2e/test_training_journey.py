@@ -13,6 +13,8 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.helpers import full_page_screenshot, go_to, open_settings, run_status, set_number, wait_idle
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot-train.png"
 SLOW = 45_000  # ms; a Streamlit rerun can take a while on a busy machine
@@ -27,38 +29,6 @@ Y_LABELS = "el => (el.data && el.data[0] && el.data[0].y) ? Array.from(el.data[0
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def wait_idle(page: Page) -> None:
-    """Wait until Streamlit is not running the script any more."""
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=SLOW)
-    expect(page.get_by_test_id("stSpinner")).to_have_count(0, timeout=SLOW)
-
-
-def go_to(page: Page, step: str) -> None:
-    """Open a step with its sidebar link (a new URL would start a new session).
-
-    A locked link carries a tooltip and is drawn twice, so one link means it is unlocked.
-    """
-    link = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").filter(has_text=step)
-    expect(link).to_have_count(1, timeout=SLOW)
-    expect(link).not_to_contain_text("🔒")
-    link.click()
-    expect(page.get_by_role("heading", name=step)).to_be_visible(timeout=SLOW)
-    wait_idle(page)
-
-
-def open_settings(page: Page, label: str) -> None:
-    page.get_by_test_id("stExpander").filter(has_text=f"{label} settings").locator("summary").click()
-
-
-def set_number(page: Page, key: str, value: int) -> None:
-    box = page.locator(f".st-key-{key} input")
-    expect(box).to_be_visible(timeout=SLOW)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
-    expect(box).to_have_value(str(value))
 
 
 def edit_units(page: Page, editor: Locator, row: int, units: int) -> None:
@@ -111,28 +81,6 @@ def chart_points(page: Page, key: str) -> int:
         return chart.first.evaluate(POINTS) if chart.count() else -1
     except PlaywrightError:  # redrawn by the 1 s refresh between count() and evaluate()
         return -1
-
-
-def run_status(page: Page) -> str:
-    texts = page.get_by_test_id("stProgress").all_inner_texts()
-    return texts[0] if texts else ""
-
-
-def full_page_screenshot(page: Page, path: Path) -> None:
-    """Streamlit scrolls inside ``stMain``, not the document: grow the viewport to fit it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    viewport = page.viewport_size
-    height = page.get_by_test_id("stMain").evaluate("el => el.scrollHeight")
-    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), 6000)})
-    try:
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
-        page.mouse.move(viewport["width"] - 10, 10)  # hover nothing: no toolbars, no tooltips
-        page.wait_for_timeout(1000)  # let plotly re-layout for the new size
-        with contextlib.suppress(AssertionError):  # the page redraws every second: not mid-redraw, faded
-            expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=10_000)
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
-    finally:
-        page.set_viewport_size(viewport)
 
 
 # --------------------------------------------------------------------------- the journey
@@ -206,7 +154,9 @@ def test_choose_models_train_and_watch_the_network_learn(page_app: Page) -> None
     with contextlib.suppress(PlaywrightError):
         stop.click(timeout=5_000)
     status = page.get_by_test_id("stProgress").first
-    expect(status).to_contain_text(re.compile(rf"^(Finished|Stopped) {len(RECOMMENDED)} of {len(RECOMMENDED)} models"), timeout=60_000)
+    expect(status).to_contain_text(
+        re.compile(rf"^(Finished|Stopped) {len(RECOMMENDED)} of {len(RECOMMENDED)} models"), timeout=60_000
+    )
     expect(page.locator(".st-key-train_stop")).to_have_count(0)
 
     # The leaderboard (a canvas grid) and its bar chart: every model, the baseline too.
