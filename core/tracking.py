@@ -159,7 +159,13 @@ def _store_error(tracking_uri: str, exc: Exception, doing: str) -> TrackingError
 
 
 def _param_value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    """Scalars as Python shows them (``None``, ``True``, ``0.5``); lists and dicts as JSON."""
+    if hasattr(value, "item") and not isinstance(value, list | dict | tuple):
+        value = value.item()  # numpy scalars
+    if value is None or isinstance(value, str | bool | int | float):
+        text = str(value)
+    else:
+        text = json.dumps(value, default=str)
     return text if len(text) <= PARAM_LIMIT else text[: PARAM_LIMIT - 1] + "…"
 
 
@@ -740,6 +746,22 @@ def compare_runs(tracking_uri: str, run_ids: list[str]) -> tuple[pd.DataFrame, p
     metrics = metrics.reindex(columns=labels).sort_index()
     metrics.index.name = "metric"
     return params, metrics
+
+
+def split_metrics(metrics: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """The rows of one split's metrics (e.g. ``valid_``) with the prefix removed."""
+    shown = metrics.loc[[m for m in metrics.index if m.startswith(prefix)]].copy()
+    shown.index = [m.removeprefix(prefix) for m in shown.index]
+    return shown
+
+
+def same_scale(metrics: pd.DataFrame) -> list[str]:
+    """Metrics every run has with values within [-1, 1] (scores and shares), fit for one chart.
+
+    Errors in the target's units (MAE, RMSE) or log loss would flatten every other bar.
+    """
+    complete = metrics.dropna()
+    return [m for m in complete.index if bool((complete.loc[m].abs() <= 1).all())]
 
 
 def load_run_model(tracking_uri: str, run_id: str):

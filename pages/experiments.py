@@ -31,6 +31,7 @@ views.runs_table(shown)
 
 st.subheader("Compare", anchor=False)
 ticked = views.pick_runs(shown)
+views.mixed_note(shown, ticked)
 views.compare(uri, ticked)
 
 st.subheader("Reload a model", anchor=False)

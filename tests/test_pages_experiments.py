@@ -116,7 +116,7 @@ def test_the_page_lists_filters_compares_and_reloads(trained):
     assert any("parameters differ" in c for c in captions(at))
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["barmode"] == "group" and len(spec["data"]) == 2
-    assert "accuracy" in spec["data"][0]["x"]
+    assert "Accuracy" in spec["data"][0]["x"] and "Log loss" not in spec["data"][0]["x"], "one scale by default"
     at.toggle(key="experiments_differs_only").set_value(True).run()
     assert at.dataframe[1].value["differs"].all()
     at.segmented_control(key="experiments_split").set_value("training").run()

@@ -204,6 +204,16 @@ def test_metrics_chart_groups_runs_by_metric(store):
     assert [t.name for t in fig.data] == list(valid.columns)
 
 
+def test_one_splits_metrics_and_those_on_one_scale():
+    metrics = pd.DataFrame(
+        {"a": [0.9, 0.5, 120.0, 0.3, 0.8], "b": [0.8, float("nan"), 100.0, 0.4, 0.7]},
+        index=["valid_accuracy", "valid_roc_auc", "valid_mae", "valid_r2", "train_accuracy"],
+    )
+    valid = tracking.split_metrics(metrics, "valid_")
+    assert list(valid.index) == ["accuracy", "roc_auc", "mae", "r2"]
+    assert tracking.same_scale(valid) == ["accuracy", "r2"]  # roc_auc: one run lacks it; mae: another scale
+
+
 def test_metrics_chart_escapes_labels_and_leaves_gaps():
     frame = pd.DataFrame({"<b>run</b>": [1.0, float("nan")]}, index=["valid_r2", "cv_r2_mean"])
     fig = charts.run_metrics_chart(frame)

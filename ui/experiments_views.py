@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import charts, tracking
 from core.errors import DashboardError
+from core.evaluation import METRICS
 from ui import state
 from ui.text import md_escape
 
@@ -168,18 +169,45 @@ def compare(uri: str, run_ids: list[str]) -> None:
     st.caption(f"{differing} of {len(params)} parameters differ between these runs (highlighted).")
     if st.toggle("Show only the parameters that differ", key="experiments_differs_only"):
         params = params[params["differs"]]
-    st.dataframe(_highlight(params), column_config={"differs": st.column_config.CheckboxColumn("differs")})
+    st.dataframe(
+        _highlight(params.fillna("—")),  # "—": that model has no such setting
+        column_config={"differs": st.column_config.CheckboxColumn("differs")},
+    )
     present = [name for name, prefix in SPLITS.items() if any(m.startswith(prefix) for m in metrics.index)]
     split = st.segmented_control("Metrics from", present, default=present[0], key="experiments_split")
-    prefix = SPLITS.get(split or present[0], "valid_")
-    shown = metrics.loc[[m for m in metrics.index if m.startswith(prefix)]]
-    shown.index = [m.removeprefix(prefix) for m in shown.index]
-    st.plotly_chart(
-        charts.run_metrics_chart(shown, title=f"{split or present[0]} metrics of the selected runs".capitalize()),
-        key="experiments_metrics_chart",
+    split = split or present[0]
+    shown = tracking.split_metrics(metrics, SPLITS[split])
+    picked = st.multiselect(
+        "Metrics in the chart",
+        list(shown.index),
+        default=tracking.same_scale(shown) or list(shown.index[:1]),
+        format_func=_metric_label,
+        key=f"experiments_chart_metrics_{split}",
+        help="Scores between 0 and 1 are shown first; errors in the target's units are on another scale.",
     )
+    if picked:
+        chart = shown.loc[picked].rename(index=_metric_label)
+        st.plotly_chart(
+            charts.run_metrics_chart(chart, title=f"{split.capitalize()} metrics of the selected runs"),
+            key="experiments_metrics_chart",
+        )
     with st.expander("All metrics as a table", icon=":material/table:"):
         st.dataframe(metrics)
+
+
+def _metric_label(key: str) -> str:
+    metric = METRICS.get(key)
+    return metric.label if metric is not None else key.replace("_", " ")
+
+
+def mixed_note(runs: pd.DataFrame, run_ids: list[str]) -> None:
+    """Say so when the ticked runs come from different datasets or tasks."""
+    chosen = runs[runs["run_id"].isin(run_ids)]
+    if chosen["dataset"].nunique() > 1 or chosen["task"].nunique() > 1:
+        st.info(
+            "These runs come from different datasets or tasks: their scores are not directly comparable.",
+            icon=":material/compare_arrows:",
+        )
 
 
 def _loaded(run_id: str):
