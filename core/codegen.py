@@ -29,6 +29,7 @@ import importlib
 import inspect
 import io
 import json
+import keyword
 import math
 import sys
 import textwrap
@@ -82,7 +83,10 @@ class _Imports:
         if known is None:
             self.bound[name] = binding
             return True
-        return known == binding or _resolve(known) is _resolve(binding)
+        if known == binding:
+            return True
+        resolved = _resolve(known)
+        return resolved is not None and resolved is _resolve(binding)
 
     def require(self, name: str, binding: _Binding) -> None:
         if not self.add(name, binding):
@@ -92,7 +96,9 @@ class _Imports:
 
     def name_for(self, obj: Any) -> str:
         """The name the script uses for a library class or function, importing it."""
-        if getattr(obj, "__module__", "").split(".")[0] == "numpy":
+        if not str(getattr(obj, "__name__", "")).isidentifier() or not getattr(obj, "__module__", None):
+            raise CodegenError(f"{obj!r} cannot be imported by name, so the script cannot be written.")
+        if obj.__module__.split(".")[0] == "numpy":
             self.require("np", _Binding("import", "numpy", None))
             return f"np.{obj.__name__}"
         module = _public_module(obj)
@@ -110,7 +116,7 @@ class _Imports:
         for name, b in self.bound.items():
             plain, froms = groups[b.module.split(".")[0] in sys.stdlib_module_names]
             if b.kind == "import":
-                alias = "" if name == b.module.split(".")[0] and "." not in b.module else f" as {name}"
+                alias = "" if name == b.module.split(".")[0] else f" as {name}"  # "import a.b" binds "a"
                 plain.append(f"import {b.module}{alias}")
             else:
                 froms.setdefault(b.module, []).append(b.attr if name == b.attr else f"{b.attr} as {name}")
@@ -274,9 +280,11 @@ class _Bundle:
         """The copied pieces grouped by module, each module in its own source order (which is an
         order its code runs in), modules after the ones they import from."""
         order: list[str] = []
+        visiting: set[str] = set()
 
         def visit(module: str) -> None:
-            if module not in order:
+            if module not in order and module not in visiting:
+                visiting.add(module)
                 for used in self._uses.get(module, []):
                     visit(used)
                 order.append(module)
@@ -418,6 +426,8 @@ class _Renderer:
             return _Node("(", items, ")", one_tuple=len(items) == 1)
         if isinstance(value, dict):
             return _Node("{", [(f"{self.node(k).flat()}: ", self.node(v, show)) for k, v in value.items()], "}")
+        if isinstance(value, np.ndarray):
+            return _Node(f"{self.imports.name_for(np.array)}(", [("", self.node(value.tolist()))], ")")
         if hasattr(value, "get_params") and not isinstance(value, type):
             return self.call(value, show)
         if isinstance(value, type) or (callable(value) and hasattr(value, "__name__")):
@@ -493,7 +503,7 @@ def _reading(data_file: str, options: LoadOptions | None, report: LoadReport | N
         found = sniff(head, options)
         text = head.decode(found.encoding, errors="ignore").lstrip("\ufeff")
         first = next(csv.reader(io.StringIO(text), delimiter=found.delimiter), [])
-        renamed = found.header and _unique_names(first) != first
+        renamed = found.header and unique_names(first) != first
         base = _Reading(
             "csv", found.encoding, found.delimiter, found.header, found.decimal, found.thousands, None, renamed
         )
@@ -511,25 +521,10 @@ def _reading(data_file: str, options: LoadOptions | None, report: LoadReport | N
     )
 
 
-def _unique_names(raw_names: list[str]) -> list[str]:
+def unique_names(raw_names: list[str]) -> list[str]:
     """Column names as the app makes them: padding stripped, empty ones numbered, repeats suffixed."""
     names: list[str] = []
     seen: set[str] = set()
-    for i, original in enumerate(raw_names):
-        name = original.strip() or f"column_{i + 1}"
-        base, k = name, 2
-        while name in seen:
-            name = f"{base}_{k}"
-            k += 1
-        seen.add(name)
-        names.append(name)
-    return names
-
-
-_UNIQUE_NAMES_SOURCE = '''
-def unique_names(raw_names):
-    """Column names as the app makes them: padding stripped, empty ones numbered, repeats suffixed."""
-    names, seen = [], set()
     for i, original in enumerate(raw_names):
         name = str(original).strip() or f"column_{i + 1}"
         base, k = name, 2
@@ -539,7 +534,6 @@ def unique_names(raw_names):
         seen.add(name)
         names.append(name)
     return names
-'''.strip()
 
 
 def loading_code(
@@ -560,7 +554,7 @@ def loading_code(
     reading = _reading(data_file, load_options, report)
     lines: list[str] = []
     if reading.renamed:
-        lines += [_UNIQUE_NAMES_SOURCE, "", ""]
+        lines += [inspect.getsource(unique_names).strip(), "", ""]
     lines.append(f"NA_TOKENS = {_Node('[', [('', _atom(_literal(t))) for t in ('', *MISSING_TOKENS)], ']').format()}")
     if reading.kind == "excel":
         lines += _excel_lines(reading)
@@ -854,7 +848,8 @@ def _cleaning_code(request: TrainingRequest, fixes: dict[str, str]) -> str:
         lines += ["# Drop rows that repeat an earlier row exactly.", "df = df[~df.duplicated()]"]
     if target is not None and plan.drop_missing_target:
         lines += ["# Drop rows without a target value.", "df = df[df[TARGET].notna()]"]
-    drop_rows = [c for c, r in plan.missing_by_column.items() if r.strategy == "drop_rows" and c in request.features]
+    columns = [*request.features, *([target] if target is not None else [])]
+    drop_rows = [c for c, r in plan.missing_by_column.items() if r.strategy == "drop_rows" and c in columns]
     if drop_rows:
         lines += [
             '# Drop rows missing a value in these columns (the plan\'s "drop rows" rule).',
@@ -947,7 +942,9 @@ def _column_transformer_code(renderer: _Renderer, columns: Any) -> list[str]:
     branches: list[tuple[str, _Node]] = []
     used: set[str] = set()
     for index, (branch, transformer, cols) in enumerate(columns.transformers):
-        variable = branch if branch.isidentifier() and branch not in _SCRIPT_NAMES else f"branch{index}"
+        taken = _SCRIPT_NAMES | set(renderer.imports.bound) | set(renderer.bundle.defined)
+        plain = branch.isidentifier() and not keyword.iskeyword(branch) and branch not in taken
+        variable = branch if plain else f"branch{index}"
         while variable in used:
             variable += "_"
         used.add(variable)
