@@ -28,7 +28,7 @@ from sklearn.pipeline import FunctionTransformer
 from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 
-from core.cleaning import CleaningPlan, apply_type_fixes, learned_steps, outlier_bounds
+from core.cleaning import CleaningPlan, MissingRule, apply_type_fixes, learned_steps, outlier_bounds
 from core.errors import DashboardError
 from core.schema import Role
 
@@ -260,6 +260,12 @@ def _column_transformer(
     for column in used:
         role = after[column]
         rule = plan.missing_rule(column, role)
+        if rule.strategy in ("drop_rows", "drop_column"):
+            # Training rows with a gap here were dropped before the split; new rows with one
+            # (at prediction time) are filled by the role's rule, or the median / most frequent value.
+            rule = plan.missing_by_role.get(role.value) or MissingRule("median")
+            if rule.strategy in ("drop_rows", "drop_column"):
+                rule = MissingRule("median" if role == Role.NUMERIC else "most_frequent")
         groups.setdefault((role, rule.strategy, rule.fill_value if rule.strategy == "constant" else None), []).append(
             column
         )

@@ -262,3 +262,21 @@ def test_boosting_curve_comes_from_staged_predictions_after_one_fit():
     steps = [e for e in seen if isinstance(e, ev.StepEnded) and e.model == "HGB"]
     assert len(steps) == 10 and steps[-1].metrics["max_iter"] == 50
     assert steps[-1].metrics["validation ROC-AUC"] == pytest.approx(results[-1].scores["roc_auc"])
+
+
+def test_a_drop_rows_rule_trains_and_new_rows_with_a_gap_still_predict():
+    from core.cleaning import MissingRule
+
+    ds = load_sample("house_prices")
+    frame = ds.frame.copy()
+    frame.loc[frame.index[:40], "area_sqm"] = np.nan
+    roles = effective_roles(infer_roles(frame), {})
+    features = [c for c, (use, _) in default_features(list(frame.columns), roles, "price").items() if use]
+    plan = CleaningPlan(missing_by_column={"area_sqm": MissingRule("drop_rows")})
+    setup = TrainSetup(SplitConfig(seed=1), [ModelRun("ridge", "Ridge", {})])
+    request = make_request(frame, "price", Task.REGRESSION, features, roles, plan, setup)
+    assert request.frame["area_sqm"].notna().all() and len(request.frame) == len(frame) - 40
+    model = run_training(request)[-1]
+    assert isinstance(model, TrainedModel), getattr(model, "message", model)
+    new = frame.iloc[:3][features]  # rows with a missing area
+    assert np.isfinite(model.pipeline.predict(new)).all()
