@@ -31,7 +31,8 @@ def tracking_uri() -> str:
 def recorder():
     """The hook that records a training run when it ends (given to ``TrainingJob``)."""
     source, dataset = state.source(), state.dataset()
-    name = source.name if source is not None else (dataset.name if dataset is not None else "data")
+    # the name the sidebar shows (the file name; a sample's file), so runs are recognisable
+    name = dataset.name if dataset is not None else (source.name if source is not None else "data")
     return tracking.recorder(tracking_uri(), name)
 
 
