@@ -5,7 +5,7 @@ import streamlit as st
 from ui import predict_views as views
 from ui import state
 
-VIEWS = ["One row", "A whole file", "Export"]
+VIEWS = ["One row", "A whole file", "Export", "Code"]
 
 st.title("8. Predict")
 with st.expander("Load a model bundle exported earlier", icon=":material/upload:"):
@@ -42,5 +42,7 @@ elif view == "A whole file":
     views.batch(usable, label)
 elif view == "Export":
     views.export(usable)
+elif view == "Code":
+    views.code(usable)
 else:
     st.caption("Pick what to do with the model above.")

@@ -120,3 +120,14 @@ def test_a_restored_bundle_is_offered_and_a_pickle_is_refused():
     assert fresh.selectbox(key="predict_model").value == "Decision tree (bundle tree.zip)"
     fresh.get("form_submit_button")[0].click().run()
     assert any(m.label == "Predicted species" for m in fresh.metric)
+
+
+def test_code_view_shows_a_standalone_script_for_the_model(iris):
+    iris.segmented_control(key="predict_view").set_value("Code").run()
+    assert not iris.exception
+    script = next(c.value for c in iris.code if "LogisticRegression(" in c.value)
+    assert "from core" not in script and "import core" not in script
+    assert "read_csv" in script and ("'iris.csv'" in script or '"iris.csv"' in script)
+    labels = [b.proto.label for b in iris.get("download_button")]
+    assert "Download the script (.py)" in labels and "Download as a notebook (.ipynb)" in labels
+    compile(script, "train.py", "exec")

@@ -293,3 +293,66 @@ def _test_scores(usable: UsableModel) -> dict | None:
         if entry["key"] == (id(state.job()), usable.name):
             return entry["scores"]
     return None
+
+
+# --------------------------------------------------------------------------- code
+
+
+def code(usable: UsableModel) -> None:
+    """The standalone script (and notebook) that retrains this model outside the app."""
+    from core.codegen import KERAS_TOLERANCE, notebook, training_script
+
+    current, dataset = state.job(), state.dataset()
+    if usable.origin != "this session" or current is None or dataset is None:
+        st.info(
+            "Code can be generated for models trained in this session: it needs the data file and every choice "
+            "made on the way. Restored models carry their settings in the model card (Export).",
+            icon=":material/info:",
+        )
+        return
+    request = current.request
+    run = next((m for m in request.models if m.name == usable.name), None)
+    if run is None:
+        st.warning("This model's settings are no longer available; train it again to get its code.")
+        return
+    try:
+        script = state.memo(
+            "predict_code",
+            (id(current), usable.name),
+            lambda: training_script(request, run, dataset.name, state.load_options(), report=dataset.report),
+        )
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
+        return
+    keras = usable.key == "keras_mlp"
+    st.markdown(
+        f"A standalone Python script that loads `{md_escape(dataset.name)}`, applies the cleaning plan, splits with "
+        f"seed {request.seed}, builds the same pipeline, trains it and prints the validation metrics — "
+        + (
+            f"within ±{KERAS_TOLERANCE} of the app's (networks do not repeat bit for bit across machines)."
+            if keras
+            else "the same numbers as the app."
+        )
+        + " It needs only pandas, scikit-learn and the other packages in `requirements.txt`; keep the data file next to it."
+    )
+    stem = "".join(ch if ch.isalnum() else "_" for ch in usable.name.lower()).strip("_") or "model"
+    left, right = st.columns(2)
+    left.download_button(
+        "Download the script (.py)",
+        data=script,
+        file_name=f"train_{stem}.py",
+        mime="text/x-python",
+        icon=":material/code:",
+        key="predict_code_py",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Download as a notebook (.ipynb)",
+        data=lambda: notebook(script),
+        file_name=f"train_{stem}.ipynb",
+        mime="application/x-ipynb+json",
+        icon=":material/book_2:",
+        key="predict_code_ipynb",
+        on_click="ignore",
+    )
+    st.code(script, language="python", line_numbers=True)
