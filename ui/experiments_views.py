@@ -247,8 +247,43 @@ def reload(uri: str, runs: pd.DataFrame, ticked: list[str]) -> None:
             icon=":material/check_circle:",
         )
         st.page_link("pages/predict.py", label="Go to Predict", icon=":material/online_prediction:")
+    serve_commands(run_id, usable.schema if usable is not None else None, uri)
+
+
+# --------------------------------------------------------------------------- serving (Experiments, Predict)
+
+
+def tracked_run(usable) -> tuple[str, str] | None:
+    """``(run id, tracking URI)`` of a model: reloaded from a run, or trained now and recorded."""
+    info = usable.card.get("tracking") or {}
+    if info.get("run_id"):
+        return info["run_id"], tracking_uri()
+    job = state.job()
+    if job is None or usable.origin != "this session":
+        return None
+    after = job.after_run()
+    report = after.value if after.status == "done" else None
+    run_id = report.model_runs.get(usable.name) if report is not None else None
+    return (run_id, report.tracking_uri) if run_id else None
+
+
+def serve_commands(run_id: str, schema=None, uri: str | None = None) -> None:
+    """The command that serves a tracked model as a REST API, and a curl call for it."""
+    uri = uri or tracking_uri()
     st.caption("Serve this model as a REST API on this computer (virtual environment active):")
     st.code(tracking.serve_command(tracking.model_uri(run_id), tracking_uri=uri), language="bash")
-    if usable is not None:
+    if schema is not None:
         st.caption("Then ask it for a prediction:")
-        st.code(tracking.curl_example(usable.schema), language="bash")
+        st.code(tracking.curl_example(schema), language="bash")
+
+
+def serve_view(usable) -> None:
+    """How to serve ``usable`` as a REST API (for the Predict page), or why it cannot be."""
+    tracked = tracked_run(usable)
+    if tracked is None:
+        st.caption(
+            "Serving as a REST API starts from the experiment log, and this model has no recorded run "
+            "(a bundle loaded from a file, or a run that could not be recorded)."
+        )
+        return
+    serve_commands(tracked[0], usable.schema, tracked[1])
