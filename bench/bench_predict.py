@@ -37,6 +37,7 @@ MODELS = [
     ("hist_gradient_boosting_clf", "Histogram gradient boosting", {}),
     ("random_forest_clf", "Random forest", {"n_estimators": 100}),
     ("lightgbm_clf", "LightGBM", {}),
+    ("keras_mlp", "Neural network (Keras)", {"epochs": 5}),
 ]
 GOAL = 1.2
 
