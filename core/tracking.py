@@ -6,7 +6,9 @@ its metrics prefixed by the split they come from (``valid_accuracy``,
 ``train_accuracy``, ``cv_…``; ``test_…`` once the person scores the test split,
 see :func:`log_test_scores`), tags, the cleaning plan and split as JSON
 artefacts, the model bundle (:func:`core.export.export_bundle`) and the same
-model as an MLflow pyfunc model that ``mlflow models serve`` can serve.
+model as an MLflow pyfunc model that ``mlflow models serve`` can serve (written
+by :func:`core.serving.save_served_model`; serving and its commands live in
+:mod:`core.serving`).
 
 The store is a local SQLite file in the project's ``data/`` folder unless
 ``MLFLOW_TRACKING_URI`` names another (a team's tracking server). Every
@@ -24,7 +26,6 @@ import json
 import math
 import os
 import shlex
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,6 +37,17 @@ import pandas as pd
 
 from core.errors import DashboardError
 from core.evaluation import primary_metric
+from core.serving import (  # the names marked F401 lived here before core.serving and stay importable
+    BUNDLE_FILE,
+    DEFAULT_PORT,  # noqa: F401
+    MODEL_PATH,
+    curl_example,  # noqa: F401
+    model_uri,
+    quiet_mlflow,
+    request_body,  # noqa: F401
+    save_served_model,
+    serve_command,  # noqa: F401
+)
 from core.target import Task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,15 +59,12 @@ KIND, DATASET, TASK, TARGET, MODEL, MODEL_KEY, FINGERPRINT, ERROR = (
 )
 PARENT = "mlflow.parentRunId"
 #: Artefact paths inside a model run.
-MODEL_PATH = "model"
 BUNDLE_DIR = "bundle"
-BUNDLE_FILE = "model_bundle.zip"
 PLAN_FILE = "cleaning_plan.json"
 SPLIT_FILE = "split.json"
 CARD_FILE = "model_card.json"
 #: MLflow refuses longer parameter values.
 PARAM_LIMIT = 6000
-DEFAULT_PORT = 5001
 
 
 class TrackingError(DashboardError):
@@ -113,17 +122,8 @@ def ui_command(tracking_uri: str, port: int = 5000) -> str:
     return f"mlflow ui --backend-store-uri {shlex.quote(tracking_uri)} -h 127.0.0.1 -p {port}"
 
 
-def _quiet() -> None:
-    """No usage telemetry sent from people's machines, no progress bars in the server log.
-
-    Set only when the person has not chosen otherwise; read by MLflow at each call.
-    """
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-
 def _client(tracking_uri: str):
-    _quiet()
+    quiet_mlflow()
     path = _sqlite_path(tracking_uri)
     if path is not None and path.is_absolute():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,177 +204,6 @@ def _split_json(request) -> str:
     return json.dumps({**request.split.config.to_dict(), "rows": request.split.sizes()}, indent=2)
 
 
-def _requirements(keras: bool) -> list[str]:
-    from importlib import metadata
-
-    names = ["mlflow", "scikit-learn", "pandas", "numpy", "scipy", "imbalanced-learn", "lightgbm", "skops", "pyarrow"]
-    if keras:
-        names += ["keras", "tensorflow-cpu", "tensorflow"]
-    pins = []
-    for name in names:
-        try:
-            pins.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return pins
-
-
-# --------------------------------------------------------------------------- the served model
-
-
-def _bundle_model_class():
-    _quiet()
-    import mlflow.pyfunc
-
-    class BundleModel(mlflow.pyfunc.PythonModel):
-        """Serves a model bundle: loaded with the safe loader, predicting like the app."""
-
-        def load_context(self, context) -> None:
-            from core.export import load_bundle
-
-            data = Path(context.artifacts["bundle"]).read_bytes()
-            self.usable = load_bundle(data, file_name=BUNDLE_FILE)
-
-        def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-            from core.predict import check_batch, predict_frame
-
-            frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-            aligned, _ = check_batch(frame, self.usable.schema)
-            return predict_frame(self.usable, aligned)
-
-    # Importable as core.tracking.BundleModel (through __getattr__ below) by the served script.
-    BundleModel.__module__ = __name__
-    BundleModel.__qualname__ = "BundleModel"
-    return BundleModel
-
-
-def __getattr__(name: str):
-    # PEP 562: the pyfunc class subclasses an MLflow class, so it is built on first use
-    # rather than at import (which would import MLflow with the app).
-    if name == "BundleModel":
-        cls = _bundle_model_class()
-        globals()["BundleModel"] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-SERVED_MODEL_SCRIPT = """\
-# The model MLflow serves: a model bundle read by core.export.load_bundle (see core/tracking.py).
-import mlflow.models
-
-from core.tracking import BundleModel
-
-mlflow.models.set_model(BundleModel())
-"""
-
-
-def _column_type(column) -> str:
-    if column.kind == "number":
-        return "double"
-    dtype = str(column.dtype)
-    if column.kind == "category" and dtype.startswith(("int", "uint", "Int", "UInt")):
-        return "long"
-    if column.kind == "category" and dtype.startswith(("float", "Float")):
-        return "double"
-    if column.kind == "category" and dtype in ("bool", "boolean"):
-        return "boolean"
-    return "string"  # text, categories, dates (parsed by core.predict.check_batch)
-
-
-def _example_value(column, kind: str):
-    value = column.example
-    if value is None:
-        if column.kind == "number":
-            value = column.median
-        elif column.kind == "category" and column.categories:
-            value = column.categories[0]
-        elif column.kind == "date":
-            value = column.earliest
-    if value is None:
-        return None
-    try:
-        if kind == "double":
-            return float(value)
-        if kind == "long":
-            return int(value)
-        if kind == "boolean":
-            return bool(value)
-    except (TypeError, ValueError):
-        return None
-    return str(value)
-
-
-def example_frame(schema) -> pd.DataFrame:
-    """One row in the model's input columns, from the values seen in training."""
-    row = {c.name: _example_value(c, _column_type(c)) for c in schema.columns}
-    return pd.DataFrame([row], columns=schema.names)
-
-
-def model_signature(usable):
-    """Input columns and types from the schema; output columns from one predicted example row.
-
-    Every input column is required (a request without one is refused with the
-    missing names); missing *values* are allowed, as in the app.
-    """
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    from core.predict import check_batch, predict_frame
-
-    inputs = Schema([ColSpec(_column_type(c), c.name) for c in usable.schema.columns])
-    example = example_frame(usable.schema)
-    try:
-        predicted = predict_frame(usable, check_batch(example, usable.schema)[0])
-        outputs = Schema([ColSpec(_output_type(predicted[c]), str(c)) for c in predicted.columns])
-    except Exception:  # an output schema is optional; the input one is what serving checks
-        outputs = None
-    return ModelSignature(inputs=inputs, outputs=outputs), example
-
-
-def _output_type(values: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(values.dtype):
-        return "long"
-    if pd.api.types.is_float_dtype(values.dtype):
-        return "double"
-    return "string"
-
-
-def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> Path:
-    """Write ``usable`` as an MLflow pyfunc model folder (servable with ``mlflow models serve -m <path>``).
-
-    The folder carries the model bundle, a copy of the ``core`` package (so the
-    server can import the loader and the prediction code) and a signature with
-    an input example from the schema.
-    """
-    import mlflow.pyfunc
-
-    from core.export import _keras_network, export_bundle
-
-    path = Path(path)
-    with tempfile.TemporaryDirectory() as scratch:
-        bundle_path = Path(scratch) / BUNDLE_FILE
-        bundle_path.write_bytes(bundle if bundle is not None else export_bundle(usable))
-        code = Path(scratch) / "code" / "core"
-        shutil.copytree(ROOT / "core", code, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        signature, example = model_signature(usable)
-        # "Models from code": the served model is this script plus the bundle, so no
-        # pickle of any Python object is written or read (MLflow's recommended way).
-        script = Path(scratch) / "served_model.py"
-        script.write_text(SERVED_MODEL_SCRIPT, encoding="utf-8")
-        mlflow.pyfunc.save_model(
-            str(path),
-            python_model=str(script),
-            artifacts={"bundle": str(bundle_path)},
-            code_paths=[str(code)],
-            signature=signature,
-            input_example=example,
-            pip_requirements=_requirements(keras=_keras_network(usable.pipeline) is not None),
-        )
-    return path
-
-
 # --------------------------------------------------------------------------- logging a run
 
 
@@ -421,7 +250,7 @@ def _log_model_run(client, experiment_id: str, parent_id: str, request, model, s
             client.log_artifact(run_id, str(bundle_path), BUNDLE_DIR)
             served = save_served_model(usable, Path(scratch) / MODEL_PATH, bundle)
             client.log_artifacts(run_id, str(served), MODEL_PATH)
-        client.set_tag(run_id, "nocode.model_uri", f"runs:/{run_id}/{MODEL_PATH}")
+        client.set_tag(run_id, "nocode.model_uri", model_uri(run_id))
         client.set_terminated(run_id, "FINISHED", end_time=end)
     except Exception as exc:
         client.set_tag(run_id, ERROR, _param_value(f"{type(exc).__name__}: {exc}")[:500])
@@ -790,39 +619,11 @@ def load_run_model(tracking_uri: str, run_id: str):
     return usable
 
 
-# --------------------------------------------------------------------------- serving
+def __getattr__(name: str):
+    # ``core.tracking.BundleModel``: where the served script of models logged before core.serving
+    # looked for it (they carry their own copy of core/, but a stray import path may find this one)
+    if name == "BundleModel":
+        from core import serving
 
-
-def model_uri(run_id: str) -> str:
-    """The MLflow URI of a run's servable model."""
-    return f"runs:/{run_id}/{MODEL_PATH}"
-
-
-def serve_command(model_uri: str, port: int = DEFAULT_PORT, tracking_uri: str | None = None) -> str:
-    """The command that serves ``model_uri`` as a REST API on 127.0.0.1.
-
-    ``runs:/`` and ``models:/`` URIs are resolved through the tracking store, so
-    the command names it (``tracking_uri`` defaults to :func:`default_tracking_uri`).
-    """
-    command = f"mlflow models serve -m {shlex.quote(model_uri)} --env-manager local -h 127.0.0.1 -p {int(port)}"
-    if model_uri.startswith(("runs:/", "models:/")):
-        uri = tracking_uri or default_tracking_uri()
-        command = f"MLFLOW_TRACKING_URI={shlex.quote(uri)} {command}"
-    return command
-
-
-def request_body(schema, rows: pd.DataFrame | None = None) -> dict:
-    """A ``dataframe_split`` JSON body for the model server (an example row if none given)."""
-    frame = example_frame(schema) if rows is None else rows[schema.names]
-    data = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
-    return {"dataframe_split": {"columns": data["columns"], "data": data["data"]}}
-
-
-def curl_example(schema, port: int = DEFAULT_PORT) -> str:
-    """A ``curl`` call that posts one example row to a model served on ``port``."""
-    body = json.dumps(request_body(schema), ensure_ascii=False)
-    return (
-        f"curl -s -X POST http://127.0.0.1:{int(port)}/invocations \\\n"
-        f"  -H 'Content-Type: application/json' \\\n"
-        f"  -d {shlex.quote(body)}"
-    )
+        return serving.BundleModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

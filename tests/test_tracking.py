@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import charts, tracking
+from core import charts, serving, tracking
 from core.cleaning import CleaningPlan
 from core.predict import predict_frame, usable_from_training
 from core.samples import load_sample
@@ -305,15 +305,15 @@ def test_a_hook_that_raises_is_kept_as_a_failure(tmp_path):
 def test_serve_command_and_curl_example(store):
     run_id = store["iris"][2].model_runs["Forest"]
     uri = store["uri"]
-    command = tracking.serve_command(tracking.model_uri(run_id), port=5123, tracking_uri=uri)
+    command = serving.serve_command(serving.model_uri(run_id), port=5123, tracking_uri=uri)
     assert command == (
         f"MLFLOW_TRACKING_URI={uri} mlflow models serve -m runs:/{run_id}/model --env-manager local -h 127.0.0.1 -p 5123"
     )
-    assert tracking.serve_command("/tmp/model dir", 5001) == (
+    assert serving.serve_command("/tmp/model dir", 5001) == (
         "mlflow models serve -m '/tmp/model dir' --env-manager local -h 127.0.0.1 -p 5001"
     )
     usable = tracking.load_run_model(uri, run_id)
-    curl = tracking.curl_example(usable.schema, 5123)
+    curl = serving.curl_example(usable.schema, 5123)
     assert curl.startswith("curl -s -X POST http://127.0.0.1:5123/invocations")
     body = json.loads(curl.split("-d ", 1)[1].strip("'"))
     assert body["dataframe_split"]["columns"] == usable.schema.names
@@ -325,7 +325,7 @@ def test_curl_example_quotes_awkward_column_names():
     from core.predict import ColumnSchema, FeatureSchema
 
     schema = FeatureSchema((ColumnSchema("it's <b>", "categorical", "category", "str", categories=("a'b",)),))
-    curl = tracking.curl_example(schema, 5001)
+    curl = serving.curl_example(schema, 5001)
     import shlex
 
     body = json.loads(shlex.split(curl.replace("\\\n", " "))[-1])

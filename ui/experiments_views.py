@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import charts, tracking
+from core import charts, serving, tracking
 from core.errors import DashboardError
 from core.evaluation import METRICS
 from ui import state
@@ -271,10 +271,10 @@ def serve_commands(run_id: str, schema=None, uri: str | None = None) -> None:
     """The command that serves a tracked model as a REST API, and a curl call for it."""
     uri = uri or tracking_uri()
     st.caption("Serve this model as a REST API on this computer (virtual environment active):")
-    st.code(tracking.serve_command(tracking.model_uri(run_id), tracking_uri=uri), language="bash")
+    st.code(serving.serve_command(serving.model_uri(run_id), tracking_uri=uri), language="bash")
     if schema is not None:
         st.caption("Then ask it for a prediction:")
-        st.code(tracking.curl_example(schema), language="bash")
+        st.code(serving.curl_example(schema), language="bash")
 
 
 def serve_view(usable) -> None:
