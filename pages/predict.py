@@ -1,11 +1,11 @@
-"""Step 8 — Predict: use a model on one row or a whole file, and take it out of the app."""
+"""Step 8 — Predict: use a model on one row or a whole file, and take it out of the app (export, code, serve)."""
 
 import streamlit as st
 
 from ui import predict_views as views
 from ui import state
 
-VIEWS = ["One row", "A whole file", "Export", "Code"]
+VIEWS = ["One row", "A whole file", "Export", "Code", "Serve"]
 
 st.title("8. Predict")
 with st.expander("Load a model bundle exported earlier", icon=":material/upload:"):
@@ -44,5 +44,7 @@ elif view == "Export":
     views.export(usable)
 elif view == "Code":
     views.code(usable)
+elif view == "Serve":
+    views.serve(usable)
 else:
     st.caption("Pick what to do with the model above.")

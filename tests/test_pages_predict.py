@@ -8,6 +8,7 @@ import pickle
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import serving
 from core.samples import load_sample
 from tests.page_helpers import trained_app as journey_to
 from ui import state
@@ -120,6 +121,11 @@ def test_a_restored_bundle_is_offered_and_a_pickle_is_refused():
     assert fresh.selectbox(key="predict_model").value == "Decision tree (bundle tree.zip)"
     fresh.get("form_submit_button")[0].click().run()
     assert any(m.label == "Predicted species" for m in fresh.metric)
+    fresh.segmented_control(key="predict_view").set_value("Serve").run()
+    assert not fresh.exception
+    assert any("no recorded run" in c.body for c in fresh.caption), "a bundle has no run to serve from"
+    assert not any("mlflow models serve" in c.value for c in fresh.code)
+    assert "python -m core.serving decision-tree-bundle.zip --port 5001" in [c.value for c in fresh.code]
 
 
 def test_code_view_shows_a_standalone_script_for_the_model(iris):
@@ -131,3 +137,17 @@ def test_code_view_shows_a_standalone_script_for_the_model(iris):
     labels = [b.proto.label for b in iris.get("download_button")]
     assert "Download the script (.py)" in labels and "Download as a notebook (.ipynb)" in labels
     compile(script, "train.py", "exec")
+
+
+def test_serve_view_shows_the_tracked_and_the_bundle_commands(iris):
+    iris.segmented_control(key="predict_view").set_value("Serve").run()
+    assert not iris.exception
+    report = iris.session_state[state.JOB].after_run().value
+    run_id = report.model_runs["Logistic regression"]
+    codes = [c.value for c in iris.code]
+    assert serving.serve_command(serving.model_uri(run_id), tracking_uri=report.tracking_uri) in codes
+    assert "python -m core.serving logistic-regression-bundle.zip --port 5001" in codes
+    curl = next(c for c in codes if c.startswith("curl "))
+    assert "http://127.0.0.1:5001/invocations" in curl and "sepal_length_cm" in curl
+    said = " ".join(texts(iris, "markdown"))
+    assert "virtual environment active" in said and "127.0.0.1" in said

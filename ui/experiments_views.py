@@ -275,15 +275,3 @@ def serve_commands(run_id: str, schema=None, uri: str | None = None) -> None:
     if schema is not None:
         st.caption("Then ask it for a prediction:")
         st.code(serving.curl_example(schema), language="bash")
-
-
-def serve_view(usable) -> None:
-    """How to serve ``usable`` as a REST API (for the Predict page), or why it cannot be."""
-    tracked = tracked_run(usable)
-    if tracked is None:
-        st.caption(
-            "Serving as a REST API starts from the experiment log, and this model has no recorded run "
-            "(a bundle loaded from a file, or a run that could not be recorded)."
-        )
-        return
-    serve_commands(tracked[0], usable.schema, tracked[1])

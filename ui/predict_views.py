@@ -1,4 +1,4 @@
-"""Views of the Predict page: pick a model, one row by form, a whole file, export."""
+"""Views of the Predict page: pick a model, one row by form, a whole file, export, code, serve."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, serving
 from core import explain as ce
 from core.errors import DashboardError
 from core.evaluation import METRICS
@@ -27,6 +27,7 @@ from core.predict import (
 )
 from core.profiling import format_number
 from ui import state
+from ui.experiments_views import serve_commands, tracked_run
 from ui.text import md_escape
 
 MISSING = "(missing)"
@@ -356,3 +357,41 @@ def code(usable: UsableModel) -> None:
         on_click="ignore",
     )
     st.code(script, language="python", line_numbers=True)
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def serve(usable: UsableModel) -> None:
+    """The commands that serve this model as a REST API: from its tracked run, or from its bundle file."""
+    port = serving.DEFAULT_PORT
+    st.markdown(
+        "Serve this model as a REST API with MLflow's model server. Run the commands in a terminal **from the "
+        "project folder with the virtual environment active** (`source .venv/bin/activate`). The server listens "
+        f"on 127.0.0.1 (this computer only), port {port}; Ctrl-C stops it."
+    )
+    st.markdown("**From the experiment log**")
+    tracked = tracked_run(usable)
+    if tracked is not None:
+        serve_commands(tracked[0], None, tracked[1])
+    else:
+        st.caption(
+            "This model has no recorded run in the experiment log (a bundle loaded from a file, or a run that "
+            "could not be recorded): serve it from its bundle below."
+        )
+    st.markdown("**From a bundle file**")
+    st.caption(
+        "Download the bundle (the Export view above), then run this, with the path to the downloaded file "
+        "if it is not in the project folder:"
+    )
+    st.code(serving.bundle_serve_command(bundle_name(usable), port), language="bash")
+    st.caption(
+        "The file is read with the same safe loader as this page: anything but an intact bundle from this app is "
+        "refused with the reason, and nothing is served."
+    )
+    st.markdown("**Then ask it for a prediction**")
+    st.code(serving.curl_example(usable.schema, port), language="bash")
+    st.caption(
+        "The answer holds the prediction (and the class probabilities) for each row, exactly as this page "
+        'computes them. `{"dataframe_records": [{"column": value, …}]}` works too.'
+    )
