@@ -229,3 +229,12 @@ def test_loading_a_sample_after_an_upload_replaces_it_and_is_not_undone():
     at.run()  # a later rerun must not re-read the file still in the uploader
     assert at.session_state[state.DATASET].name == "wine.csv"
     assert metric(at, "Rows") == "178"
+
+
+def test_md_code_shows_any_text_literally_in_a_code_span():
+    from ui.text import md_code
+
+    assert md_code("house_prices.csv") == "`house_prices.csv`"
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("`x") == "`` `x ``"
+    assert "\n" not in md_code("two\nlines")

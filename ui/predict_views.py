@@ -28,7 +28,7 @@ from core.predict import (
 from core.profiling import format_number
 from ui import state
 from ui.experiments_views import serve_commands, tracked_run
-from ui.text import md_escape
+from ui.text import md_code, md_escape
 
 MISSING = "(missing)"
 PREVIEW_ROWS = 200
@@ -83,10 +83,10 @@ def default_label(models: dict[str, UsableModel]) -> str:
 def describe(usable: UsableModel) -> None:
     """One line on what the model predicts and how good it was."""
     card = usable.card or {}
-    what = f"predicts `{md_escape(usable.target)}`" if usable.target else "assigns rows to clusters"
+    what = f"predicts {md_code(usable.target)}" if usable.target else "assigns rows to clusters"
     metrics = (card.get("metrics") or {}).get("validation") or {}
     shown = ", ".join(
-        f"{md_escape(METRICS[k].label if k in METRICS else k)} {v:.3g}"
+        f"{md_escape(METRICS[k].label if k in METRICS else k)} {md_escape(format_number(v))}"
         for k, v in list(metrics.items())[:3]
         if isinstance(v, float)
     )
@@ -327,7 +327,7 @@ def code(usable: UsableModel) -> None:
         return
     keras = usable.key == "keras_mlp"
     st.markdown(
-        f"A standalone Python script that loads `{md_escape(dataset.name)}`, applies the cleaning plan, splits with "
+        f"A standalone Python script that loads {md_code(dataset.name)}, applies the cleaning plan, splits with "
         f"seed {request.seed}, builds the same pipeline, trains it and prints the validation metrics — "
         + (
             f"within ±{KERAS_TOLERANCE} of the app's (networks do not repeat bit for bit across machines)."
@@ -372,8 +372,14 @@ def serve(usable: UsableModel) -> None:
     )
     st.markdown("**From the experiment log**")
     tracked = tracked_run(usable)
+    current = state.job()
+    recording = usable.origin == "this session" and current is not None and current.after_run().pending
     if tracked is not None:
         serve_commands(tracked[0], None, tracked[1])
+    elif recording:
+        st.caption("This run is still being recorded in the experiment log; its command appears here in a moment.")
+        if st.button("Check again", key="predict_serve_refresh", icon=":material/refresh:"):
+            st.rerun()
     else:
         st.caption(
             "This model has no recorded run in the experiment log (a bundle loaded from a file, or a run that "
