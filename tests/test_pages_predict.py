@@ -47,7 +47,8 @@ def test_the_form_is_built_from_the_training_schema_and_predicts(iris):
     assert picker.options == ["Baseline (trained now)", "Logistic regression (trained now)"]
     assert picker.value == "Logistic regression (trained now)", "the best model on validation is offered first"
     boxes = form_boxes(iris)
-    assert [b.label for b in boxes] == ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
+    shown = [b.label.replace("\\", "") for b in boxes]  # as rendered: labels are Markdown-escaped
+    assert shown == ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
     assert all("Training range" in b.help for b in boxes)
     boxes[2].set_value(6.5)
     boxes[3].set_value(2.3)
@@ -151,3 +152,33 @@ def test_serve_view_shows_the_tracked_and_the_bundle_commands(iris):
     assert "http://127.0.0.1:5001/invocations" in curl and "sepal_length_cm" in curl
     said = " ".join(texts(iris, "markdown"))
     assert "virtual environment active" in said and "127.0.0.1" in said
+
+
+def test_hostile_column_names_in_a_bundle_stay_literal_text():
+    import numpy as np
+    import pandas as pd
+
+    from core.cleaning import CleaningPlan
+    from core.export import export_bundle
+    from core.predict import usable_from_training
+    from core.schema import effective_roles, infer_roles
+    from core.split import SplitConfig
+    from core.target import Task
+    from core.training import ModelRun, TrainSetup, make_request, train_one
+    from ui.text import md_escape
+
+    rng = np.random.default_rng(0)
+    link = "[click me](http://evil.example)"
+    frame = pd.DataFrame({link: rng.normal(size=120), "<b>x</b>": rng.normal(size=120)})
+    frame["y"] = np.where(frame[link] > 0, "yes", "no")
+    roles = effective_roles(infer_roles(frame), {})
+    setup = TrainSetup(SplitConfig(seed=0), [ModelRun("logistic_regression", "LR", {})])
+    request = make_request(frame, "y", Task.BINARY, [link, "<b>x</b>"], roles, CleaningPlan(), setup)
+    bundle = export_bundle(usable_from_training(train_one(request, request.models[-1]), request, "evil.csv"))
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.run()
+    at.switch_page("pages/predict.py").run()
+    at.file_uploader(key="predict_bundle").set_value(("evil.zip", bundle, "application/zip")).run()
+    labels = [b.label for b in form_boxes(at)]
+    assert labels == [md_escape(link), md_escape("<b>x</b>")]
+    assert not at.exception

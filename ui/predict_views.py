@@ -124,7 +124,7 @@ def row_form(usable: UsableModel, label: str) -> pd.DataFrame | None:
 
 
 def _input(column: ColumnSchema, key: str):
-    name = column.name
+    name = md_escape(column.name)  # widget labels render Markdown (links, images): show the name literally
     if column.kind == "number":
         low, high = column.minimum, column.maximum
         span = f"Training range {format_number(low)} to {format_number(high)}." if low is not None else ""
