@@ -181,7 +181,7 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
     left, right = st.columns([1, 2])
     with left:
         shown = format_number(float(prediction)) if usable.task.value == "regression" else md_escape(prediction)
-        st.metric(f"Predicted {usable.target or 'cluster'}", shown)
+        st.metric(f"Predicted {md_escape(usable.target or 'cluster')}", shown)
     with right:
         if probabilities:
             st.plotly_chart(charts.probability_bars(probabilities), key="predict_probabilities")
