@@ -456,3 +456,23 @@ def test_categorical_summary_names_the_strongest_category(maintenance):
     expl = ce.explain(models["Boosting"], X_valid, X_train, max_rows=ROWS, target="failure")
     text = ce.summarize_dependence(expl, "machine_type")
     assert "`machine_type` = " in text and ("up most" in text or "down most" in text or "no effect" in text)
+
+
+def test_summaries_show_text_values_and_class_names_literally(rising):
+    import dataclasses
+
+    from core.markdown import escape
+
+    data = pd.DataFrame({"msg": ["visit www.evil.example **now**"] * 3, "n": [1.0, 2.0, 3.0]})
+    expl = dataclasses.replace(
+        rising,
+        values=np.array([[0.4, -0.2], [0.4, -0.2], [0.4, -0.2]]),
+        data=data,
+        columns=["msg", "n"],
+        rows=3,
+        output_name="[spam](http://x) probability",
+    )
+    text = ce.summarize_row(expl, 0)
+    assert "`visit www.evil.example **now**`" in text, text
+    assert escape("[spam](http://x) probability") in text
+    assert "`n` = 1 (" in text  # numbers stay plain

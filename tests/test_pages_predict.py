@@ -82,6 +82,13 @@ def test_a_whole_file_is_checked_scored_and_offered_as_a_safe_csv(iris):
     warnings = " ".join(w.body for w in iris.warning).replace("\\", "")  # as rendered: no markdown escapes
     assert "'petal_width_cm'" in warnings and "'note'" in warnings
     assert any("30 rows scored" in m for m in texts(iris, "markdown"))
+    preview = iris.dataframe[0].value
+    assert list(preview.columns[:4]) == [
+        "prediction",
+        "probability of setosa",
+        "probability of versicolor",
+        "probability of virginica",
+    ]
     assert iris.get("download_button")
 
 

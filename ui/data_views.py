@@ -20,7 +20,7 @@ PREVIEW_ROWS = 100
 
 def read_and_store(data: bytes, name: str, options: LoadOptions, src: state.Source) -> bool:
     """Read ``data``; on success make it the dataset, on failure keep the old one."""
-    with st.spinner(f"Reading {short(name, 60)} ({len(data) / 1e6:,.1f} MB)…"):
+    with st.spinner(f"Reading {md_escape(short(name, 60))} ({len(data) / 1e6:,.1f} MB)…"):
         try:
             ds = load_file(data, name, options)
         except DashboardError as err:

@@ -224,22 +224,26 @@ def batch(usable: UsableModel, label: str) -> None:
     held = st.session_state.get(state.PREDICTED)
     if held is None or held[0] != (label, upload.file_id):
         try:
-            with st.spinner(f"Reading {upload.name} and predicting…"):
+            with st.spinner(f"Reading {md_escape(upload.name)} and predicting…"):
                 data = load_file(upload.getvalue(), upload.name)
                 aligned, report = check_batch(data.frame, usable.schema)
                 scored = scored_frame(data.frame, predict_frame(usable, aligned))
+                added = list(scored.columns[data.frame.shape[1] :])  # the model's columns, after the person's
         except DashboardError as err:
             st.error(md_escape(err.user_message), icon=":material/error:")
             return
-        held = ((label, upload.file_id), upload.name, scored, report)
+        held = ((label, upload.file_id), upload.name, scored, report, added)
         st.session_state[state.PREDICTED] = held
-    _, name, scored, report = held
+    _, name, scored, report, added = held
     if report.ok and not report.extra_columns:
         st.success(f"All {report.rows:,} rows match the model's inputs.", icon=":material/check_circle:")
     for line in report.problems():
         st.warning(md_escape(line), icon=":material/warning:")
-    st.markdown(f"**{len(scored):,} rows scored.** The predictions are the last columns.")
-    st.dataframe(scored.head(PREVIEW_ROWS), key="predict_batch_preview")
+    st.markdown(
+        f"**{len(scored):,} rows scored.** The predictions come first here; the download adds them after your columns."
+    )
+    preview = scored.head(PREVIEW_ROWS)
+    st.dataframe(preview[added + [c for c in preview.columns if c not in added]], key="predict_batch_preview")
     if len(scored) > PREVIEW_ROWS:
         st.caption(f"Showing the first {PREVIEW_ROWS} rows; the download has all of them.")
     stem = name.rsplit(".", 1)[0] or "predictions"

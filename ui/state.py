@@ -42,7 +42,7 @@ LOAD_ERROR = "data.load_error"  # (file_id, message) of the last upload that fai
 VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widgets
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
 LOADED_MODELS = "use.loaded_models"  # UsableModels restored from bundles or experiment runs
-PREDICTED = "use.predicted"  # (model label, file id, scored frame, report) of the last batch prediction
+PREDICTED = "use.predicted"  # ((model label, file id), file name, scored frame, report, added columns): last batch
 KEPT = "ui.kept"  # widget key -> (token, last value): view choices that survive a visit to another page
 
 _DOWNSTREAM = {

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from core.explain.result import Explanation, format_number, format_value, importance_frame
+from core.markdown import code as md_code
+from core.markdown import escape as md_escape
 
 #: |Spearman correlation| between a column's values and its contributions needed to call a direction.
 DIRECTION_CORRELATION = 0.3
@@ -24,8 +26,20 @@ SMALL_SHARE = 0.01
 
 
 def code(column: Any) -> str:
-    """A column name as a Markdown code span."""
-    return "`" + str(column).replace("`", "'") + "`"
+    """A column name (or a value) as a Markdown code span: shown literally."""
+    return md_code(column)
+
+
+def _value(value: Any) -> str:
+    """A cell value for Markdown: numbers as they are, anything else (text, categories) as a code span."""
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
+        return format_value(value)
+    return code(format_value(value))
+
+
+def _output(expl: Explanation) -> str:
+    """The output's name for Markdown (it may hold the target's or a class's name)."""
+    return md_escape(expl.output_name)
 
 
 def _join(items: list[str]) -> str:
@@ -44,11 +58,11 @@ def summarize_importance(expl: Explanation) -> str:
         return "No rows were explained yet."
     table = importance_frame(expl)
     if table["mean_abs"].sum() <= 0:
-        return f"No column changes the {expl.output_name}: the model gives every row the same answer."
+        return f"No column changes the {_output(expl)}: the model gives every row the same answer."
     top = table[table["share"] >= SMALL_SHARE].head(3)
     named = [f"{code(c)} ({share:.0%})" for c, share in zip(top["column"], top["share"], strict=True)]
     named[0] = named[0][:-1] + " of the total effect)"
-    text = f"The {expl.output_name} depends most on {_join(named)}."
+    text = f"The {_output(expl)} depends most on {_join(named)}."
     first = top.iloc[0]
     text += f" On average {code(first['column'])} moves it by ±{format_number(first['mean_abs'])}."
     small = table[table["share"] < SMALL_SHARE]["column"].tolist()
@@ -115,7 +129,7 @@ def summarize_dependence(expl: Explanation, column: str) -> str:
         return "No rows were explained yet."
     s = expl.column_values(column)
     total = np.abs(expl.values).mean(axis=0).sum()
-    name, output = code(column), expl.output_name
+    name, output = code(column), _output(expl)
     if total <= 0 or np.abs(s).mean() < SMALL_SHARE * total:
         return f"{name} has almost no effect on the {output}."
     values = expl.data[column]
@@ -178,11 +192,11 @@ def _categorical_dependence(values: pd.Series, s: np.ndarray, name: str, output:
     parts = []
     if means[top] > 0:
         parts.append(
-            f"{name} = {top} pushes the {output} up most ({format_number(means[top], signed=True)} on average)"
+            f"{name} = {code(top)} pushes the {output} up most ({format_number(means[top], signed=True)} on average)"
         )
     if means[low] < 0:
         pronoun = "it" if parts else f"the {output}"
-        parts.append(f"{name} = {low} pulls {pronoun} down most ({format_number(means[low], signed=True)})")
+        parts.append(f"{name} = {code(low)} pulls {pronoun} down most ({format_number(means[low], signed=True)})")
     if not parts:
         return f"{name} has little effect on the {output}."
     return "; ".join(parts) + "."
@@ -197,7 +211,7 @@ def summarize_row(expl: Explanation, i: int) -> str:
         raise IndexError(f"Row {i} is not among the {expl.rows} explained rows.")
     contrib = expl.values[i]
     prediction = float(expl.base_value + contrib.sum())
-    text = f"The {expl.output_name} for this row is {format_number(prediction)}"
+    text = f"The {_output(expl)} for this row is {format_number(prediction)}"
     if expl.output == "log-odds" and expl.classes is not None and len(expl.classes) == 2:
         text += f" (probability {1 / (1 + math.exp(-prediction)):.2f})"
     text += f", against an average of {format_number(expl.base_value)}."
@@ -206,7 +220,7 @@ def summarize_row(expl: Explanation, i: int) -> str:
 
     def describe(j: int) -> str:
         column = expl.columns[j]
-        return f"{code(column)} = {format_value(row[column])} ({format_number(contrib[j], signed=True)})"
+        return f"{code(column)} = {_value(row[column])} ({format_number(contrib[j], signed=True)})"
 
     ups = [j for j in np.argsort(-contrib) if contrib[j] > floor][:2]
     downs = [j for j in np.argsort(contrib) if contrib[j] < -floor][:2]
