@@ -30,3 +30,26 @@ def code(text: object) -> str:
     fence = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") else ""
     return f"{fence}{pad}{value}{pad}{fence}"
+
+
+_LABEL_SPECIAL = re.compile(r"([\\`*\[\]<>!$~:|])")
+_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_LEADING_MARKER = re.compile(r"^(\s*)([#>+\-=])")
+_LEADING_NUMBER = re.compile(r"^(\s*\d+)([.)])")
+_AUTOLINK_WWW = re.compile(r"(?i)\b(www)\.")
+
+
+def label(text: object) -> str:
+    """A widget label shown literally, escaping only what Markdown would act on.
+
+    Streamlit also uses a label as the widget's accessible name, so the
+    backslashes of :func:`escape` would be read out. Here ``petal_length_cm``
+    stays as it is (underscores inside a word are never emphasis) while links,
+    images, emphasis, code, maths, emoji codes and bare ``www.`` links are defused.
+    """
+    value = str(text).replace("\n", " ")
+    value = _LABEL_SPECIAL.sub(r"\\\1", value)
+    value = _EDGE_UNDERSCORE.sub(r"\\_", value)
+    value = _AUTOLINK_WWW.sub(r"\1\\.", value)
+    value = _LEADING_NUMBER.sub(lambda m: m.group(1) + "\\" + m.group(2), value)
+    return _LEADING_MARKER.sub(lambda m: m.group(1) + "\\" + m.group(2), value)

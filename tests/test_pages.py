@@ -238,3 +238,12 @@ def test_md_code_shows_any_text_literally_in_a_code_span():
     assert md_code("a`b") == "``a`b``"
     assert md_code("`x") == "`` `x ``"
     assert "\n" not in md_code("two\nlines")
+
+
+def test_md_label_defuses_markdown_but_keeps_names_readable():
+    from ui.text import md_label
+
+    assert md_label("petal_length_cm") == "petal_length_cm"  # the accessible name stays clean
+    assert md_label("[x](http://e.example)") == "\\[x\\](http\\://e.example)"
+    assert md_label("_x_") == "\\_x\\_" and md_label("**b**") == "\\*\\*b\\*\\*"
+    assert md_label("www.e.com") == "www\\.e.com" and md_label("1. a") == "1\\. a" and md_label("# h") == "\\# h"

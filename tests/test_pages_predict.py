@@ -47,8 +47,7 @@ def test_the_form_is_built_from_the_training_schema_and_predicts(iris):
     assert picker.options == ["Baseline (trained now)", "Logistic regression (trained now)"]
     assert picker.value == "Logistic regression (trained now)", "the best model on validation is offered first"
     boxes = form_boxes(iris)
-    shown = [b.label.replace("\\", "") for b in boxes]  # as rendered: labels are Markdown-escaped
-    assert shown == ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
+    assert [b.label for b in boxes] == ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
     assert all("Training range" in b.help for b in boxes)
     boxes[2].set_value(6.5)
     boxes[3].set_value(2.3)
@@ -172,7 +171,7 @@ def test_hostile_column_names_in_a_bundle_stay_literal_text():
     from core.split import SplitConfig
     from core.target import Task
     from core.training import ModelRun, TrainSetup, make_request, train_one
-    from ui.text import md_escape
+    from ui.text import md_label
 
     rng = np.random.default_rng(0)
     link = "[click me](http://evil.example)"
@@ -187,5 +186,9 @@ def test_hostile_column_names_in_a_bundle_stay_literal_text():
     at.switch_page("pages/predict.py").run()
     at.file_uploader(key="predict_bundle").set_value(("evil.zip", bundle, "application/zip")).run()
     labels = [b.label for b in form_boxes(at)]
-    assert labels == [md_escape(link), md_escape("<b>x</b>")]
+    assert (
+        labels
+        == [md_label(link), md_label("<b>x</b>")]
+        == ["\\[click me\\](http\\://evil.example)", "\\<b\\>x\\</b\\>"]
+    )
     assert not at.exception

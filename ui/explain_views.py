@@ -13,7 +13,7 @@ from core.errors import DashboardError
 from core.schema import Role
 from core.training import TrainedModel, TrainingRequest
 from ui import state
-from ui.text import md_escape
+from ui.text import md_escape, md_label
 
 
 def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = "explain") -> None:
@@ -261,7 +261,7 @@ MISSING_HELP = " Leave it empty for a missing value: the model fills it in as it
 def _value_input(column: str, value, training: pd.Series):
     """One what-if field, starting at the row's value; None when the person leaves it empty (missing)."""
     key = f"explain_whatif_{column}"
-    label = md_escape(column)
+    label = md_label(column)
     missing = not isinstance(value, str) and bool(pd.isna(value))
     if pd.api.types.is_numeric_dtype(training.dtype) and not pd.api.types.is_bool_dtype(training.dtype):
         low, high = float(np.nanmin(training)), float(np.nanmax(training))

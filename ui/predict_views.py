@@ -28,7 +28,7 @@ from core.predict import (
 from core.profiling import format_number
 from ui import state
 from ui.experiments_views import serve_commands, tracked_run
-from ui.text import md_code, md_escape
+from ui.text import md_code, md_escape, md_label
 
 MISSING = "(missing)"
 PREVIEW_ROWS = 200
@@ -124,7 +124,7 @@ def row_form(usable: UsableModel, label: str) -> pd.DataFrame | None:
 
 
 def _input(column: ColumnSchema, key: str):
-    name = md_escape(column.name)  # widget labels render Markdown (links, images): show the name literally
+    name = md_label(column.name)  # widget labels render Markdown (links, images): show the name literally
     if column.kind == "number":
         low, high = column.minimum, column.maximum
         span = f"Training range {format_number(low)} to {format_number(high)}." if low is not None else ""

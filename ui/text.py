@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from core.markdown import code as _code
 from core.markdown import escape as _escape
+from core.markdown import label as _label
 
 
 def md_escape(text: object) -> str:
@@ -20,6 +21,11 @@ def md_escape(text: object) -> str:
 def md_code(text: object) -> str:
     """``text`` as an inline code span, shown literally (see :func:`core.markdown.code`)."""
     return _code(text)
+
+
+def md_label(text: object) -> str:
+    """A widget label from user text: shown literally, accessible name kept readable (see :func:`core.markdown.label`)."""
+    return _label(text)
 
 
 def short(text: object, limit: int = 200) -> str:

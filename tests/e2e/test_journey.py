@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.helpers import choose, full_page_screenshot, wait_idle
+from tests.e2e.helpers import choose, full_page_screenshot, go_to, wait_idle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot-profile.png"
@@ -58,10 +58,6 @@ def metric(page: Page, label: str) -> Locator:
     return page.get_by_test_id("stMetric").filter(
         has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
     )
-
-
-def sidebar_link(page: Page, step: str) -> Locator:
-    return page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").filter(has_text=step)
 
 
 def assert_no_markup_injected(page: Page) -> None:
@@ -120,8 +116,7 @@ def test_upload_profile_target_clean(page_app: Page, tmp_path: Path) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
     # Target: churn, detected as binary classification, then confirm.
-    sidebar_link(page, "2. Target").click()
-    expect(page.get_by_role("heading", name="2. Target")).to_be_visible(timeout=SLOW)
+    go_to(page, "2. Target")
     target_box = page.locator("[class*='st-key-target_column_'] [data-testid='stSelectbox']")
     choose(target_box, "churn")
     expect(page.get_by_text("Detected task:")).to_contain_text("binary classification", timeout=SLOW)
@@ -132,8 +127,7 @@ def test_upload_profile_target_clean(page_app: Page, tmp_path: Path) -> None:
     expect(page.get_by_test_id("stAlert").filter(has_text="Saved:")).to_contain_text("churn", timeout=SLOW)
 
     # Clean: outliers on, the preview's metrics and the plan's steps.
-    sidebar_link(page, "3. Clean").click()
-    expect(page.get_by_role("heading", name="3. Clean")).to_be_visible(timeout=SLOW)
+    go_to(page, "3. Clean")  # waits until the link is unlocked (the sidebar is drawn after the page)
     toggle = page.locator("[class*='st-key-clean_'][class*='_out_on'] label")
     expect(toggle).to_be_visible(timeout=SLOW)
     toggle.click()
