@@ -178,3 +178,8 @@ def test_token_bar_colours_by_direction():
     assert list(fig.data[0].y) == ["free", "meeting"]
     assert fig.data[0].marker.color[0] != fig.data[0].marker.color[1]
     assert "message" in fig.layout.title.text
+
+
+def test_waterfall_title_can_name_the_row(expl):
+    assert charts.waterfall(expl, 0).layout.title.text.startswith("Row ")
+    assert charts.waterfall(expl, 0, label="This row").layout.title.text.startswith("This row: ")

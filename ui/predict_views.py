@@ -205,7 +205,7 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
         if str(prediction) in labels:  # explain the class the model predicted
             explanation = explanation.for_class(labels.index(str(prediction)))
     st.markdown("**Why:** each bar is how much one of your columns moved this prediction away from the average one.")
-    st.plotly_chart(charts.waterfall(explanation, 0), key="predict_waterfall")
+    st.plotly_chart(charts.waterfall(explanation, 0, label="This row"), key="predict_waterfall")
     st.markdown(ce.summarize_row(explanation, 0))
 
 

@@ -333,8 +333,11 @@ def dependence(
     return fig
 
 
-def waterfall(expl: Explanation, row: int, max_columns: int = 10) -> go.Figure:
-    """From the average output to this row's prediction, one bar per column ("column = value")."""
+def waterfall(expl: Explanation, row: int, max_columns: int = 10, *, label: str | None = None) -> go.Figure:
+    """From the average output to this row's prediction, one bar per column ("column = value").
+
+    The title names the row by its number unless ``label`` says how to call it ("This row").
+    """
     contrib = expl.values[row]
     data = expl.data.iloc[row]
     order = np.argsort(-np.abs(contrib), kind="stable")
@@ -377,7 +380,7 @@ def waterfall(expl: Explanation, row: int, max_columns: int = 10) -> go.Figure:
     fig.update_layout(
         **LAYOUT,
         height=max(300, 30 * (len(labels) + 2) + 100),
-        title=f"Row {safe_text(expl.data.index[row], 20)}: {_title_output(expl)} {shown}",
+        title=f"{safe_text(label, 40) if label else 'Row ' + safe_text(expl.data.index[row], 20)}: {_title_output(expl)} {shown}",
         showlegend=False,
     )
     return fig
