@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -305,3 +307,47 @@ def test_compare_table_leaves_out_failures_and_marks_the_baseline():
     assert table["model"].tolist() == ["Baseline", "LR"]
     assert table["baseline"].tolist() == [True, False]
     assert table.loc[1, "score"] == trained.scores["roc_auc"] and table.loc[1, "seconds"] == 0.2
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_classification_scores_equal_scikit_learns_functions(seed):
+    """The one-confusion-matrix implementation gives scikit-learn's numbers, odd cases included."""
+    import sklearn.metrics as skm
+
+    rng = np.random.default_rng(seed)
+    k = [2, 3, 5][seed % 3]
+    classes = [f"c{i}" for i in range(k)] if seed % 2 else list(range(10, 10 + k))
+    n = int(rng.integers(5, 300))
+    y = np.asarray(classes, dtype=object)[rng.integers(0, k, n)]
+    y_pred = np.asarray(classes, dtype=object)[
+        rng.integers(0, k - (seed % 4 == 0), n)
+    ]  # sometimes a class never called
+    if seed % 5 == 0:
+        y[y == classes[-1]] = classes[0]  # a class with no rows
+    if seed % 2 == 0:
+        y, y_pred = y.astype(int), y_pred.astype(int)
+    proba = rng.dirichlet(np.ones(k), n)
+    got = ev.classification_scores(y, y_pred, proba, classes)
+    want = {
+        "accuracy": skm.accuracy_score(y, y_pred),
+        "f1_macro": skm.f1_score(y, y_pred, average="macro", zero_division=0),
+        "f1_weighted": skm.f1_score(y, y_pred, average="weighted", zero_division=0),
+        "recall_macro": skm.recall_score(y, y_pred, average="macro", zero_division=0),
+        "recall_weighted": skm.recall_score(y, y_pred, average="weighted", zero_division=0),
+    }
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want["balanced_accuracy"] = skm.balanced_accuracy_score(y, y_pred)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=1e-12), key
+    per_class, _, _, support = skm.precision_recall_fscore_support(y, y_pred, average=None, zero_division=np.nan)
+    assert got["precision_macro"] == pytest.approx(ev.precision_average(per_class, support), nan_ok=True)
+    if len(np.unique(y)) == k:
+        positive = y == classes[1]
+        auc = (
+            skm.roc_auc_score(positive, proba[:, 1])
+            if k == 2
+            else skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+        )
+        assert got["roc_auc"] == pytest.approx(auc, abs=1e-12)
+        assert got["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=classes), abs=1e-12)
