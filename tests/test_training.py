@@ -280,3 +280,23 @@ def test_a_drop_rows_rule_trains_and_new_rows_with_a_gap_still_predict():
     assert isinstance(model, TrainedModel), getattr(model, "message", model)
     new = frame.iloc[:3][features]  # rows with a missing area
     assert np.isfinite(model.pipeline.predict(new)).all()
+
+
+@pytest.mark.parametrize(
+    ("sample", "target", "task", "key"),
+    [
+        ("spam", "label", Task.BINARY, "logistic_regression"),
+        ("house_prices", "price", Task.REGRESSION, "ridge"),
+        ("iris", "species", Task.MULTICLASS, "keras_mlp"),
+    ],
+)
+def test_training_scores_from_the_preprocessed_rows_equal_scoring_the_raw_rows(sample, target, task, key):
+    from core.evaluation import score
+    from core.training import _limit, train_one
+
+    params = {"epochs": 2} if key == "keras_mlp" else {}
+    request = request_for(sample, target, task, [ModelRun(key, key, params)])
+    model = train_one(request, request.models[-1])
+    X, y = request.xy(request.split.train)
+    expected = score(model.pipeline, *_limit(X, y, request.seed), task)
+    assert model.train_scores == pytest.approx(expected, rel=1e-9, nan_ok=True)
