@@ -263,10 +263,15 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def file_stem(name: str, fallback: str = "model") -> str:
+    """A model's name as a safe file-name stem: lower case, letters and digits, ``-`` between."""
+    stem = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
+    return stem[:60] or fallback
+
+
 def bundle_name(usable: UsableModel) -> str:
     """A safe file name for the bundle of ``usable``."""
-    stem = "".join(ch if ch.isalnum() else "-" for ch in usable.name.lower()).strip("-") or "model"
-    return f"{stem[:60]}-bundle.zip"
+    return f"{file_stem(usable.name)}-bundle.zip"
 
 
 # --------------------------------------------------------------------------- reading

@@ -14,7 +14,7 @@ from core import charts, serving
 from core import explain as ce
 from core.errors import DashboardError
 from core.evaluation import METRICS
-from core.export import BundleError, bundle_name, card_markdown, export_bundle, load_bundle, with_test_scores
+from core.export import BundleError, bundle_name, card_markdown, export_bundle, file_stem, load_bundle, with_test_scores
 from core.loading import load_file
 from core.predict import (
     PREDICTION,
@@ -270,7 +270,7 @@ def export(usable: UsableModel) -> None:
         key="predict_export_rows",
     )
     card_model = usable
-    scores = _test_scores(usable)
+    scores = state.test_scores(usable.name) if usable.origin == "this session" else None
     if scores:
         card_model = dataclasses.replace(usable, card=with_test_scores(usable.card, scores))
     st.download_button(
@@ -285,19 +285,10 @@ def export(usable: UsableModel) -> None:
     )
     st.caption(
         "The bundle holds the fitted pipeline (skops; Keras networks as .keras), a model card and, if ticked, a few "
-        "training rows. Load it on this page later, or in Python with `skops.io.load`."
+        "training rows. Load it on this page later, or in Python with `core.export.load_bundle`."
     )
     with st.expander("Model card"):
         st.code(card_markdown(card_model.card), language="markdown")
-
-
-def _test_scores(usable: UsableModel) -> dict | None:
-    if usable.origin != "this session":
-        return None
-    for entry in reversed(state.test_log()):
-        if entry["key"] == (id(state.job()), usable.name):
-            return entry["scores"]
-    return None
 
 
 # --------------------------------------------------------------------------- code
@@ -340,7 +331,7 @@ def code(usable: UsableModel) -> None:
         )
         + " It needs only pandas, scikit-learn and the other packages in `requirements.txt`; keep the data file next to it."
     )
-    stem = "".join(ch if ch.isalnum() else "_" for ch in usable.name.lower()).strip("_") or "model"
+    stem = file_stem(usable.name)
     left, right = st.columns(2)
     left.download_button(
         "Download the script (.py)",

@@ -322,21 +322,21 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
     if model.task == Task.CLUSTERING:
         st.caption("Clustering has no test score: there is no right answer to check against.")
         return
-    log = state.test_log()
-    key = (id(state.job()), model.name)
-    done = next((entry for entry in log if entry["key"] == key), None)
+    scores = state.test_scores(model.name)
     st.caption(
         f"The test split ({len(request.split.test):,} rows) was set aside before training. Score it once, for the model you have chosen, to learn how it will do on new data."
     )
-    if done is None and st.button(
+    if scores is None and st.button(
         f"Score {model.name} on the test split", key="results_test", icon=":material/fact_check:"
     ):
-        done = state.log_test(key, model.name, results.test_scores(model, request))
-        experiments_views.record_test_scores(model.name, done["scores"])  # into the model's tracked run
-    if done is None:
+        scores = state.log_test((id(state.job()), model.name), model.name, results.test_scores(model, request))[
+            "scores"
+        ]
+        experiments_views.record_test_scores(model.name, scores)  # into the model's tracked run
+    if scores is None:
         return
     st.markdown(f"**Test numbers** for {md_escape(model.name)} — not validation numbers:")
-    metrics_row(done["scores"], model.task, where="test", rows=len(request.split.test))
+    metrics_row(scores, model.task, where="test", rows=len(request.split.test))
     log = state.test_log()
     if len(log) > 1:
         st.warning(
@@ -347,12 +347,11 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
 
 def report(model: TrainedModel, request: TrainingRequest) -> None:
     """A one-page HTML report of the run, built when the person downloads it."""
+    from core.export import file_stem
     from core.report import run_report
 
     job = state.job()
-    key = (id(job), model.name)
-    log = state.test_log()
-    tested = next((entry["scores"] for entry in log if entry["key"] == key), None)
+    tested = state.test_scores(model.name)
     explain_job = state.explain_job(model.name)
     snapshot = explain_job.snapshot() if explain_job is not None else None
     explanation = (
@@ -364,7 +363,6 @@ def report(model: TrainedModel, request: TrainingRequest) -> None:
         "scores and charts, what drives its predictions, and the caveats. It opens offline in any browser."
         + (" It includes the test scores." if tested else " Score the test split first to include test numbers.")
     )
-    stem = "".join(ch if ch.isalnum() else "-" for ch in model.name.lower()).strip("-") or "model"
     st.download_button(
         "Download the report (HTML)",
         data=lambda: run_report(
@@ -373,10 +371,10 @@ def report(model: TrainedModel, request: TrainingRequest) -> None:
             model,
             name,
             test_scores=tested,
-            test_looks=len(log),
+            test_looks=len(state.test_log()),
             explanation=explanation,
         ),
-        file_name=f"report-{stem}.html",
+        file_name=f"report-{file_stem(model.name)}.html",
         mime="text/html",
         icon=":material/description:",
         key="results_report",

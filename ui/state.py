@@ -261,6 +261,12 @@ def test_log() -> list[dict]:
     return list(st.session_state.get(TEST_LOG) or [])
 
 
+def test_scores(model: str) -> dict[str, float] | None:
+    """The test scores of ``model`` of the current run, if the person asked for them."""
+    key = (id(job()), model)
+    return next((entry["scores"] for entry in test_log() if entry["key"] == key), None)
+
+
 def log_test(key: tuple, model: str, scores: dict[str, float]) -> dict:
     """Record one look at the test split and return the entry."""
     entry = {"key": key, "model": model, "scores": scores}
