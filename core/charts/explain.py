@@ -164,45 +164,39 @@ def beeswarm(
     scaled, unordered = numeric & ~missing, ~numeric & ~missing
     fig = go.Figure()
     template = "%{customdata[0]} = %{customdata[1]}<br>contribution %{x:+.3g}<extra></extra>"
-    fig.add_scatter(
-        x=x[scaled],
-        y=y[scaled],
-        mode="markers",
-        name="number or date (blue low → red high)",
-        customdata=custom[scaled],
-        hovertemplate=template,
-        showlegend=False,
-        marker=dict(
+
+    def add_points(mask: np.ndarray, name: str, marker: dict, **extra) -> None:
+        fig.add_scatter(
+            x=x[mask],
+            y=y[mask],
+            mode="markers",
+            name=name,
+            customdata=custom[mask],
+            hovertemplate=template,
+            marker=dict(size=5, **marker),
+            **extra,
+        )
+
+    add_points(
+        scaled,
+        "number or date (blue low → red high)",
+        dict(
             color=c[scaled],
             colorscale=VALUE_COLORS,
             cmin=0,
             cmax=1,
-            size=5,
             opacity=0.75,
             showscale=bool(scaled.any()),
             colorbar=dict(title="value<br>(numbers,<br>dates)", tickvals=[0, 1], ticktext=["low", "high"], len=0.6),
         ),
+        showlegend=False,
     )
-    if unordered.any():
-        fig.add_scatter(
-            x=x[unordered],
-            y=y[unordered],
-            mode="markers",
-            name="category or text (no low/high)",
-            customdata=custom[unordered],
-            hovertemplate=template,
-            marker=dict(color=CATEGORY_COLOR, size=5, opacity=0.6),
-        )
-    if missing.any():
-        fig.add_scatter(
-            x=x[missing],
-            y=y[missing],
-            mode="markers",
-            name="missing value",
-            customdata=custom[missing],
-            hovertemplate=template,
-            marker=dict(color=MUTED, size=5, opacity=0.6),
-        )
+    for mask, name, colour in (
+        (unordered, "category or text (no low/high)", CATEGORY_COLOR),
+        (missing, "missing value", MUTED),
+    ):
+        if mask.any():
+            add_points(mask, name, dict(color=colour, opacity=0.6))
     fig.add_vline(x=0, line=dict(color=MUTED, width=1))
     fig.update_yaxes(
         tickvals=list(range(len(columns))),
