@@ -298,7 +298,9 @@ def dependence(
     if ordered_x:
         centres, trend = binned_curve(x_numbers, s)
         trend_x = pd.to_datetime(centres * 86_400, unit="s") if kind == "date" else centres
-        fig.add_scatter(x=trend_x, y=trend, mode="lines", name="average", line=dict(color=WARN, width=3))
+        fig.add_scatter(
+            x=trend_x, y=trend, mode="lines", name="average", showlegend=False, line=dict(color=WARN, width=3)
+        )
         fig.update_xaxes(title=safe_text(column, 40))
     else:
         fig.add_scatter(
@@ -306,6 +308,7 @@ def dependence(
             y=means.to_numpy(),
             mode="markers",
             name="average",
+            showlegend=False,
             marker=dict(color=WARN, size=14, symbol="line-ew-open", line=dict(width=3, color=WARN)),
         )
         fig.update_xaxes(
@@ -322,8 +325,6 @@ def dependence(
         showlegend=categories_legend,
         legend=dict(title=dict(text=f"{safe_text(color_by, 30)} (categories)" if categories_legend else "")),
     )
-    if categories_legend:
-        fig.data[-1].showlegend = False  # the average marker needs no legend entry
     return fig
 
 
