@@ -1,8 +1,8 @@
 """Plain-language summaries of explanations, written by rules from the numbers (no external service).
 
-Summaries are Markdown: column names appear as code spans (backticks in a
-name are replaced), values and numbers as plain text. Pages still pass them
-through their Markdown escaping for anything else the person typed.
+Summaries are Markdown: column names, categories and text values appear as
+code spans (:func:`core.markdown.code`), numbers as plain text, and the output's
+name is escaped (:func:`core.markdown.escape`), so pages show them as they are.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.explain.result import Explanation, format_number, format_value, importance_frame
-from core.markdown import code as md_code
+from core.markdown import code
 from core.markdown import escape as md_escape
 
 #: |Spearman correlation| between a column's values and its contributions needed to call a direction.
@@ -23,11 +23,6 @@ DIRECTION_CORRELATION = 0.3
 PLATEAU_SHARE = 0.15
 #: Columns with less than this share of the total effect "barely matter".
 SMALL_SHARE = 0.01
-
-
-def code(column: Any) -> str:
-    """A column name (or a value) as a Markdown code span: shown literally."""
-    return md_code(column)
 
 
 def _value(value: Any) -> str:
