@@ -307,29 +307,6 @@ def _segment(info: _ModuleInfo, node: ast.stmt) -> str:
     return "\n".join(info.lines[start - 1 : node.end_lineno])
 
 
-def _core_objects(value: Any) -> list[Any]:
-    """The app's own classes and functions inside a pipeline, in the order met."""
-    found: list[Any] = []
-
-    def visit(v: Any) -> None:
-        if isinstance(v, list | tuple):
-            for item in v:
-                visit(item)
-        elif isinstance(v, dict):
-            for item in v.values():
-                visit(item)
-        elif hasattr(v, "get_params") and not isinstance(v, type):
-            if _is_core(type(v)):
-                found.append(type(v))
-            for item in v.get_params(deep=False).values():
-                visit(item)
-        elif callable(v) and _is_core(v):
-            found.append(v)
-
-    visit(value)
-    return found
-
-
 # --------------------------------------------------------------------------- writing values as code
 
 
@@ -733,8 +710,8 @@ def training_script(
     for name, module in (("np", "numpy"), ("pd", "pandas")):
         imports.require(name, _Binding("import", module, None))
     bundle = _Bundle(imports)
-    for obj in _core_objects(pipeline):
-        bundle.require(obj)
+    # Rendering the pipeline copies the app's helpers it holds (the pipeline's own steps first).
+    pipeline_code = _pipeline_code(_Renderer(imports, bundle), pipeline, form)
     clustering = request.task == Task.CLUSTERING
     columns = [*request.features, *([request.target] if request.target is not None else [])]
     fixes = {c: f for c, f in request.plan.type_fixes.items() if c in columns}
@@ -743,8 +720,6 @@ def training_script(
 
         bundle.require(apply_type_fixes)
     bundle.require(_metric_helper(request.task))
-    renderer = _Renderer(imports, bundle)
-    pipeline_code = _pipeline_code(renderer, pipeline, form)
     reading = _reading(data_file, load_options, report)
     if reading.renamed and reading.kind == "csv":
         imports.require("csv", _Binding("import", "csv", None))
