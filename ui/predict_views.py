@@ -45,19 +45,15 @@ def bundle_uploader() -> None:
         key="predict_bundle",
         help="Bundles are read safely: only known model types are rebuilt; pickle and joblib files are refused.",
     )
-    if upload is None:
+    if upload is None or (state.bundle_upload() or (None,))[0] == upload.file_id:
         return
-    seen = st.session_state.get("predict_bundle_seen")
-    if seen == upload.file_id:
-        return
-    st.session_state["predict_bundle_seen"] = upload.file_id
     try:
         with st.spinner("Checking and loading the bundle…"):
             usable = load_bundle(upload.getvalue(), file_name=upload.name)
     except BundleError as err:
-        st.session_state["predict_bundle_error"] = err.user_message
+        state.set_bundle_upload(upload.file_id, err.user_message)
         return
-    st.session_state["predict_bundle_error"] = None
+    state.set_bundle_upload(upload.file_id, None)
     state.add_loaded_model(usable)
     label = f"{usable.name} ({usable.origin})"
     st.session_state["predict_model"] = label  # the picker (drawn after this) shows the restored model
@@ -65,7 +61,8 @@ def bundle_uploader() -> None:
 
 
 def bundle_error() -> None:
-    message = st.session_state.get("predict_bundle_error")
+    """Why the last bundle upload was refused, if it was."""
+    message = (state.bundle_upload() or (None, None))[1]
     if message:
         st.error(md_escape(message), icon=":material/gpp_bad:")
 
@@ -116,10 +113,9 @@ def row_form(usable: UsableModel, label: str) -> pd.DataFrame | None:
             with cols[i % 3]:
                 values[column.name] = _input(column, f"predict_{token}_{i}")
         submitted = st.form_submit_button("Predict", type="primary", icon=":material/play_arrow:")
-    key = f"predict_row_{token}"
     if submitted:
-        st.session_state[key] = values
-    held = st.session_state.get(key)
+        state.set_form_row(label, values)
+    held = state.form_row(label)
     return None if held is None else pd.DataFrame([held], columns=schema.names)
 
 
@@ -221,7 +217,7 @@ def batch(usable: UsableModel, label: str) -> None:
     )
     if upload is None:
         return
-    held = st.session_state.get(state.PREDICTED)
+    held = state.predicted_batch()
     if held is None or held[0] != (label, upload.file_id):
         try:
             with st.spinner(f"Reading {md_escape(upload.name)} and predicting…"):
@@ -233,7 +229,7 @@ def batch(usable: UsableModel, label: str) -> None:
             st.error(md_escape(err.user_message), icon=":material/error:")
             return
         held = ((label, upload.file_id), upload.name, scored, report, added)
-        st.session_state[state.PREDICTED] = held
+        state.set_predicted_batch(held)
     _, name, scored, report, added = held
     if report.ok and not report.extra_columns:
         st.success(f"All {report.rows:,} rows match the model's inputs.", icon=":material/check_circle:")

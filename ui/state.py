@@ -43,6 +43,8 @@ VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widge
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
 LOADED_MODELS = "use.loaded_models"  # UsableModels restored from bundles or experiment runs
 PREDICTED = "use.predicted"  # ((model label, file id), file name, scored frame, report, added columns): last batch
+BUNDLE_UPLOAD = "use.bundle_upload"  # (file id, error message or None) of the last bundle upload read
+FORM_ROWS = "use.form_rows"  # model label -> the values last submitted in the Predict form
 KEPT = "ui.kept"  # widget key -> (token, last value): view choices that survive a visit to another page
 
 _DOWNSTREAM = {
@@ -69,6 +71,7 @@ def init() -> None:
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
         TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [], EXPLAIN_JOBS: {},
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None, LOADED_MODELS: [], PREDICTED: None,
+        BUNDLE_UPLOAD: None, FORM_ROWS: {},
     }  # fmt: skip
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -340,6 +343,34 @@ def add_loaded_model(usable) -> None:
     """Keep a restored model; one with the same name and origin replaces the older copy."""
     others = [m for m in loaded_models() if (m.name, m.origin) != (usable.name, usable.origin)]
     st.session_state[LOADED_MODELS] = [*others, usable]
+
+
+def bundle_upload() -> tuple[str, str | None] | None:
+    """``(file id, error message or None)`` of the last bundle upload read."""
+    return st.session_state.get(BUNDLE_UPLOAD)
+
+
+def set_bundle_upload(file_id: str, error: str | None) -> None:
+    """Remember a bundle upload was read (and why it was refused), so reruns do not read it again."""
+    st.session_state[BUNDLE_UPLOAD] = (file_id, error)
+
+
+def form_row(label: str) -> dict | None:
+    """The values last submitted in the Predict form for the model called ``label``."""
+    return (st.session_state.get(FORM_ROWS) or {}).get(label)
+
+
+def set_form_row(label: str, values: dict) -> None:
+    st.session_state[FORM_ROWS] = {**(st.session_state.get(FORM_ROWS) or {}), label: values}
+
+
+def predicted_batch():
+    """The last scored file: ``((model label, file id), file name, scored frame, report, added columns)``."""
+    return st.session_state.get(PREDICTED)
+
+
+def set_predicted_batch(held) -> None:
+    st.session_state[PREDICTED] = held
 
 
 def usable_models() -> dict[str, Any]:
