@@ -211,6 +211,11 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _run_tags(kind: str, request, source_name: str) -> dict[str, str]:
+    """The tags every run of a training run carries (``kind``: ``"training"`` or ``"model"``)."""
+    return {KIND: kind, DATASET: source_name, TASK: request.task.value, TARGET: str(request.target or "")}
+
+
 def _log_model_run(client, experiment_id: str, parent_id: str, request, model, source_name: str, common: dict):
     from mlflow.entities import Metric, Param
 
@@ -220,16 +225,8 @@ def _log_model_run(client, experiment_id: str, parent_id: str, request, model, s
     usable = usable_from_training(model, request, source_name)
     fingerprint = (usable.card.get("dataset") or {}).get("sha256", "")
     end = _now_ms()
-    tags = {
-        PARENT: parent_id,
-        KIND: "model",
-        DATASET: source_name,
-        TASK: request.task.value,
-        TARGET: str(request.target or ""),
-        MODEL: model.name,
-        MODEL_KEY: model.key,
-        FINGERPRINT: fingerprint,
-    }
+    tags = {**_run_tags("model", request, source_name), PARENT: parent_id, FINGERPRINT: fingerprint}
+    tags.update({MODEL: model.name, MODEL_KEY: model.key})
     run = client.create_run(experiment_id, start_time=end - int(model.seconds * 1000), tags=tags, run_name=model.name)
     run_id = run.info.run_id
     try:
@@ -262,16 +259,8 @@ def _log_model_run(client, experiment_id: str, parent_id: str, request, model, s
 def _log_failure_run(client, experiment_id: str, parent_id: str, request, failure, source_name: str, common: dict):
     from mlflow.entities import Param
 
-    tags = {
-        PARENT: parent_id,
-        KIND: "model",
-        DATASET: source_name,
-        TASK: request.task.value,
-        TARGET: str(request.target or ""),
-        MODEL: failure.name,
-        MODEL_KEY: failure.key,
-        ERROR: failure.message[:500],
-    }
+    tags = {**_run_tags("model", request, source_name), PARENT: parent_id, ERROR: failure.message[:500]}
+    tags.update({MODEL: failure.name, MODEL_KEY: failure.key})
     run = client.create_run(experiment_id, tags=tags, run_name=failure.name)
     params = {**common}
     spec_params = next((m.params for m in request.models if m.name == failure.name), {})
@@ -312,13 +301,7 @@ def log_training(tracking_uri: str, request, results: list, source_name: str, se
         parent = client.create_run(
             experiment_id,
             start_time=end - int(seconds * 1000),
-            tags={
-                KIND: "training",
-                DATASET: source_name,
-                TASK: request.task.value,
-                TARGET: str(request.target or ""),
-                FINGERPRINT: fingerprint["sha256"],
-            },
+            tags={**_run_tags("training", request, source_name), FINGERPRINT: fingerprint["sha256"]},
             run_name=f"{source_name} · {request.task.value}",
         )
         parent_id = parent.info.run_id
