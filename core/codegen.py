@@ -33,7 +33,7 @@ import keyword
 import math
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -460,7 +460,6 @@ def _reading(data_file: str, options: LoadOptions | None, report: LoadReport | N
     """The reading options: the load report's (what the app did), else detected from the file when
     it exists, else the defaults; options the person set explicitly win."""
     options = options or LoadOptions()
-    excel = str(data_file).lower().endswith((".xlsx", ".xlsm"))
     if report is not None:
         base = _Reading(
             kind=report.file_kind,
@@ -472,8 +471,8 @@ def _reading(data_file: str, options: LoadOptions | None, report: LoadReport | N
             sheet=report.sheet,
             renamed=bool(report.renamed_columns),
         )
-    elif excel:
-        base = _Reading(kind="excel", sheet=options.sheet)
+    elif str(data_file).lower().endswith((".xlsx", ".xlsm")):
+        base = _Reading(kind="excel")
     elif Path(data_file).is_file():
         with open(data_file, "rb") as handle:
             head = handle.read(512 * 1024)
@@ -485,16 +484,13 @@ def _reading(data_file: str, options: LoadOptions | None, report: LoadReport | N
             "csv", found.encoding, found.delimiter, found.header, found.decimal, found.thousands, None, renamed
         )
     else:
-        base = _Reading(kind="excel" if excel else "csv", sheet=options.sheet)
-    return _Reading(
-        kind=base.kind,
+        base = _Reading()
+    return replace(
+        base,
         encoding=options.encoding or base.encoding,
         delimiter=options.delimiter or base.delimiter,
         header=base.header if options.header is None else options.header,
-        decimal=base.decimal,
-        thousands=base.thousands,
         sheet=options.sheet if options.sheet is not None else base.sheet,
-        renamed=base.renamed,
     )
 
 
