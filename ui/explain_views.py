@@ -262,7 +262,7 @@ def _value_input(column: str, value, training: pd.Series):
     """One what-if field, starting at the row's value; None when the person leaves it empty (missing)."""
     key = f"explain_whatif_{column}"
     label = md_label(column)
-    missing = not isinstance(value, str) and bool(pd.isna(value))
+    missing = ce.is_missing(value)
     if pd.api.types.is_numeric_dtype(training.dtype) and not pd.api.types.is_bool_dtype(training.dtype):
         low, high = float(np.nanmin(training)), float(np.nanmax(training))
         return st.number_input(

@@ -38,6 +38,7 @@ from core.explain.result import (
     group_values,
     grouping_matrix,
     importance_frame,
+    is_missing,
 )
 from core.explain.summaries import describe_method, summarize_dependence, summarize_importance, summarize_row
 
@@ -99,6 +100,7 @@ __all__ = [
     "group_values",
     "grouping_matrix",
     "importance_frame",
+    "is_missing",
     "permutation_importance_frame",
     "prepare_explainer",
     "strongest_interaction",

@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.explain.background import dense
+from core.explain.result import is_missing
 from core.training import transform_only
 
 #: Upper bound on the cells of one batch of masked model inputs (memory stays in tens of MB).
@@ -192,16 +193,9 @@ def row_keys(rows: pd.DataFrame) -> np.ndarray:
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
             canon[i] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         else:
-            canon[i] = [None if _missing(v) else str(v) for v in values.to_numpy(dtype=object)]
+            canon[i] = [None if is_missing(v) else str(v) for v in values.to_numpy(dtype=object)]
     frame = pd.DataFrame(canon, index=range(len(rows)))
     return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # list-like cells are values
-        return False
 
 
 def _feature_groups(

@@ -289,9 +289,17 @@ def format_number(value: float, *, signed: bool = False) -> str:
     return sign + text
 
 
+def is_missing(value: Any) -> bool:
+    """Whether one cell is missing: None, NaN, NaT or pd.NA (a list-like cell is a value)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def format_value(value: Any, limit: int = 40) -> str:
     """A cell of the person's data as short text (numbers formatted, missing shown as such)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if is_missing(value):
         return "missing"
     if isinstance(value, bool | np.bool_):
         return str(bool(value))

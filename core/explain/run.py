@@ -30,6 +30,7 @@ from core.explain.result import (
     Estimate,
     Explanation,
     group_values,
+    is_missing,
     output_name,
     positive_class_index,
     used_columns,
@@ -443,7 +444,7 @@ def edit_row(row_frame: pd.DataFrame, changes: dict[str, Any]) -> pd.DataFrame:
     row = row_frame.iloc[:1].copy()
     for column, value in changes.items():
         old = row[column]
-        if _is_missing(value):
+        if is_missing(value):
             if pd.api.types.is_datetime64_any_dtype(old.dtype):
                 new = pd.Series([pd.NaT], index=row.index, dtype=old.dtype)
             elif pd.api.types.is_numeric_dtype(old.dtype) and not pd.api.types.is_bool_dtype(old.dtype):
@@ -460,15 +461,6 @@ def edit_row(row_frame: pd.DataFrame, changes: dict[str, Any]) -> pd.DataFrame:
                 pass
         row[column] = new
     return row
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 class ExplainJob(BackgroundJob):
