@@ -26,6 +26,7 @@ from core.predict import (
     to_safe_csv,
 )
 from core.profiling import format_number
+from core.target import Task
 from ui import state
 from ui.experiments_views import serve_commands, tracked_run
 from ui.text import md_code, md_escape, md_label
@@ -146,22 +147,9 @@ def _input(column: ColumnSchema, key: str):
     if column.kind == "category" and column.categories:
         options = [*column.categories, MISSING]
         choice = st.selectbox(name, options, index=0, key=key, accept_new_options=not column.complete)
-        return _category_value(column, choice)
+        return None if choice in (MISSING, None) else choice  # check_batch gives it the training type
     text = st.text_area(name, value="", key=key, height=80) if column.kind == "text" else st.text_input(name, key=key)
     return text if text else (None if column.kind != "text" else "")
-
-
-def _category_value(column: ColumnSchema, choice):
-    if choice == MISSING or choice is None:
-        return None
-    if column.dtype in ("bool", "boolean"):
-        return str(choice).lower() == "true"
-    if column.dtype.startswith(("int", "float", "Int", "Float")):
-        try:
-            return float(choice) if column.dtype.startswith(("float", "Float")) else int(float(choice))
-        except ValueError:
-            return None
-    return str(choice)
 
 
 def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
@@ -176,13 +164,13 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
     probabilities = {c.removeprefix("probability of "): float(out[c].iloc[0]) for c in out.columns[1:]}
     left, right = st.columns([1, 2])
     with left:
-        shown = format_number(float(prediction)) if usable.task.value == "regression" else md_escape(prediction)
+        shown = format_number(float(prediction)) if usable.task == Task.REGRESSION else md_escape(prediction)
         st.metric(f"Predicted {md_escape(usable.target or 'cluster')}", shown)
     with right:
         if probabilities:
             st.plotly_chart(charts.probability_bars(probabilities), key="predict_probabilities")
-    if usable.background is None or usable.task.value == "clustering":
-        if usable.task.value != "clustering":
+    if usable.background is None or usable.task == Task.CLUSTERING:
+        if usable.task != Task.CLUSTERING:
             st.caption("This bundle carries no training rows, so the prediction cannot be explained here.")
         return
     try:
@@ -196,7 +184,7 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
         st.warning(f"The prediction could not be explained: {md_escape(err.user_message)}")
         return
     explanation = answer.explanation
-    if explanation.classes is not None and usable.task.value == "multiclass classification":
+    if explanation.classes is not None and usable.task == Task.MULTICLASS:
         labels = [str(c) for c in explanation.classes]
         if str(prediction) in labels:  # explain the class the model predicted
             explanation = explanation.for_class(labels.index(str(prediction)))
