@@ -193,9 +193,7 @@ def model_metrics(model) -> dict[str, float]:
         sets.append(("valid", model.scores))
     for prefix, scores in sets:
         metrics.update({f"{prefix}_{k}": float(v) for k, v in scores.items() if _finite(v)})
-    metrics.update(
-        {k if k.startswith("cv_") else f"cv_{k}": float(v) for k, v in model.cv_scores.items() if _finite(v)}
-    )
+    metrics.update({k: float(v) for k, v in model.cv_scores.items() if _finite(v)})  # already cv_…
     metrics["duration_seconds"] = float(model.seconds)
     return metrics
 
@@ -253,7 +251,7 @@ def _log_model_run(client, experiment_id: str, parent_id: str, request, model, s
         client.set_tag(run_id, ERROR, _param_value(f"{type(exc).__name__}: {exc}")[:500])
         client.set_terminated(run_id, "FAILED")
         raise
-    return run_id, fingerprint
+    return run_id
 
 
 def _log_failure_run(client, experiment_id: str, parent_id: str, request, failure, source_name: str, common: dict):
@@ -344,7 +342,7 @@ def log_training(tracking_uri: str, request, results: list, source_name: str, se
     for result in results:
         try:
             if isinstance(result, TrainedModel):
-                runs[result.name], _ = _log_model_run(
+                runs[result.name] = _log_model_run(
                     client, experiment_id, parent_id, request, result, source_name, common
                 )
             else:
