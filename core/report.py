@@ -18,7 +18,7 @@ import pandas as pd
 
 from core import charts
 from core.evaluation import METRICS, overfitting_check, primary_metric
-from core.target import Task
+from core.target import Task, target_warnings
 from core.training import ModelFailure, TrainedModel, TrainingRequest, leaderboard
 
 _STYLE = """
@@ -86,13 +86,9 @@ def caveats(
     overfit = overfitting_check(chosen.train_scores, chosen.scores, request.task)
     if overfit:
         notes.append(overfit)
-    if request.task.is_classification and request.target is not None:
-        shares = request.frame[request.target].value_counts(normalize=True)
-        if len(shares) and shares.min() < 0.2:
-            notes.append(
-                f"The classes are imbalanced: the rarest class is {shares.min():.1%} of the rows. Accuracy alone "
-                "flatters a model that ignores it; look at balanced accuracy, recall and the confusion matrix."
-            )
+    # The Target page's checks (imbalance, tiny classes, ID-like targets, …) on the rows trained on.
+    role = request.roles.get(request.target) if request.target is not None else None
+    notes += [w.message for w in target_warnings(request.frame, request.target, request.task, role)]
     if len(request.split.valid) < 100:
         notes.append(
             f"The validation split has only {len(request.split.valid)} rows, so the scores can move a lot by chance."
