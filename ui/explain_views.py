@@ -255,7 +255,7 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
     st.markdown(ce.summarize_row(one_row, 0))
 
 
-MISSING_HELP = " Leave it empty for a missing value: the model fills it in as it did in training."
+MISSING_HELP = "Leave it empty for a missing value: the model fills it in as it did in training."
 
 
 def _value_input(column: str, value, training: pd.Series):
@@ -270,21 +270,20 @@ def _value_input(column: str, value, training: pd.Series):
             value=None if missing else float(value),
             key=key,
             placeholder="missing",
-            help=md_escape(f"Training range {low:,.4g} to {high:,.4g}.") + MISSING_HELP,
+            help=md_escape(f"Training range {low:,.4g} to {high:,.4g}.") + " " + MISSING_HELP,
             format="%.6g",
         )
     if pd.api.types.is_datetime64_any_dtype(training.dtype):
         start = None if missing else pd.Timestamp(value)
         dates = training.dropna()
-        first = min([dates.min(), *([start] if start is not None else [])]) if len(dates) else start
-        last = max([dates.max(), *([start] if start is not None else [])]) if len(dates) else start
+        known = ([dates.min(), dates.max()] if len(dates) else []) + ([start] if start is not None else [])
         picked = st.date_input(
             label,
             value=None if start is None else start.date(),
-            min_value=None if first is None else (first - pd.DateOffset(years=10)).date(),
-            max_value=None if last is None else (last + pd.DateOffset(years=10)).date(),
+            min_value=(min(known) - pd.DateOffset(years=10)).date() if known else None,
+            max_value=(max(known) + pd.DateOffset(years=10)).date() if known else None,
             key=key,
-            help=MISSING_HELP.strip(),
+            help=MISSING_HELP,
         )
         if picked is None:
             return None
@@ -303,8 +302,8 @@ def _value_input(column: str, value, training: pd.Series):
             index=None if current is None else options.index(current),
             placeholder="missing",
             key=key,
-            help=MISSING_HELP.strip(),
+            help=MISSING_HELP,
         )
         return None if picked is None else originals.get(picked, picked)
-    text = st.text_input(label, value=current, key=key, placeholder="missing", help=MISSING_HELP.strip())
+    text = st.text_input(label, value=current, key=key, placeholder="missing", help=MISSING_HELP)
     return text or None
