@@ -516,7 +516,8 @@ def loading_code(
     report: LoadReport | None = None,
     date_columns: list[str] | tuple[str, ...] = (),
 ) -> str:
-    """Python code that reads ``data_file`` into ``df`` as the app did (needs ``pd`` imported).
+    """Python code that reads ``data_file`` into ``df`` as the app did (needs ``pd`` imported, and
+    ``csv`` when the app renamed a text file's column names).
 
     Text files: ``pandas.read_csv`` with the app's delimiter, encoding, decimal and thousands
     separators and missing-value tokens; the app's renaming of empty or repeated column names;
@@ -524,11 +525,14 @@ def loading_code(
     the same clean-up as the app. Rows with *more* fields than the header (which the app keeps in
     ``extra_N`` columns) are not reproduced.
     """
-    reading = _reading(data_file, load_options, report)
+    return _loading_code(_reading(data_file, load_options, report), date_columns)
+
+
+def _loading_code(reading: _Reading, date_columns: list[str] | tuple[str, ...]) -> str:
     lines: list[str] = []
     if reading.renamed:
         lines += [inspect.getsource(unique_names).strip(), "", ""]
-    lines.append(f"NA_TOKENS = {_Node('[', [('', _atom(_literal(t))) for t in ('', *MISSING_TOKENS)], ']').format()}")
+    lines.append(f"NA_TOKENS = {_list(['', *MISSING_TOKENS])}")
     if reading.kind == "excel":
         lines += _excel_lines(reading)
     else:
@@ -536,7 +540,7 @@ def loading_code(
     if date_columns:
         lines += [
             "# The app recognised these columns as dates; pandas needs to be told.",
-            f"DATE_COLUMNS = {_Node('[', [('', _atom(_literal(c))) for c in date_columns], ']').format()}",
+            f"DATE_COLUMNS = {_list(list(date_columns))}",
             "for column in DATE_COLUMNS:",
             '    df[column] = pd.to_datetime(df[column], errors="coerce", format="mixed")',
         ]
@@ -727,9 +731,7 @@ def training_script(
         _header(imports, spec.needs_tensorflow),
         _cell("libraries", "\n".join(imports.lines()) + "\n\n" + _settings(request, run, data_file)),
         _cell("helpers", bundle.source().rstrip()),
-        _cell(
-            "load", loading_code(data_file, load_options, report=report, date_columns=_date_columns(request, report))
-        ),
+        _cell("load", _loading_code(reading, _date_columns(request, report))),
         _cell("clean", _cleaning_code(request, fixes)),
         _cell("split", _split_code(request)),
         _cell("pipeline", pipeline_code),
