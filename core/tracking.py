@@ -477,7 +477,6 @@ def list_runs(
     Raises:
         TrackingError: when the store cannot be read.
     """
-    task_value = task.value if isinstance(task, Task) else task
     path = _sqlite_path(tracking_uri)
     if path is not None and path.is_absolute() and not path.exists():
         return pd.DataFrame(columns=RUN_COLUMNS)  # nothing recorded yet: do not create the store to say so
@@ -509,12 +508,17 @@ def list_runs(
                 "fingerprint": tags.get(FINGERPRINT, ""),
             }
         )
-    table = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    return filter_runs(pd.DataFrame(rows, columns=RUN_COLUMNS), dataset, task)
+
+
+def filter_runs(runs: pd.DataFrame, dataset: str | None = None, task: Task | str | None = None) -> pd.DataFrame:
+    """The rows of a :func:`list_runs` table from one dataset and/or task (``None``: any)."""
+    task_value = task.value if isinstance(task, Task) else task
     if dataset is not None:
-        table = table[table["dataset"] == dataset]
+        runs = runs[runs["dataset"] == dataset]
     if task_value is not None:
-        table = table[table["task"] == task_value]
-    return table.reset_index(drop=True)
+        runs = runs[runs["task"] == task_value]
+    return runs.reset_index(drop=True)
 
 
 def run_label(model: str, run_id: str) -> str:

@@ -105,12 +105,7 @@ def filters(runs: pd.DataFrame) -> pd.DataFrame:
     dataset = left.selectbox("Dataset", datasets, key="experiments_dataset")
     tasks = [ALL, *sorted(runs["task"].unique())]
     task = right.selectbox("Task", tasks, key="experiments_task")
-    shown = runs
-    if dataset != ALL:
-        shown = shown[shown["dataset"] == dataset]
-    if task != ALL:
-        shown = shown[shown["task"] == task]
-    return shown.reset_index(drop=True)
+    return tracking.filter_runs(runs, None if dataset == ALL else dataset, None if task == ALL else task)
 
 
 def runs_table(runs: pd.DataFrame) -> None:
