@@ -289,6 +289,17 @@ def format_number(value: float, *, signed: bool = False) -> str:
     return sign + text
 
 
+def format_duration(seconds: float) -> str:
+    """Seconds for people: "0.4 s", "12 s", "3 min", "1.5 h"."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def is_missing(value: Any) -> bool:
     """Whether one cell is missing: None, NaN, NaT or pd.NA (a list-like cell is a value)."""
     try:

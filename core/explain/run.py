@@ -29,6 +29,7 @@ from core.explain.result import (
     DEFAULT_ROWS,
     Estimate,
     Explanation,
+    format_duration,
     group_values,
     is_missing,
     output_name,
@@ -279,13 +280,13 @@ def _estimate_tree(trained: Any, n_rows: int, approximate: bool | None, budget: 
     approximate = bool(approximate and available)
     if approximate:
         note = (
-            f"Exact TreeSHAP would take about {_duration(exact_total)} for {n_rows:,} rows; "
+            f"Exact TreeSHAP would take about {format_duration(exact_total)} for {n_rows:,} rows; "
             "the approximate mode (Saabas) is used instead."
         )
         est = _finish("TreeSHAP (approximate)", n_rows, setup, approx_row, budget, note)
     else:
         note = "Exact TreeSHAP." + (
-            f" The approximate mode would take about {_duration(setup + approx_row * n_rows)}."
+            f" The approximate mode would take about {format_duration(setup + approx_row * n_rows)}."
             if available and exact_total > 2
             else ""
         )
@@ -304,16 +305,6 @@ def _finish(method: str, n_rows: int, setup: float, per_row: float, budget: floa
     if total > budget:
         note += f" About {min(fits, n_rows):,} rows fit in {budget:g} s."
     return Estimate(method, n_rows, total, note.strip(), seconds_per_row=per_row, rows_in_budget=min(fits, n_rows))
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return "under a second"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # --------------------------------------------------------------------------- running

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.explain.result import Explanation, format_number, format_value, importance_frame
+from core.explain.result import Explanation, format_duration, format_number, format_value, importance_frame
 from core.markdown import code
 from core.markdown import escape as md_escape
 
@@ -250,14 +250,6 @@ _METHOD_WORDS = {
 }
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min"
-
-
 def describe_method(expl: Explanation) -> str:
     """How the explanation was computed, in plain words for a teacher or an analyst (plain text, no Markdown).
 
@@ -270,6 +262,6 @@ def describe_method(expl: Explanation) -> str:
     how = _METHOD_WORDS.get(expl.method, "with SHAP").format(background=background)
     rows = f"{expl.rows:,} row" + ("" if expl.rows == 1 else "s")
     return (
-        f"Explained {rows} in {_duration(expl.seconds)} {how}. Each contribution is a push on the "
+        f"Explained {rows} in {format_duration(expl.seconds)} {how}. Each contribution is a push on the "
         f"{expl.output_name}, up or down from the average of {format_number(expl.base_value)}."
     )
