@@ -713,7 +713,7 @@ def training_script(
     # Rendering the pipeline copies the app's helpers it holds (the pipeline's own steps first).
     pipeline_code = _pipeline_code(_Renderer(imports, bundle), pipeline, form)
     clustering = request.task == Task.CLUSTERING
-    columns = [*request.features, *([request.target] if request.target is not None else [])]
+    columns = _columns(request)
     fixes = {c: f for c, f in request.plan.type_fixes.items() if c in columns}
     if fixes:
         from core.cleaning import apply_type_fixes
@@ -791,15 +791,19 @@ def _settings(request: TrainingRequest, run: ModelRun, data_file: str) -> str:
     return "\n".join(lines)
 
 
+def _columns(request: TrainingRequest) -> list[str]:
+    """The columns the script keeps: the features, and the target."""
+    return [*request.features, *([request.target] if request.target is not None else [])]
+
+
 def _date_columns(request: TrainingRequest, report: LoadReport | None) -> list[str]:
     import pandas as pd
 
-    columns = [*request.features, *([request.target] if request.target is not None else [])]
     fixed = set(request.plan.type_fixes)
     parsed = set(report.parsed_dates) if report is not None else set()
     return [
         c
-        for c in columns
+        for c in _columns(request)
         if c in parsed or (c not in fixed and pd.api.types.is_datetime64_any_dtype(request.frame[c].dtype))
     ]
 
@@ -821,7 +825,7 @@ def _cleaning_code(request: TrainingRequest, fixes: dict[str, str]) -> str:
         lines += ["# Drop rows that repeat an earlier row exactly.", "df = df[~df.duplicated()]"]
     if target is not None and plan.drop_missing_target:
         lines += ["# Drop rows without a target value.", "df = df[df[TARGET].notna()]"]
-    columns = [*request.features, *([target] if target is not None else [])]
+    columns = _columns(request)
     drop_rows = [c for c, r in plan.missing_by_column.items() if r.strategy == "drop_rows" and c in columns]
     if drop_rows:
         lines += [
