@@ -243,12 +243,9 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
     if expl.classes is not None and one_row.class_index != expl.class_index:
         one_row = one_row.for_class(expl.class_index)  # the class chosen above
     if answer.probabilities:
-        st.metric(
-            "Prediction",
-            md_escape(answer.prediction),
-            help="Probabilities: " + ", ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items()),
-        )
-        st.caption(md_escape(" · ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items())))
+        shares = md_escape(" · ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items()))
+        st.metric("Prediction", md_escape(answer.prediction), help="Probabilities: " + shares)
+        st.caption(shares)
     else:
         st.metric("Prediction", ce.format_number(float(answer.prediction)))
     st.plotly_chart(charts.waterfall(one_row, 0), key=f"explain_whatif_waterfall_{int(submitted)}", width="stretch")
