@@ -103,6 +103,14 @@ def test_beeswarm_follows_the_persons_roles_for_numbers_that_are_categories(expl
     assert {row[0] for row in fig.data[0].customdata} == {"&lt;b&gt;area&lt;/b&gt;"}
 
 
+def test_beeswarm_colours_a_sample_by_its_whole_column(expl):
+    """Numbers stored as text: the whole column is ordered even when a small sample holds only two values."""
+    codes = pd.Series(["1"] * (expl.rows - 2) + ["2", "3"], dtype=object)
+    fig = charts.beeswarm(dataclasses.replace(expl, data=expl.data.assign(age=codes)), top=4, max_points=40)
+    assert "age" in {row[0] for row in fig.data[0].customdata}
+    assert "age" not in {row[0] for row in traces(fig)["category or text (no low/high)"].customdata}
+
+
 def test_only_numbers_and_dates_have_a_low_to_high_colour(expl):
     assert charts.is_ordered(expl.data["age"]) and not charts.is_ordered(expl.data["district"])
     assert charts.is_ordered(pd.Series(pd.to_datetime(["2024-01-01", "2024-02-01"])))

@@ -148,12 +148,10 @@ def beeswarm(
         values = expl.data[column].iloc[picked]
         xs.append(s)
         ys.append(position + _jitter(s, rng))
-        if is_ordered(expl.data[column], column, categorical):
-            colors.append(value_colors(values))
-            ordered.append(np.ones(len(s), dtype=bool))
-        else:
-            colors.append(np.where(values.notna().to_numpy(), 0.5, np.nan))
-            ordered.append(np.zeros(len(s), dtype=bool))
+        # judged and scaled on the whole column: a sample of numbers-as-text may hold too few values to look ordered
+        flag = is_ordered(expl.data[column], column, categorical)
+        colors.append(value_colors(expl.data[column])[picked] if flag else np.where(values.notna(), 0.5, np.nan))
+        ordered.append(np.full(len(s), flag))
         hover += [[safe_text(column, 40), safe_text(format_value(v), 40)] for v in values]
     x = np.concatenate(xs) if xs else np.array([])
     y = np.concatenate(ys) if ys else np.array([])
