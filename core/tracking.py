@@ -122,6 +122,21 @@ def ui_command(tracking_uri: str, port: int = 5000) -> str:
     return f"mlflow ui --backend-store-uri {shlex.quote(tracking_uri)} -h 127.0.0.1 -p {port}"
 
 
+def store_version(tracking_uri: str) -> tuple | None:
+    """A token that changes whenever a local SQLite store is written (its file's size and time).
+
+    ``None`` for a tracking server: what it holds cannot be known without asking it.
+    """
+    path = _sqlite_path(tracking_uri)
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return ()  # no store yet
+    return stat.st_mtime_ns, stat.st_size
+
+
 def _client(tracking_uri: str):
     quiet_mlflow()
     path = _sqlite_path(tracking_uri)

@@ -134,6 +134,26 @@ def test_the_page_lists_filters_compares_and_reloads(trained):
     assert any("Logistic regression (experiment run" in o for o in at.selectbox(key="predict_model").options)
 
 
+def test_clicks_on_the_page_do_not_query_the_store_again_until_it_changes(trained, monkeypatch):
+    at, uri, _ = trained
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    calls = []
+    list_runs, compare_runs = tracking.list_runs, tracking.compare_runs
+    monkeypatch.setattr(tracking, "list_runs", lambda *a, **k: calls.append("list") or list_runs(*a, **k))
+    monkeypatch.setattr(tracking, "compare_runs", lambda *a, **k: calls.append("compare") or compare_runs(*a, **k))
+    go(at, "experiments")
+    runs = list(tracking.list_runs(uri)["run_id"][:2])
+    at.multiselect(key="experiments_compare").set_value(runs).run()
+    calls.clear()
+    at.toggle(key="experiments_differs_only").set_value(True).run()
+    at.selectbox(key="experiments_task").set_value("multiclass classification").run()
+    assert not at.exception and calls == []
+    tracking.log_test_scores(uri, runs[0], {"accuracy": 1.0})  # the store changed: read again
+    at.run()
+    assert calls == ["list", "compare"]
+    assert at.dataframe[0].value.set_index("run")["test"].get(runs[0][:7]) == 1.0
+
+
 def test_a_final_test_score_lands_in_the_models_run(trained):
     at, uri, _ = trained
     os.environ["MLFLOW_TRACKING_URI"] = uri

@@ -243,6 +243,19 @@ def test_test_scores_are_added_to_the_model_run(fresh_uri):
     assert table.set_index("model").loc["Logistic regression", "test"] == 0.91
 
 
+def test_the_store_version_changes_with_every_write(fresh_uri, tmp_path):
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+    empty = tracking.store_version(fresh_uri)
+    _, runs = tracking.log_training(fresh_uri, request, run_training(request), "iris.csv")
+    recorded = tracking.store_version(fresh_uri)
+    tracking.list_runs(fresh_uri)
+    assert tracking.store_version(fresh_uri) == recorded != empty, "reading changes nothing"
+    tracking.log_test_scores(fresh_uri, runs["Logistic regression"], {"accuracy": 0.9})
+    assert tracking.store_version(fresh_uri) != recorded
+    assert tracking.store_version(f"sqlite:///{tmp_path / 'never' / 'mlflow.db'}") == ()
+    assert tracking.store_version("http://tracking.example:5000") is None, "a server cannot tell without asking"
+
+
 def test_a_failed_model_is_a_failed_run_with_its_reason(fresh_uri):
     request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
     results = [*run_training(request), ModelFailure("Broken", "svm_clf", "It broke.")]

@@ -89,10 +89,21 @@ def store_info(uri: str) -> None:
         )
 
 
+def _per_store_state(name: str, uri: str, key, compute):
+    """``compute()`` once per state of the store, so clicks on the page do not query it again.
+
+    A tracking server is asked each time (its changes cannot be seen without asking).
+    """
+    version = tracking.store_version(uri)
+    if version is None:
+        return compute()
+    return state.memo(name, (uri, version, key), compute)
+
+
 def load_runs(uri: str) -> pd.DataFrame | None:
     """Every recorded model run, or ``None`` after showing why the store cannot be read."""
     try:
-        return tracking.list_runs(uri)
+        return _per_store_state("experiments_runs", uri, None, lambda: tracking.list_runs(uri))
     except DashboardError as err:
         st.error(md_escape(err.user_message), icon=":material/database_off:")
         return None
@@ -157,7 +168,9 @@ def compare(uri: str, run_ids: list[str]) -> None:
         st.caption("Tick two or more runs above to compare their settings and scores side by side.")
         return
     try:
-        params, metrics = tracking.compare_runs(uri, run_ids)
+        params, metrics = _per_store_state(
+            "experiments_compare", uri, tuple(run_ids), lambda: tracking.compare_runs(uri, run_ids)
+        )
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return
