@@ -62,14 +62,12 @@ def record_test_scores(model_name: str, scores: dict[str, float]) -> None:
         return
     if job.after_run().pending:
         job.wait(15)  # the run is still being recorded (it takes about a second)
-    after = job.after_run()
-    report = after.value if after.status == "done" else None
-    run_id = report.model_runs.get(model_name) if report is not None else None
-    if run_id is None:
+    recorded = _recorded_run(job, model_name)
+    if recorded is None:
         st.caption("This test score is not in the experiment log: the run itself was not recorded there.")
         return
     try:
-        tracking.log_test_scores(report.tracking_uri, run_id, scores)
+        tracking.log_test_scores(recorded[1], recorded[0], scores)
     except DashboardError as err:
         st.warning(md_escape(err.user_message), icon=":material/history_toggle_off:")
 
@@ -269,9 +267,14 @@ def tracked_run(usable) -> tuple[str, str] | None:
     job = state.job()
     if job is None or usable.origin != "this session":
         return None
+    return _recorded_run(job, usable.name)
+
+
+def _recorded_run(job, model_name: str) -> tuple[str, str] | None:
+    """``(run id, tracking URI)`` of a model of ``job`` once the job's run is recorded."""
     after = job.after_run()
     report = after.value if after.status == "done" else None
-    run_id = report.model_runs.get(usable.name) if report is not None else None
+    run_id = report.model_runs.get(model_name) if report is not None else None
     return (run_id, report.tracking_uri) if run_id else None
 
 
