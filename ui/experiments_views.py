@@ -278,9 +278,8 @@ def _recorded_run(job, model_name: str) -> tuple[str, str] | None:
     return (run_id, report.tracking_uri) if run_id else None
 
 
-def serve_commands(run_id: str, schema=None, uri: str | None = None) -> None:
-    """The command that serves a tracked model as a REST API, and a curl call for it."""
-    uri = uri or tracking_uri()
+def serve_commands(run_id: str, schema, uri: str) -> None:
+    """The command that serves a tracked model as a REST API, and a curl call for it (given the ``schema``)."""
     st.caption("Serve this model as a REST API on this computer (virtual environment active):")
     st.code(serving.serve_command(serving.model_uri(run_id), tracking_uri=uri), language="bash")
     if schema is not None:
