@@ -19,11 +19,7 @@ if not models:
     )
     st.stop()
 
-labels = list(models)
-if st.session_state.get("predict_model") not in labels:  # first visit, back from another page, or models changed
-    st.session_state["predict_model"] = state.kept("predict_model", views.default_label(models), allowed=labels)
-label = st.selectbox("Model", labels, key="predict_model", help="The best model on validation is selected first.")
-state.keep("predict_model", label)
+label = views.model_picker(models)
 usable = models[label]
 views.describe(usable)
 

@@ -78,6 +78,20 @@ def default_label(models: dict[str, UsableModel]) -> str:
     return label if label in models else list(models)[-1]
 
 
+def model_picker(models: dict[str, UsableModel]) -> str:
+    """The model select box; it starts on the last choice, a just-restored bundle, or the best model.
+
+    Its value is set through session state only (never also ``index=``), which is how
+    :func:`bundle_uploader` can switch it to a restored model.
+    """
+    labels = list(models)
+    if st.session_state.get("predict_model") not in labels:  # first visit, back from another page, or models changed
+        st.session_state["predict_model"] = state.kept("predict_model", default_label(models), allowed=labels)
+    label = st.selectbox("Model", labels, key="predict_model", help="The best model on validation is selected first.")
+    state.keep("predict_model", label)
+    return label
+
+
 def describe(usable: UsableModel) -> None:
     """One line on what the model predicts and how good it was."""
     card = usable.card or {}
