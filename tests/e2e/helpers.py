@@ -30,6 +30,20 @@ def go_to(page: Page, step: str) -> None:
     wait_idle(page)
 
 
+def start_on_models(page: Page, sample: str, target: str) -> None:
+    """Load a bundled sample, keep its suggested target and cleaning plan, and open the Models page."""
+    page.goto(page.base_url)
+    page.locator(f".st-key-data_sample_{sample} button").click()
+    expect(page.get_by_role("heading", name=f"{sample}.csv")).to_be_visible(timeout=SLOW)
+    wait_idle(page)
+    go_to(page, "2. Target")
+    page.locator(".st-key-target_confirm button").click()
+    expect(page.get_by_test_id("stAlert").filter(has_text="Saved:")).to_contain_text(target, timeout=SLOW)
+    wait_idle(page)
+    go_to(page, "3. Clean")
+    go_to(page, "4. Models")
+
+
 def assert_clean(page: Page) -> None:
     """No Python exception on the page and no JavaScript dialog opened."""
     expect(page.get_by_test_id("stException")).to_have_count(0)

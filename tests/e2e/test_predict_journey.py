@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     go_to,
     keep_only_models,
     pick_view,
+    start_on_models,
     train_and_wait,
     upload,
     wait_idle,
@@ -48,15 +49,7 @@ def new_flowers(folder: Path) -> Path:
 
 def test_predict_a_row_score_a_file_and_take_the_model_away(page_app: Page, tmp_path: Path) -> None:
     page = page_app
-    page.goto(page.base_url)
-    page.locator(".st-key-data_sample_iris button").click()
-    expect(page.get_by_role("heading", name="iris.csv")).to_be_visible(timeout=SLOW)
-    wait_idle(page)
-    go_to(page, "2. Target")
-    page.locator(".st-key-target_confirm button").click()
-    wait_idle(page)
-    go_to(page, "3. Clean")
-    go_to(page, "4. Models")
+    start_on_models(page, "iris", "species")
     keep_only_models(page, [LOGISTIC])
     train_and_wait(page, "Train 1 model + baseline")
 

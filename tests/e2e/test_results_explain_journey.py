@@ -16,20 +16,21 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.helpers import (
+    SLOW,
     assert_clean,
     choose,
-    chosen_models,
     full_page_screenshot,
     go_to,
+    keep_only_models,
     open_settings,
     pick_view,
     set_number,
+    start_on_models,
     wait_idle,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot-explain.png"
-SLOW = 45_000  # ms; a Streamlit rerun can take a while on a busy machine
 KERAS = "Neural network (Keras)"
 LOGISTIC = "Logistic regression"
 ORIGINAL_COLUMNS = {
@@ -100,37 +101,11 @@ def z_counts(z_json: str) -> np.ndarray:
 
 def test_threshold_moves_the_confusion_matrix_and_the_network_is_explained_in_my_columns(page_app: Page) -> None:
     page = page_app
-    page.goto(page.base_url)
-
-    # Data → Target → Clean.
-    page.locator(".st-key-data_sample_predictive_maintenance button").click()
-    expect(page.get_by_role("heading", name="predictive_maintenance.csv")).to_be_visible(timeout=SLOW)
-    wait_idle(page)
-    go_to(page, "2. Target")
-    page.locator(".st-key-target_confirm button").click()
-    expect(page.get_by_test_id("stAlert").filter(has_text="Saved:")).to_contain_text("failure", timeout=SLOW)
-    wait_idle(page)
-    go_to(page, "3. Clean")
-    go_to(page, "4. Models")
+    start_on_models(page, "predictive_maintenance", "failure")
 
     # Models: exactly logistic regression and a quick network.
+    keep_only_models(page, [LOGISTIC, KERAS])
     chosen = page.locator(".st-key-models_chosen")
-    expect(chosen).to_be_visible(timeout=SLOW)
-    expect(chosen.locator("[data-tag]").first).to_be_visible(timeout=SLOW)
-    wait_idle(page)
-    for name in chosen_models(page):  # the recommended set is pre-selected: keep only the two
-        if name not in (LOGISTIC, KERAS):
-            chosen.get_by_role("button", name=f"Remove {name}", exact=True).click()
-            wait_idle(page)
-    for name in (LOGISTIC, KERAS):
-        if name not in chosen_models(page):
-            box = chosen.locator("input")
-            box.click()
-            box.fill(name)
-            page.keyboard.press("Enter")
-            wait_idle(page)
-    page.keyboard.press("Escape")
-    assert sorted(chosen_models(page)) == sorted([LOGISTIC, KERAS]), chosen_models(page)
     expect(chosen).to_contain_text(LOGISTIC)
     expect(chosen).to_contain_text(KERAS)
     open_settings(page, KERAS)

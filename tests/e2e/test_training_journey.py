@@ -13,11 +13,18 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.helpers import full_page_screenshot, go_to, open_settings, run_status, set_number, wait_idle
+from tests.e2e.helpers import (
+    SLOW,
+    full_page_screenshot,
+    open_settings,
+    run_status,
+    set_number,
+    start_on_models,
+    wait_idle,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot-train.png"
-SLOW = 45_000  # ms; a Streamlit rerun can take a while on a busy machine
 KERAS = "Neural network (Keras)"
 RECOMMENDED = ["Baseline", "Logistic regression", "Random forest", "LightGBM", "Support vector machine", KERAS]
 # iris has 4 features and 3 classes: 4·16+16 + 16·8+8 + 8·3+3 (the dropout layer learns nothing)
@@ -88,18 +95,7 @@ def chart_points(page: Page, key: str) -> int:
 
 def test_choose_models_train_and_watch_the_network_learn(page_app: Page) -> None:
     page = page_app
-    page.goto(page.base_url)
-
-    # Data → Target → Clean, as a person would click through them.
-    page.locator(".st-key-data_sample_iris button").click()
-    expect(page.get_by_role("heading", name="iris.csv")).to_be_visible(timeout=SLOW)
-    wait_idle(page)
-    go_to(page, "2. Target")
-    page.locator(".st-key-target_confirm button").click()
-    expect(page.get_by_test_id("stAlert").filter(has_text="Saved:")).to_contain_text("species", timeout=SLOW)
-    wait_idle(page)
-    go_to(page, "3. Clean")
-    go_to(page, "4. Models")
+    start_on_models(page, "iris", "species")  # Data → Target → Clean, as a person would click through them
 
     # Models: the recommended set, with fast trees and a small, quick network.
     expect(page.locator(".st-key-models_split_chart .js-plotly-plot")).to_be_visible(timeout=SLOW)
