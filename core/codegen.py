@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import DashboardError
-from core.loading import MISSING_TOKENS, LoadOptions, LoadReport, sniff
+from core.loading import MISSING_TOKENS, LoadOptions, LoadReport, sniff, unique_names
 from core.target import Task
 from core.training import ModelRun, TrainingRequest, build_model_pipeline
 
@@ -492,21 +492,6 @@ def _reading(data_file: str, options: LoadOptions | None, report: LoadReport | N
         header=base.header if options.header is None else options.header,
         sheet=options.sheet if options.sheet is not None else base.sheet,
     )
-
-
-def unique_names(raw_names: list[str]) -> list[str]:
-    """Column names as the app makes them: padding stripped, empty ones numbered, repeats suffixed."""
-    names: list[str] = []
-    seen: set[str] = set()
-    for i, original in enumerate(raw_names):
-        name = str(original).strip() or f"column_{i + 1}"
-        base, k = name, 2
-        while name in seen:
-            name = f"{base}_{k}"
-            k += 1
-        seen.add(name)
-        names.append(name)
-    return names
 
 
 def loading_code(

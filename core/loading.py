@@ -437,17 +437,24 @@ def _scan_rows(
     return names, ragged
 
 
-def _dedupe_names(raw: list[str], report: LoadReport) -> list[str]:
+def unique_names(raw_names: list[str]) -> list[str]:
+    """Column names as the app makes them: padding stripped, empty ones numbered, repeats suffixed."""
     names: list[str] = []
     seen: set[str] = set()
-    for i, original in enumerate(raw):
-        name = original.strip() or f"column_{i + 1}"
+    for i, original in enumerate(raw_names):
+        name = str(original).strip() or f"column_{i + 1}"
         base, k = name, 2
         while name in seen:
             name = f"{base}_{k}"
             k += 1
         seen.add(name)
         names.append(name)
+    return names
+
+
+def _dedupe_names(raw: list[str], report: LoadReport) -> list[str]:
+    names = unique_names(raw)
+    for i, (original, name) in enumerate(zip(raw, names, strict=True)):
         if name != original:
             report.renamed_columns[original if original.strip() else f"(empty #{i + 1})"] = name
     if report.renamed_columns:
