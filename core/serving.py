@@ -123,17 +123,26 @@ mlflow.models.set_model(BundleModel())
 """
 
 
+def _mlflow_type(dtype) -> str:
+    """MLflow's column type for a pandas dtype: anything but booleans and numbers travels as a string."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "long"
+    if pd.api.types.is_float_dtype(dtype):
+        return "double"
+    return "string"
+
+
 def _column_type(column) -> str:
     if column.kind == "number":
         return "double"
-    dtype = str(column.dtype)
-    if column.kind == "category" and dtype.startswith(("int", "uint", "Int", "UInt")):
-        return "long"
-    if column.kind == "category" and dtype.startswith(("float", "Float")):
-        return "double"
-    if column.kind == "category" and dtype in ("bool", "boolean"):
-        return "boolean"
-    return "string"  # text, categories, dates (parsed by core.predict.check_batch)
+    if column.kind != "category":
+        return "string"  # text, dates (parsed by core.predict.check_batch)
+    try:
+        return _mlflow_type(pd.api.types.pandas_dtype(column.dtype))  # categories coded as numbers or booleans
+    except (TypeError, ValueError):
+        return "string"
 
 
 def _example_value(column, kind: str):
@@ -180,20 +189,10 @@ def model_signature(usable):
     example = example_frame(usable.schema)
     try:
         predicted = predict_frame(usable, check_batch(example, usable.schema)[0])
-        outputs = Schema([ColSpec(_output_type(predicted[c]), str(c)) for c in predicted.columns])
+        outputs = Schema([ColSpec(_mlflow_type(predicted[c].dtype), str(c)) for c in predicted.columns])
     except Exception:  # an output schema is optional; the input one is what serving checks
         outputs = None
     return ModelSignature(inputs=inputs, outputs=outputs), example
-
-
-def _output_type(values: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(values.dtype):
-        return "long"
-    if pd.api.types.is_float_dtype(values.dtype):
-        return "double"
-    return "string"
 
 
 def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> Path:

@@ -236,3 +236,21 @@ def test_serving_names_stay_importable_from_core_tracking():
     assert tracking.BundleModel is serving.BundleModel
     assert serving.BundleModel.__module__ == "core.serving"
     assert "from core.serving import BundleModel" in serving.SERVED_MODEL_SCRIPT
+
+
+def test_request_columns_are_typed_from_the_training_dtypes():
+    from core.predict import ColumnSchema
+
+    def typed(kind: str, dtype: str) -> str:
+        return serving._column_type(ColumnSchema("c", "r", kind, dtype))
+
+    assert typed("number", "int64") == typed("number", "object") == "double"
+    assert [typed("category", d) for d in ("Int64", "uint8", "float32", "bool", "boolean")] == [
+        "long",
+        "long",
+        "double",
+        "boolean",
+        "boolean",
+    ]
+    assert {typed("category", d) for d in ("object", "str", "category", "interval", "no such dtype")} == {"string"}
+    assert typed("text", "int64") == typed("date", "datetime64[ns]") == "string"
