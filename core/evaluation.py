@@ -137,6 +137,12 @@ TASK_METRICS: dict[Task, tuple[str, ...]] = {
 MAPE_TINY = 1e-9
 
 
+def metric_label(key: str) -> str:
+    """How people read a metric's key: its label, or the key in words when it is not in :data:`METRICS`."""
+    metric = METRICS.get(key)
+    return metric.label if metric is not None else key.replace("_", " ")
+
+
 def primary_metric(task: Task) -> Metric:
     """The metric the leaderboard sorts by."""
     return METRICS[PRIMARY[task]]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core import charts
-from core.evaluation import METRICS, overfitting_check, primary_metric
+from core.evaluation import METRICS, metric_label, overfitting_check, primary_metric
 from core.target import Task, target_warnings
 from core.training import ModelFailure, TrainedModel, TrainingRequest, leaderboard
 
@@ -72,9 +72,7 @@ def _metrics_table(scores: dict[str, float]) -> str:
     rows = []
     for key, value in scores.items():
         metric = METRICS.get(key)
-        rows.append(
-            {"metric": metric.label if metric else key, "value": value, "meaning": metric.meaning if metric else ""}
-        )
+        rows.append({"metric": metric_label(key), "value": value, "meaning": metric.meaning if metric else ""})
     return _table(pd.DataFrame(rows, columns=["metric", "value", "meaning"]))
 
 

@@ -351,3 +351,8 @@ def test_classification_scores_equal_scikit_learns_functions(seed):
         )
         assert got["roc_auc"] == pytest.approx(auc, abs=1e-12)
         assert got["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=classes), abs=1e-12)
+
+
+def test_metric_label_reads_like_the_app():
+    assert ev.metric_label("r2") == "R²" and ev.metric_label("f1_macro") == ev.METRICS["f1_macro"].label
+    assert ev.metric_label("mape_skipped_rows") == "mape skipped rows"

@@ -101,7 +101,9 @@ def test_the_page_lists_filters_compares_and_reloads(trained):
     go(at, "experiments")
     table = at.dataframe[0].value
     assert sorted(table["model"]) == ["Baseline", "Decision tree", "Logistic regression"]
-    assert set(table["dataset"]) == {"iris.csv"} and set(table["metric"]) == {"accuracy"}
+    assert set(table["dataset"]) == {"iris.csv"} and set(table["metric"]) == {
+        "Accuracy"
+    }  # the label people read, not the key
     assert at.selectbox(key="experiments_dataset").options == ["All", "iris.csv"]
     at.selectbox(key="experiments_task").set_value("multiclass classification").run()
     assert len(at.dataframe[0].value) == 3

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import charts, serving, tracking
 from core.errors import DashboardError
-from core.evaluation import METRICS
+from core.evaluation import metric_label
 from ui import state
 from ui.text import md_escape
 
@@ -119,7 +119,9 @@ def filters(runs: pd.DataFrame) -> pd.DataFrame:
 
 def runs_table(runs: pd.DataFrame) -> None:
     """Past runs, newest first, with their main metric."""
-    table = runs.assign(run=runs["run_id"].str[:7], date=runs["date"].dt.tz_convert(None))
+    table = runs.assign(
+        run=runs["run_id"].str[:7], date=runs["date"].dt.tz_convert(None), metric=runs["metric"].map(metric_label)
+    )
     columns = ["date", "dataset", "task", "model", "metric", "validation", "test", "seconds", "status", "run"]
     st.dataframe(
         table[columns],
@@ -188,23 +190,18 @@ def compare(uri: str, run_ids: list[str]) -> None:
         "Metrics in the chart",
         list(shown.index),
         default=tracking.same_scale(shown) or list(shown.index[:1]),
-        format_func=_metric_label,
+        format_func=metric_label,
         key=f"experiments_chart_metrics_{split}",
         help="Scores between 0 and 1 are shown first; errors in the target's units are on another scale.",
     )
     if picked:
-        chart = shown.loc[picked].rename(index=_metric_label)
+        chart = shown.loc[picked].rename(index=metric_label)
         st.plotly_chart(
             charts.run_metrics_chart(chart, title=f"{split.capitalize()} metrics of the selected runs"),
             key="experiments_metrics_chart",
         )
     with st.expander("All metrics as a table", icon=":material/table:"):
         st.dataframe(metrics)
-
-
-def _metric_label(key: str) -> str:
-    metric = METRICS.get(key)
-    return metric.label if metric is not None else key.replace("_", " ")
 
 
 def mixed_note(runs: pd.DataFrame, run_ids: list[str]) -> None:

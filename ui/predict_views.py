@@ -13,7 +13,7 @@ import streamlit as st
 from core import charts, serving
 from core import explain as ce
 from core.errors import DashboardError
-from core.evaluation import METRICS
+from core.evaluation import metric_label
 from core.export import BundleError, bundle_name, card_markdown, export_bundle, file_stem, load_bundle, with_test_scores
 from core.loading import load_file
 from core.predict import (
@@ -98,7 +98,7 @@ def describe(usable: UsableModel) -> None:
     what = f"predicts {md_code(usable.target)}" if usable.target else "assigns rows to clusters"
     metrics = (card.get("metrics") or {}).get("validation") or {}
     shown = ", ".join(
-        f"{md_escape(METRICS[k].label if k in METRICS else k)} {md_escape(format_number(v))}"
+        f"{md_escape(metric_label(k))} {md_escape(format_number(v))}"
         for k, v in list(metrics.items())[:3]
         if isinstance(v, float)
     )
