@@ -94,11 +94,14 @@ def dataset_fingerprint(frame: pd.DataFrame) -> dict:
     return {"rows": len(frame), "columns": int(frame.shape[1]), "sha256": digest.hexdigest()}
 
 
+#: The packages a bundle needs to load (pip names), and those a Keras network adds.
+BUNDLE_PACKAGES = ("scikit-learn", "pandas", "numpy", "scipy", "imbalanced-learn", "lightgbm", "skops")
+KERAS_PACKAGES = ("keras", "tensorflow")
+
+
 def library_versions(keras: bool = False) -> dict[str, str]:
     """Versions of what a bundle needs to load (Keras only when used: it imports TensorFlow)."""
-    names = ["scikit-learn", "pandas", "numpy", "scipy", "imbalanced-learn", "lightgbm", "skops"]
-    if keras:
-        names += ["keras", "tensorflow"]
+    names = [*BUNDLE_PACKAGES, *(KERAS_PACKAGES if keras else ())]
     from importlib import metadata
 
     versions = {"python": platform.python_version()}

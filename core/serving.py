@@ -62,9 +62,13 @@ def quiet_mlflow() -> None:
 def _requirements(keras: bool) -> list[str]:
     from importlib import metadata
 
-    names = ["mlflow", "scikit-learn", "pandas", "numpy", "scipy", "imbalanced-learn", "lightgbm", "skops", "pyarrow"]
+    from core.export import BUNDLE_PACKAGES, KERAS_PACKAGES
+
+    # What the bundle needs, plus the server and the bundle's parquet rows; TensorFlow is pinned
+    # under whichever pip name is installed (tensorflow-cpu on Linux x86_64).
+    names = ["mlflow", *BUNDLE_PACKAGES, "pyarrow"]
     if keras:
-        names += ["keras", "tensorflow-cpu", "tensorflow"]
+        names += [*KERAS_PACKAGES, "tensorflow-cpu"]
     pins = []
     for name in names:
         try:
