@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     full_page_screenshot,
     go_to,
     keep_only_models,
+    start_on_models,
     train_and_wait,
     wait_idle,
 )
@@ -40,14 +41,7 @@ def tick(page: Page, text: str) -> None:
 
 def test_a_run_is_recorded_listed_compared_and_reloaded(page_app: Page) -> None:
     page = page_app
-    page.goto(page.base_url)
-    page.locator(".st-key-data_sample_iris button").click()
-    wait_idle(page)
-    go_to(page, "2. Target")
-    page.locator(".st-key-target_confirm button").click()
-    wait_idle(page)
-    go_to(page, "3. Clean")
-    go_to(page, "4. Models")
+    start_on_models(page, "iris", "species")
     keep_only_models(page, [LOGISTIC])
     train_and_wait(page, "Train 1 model + baseline")
     expect(page.get_by_text(re.compile(r"Recorded 2 model runs in the experiment log"))).to_be_visible(timeout=SLOW)
