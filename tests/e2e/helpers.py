@@ -137,7 +137,8 @@ def choose(selectbox: Locator, text: str) -> None:
 
 def open_settings(page: Page, label: str) -> None:
     """Open the settings expander of one model on the Models page."""
-    page.get_by_test_id("stExpander").filter(has_text=f"{label} settings").locator("summary").click()
+    expander = page.get_by_test_id("stExpander").filter(has_text=f"{label} settings")
+    expander.locator("summary").first.click()  # its own header, not the nested "Advanced settings" one
 
 
 def set_number(page: Page, key: str, value: int) -> None:
