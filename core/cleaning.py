@@ -3,9 +3,13 @@
 A :class:`CleaningPlan` records what the person wants done. It splits into
 
 * **row steps** that learn nothing from the data and may run on the whole table
-  before the split (type fixes, dropping columns, duplicate rows, rows without
-  a target, rows missing a value where the person chose "drop rows"):
-  :func:`apply_row_steps`;
+  before the split (type fixes, dropping columns, exact duplicate rows, rows
+  without a target, rows missing a value where the person chose "drop rows"):
+  :func:`apply_row_steps`. A duplicate is a row identical to an earlier one in
+  *every* column of the file as loaded; rows that merely share their values in
+  the chosen features are counted (:attr:`RowReport.feature_repeats`) but kept.
+  A step that drops more than a few percent of the rows must be confirmed
+  (:func:`row_losses`, :func:`needs_confirmation`);
 * **learned steps** (imputation, outlier bounds) that are only *recorded* here,
   as :class:`LearnedStep` objects, and fitted later on the training split only,
   inside the model's pipeline: :func:`learned_steps`.
@@ -23,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import PlanError
+from core.guards.thresholds import THRESHOLDS
 from core.schema import Role
 
 MISSING_STRATEGIES: dict[str, str] = {
@@ -93,6 +98,9 @@ class CleaningPlan:
     outliers: OutlierRule | None = None
     #: Columns the outlier rule applies to; empty means every numeric feature.
     outlier_columns: list[str] = field(default_factory=list)
+    #: Rows the person confirmed the row steps may drop (asked when a step drops more
+    #: than ``THRESHOLDS.row_loss_share`` of the rows; asked again if the plan drops more).
+    confirmed_row_loss: int = 0
 
     # -- serialisation -----------------------------------------------------
 
@@ -200,7 +208,9 @@ class CleaningPlan:
         if self.drop_columns:
             steps.append("Drop column(s): " + ", ".join(f"'{c}'" for c in self.drop_columns) + ".")
         if self.drop_duplicates:
-            steps.append("Drop duplicate rows (before the split, so no row is in both train and test).")
+            steps.append(
+                "Drop exact duplicate rows, identical in every column of the file (before the split, so no row is in both train and test)."
+            )
         if target is not None and self.drop_missing_target:
             steps.append(f"Drop rows with no value in the target '{target}'.")
         for column, rule in self.missing_by_column.items():
@@ -297,7 +307,13 @@ def _as_text(value: object) -> str:
 
 @dataclass
 class RowReport:
-    """What the row steps did."""
+    """What the row steps did.
+
+    ``feature_repeats`` counts the kept rows whose values in the chosen
+    features (and target) repeat another kept row; ``feature_conflicts`` those
+    among them whose twin has a different target. They are information, never
+    dropped: two people of the same age, class and sex are different people.
+    """
 
     rows_before: int
     duplicates_dropped: int = 0
@@ -305,6 +321,30 @@ class RowReport:
     missing_value_rows_dropped: int = 0
     columns_dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    feature_repeats: int = 0
+    feature_conflicts: int = 0
+
+    @property
+    def rows_dropped(self) -> int:
+        return self.duplicates_dropped + self.missing_target_dropped + self.missing_value_rows_dropped
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RowLoss:
+    """A row step that dropped more than ``THRESHOLDS.row_loss_share`` of the rows."""
+
+    step: str
+    rows: int
+    share: float
+
+    def message(self, rows_before: int) -> str:
+        return (
+            f"{self.step} drops {self.rows:,} of {rows_before:,} rows ({self.share:.0%}). "
+            "Losing this many rows changes what the model learns and how it is scored."
+        )
 
 
 def apply_row_steps(
@@ -312,7 +352,9 @@ def apply_row_steps(
 ) -> tuple[pd.DataFrame, RowReport]:
     """Run the steps that learn nothing from the data; safe before the split.
 
-    Returns the table restricted to the kept features (and the target).
+    Duplicates are rows identical to an earlier row in every column of
+    ``frame`` (the file as loaded, unused columns included). Returns the table
+    restricted to the kept features (and the target).
     """
     report = RowReport(rows_before=len(frame))
     drop = set(plan.drop_columns) | {c for c, r in plan.missing_by_column.items() if r.strategy == "drop_column"}
@@ -321,7 +363,7 @@ def apply_row_steps(
     cols = kept + ([target] if target is not None and target in frame.columns else [])
     out, report.notes = apply_type_fixes(frame[cols], {c: f for c, f in plan.type_fixes.items() if c in cols})
     if plan.drop_duplicates:
-        dup = duplicated_mask(out)
+        dup = duplicated_mask(frame).to_numpy()
         report.duplicates_dropped = int(dup.sum())
         out = out[~dup]
     if target is not None and plan.drop_missing_target:
@@ -333,7 +375,64 @@ def apply_row_steps(
         complete = out[row_drop_cols].notna().all(axis=1)
         report.missing_value_rows_dropped = int((~complete).sum())
         out = out[complete]
+    report.feature_repeats, report.feature_conflicts = feature_repeats(out, kept, target)
     return out.reset_index(drop=True), report
+
+
+def feature_repeats(frame: pd.DataFrame, features: list[str], target: str | None) -> tuple[int, int]:
+    """Rows repeating an earlier row's features and target; rows whose features repeat with another target.
+
+    Returns ``(repeats, conflicts)``: ``repeats`` rows equal an earlier row in
+    every feature and the target; ``conflicts`` rows share their features with
+    a row of a different target (no model can tell those apart).
+    """
+    if not features or frame.empty:
+        return 0, 0
+    used = [*features, *([target] if target is not None else [])]
+    repeats = int(duplicated_mask(frame[used]).sum())
+    if target is None:
+        return repeats, 0
+    keys = pd.util.hash_pandas_object(frame[features], index=False).to_numpy()
+    labels = pd.util.hash_pandas_object(frame[[target]], index=False).to_numpy()
+    pairs = pd.DataFrame({"key": keys, "label": labels})
+    distinct = pairs.groupby("key", sort=False)["label"].transform("nunique").to_numpy()
+    return repeats, int((distinct > 1).sum())
+
+
+def repeat_note(report: RowReport, target: str | None) -> str | None:
+    """Plain words on rows that share their feature values (kept, never dropped by default)."""
+    if not report.feature_repeats and not report.feature_conflicts:
+        return None
+    kept = report.rows_before - report.rows_dropped
+    text = (
+        f"{report.feature_repeats:,} of {kept:,} rows repeat another row's values in the chosen features"
+        + (" and target" if target is not None else "")
+        + ". They are kept: they differ in columns you left out (such as an ID or a name), "
+        "so they are different rows, not duplicates. Identical rows in both the training and the "
+        "validation split make scores slightly optimistic."
+    )
+    if report.feature_conflicts:
+        text += (
+            f" {report.feature_conflicts:,} rows share all their feature values with a row of a different "
+            f"'{target}': no model can tell those apart, which caps the best possible score."
+        )
+    return text
+
+
+def row_losses(report: RowReport) -> list[RowLoss]:
+    """Each row step that drops more than ``THRESHOLDS.row_loss_share`` of the rows."""
+    steps = (
+        ("Dropping duplicate rows", report.duplicates_dropped),
+        ("Dropping rows without a target", report.missing_target_dropped),
+        ('The "drop rows where it is missing" rule', report.missing_value_rows_dropped),
+    )
+    total = max(1, report.rows_before)
+    return [RowLoss(step, rows, rows / total) for step, rows in steps if rows / total > THRESHOLDS.row_loss_share]
+
+
+def needs_confirmation(plan: CleaningPlan, report: RowReport) -> bool:
+    """Whether the plan drops many rows (see :func:`row_losses`) and the person has not confirmed that many."""
+    return bool(row_losses(report)) and report.rows_dropped > plan.confirmed_row_loss
 
 
 def duplicated_mask(frame: pd.DataFrame) -> pd.Series:

@@ -44,7 +44,6 @@ try:
 except DashboardError as err:
     st.error(md_escape(err.user_message), icon=":material/error:")
     st.stop()
-state.set_plan(new_plan)
 
 st.subheader("Effect", anchor=False)
 token = (state.version(), new_plan.to_json(), choice.target, tuple(features))
@@ -70,9 +69,8 @@ cols[2].metric(
 )
 cols[3].metric("Rows with outliers", f"{summary.outlier_rows:,}")
 report = summary.row_report
-st.caption(
-    f"Duplicates dropped: {report.duplicates_dropped:,} · rows without target dropped: {report.missing_target_dropped:,} · rows dropped for missing values: {report.missing_value_rows_dropped:,}."
-)
+new_plan.confirmed_row_loss = views.row_effects(plan, report, choice.target)
+state.set_plan(new_plan)
 for note in [*report.notes, *([summary.outlier_note] if summary.outlier_note else [])]:
     st.info(md_escape(note), icon=":material/info:")
 st.plotly_chart(

@@ -13,10 +13,14 @@ from core.cleaning import (
     apply_row_steps,
     apply_type_fixes,
     duplicated_mask,
+    feature_repeats,
     learned_steps,
+    needs_confirmation,
     outlier_bounds,
     parse_numbers,
     preview_effect,
+    repeat_note,
+    row_losses,
 )
 from core.errors import PlanError
 from core.schema import Role
@@ -100,6 +104,66 @@ def test_row_steps_drop_duplicates_missing_target_and_chosen_rows():
     assert list(out.columns) == ["x", "c", "t", "y"]
 
 
+def people(n: int = 1_300, seed: int = 0) -> pd.DataFrame:
+    """Passengers: a unique name, a few coarse facts that repeat a lot, and survival."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "name": [f"Passenger {i}" for i in range(n)],
+            "age": rng.integers(1, 8, n) * 10,
+            "pclass": rng.integers(1, 4, n),
+            "sex": rng.choice(["female", "male"], n),
+            "survived": rng.choice(["no", "yes"], n, p=[0.62, 0.38]),
+        }
+    )
+
+
+def test_duplicates_are_judged_on_every_column_of_the_file_not_the_chosen_features():
+    """Two distinct people with the same age, class and sex are not duplicates (the name tells them apart)."""
+    table = people()
+    assert table.duplicated().sum() == 0
+    out, report = apply_row_steps(table, CleaningPlan(), "survived", ["age", "pclass", "sex"])
+    assert report.duplicates_dropped == 0 and len(out) == len(table), "every distinct row is kept"
+    assert out["survived"].value_counts(normalize=True).round(6).equals(
+        table["survived"].value_counts(normalize=True).round(6)
+    ), "class shares unchanged"
+    assert report.feature_repeats > 1_000, "the repeats are counted, as information"
+    assert report.feature_conflicts > 0
+    note = repeat_note(report, "survived")
+    assert "They are kept" in note and "different 'survived'" in note
+    assert row_losses(report) == [] and not needs_confirmation(CleaningPlan(), report)
+
+
+def test_exact_duplicates_of_the_whole_row_are_still_dropped():
+    table = people(100)
+    doubled = pd.concat([table, table.iloc[:10]], ignore_index=True)
+    out, report = apply_row_steps(doubled, CleaningPlan(), "survived", ["age", "pclass", "sex"])
+    assert report.duplicates_dropped == 10 and len(out) == 100
+
+
+def test_a_step_that_drops_many_rows_must_be_confirmed_and_again_when_it_drops_more():
+    table = people(400)
+    table.loc[:99, "survived"] = None  # 25 % without a target
+    plan = CleaningPlan()
+    _, report = apply_row_steps(table, plan, "survived", ["age", "pclass", "sex"])
+    losses = row_losses(report)
+    assert [(loss.step, loss.rows) for loss in losses] == [("Dropping rows without a target", 100)]
+    assert "drops 100 of 400 rows (25%)" in losses[0].message(report.rows_before)
+    assert needs_confirmation(plan, report)
+    plan.confirmed_row_loss = report.rows_dropped
+    assert not needs_confirmation(plan, report)
+    table.loc[100:149, "survived"] = None
+    _, more = apply_row_steps(table, plan, "survived", ["age", "pclass", "sex"])
+    assert needs_confirmation(plan, more), "a plan that now drops more rows asks again"
+    assert CleaningPlan.from_json(plan.to_json()).confirmed_row_loss == 100
+
+
+def test_feature_repeats_count_rows_that_cannot_be_told_apart():
+    table = pd.DataFrame({"a": [1, 1, 1, 2], "y": ["x", "x", "z", "x"]})
+    assert feature_repeats(table, ["a"], "y") == (1, 3)
+    assert feature_repeats(table, ["a"], None) == (2, 0)
+
+
 def test_row_steps_drop_columns_and_respect_switches():
     plan = CleaningPlan(drop_duplicates=False, drop_missing_target=False, drop_columns=["t"])
     out, report = apply_row_steps(frame(), plan, "y", ["x", "c", "t"])
@@ -139,7 +203,7 @@ def test_describe_reads_like_steps():
     plan = CleaningPlan(drop_columns=["t"], type_fixes={"x": "number"}, outliers=OutlierRule())
     steps = plan.describe(ROLES, "y")
     assert steps[0] == "Convert 'x' to number."
-    assert any("Drop duplicate rows" in s for s in steps)
+    assert any("Drop exact duplicate rows" in s for s in steps)
     assert any("learned on the training split" in s for s in steps)
 
 

@@ -15,9 +15,13 @@ from core.cleaning import (
     CleaningPlan,
     MissingRule,
     OutlierRule,
+    RowReport,
+    repeat_note,
+    row_losses,
 )
 from core.schema import Role
 from ui import state
+from ui.text import md_escape
 
 ROLE_DEFAULT = "(role default)"
 
@@ -37,10 +41,12 @@ def _fill(text: str) -> str | float:
 def row_steps(plan: CleaningPlan, has_target: bool) -> tuple[bool, bool]:
     key = f"clean_{state.version()}"
     dups = st.checkbox(
-        "Drop duplicate rows",
+        "Drop exact duplicate rows",
         value=plan.drop_duplicates,
         key=f"{key}_dups",
-        help="Identical rows are removed before the split so the same row cannot be in both training and test data.",
+        help="Rows identical to an earlier row in every column of the file (including columns you do not use) are "
+        "removed before the split, so the same row cannot be in both training and test data. Rows that only share "
+        "their values in the chosen features are kept.",
     )
     no_target = st.checkbox(
         "Drop rows with no target value",
@@ -175,3 +181,30 @@ def outlier_controls(plan: CleaningPlan, numeric: list[str]) -> tuple[OutlierRul
         "Bounds are learned from the training split only when the model is trained; removal never touches validation or test rows."
     )
     return OutlierRule(method, action, float(threshold)), cols
+
+
+def row_effects(plan: CleaningPlan, report: RowReport, target: str | None) -> int:
+    """What the row steps drop, in red where a step loses many rows, with the confirmation.
+
+    Returns the number of dropped rows the person confirmed (0 when nothing needs confirming
+    or the box is not ticked).
+    """
+    st.caption(
+        f"Exact duplicate rows dropped: {report.duplicates_dropped:,} · rows without target dropped: "
+        f"{report.missing_target_dropped:,} · rows dropped for missing values: {report.missing_value_rows_dropped:,}."
+    )
+    note = repeat_note(report, target)
+    if note:
+        st.info(md_escape(note), icon=":material/content_copy:")
+    losses = row_losses(report)
+    if not losses:
+        return 0
+    for loss in losses:
+        st.error(md_escape(loss.message(report.rows_before)), icon=":material/warning:")
+    confirmed = st.checkbox(
+        f"Yes, drop these {report.rows_dropped:,} rows: I checked that the step is right for this table",
+        value=plan.confirmed_row_loss >= report.rows_dropped,
+        key=f"clean_{state.version()}_confirm_loss",
+        help="Otherwise untick the step above (or change the column's missing-value rule). Models cannot be trained until you decide.",
+    )
+    return report.rows_dropped if confirmed else 0

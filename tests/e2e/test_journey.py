@@ -137,7 +137,7 @@ def test_upload_profile_target_clean(page_app: Page, tmp_path: Path) -> None:
         expect(metric(page, label)).to_be_visible(timeout=SLOW)
     expect(metric(page, "Rows").get_by_test_id("stMetricValue")).to_have_text(str(N_ROWS))
     steps = page.get_by_test_id("stMarkdownContainer").locator("ol")
-    expect(steps).to_contain_text("Drop duplicate rows")
+    expect(steps).to_contain_text("Drop exact duplicate rows")
     expect(steps).to_contain_text("Outliers in every numeric feature")
     assert_no_markup_injected(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)

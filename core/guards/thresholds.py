@@ -1,0 +1,48 @@
+"""Every threshold the guards use, in one table.
+
+A guard is a pure check over the training rows (or a trained model) that
+returns :class:`core.guards.findings.Finding` objects. The numbers that decide
+when a check speaks, and how loudly, live here and nowhere else, so a reader
+can see and tune the whole policy at once.
+
+The two leakage bands follow DataRobot's target-leakage bands on a normalised
+importance score: *moderate* from 0.85 and *high* from 0.975. Here the score is
+a column's power alone: the share of the target's uncertainty a one-column
+model explains on rows it did not learn from (R² for numbers, the share of log
+loss removed for classes): 0 for a useless column, 1 for a perfect predictor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The guards' policy; see each attribute."""
+
+    #: Power alone from which a column is "worth a look".
+    power_look: float = 0.85
+    #: Power alone from which a column is a "likely leak".
+    power_leak: float = 0.975
+    #: With a name that suggests information recorded after the outcome (a soft signal,
+    #: never enough alone), a column is "worth a look" from this power ...
+    named_power_look: float = 0.6
+    #: ... and a "likely leak" from :attr:`power_look`.
+    #: |Spearman correlation| between a numeric column and a numeric target from which the
+    #: column is a near-copy or monotone transform of the target (a likely leak).
+    copy_correlation: float = 0.98
+    #: After training: share of the model's importance held by one column that is "worth a look".
+    importance_share: float = 0.5
+    #: After training: a validation score at least this close to perfect (on the power scale,
+    #: 1 = perfect) counts as "too good to be true" when it is also far above the baseline.
+    too_good: float = 0.98
+    #: Rows the leakage scan looks at (a seeded sample of the training rows beyond this).
+    scan_rows: int = 20_000
+    #: Folds of the one-column models' cross-validation.
+    scan_folds: int = 5
+    #: A row step that drops more than this share of the rows is shown in red and must be confirmed.
+    row_loss_share: float = 0.05
+
+
+THRESHOLDS = Thresholds()
