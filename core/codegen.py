@@ -648,7 +648,7 @@ _MODEL_COMMENT = "# The model, with the settings from the Models page (and the a
 
 #: Names the script's own code defines; copied helpers must not take them.
 _SCRIPT_NAMES = {
-    "DATA_FILE", "TARGET", "FEATURES", "SEED", "MODEL_NAME", "TRAIN_SHARE", "VALID_SHARE", "TEST_SHARE",
+    "DATA_FILE", "TARGET", "FEATURES", "SEED", "MODEL_NAME", "TRAIN_SHARE", "VALID_SHARE", "TEST_SHARE", "RANKED_BY",
     "NA_TOKENS", "DATE_COLUMNS", "COLUMN_TYPE_FIXES", "DROP_ROWS_IF_MISSING", "TIME_COLUMN", "unique_names",
     "raw_names", "handle", "df", "column", "cut", "rng", "positions", "labels", "parts", "part", "rows", "label",
     "order", "train_rows", "valid_rows", "test_rows", "X_train", "X_valid", "y_train", "y_valid", "preprocess",
@@ -773,6 +773,9 @@ def _settings(request: TrainingRequest, run: ModelRun, data_file: str) -> str:
         f"SEED = {int(request.seed)!r}  # the split's random seed",
         f"TRAIN_SHARE, VALID_SHARE, TEST_SHARE = {_literal(config.train)}, {_literal(config.valid)}, {_literal(config.test)}",
     ]
+    if request.task != Task.CLUSTERING:
+        ranking = request.ranking
+        lines.append(f"RANKED_BY = {_literal(ranking.key)}  # the app chose among models by {ranking.label}")
     return "\n".join(lines)
 
 
@@ -796,7 +799,13 @@ def _date_columns(request: TrainingRequest, report: LoadReport | None) -> list[s
 def _cleaning_code(request: TrainingRequest, fixes: dict[str, str]) -> str:
     plan = request.plan
     target = request.target
-    lines = [
+    lines = []
+    if plan.drop_duplicates:
+        lines += [
+            "# Drop rows that repeat an earlier row exactly, in every column of the file.",
+            "df = df[~df.duplicated()]",
+        ]
+    lines += [
         "# Keep the columns the model uses" + (", and the target." if target is not None else "."),
         "df = df[[*FEATURES, TARGET]]" if target is not None else "df = df[FEATURES]",
     ]
@@ -806,8 +815,6 @@ def _cleaning_code(request: TrainingRequest, fixes: dict[str, str]) -> str:
             f"COLUMN_TYPE_FIXES = {_dict_literal(fixes)}",
             "df, _notes = apply_type_fixes(df, COLUMN_TYPE_FIXES)",
         ]
-    if plan.drop_duplicates:
-        lines += ["# Drop rows that repeat an earlier row exactly.", "df = df[~df.duplicated()]"]
     if target is not None and plan.drop_missing_target:
         lines += ["# Drop rows without a target value.", "df = df[df[TARGET].notna()]"]
     columns = _columns(request)
@@ -991,6 +998,8 @@ def _metrics_code(request: TrainingRequest, pipeline: Any) -> str:
         "for name, value in scores.items():",
         '    print(f"{name}: {value!r}")',
     ]
+    if request.task != Task.CLUSTERING:
+        lines.append('print(f"The app ranked models by {RANKED_BY}: {scores.get(RANKED_BY)!r}")')
     return "\n".join(lines)
 
 

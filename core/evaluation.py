@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from core.target import Task
+from core.target import IMBALANCE_SHARE, Task
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,12 @@ METRICS: dict[str, Metric] = {
             "roc_auc",
             "ROC-AUC",
             "Chance that a random positive row is ranked above a random negative one (0.5 = guessing, 1 = perfect).",
+        ),
+        Metric(
+            "pr_auc",
+            "PR-AUC",
+            "Average precision for the positive class: how well the model ranks its rows above the rest "
+            "(the positive share = guessing, 1 = perfect). Unlike ROC-AUC, many easy negatives cannot flatter it.",
         ),
         Metric(
             "log_loss", "Log loss", "How confident and right the predicted probabilities are (lower is better).", False
@@ -127,7 +133,7 @@ _CLASSIFICATION_DETAIL = (
 )
 #: Each task's metrics, most important first (the leaderboard's columns, in order).
 TASK_METRICS: dict[Task, tuple[str, ...]] = {
-    Task.BINARY: ("roc_auc", "accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "log_loss"),
+    Task.BINARY: ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "log_loss"),
     Task.MULTICLASS: ("accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "roc_auc", "log_loss"),
     Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
     Task.CLUSTERING: ("silhouette", "calinski_harabasz", "davies_bouldin", "clusters", "noise_share"),
@@ -143,9 +149,61 @@ def metric_label(key: str) -> str:
     return metric.label if metric is not None else key.replace("_", " ")
 
 
-def primary_metric(task: Task) -> Metric:
-    """The metric the leaderboard sorts by."""
-    return METRICS[PRIMARY[task]]
+#: Metrics a person may rank models by, per task (the default first; see :func:`default_ranking`).
+RANKING_CHOICES: dict[Task, tuple[str, ...]] = {
+    Task.BINARY: ("roc_auc", "balanced_accuracy", "pr_auc", "f1_macro", "accuracy", "log_loss"),
+    Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
+    Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
+    Task.CLUSTERING: ("silhouette",),
+}
+
+
+def primary_metric(task: Task, key: str | None = None) -> Metric:
+    """The metric the leaderboard, the best model and tuning rank by: ``key`` if given, else the task's default."""
+    return METRICS[key or PRIMARY[task]]
+
+
+#: scikit-learn scorer names of the metrics that have one with the same meaning (higher is better).
+SKLEARN_SCORERS: dict[str, str] = {
+    "roc_auc": "roc_auc",
+    "pr_auc": "average_precision",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced_accuracy",
+    "f1_macro": "f1_macro",
+    "r2": "r2",
+}
+
+
+def scorer_for(task: Task, key: str | None = None) -> tuple[str, Metric]:
+    """A scikit-learn scorer name for ranking metric ``key`` and the metric it measures.
+
+    Metrics without a same-direction scorer (log loss, errors in units) fall
+    back to the task's default metric, which the returned :class:`Metric` names.
+    """
+    metric = primary_metric(task, key)
+    if metric.key not in SKLEARN_SCORERS:
+        metric = primary_metric(task)
+    return SKLEARN_SCORERS[metric.key], metric
+
+
+def default_ranking(task: Task, y: pd.Series | None) -> tuple[str, str]:
+    """The metric to rank models by for this target, and why, in words.
+
+    With a rarest class under ``IMBALANCE_SHARE`` of the rows, accuracy (and
+    the share of rows right in general) looks good while that class is missed,
+    so classification is ranked by balanced accuracy, where each class counts
+    the same.
+    """
+    key = PRIMARY[task]
+    if task.is_classification and y is not None:
+        counts = y.dropna().value_counts()
+        if len(counts) >= 2 and counts.iloc[-1] / counts.sum() < IMBALANCE_SHARE:
+            share = counts.iloc[-1] / counts.sum()
+            return "balanced_accuracy", (
+                f"the rarest class, '{counts.index[-1]}', is only {share:.1%} of the rows: accuracy would look good "
+                "while that class is missed, so models are ranked by balanced accuracy (every class counts the same)"
+            )
+    return key, f"{METRICS[key].label} is the usual yardstick for {task.value}"
 
 
 def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task) -> dict[str, float]:
@@ -250,6 +308,7 @@ def classification_scores(
     try:
         if n_classes == 2:
             out["roc_auc"] = float(skm.roc_auc_score(y_code == 1, proba[:, 1]))
+            out["pr_auc"] = float(skm.average_precision_score(y_code == 1, proba[:, 1]))
         else:
             out["roc_auc"] = float(skm.roc_auc_score(y_code, proba, multi_class="ovr", labels=list(range(n_classes))))
         out["log_loss"] = float(skm.log_loss(y_code, proba, labels=list(range(n_classes))))
@@ -371,11 +430,14 @@ def cluster_sizes(labels: np.ndarray) -> pd.DataFrame:
 
 
 def overfitting_check(train_scores: dict[str, float], valid_scores: dict[str, float], task: Task) -> str | None:
-    """Plain words when the primary metric is much better on training rows than on validation rows.
+    """Plain words when the task's default metric is much better on training rows than on validation rows.
 
     Classification: training − validation > 0.05 while training > 0.9.
     Regression (R²): training − validation > 0.1. Clustering has no held-out
-    score and gives ``None``, as do missing or non-finite scores.
+    score and gives ``None``, as do missing or non-finite scores. The default
+    metric is used whatever the models are ranked by: ROC-AUC (binary) sees a
+    model memorise its training rows even when its thresholded scores, such as
+    balanced accuracy on a rare class, stay low on both.
     """
     if task == Task.CLUSTERING:
         return None

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DashboardError
+from core.guards.caveats import run_warnings
 from core.params import show_value
 from core.predict import FeatureSchema, UsableModel
 from core.target import Task
@@ -150,6 +151,8 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
             "cleaning_plan": request.plan.to_dict(),
             "feature_options": request.options.to_dict(),
             "imbalance": request.imbalance,
+            "ranking_metric": request.metric,
+            "warnings": run_warnings(request, model),
             "split": {**split.config.to_dict(), "rows": split.sizes()},
             "metrics": {
                 "validation": model.scores,
@@ -193,6 +196,9 @@ def card_markdown(card: dict) -> str:
         if scores:
             shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
             lines.append(f"- **{split}:** {shown}")
+    warnings = card.get("warnings") or []
+    if warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
     lines += ["", "## Inputs", "", "| column | kind | training range / values | missing |", "|---|---|---|---|"]
     for column in card.get("features", []):
         if column.get("kind") == "number":

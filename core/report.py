@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from core import charts
-from core.evaluation import METRICS, metric_label, overfitting_check, primary_metric
+from core.evaluation import METRICS, metric_label, overfitting_check
+from core.guards.caveats import run_warnings
+from core.guards.model_checks import model_findings, validation_importance
 from core.target import Task, target_warnings
 from core.training import ModelFailure, TrainedModel, TrainingRequest, leaderboard
 
@@ -79,8 +81,12 @@ def _metrics_table(scores: dict[str, float]) -> str:
 def caveats(
     request: TrainingRequest, chosen: TrainedModel, results: list, *, test_scores: dict | None, test_looks: int
 ) -> list[str]:
-    """Plain-language warnings a reader of the numbers should know (from the app's guard checks)."""
-    notes: list[str] = []
+    """Plain-language warnings a reader of the numbers should know (from the app's guard checks).
+
+    The guards' findings (rows lost, leakage, a column doing all the work) come
+    first; the after-training checks are included once they have run for ``chosen``.
+    """
+    notes: list[str] = run_warnings(request, chosen)
     overfit = overfitting_check(chosen.train_scores, chosen.scores, request.task)
     if overfit:
         notes.append(overfit)
@@ -93,7 +99,7 @@ def caveats(
         )
     baseline = next((r for r in results if isinstance(r, TrainedModel) and r.key == "baseline"), None)
     if baseline is not None and chosen.key != "baseline" and request.task != Task.CLUSTERING:
-        metric = primary_metric(request.task)
+        metric = request.ranking
         b, c = baseline.scores.get(metric.key), chosen.scores.get(metric.key)
         if b is not None and c is not None and np.isfinite(b) and np.isfinite(c):
             gain = (c - b) if metric.higher_is_better else (b - c)
@@ -134,8 +140,8 @@ def _charts(request: TrainingRequest, chosen: TrainedModel) -> list:
     return figs
 
 
-def _drivers(request: TrainingRequest, chosen: TrainedModel, explanation) -> tuple[str, list]:
-    """Top drivers: SHAP importance when an explanation exists, else permutation importance."""
+def _drivers(request: TrainingRequest, chosen: TrainedModel, explanation, importance) -> tuple[str, list]:
+    """Top drivers: SHAP importance when an explanation exists, else permutation importance (``importance``)."""
     if request.task == Task.CLUSTERING:
         return "", []
     if explanation is not None:
@@ -147,10 +153,9 @@ def _drivers(request: TrainingRequest, chosen: TrainedModel, explanation) -> tup
             f"{_e(explanation.output_name)} on average."
         )
         return text + _table(frame), [charts.importance_bar(explanation, top=10)]
-    from core.explain import permutation_importance_frame
-
-    X, y = request.xy(request.split.valid)
-    frame = permutation_importance_frame(chosen, X, y, request.task, repeats=3, seed=request.seed, max_rows=1_000)
+    frame = importance
+    if frame is None:
+        return "", []
     text = (
         f"How much the {_e(frame.attrs.get('metric', 'score'))} drops when one column's values are shuffled "
         "(on validation rows; bigger means the model relies on it more)."
@@ -196,9 +201,10 @@ def run_report(
     ]
     if plan_lines:
         parts.append("<p>Cleaning steps:</p><ul>" + "".join(f"<li>{_e(line)}</li>" for line in plan_lines) + "</ul>")
-    board = leaderboard(results, task)
-    parts += ["<h2>Models compared</h2>", _table(board)]
-    metric = primary_metric(task) if task != Task.CLUSTERING else None
+    board = leaderboard(results, task, request.metric or None)
+    metric = request.ranking if task != Task.CLUSTERING else None
+    ranked = f"<p>Ranked by {_e(metric.label)} on the validation rows.</p>" if metric is not None else ""
+    parts += ["<h2>Models compared</h2>", ranked, _table(board)]
     figures: list = []
     if metric is not None and metric.label in board.columns:
         figures.append(charts.leaderboard_chart(board, metric.label))
@@ -214,7 +220,10 @@ def run_report(
         + "</pre></details>"
     )
     parts.append('<div class="grid">' + "".join(_figure(f) for f in _charts(request, chosen)) + "</div>")
-    drivers_text, driver_figs = _drivers(request, chosen, explanation)
+    importance = validation_importance(chosen, request) if task != Task.CLUSTERING else None
+    if chosen.checks is None:
+        chosen.checks = model_findings(chosen, request, importance)
+    drivers_text, driver_figs = _drivers(request, chosen, explanation, importance)
     if drivers_text:
         parts += ["<h2>What drives the predictions</h2>", f"<p>{drivers_text}</p>"]
         parts += [_figure(f) for f in driver_figs]

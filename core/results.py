@@ -24,7 +24,7 @@ from scipy import sparse
 from sklearn import metrics as skm
 
 from core.errors import DashboardError
-from core.evaluation import primary_metric, score
+from core.evaluation import primary_metric, score, scorer_for
 from core.target import Task
 
 if TYPE_CHECKING:
@@ -223,8 +223,9 @@ def learning_curve_table(
     sizes: tuple[float, ...] = (0.1, 0.325, 0.55, 0.775, 1.0),
     folds: int = 3,
     seed: int = 0,
+    metric_key: str | None = None,
 ) -> pd.DataFrame:
-    """Primary-metric score vs number of training rows, by k-fold CV on the rows given.
+    """Ranking-metric score vs number of training rows, by k-fold CV on the rows given.
 
     Pass the training split only: each size is a share of a fold's fitting
     rows, and every fold's held-out rows come from ``X_train`` too, so the
@@ -247,7 +248,7 @@ def learning_curve_table(
             y_train,
             train_sizes=np.asarray(sizes, dtype=float),
             cv=cv,
-            scoring=skm.get_scorer(primary_metric(task).key),
+            scoring=skm.get_scorer(scorer_for(task, metric_key)[0]),
             shuffle=True,
             random_state=seed,
             error_score=np.nan,
@@ -374,15 +375,17 @@ def _categorical_profile(column: str, values: pd.Series, names: np.ndarray) -> l
 # --------------------------------------------------------------------------- comparing models
 
 
-def compare_table(results: list[TrainedModel | ModelFailure], task: Task) -> pd.DataFrame:
-    """Trained models' validation primary score and training time (failures left out).
+def compare_table(
+    results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None
+) -> pd.DataFrame:
+    """Trained models' validation score (ranking metric) and training time (failures left out).
 
     Columns: ``model``, ``score``, ``seconds``, ``baseline`` (True for the
     baseline model, drawn muted). Models without a finite score are left out.
     """
     from core.training import TrainedModel
 
-    key = primary_metric(task).key
+    key = primary_metric(task, metric_key).key
     rows = [
         {"model": r.name, "score": float(r.scores[key]), "seconds": float(r.seconds), "baseline": r.key == "baseline"}
         for r in results

@@ -194,6 +194,7 @@ def setup_params(request) -> dict[str, str]:
     params = {f"split.{k}": v for k, v in split.items()}
     params.update({f"features.{k}": v for k, v in request.options.to_dict().items()})
     params["imbalance"] = request.imbalance
+    params["ranking_metric"] = request.metric
     params["seed"] = request.seed
     params["n_features"] = len(request.features)
     return {k: _param_value(v) for k, v in params.items()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +21,15 @@ import numpy as np
 import pandas as pd
 
 from core import events as ev
-from core.cleaning import CleaningPlan
+from core.cleaning import CleaningPlan, RowReport, apply_row_steps
 from core.errors import DashboardError
-from core.evaluation import clustering_scores, primary_metric, score
+from core.evaluation import Metric, clustering_scores, default_ranking, primary_metric, score
 from core.features import FeatureOptions, build_pipeline, feature_sources
+from core.guards.leakage import LeakageScan, scan
+from core.guards.model_checks import model_findings
 from core.jobs import BackgroundJob, JobSnapshot, explain_failure
 from core.schema import Role
-from core.split import Split, cv_folds
+from core.split import Split, SplitConfig, cv_folds, make_split
 from core.target import Task
 
 #: Staged learners are grown in this many steps, scoring validation after each.
@@ -59,6 +62,17 @@ class TrainingRequest:
     options: FeatureOptions = field(default_factory=FeatureOptions)
     imbalance: str = "none"
     seed: int = 42
+    #: What the plan's row steps did to the file's rows (counts per step, rows kept).
+    row_report: RowReport | None = None
+    #: The leakage scan of the features on this request's training rows.
+    leakage: LeakageScan | None = None
+    #: The metric models are ranked by (leaderboard, best model, tuning); empty: the task's default.
+    metric: str = ""
+
+    @property
+    def ranking(self) -> Metric:
+        """The metric the leaderboard, the best model and tuning rank by."""
+        return primary_metric(self.task, self.metric or None)
 
     def xy(self, positions: np.ndarray) -> tuple[pd.DataFrame, pd.Series | None]:
         X = self.frame.iloc[positions][self.features]
@@ -83,6 +97,8 @@ class TrainedModel:
     best_epoch: int | None = None
     stopped_early: bool = False
     sources: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: The after-training guard checks (core.guards.model_checks), once they have run; None before.
+    checks: list | None = None
 
 
 @dataclass
@@ -184,7 +200,16 @@ def train_one(
         }
     elif spec.staged:
         _fit_staged(
-            model, Xt, yt, transform_only(pipeline, X_valid), y_valid, request.task, run.name, listener, should_stop
+            model,
+            Xt,
+            yt,
+            transform_only(pipeline, X_valid),
+            y_valid,
+            request.task,
+            run.name,
+            listener,
+            should_stop,
+            request.ranking,
         )
     else:
         model.fit(Xt, yt)
@@ -234,7 +259,9 @@ def _dense(X):
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
 
 
-def _fit_staged(model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Listener, should_stop) -> None:
+def _fit_staged(
+    model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Listener, should_stop, metric: Metric
+) -> None:
     """Grow a forest / boosted model in stages, scoring validation after each.
 
     Estimators with ``warm_start`` are refitted with more trees per stage;
@@ -248,16 +275,18 @@ def _fit_staged(model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Liste
     inner = getattr(model, "regressor", model)  # TransformedTargetRegressor wraps
     size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
     if hasattr(inner, "staged_predict") and size_param is not None:
-        _fit_then_stage(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener)
+        _fit_then_stage(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, metric)
     elif size_param is not None and hasattr(inner, "warm_start"):
-        _fit_warm(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop)
+        _fit_warm(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop, metric)
     elif size_param is not None and {"callbacks", "eval_set"} <= set(inspect.signature(inner.fit).parameters):
-        _fit_with_callbacks(inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop)
+        _fit_with_callbacks(inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop, metric)
     else:
         model.fit(Xt, yt)
 
 
-def _fit_then_stage(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener) -> None:
+def _fit_then_stage(
+    model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, metric: Metric
+) -> None:
     """Boosting with staged predictions: fit once, then draw the curve stage by stage.
 
     Refitting histogram gradient boosting with warm start re-bins the data and
@@ -267,7 +296,6 @@ def _fit_then_stage(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, n
     from core.evaluation import classification_scores, regression_scores
 
     model.fit(Xt, yt)
-    metric = primary_metric(task)
     staged = list(inner.staged_predict_proba(Xv) if task.is_classification else inner.staged_predict(Xv))
     if not staged:
         return
@@ -279,9 +307,9 @@ def _fit_then_stage(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, n
         if task.is_classification:
             pred = np.asarray(classes)[np.argmax(out, axis=1)]
             scores = classification_scores(np.asarray(yv), pred, out, classes)
-            value = scores.get(metric.key, scores["accuracy"])
         else:
-            value = regression_scores(np.asarray(yv, dtype=float), np.asarray(out, dtype=float))["r2"]
+            scores = regression_scores(np.asarray(yv, dtype=float), np.asarray(out, dtype=float))
+        value = scores.get(metric.key, scores["accuracy" if task.is_classification else "r2"])
         listener(
             ev.StepEnded(
                 model=name,
@@ -292,15 +320,19 @@ def _fit_then_stage(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, n
         )
 
 
-def _fit_warm(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop) -> None:
-    metric = primary_metric(task)
+def _fit_warm(
+    model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop, metric: Metric
+) -> None:
     total = int(inner.get_params()[size_param])
     inner.set_params(warm_start=True)
     steps = max(1, min(STAGES, total))
     for step in range(1, steps + 1):
         inner.set_params(**{size_param: max(1, round(total * step / steps))})
-        model.fit(Xt, yt)
-        value = _stage_score(model, Xv, yv, task)
+        with warnings.catch_warnings():
+            # Every stage refits on the same rows, so "balanced" class weights stay right under warm start.
+            warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
+            model.fit(Xt, yt)
+        value = _stage_score(model, Xv, yv, task, metric)
         grown = float(inner.get_params()[size_param])
         listener(
             ev.StepEnded(
@@ -312,10 +344,11 @@ def _fit_warm(model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: s
     inner.set_params(warm_start=False)
 
 
-def _fit_with_callbacks(inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop) -> None:
+def _fit_with_callbacks(
+    inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop, metric: Metric
+) -> None:
     from lightgbm.callback import EarlyStopException
 
-    metric = primary_metric(task)
     total = int(inner.get_params()[size_param])
     steps = max(1, min(STAGES, total))
     every = max(1, total // steps)
@@ -325,7 +358,7 @@ def _fit_with_callbacks(inner, size_param: str, Xt, yt, Xv, yv, task: Task, name
     def report(env) -> None:
         grown = env.iteration + 1
         if grown % every == 0 or grown == total:
-            value = _booster_score(env.model.predict(Xv), yv, classes, task)
+            value = _booster_score(env.model.predict(Xv), yv, classes, task, metric)
             listener(
                 ev.StepEnded(
                     model=name,
@@ -340,34 +373,36 @@ def _fit_with_callbacks(inner, size_param: str, Xt, yt, Xv, yv, task: Task, name
     inner.fit(Xt, yt, callbacks=[report])
 
 
-def _booster_score(raw: np.ndarray, yv, classes, task: Task) -> float:
-    """The primary metric from a booster's raw predictions (the wrapper is not fitted yet)."""
+def _booster_score(raw: np.ndarray, yv, classes, task: Task, metric: Metric) -> float:
+    """The ranking metric from a booster's raw predictions (the wrapper is not fitted yet)."""
     from core.evaluation import classification_scores, regression_scores
 
     if task == Task.REGRESSION:
-        return regression_scores(np.asarray(yv, dtype=float), np.asarray(raw, dtype=float))["r2"]
+        scores = regression_scores(np.asarray(yv, dtype=float), np.asarray(raw, dtype=float))
+        return scores.get(metric.key, scores["r2"])
     proba = np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
     pred = classes[np.argmax(proba, axis=1)]
     scores = classification_scores(np.asarray(yv), pred, proba, list(classes))
-    return scores.get(primary_metric(task).key, scores["accuracy"])
+    return scores.get(metric.key, scores["accuracy"])
 
 
-def _stage_score(model, Xv, yv, task: Task) -> float:
+def _stage_score(model, Xv, yv, task: Task, metric: Metric) -> float:
     from core.evaluation import classification_scores, regression_scores
 
     pred = model.predict(Xv)
     if task == Task.REGRESSION:
-        return regression_scores(np.asarray(yv, dtype=float), np.asarray(pred, dtype=float))["r2"]
+        scores = regression_scores(np.asarray(yv, dtype=float), np.asarray(pred, dtype=float))
+        return scores.get(metric.key, scores["r2"])
     proba = model.predict_proba(Xv) if hasattr(model, "predict_proba") else None
     scores = classification_scores(np.asarray(yv), np.asarray(pred), proba, list(model.classes_))
-    return scores.get(primary_metric(task).key, scores["accuracy"])
+    return scores.get(metric.key, scores["accuracy"])
 
 
 def cross_validate(request: TrainingRequest, run: ModelRun, folds: int) -> dict[str, float]:
     """Mean and spread of the primary metric over k folds of train+validation."""
     positions = np.concatenate([request.split.train, request.split.valid])
     y_all = request.frame[request.target] if request.target is not None else None
-    metric = primary_metric(request.task).key
+    metric = request.ranking.key
     values = []
     for fit_rows, score_rows in cv_folds(y_all, positions, request.task, folds, request.seed):
         pipeline = build_model_pipeline(request, run)
@@ -451,10 +486,12 @@ class TrainingJob(BackgroundJob):
     :meth:`stop` asks the run to end at the next safe point (between models,
     between stages, at the end of a Keras epoch); finished models are kept.
 
-    ``after_run`` (optional) is called once, in the same worker thread, after the
-    run has ended and its status is final, with the request, the results and the
-    run's seconds; the page never waits for it. Whatever it returns or raises is
-    kept in :meth:`after_run` — its failure never loses the trained models.
+    Once the run has ended and its status is final, the same worker thread runs
+    the after-training guard checks on the best model (stored in its ``checks``;
+    :attr:`checking` is true meanwhile), then ``after_run`` (optional), once, with
+    the request, the results and the run's seconds; the page never waits for
+    either. Whatever the hook returns or raises is kept in :meth:`after_run` —
+    its failure never loses the trained models.
     """
 
     name = "training-job"
@@ -463,13 +500,22 @@ class TrainingJob(BackgroundJob):
         self.request = request
         self._after_hook = after_run
         self._after = AfterRun("none" if after_run is None else "pending")
+        self.checking = True
         super().__init__(lambda listen, should_stop, keep: run_training(request, listen, should_stop, keep))
 
     def _run(self) -> None:
         super()._run()
+        snap = self.snapshot()
+        try:
+            best = best_model(snap.results, self.request.task, self.request.metric)
+            if best is not None and best.checks is None:
+                best.checks = model_findings(best, self.request)
+        except Exception:  # a check that fails must not lose the run; the model simply has no checks
+            pass
+        finally:
+            self.checking = False
         if self._after_hook is None:
             return
-        snap = self.snapshot()
         if not snap.results:
             self._after = AfterRun("skipped")
             return
@@ -552,25 +598,30 @@ def live_history(snapshot: JobSnapshot, model: str) -> dict[str, list[float]]:
 
 #: The leaderboard's columns per task (every metric is still computed and shown on Results).
 LEADERBOARD_METRICS: dict[Task, tuple[str, ...]] = {
-    Task.BINARY: ("roc_auc", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
+    Task.BINARY: ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
     Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
     Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
     Task.CLUSTERING: ("silhouette", "clusters"),
 }
 
 
-def leaderboard(results: list[TrainedModel | ModelFailure], task: Task) -> pd.DataFrame:
-    """One row per model: validation scores, training score, gap, time; failures with reasons."""
+def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None) -> pd.DataFrame:
+    """One row per model: validation scores, training score, gap, time; failures with reasons.
+
+    Sorted by ``metric_key`` (the task's default when ``None``), which is also
+    the first score column and the one the training score and gap are given for.
+    """
     from core.evaluation import METRICS
 
-    metric = primary_metric(task)
+    metric = primary_metric(task, metric_key)
+    columns = (metric.key, *(k for k in LEADERBOARD_METRICS[task] if k != metric.key))
     rows = []
     for result in results:
         if isinstance(result, ModelFailure):
             rows.append({"model": result.name, "status": f"failed: {result.message}"})
             continue
         row: dict[str, Any] = {"model": result.name, "status": "stopped early" if result.stopped_early else "ok"}
-        for key in LEADERBOARD_METRICS[task]:
+        for key in columns:
             if key in result.scores:
                 row[METRICS[key].label] = result.scores[key]
         if metric.key in result.train_scores and metric.key in result.scores:
@@ -588,9 +639,11 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task) -> pd.Da
     return table.reset_index(drop=True)
 
 
-def best_model(results: list[TrainedModel | ModelFailure], task: Task) -> TrainedModel | None:
-    """The trained model with the best primary validation score."""
-    metric = primary_metric(task)
+def best_model(
+    results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None
+) -> TrainedModel | None:
+    """The trained model with the best validation score on ``metric_key`` (the task's default when ``None``)."""
+    metric = primary_metric(task, metric_key)
     trained = [
         r
         for r in results
@@ -606,10 +659,24 @@ def best_model(results: list[TrainedModel | ModelFailure], task: Task) -> Traine
 class TrainSetup:
     """What the person chose on the Models page (plain data)."""
 
-    split: Any  # core.split.SplitConfig
+    split: SplitConfig
     models: list[ModelRun]
     options: FeatureOptions = field(default_factory=FeatureOptions)
     imbalance: str = "none"
+    #: The metric to rank models by; ``None``: :func:`core.evaluation.default_ranking` for the target.
+    metric: str | None = None
+
+
+def suggested_setup(task: Task, y: pd.Series | None) -> TrainSetup:
+    """The Models page's starting point for a target: class weights and balanced accuracy when classes are imbalanced.
+
+    Class weights are on (for the models that support them) whenever
+    :func:`core.evaluation.default_ranking` ranks by balanced accuracy, i.e. the
+    rarest class is under ``IMBALANCE_SHARE`` of the rows.
+    """
+    metric, _ = default_ranking(task, y)
+    imbalanced = task.is_classification and metric == "balanced_accuracy"
+    return TrainSetup(SplitConfig(), [], FeatureOptions(), "class_weight" if imbalanced else "none", metric)
 
 
 def make_request(
@@ -621,21 +688,33 @@ def make_request(
     plan: CleaningPlan,
     setup: TrainSetup,
 ) -> TrainingRequest:
-    """Apply the plan's row steps, split, and bundle everything for training.
+    """Apply the plan's row steps, split, scan the training rows for leakage, and bundle everything.
 
     The baseline is added for supervised tasks if the person did not pick it.
     """
-    from core.cleaning import apply_row_steps
-    from core.split import make_split
-
-    rows, _ = apply_row_steps(frame, plan, target, features)
+    rows, row_report = apply_row_steps(frame, plan, target, features)
     kept = [c for c in features if c in rows.columns]
     split = make_split(rows, target, task, setup.split)
+    leakage = scan(rows.iloc[split.train], target, task, kept, plan.roles_after(roles), seed=setup.split.seed)
+    metric = setup.metric or default_ranking(task, rows[target] if target is not None else None)[0]
     models = list(setup.models)
     if task != Task.CLUSTERING and not any(m.key == "baseline" for m in models):
         models.insert(0, ModelRun("baseline", "Baseline", {}))
     if not models:
         raise DashboardError("Choose at least one model to train.")
     return TrainingRequest(
-        rows, target, task, kept, roles, plan, split, models, setup.options, setup.imbalance, setup.split.seed
+        rows,
+        target,
+        task,
+        kept,
+        roles,
+        plan,
+        split,
+        models,
+        setup.options,
+        setup.imbalance,
+        setup.split.seed,
+        row_report,
+        leakage,
+        metric,
     )

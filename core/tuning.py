@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core import events as ev
-from core.evaluation import primary_metric, score
+from core.evaluation import score
 from core.jobs import BackgroundJob, explain_failure
 from core.split import cv_folds
 from core.training import ModelRun, TrainingRequest, build_model_pipeline
@@ -70,7 +70,7 @@ def random_search(
     from core.registry import get_spec
 
     spec = get_spec(run.key)
-    metric = primary_metric(request.task)
+    metric = request.ranking
     result = TuningResult(run.key, metric.label, metric.higher_is_better)
     rng = np.random.default_rng(seed)
     y_all = request.frame[request.target] if request.target is not None else None

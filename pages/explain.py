@@ -10,7 +10,7 @@ st.title("7. Explain")
 journey.require("explain")
 job = state.job()
 request, trained = job.request, state.trained_models()
-best = best_model(trained, request.task) or trained[0]
+best = best_model(trained, request.task, request.metric) or trained[0]
 names = [m.name for m in trained]
 name = st.selectbox("Model", names, index=names.index(best.name), key="explain_model")
 model = next(m for m in trained if m.name == name)

@@ -5,9 +5,8 @@ import streamlit as st
 from core import registry
 from core.cleaning import apply_row_steps
 from core.errors import DashboardError
-from core.features import FeatureOptions, count_features
-from core.split import SplitConfig
-from core.training import TrainingJob, TrainSetup, make_request
+from core.features import count_features
+from core.training import TrainingJob, TrainSetup, make_request, suggested_setup
 from ui import experiments_views, journey, state, tune_views
 from ui import model_views as views
 from ui.text import md_escape
@@ -15,10 +14,14 @@ from ui.text import md_escape
 st.title("4. Models")
 journey.require("models")
 ds, choice, roles, plan = state.dataset(), state.target(), state.roles(), state.plan()
-setup = state.train_setup() or TrainSetup(SplitConfig(), [], FeatureOptions(), "none")
 roles_after = plan.roles_after(roles)
 token = (state.version(), plan.to_json(), choice.target, tuple(choice.features))
-rows = state.memo("models_rows", token, lambda: apply_row_steps(ds.frame, plan, choice.target, choice.features)[0])
+rows, row_report = state.memo(
+    "models_rows", token, lambda: apply_row_steps(ds.frame, plan, choice.target, choice.features)
+)
+y = rows[choice.target] if choice.target is not None else None
+setup = state.train_setup() or suggested_setup(choice.task, y)
+unconfirmed = views.row_loss_gate(plan, row_report)
 
 st.subheader("Split", anchor=False)
 split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after))
@@ -50,7 +53,7 @@ for key in picked:
         forms[key] = params
 
 st.subheader("Options", anchor=False)
-imbalance = views.imbalance_control(setup.imbalance, choice.task)
+imbalance, metric = views.imbalance_and_ranking(setup, choice.task, y)
 options = views.feature_options(setup.options, views.numeric_features(choice.features, roles_after))
 
 runs = views.runs_for(picked, forms)
@@ -62,7 +65,7 @@ for run in runs:
         problems.append(err.user_message)
 for problem in problems:
     st.error(md_escape(problem))
-new_setup = TrainSetup(split, runs, options, imbalance)
+new_setup = TrainSetup(split, runs, options, imbalance, metric)
 state.set_train_setup(new_setup)
 
 
@@ -85,7 +88,11 @@ label = (
     + (" + baseline" if choice.target and "baseline" not in picked else "")
 )
 if st.button(
-    label, type="primary", disabled=bool(problems) or not runs, key="models_train", icon=":material/play_arrow:"
+    label,
+    type="primary",
+    disabled=bool(problems) or not runs or unconfirmed,
+    key="models_train",
+    icon=":material/play_arrow:",
 ):
     try:
         job = TrainingJob(request(), after_run=experiments_views.recorder())  # recorded when it ends

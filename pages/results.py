@@ -13,7 +13,7 @@ request, trained = job.request, state.trained_models()
 if job.snapshot().status == "running":
     st.info("Training is still running; models appear here as they finish.", icon=":material/hourglass_top:")
 
-best = best_model(trained, request.task) or trained[0]
+best = best_model(trained, request.task, request.metric) or trained[0]
 names = [m.name for m in trained]
 chosen = state.kept("results_model", best.name, token=id(job), allowed=names)  # kept across page visits
 name = st.selectbox(
@@ -28,7 +28,8 @@ model = next(m for m in trained if m.name == name)
 
 st.subheader("Scores", anchor=False)
 views.scores(model, request)
-views.overfitting(model)
+flagged = views.checks(model, request)
+views.overfitting(model, request, suspicious=flagged)
 
 st.subheader("Diagnostics", anchor=False)
 views.diagnostics(model, request)

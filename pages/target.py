@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import charts
 from core.errors import DashboardError
+from core.guards.leakage import NOT_SCANNED, scan_table
 from core.target import (
     TASK_HELP,
     TargetChoice,
@@ -13,7 +14,7 @@ from core.target import (
     suggest_target,
     target_warnings,
 )
-from ui import journey, state
+from ui import guard_views, journey, state
 from ui.text import md_escape
 
 st.title("2. Target")
@@ -63,7 +64,13 @@ st.caption(
     "Columns the model may learn from. ID-like, constant and empty columns start unticked; tick them back if you know better."
 )
 defaults = default_features(columns, roles, target, {c: g.reason for c, g in guesses.items()})
-ticked = set(saved.features) if saved and saved.target == target else {c for c, (use, _) in defaults.items() if use}
+draft = state.feature_draft(target)
+if draft is not None:
+    ticked = set(draft)
+elif saved and saved.target == target:
+    ticked = set(saved.features)
+else:
+    ticked = {c for c, (use, _) in defaults.items() if use}
 table = {
     "use": [c in ticked for c in defaults],
     "column": list(defaults),
@@ -72,13 +79,25 @@ table = {
 }
 edited = st.data_editor(
     table,
-    key=f"target_features_{state.version()}_{target}",
+    key=f"target_features_{state.version()}_{target}_{hash(draft)}",
     hide_index=True,
     disabled=["column", "role", "why"],
     column_config={"use": st.column_config.CheckboxColumn("use", help="Untick to leave the column out of the model.")},
 )
 features = [c for c, use in zip(edited["column"], edited["use"], strict=True) if use]
 st.caption(f"{len(features)} of {len(defaults)} columns selected.")
+
+scanned = [c for c in defaults if roles[c] not in NOT_SCANNED]
+with st.spinner("Checking the columns for leakage of the target…"):
+    scan = state.memo(
+        "target_scan", (state.version(), target, task), lambda: scan_table(frame, target, task, scanned, roles)
+    )
+guard_views.findings_list(
+    [f for f in scan.findings if f.column in features],
+    key="target_guard",
+    untick=lambda column: state.untick_feature(target, features, column),
+)
+guard_views.scan_caption(scan, len([c for c in features if c in scan.power]))
 
 blocked = any(p.level == "error" for p in problems) or (not features)
 if not features:

@@ -18,14 +18,15 @@ if job is None:
     st.stop()
 
 running = job.snapshot().status == "running"
-recording = job.after_run().pending  # the run is being recorded in the experiment log (worker thread)
+# After the run, the worker checks the best model, then records the run in the experiment log.
+recording = job.checking or job.after_run().pending
 
 
 @st.fragment(run_every=1.0 if running or recording else None)
 def live() -> None:
     snap = job.snapshot()
-    if (running and snap.status != "running") or (recording and not job.after_run().pending):
-        st.rerun()  # the run (or its recording) ended: redraw the whole page once, then stop polling
+    if (running and snap.status != "running") or (recording and not (job.checking or job.after_run().pending)):
+        st.rerun()  # the run (or its checks and recording) ended: redraw the whole page once, then stop polling
     views.progress_view(job, snap)
     if snap.status == "running":
         st.button(
@@ -39,6 +40,7 @@ def live() -> None:
     views.live_view(job, snap)
     st.subheader("Leaderboard", anchor=False)
     views.leaderboard_view(job, snap)
+    views.checks_view(job, snap)
     experiments_views.recording_note(job)
 
 

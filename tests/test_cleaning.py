@@ -124,8 +124,11 @@ def test_duplicates_are_judged_on_every_column_of_the_file_not_the_chosen_featur
     assert table.duplicated().sum() == 0
     out, report = apply_row_steps(table, CleaningPlan(), "survived", ["age", "pclass", "sex"])
     assert report.duplicates_dropped == 0 and len(out) == len(table), "every distinct row is kept"
-    assert out["survived"].value_counts(normalize=True).round(6).equals(
-        table["survived"].value_counts(normalize=True).round(6)
+    assert (
+        out["survived"]
+        .value_counts(normalize=True)
+        .round(6)
+        .equals(table["survived"].value_counts(normalize=True).round(6))
     ), "class shares unchanged"
     assert report.feature_repeats > 1_000, "the repeats are counted, as information"
     assert report.feature_conflicts > 0

@@ -130,7 +130,9 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
         frame = state.memo(
             "explain_perm",
             (id(state.job()), model.name),
-            lambda: ce.permutation_importance_frame(model, X, y, request.task, seed=request.seed),
+            lambda: ce.permutation_importance_frame(
+                model, X, y, request.task, seed=request.seed, metric_key=request.metric
+            ),
         )
         st.plotly_chart(charts.permutation_bar(frame), key="explain_perm", width="stretch")
     text_columns = [c for c in expl.columns if request.roles.get(c) == Role.TEXT]

@@ -7,12 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, registry
+from core.cleaning import CleaningPlan, RowReport, needs_confirmation
 from core.errors import DashboardError
+from core.evaluation import METRICS, RANKING_CHOICES, default_ranking
 from core.features import IMBALANCE_METHODS, FeatureOptions
 from core.schema import Role
 from core.split import SplitConfig, split_summary
-from core.target import Task
-from core.training import ModelRun
+from core.target import IMBALANCE_SHARE, Task
+from core.training import ModelRun, TrainSetup
 from ui import state
 from ui.text import md_escape
 
@@ -238,17 +240,47 @@ def _layer(row: pd.Series) -> dict:
     return {"type": "batchnorm"}
 
 
-def imbalance_control(current: str, task: Task) -> str:
-    if not task.is_classification:
-        return "none"
-    keys = list(IMBALANCE_METHODS)
-    return st.radio(
-        "Imbalanced classes",
-        keys,
-        index=keys.index(current) if current in keys else 0,
-        format_func=IMBALANCE_METHODS.get,
-        key="models_imbalance",
+def row_loss_gate(plan: CleaningPlan, report: RowReport) -> bool:
+    """Say so in red when the plan drops many rows not yet confirmed on the Clean page; True then."""
+    if not needs_confirmation(plan, report):
+        return False
+    st.error(
+        f"The cleaning plan drops {report.rows_dropped:,} of {report.rows_before:,} rows. "
+        "Confirm that on the Clean page, or change the step that drops them, before training.",
+        icon=":material/warning:",
     )
+    st.page_link("pages/clean.py", label="Go to Clean", icon=":material/cleaning_services:")
+    return True
+
+
+def imbalance_and_ranking(setup: TrainSetup, task: Task, y: pd.Series | None) -> tuple[str, str | None]:
+    """How to treat imbalanced classes and which metric ranks the models, with the reason for the default."""
+    if task == Task.CLUSTERING:
+        return "none", None
+    default, reason = default_ranking(task, y)
+    imbalance = "none"
+    if task.is_classification:
+        keys = list(IMBALANCE_METHODS)
+        imbalance = st.radio(
+            "Imbalanced classes",
+            keys,
+            index=keys.index(setup.imbalance) if setup.imbalance in keys else 0,
+            format_func=IMBALANCE_METHODS.get,
+            key="models_imbalance",
+            help=f"Class weights are on by default when the rarest class is under {IMBALANCE_SHARE:.0%} of the rows.",
+        )
+    choices = list(RANKING_CHOICES[task])
+    current = setup.metric if setup.metric in choices else default
+    metric = st.selectbox(
+        "Rank models by",
+        choices,
+        index=choices.index(current),
+        format_func=lambda k: METRICS[k].label + (" (suggested)" if k == default else ""),
+        key="models_metric",
+        help="The leaderboard, the best model and tuning all use this metric (on validation rows).",
+    )
+    st.caption(md_escape(f"Suggested: {METRICS[default].label}, because {reason}."))
+    return imbalance, metric
 
 
 def feature_options(current: FeatureOptions, numeric: list[str]) -> FeatureOptions:

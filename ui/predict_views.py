@@ -73,7 +73,11 @@ def default_label(models: dict[str, UsableModel]) -> str:
     from core.training import best_model
 
     current = state.job()
-    best = best_model(state.trained_models(), current.request.task) if current is not None else None
+    best = (
+        best_model(state.trained_models(), current.request.task, current.request.metric)
+        if current is not None
+        else None
+    )
     label = f"{best.name} (trained now)" if best is not None else None
     return label if label in models else list(models)[-1]
 

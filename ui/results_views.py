@@ -14,10 +14,13 @@ from core.evaluation import (
     confusion_frame,
     overfitting_check,
     primary_metric,
+    scorer_for,
 )
+from core.guards.findings import worst_first
+from core.guards.model_checks import model_findings
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest, build_model_pipeline
-from ui import experiments_views, state
+from ui import experiments_views, guard_views, state
 from ui.text import md_escape
 
 #: What the numbers of a metrics row are, said once above it (the labels stay short).
@@ -75,12 +78,12 @@ def scores(model: TrainedModel, request: TrainingRequest) -> None:
     else:
         metrics_row(model.scores, model.task, rows=len(request.split.valid))
     if model.cv_scores:
-        cv_summary(model, request.split.config.cv_folds)
+        cv_summary(model, request)
 
 
-def cv_summary(model: TrainedModel, folds: int) -> None:
-    """The cross-validated primary score, said to come from folds of the training rows."""
-    metric = primary_metric(model.task)
+def cv_summary(model: TrainedModel, request: TrainingRequest) -> None:
+    """The cross-validated ranking score, said to come from folds of the training rows."""
+    metric, folds = request.ranking, request.split.config.cv_folds
     mean, std = model.cv_scores.get(f"cv_{metric.key}_mean"), model.cv_scores.get(f"cv_{metric.key}_std")
     if mean is None:
         return
@@ -91,16 +94,38 @@ def cv_summary(model: TrainedModel, folds: int) -> None:
     )
 
 
-def overfitting(model: TrainedModel) -> None:
+def overfitting(model: TrainedModel, request: TrainingRequest, *, suspicious: bool = False) -> None:
+    """The memorising check; with ``suspicious`` (a guard flagged the run) a small gap is not called reassuring."""
     message = overfitting_check(model.train_scores, model.scores, model.task)
     if message:
         st.warning(md_escape(message), icon=":material/psychology_alt:")
     elif model.task != Task.CLUSTERING:
         metric = primary_metric(model.task)
         if metric.key in model.train_scores and metric.key in model.scores:
-            st.caption(
-                f"{metric.label}: {model.train_scores[metric.key]:.3f} on training rows, {model.scores[metric.key]:.3f} on validation rows — no sign of memorising."
+            verdict = (
+                "a small gap, but that does not rule out leakage (see the checks above)"
+                if suspicious
+                else "no sign of memorising"
             )
+            st.caption(
+                f"{metric.label}: {model.train_scores[metric.key]:.3f} on training rows, "
+                f"{model.scores[metric.key]:.3f} on validation rows — {verdict}."
+            )
+
+
+def checks(model: TrainedModel, request: TrainingRequest) -> bool:
+    """The guards' findings for this model (computed once, on validation rows); True when there are any."""
+    if model.checks is None and model.task != Task.CLUSTERING:
+        with st.spinner("Checking whether one column does all the work…"):
+            model.checks = state.memo(
+                "results_checks", (id(state.job()), model.name), lambda: model_findings(model, request)
+            )
+    findings = [*(model.checks or []), *(request.leakage.findings if request.leakage is not None else [])]
+    if not findings:
+        return False
+    guard_views.findings_list(worst_first(findings), key="results_guard")
+    st.page_link("pages/target.py", label="Untick columns on the Target page", icon=":material/ads_click:")
+    return True
 
 
 CLASSIFICATION_VIEWS = [
@@ -249,10 +274,16 @@ def _learning_curve(model: TrainedModel, request: TrainingRequest) -> None:
             "results_lc",
             (id(state.job()), model.name),
             lambda: results.learning_curve_table(
-                lambda: build_model_pipeline(request, run), X, y, model.task, seed=request.seed
+                lambda: build_model_pipeline(request, run),
+                X,
+                y,
+                model.task,
+                seed=request.seed,
+                metric_key=request.metric,
             ),
         )
-    st.plotly_chart(charts.learning_curve_figure(table, primary_metric(model.task).label), key="results_lc")
+    label = scorer_for(model.task, request.metric or None)[1].label
+    st.plotly_chart(charts.learning_curve_figure(table, label), key="results_lc")
     st.caption(
         "If the two lines stay far apart as rows grow, more data or a simpler model may help; if both are low, the model is too simple."
     )
@@ -280,8 +311,8 @@ def _clusters(model: TrainedModel, request: TrainingRequest) -> None:
 def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
     """Several models at once: scores, overlaid curves, time vs score."""
     task = request.task
-    metric = primary_metric(task)
-    table = results.compare_table(trained, task)
+    metric = request.ranking
+    table = results.compare_table(trained, task, request.metric or None)
     st.plotly_chart(charts.time_vs_score_figure(table, metric.label), key="results_time_score")
     if task == Task.CLUSTERING or len(trained) < 2:
         return

@@ -11,6 +11,7 @@ Per-person objects live only in ``st.session_state``; nothing here goes into
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ ROLE_GUESSES = "data.role_guesses"
 ROLE_OVERRIDES = "data.role_overrides"
 PROFILE = "data.profile"
 TARGET = "target.choice"
+TARGET_DRAFT = "target.draft"  # (version, target, features): where the features table starts after a guard's "untick"
 PLAN = "clean.plan"
 TRAIN_SETUP = "models.setup"
 JOB = "train.job"
@@ -68,7 +70,7 @@ def init() -> None:
     """Create every key with its empty value (idempotent)."""
     defaults: dict[str, Any] = {
         DATASET: None, RAW: None, SOURCE: None, LOAD_OPTIONS: LoadOptions(),
-        ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, PLAN: None,
+        ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, TARGET_DRAFT: None, PLAN: None,
         TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [], EXPLAIN_JOBS: {},
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None, LOADED_MODELS: [], PREDICTED: None,
         BUNDLE_UPLOAD: None, FORM_ROWS: {},
@@ -187,6 +189,27 @@ def set_target(choice: TargetChoice) -> None:
     st.session_state[TARGET] = choice
     if previous is None or previous.to_dict() != choice.to_dict():
         _clear(TARGET)
+
+
+def feature_draft(target_column: str | None) -> tuple[str, ...] | None:
+    """The features a guard's "untick" left for this dataset and target, if any."""
+    draft = st.session_state.get(TARGET_DRAFT)
+    if draft is None or draft[0] != version() or draft[1] != target_column:
+        return None
+    return draft[2]
+
+
+def untick_feature(target_column: str | None, features: list[str], column: str) -> None:
+    """Leave ``column`` out of the features (a guard's one-click fix).
+
+    A saved choice for the same target keeps its plan, model choices and trained
+    runs: only the features change (the runs keep the request they were trained on).
+    """
+    kept = tuple(c for c in features if c != column)
+    st.session_state[TARGET_DRAFT] = (version(), target_column, kept)
+    saved = target()
+    if saved is not None and saved.target == target_column:
+        st.session_state[TARGET] = dataclasses.replace(saved, features=list(kept))
 
 
 def plan() -> CleaningPlan | None:

@@ -5,9 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from core import charts
-from core.evaluation import METRICS, primary_metric
+from core.evaluation import METRICS
+from core.guards.findings import worst_first
 from core.registry import get_spec
-from core.training import JobSnapshot, ModelFailure, TrainedModel, TrainingJob, leaderboard, live_history, progress
+from core.target import Task
+from core.training import (
+    JobSnapshot,
+    ModelFailure,
+    TrainedModel,
+    TrainingJob,
+    best_model,
+    leaderboard,
+    live_history,
+    progress,
+)
+from ui import guard_views
 from ui.text import md_escape
 
 
@@ -69,8 +81,10 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
     if not snap.results:
         st.caption("The leaderboard fills in as models finish.")
         return
-    table = leaderboard(snap.results, task)
-    metric = primary_metric(task)
+    metric = job.request.ranking
+    table = leaderboard(snap.results, task, metric.key)
+    if task != Task.CLUSTERING:
+        st.caption(f"Ranked by {metric.label} on the validation rows (chosen on the Models page).")
     best = (
         table[metric.label].idxmax()
         if metric.label in table.columns and metric.higher_is_better
@@ -101,3 +115,20 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
     if keras_done and snap.status != "running":
         pick = keras_done[-1]
         st.plotly_chart(charts.training_curves(pick.history, best_epoch=pick.best_epoch), key="train_final_curves")
+
+
+def checks_view(job: TrainingJob, snap: JobSnapshot) -> None:
+    """What the guards found: the leakage scan of the training rows, then the best model's checks."""
+    request = job.request
+    findings = list(request.leakage.findings) if request.leakage is not None else []
+    best = best_model(snap.results, request.task, request.metric) if snap.status != "running" else None
+    if best is not None and best.checks:
+        findings = [*best.checks, *findings]
+    if not findings and not (best is not None and job.checking):
+        return
+    st.subheader("Checks", anchor=False)
+    if best is not None and job.checking:
+        st.caption(md_escape(f"Checking {best.name} for a column that does all the work…"))
+    guard_views.findings_list(worst_first(findings), key="train_guard")
+    if findings:
+        st.page_link("pages/target.py", label="Untick columns on the Target page", icon=":material/ads_click:")

@@ -104,9 +104,7 @@ def _live(job: TuningJob) -> None:
 
 
 def _metric_label(job: TuningJob) -> str:
-    from core.evaluation import primary_metric
-
-    return primary_metric(job.request.task).label
+    return job.request.ranking.label
 
 
 def _show(spec, name: str, value) -> object:

@@ -12,9 +12,6 @@ from core.explain.background import sample_rows
 from core.explain.result import Explanation, used_columns
 from core.target import Task
 
-#: scikit-learn scorer names of the primary metrics.
-_SCORERS = {"roc_auc": "roc_auc", "accuracy": "accuracy", "r2": "r2"}
-
 
 def permutation_importance_frame(
     trained: Any,
@@ -25,8 +22,9 @@ def permutation_importance_frame(
     seed: int = 0,
     *,
     max_rows: int = 2_000,
+    metric_key: str | None = None,
 ) -> pd.DataFrame:
-    """How much the primary metric drops when one of the person's columns is shuffled.
+    """How much the ranking metric drops when one of the person's columns is shuffled.
 
     Runs scikit-learn's ``permutation_importance`` on the whole pipeline, so the
     columns are the person's own and no grouping is needed.
@@ -35,10 +33,12 @@ def permutation_importance_frame(
         trained: The trained model.
         X: Rows it has not learned from (validation), person's columns.
         y: Their true targets.
-        task: The task (chooses the primary metric).
+        task: The task.
         repeats: Shuffles per column.
         seed: Random seed.
         max_rows: A seeded sample of at most this many rows is used.
+        metric_key: The metric to score with (the task's default when ``None`` or when it has no
+            scikit-learn scorer; accuracy when ROC-AUC cannot be computed).
 
     Returns:
         DataFrame(column, importance_mean, importance_std), largest first; ``attrs["metric"]``
@@ -46,20 +46,20 @@ def permutation_importance_frame(
     """
     from sklearn.inspection import permutation_importance
 
-    from core.evaluation import primary_metric
+    from core.evaluation import scorer_for
 
     if task == Task.CLUSTERING or y is None:
         raise DashboardError("Permutation importance needs a target to score against.")
-    metric = primary_metric(task)
-    if task == Task.BINARY and (y.nunique() < 2 or not hasattr(trained.pipeline, "predict_proba")):
-        metric_key, label = "accuracy", "Accuracy"
+    scorer, metric = scorer_for(task, metric_key)
+    if metric.key in ("roc_auc", "pr_auc") and (y.nunique() < 2 or not hasattr(trained.pipeline, "predict_proba")):
+        scorer, label = "accuracy", "Accuracy"
     else:
-        metric_key, label = metric.key, metric.label
+        label = metric.label
     rows = sample_rows(X, max_rows, seed)
     truth = y.loc[rows.index] if len(rows) < len(X) else y
     columns = [c for c in used_columns(trained, list(X.columns)) if c in rows.columns]
     result = permutation_importance(
-        trained.pipeline, rows, truth, scoring=_SCORERS[metric_key], n_repeats=repeats, random_state=seed, n_jobs=1
+        trained.pipeline, rows, truth, scoring=scorer, n_repeats=repeats, random_state=seed, n_jobs=1
     )
     position = {c: i for i, c in enumerate(rows.columns)}
     frame = pd.DataFrame(
