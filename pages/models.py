@@ -21,7 +21,7 @@ token = (state.version(), plan.to_json(), choice.target, tuple(choice.features))
 rows = state.memo("models_rows", token, lambda: apply_row_steps(ds.frame, plan, choice.target, choice.features)[0])
 
 st.subheader("Split", anchor=False)
-split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after))
+split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after), rows)
 views.split_preview(rows, choice.target, choice.task, split)
 
 st.subheader("Models", anchor=False)
