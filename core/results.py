@@ -84,6 +84,27 @@ def test_scores(trained: TrainedModel, request: TrainingRequest) -> dict[str, fl
     return score(trained.pipeline, X, y, request.task)
 
 
+def metric_reasons(
+    trained: TrainedModel, request: TrainingRequest, scores: dict[str, float], part: str = "valid"
+) -> dict[str, str]:
+    """Why each of the task's metrics missing or NaN in ``scores`` is undefined (empty when all are defined).
+
+    Predicts the rows of ``part`` (the clustered training rows for clustering)
+    only when something is undefined. For ``part="test"`` call it only once the
+    person has scored the test split: ``scores`` are those test scores.
+    """
+    from core.evaluation import TASK_METRICS, undefined_reasons
+
+    task = request.task
+    if all(np.isfinite(scores.get(key, np.nan)) for key in TASK_METRICS[task]):
+        return {}
+    if task == Task.CLUSTERING:
+        _, labels, _ = cluster_assignments(trained, request)
+        return undefined_reasons(scores, task, None, labels)
+    pred = predictions(trained, request, part)
+    return undefined_reasons(scores, task, pred.y, pred.y_pred, pred.proba, pred.classes)
+
+
 def _positions(request: TrainingRequest, part: str) -> np.ndarray:
     if part not in ("valid", "test"):
         raise ValueError(f"part must be 'valid' or 'test'. Got {part!r}.")
