@@ -331,8 +331,8 @@ def undefined_reason(
         return "This model gives no probabilities, so it cannot rank rows or say how sure it is."
     if len(present) < 2:
         return (
-            f"These rows hold only one class ({_quoted(present)}): {METRICS[key].label} compares the classes, "
-            "so it needs rows of at least two."
+            f"These rows hold only one class ({_quoted(present)}): {METRICS[key].label} needs rows of at least "
+            "two classes to tell apart."
         )
     unseen = [c for c in present if c not in known]
     positive = y == known[-1]

@@ -452,3 +452,22 @@ def test_undefined_reason_agrees_with_the_scores_on_random_labels():
             undefined = not np.isfinite(scores.get(key, np.nan))
             reason = ev.undefined_reason(key, y, y_pred, proba, classes)
             assert undefined == (reason is not None), (seed, key, list(y), list(y_pred), reason)
+
+
+def test_leaderboard_reasons_group_models_by_metric_and_reason():
+    request, trained = _request_and_model()
+    other = TrainedModel("Other", "logistic_regression", {}, trained.pipeline, Task.BINARY, {}, {}, 0.1)
+    assert results.leaderboard_reasons([trained, ModelFailure("SVM", "svm", "boom")], request) == []
+    request.frame.loc[40:49, "target"] = "yes"  # the validation rows hold one class
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rescored = ev.score(trained.pipeline, *request.xy(request.split.valid), Task.BINARY)
+    one = TrainedModel("LR", "logistic_regression", {}, trained.pipeline, Task.BINARY, rescored, rescored, 0.2)
+    two = TrainedModel("LR 2", "logistic_regression", {}, other.pipeline, Task.BINARY, rescored, rescored, 0.2)
+    lines = results.leaderboard_reasons([one, two], request)
+    assert lines == [
+        "ROC-AUC (every model): These rows hold only one class ('yes'): ROC-AUC needs rows of at least two classes "
+        "to tell apart.",
+        "Log loss (every model): These rows hold only one class ('yes'): Log loss needs rows of at least two "
+        "classes to tell apart.",
+    ]
