@@ -214,3 +214,19 @@ def test_time_ordered_run_says_why_roc_auc_is_undefined_on_validation_and_test(t
     assert not at.exception
     assert [m.value for m in at.metric if m.label == "ROC-AUC"] == ["—", "—"]
     assert sum(c.replace("\\", "").startswith(f"— ROC-AUC: {WHY}") for c in captions(at)) == 2
+
+
+def _overfitting_with_an_undefined_validation_score():
+    from types import SimpleNamespace
+
+    from core.target import Task
+    from ui import results_views
+
+    model = SimpleNamespace(train_scores={"roc_auc": 0.97}, scores={"roc_auc": float("nan")}, task=Task.BINARY)
+    results_views.overfitting(model)
+
+
+def test_no_memorising_verdict_is_given_on_an_undefined_validation_score():
+    at = AppTest.from_function(_overfitting_with_an_undefined_validation_score).run()
+    assert not at.exception
+    assert not [c for c in captions(at) if "no sign of memorising" in c or "nan" in c]

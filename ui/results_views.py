@@ -103,7 +103,8 @@ def overfitting(model: TrainedModel) -> None:
         st.warning(md_escape(message), icon=":material/psychology_alt:")
     elif model.task != Task.CLUSTERING:
         metric = primary_metric(model.task)
-        if metric.key in model.train_scores and metric.key in model.scores:
+        train, valid = model.train_scores.get(metric.key, np.nan), model.scores.get(metric.key, np.nan)
+        if np.isfinite(train) and np.isfinite(valid):  # an undefined score gives no verdict
             st.caption(
                 f"{metric.label}: {model.train_scores[metric.key]:.3f} on training rows, {model.scores[metric.key]:.3f} on validation rows — no sign of memorising."
             )
