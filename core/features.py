@@ -157,8 +157,8 @@ def date_feature_note(columns: list[str]) -> str | None:
     year, month, weekday, hour, days = DATE_PARTS
     return (
         f"{names} {'goes' if len(columns) == 1 else 'go'} into the model as {year}, {month}, {weekday} "
-        f"({hour} too when the values have times) and a count of {days} since 1970-01-01. The {year} and the "
-        f"{days} count say when a row happened: the model may learn the period rather than the pattern, and "
+        f"({hour} too when the values have times) and a day count ({days} since 1970-01-01). The {year} and the "
+        "day count say when a row happened: the model may learn the period rather than the pattern, and "
         "new rows will come from after every training row. Order the split by time to see whether the date "
         "still helps on the newest rows, or untick it on the Target page."
     )
