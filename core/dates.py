@@ -42,6 +42,8 @@ _FULL_DATE = re.compile(
     + _TIME,
     re.IGNORECASE,
 )
+#: Day and month as numbers before the year: which comes first is decided per column.
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}\b")
 #: Values that name a month but no day; each becomes the first of its month.
 _MONTH_ONLY = tuple(
     re.compile(pattern, re.IGNORECASE)
@@ -102,28 +104,50 @@ def _parse_distinct(text: pd.Series) -> pd.Series:
 
 
 def _to_datetime(text: pd.Series) -> pd.Series:
+    """Day-month-year numbers ('10/06/2018') with one day-first rule per column; everything else as written."""
+    numeric = text.str.match(_NUMERIC_DATE).fillna(False).astype(bool)
+    if not numeric.any() or numeric.all():
+        return _parse(text, dayfirst=_day_first(text) if numeric.any() else False)
+    parts = [_parse(text[numeric], dayfirst=_day_first(text[numeric])), _parse(text[~numeric], dayfirst=False)]
+    if any(p.dt.tz is not None for p in parts):  # one time line, in UTC
+        parts = [pd.to_datetime(p, utc=True).dt.tz_convert(None) for p in parts]
+    return pd.concat([p.astype("datetime64[us]") for p in parts]).reindex(text.index)
+
+
+def _parse(text: pd.Series, *, dayfirst: bool) -> pd.Series:
     """Parse with the format of the first value (fast), then each value left over on its own (slow)."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": the per-value parser below is meant
         try:
-            first = pd.to_datetime(text, errors="coerce")
+            first = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
         except (ValueError, TypeError, OverflowError):  # time zones that differ between values
             first = pd.Series(pd.NaT, index=text.index)
         rest = first.isna()
         if not rest.any():
             return first
         try:
-            each = pd.to_datetime(text[rest], errors="raise", format="mixed")
+            each = pd.to_datetime(text[rest], errors="raise", format="mixed", dayfirst=dayfirst)
         except (ValueError, TypeError, OverflowError):
-            each = pd.to_datetime(text[rest], errors="coerce", format="mixed", utc=True)
+            each = pd.to_datetime(text[rest], errors="coerce", format="mixed", dayfirst=dayfirst, utc=True)
         if rest.all():
             return each
         if first.dt.tz is not None or each.dt.tz is not None:  # one time line, in UTC
             first = pd.to_datetime(first, utc=True).dt.tz_convert(None)
             each = pd.to_datetime(each, utc=True).dt.tz_convert(None)
         return first.astype("datetime64[us]").where(~rest, each.astype("datetime64[us]"))
+
+
+def _day_first(text: pd.Series) -> bool:
+    """Whether numeric dates ('10/06/2018') put the day first: some first number is above 12 and no second one is.
+
+    Decided once per column, so '10/06/2018' and '17/06/2018' in one column are both read day first.
+    """
+    parts = text.str.extract(_NUMERIC_DATE.pattern).dropna().astype(int)
+    if parts.empty:
+        return False
+    return bool((parts[0] > 12).any() and not (parts[1] > 12).any())
 
 
 def _month_starts(text: pd.Series) -> pd.Series | None:

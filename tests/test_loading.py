@@ -322,3 +322,10 @@ def test_bundled_samples_only_date_the_listing_date():
 
     dated = {s.key: load_sample(s.key).report.parsed_dates for s in list_samples()}
     assert {k: v for k, v in dated.items() if v} == {"house_prices": ["listing_date"]}
+
+
+def test_day_first_dates_are_read_day_first_throughout_a_mixed_column():
+    when = column_of(["2018-06-10 10:00", "17/06/2018", "10/06/2018", "05/07/2018"])
+    assert when.tolist() == [pd.Timestamp(d) for d in ("2018-06-10 10:00", "2018-06-17", "2018-06-10", "2018-07-05")]
+    us = column_of(["2018-06-10 10:00", "06/17/2018", "06/10/2018", "07/05/2018"])
+    assert us.tolist() == [pd.Timestamp(d) for d in ("2018-06-10 10:00", "2018-06-17", "2018-06-10", "2018-07-05")]
