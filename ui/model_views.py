@@ -67,17 +67,18 @@ def split_controls(
         key="models_cv",
         help="Also score each model with k-fold cross-validation on train+validation (takes k times longer).",
     )
-    advice = time_order_advice(rows, date_columns) if rows is not None and task != Task.CLUSTERING else None
-    if advice is not None and not ordered:
-        st.info(md_escape(advice[1]), icon=":material/schedule:")
-        st.button(
-            f"Order by {md_escape(advice[0])}",
-            key="models_time_suggested",
-            on_click=lambda: st.session_state.update(models_time=advice[0]),
-        )
-    note = date_feature_note(date_columns)
-    if note:
-        st.caption(md_escape(note))
+    if task != Task.CLUSTERING:  # with a target, dates decide what "unseen rows" means
+        advice = time_order_advice(rows, date_columns) if rows is not None else None
+        if advice is not None and not ordered:
+            st.info(md_escape(advice[1]), icon=":material/schedule:")
+            st.button(
+                f"Order by {md_escape(advice[0])}",
+                key="models_time_suggested",
+                on_click=lambda: st.session_state.update(models_time=advice[0]),
+            )
+        note = date_feature_note(date_columns)
+        if note:
+            st.caption(md_escape(note))
     return SplitConfig(
         (train) / 100,
         (valid_end - train) / 100,
