@@ -348,6 +348,114 @@ def precision_average(precision: np.ndarray, support: np.ndarray, *, weighted: b
     return float((precision[keep] * support[keep]).sum() / total) if total else float("nan")
 
 
+#: Said of an undefined metric when no more precise reason is known.
+UNDEFINED_FALLBACK = "Not defined on these rows."
+
+
+def undefined_reason(
+    key: str, y: np.ndarray | None, y_pred: np.ndarray, proba: np.ndarray | None = None, classes: list | None = None
+) -> str | None:
+    """Why metric ``key`` has no value on these rows, in plain words; ``None`` when it has one.
+
+    The rules follow the scoring functions of this module: ``y`` true labels
+    (``None`` for clustering), ``y_pred`` predictions (cluster labels for
+    clustering), ``proba`` class probabilities in the order of ``classes``
+    (the classes the model learned).
+    """
+    if key in ("r2", "mae", "rmse", "mape"):
+        return _regression_reason(key, np.asarray(y, dtype=float), np.asarray(y_pred, dtype=float))
+    if key in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+        return _clustering_reason(np.asarray(y_pred))
+    if key not in METRICS or y is None:
+        return None
+    y, y_pred = np.asarray(y), np.asarray(y_pred)
+    if len(y) == 0:
+        return "There are no rows to score."
+    present = sorted(pd.unique(y), key=str)
+    known = list(classes) if classes is not None else sorted(pd.unique(np.concatenate([y, y_pred])), key=str)
+    if key.startswith("precision_"):
+        called = set(pd.unique(y_pred))
+        never = [c for c in present if c not in called]
+        if not never:
+            return None
+        counts = pd.Series(y).value_counts()
+        rows = ", ".join(f"'{c}' ({counts[c]:,} row{'s' if counts[c] != 1 else ''} here)" for c in never[:5])
+        return (
+            f"The model never predicted {rows}, so that class has no precision (no share of its calls can be "
+            "right) and the average has none either."
+        )
+    if key not in ("roc_auc", "pr_auc", "log_loss"):
+        return None
+    if proba is None:
+        return "This model gives no probabilities, so it cannot rank rows or say how sure it is."
+    if len(present) < 2:
+        return (
+            f"These rows hold only one class ({_quoted(present)}): {METRICS[key].label} needs rows of at least "
+            "two classes to tell apart."
+        )
+    unseen = [c for c in present if c not in known]
+    positive = y == known[-1]
+    # Binary ROC-AUC and PR-AUC rank the second class against all other rows; they lack a value only when
+    # one side is empty.
+    binary_defined = key in ("roc_auc", "pr_auc") and len(known) == 2 and positive.any() and not positive.all()
+    if unseen and not binary_defined:
+        return (
+            f"These rows hold classes the model never saw in training ({_quoted(unseen)}): it gives them no "
+            "probability."
+        )
+    missing = [c for c in known if c not in present]
+    if key == "roc_auc" and len(known) > 2 and missing:
+        return (
+            f"These rows hold {len(present)} of the {len(known)} classes the model knows ({_quoted(missing)} have "
+            "none): ROC-AUC is averaged over every class, and a class without rows has no ROC-AUC."
+        )
+    return None
+
+
+def _quoted(labels: list, limit: int = 5) -> str:
+    shown = ", ".join(f"'{c}'" for c in labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _regression_reason(key: str, y: np.ndarray, y_pred: np.ndarray) -> str | None:
+    if len(y) == 0:
+        return "There are no rows to score."
+    if key == "r2" and len(y) < 2:
+        return "R² needs at least two rows; there is one."
+    if key == "mape":
+        value, note = mape(y, y_pred)
+        return note if not np.isfinite(value) else None
+    return None
+
+
+def _clustering_reason(labels: np.ndarray) -> str | None:
+    clustered = labels[labels != -1]
+    clusters = len(np.unique(clustered))
+    if clusters < 2:
+        return "Only one cluster was found (noise rows aside): comparing clusters needs at least two."
+    if len(clustered) <= clusters:
+        return "Every cluster holds one row, so the spread within clusters cannot be measured."
+    return None
+
+
+def undefined_reasons(
+    scores: dict[str, float],
+    task: Task,
+    y: np.ndarray | None,
+    y_pred: np.ndarray,
+    proba: np.ndarray | None = None,
+    classes: list | None = None,
+) -> dict[str, str]:
+    """For each of the task's metrics that ``scores`` lacks or holds as NaN: why (see :func:`undefined_reason`)."""
+    out = {}
+    for key in TASK_METRICS[task]:
+        value = scores.get(key)
+        if value is not None and np.isfinite(value):
+            continue
+        out[key] = undefined_reason(key, y, y_pred, proba, classes) or UNDEFINED_FALLBACK
+    return out
+
+
 def classification_report_frame(y: np.ndarray, y_pred: np.ndarray, classes: list) -> pd.DataFrame:
     """Precision, recall, F1 and support per class, then "macro avg" and "weighted avg" rows.
 

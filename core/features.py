@@ -141,8 +141,31 @@ def remove_outliers(X: pd.DataFrame, y: Any, columns: tuple[str, ...], method: s
     return X.iloc[mask], y_kept
 
 
+#: What a date becomes for the models (:class:`DateParts`), in that order; "hour" only when the values have times.
+DATE_PARTS = ("year", "month", "day of week", "hour", "days")
+
+
+def date_feature_note(columns: list[str]) -> str | None:
+    """A caution for date columns used as features: the model can learn *when* rather than *why*.
+
+    ``None`` when ``columns`` is empty. The parts named are the ones
+    :class:`DateParts` makes.
+    """
+    if not columns:
+        return None
+    names = ", ".join(f"'{c}'" for c in columns[:5]) + (f" and {len(columns) - 5} more" if len(columns) > 5 else "")
+    year, month, weekday, hour, days = DATE_PARTS
+    return (
+        f"{names} {'goes' if len(columns) == 1 else 'go'} into the model as {year}, {month}, {weekday} "
+        f"({hour} too when the values have times) and a day count ({days} since 1970-01-01). The {year} and the "
+        "day count say when a row happened: the model may learn the period rather than the pattern, and "
+        "new rows will come from after every training row. Order the split by time to see whether the date "
+        "still helps on the newest rows, or untick it on the Target page."
+    )
+
+
 class DateParts(TransformerMixin, BaseEstimator):
-    """Turn datetime columns into numbers: year, month, day of week, hour, and days."""
+    """Turn datetime columns into numbers: year, month, day of week, hour, and days (see :data:`DATE_PARTS`)."""
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> DateParts:
         frame = self._as_dates(X)
@@ -171,11 +194,12 @@ class DateParts(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         names = []
+        year, month, weekday, hour, days = DATE_PARTS
         for column in self.feature_names_in_:
-            names += [f"{column} (year)", f"{column} (month)", f"{column} (day of week)"]
+            names += [f"{column} ({year})", f"{column} ({month})", f"{column} ({weekday})"]
             if self.with_hour_[column]:
-                names.append(f"{column} (hour)")
-            names.append(f"{column} (days)")
+                names.append(f"{column} ({hour})")
+            names.append(f"{column} ({days})")
         return np.asarray(names, dtype=object)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.dates import DATE_YEARS, looks_like_date, parse_dates
 from core.errors import DataLoadError
 
 #: Tokens read as "missing" in any column (besides the empty cell).
@@ -501,9 +502,44 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFram
             raise DataLoadError(f"The file could not be parsed as a table: {exc2}") from exc
     except pl.exceptions.PolarsError as exc:
         raise DataLoadError(f"The file could not be parsed as a table: {exc}") from exc
+    implausible = _implausible_dates(table)
+    if implausible:
+        # polars read version strings such as '1.2.3' as the date 0003-02-01: read those as text.
+        table = pl.read_csv(
+            data,
+            separator=sniffed.delimiter,
+            has_header=sniffed.header,
+            new_columns=names or None,
+            decimal_comma=sniffed.decimal == ",",
+            try_parse_dates=True,
+            infer_schema_length=1_000,
+            schema_overrides=dict.fromkeys(implausible, pl.String),
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+        )
     holder = [_null_tokens(table)]
     del table
     return _polars_to_pandas(holder)
+
+
+def _implausible_dates(table) -> list[str]:
+    """Columns polars read as dates although some year is outside :data:`DATE_YEARS`."""
+    import polars as pl
+
+    temporal = [name for name, dtype in table.schema.items() if dtype.is_temporal() and dtype != pl.Duration]
+    if not temporal:
+        return []
+    low, high = DATE_YEARS
+    years = table.select(
+        [pl.col(n).dt.year().min().alias(f"{n}\0min") for n in temporal]
+        + [pl.col(n).dt.year().max().alias(f"{n}\0max") for n in temporal]
+    ).row(0)
+    k = len(temporal)
+    return [
+        name
+        for name, first, last in zip(temporal, years[:k], years[k:], strict=True)
+        if first is not None and (first < low or last > high)
+    ]
 
 
 def _null_tokens(table):
@@ -590,7 +626,7 @@ def _post_process(frame: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
             if values.head(500).astype(str).str.contains(r"\d[.,]\d{3}(?:\D|$)|\d,\d", regex=True).any():
                 report.parsed_numbers.append(name)  # separators were removed: say so
             continue
-        date = _parse_dates(column, values)
+        date = _parse_dates(column, values, report)
         if date is not None:
             frame[name] = date
             report.parsed_dates.append(name)
@@ -620,22 +656,24 @@ def _parse_numbers(column: pd.Series, values: pd.Series, report: LoadReport) -> 
     return parsed
 
 
-_DATE_HINT = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{2,4}")
+def _parse_dates(column: pd.Series, values: pd.Series, report: LoadReport | None = None) -> pd.Series | None:
+    """``column`` as datetimes when (almost) all its values are dates or months, else ``None``.
 
-
-def _parse_dates(column: pd.Series, values: pd.Series) -> pd.Series | None:
+    At most 5% of the first 200 values, and of all values, may fail to be dates;
+    those become missing, and the report says which.
+    """
     probe = values.head(200).astype(str)
-    if not probe.str.contains(_DATE_HINT).all():
+    if probe.map(looks_like_date).mean() < 0.95:
         return None
-    try:
-        first = pd.to_datetime(probe, errors="raise", format="mixed")
-    except (ValueError, TypeError, OverflowError):
+    parsed = parse_dates(column)
+    failed = values.index[parsed.loc[values.index].isna()]
+    if len(failed) > 0.05 * len(values) or parsed.loc[values.index].isna().all():
         return None
-    if first.isna().any():
-        return None
-    parsed = pd.to_datetime(column, errors="coerce", format="mixed")
-    if parsed.notna().sum() < 0.95 * len(values):
-        return None
+    if len(failed) and report is not None:
+        examples = ", ".join(repr(str(v)) for v in pd.unique(values.loc[failed].astype(str))[:3])
+        report.notices.append(
+            f"'{column.name}': {len(failed):,} value(s) are not dates and became missing (e.g. {examples})."
+        )
     return parsed
 
 

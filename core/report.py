@@ -20,6 +20,7 @@ from core import charts
 from core.evaluation import METRICS, metric_label, overfitting_check
 from core.guards.caveats import run_warnings
 from core.guards.model_checks import model_findings, validation_importance
+from core.results import leaderboard_reasons, metric_reasons
 from core.target import Task, target_warnings
 from core.training import ModelFailure, TrainedModel, TrainingRequest, leaderboard
 
@@ -70,11 +71,15 @@ def _figure(fig) -> str:
     )
 
 
-def _metrics_table(scores: dict[str, float]) -> str:
+def _metrics_table(scores: dict[str, float], reasons: dict[str, str]) -> str:
+    """Scores with their meaning; a metric without a value (``reasons``: why, see ``metric_reasons``) shows "—"."""
     rows = []
-    for key, value in scores.items():
-        metric = METRICS.get(key)
-        rows.append({"metric": metric_label(key), "value": value, "meaning": metric.meaning if metric else ""})
+    for key in [*scores, *(k for k in reasons if k not in scores)]:
+        metric, value = METRICS.get(key), scores.get(key, float("nan"))
+        meaning = metric.meaning if metric else ""
+        if key in reasons:
+            meaning = f"Undefined: {reasons[key]} {meaning}"
+        rows.append({"metric": metric_label(key), "value": value, "meaning": meaning})
     return _table(pd.DataFrame(rows, columns=["metric", "value", "meaning"]))
 
 
@@ -205,15 +210,16 @@ def run_report(
     metric = request.ranking if task != Task.CLUSTERING else None
     ranked = f"<p>Ranked by {_e(metric.label)} on the validation rows.</p>" if metric is not None else ""
     parts += ["<h2>Models compared</h2>", ranked, _table(board)]
+    parts += [f'<p class="meta">— {_e(line)}</p>' for line in leaderboard_reasons(results, request)]
     figures: list = []
     if metric is not None and metric.label in board.columns:
         figures.append(charts.leaderboard_chart(board, metric.label))
     parts += [_figure(f) for f in figures]
     parts += [f"<h2>The chosen model: {_e(chosen.name)}</h2>", "<p>Validation scores (rows not used for training):</p>"]
-    parts.append(_metrics_table(chosen.scores))
+    parts.append(_metrics_table(chosen.scores, metric_reasons(chosen, request, chosen.scores)))
     if test_scores:
         parts.append('<div class="test"><b>Test scores</b> (the held-out split, scored once):')
-        parts.append(_metrics_table(test_scores) + "</div>")
+        parts.append(_metrics_table(test_scores, metric_reasons(chosen, request, test_scores, "test")) + "</div>")
     parts.append(
         "<details><summary>Settings</summary><pre>"
         + _e(json.dumps(chosen.params, indent=2, default=str))

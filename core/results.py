@@ -84,6 +84,52 @@ def test_scores(trained: TrainedModel, request: TrainingRequest) -> dict[str, fl
     return score(trained.pipeline, X, y, request.task)
 
 
+def metric_reasons(
+    trained: TrainedModel, request: TrainingRequest, scores: dict[str, float], part: str = "valid"
+) -> dict[str, str]:
+    """Why each of the task's metrics missing or NaN in ``scores`` is undefined (empty when all are defined).
+
+    Predicts the rows of ``part`` (the clustered training rows for clustering)
+    only when something is undefined. For ``part="test"`` call it only once the
+    person has scored the test split: ``scores`` are those test scores.
+    """
+    from core.evaluation import TASK_METRICS, undefined_reasons
+
+    task = request.task
+    if all(np.isfinite(scores.get(key, np.nan)) for key in TASK_METRICS[task]):
+        return {}
+    if task == Task.CLUSTERING:
+        _, labels, _ = cluster_assignments(trained, request)
+        return undefined_reasons(scores, task, None, labels)
+    pred = predictions(trained, request, part)
+    return undefined_reasons(scores, task, pred.y, pred.y_pred, pred.proba, pred.classes)
+
+
+def leaderboard_reasons(results: list[TrainedModel | ModelFailure], request: TrainingRequest) -> list[str]:
+    """Why leaderboard cells are empty: one line per metric and reason, naming the models it applies to.
+
+    Covers the validation metrics the leaderboard shows (a gap or training score
+    next to an undefined metric is empty for the same reason).
+    """
+    from core.evaluation import metric_label
+    from core.training import LEADERBOARD_METRICS, TrainedModel
+
+    shown = LEADERBOARD_METRICS[request.task]
+    trained = [r for r in results if isinstance(r, TrainedModel)]
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for model in trained:
+        if all(np.isfinite(model.scores.get(key, np.nan)) for key in shown):
+            continue
+        for key, reason in metric_reasons(model, request, model.scores).items():
+            if key in shown:
+                grouped.setdefault((key, reason), []).append(model.name)
+    lines = []
+    for (key, reason), names in sorted(grouped.items(), key=lambda item: shown.index(item[0][0])):
+        who = "every model" if len(names) == len(trained) > 1 else ", ".join(names)
+        lines.append(f"{metric_label(key)} ({who}): {reason}")
+    return lines
+
+
 def _positions(request: TrainingRequest, part: str) -> np.ndarray:
     if part not in ("valid", "test"):
         raise ValueError(f"part must be 'valid' or 'test'. Got {part!r}.")

@@ -80,12 +80,18 @@ def infer_role(column: pd.Series) -> RoleGuess:
     if pd.api.types.is_bool_dtype(dtype):
         return RoleGuess(Role.CATEGORICAL, "true/false values")
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        return RoleGuess(Role.DATETIME, "values are dates/times")
+        return _datetime_role(values)
     name = str(column.name)
     unique_share = distinct / n
     if pd.api.types.is_numeric_dtype(dtype):
         return _numeric_role(values, name, distinct, unique_share)
     return _text_role(values.astype(str), name, distinct, unique_share)
+
+
+def _datetime_role(values: pd.Series) -> RoleGuess:
+    if bool((values.dt.day == 1).all() and (values.dt.normalize() == values).all()):
+        return RoleGuess(Role.DATETIME, "months: every value is the first day of a month")
+    return RoleGuess(Role.DATETIME, "values are dates/times")
 
 
 def _numeric_role(values: pd.Series, name: str, distinct: int, unique_share: float) -> RoleGuess:

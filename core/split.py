@@ -33,6 +33,11 @@ class SplitConfig:
     #: k-fold cross-validation on train+validation for the leaderboard (0 = off).
     cv_folds: int = 0
 
+    def __post_init__(self) -> None:
+        # Rows ordered by time are cut in order, never stratified: say so in the config.
+        if self.time_column is not None and self.stratify:
+            object.__setattr__(self, "stratify", False)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -125,6 +130,83 @@ def split_summary(split: Split, y: pd.Series | None) -> pd.DataFrame:
         for label, count in counts.items():
             rows.append({"split": name, "class": label, "rows": int(count), "share": count / max(1, len(idx))})
     return pd.DataFrame(rows)
+
+
+def split_warnings(split: Split, y: pd.Series | None) -> list[str]:
+    """Plain words when validation or test rows lack classes the training rows hold (or hold only one).
+
+    ``y`` holds the class labels of the split's table (``None`` for regression and
+    clustering: no warnings). Each message says what cannot be computed and how
+    to fix it.
+    """
+    if y is None:
+        return []
+    fix = (
+        "Use a larger validation/test share, or shuffle instead of ordering by time."
+        if split.config.time_column is not None
+        else "Use a larger validation/test share; a class with very few rows cannot be in every part."
+    )
+    trained = _classes(y.iloc[split.train])
+    if len(trained) == 1:
+        return [
+            f"The training rows hold only one class ({_names(trained)}): a model cannot learn to tell classes "
+            f"apart. {fix}"
+        ]
+    messages = []
+    for name, idx in (("validation", split.valid), ("test", split.test)):
+        if len(idx) == 0:
+            continue
+        present = _classes(y.iloc[idx])
+        missing = [c for c in trained if c not in present]
+        unseen = [c for c in present if c not in trained]
+        found = []
+        if len(present) == 1:
+            found.append(
+                f"The {name} rows hold only one class ({_names(present)}): ROC-AUC and log loss cannot be "
+                "computed there, and accuracy alone says little."
+            )
+        elif missing:
+            found.append(
+                f"The {name} rows hold {len(present) - len(unseen)} of the {len(trained)} classes "
+                f"({_names(missing)} {'is' if len(missing) == 1 else 'are'} missing): ROC-AUC and per-class "
+                "precision cannot be computed for the missing classes."
+            )
+        if unseen:
+            found.append(
+                f"The {name} rows hold classes the training rows never show ({_names(unseen)}): "
+                "the model cannot predict them."
+            )
+        if found:
+            messages.append(" ".join([*found, fix]))
+    return messages
+
+
+def _classes(labels: pd.Series) -> list:
+    return sorted(pd.unique(labels.dropna()), key=str)
+
+
+def _names(labels: list, limit: int = 5) -> str:
+    shown = ", ".join(repr(str(c)) for c in labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def time_order_advice(frame: pd.DataFrame, date_columns: list[str]) -> tuple[str, str] | None:
+    """The date column to order the split by, and why in plain words; ``None`` without dates.
+
+    Prefers the first column with a date on every row (rows without one cannot
+    be ordered).
+    """
+    if not date_columns:
+        return None
+    complete = [c for c in date_columns if c in frame.columns and frame[c].notna().all() and frame[c].nunique() > 1]
+    column = complete[0] if complete else date_columns[0]
+    message = (
+        "Rows have dates: shuffling lets the model train on the future and be scored on the past; "
+        f"order by '{column}' to test on the newest rows, as the model would be used."
+    )
+    if not complete:
+        message += f" '{column}' has rows without a date: drop them on the Clean page first."
+    return column, message
 
 
 def cv_folds(

@@ -24,7 +24,7 @@ setup = state.train_setup() or suggested_setup(choice.task, y)
 unconfirmed = views.row_loss_gate(plan, row_report)
 
 st.subheader("Split", anchor=False)
-split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after))
+split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after), rows)
 views.split_preview(rows, choice.target, choice.task, split)
 
 st.subheader("Models", anchor=False)

@@ -29,7 +29,7 @@ model = next(m for m in trained if m.name == name)
 st.subheader("Scores", anchor=False)
 views.scores(model, request)
 flagged = views.checks(model, request)
-views.overfitting(model, request, suspicious=flagged)
+views.overfitting(model, suspicious=flagged)
 
 st.subheader("Diagnostics", anchor=False)
 views.diagnostics(model, request)

@@ -356,3 +356,120 @@ def test_classification_scores_equal_scikit_learns_functions(seed):
 def test_metric_label_reads_like_the_app():
     assert ev.metric_label("r2") == "R²" and ev.metric_label("f1_macro") == ev.METRICS["f1_macro"].label
     assert ev.metric_label("mape_skipped_rows") == "mape skipped rows"
+
+
+# --------------------------------------------------------------------------- why a metric is undefined
+
+
+FIVE = ["a", "b", "c", "d", "e"]
+
+
+def _five_class_rows_holding_two():
+    """Validation rows of a five-class model that hold only 'a' and 'b'; 'b' is never predicted."""
+    y = np.array(["a", "b", "a", "b", "a", "b"])
+    y_pred = np.array(["a", "a", "a", "c", "a", "a"])
+    proba = np.full((6, 5), 0.2)
+    return y, y_pred, proba
+
+
+def test_every_undefined_metric_of_a_five_class_model_scored_on_two_classes_has_a_reason():
+    y, y_pred, proba = _five_class_rows_holding_two()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = ev.classification_scores(y, y_pred, proba, FIVE)
+    undefined = {k for k in ev.TASK_METRICS[Task.MULTICLASS] if not np.isfinite(scores.get(k, np.nan))}
+    assert undefined == {"roc_auc", "precision_macro", "precision_weighted"}
+    reasons = ev.undefined_reasons(scores, Task.MULTICLASS, y, y_pred, proba, FIVE)
+    assert set(reasons) == undefined
+    assert reasons["roc_auc"].startswith("These rows hold 2 of the 5 classes the model knows ('c', 'd', 'e' have none)")
+    assert "The model never predicted 'b'" in reasons["precision_macro"]
+    assert reasons["precision_weighted"] == reasons["precision_macro"]
+
+
+@pytest.mark.parametrize(
+    ("key", "y", "y_pred", "proba", "classes", "expected"),
+    [
+        ("roc_auc", ["a", "a"], ["a", "b"], [[0.6, 0.4], [0.3, 0.7]], ["a", "b"], "These rows hold only one class ('a')"),
+        ("log_loss", ["a", "a"], ["a", "b"], [[0.6, 0.4], [0.3, 0.7]], ["a", "b"], "These rows hold only one class ('a')"),
+        ("roc_auc", ["a", "b"], ["a", "b"], None, ["a", "b"], "This model gives no probabilities"),
+        ("roc_auc", ["a", "x"], ["a", "b"], [[0.6, 0.4], [0.3, 0.7]], ["a", "b"], "These rows hold classes the model never saw in training ('x')"),
+        ("precision_macro", ["a", "b"], ["a", "a"], None, ["a", "b"], "The model never predicted 'b' (1 row here)"),
+        ("roc_auc", ["a", "b"], ["a", "b"], [[0.6, 0.4], [0.3, 0.7]], ["a", "b"], None),
+        ("precision_macro", ["a", "b"], ["a", "b"], None, ["a", "b"], None),
+    ],
+)  # fmt: skip
+def test_undefined_reason_for_classification(key, y, y_pred, proba, classes, expected):
+    proba = None if proba is None else np.array(proba)
+    reason = ev.undefined_reason(key, np.array(y), np.array(y_pred), proba, classes)
+    assert reason is None if expected is None else reason.startswith(expected), reason
+
+
+def test_undefined_reason_for_regression_and_clustering():
+    assert ev.undefined_reason("r2", np.array([3.0]), np.array([2.0])).startswith("R² needs at least two rows")
+    assert ev.undefined_reason("r2", np.array([3.0, 1.0]), np.array([2.0, 1.0])) is None
+    mape_reason = ev.undefined_reason("mape", np.zeros(3), np.ones(3))
+    assert mape_reason == ev.mape(np.zeros(3), np.ones(3))[1]
+    assert ev.undefined_reason("silhouette", None, np.array([0, 0, 0, -1])).startswith("Only one cluster was found")
+    assert ev.undefined_reason("davies_bouldin", None, np.array([0, 1, 2])).startswith("Every cluster holds one row")
+    assert ev.undefined_reason("silhouette", None, np.array([0, 0, 1, 1])) is None
+
+
+def test_undefined_reasons_of_nan_regression_scores_match_and_defined_ones_are_left_out():
+    y, y_pred = np.zeros(4), np.array([1.0, 0.0, 2.0, 0.5])
+    scores = ev.regression_scores(y, y_pred)
+    assert ev.undefined_reasons(scores, Task.REGRESSION, y, y_pred) == {
+        "mape": "MAPE is not defined here: every true value is 0, so no percentage error can be computed."
+    }
+
+
+def test_metric_reasons_of_a_trained_model_predict_only_when_something_is_undefined():
+    request, trained = _request_and_model()
+    assert results.metric_reasons(trained, request, trained.scores) == {}
+    request.frame.loc[40:49, "target"] = "yes"  # now the validation rows hold one class
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rescored = ev.score(trained.pipeline, *request.xy(request.split.valid), Task.BINARY)
+    assert "roc_auc" not in rescored
+    reasons = results.metric_reasons(trained, request, rescored)
+    assert set(reasons) == {"roc_auc", "pr_auc", "log_loss"}
+    assert reasons["roc_auc"].startswith("These rows hold only one class ('yes')")
+
+
+def test_undefined_reason_agrees_with_the_scores_on_random_labels():
+    """A reason exactly when the scoring functions leave a metric out or NaN (one set of rules)."""
+    for seed in range(120):
+        rng = np.random.default_rng(seed)
+        k = int(rng.integers(2, 5))
+        classes = list("abcd"[:k])
+        pool = classes + (["x"] if rng.random() < 0.3 else [])  # sometimes a class the model never saw
+        y = rng.choice(pool[: int(rng.integers(1, len(pool) + 1))], int(rng.integers(1, 8)))
+        y_pred = rng.choice(classes, len(y))
+        proba = None if rng.random() < 0.2 else rng.dirichlet(np.ones(k), len(y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = ev.classification_scores(y, y_pred, proba, classes)
+        for key in ev.TASK_METRICS[Task.BINARY if k == 2 else Task.MULTICLASS]:
+            undefined = not np.isfinite(scores.get(key, np.nan))
+            reason = ev.undefined_reason(key, y, y_pred, proba, classes)
+            assert undefined == (reason is not None), (seed, key, list(y), list(y_pred), reason)
+
+
+def test_leaderboard_reasons_group_models_by_metric_and_reason():
+    request, trained = _request_and_model()
+    other = TrainedModel("Other", "logistic_regression", {}, trained.pipeline, Task.BINARY, {}, {}, 0.1)
+    assert results.leaderboard_reasons([trained, ModelFailure("SVM", "svm", "boom")], request) == []
+    request.frame.loc[40:49, "target"] = "yes"  # the validation rows hold one class
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rescored = ev.score(trained.pipeline, *request.xy(request.split.valid), Task.BINARY)
+    one = TrainedModel("LR", "logistic_regression", {}, trained.pipeline, Task.BINARY, rescored, rescored, 0.2)
+    two = TrainedModel("LR 2", "logistic_regression", {}, other.pipeline, Task.BINARY, rescored, rescored, 0.2)
+    lines = results.leaderboard_reasons([one, two], request)
+    assert lines == [
+        "ROC-AUC (every model): These rows hold only one class ('yes'): ROC-AUC needs rows of at least two classes "
+        "to tell apart.",
+        "PR-AUC (every model): These rows hold only one class ('yes'): PR-AUC needs rows of at least two classes "
+        "to tell apart.",
+        "Log loss (every model): These rows hold only one class ('yes'): Log loss needs rows of at least two "
+        "classes to tell apart.",
+    ]

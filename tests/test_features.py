@@ -141,3 +141,17 @@ def test_constant_fill_reaches_the_imputer():
     pipe.fit(frame[["num"]], y)
     branch = next(t for n, t, c in pipe.named_steps["columns"].transformers_ if c == ["num"])
     assert branch.named_steps["impute"].statistics_[0] == -1.0
+
+
+def test_date_feature_note_names_every_part_the_model_gets_and_the_risk():
+    from core.features import DateParts, date_feature_note
+
+    frame = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=10, freq="7h")})
+    parts = [name.split(" (", 1)[1].rstrip(")") for name in DateParts().fit(frame).get_feature_names_out()]
+    assert parts == ["year", "month", "day of week", "hour", "days"]
+    note = date_feature_note(["when"])
+    assert note.startswith("'when' goes into the model as year, month, day of week")
+    assert all(part in note for part in parts)
+    assert "learn the period rather than the pattern" in note
+    assert date_feature_note(["a", "b"]).startswith("'a', 'b' go into")
+    assert date_feature_note([]) is None

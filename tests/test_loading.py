@@ -221,3 +221,111 @@ def test_extra_fields_beyond_the_scanned_part_are_still_found_and_kept():
     assert len(ds.frame) == 600_001
     assert ds.frame["extra_1"].iloc[-1] == 4
     assert ds.report.ragged_count == 1 and ds.report.ragged_checked_all
+
+
+# --------------------------------------------------------------------------- dates and months
+
+
+def column_of(values: list[str]) -> pd.Series:
+    """``values`` as a CSV column 'when' (next to a numeric one), read by load_file."""
+    text = "when,v\n" + "".join(f'"{value}",{i}\n' for i, value in enumerate(values))
+    return load(text).frame["when"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["2018-03", "2018-04", "2019-12"], ["2018-03-01", "2018-04-01", "2019-12-01"]),
+        (["Mar-2018", "Apr-2018", "Dec-2019"], ["2018-03-01", "2018-04-01", "2019-12-01"]),
+        (["March 2018", "April 2018", "december 2019"], ["2018-03-01", "2018-04-01", "2019-12-01"]),
+        (["Mar 2018", "Sept 2018", "Dec. 2019"], ["2018-03-01", "2018-09-01", "2019-12-01"]),
+        (["03/2018", "4/2018", "12/2019"], ["2018-03-01", "2018-04-01", "2019-12-01"]),
+        (["2018-03-01 10:00", "2018-03-02 11:30", "2018-03-03 09:15"], ["2018-03-01 10:00", "2018-03-02 11:30", "2018-03-03 09:15"]),
+        (["2018-03-01T10:00:00", "2018-03-02T11:30:00", "2018-03-03T09:15:00"], ["2018-03-01 10:00", "2018-03-02 11:30", "2018-03-03 09:15"]),
+        (["2018-03-01", "2018-03-02", "2018-03-03"], ["2018-03-01", "2018-03-02", "2018-03-03"]),
+        (["03/15/2018", "04/16/2018", "12/01/2019"], ["2018-03-15", "2018-04-16", "2019-12-01"]),
+        (["March 5, 2018", "April 16, 2018", "Dec 1, 2019"], ["2018-03-05", "2018-04-16", "2019-12-01"]),
+        (["05-Mar-2018", "16-Apr-2018", "01-Dec-2019"], ["2018-03-05", "2018-04-16", "2019-12-01"]),
+    ],
+    ids=["yyyy-mm", "Mon-yyyy", "Month yyyy", "Mon. yyyy", "mm/yyyy", "date hh:mm", "iso T", "iso", "us", "Month d, yyyy", "dd-Mon-yyyy"],
+)  # fmt: skip
+def test_date_and_month_formats_become_datetimes(values, expected):
+    when = column_of(values)
+    assert pd.api.types.is_datetime64_any_dtype(when.dtype), when.tolist()
+    assert when.tolist() == [pd.Timestamp(e) for e in expected]
+
+
+def test_mixed_date_and_month_formats_in_one_column_are_read_and_months_start_on_the_first():
+    when = column_of(["2018-03", "Apr-2018", "May 2018", "06/2018", "2018-07-15", "August 3, 2018"])
+    assert when.tolist() == [
+        pd.Timestamp(d) for d in ("2018-03-01", "2018-04-01", "2018-05-01", "2018-06-01", "2018-07-15", "2018-08-03")
+    ]
+
+
+def test_a_month_column_is_reported_as_dates_with_a_datetime_role():
+    from core.schema import Role, infer_roles
+
+    ds = load("month,sales\nMar-2018,1\nApr-2018,2\nMay-2018,3\nJun-2018,4\n")
+    assert ds.report.parsed_dates == ["month"]
+    guess = infer_roles(ds.frame)["month"]
+    assert guess.role == Role.DATETIME
+    assert "month" in guess.reason
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1.2.3", "2.10.1", "10.0.19041"],  # version strings
+        ["1.2.3", "1.2.4", "1.3.0"],
+        ["M-00001", "M-00002", "M-00003"],  # ID codes
+        ["AB-2018", "CD-2019", "EF-2020"],
+        ["INV-2018-03", "INV-2018-04", "INV-2019-01"],
+        ["10-20", "20-30", "30-40"],  # ranges
+        ["1990-2000", "2000-2010", "2010-2020"],
+        ["2009-10", "2010-11", "2011-12"],  # seasons, not months
+        ["2018-13", "2018-14", "2018-15"],  # no 13th month
+        ["12/45", "3/4", "7/8"],  # fractions / scores
+        ["0001-01", "0002-01", "0003-01"],  # not plausible years
+        ["Mar", "Apr", "May"],  # month names alone are categories
+        ["may be", "march on", "June bug"],
+        ["3 weeks", "2 days", "10 years"],
+        ["v2018", "v2019", "v2020"],
+    ],
+)
+def test_look_alikes_stay_text(values):
+    when = column_of(values)
+    assert pd.api.types.is_string_dtype(when.dtype), when.tolist()
+    assert when.tolist() == values
+
+
+def test_a_few_values_that_are_not_dates_become_missing_and_are_named():
+    values = [f"2018-{m:02d}-01" for m in range(1, 13)] * 3 + ["unknown"]
+    ds = load("when,v\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values)))
+    assert pd.api.types.is_datetime64_any_dtype(ds.frame["when"].dtype)
+    assert ds.frame["when"].isna().sum() == 1
+    assert any("'when'" in n and "'unknown'" in n for n in ds.report.notices)
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "diabetes", "digits", "linnerud"])
+def test_scikit_learn_bundled_datasets_have_no_false_dates(name):
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, f"load_{name}")(as_frame=True)
+    frame = bunch.frame.copy()
+    ds = load(frame.to_csv(index=False))
+    assert ds.report.parsed_dates == []
+    assert not any(pd.api.types.is_datetime64_any_dtype(t) for t in ds.frame.dtypes)
+
+
+def test_bundled_samples_only_date_the_listing_date():
+    from core.samples import list_samples, load_sample
+
+    dated = {s.key: load_sample(s.key).report.parsed_dates for s in list_samples()}
+    assert {k: v for k, v in dated.items() if v} == {"house_prices": ["listing_date"]}
+
+
+def test_day_first_dates_are_read_day_first_throughout_a_mixed_column():
+    when = column_of(["2018-06-10 10:00", "17/06/2018", "10/06/2018", "05/07/2018"])
+    assert when.tolist() == [pd.Timestamp(d) for d in ("2018-06-10 10:00", "2018-06-17", "2018-06-10", "2018-07-05")]
+    us = column_of(["2018-06-10 10:00", "06/17/2018", "06/10/2018", "07/05/2018"])
+    assert us.tolist() == [pd.Timestamp(d) for d in ("2018-06-10 10:00", "2018-06-17", "2018-06-10", "2018-07-05")]

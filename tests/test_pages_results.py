@@ -132,13 +132,17 @@ def test_clustering_results():
 
 
 def _metrics_with_undefined_precision():
-    import math
+    import numpy as np
 
+    from core.evaluation import classification_scores, undefined_reasons
     from core.target import Task
     from ui import results_views
 
-    scores = {"roc_auc": 0.8, "accuracy": 0.9, "precision_macro": math.nan, "recall_macro": 0.5}
-    results_views.metrics_row(scores, Task.BINARY, rows=40)
+    y, y_pred = np.array(["a", "a", "b", "b"]), np.array(["a", "a", "a", "a"])  # 'b' never predicted
+    proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.7, 0.3]])
+    scores = classification_scores(y, y_pred, proba, ["a", "b"])
+    reasons = undefined_reasons(scores, Task.BINARY, y, y_pred, proba, ["a", "b"])
+    results_views.metrics_row(scores, Task.BINARY, rows=40, reasons=reasons)
 
 
 def test_undefined_precision_shows_a_dash_with_the_reason():
@@ -147,8 +151,12 @@ def test_undefined_precision_shows_a_dash_with_the_reason():
     shown = {m.label: m for m in at.metric}
     assert shown["Precision (macro)"].value == "—"
     assert "never predicted" in shown["Precision (macro)"].help
-    assert shown["Accuracy"].value == "0.9000"
+    assert shown["Accuracy"].value == "0.5000"
     assert any("40 rows" in c for c in captions(at))
+    assert any(
+        c.replace("\\", "").startswith("— Precision (macro), Precision (weighted): The model never predicted 'b'")
+        for c in captions(at)
+    )
 
 
 def test_per_class_table_shows_a_dash_for_undefined_precision_and_stays_numeric():
@@ -168,3 +176,57 @@ def test_the_stakeholder_report_is_offered(binary):
     buttons = [b for b in binary.get("download_button") if "report" in b.proto.label.lower()]
     assert [b.proto.label for b in buttons] == ["Download the report (HTML)"]
     assert any("opens offline" in c for c in captions(binary))
+
+
+@pytest.fixture(scope="module")
+def time_ordered() -> AppTest:
+    """The drifting five-class table trained in time order: validation and test rows hold two classes."""
+    from tests.page_helpers import drifting_on_models
+
+    at = drifting_on_models()
+    at.button(key="models_time_suggested").click().run()
+    at.multiselect(key="models_chosen").set_value(["logistic_regression"]).run()
+    at.button(key="models_train").click().run()
+    assert at.session_state[state.JOB].wait(120)
+    return at
+
+
+WHY = "These rows hold 2 of the 5 classes the model knows ('c', 'd', 'e' have none)"
+
+
+def test_the_leaderboard_says_why_a_cell_is_empty(time_ordered):
+    at = time_ordered
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert at.dataframe[0].value["ROC-AUC"].isna().all()
+    assert any(c.replace("\\", "").startswith(f"— ROC-AUC (every model): {WHY}") for c in captions(at))
+
+
+def test_time_ordered_run_says_why_roc_auc_is_undefined_on_validation_and_test(time_ordered):
+    at = time_ordered
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    roc = next(m for m in at.metric if m.label == "ROC-AUC")
+    assert roc.value == "—" and WHY in roc.help.replace("\\", "")
+    assert any(c.replace("\\", "").startswith(f"— ROC-AUC: {WHY}") for c in captions(at))
+
+    at.button(key="results_test").click().run()
+    assert not at.exception
+    assert [m.value for m in at.metric if m.label == "ROC-AUC"] == ["—", "—"]
+    assert sum(c.replace("\\", "").startswith(f"— ROC-AUC: {WHY}") for c in captions(at)) == 2
+
+
+def _overfitting_with_an_undefined_validation_score():
+    from types import SimpleNamespace
+
+    from core.target import Task
+    from ui import results_views
+
+    model = SimpleNamespace(train_scores={"roc_auc": 0.97}, scores={"roc_auc": float("nan")}, task=Task.BINARY)
+    results_views.overfitting(model)
+
+
+def test_no_memorising_verdict_is_given_on_an_undefined_validation_score():
+    at = AppTest.from_function(_overfitting_with_an_undefined_validation_score).run()
+    assert not at.exception
+    assert not [c for c in captions(at) if "no sign of memorising" in c or "nan" in c]

@@ -16,6 +16,7 @@ from core import events as ev
 from core import registry
 from core.target import Task
 from core.training import TrainedModel
+from tests.page_helpers import drifting_on_models
 from ui import state
 
 APP = "../app.py"
@@ -263,3 +264,58 @@ def test_stop_keeps_the_models_finished_so_far_and_skips_the_rest():
     assert progress_texts(at)[0].startswith("Stopped 2 of 3 models")
     assert set(leaderboard_models(at)) == {"Baseline", "Random forest"}
     assert not at.exception
+
+
+# --------------------------------------------------------------------------- dates and time order
+
+
+def warnings_of(at: AppTest) -> list[str]:
+    return [w.body.replace("\\", "") for w in at.warning]
+
+
+def captions_of(at: AppTest) -> list[str]:
+    return [c.value.replace("\\", "") for c in at.caption]
+
+
+def test_dates_among_the_features_suggest_time_order_with_a_one_click_fix_and_a_note():
+    at = on_models("house_prices")
+    advice = [i for i in infos(at) if "shuffling lets the model train on the future" in i]
+    assert advice and "order by 'listing_date' to test on the newest rows" in advice[0]
+    assert at.selectbox(key="models_time").value is None, "never switched on silently"
+    assert setup(at).split.time_column is None
+    assert any(
+        "'listing_date' goes into the model" in c and "period rather than the pattern" in c for c in captions_of(at)
+    )
+
+    at.button(key="models_time_suggested").click().run()
+    assert not at.exception
+    assert at.selectbox(key="models_time").value == "listing_date"
+    assert setup(at).split.time_column == "listing_date"
+    assert not [i for i in infos(at) if "shuffling" in i], "the advice is done"
+    assert not any(b.key == "models_time_suggested" for b in at.button)
+
+
+def test_a_month_column_offers_time_order_which_unticks_stratify_and_warns_of_missing_classes():
+    at = drifting_on_models()
+    assert "month" in at.selectbox(key="models_time").options
+    stratify = at.checkbox(key="models_stratify")
+    assert stratify.value is True and not stratify.disabled
+    assert not warnings_of(at), "a shuffled, stratified split holds every class"
+
+    at.button(key="models_time_suggested").click().run()
+    assert not at.exception
+    assert setup(at).split.time_column == "month"
+    assert setup(at).split.stratify is False
+    shown = [c for c in at.checkbox if c.label == "Stratify by class"]
+    assert len(shown) == 1 and shown[0].value is False and shown[0].disabled
+    found = warnings_of(at)
+    assert any(w.startswith("The test rows hold 2 of the 5 classes ('c', 'd', 'e' are missing)") for w in found)
+    assert any(w.startswith("The validation rows hold 2 of the 5 classes") for w in found)
+    assert all("shuffle instead of ordering by time" in w for w in found)
+
+    at.selectbox(key="models_time").set_value(None).run()
+    assert not at.exception
+    stratify = at.checkbox(key="models_stratify")
+    assert stratify.value is True and not stratify.disabled, "shuffling again brings stratification back"
+    assert setup(at).split.stratify is True
+    assert not warnings_of(at)

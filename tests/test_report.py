@@ -84,3 +84,27 @@ def test_regression_and_clustering_reports_render():
     request, results = run(frame, None, Task.CLUSTERING, [("kmeans", {})])
     page = run_report(request, results, results[-1], "c.csv")
     assert "clustering the rows" in page and "What drives" not in page
+
+
+def test_every_dash_in_the_report_says_why_the_metric_is_undefined():
+    n = 200
+    rng = np.random.default_rng(4)
+    late = np.arange(n) >= 0.6 * n  # by date, the newest rows hold only 'a' and 'b'
+    grade = np.where(late, rng.choice(["a", "b"], n), rng.choice(["a", "b", "c", "d", "e"], n))
+    frame = pd.DataFrame(
+        {"when": pd.date_range("2010-01-01", periods=n, freq="MS"), "x": rng.normal(size=n), "grade": grade}
+    )
+    roles = effective_roles(infer_roles(frame), {})
+    setup = TrainSetup(SplitConfig(time_column="when"), [ModelRun("logistic_regression", "LR", {})])
+    request = make_request(frame, "grade", Task.MULTICLASS, ["when", "x"], roles, CleaningPlan(), setup)
+    results = run_training(request)
+    chosen = results[-1]
+    assert not np.isfinite(chosen.scores["roc_auc"])
+    from core.results import test_scores
+
+    page = run_report(request, results, chosen, "drift.csv", test_scores=test_scores(chosen, request))
+    reason = (
+        "These rows hold 2 of the 5 classes the model knows (&#x27;c&#x27;, &#x27;d&#x27;, &#x27;e&#x27; have none)"
+    )
+    assert page.count(reason) >= 3, "the leaderboard, the validation and the test tables each say why"
+    assert "ROC-AUC (every model): " + reason in page

@@ -4,7 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.split import SplitConfig, SplitError, cv_folds, make_split, split_summary
+from core.split import (
+    SplitConfig,
+    SplitError,
+    cv_folds,
+    make_split,
+    split_summary,
+    split_warnings,
+    time_order_advice,
+)
 from core.target import Task
 
 
@@ -75,3 +83,66 @@ def test_summary_and_cv_folds():
     folds = cv_folds(f["y"], positions, Task.BINARY, 5, 0)
     assert len(folds) == 5
     assert sorted(np.concatenate([b for _, b in folds])) == sorted(positions)
+
+
+# --------------------------------------------------------------------------- time order and missing classes
+
+
+def drifting(n=100):
+    """Five classes early on; the newest 40% of rows hold only 'a' and 'b'."""
+    rng = np.random.default_rng(1)
+    late = np.arange(n) >= 0.6 * n
+    y = np.where(late, rng.choice(["a", "b"], n), rng.choice(["a", "b", "c", "d", "e"], n))
+    when = pd.date_range("2018-01-01", periods=n, freq="MS")
+    return pd.DataFrame({"x": rng.normal(size=n), "when": when, "y": y}).sample(frac=1, random_state=0)
+
+
+def test_time_order_turns_stratification_off_in_the_config():
+    config = SplitConfig(time_column="when")
+    assert config.stratify is False and config.to_dict()["stratify"] is False
+    assert SplitConfig(stratify=True).stratify is True
+    f = drifting()
+    assert make_split(f, "y", Task.MULTICLASS, SplitConfig(stratify=True, time_column="when")).config.stratify is False
+
+
+def test_split_warnings_name_the_classes_missing_from_validation_and_test_with_a_fix():
+    f = drifting()
+    split = make_split(f, "y", Task.MULTICLASS, SplitConfig(time_column="when"))
+    warnings = split_warnings(split, f["y"])
+    assert len(warnings) == 2
+    valid, test = warnings
+    assert valid.startswith("The validation rows hold 2 of the 5 classes ('c', 'd', 'e' are missing)")
+    assert test.startswith("The test rows hold 2 of the 5 classes ('c', 'd', 'e' are missing)")
+    for message in warnings:
+        assert "ROC-AUC and per-class precision cannot be computed for the missing classes" in message
+        assert "shuffle instead of ordering by time" in message
+
+
+def test_split_warnings_for_one_class_and_for_classes_training_never_saw():
+    n = 100
+    f = pd.DataFrame(
+        {"when": pd.date_range("2020-01-01", periods=n, freq="D"), "y": ["a", "b"] * 35 + ["a"] * 15 + ["z"] * 15}
+    )
+    split = make_split(f, "y", Task.BINARY, SplitConfig(time_column="when"))
+    valid, test = split_warnings(split, f["y"])
+    assert valid.startswith("The validation rows hold only one class ('a')")
+    assert "ROC-AUC" in valid
+    assert test.startswith("The test rows hold only one class ('z')")
+    assert "training rows never show ('z')" in test
+
+
+def test_a_shuffled_stratified_split_or_regression_has_no_split_warnings():
+    f = drifting(200)
+    split = make_split(f, "y", Task.MULTICLASS, SplitConfig())
+    assert split_warnings(split, f["y"]) == []
+    assert split_warnings(split, None) == []
+
+
+def test_time_order_advice_names_a_complete_date_column_and_says_why():
+    f = drifting()
+    f["gappy"] = f["when"].where(f["x"] > 0)
+    column, message = time_order_advice(f, ["gappy", "when"])
+    assert column == "when"
+    assert "shuffling lets the model train on the future and be scored on the past" in message
+    assert "order by 'when' to test on the newest rows" in message.lower()
+    assert time_order_advice(f, []) is None

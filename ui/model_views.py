@@ -10,9 +10,9 @@ from core import charts, registry
 from core.cleaning import CleaningPlan, RowReport, needs_confirmation
 from core.errors import DashboardError
 from core.evaluation import METRICS, RANKING_CHOICES, default_ranking
-from core.features import IMBALANCE_METHODS, FeatureOptions
+from core.features import IMBALANCE_METHODS, FeatureOptions, date_feature_note
 from core.schema import Role
-from core.split import SplitConfig, split_summary
+from core.split import SplitConfig, split_summary, split_warnings, time_order_advice
 from core.target import IMBALANCE_SHARE, Task
 from core.training import ModelRun, TrainSetup
 from ui import state
@@ -21,8 +21,10 @@ from ui.text import md_escape
 CV_CHOICES = {0: "off", 3: "3 folds", 5: "5 folds", 10: "10 folds"}
 
 
-def split_controls(current: SplitConfig, task: Task, date_columns: list[str]) -> SplitConfig:
-    """Train/validation/test shares, seed, stratification, time order, CV."""
+def split_controls(
+    current: SplitConfig, task: Task, date_columns: list[str], rows: pd.DataFrame | None = None
+) -> SplitConfig:
+    """Train/validation/test shares, seed, stratification, time order, CV; with dates, advice on time order."""
     left, right = st.columns([2, 1])
     with left:
         train, valid_end = st.slider(
@@ -40,13 +42,6 @@ def split_controls(current: SplitConfig, task: Task, date_columns: list[str]) ->
             help="The same seed gives the same split and the same results.",
         )
     cols = st.columns(3)
-    stratify = cols[0].checkbox(
-        "Stratify by class",
-        current.stratify,
-        key="models_stratify",
-        disabled=not task.is_classification,
-        help="Keep each class's share the same in every split.",
-    )
     time_options = [None, *date_columns]
     time_column = cols[1].selectbox(
         "Order by time",
@@ -56,6 +51,16 @@ def split_controls(current: SplitConfig, task: Task, date_columns: list[str]) ->
         key="models_time",
         help="Train on the oldest rows and test on the newest, without shuffling.",
     )
+    ordered = time_column is not None  # rows cut in time order cannot also be stratified
+    stratify = cols[0].checkbox(
+        "Stratify by class",
+        False if ordered else current.stratify or current.time_column is not None,
+        key="models_stratify_off" if ordered else "models_stratify",
+        disabled=ordered or not task.is_classification,
+        help="Off while the rows are ordered by time: the split follows the dates."
+        if ordered
+        else "Keep each class's share the same in every split.",
+    )
     folds = cols[2].selectbox(
         "Cross-validation",
         list(CV_CHOICES),
@@ -64,6 +69,18 @@ def split_controls(current: SplitConfig, task: Task, date_columns: list[str]) ->
         key="models_cv",
         help="Also score each model with k-fold cross-validation on train+validation (takes k times longer).",
     )
+    if task != Task.CLUSTERING:  # with a target, dates decide what "unseen rows" means
+        advice = time_order_advice(rows, date_columns) if rows is not None else None
+        if advice is not None and not ordered:
+            st.info(md_escape(advice[1]), icon=":material/schedule:")
+            st.button(
+                f"Order by {md_escape(advice[0])}",
+                key="models_time_suggested",
+                on_click=lambda: st.session_state.update(models_time=advice[0]),
+            )
+        note = date_feature_note(date_columns)
+        if note:
+            st.caption(md_escape(note))
     return SplitConfig(
         (train) / 100,
         (valid_end - train) / 100,
@@ -85,6 +102,8 @@ def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: Sp
         return
     y = rows[target] if target is not None and task.is_classification else None
     st.plotly_chart(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
+    for message in split_warnings(split, y):
+        st.warning(md_escape(message), icon=":material/rule:")
 
 
 def model_picker(task: Task, chosen: list[str], n_rows: int | None = None) -> list[str]:

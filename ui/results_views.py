@@ -9,6 +9,7 @@ from core import charts, results
 from core.evaluation import (
     METRICS,
     TASK_METRICS,
+    UNDEFINED_FALLBACK,
     classification_report_frame,
     cluster_sizes,
     confusion_frame,
@@ -30,13 +31,6 @@ SPLITS = {
     "clustered": "**Training split** · {rows} rows the clusters were found on (clustering has no held-out score).",
 }
 UNDEFINED = "—"
-#: Hover text of a metric with no value: precision when the model never predicted a class.
-UNDEFINED_HELP = {
-    "precision": "Undefined: the model never predicted this class, so no share of its calls can be right or wrong.",
-    "averaged": "Undefined: the model never predicted at least one class (see Per class), so that class has no "
-    "precision and neither has the average.",
-    "other": "Not defined on these rows.",
-}
 
 
 def _fmt(key: str, value: float) -> str:
@@ -49,34 +43,46 @@ def _fmt(key: str, value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def _undefined_help(key: str) -> str:
-    if key == "precision":
-        return UNDEFINED_HELP["precision"]
-    return UNDEFINED_HELP["averaged" if key.startswith("precision_") else "other"]
-
-
-def metrics_row(scores: dict[str, float], task: Task, *, where: str = "validation", rows: int | None = None) -> None:
+def metrics_row(
+    scores: dict[str, float],
+    task: Task,
+    *,
+    where: str = "validation",
+    rows: int | None = None,
+    reasons: dict[str, str] | None = None,
+) -> None:
     """One st.metric per task metric, with its meaning on hover, under one line naming the split.
 
-    ``where`` is a key of :data:`SPLITS`. An undefined metric (NaN, e.g.
-    precision when a class was never predicted) shows "—" and says why on hover.
+    ``where`` is a key of :data:`SPLITS`. A metric without a value (NaN, or left
+    out because it cannot be computed) shows "—"; why, from ``reasons``
+    (:func:`core.results.metric_reasons`), is said on hover and in a caption below.
     """
     st.caption(SPLITS[where].format(rows=f"{rows:,}" if rows is not None else "the"))
-    keys = [k for k in TASK_METRICS[task] if k in scores and not np.isinf(scores[k])]
+    keys = [k for k in TASK_METRICS[task] if not np.isinf(scores.get(k, np.nan))]
+    why: dict[str, list[str]] = {}
     for start in range(0, len(keys), 5):
         cols = st.columns(5)
         for col, key in zip(cols, keys[start : start + 5], strict=False):
-            metric, value = METRICS[key], scores[key]
-            meaning = metric.meaning if np.isfinite(value) else f"{_undefined_help(key)} {metric.meaning}"
+            metric, value = METRICS[key], scores.get(key, np.nan)
+            meaning = metric.meaning
+            if not np.isfinite(value):
+                reason = (reasons or {}).get(key, UNDEFINED_FALLBACK)
+                why.setdefault(reason, []).append(metric.label)
+                meaning = f"Undefined: {md_escape(reason)} {meaning}"
             col.metric(metric.label, _fmt(key, value), help=meaning)
+    for reason, labels in why.items():
+        st.caption(f"{UNDEFINED} {', '.join(labels)}: {md_escape(reason)}")
 
 
 def scores(model: TrainedModel, request: TrainingRequest) -> None:
     """The model's scores on validation (clustering: on the rows clustered), then its cross-validation."""
+    reasons = state.memo(
+        "results_reasons", (id(state.job()), model.name), lambda: results.metric_reasons(model, request, model.scores)
+    )
     if model.task == Task.CLUSTERING:
-        metrics_row(model.scores, model.task, where="clustered", rows=len(request.split.train))
+        metrics_row(model.scores, model.task, where="clustered", rows=len(request.split.train), reasons=reasons)
     else:
-        metrics_row(model.scores, model.task, rows=len(request.split.valid))
+        metrics_row(model.scores, model.task, rows=len(request.split.valid), reasons=reasons)
     if model.cv_scores:
         cv_summary(model, request)
 
@@ -94,14 +100,15 @@ def cv_summary(model: TrainedModel, request: TrainingRequest) -> None:
     )
 
 
-def overfitting(model: TrainedModel, request: TrainingRequest, *, suspicious: bool = False) -> None:
+def overfitting(model: TrainedModel, *, suspicious: bool = False) -> None:
     """The memorising check; with ``suspicious`` (a guard flagged the run) a small gap is not called reassuring."""
     message = overfitting_check(model.train_scores, model.scores, model.task)
     if message:
         st.warning(md_escape(message), icon=":material/psychology_alt:")
     elif model.task != Task.CLUSTERING:
         metric = primary_metric(model.task)
-        if metric.key in model.train_scores and metric.key in model.scores:
+        train, valid = model.train_scores.get(metric.key, np.nan), model.scores.get(metric.key, np.nan)
+        if np.isfinite(train) and np.isfinite(valid):  # an undefined score gives no verdict
             verdict = (
                 "a small gap, but that does not rule out leakage (see the checks above)"
                 if suspicious
@@ -367,7 +374,12 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
     if scores is None:
         return
     st.markdown(f"**Test numbers** for {md_escape(model.name)} — not validation numbers:")
-    metrics_row(scores, model.task, where="test", rows=len(request.split.test))
+    reasons = state.memo(  # the test rows were scored on request above; this only explains the "—"
+        "results_test_reasons",
+        (id(state.job()), model.name),
+        lambda: results.metric_reasons(model, request, scores, "test"),
+    )
+    metrics_row(scores, model.task, where="test", rows=len(request.split.test), reasons=reasons)
     log = state.test_log()
     if len(log) > 1:
         st.warning(

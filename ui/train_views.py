@@ -8,6 +8,7 @@ from core import charts
 from core.evaluation import METRICS
 from core.guards.findings import worst_first
 from core.registry import get_spec
+from core.results import leaderboard_reasons
 from core.target import Task
 from core.training import (
     JobSnapshot,
@@ -19,8 +20,11 @@ from core.training import (
     live_history,
     progress,
 )
-from ui import guard_views
+from ui import guard_views, state
 from ui.text import md_escape
+
+#: What an empty leaderboard cell shows; the captions below the table say why.
+UNDEFINED = "—"
 
 
 def _clock(seconds: float | None) -> str:
@@ -90,7 +94,7 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
         if metric.label in table.columns and metric.higher_is_better
         else (table[metric.label].idxmin() if metric.label in table.columns else None)
     )
-    styled = table.style.format(precision=4, na_rep="–")
+    styled = table.style.format(precision=4, na_rep=UNDEFINED)
     if best is not None and table[metric.label].notna().any():
         styled = styled.apply(
             lambda row: ["background-color: #E7F5FF; font-weight: 600" if row.name == best else "" for _ in row], axis=1
@@ -105,6 +109,11 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
             if label in table.columns
         },
     )
+    reasons = state.memo(
+        "train_board_reasons", (id(job), len(snap.results)), lambda: leaderboard_reasons(snap.results, job.request)
+    )
+    for line in reasons:
+        st.caption(f"{UNDEFINED} {md_escape(line)}")
     for result in snap.results:
         if isinstance(result, ModelFailure):
             st.warning(md_escape(f"{result.name} could not be trained: {result.message}"), icon=":material/error:")

@@ -1,0 +1,187 @@
+"""Text that is a date: which values are dates or months, and their datetimes.
+
+Used when a file is loaded (:mod:`core.loading` types a text column as dates
+when almost all its values are). Written to be strict: numbers, version
+strings, ID codes and ranges stay text, because a column wrongly read as dates
+becomes "time" to the models and the split.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+#: Years a full date (day, month, year) may have to be read as a date.
+DATE_YEARS = (1000, 2999)
+#: Years a month without a day ('2018-03', '03/2018') may have: narrower, because two
+#: numbers joined by '-' or '/' are often codes or ranges.
+MONTH_YEARS = (1800, 2200)
+
+_MONTH_NAME = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_TIME = (
+    r"(?:(?:[ T]|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:\s*[ap]\.?m\.?)?"
+    r"(?:\s*(?:z|utc|gmt|[+-]\d{2}(?::?\d{2})?))?)?"
+)
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+#: Values with a day, month and year (and maybe a time), written in the usual ways.
+_FULL_DATE = re.compile(
+    _WEEKDAY
+    + r"(?:"
+    + r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 2018-03-01, 2018/3/1
+    + r"|\d{1,2}[-/]\d{1,2}[-/](?:\d{4}|\d{2})"  # 03/15/2018, 15-03-18
+    + r"|\d{1,2}\.\d{1,2}\.\d{4}"  # 01.03.2018 (a four-digit year: '1.2.3' is a version)
+    + rf"|{_MONTH_NAME}\s+{_DAY},?\s+\d{{4}}"  # March 5, 2018
+    + rf"|{_DAY}[\s-]{_MONTH_NAME},?[\s-](?:\d{{4}}|\d{{2}})"  # 5 March 2018, 05-Mar-18
+    + r")"
+    + _TIME,
+    re.IGNORECASE,
+)
+#: Day and month as numbers before the year: which comes first is decided per column.
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}\b")
+#: Values that name a month but no day; each becomes the first of its month.
+_MONTH_ONLY = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"(?P<year>\d{4})[-/](?P<month>\d{1,2})",  # 2018-03, 2018/3
+        r"(?P<month>\d{1,2})[-/](?P<year>\d{4})",  # 03/2018, 3-2018
+        rf"(?P<name>{_MONTH_NAME})[-\s/]\s*(?P<year>\d{{4}})",  # Mar-2018, March 2018
+        rf"(?P<year>\d{{4}})[-\s/](?P<name>{_MONTH_NAME})",  # 2018-Mar
+    )
+)
+_ANY_MONTH_ONLY = re.compile("|".join(f"(?:{re.sub(r'[?]P<[a-z]+>', '', p.pattern)})" for p in _MONTH_ONLY), re.I)
+_MONTH_NUMBER = {
+    name: i + 1
+    for i, name in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+}
+
+
+def looks_like_date(value: str) -> bool:
+    """Whether one text value is written like a date or a month (see :func:`parse_dates`)."""
+    text = value.strip()
+    return bool(_FULL_DATE.fullmatch(text)) or any(p.fullmatch(text) for p in _MONTH_ONLY)
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Text written as dates or months → datetimes; anything else → NaT.
+
+    Recognised: ISO dates with or without a time (``2018-03-01 10:00``), US and
+    day-first numeric dates (``03/15/2018``, ``01.03.2018``), month names
+    (``March 5, 2018``, ``05-Mar-2018``) and months without a day (``2018-03``,
+    ``Mar-2018``, ``March 2018``, ``03/2018``), which become the first of that
+    month. Numbers, version strings (``1.2.3``), codes (``M-00001``), ranges
+    (``10-20``, seasons like ``2009-10``) and implausible years are not dates.
+    """
+    text = values.astype("str").str.strip().where(values.notna())
+    distinct = pd.Series(text.dropna().unique(), dtype="str")
+    if len(distinct) < 0.5 * len(text):  # parse each distinct value once
+        lookup = _parse_distinct(distinct)
+        return pd.Series(lookup.to_numpy(), index=distinct.to_numpy()).reindex(text.to_numpy()).set_axis(values.index)
+    return _parse_distinct(text)
+
+
+def _parse_distinct(text: pd.Series) -> pd.Series:
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    month = _month_starts(text)
+    if month is not None:
+        out = out.where(month.isna(), month)
+    full = text.str.fullmatch(_FULL_DATE).fillna(False).astype(bool) & out.isna()
+    low, high = DATE_YEARS
+    if full.any():
+        days = _to_datetime(text[full])
+        if days.dt.tz is not None and (month is None or month.isna().all()):
+            days = days.reindex(text.index)  # every date carries a time zone: keep it
+            return days.where(days.dt.year.between(low, high))
+        if days.dt.tz is not None:
+            days = days.dt.tz_convert(None)
+        out = out.where(~full, days.astype("datetime64[us]").reindex(text.index))
+    return out.where(out.dt.year.between(low, high))
+
+
+def _to_datetime(text: pd.Series) -> pd.Series:
+    """Day-month-year numbers ('10/06/2018') with one day-first rule per column; everything else as written."""
+    numeric = text.str.match(_NUMERIC_DATE).fillna(False).astype(bool)
+    if not numeric.any() or numeric.all():
+        return _parse(text, dayfirst=_day_first(text) if numeric.any() else False)
+    parts = [_parse(text[numeric], dayfirst=_day_first(text[numeric])), _parse(text[~numeric], dayfirst=False)]
+    if any(p.dt.tz is not None for p in parts):  # one time line, in UTC
+        parts = [pd.to_datetime(p, utc=True).dt.tz_convert(None) for p in parts]
+    return pd.concat([p.astype("datetime64[us]") for p in parts]).reindex(text.index)
+
+
+def _parse(text: pd.Series, *, dayfirst: bool) -> pd.Series:
+    """Parse with the format of the first value (fast), then each value left over on its own (slow)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format": the per-value parser below is meant
+        try:
+            first = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst)
+        except (ValueError, TypeError, OverflowError):  # time zones that differ between values
+            first = pd.Series(pd.NaT, index=text.index)
+        rest = first.isna()
+        if not rest.any():
+            return first
+        try:
+            each = pd.to_datetime(text[rest], errors="raise", format="mixed", dayfirst=dayfirst)
+        except (ValueError, TypeError, OverflowError):
+            each = pd.to_datetime(text[rest], errors="coerce", format="mixed", dayfirst=dayfirst, utc=True)
+        if rest.all():
+            return each
+        if first.dt.tz is not None or each.dt.tz is not None:  # one time line, in UTC
+            first = pd.to_datetime(first, utc=True).dt.tz_convert(None)
+            each = pd.to_datetime(each, utc=True).dt.tz_convert(None)
+        return first.astype("datetime64[us]").where(~rest, each.astype("datetime64[us]"))
+
+
+def _day_first(text: pd.Series) -> bool:
+    """Whether numeric dates ('10/06/2018') put the day first: some first number is above 12 and no second one is.
+
+    Decided once per column, so '10/06/2018' and '17/06/2018' in one column are both read day first.
+    """
+    parts = text.str.extract(_NUMERIC_DATE.pattern).dropna().astype(int)
+    if parts.empty:
+        return False
+    return bool((parts[0] > 12).any() and not (parts[1] > 12).any())
+
+
+def _month_starts(text: pd.Series) -> pd.Series | None:
+    """The first day of the month of values written as a month without a day (else NaT)."""
+    candidates = text.str.fullmatch(_ANY_MONTH_ONLY).fillna(False).astype(bool)
+    if not candidates.any():
+        return None
+    year = pd.Series(np.nan, index=text.index)
+    month = pd.Series(np.nan, index=text.index)
+    text = text.where(candidates)
+    for pattern in _MONTH_ONLY:
+        found = text.str.extract(pattern.pattern, flags=re.IGNORECASE)
+        hit = found["year"].notna() & text.str.fullmatch(pattern).fillna(False).astype(bool) & year.isna()
+        if not hit.any():
+            continue
+        year = year.where(~hit, pd.to_numeric(found["year"], errors="coerce"))
+        if "name" in found:
+            number = found["name"].str.lower().str[:3].map(_MONTH_NUMBER)
+        else:
+            number = pd.to_numeric(found["month"], errors="coerce")
+        month = month.where(~hit, number)
+    if year.isna().all():
+        return None
+    low, high = MONTH_YEARS
+    valid = year.between(low, high) & month.between(1, 12)
+    if _season_like(year[valid], month[valid], text[valid]):
+        return None
+    frame = pd.DataFrame({"year": year.where(valid), "month": month.where(valid), "day": 1})
+    return pd.to_datetime(frame, errors="coerce").astype("datetime64[us]")
+
+
+def _season_like(year: pd.Series, month: pd.Series, text: pd.Series) -> bool:
+    """'2009-10', '2010-11': year ranges (seasons), not months: the second number is always the next year."""
+    numeric = text.str.fullmatch(r"\d{4}-\d{2}").fillna(False).astype(bool)
+    if not numeric.any():
+        return False
+    return bool(((year[numeric] + 1) % 100 == month[numeric]).all())
