@@ -137,6 +137,24 @@ def positive_class(values: Iterable[Any]) -> Any:
     return max(tied, key=label_sort_key)
 
 
+def class_labels(values: Iterable[Any]) -> list[Any]:
+    """The distinct labels of a target, ordered as scikit-learn's ``classes_`` (plain Python values)."""
+    present = pd.unique(pd.Series(list(values), dtype=object).dropna())
+    return sorted((plain_label(v) for v in present), key=label_sort_key)
+
+
+def positive_reason(values: Iterable[Any]) -> str:
+    """Why :func:`positive_class` picks its label, in a few plain words."""
+    values = list(values)
+    picked = positive_class(values)
+    if is_positive_word(picked) and sum(is_positive_word(v) for v in class_labels(values)) == 1:
+        return 'it reads as the "yes" answer'
+    counts = pd.Series(values, dtype=object).dropna().value_counts()
+    if (counts == counts.min()).sum() > 1:
+        return "both classes are as common, so the one sorting last"
+    return "it is the rarer class"
+
+
 def match_label(labels: Iterable[Any], wanted: Any) -> Any:
     """The label among ``labels`` equal to ``wanted`` (compared as values, then as text), or None."""
     labels, wanted = [plain_label(v) for v in labels], plain_label(wanted)

@@ -27,7 +27,7 @@ from core.features import FeatureOptions, build_pipeline, feature_sources
 from core.jobs import BackgroundJob, JobSnapshot, explain_failure
 from core.schema import Role
 from core.split import Split, cv_folds
-from core.target import Task
+from core.target import Task, resolve_positive
 
 #: Staged learners are grown in this many steps, scoring validation after each.
 STAGES = 10
@@ -59,6 +59,7 @@ class TrainingRequest:
     options: FeatureOptions = field(default_factory=FeatureOptions)
     imbalance: str = "none"
     seed: int = 42
+    positive: Any = None  # binary: the class probabilities, curves and explanations are about
 
     def xy(self, positions: np.ndarray) -> tuple[pd.DataFrame, pd.Series | None]:
         X = self.frame.iloc[positions][self.features]
@@ -620,10 +621,12 @@ def make_request(
     roles: dict[str, Role],
     plan: CleaningPlan,
     setup: TrainSetup,
+    positive: Any = None,
 ) -> TrainingRequest:
     """Apply the plan's row steps, split, and bundle everything for training.
 
-    The baseline is added for supervised tasks if the person did not pick it.
+    The baseline is added for supervised tasks if the person did not pick it. Binary tasks get
+    a positive class: ``positive`` if it is one of the labels, else :func:`core.target.positive_class`.
     """
     from core.cleaning import apply_row_steps
     from core.split import make_split
@@ -636,6 +639,7 @@ def make_request(
         models.insert(0, ModelRun("baseline", "Baseline", {}))
     if not models:
         raise DashboardError("Choose at least one model to train.")
+    positive = resolve_positive(rows[target], positive) if task == Task.BINARY else None
     return TrainingRequest(
-        rows, target, task, kept, roles, plan, split, models, setup.options, setup.imbalance, setup.split.seed
+        rows, target, task, kept, roles, plan, split, models, setup.options, setup.imbalance, setup.split.seed, positive
     )

@@ -131,3 +131,29 @@ def test_positive_class_from_the_labels_alone_and_a_persons_choice():
     assert resolve_positive(y, "benign") == "benign"
     assert resolve_positive(pd.Series([0, 1, 1]), "0") == 0  # matched as text, returned as the data's value
     assert resolve_positive(y, "gone") == "malignant"  # a label no longer in the data: the rule
+
+
+def test_the_suggested_positive_class_says_why():
+    from core.target import class_labels, positive_reason
+
+    assert class_labels(pd.Series([10, 2, 2, None])) == [2, 10]
+    assert positive_reason(["benign"] * 3 + ["malignant"]) == "it is the rarer class"
+    assert "yes" in positive_reason(["no"] + ["yes"] * 3)
+    assert "sorting last" in positive_reason(["a", "b"])
+
+
+def test_a_training_request_carries_the_positive_class():
+    from core.cleaning import CleaningPlan
+    from core.schema import effective_roles, infer_roles
+    from core.split import SplitConfig
+    from core.training import TrainSetup, make_request
+
+    frame = pd.DataFrame({"x": range(40), "diagnosis": ["benign"] * 30 + ["malignant"] * 10})
+    roles = effective_roles(infer_roles(frame), {})
+    setup = TrainSetup(SplitConfig(seed=1), [])
+    rule = make_request(frame, "diagnosis", Task.BINARY, ["x"], roles, CleaningPlan(), setup)
+    assert rule.positive == "malignant"
+    chosen = make_request(frame, "diagnosis", Task.BINARY, ["x"], roles, CleaningPlan(), setup, positive="benign")
+    assert chosen.positive == "benign"
+    multi = make_request(frame, "diagnosis", Task.MULTICLASS, ["x"], roles, CleaningPlan(), setup, positive="benign")
+    assert multi.positive is None
