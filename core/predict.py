@@ -196,10 +196,15 @@ def usable_from_training(model, request, source_name: str, *, background_rows: i
     """Wrap a :class:`core.training.TrainedModel` of ``request`` for prediction and export."""
     from core.export import model_card
 
-    X_train, _ = request.xy(request.split.train)
+    from core.explain.background import representative_rows
+
+    X_train, y_train = request.xy(request.split.train)
     schema = FeatureSchema.from_frame(X_train, request.roles)
     n = min(background_rows, len(X_train))
-    background = X_train.sample(n=n, random_state=request.seed) if n else None
+    classification = request.task.is_classification
+    background = (
+        representative_rows(X_train, n, request.seed, y_train, classification=classification).frame if n else None
+    )
     classes = list(getattr(model.pipeline, "classes_", [])) if request.task.is_classification else []
     usable = UsableModel(
         model.name, model.key, model.pipeline, request.task, request.target, schema, {}, background, classes

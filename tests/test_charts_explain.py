@@ -164,7 +164,7 @@ def test_waterfall_goes_from_the_base_value_to_the_prediction(expl):
     (trace,) = fig.data
     assert trace.type == "waterfall"
     assert list(trace.measure) == ["absolute", "relative", "relative", "relative", "total"]
-    assert trace.y[0] == "average prediction" and trace.y[-1] == "this row's prediction"
+    assert trace.y[0] == "base value" and trace.y[-1] == "this row's prediction"
     top = np.argsort(-np.abs(expl.values[3]))[:2]
     expected = [f"{charts.safe_text(expl.columns[j], 30)} = {format_value(expl.data.iloc[3, j])}" for j in top]
     assert list(trace.y[1:3]) == expected and trace.y[3] == "2 other columns"

@@ -19,7 +19,7 @@ from ui.text import md_escape, md_label
 def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = "explain") -> None:
     """Show what the explanation will cost, then start it as a job."""
     X_valid, _ = request.xy(request.split.valid)
-    X_train, _ = request.xy(request.split.train)
+    X_train, y_train = request.xy(request.split.train)
     most = max(1, len(X_valid))
     rows = st.slider(
         "Rows to explain (from the validation split)", 1, most, min(ce.DEFAULT_ROWS, most), key="explain_rows"
@@ -40,9 +40,14 @@ def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = 
     )
     if st.button("Explain this model", type="primary", key=f"{prefix}_start", icon=":material/lightbulb:"):
         job = ce.ExplainJob(
-            model, X_valid, X_train, approximate=approximate, max_rows=rows, seed=request.seed, target=request.target
+            model, X_valid, X_train, approximate=approximate, max_rows=rows, **_shared(request, y_train)
         )
         state.set_explain_job(model.name, job.start())
+
+
+def _shared(request: TrainingRequest, y_train) -> dict:
+    """Settings the main explanation and the what-if view share, so one row is explained alike in both."""
+    return dict(seed=request.seed, target=request.target, background_y=y_train, positive=request.positive)
 
 
 def progress(job) -> bool:
@@ -218,7 +223,7 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
         "Change any value and press Update. Ranges come from the training rows. "
         "An empty box is a missing value: the model fills it in as it did in training."
     )
-    X_train, _ = request.xy(request.split.train)
+    X_train, y_train = request.xy(request.split.train)
     with st.form("explain_whatif"):
         edited = {}
         cols = st.columns(3)
@@ -230,12 +235,10 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
     explainer = state.memo(
         "explain_whatif",
         (id(state.job()), model.name, expl.approximate),
-        lambda: ce.what_if_explainer(
-            model, X_train, seed=request.seed, target=request.target, approximate=expl.approximate
-        ),
+        lambda: ce.what_if_explainer(model, X_train, approximate=expl.approximate, **_shared(request, y_train)),
     )
     try:
-        answer = ce.explain_row(model, row, X_train, explainer=explainer, target=request.target)
+        answer = ce.explain_row(model, row, X_train, explainer=explainer)
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return

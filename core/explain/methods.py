@@ -108,6 +108,7 @@ class TreeMethod(_FeatureMethod):
         if classification:
             self.output = "probability" if ensemble.tree_output == "probability" else "log-odds"
         self.label = "TreeSHAP (approximate)" if self.approximate else "TreeSHAP (exact)"
+        self.background_text = "the training rows the trees were grown on"  # the trees' own row counts
         self.note = (
             "Approximate TreeSHAP (Saabas): one path per tree, fast but it over-weights splits near the leaves."
             if self.approximate
