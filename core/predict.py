@@ -194,9 +194,8 @@ class UsableModel:
 
 def usable_from_training(model, request, source_name: str, *, background_rows: int = 200) -> UsableModel:
     """Wrap a :class:`core.training.TrainedModel` of ``request`` for prediction and export."""
-    from core.export import model_card
-
     from core.explain.background import representative_rows
+    from core.export import model_card
 
     X_train, y_train = request.xy(request.split.train)
     schema = FeatureSchema.from_frame(X_train, request.roles)
