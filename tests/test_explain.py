@@ -272,6 +272,45 @@ def test_multiclass_keeps_values_per_class(iris):
         np.testing.assert_allclose(view.predictions, proba[:, index], atol=1e-6)
 
 
+def test_multiclass_rows_are_explained_for_their_predicted_class(iris):
+    from core import charts
+
+    req, models = iris
+    forest = models["Forest"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(forest, X_valid, X_train, max_rows=ROWS, target="species")
+    predicted = forest.pipeline.predict(expl.data)
+    proba = forest.pipeline.predict_proba(expl.data)
+    assert len(set(predicted)) > 1, "rows of several classes"
+    for i in range(expl.rows):
+        k = expl.classes.index(predicted[i])
+        assert expl.classes[expl.predicted_index[i]] == predicted[i]
+        fig = charts.waterfall(expl, i)
+        assert f"probability of '{predicted[i]}'" in fig.layout.title.text
+        assert fig.data[0].x[-1] == pytest.approx(proba[i, k], abs=1e-6)
+        assert f"probability of '{predicted[i]}' for this row" in ce.summarize_row(expl, i)
+    np.testing.assert_allclose(expl.predictions, proba.max(axis=1), atol=1e-6)
+
+
+def test_multiclass_importance_defaults_to_all_classes_and_can_show_one(iris):
+    from core import charts
+
+    req, models = iris
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(models["Forest"], X_valid, X_train, max_rows=ROWS, target="species")
+    overall = np.abs(expl.per_class).mean(axis=(0, 2))
+    table = ce.importance_frame(expl)
+    np.testing.assert_allclose(table["mean_abs"], np.sort(overall)[::-1])
+    fig = charts.importance_bar(expl)
+    assert fig.data[0].x[0] == pytest.approx(overall.max()) and "all classes" in fig.layout.xaxis.title.text
+    assert "all classes" in ce.summarize_importance(expl) or "class probabilities" in ce.summarize_importance(expl)
+    one = expl.for_class(2)
+    np.testing.assert_allclose(
+        ce.importance_frame(one)["mean_abs"], np.sort(np.abs(expl.per_class[:, :, 2]).mean(axis=0))[::-1]
+    )
+    assert "'virginica'" in charts.importance_bar(one).layout.title.text
+
+
 def test_binary_other_class_view_flips_the_sign(maintenance):
     req, models = maintenance
     X_valid, _, X_train = splits(req)

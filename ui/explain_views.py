@@ -79,6 +79,7 @@ def progress(job) -> bool:
 
 
 VIEWS = ["Importance", "Beeswarm", "Dependence", "One row", "What-if"]
+ALL_CLASSES = "All classes (each row: its predicted class)"
 
 
 def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
@@ -95,12 +96,18 @@ def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) ->
                 + (f" {expl.note}" if expl.note else "")
             )
         )
-    if expl.classes is not None and len(expl.classes) > 2:
+    if expl.all_classes:
         classes = list(expl.classes)
         index = st.selectbox(
-            "Explain the class", range(len(classes)), format_func=lambda i: str(classes[i]), key="explain_class"
+            "Explain the class",
+            [None, *range(len(classes))],
+            format_func=lambda i: ALL_CLASSES if i is None else str(classes[i]),
+            key="explain_class",
+            help="All classes: importance is averaged over every class, and each row is explained for the class "
+            "the model predicted for it. Pick a class to see everything from its side.",
         )
-        expl = expl.for_class(index)
+        if index is not None:
+            expl = expl.for_class(index)
     view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="explain_view")
     if view == "Importance":
         _importance(expl, model, request)
@@ -172,7 +179,9 @@ def _row_choices(expl: ce.Explanation, model: TrainedModel) -> pd.DataFrame:
     """A table of explained rows with their prediction, to pick one from."""
     preds = expl.predictions
     table = pd.DataFrame({"row": expl.data.index, "model output": np.round(preds, 4)})
-    if model.task.is_classification:
+    if expl.all_classes and expl.predicted_index is not None:
+        table["predicted class"] = [str(expl.classes[k]) for k in expl.predicted_index]
+    elif model.task.is_classification:
         table["how sure"] = np.round(np.abs(preds - (0.5 if expl.output == "probability" else 0.0)), 4)
     return table
 
@@ -243,8 +252,8 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
         st.error(md_escape(err.user_message))
         return
     one_row = answer.explanation
-    if expl.classes is not None and one_row.class_index != expl.class_index:
-        one_row = one_row.for_class(expl.class_index)  # the class chosen above
+    if expl.class_index is not None and one_row.class_index != expl.class_index:
+        one_row = one_row.for_class(expl.class_index)  # the class chosen above (else: the predicted one)
     if answer.probabilities:
         shares = md_escape(" · ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items()))
         st.metric("Prediction", md_escape(answer.prediction), help="Probabilities: " + shares)

@@ -66,13 +66,14 @@ def importance_bar(expl: Explanation, top: int = 20) -> go.Figure:
         name="mean |contribution|",
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=f"average push on the {_title_output(expl)} (mean |SHAP|)")
-    fig.update_layout(
-        **LAYOUT,
-        height=max(240, 26 * len(labels) + 100),
-        title=f"What moves the {_title_output(expl)}",
-        showlegend=False,
-    )
+    if expl.all_classes:
+        scores = "class probabilities" if expl.output == "probability" else "class scores (log-odds)"
+        fig.update_xaxes(title=f"average push on the {scores} (mean |SHAP| over all classes)")
+        title = f"What moves the {scores} (all classes)"
+    else:
+        fig.update_xaxes(title=f"average push on the {_title_output(expl)} (mean |SHAP|)")
+        title = f"What moves the {_title_output(expl)}"
+    fig.update_layout(**LAYOUT, height=max(240, 26 * len(labels) + 100), title=title, showlegend=False)
     return fig
 
 
@@ -330,7 +331,9 @@ def waterfall(expl: Explanation, row: int, max_columns: int = 10, *, label: str 
     """From the average output to this row's prediction, one bar per column ("column = value").
 
     The title names the row by its number unless ``label`` says how to call it ("This row").
+    A multiclass row with no class chosen is shown for its predicted class.
     """
+    expl = expl.for_row(row)
     contrib = expl.values[row]
     data = expl.data.iloc[row]
     order = np.argsort(-np.abs(contrib), kind="stable")

@@ -65,6 +65,11 @@ class Explanation:
     :meth:`for_class` gives the view of one class; binary models explain the
     positive class (``class_index``) and :meth:`for_class` of the other flips the sign.
 
+    A multiclass explanation starts with no class chosen (``class_index`` None, "all classes"):
+    each row's ``values`` are its push on its own predicted class (``predicted_index``), so one
+    row is explained for the class the model gave it (:meth:`for_row`), and importance is the
+    mean |contribution| over every class (:func:`importance_frame`).
+
     Attributes:
         values: rows × columns contributions for the explained output.
         base_value: The mean output over the background rows (the starting point).
@@ -81,7 +86,9 @@ class Explanation:
         raw_sources: Source columns of each raw feature.
         per_class: rows × columns × classes (multiclass only).
         base_values: Base value per class (multiclass only).
-        class_index: Which class ``values`` describes (classification).
+        class_index: Which class ``values`` describes (classification); None for a multiclass
+            explanation with no class chosen (each row: its predicted class).
+        predicted_index: The model's predicted class of each row, as an index into ``classes`` (multiclass).
         partial: True when the run was stopped before every row was explained.
         model_name: The model's display name.
         target: The target column.
@@ -116,6 +123,25 @@ class Explanation:
     note: str = ""
     background_rows: int = 0
     background: str = ""
+    predicted_index: np.ndarray | None = None
+
+    @property
+    def all_classes(self) -> bool:
+        """A multiclass explanation with no class chosen: each row shows its push on its predicted class."""
+        return self.per_class is not None and self.class_index is None
+
+    @property
+    def base_values_per_row(self) -> np.ndarray:
+        """Each row's starting point: the base value of the class its ``values`` describe."""
+        if self.all_classes and self.base_values is not None and self.predicted_index is not None:
+            return np.asarray(self.base_values, dtype=float)[self.predicted_index]
+        return np.full(self.rows, float(self.base_value))
+
+    def for_row(self, i: int) -> Explanation:
+        """The view one row is explained in: its predicted class unless a class was chosen."""
+        if self.all_classes and self.predicted_index is not None:
+            return self.for_class(int(self.predicted_index[i]))
+        return self
 
     @property
     def base_label(self) -> str:
@@ -134,7 +160,7 @@ class Explanation:
     @property
     def predictions(self) -> np.ndarray:
         """The model's output per row in ``output`` units (base value plus contributions)."""
-        return self.base_value + self.values.sum(axis=1)
+        return self.base_values_per_row + self.values.sum(axis=1)
 
     @property
     def class_label(self) -> Any:
@@ -150,6 +176,8 @@ class Explanation:
     def raw_for_class(self) -> np.ndarray:
         """Raw (ungrouped) values for the class ``values`` describes: rows × features."""
         if self.raw_values.ndim == 3:
+            if self.class_index is None and self.predicted_index is not None:
+                return self.raw_values[np.arange(len(self.raw_values)), :, self.predicted_index]
             return self.raw_values[:, :, self.class_index or 0]
         return self.raw_values
 
@@ -181,6 +209,7 @@ class Explanation:
             data=data,
             raw_values=self.raw_values[rows],
             per_class=None if self.per_class is None else self.per_class[rows],
+            predicted_index=None if self.predicted_index is None else self.predicted_index[rows],
             rows=len(data),
         )
 
@@ -264,12 +293,17 @@ def used_columns(trained: Any, frame_columns: list[str] | None = None) -> list[s
 def importance_frame(expl: Explanation) -> pd.DataFrame:
     """Mean |contribution| per column, largest first, with its share of the total.
 
+    For a multiclass explanation with no class chosen, the mean is over every row and every class.
+
     Returns:
         DataFrame(column, mean_abs, share, mean) — ``mean`` is the signed average push.
     """
     if expl.rows == 0:
         return pd.DataFrame({"column": expl.columns, "mean_abs": 0.0, "share": 0.0, "mean": 0.0})
-    mean_abs = np.abs(expl.values).mean(axis=0)
+    if expl.all_classes:  # no class chosen: how much a column moves any class, averaged over the classes
+        mean_abs = np.abs(expl.per_class).mean(axis=(0, 2))
+    else:
+        mean_abs = np.abs(expl.values).mean(axis=0)
     total = mean_abs.sum()
     frame = pd.DataFrame(
         {

@@ -151,18 +151,31 @@ class Explainer:
                 **common,
             )
         per_class = group_values(raw, method.sources, self.columns)
+        predicted = self._predicted_index(rows, classes, base, per_class)
         return Explanation(
-            values=per_class[:, :, 0],
-            base_value=float(base[0]),
+            values=per_class[np.arange(len(rows)), :, predicted],
+            base_value=float("nan"),  # one per row: base_values[predicted_index]
             output=output,
-            output_name=output_name(trained.task, target, output, classes, 0),
+            output_name=output_name(trained.task, target, output, classes, None),
             classes=classes,
             raw_values=raw,
             per_class=per_class,
             base_values=base,
-            class_index=0,
+            class_index=None,
+            predicted_index=predicted,
             **common,
         )
+
+    def _predicted_index(
+        self, rows: pd.DataFrame, classes: list, base: np.ndarray, per_class: np.ndarray
+    ) -> np.ndarray:
+        """The model's predicted class of each row (index into ``classes``); the top output where it says none."""
+        top = np.argmax(base[None, :] + per_class.sum(axis=1), axis=1) if len(rows) else np.zeros(0, dtype=int)
+        if not len(rows):
+            return top
+        where = {str(c): i for i, c in enumerate(classes)}
+        predicted = [where.get(str(_plain(p))) for p in self.trained.pipeline.predict(rows)]
+        return np.asarray([t if p is None else p for p, t in zip(predicted, top, strict=True)], dtype=int)
 
 
 def _check(trained: Any, frame: pd.DataFrame) -> None:

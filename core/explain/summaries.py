@@ -44,6 +44,10 @@ def _base(expl: Explanation) -> str:
     return f"a mean of {format_number(expl.base_value)} over {md_escape(expl.background)}"
 
 
+def _unit(expl: Explanation) -> str:
+    return "probability" if expl.output == "probability" else "score"
+
+
 def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -64,9 +68,15 @@ def summarize_importance(expl: Explanation) -> str:
     top = table[table["share"] >= SMALL_SHARE].head(3)
     named = [f"{code(c)} ({share:.0%})" for c, share in zip(top["column"], top["share"], strict=True)]
     named[0] = named[0][:-1] + " of the total effect)"
-    text = f"The {_output(expl)} depends most on {_join(named)}."
     first = top.iloc[0]
-    text += f" On average {code(first['column'])} moves it by ±{format_number(first['mean_abs'])}."
+    push = format_number(first["mean_abs"])
+    if expl.all_classes:
+        scores = "class probabilities" if expl.output == "probability" else "class scores (log-odds)"
+        text = f"Over all classes, the {scores} depend most on {_join(named)}."
+        text += f" On average {code(first['column'])} moves a class's {_unit(expl)} by ±{push}."
+    else:
+        text = f"The {_output(expl)} depends most on {_join(named)}."
+        text += f" On average {code(first['column'])} moves it by ±{push}."
     small = table[table["share"] < SMALL_SHARE]["column"].tolist()
     if small:
         shown = [code(c) for c in small[:5]] + ([f"{len(small) - 5} more"] if len(small) > 5 else [])
@@ -211,6 +221,7 @@ def summarize_row(expl: Explanation, i: int) -> str:
     """Why the model answered what it did for row number ``i`` (position): the biggest pushes up and down."""
     if not 0 <= i < expl.rows:
         raise IndexError(f"Row {i} is not among the {expl.rows} explained rows.")
+    expl = expl.for_row(i)  # multiclass with no class chosen: the row's predicted class
     contrib = expl.values[i]
     prediction = float(expl.base_value + contrib.sum())
     text = f"The {_output(expl)} for this row is {format_number(prediction)}"
