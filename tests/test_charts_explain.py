@@ -180,12 +180,16 @@ def test_permutation_bar_shows_spread_and_metric():
     assert fig.data[0].y[0] == "&lt;b&gt;area&lt;/b&gt;" and "R²" in fig.layout.xaxis.title.text
 
 
-def test_token_bar_colours_by_direction():
-    tokens = pd.DataFrame({"token": ["free", "meeting"], "mean_abs": [0.3, 0.2], "mean": [0.25, -0.1]})
-    fig = charts.token_bar(tokens, "message")
-    assert list(fig.data[0].y) == ["free", "meeting"]
+def test_token_bar_colours_by_direction_where_the_word_appears():
+    tokens = pd.DataFrame(
+        {"token": ["free", "meeting"], "mean_abs": [0.3, 0.2], "mean": [0.25, -0.1], "rows_with_token": [4, 7]}
+    )
+    fig = charts.token_bar(tokens, "message", "log-odds of 'spam'")
+    assert list(fig.data[0].y) == ["free", "meeting"] and list(fig.data[0].x) == [0.25, -0.1]
     assert fig.data[0].marker.color[0] != fig.data[0].marker.color[1]
     assert "message" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "average push on the log-odds of 'spam' in the rows containing the word"
+    assert [row[0] for row in fig.data[0].customdata] == [4, 7] and "rows containing it" in fig.data[0].hovertemplate
 
 
 def test_waterfall_title_can_name_the_row(expl):

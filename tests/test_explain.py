@@ -548,6 +548,62 @@ def test_top_tokens_come_from_the_text_column():
     assert ce.top_tokens(expl, "num_links").empty
 
 
+def test_words_push_where_they_appear_in_the_direction_of_the_models_weights():
+    """Mean SHAP over the rows that contain a word: a positive weight pushes toward the positive class.
+
+    Averaged over all rows, a linear model's word mostly shows rows *without* it (−weight × its mean).
+    """
+    from core.schema import Role
+
+    rng = np.random.default_rng(2)
+    spammy, hammy, neutral = ["free", "win", "money", "prize"], ["meeting", "lunch", "report"], ["today", "please"]
+    words, labels = [], []
+    for _ in range(80):
+        picked = list(rng.choice(spammy + hammy + neutral, size=4))
+        score = sum(w in spammy for w in picked) - sum(w in hammy for w in picked) + rng.normal(0, 0.5)
+        words.append(" ".join(picked))
+        labels.append("spam" if score > 1 else "ham")
+    frame = pd.DataFrame({"message": words, "label": labels})
+    roles = {"message": Role.TEXT, "label": Role.CATEGORICAL}
+    setup = TrainSetup(SplitConfig(seed=3), [ModelRun("logistic_regression", "LR")])
+    req = make_request(frame, "label", Task.BINARY, ["message"], roles, CleaningPlan(), setup)
+    lr = trained_models(req)["LR"]
+    assert req.positive == "spam" and list(lr.pipeline.classes_) == ["ham", "spam"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(lr, X_valid, X_train, max_rows=ROWS, target="label", positive="spam")
+    weights = dict(
+        zip([name.split("__", 1)[-1] for name, _ in lr.sources], lr.pipeline.steps[-1][1].coef_[0], strict=True)
+    )
+    tokens = ce.top_tokens(expl, "message", k=20)
+    single = tokens[~tokens["token"].str.contains(" ")]
+    assert {"free", "win", "meeting"} <= set(single["token"])
+    for token, mean, rows in zip(single["token"], single["mean"], single["rows_with_token"], strict=True):
+        assert rows > 0 and np.sign(mean) == np.sign(weights[token]), (token, mean, weights[token])
+    texts = expl.data["message"].str.split()
+    assert single.set_index("token")["rows_with_token"]["win"] == int(texts.map(lambda ws: "win" in ws).sum())
+
+
+def test_words_are_found_in_the_text_when_the_model_inputs_are_not_kept():
+    values = np.array([[0.5], [0.4], [-0.2], [-0.1]])
+    expl = ce.Explanation(
+        values=values,
+        base_value=0.0,
+        data=pd.DataFrame({"message": ["Free prize", "free money", "freedom", None]}),
+        columns=["message"],
+        output="log-odds",
+        output_name="log-odds of 'spam'",
+        classes=None,
+        method="LinearSHAP",
+        rows=4,
+        seconds=0.0,
+        raw_values=values,
+        raw_names=["text_0__free"],
+        raw_sources=[("message",)],
+    )
+    (row,) = ce.top_tokens(expl, "message").itertuples()
+    assert row.token == "free" and row.rows_with_token == 2 and row.mean == pytest.approx(0.45)  # not "freedom"
+
+
 # --------------------------------------------------------------------------- summaries
 
 

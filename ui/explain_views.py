@@ -152,7 +152,7 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
         if tokens.empty:
             st.info("This method explains the text column as a whole, not word by word.")
         else:
-            st.plotly_chart(charts.token_bar(tokens, column), key="explain_tokens")
+            st.plotly_chart(charts.token_bar(tokens, column, expl.output_name), key="explain_tokens")
 
 
 def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:

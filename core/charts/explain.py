@@ -407,19 +407,22 @@ def permutation_bar(frame: pd.DataFrame, top: int = 20) -> go.Figure:
     return fig
 
 
-def token_bar(tokens: pd.DataFrame, column: str) -> go.Figure:
-    """A text column's most influential words (from ``core.explain.top_tokens``), signed average push."""
+def token_bar(tokens: pd.DataFrame, column: str, output: str | None = None) -> go.Figure:
+    """A text column's most influential words (from ``core.explain.top_tokens``): each word's average push
+    in the rows that contain it, red up, blue down."""
     fig = go.Figure()
     fig.add_bar(
         x=tokens["mean"],
         y=[safe_text(t, 30) for t in tokens["token"]],
         orientation="h",
         marker_color=[POSITIVE if v > 0 else NEGATIVE for v in tokens["mean"]],
-        customdata=tokens["mean_abs"],
-        hovertemplate="%{y}: %{x:+.3g} on average (±%{customdata:.3g})<extra></extra>",
+        customdata=np.column_stack([tokens["rows_with_token"], tokens["mean_abs"]]),
+        hovertemplate="%{y}: %{x:+.3g} on average in the %{customdata[0]} rows containing it<extra></extra>",
     )
+    fig.add_vline(x=0, line=dict(color=MUTED, width=1))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="average push")
+    on = f" on the {safe_text(output, 60)}" if output else ""
+    fig.update_xaxes(title=f"average push{on} in the rows containing the word")
     fig.update_layout(
         **LAYOUT, height=max(240, 26 * len(tokens) + 100), title=f"Words in {safe_text(column, 40)} that matter most"
     )

@@ -75,6 +75,13 @@ class _FeatureMethod:
         self.sources = [cols for _, cols in trained.sources]
         self.base = np.zeros(1)
 
+    def present(self, rows: pd.DataFrame) -> Any:
+        """rows × features, sparse: True where the model's input is not zero (a word appears, a category is set)."""
+        import scipy.sparse as sp
+
+        Xt = transform_only(self.pipeline, rows)
+        return sp.csr_matrix(Xt != 0) if sp.issparse(Xt) else sp.csr_matrix(np.asarray(Xt) != 0)
+
     def _check_width(self, Xt: Any) -> None:
         if Xt.shape[1] != len(self.names):
             raise DashboardError(

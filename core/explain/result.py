@@ -89,6 +89,8 @@ class Explanation:
         class_index: Which class ``values`` describes (classification); None for a multiclass
             explanation with no class chosen (each row: its predicted class).
         predicted_index: The model's predicted class of each row, as an index into ``classes`` (multiclass).
+        raw_present: rows × raw features (sparse, boolean): where the model's input is not zero, e.g.
+            which rows contain a word; None for Permutation SHAP (its features are the person's columns).
         partial: True when the run was stopped before every row was explained.
         model_name: The model's display name.
         target: The target column.
@@ -124,6 +126,7 @@ class Explanation:
     background_rows: int = 0
     background: str = ""
     predicted_index: np.ndarray | None = None
+    raw_present: Any = None
 
     @property
     def all_classes(self) -> bool:
@@ -210,6 +213,7 @@ class Explanation:
             raw_values=self.raw_values[rows],
             per_class=None if self.per_class is None else self.per_class[rows],
             predicted_index=None if self.predicted_index is None else self.predicted_index[rows],
+            raw_present=None if self.raw_present is None else self.raw_present[rows],
             rows=len(data),
         )
 

@@ -118,6 +118,7 @@ class Explainer:
             "note": " ".join(n for n in (self.note, method.note) if n),
             "background_rows": int(getattr(method, "background_rows", 0)),
             "background": str(getattr(method, "background_text", "")),
+            "raw_present": method.present(rows) if hasattr(method, "present") and len(rows) else None,
         }
         if not trained.task.is_classification:
             kind = target or "value"
