@@ -46,25 +46,47 @@ def _title_output(expl: Explanation) -> str:
 
 
 def importance_bar(expl: Explanation, top: int = 20) -> go.Figure:
-    """Mean |contribution| per column, largest on top; the rest summed into one bar."""
+    """Mean |contribution| per column, largest on top; the rest summed into one bar set apart below.
+
+    The catch-all ("60 other columns") is a trace of its own in a muted colour, after an empty row;
+    the x axis is sized by the named bars, so a large catch-all is clipped at the edge with its
+    value written on it instead of squashing every named bar.
+    """
     table = importance_frame(expl)
     shown, rest = table.head(top), table.iloc[top:]
     labels = [safe_text(c, 40) for c in shown["column"]]
-    values, shares = list(shown["mean_abs"]), list(shown["share"] * 100)
-    if len(rest):
-        labels.append(f"{len(rest)} other columns")
-        values.append(float(rest["mean_abs"].sum()))
-        shares.append(float(rest["share"].sum() * 100))
+    values = shown["mean_abs"].to_numpy(dtype=float)
     fig = go.Figure()
     fig.add_bar(
         x=values,
         y=labels,
         orientation="h",
-        marker_color=[ACCENT] * len(shown) + [MUTED] * (len(labels) - len(shown)),
-        customdata=np.round(shares, 1),
+        marker_color=ACCENT,
+        customdata=np.round(shown["share"].to_numpy() * 100, 1),
         hovertemplate="%{y}: ±%{x:.3g} on average (%{customdata}% of the total)<extra></extra>",
         name="mean |contribution|",
     )
+    high = float(values.max()) * 1.1 if len(values) and values.max() > 0 else 1.0
+    order = list(labels)
+    if len(rest):
+        label, total, share = f"{len(rest)} other columns", float(rest["mean_abs"].sum()), float(rest["share"].sum())
+        order += [" ", label]  # an empty row keeps the catch-all apart from the named columns
+        fig.add_bar(
+            x=[min(total, high)],
+            y=[label],
+            orientation="h",
+            marker=dict(
+                color="rgba(0,0,0,0)", line=dict(color=MUTED, width=1.5), pattern=dict(shape="/", fgcolor=MUTED)
+            ),
+            text=[f"±{format_number(total)} in all ({share:.0%} of the total)" + (" ▸" if total > high else "")],
+            textposition="inside" if total > 0.5 * high else "outside",
+            insidetextanchor="start",
+            customdata=[[format_number(total), round(share * 100, 1)]],
+            hovertemplate="%{y}: ±%{customdata[0]} together (%{customdata[1]}% of the total)<extra></extra>",
+            name="other columns together",
+        )
+    fig.update_xaxes(range=[0, high])
+    fig.update_yaxes(categoryorder="array", categoryarray=order)
     fig.update_yaxes(autorange="reversed")
     if expl.all_classes:
         scores = "class probabilities" if expl.output == "probability" else "class scores (log-odds)"
@@ -73,7 +95,7 @@ def importance_bar(expl: Explanation, top: int = 20) -> go.Figure:
     else:
         fig.update_xaxes(title=f"average push on the {_title_output(expl)} (mean |SHAP|)")
         title = f"What moves the {_title_output(expl)}"
-    fig.update_layout(**LAYOUT, height=max(240, 26 * len(labels) + 100), title=title, showlegend=False)
+    fig.update_layout(**LAYOUT, height=max(240, 26 * len(order) + 100), title=title, showlegend=False)
     return fig
 
 
