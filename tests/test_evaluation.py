@@ -148,6 +148,29 @@ def test_roc_auc_of_a_perfect_and_a_random_ranking():
     assert results.pr_curves(y, perfect, ["no", "yes"])["yes"][2] == pytest.approx(1.0)
 
 
+def test_binary_curves_and_calibration_follow_the_positive_class_even_when_it_sorts_first():
+    y = np.array(["fraud", "ok", "ok", "ok", "fraud", "ok"])
+    proba = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6], [0.1, 0.9]])  # columns: fraud, ok
+    roc = results.roc_curves(y, proba, ["fraud", "ok"], positive="fraud")
+    assert list(roc) == ["fraud"]
+    fpr, tpr, auc = roc["fraud"]
+    assert auc == pytest.approx(7 / 8)  # fraud rows at 0.9 and 0.4 against ok rows at 0.3, 0.2, 0.6, 0.1
+    recall, precision, _ = results.pr_curves(y, proba, ["fraud", "ok"], positive="fraud")["fraud"]
+    assert precision[recall == 0.5].max() == 1.0, "the top-ranked fraud row is a fraud"
+    table = results.calibration_table(y, proba, ["fraud", "ok"], bins=2, positive="fraud")
+    assert table["predicted"].tolist() == pytest.approx([(0.3 + 0.2 + 0.4 + 0.1) / 4, (0.9 + 0.6) / 2])
+    assert table["observed"].tolist() == pytest.approx([1 / 4, 1 / 2])
+    assert list(results.roc_curves(y, proba, ["fraud", "ok"])) == ["fraud"], "no choice: the minority class"
+
+
+def test_predictions_name_the_requests_positive_class():
+    request, trained = _request_and_model()
+    assert results.predictions(trained, request).positive == "yes"  # the rule: yes-like
+    request.positive = "no"
+    pred = results.predictions(trained, request)
+    assert pred.positive == "no" and results.positive_column(pred) == 0
+
+
 def test_multiclass_curves_are_one_vs_rest_for_classes_present():
     y = np.array(["a", "b", "c", "a"])
     proba = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]])
