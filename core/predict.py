@@ -19,7 +19,7 @@ import pandas as pd
 from core.errors import DashboardError
 from core.params import show_value
 from core.schema import Role
-from core.target import Task
+from core.target import Task, resolve_positive
 
 #: Categories listed per column in the schema (select boxes, unseen-category checks).
 MAX_CATEGORIES = 200
@@ -183,6 +183,13 @@ class UsableModel:
     background: pd.DataFrame | None = None
     classes: list = field(default_factory=list)
     origin: str = "this session"
+
+    @property
+    def positive(self) -> Any:
+        """Binary: the class its probabilities and explanations are about (from the card; older cards: the rule)."""
+        if self.task != Task.BINARY or len(self.classes) != 2:
+            return None
+        return resolve_positive(self.classes, self.card.get("positive_class"))
 
     @property
     def sources(self) -> list[tuple[str, tuple[str, ...]]]:

@@ -153,7 +153,7 @@ def test_binary_curves_and_calibration_follow_the_positive_class_even_when_it_so
     proba = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6], [0.1, 0.9]])  # columns: fraud, ok
     roc = results.roc_curves(y, proba, ["fraud", "ok"], positive="fraud")
     assert list(roc) == ["fraud"]
-    fpr, tpr, auc = roc["fraud"]
+    *_, auc = roc["fraud"]
     assert auc == pytest.approx(7 / 8)  # fraud rows at 0.9 and 0.4 against ok rows at 0.3, 0.2, 0.6, 0.1
     recall, precision, _ = results.pr_curves(y, proba, ["fraud", "ok"], positive="fraud")["fraud"]
     assert precision[recall == 0.5].max() == 1.0, "the top-ranked fraud row is a fraud"

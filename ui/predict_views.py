@@ -191,9 +191,9 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
         explainer = state.memo(
             "predict_explainer",
             (label, id(usable.pipeline)),
-            lambda: ce.what_if_explainer(usable, usable.background, target=usable.target),
+            lambda: ce.what_if_explainer(usable, usable.background, target=usable.target, positive=usable.positive),
         )
-        answer = ce.explain_row(usable, aligned, usable.background, explainer=explainer, target=usable.target)
+        answer = ce.explain_row(usable, aligned, usable.background, explainer=explainer)
     except DashboardError as err:
         st.warning(f"The prediction could not be explained: {md_escape(err.user_message)}")
         return
