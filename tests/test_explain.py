@@ -309,6 +309,8 @@ def test_multiclass_importance_defaults_to_all_classes_and_can_show_one(iris):
         ce.importance_frame(one)["mean_abs"], np.sort(np.abs(expl.per_class[:, :, 2]).mean(axis=0))[::-1]
     )
     assert "'virginica'" in charts.importance_bar(one).layout.title.text
+    ranked = list(ce.importance_frame(expl)["column"])
+    assert list(charts.beeswarm(expl).layout.yaxis.ticktext) == ranked, "the beeswarm follows the all-class order"
 
 
 def test_binary_other_class_view_flips_the_sign(maintenance):

@@ -199,3 +199,8 @@ def test_multiclass_lets_the_person_pick_the_class():
     at.selectbox(key="explain_class").set_value(0).run()
     assert not at.exception
     assert "of 'setosa'" in title(), "or for the class the person picks"
+    at.selectbox(key="explain_class").set_value(None).run()
+    for view in ("Beeswarm", "Dependence", "What-if"):
+        at.segmented_control(key="explain_view").set_value(view).run()
+        assert not at.exception and at.get("plotly_chart"), view
+    assert "of '" in title(), "the what-if row is explained for its predicted class"
