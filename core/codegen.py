@@ -648,7 +648,7 @@ _MODEL_COMMENT = "# The model, with the settings from the Models page (and the a
 
 #: Names the script's own code defines; copied helpers must not take them.
 _SCRIPT_NAMES = {
-    "DATA_FILE", "TARGET", "FEATURES", "SEED", "MODEL_NAME", "TRAIN_SHARE", "VALID_SHARE", "TEST_SHARE", "RANKED_BY",
+    "DATA_FILE", "TARGET", "FEATURES", "SEED", "MODEL_NAME", "TRAIN_SHARE", "VALID_SHARE", "TEST_SHARE", "RANKED_BY", "POSITIVE",
     "NA_TOKENS", "DATE_COLUMNS", "COLUMN_TYPE_FIXES", "DROP_ROWS_IF_MISSING", "TIME_COLUMN", "unique_names",
     "raw_names", "handle", "df", "column", "cut", "rng", "positions", "labels", "parts", "part", "rows", "label",
     "order", "train_rows", "valid_rows", "test_rows", "X_train", "X_valid", "y_train", "y_valid", "preprocess",
@@ -776,6 +776,8 @@ def _settings(request: TrainingRequest, run: ModelRun, data_file: str) -> str:
     if request.task != Task.CLUSTERING:
         ranking = request.ranking
         lines.append(f"RANKED_BY = {_literal(ranking.key)}  # the app chose among models by {ranking.label}")
+    if request.task == Task.BINARY:
+        lines.append(f"POSITIVE = {_literal(request.positive)}  # the class PR-AUC and the probabilities are about")
     return "\n".join(lines)
 
 
@@ -985,7 +987,9 @@ def _metrics_code(request: TrainingRequest, pipeline: Any) -> str:
             "y_pred = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]",
             "if y_true.dtype != object:",
             "    y_pred = y_pred.astype(y_true.dtype)",
-            "scores = classification_scores(y_true, np.asarray(y_pred), proba, classes)",
+            "scores = classification_scores(y_true, np.asarray(y_pred), proba, classes, POSITIVE)"
+            if request.task == Task.BINARY
+            else "scores = classification_scores(y_true, np.asarray(y_pred), proba, classes)",
         ]
     else:
         lines = [

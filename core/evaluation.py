@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from core.target import IMBALANCE_SHARE, Task
+from core.target import IMBALANCE_SHARE, Task, match_label
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,8 @@ def default_ranking(task: Task, y: pd.Series | None) -> tuple[str, str]:
     return key, f"{METRICS[key].label} is the usual yardstick for {task.value}"
 
 
-def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task) -> dict[str, float]:
-    """The task's metrics for a fitted pipeline on rows ``X`` (and labels ``y``)."""
+def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task, positive=None) -> dict[str, float]:
+    """The task's metrics for a fitted pipeline on rows ``X`` (and labels ``y``); ``positive``: see :func:`classification_scores`."""
     if task == Task.CLUSTERING:
         return {}
     if task == Task.REGRESSION:
@@ -221,7 +221,7 @@ def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task) -> dict[st
         y_pred = y_pred.astype(np.asarray(y).dtype) if np.asarray(y).dtype != object else y_pred
     else:
         proba, y_pred = None, pipeline.predict(X)
-    return classification_scores(np.asarray(y), np.asarray(y_pred), proba, classes)
+    return classification_scores(np.asarray(y), np.asarray(y_pred), proba, classes, positive)
 
 
 def regression_scores(y: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -269,7 +269,7 @@ def mape(y: np.ndarray, y_pred: np.ndarray) -> tuple[float, str | None]:
 
 
 def classification_scores(
-    y: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, classes: list
+    y: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, classes: list, positive=None
 ) -> dict[str, float]:
     """Accuracy, balanced accuracy, F1/precision/recall (macro and weighted), ROC-AUC and log loss.
 
@@ -277,8 +277,9 @@ def classification_scores(
     recall and F1), computed from one confusion matrix over integer codes: with
     text labels that is ten times faster than calling each function. Precision
     is NaN (undefined, not 0) when the model never predicted a class that has
-    rows: see :func:`precision_average`. ROC-AUC and log loss need probabilities
-    and at least two classes among ``y``.
+    rows: see :func:`precision_average`. ROC-AUC, PR-AUC and log loss need
+    probabilities and at least two classes among ``y``. PR-AUC is about the
+    ``positive`` class (binary; the second of ``classes`` when ``None``).
     """
     labels, y_code, pred_code = _label_codes(np.asarray(y), np.asarray(y_pred), classes)
     k = len(labels)
@@ -308,7 +309,8 @@ def classification_scores(
     try:
         if n_classes == 2:
             out["roc_auc"] = float(skm.roc_auc_score(y_code == 1, proba[:, 1]))
-            out["pr_auc"] = float(skm.average_precision_score(y_code == 1, proba[:, 1]))
+            column = 0 if positive is not None and match_label(classes[:1], positive) is not None else 1
+            out["pr_auc"] = float(skm.average_precision_score(y_code == column, proba[:, column]))
         else:
             out["roc_auc"] = float(skm.roc_auc_score(y_code, proba, multi_class="ovr", labels=list(range(n_classes))))
         out["log_loss"] = float(skm.log_loss(y_code, proba, labels=list(range(n_classes))))

@@ -36,9 +36,10 @@ import pandas as pd
 
 from core.errors import DashboardError
 from core.guards.caveats import run_warnings
+from core.markdown import code
 from core.params import show_value
 from core.predict import FeatureSchema, UsableModel
-from core.target import Task
+from core.target import Task, plain_label
 
 FORMAT = "nocode-ml-bundle"
 FORMAT_VERSION = 1
@@ -147,6 +148,7 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
             "task": request.task.value,
             "target": request.target,
             "classes": [str(c) for c in usable.classes],
+            "positive_class": plain_label(request.positive) if request.task == Task.BINARY else None,
             "features": usable.schema.to_dict()["columns"],
             "cleaning_plan": request.plan.to_dict(),
             "feature_options": request.options.to_dict(),
@@ -183,7 +185,8 @@ def card_markdown(card: dict) -> str:
         "",
         f"- **Model:** {model.get('kind', model.get('key', '?'))}",
         f"- **Task:** {card.get('task', '?')}",
-        f"- **Predicts:** `{card.get('target')}`" if card.get("target") else "- **Predicts:** clusters (no target)",
+        f"- **Predicts:** {code(card.get('target'))}" if card.get("target") else "- **Predicts:** clusters (no target)",
+        *([f"- **Positive class:** {code(card['positive_class'])}"] if card.get("positive_class") is not None else []),
         f"- **Dataset:** {card.get('dataset', {}).get('name', '?')} — {card.get('dataset', {}).get('rows', '?')} rows, "
         f"{card.get('dataset', {}).get('columns', '?')} columns, SHA-256 `{card.get('dataset', {}).get('sha256', '')[:16]}…`",
         f"- **Seed:** {card.get('seed')}",

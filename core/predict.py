@@ -19,7 +19,7 @@ import pandas as pd
 from core.errors import DashboardError
 from core.params import show_value
 from core.schema import Role
-from core.target import Task
+from core.target import Task, resolve_positive
 
 #: Categories listed per column in the schema (select boxes, unseen-category checks).
 MAX_CATEGORIES = 200
@@ -185,6 +185,13 @@ class UsableModel:
     origin: str = "this session"
 
     @property
+    def positive(self) -> Any:
+        """Binary: the class its probabilities and explanations are about (from the card; older cards: the rule)."""
+        if self.task != Task.BINARY or len(self.classes) != 2:
+            return None
+        return resolve_positive(self.classes, self.card.get("positive_class"))
+
+    @property
     def sources(self) -> list[tuple[str, tuple[str, ...]]]:
         """Each model input feature and the source columns it comes from (for explanations)."""
         from core.features import feature_sources
@@ -194,12 +201,16 @@ class UsableModel:
 
 def usable_from_training(model, request, source_name: str, *, background_rows: int = 200) -> UsableModel:
     """Wrap a :class:`core.training.TrainedModel` of ``request`` for prediction and export."""
+    from core.explain.background import representative_rows
     from core.export import model_card
 
-    X_train, _ = request.xy(request.split.train)
+    X_train, y_train = request.xy(request.split.train)
     schema = FeatureSchema.from_frame(X_train, request.roles)
     n = min(background_rows, len(X_train))
-    background = X_train.sample(n=n, random_state=request.seed) if n else None
+    classification = request.task.is_classification
+    background = (
+        representative_rows(X_train, n, request.seed, y_train, classification=classification).frame if n else None
+    )
     classes = list(getattr(model.pipeline, "classes_", [])) if request.task.is_classification else []
     usable = UsableModel(
         model.name, model.key, model.pipeline, request.task, request.target, schema, {}, background, classes

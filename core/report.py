@@ -141,7 +141,8 @@ def _charts(request: TrainingRequest, chosen: TrainedModel) -> list:
         return [charts.predicted_vs_actual_figure(frame), charts.residuals_figure(frame)]
     figs = [charts.confusion_matrix_figure(confusion_frame(pred.y, pred.y_pred, pred.classes))]
     if pred.proba is not None:
-        figs.append(charts.roc_figure(res.roc_curves(pred.y, pred.proba, pred.classes)))
+        title = f"ROC curve: '{pred.positive}' as the positive class" if pred.positive is not None else "ROC curves"
+        figs.append(charts.roc_figure(res.roc_curves(pred.y, pred.proba, pred.classes, pred.positive), title=title))
     return figs
 
 
@@ -198,6 +199,14 @@ def run_report(
         f"<p>{len(request.frame):,} rows after cleaning, {len(request.features)} input columns"
         + (f", predicting <b>{_e(target)}</b>" if target else "")
         + ".</p>",
+        *(
+            [
+                f"<p>Positive class: <b>{_e(request.positive)}</b> — the class the probabilities, the ROC curve "
+                "and the explanations are about.</p>"
+            ]
+            if task == Task.BINARY and request.positive is not None
+            else []
+        ),
         "<p>Split (seed "
         f"{cfg.seed}{', ordered by ' + _e(cfg.time_column) if cfg.time_column else ''}): "
         f"{sizes['train']:,} training rows, {sizes['validation']:,} validation rows, {sizes['test']:,} test rows "

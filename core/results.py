@@ -25,7 +25,7 @@ from sklearn import metrics as skm
 
 from core.errors import DashboardError
 from core.evaluation import primary_metric, score, scorer_for
-from core.target import Task
+from core.target import Task, match_label, plain_label, positive_class
 
 if TYPE_CHECKING:
     from core.training import ModelFailure, TrainedModel, TrainingRequest
@@ -42,12 +42,31 @@ PLOT_ROWS = 5_000
 
 @dataclass(frozen=True)
 class Predictions:
-    """True labels, predictions and (classification) probabilities for one split."""
+    """True labels, predictions and (classification) probabilities for one split.
+
+    ``positive`` is the class a binary model's curves, threshold and calibration are about
+    (``TrainingRequest.positive``); None for other tasks.
+    """
 
     y: np.ndarray
     y_pred: np.ndarray
     proba: np.ndarray | None
     classes: list
+    positive: Any = None
+
+
+def positive_column(pred: Predictions) -> int:
+    """The column of ``pred.proba`` (and position in ``pred.classes``) of the positive class."""
+    return _positive_index(pred.classes, pred.positive, pred.y)
+
+
+def _positive_index(classes: list, positive: Any, y: np.ndarray | None = None) -> int:
+    """Where the positive class sits in ``classes``: ``positive`` if given, else :func:`positive_class` of ``y``."""
+    found = match_label(classes, positive)
+    if found is None:
+        found = match_label(classes, positive_class(y if y is not None and len(y) else classes))
+    labels = [plain_label(c) for c in classes]
+    return labels.index(found) if found is not None else len(classes) - 1
 
 
 def predictions(trained: TrainedModel, request: TrainingRequest, part: str = "valid") -> Predictions:
@@ -65,7 +84,11 @@ def predictions(trained: TrainedModel, request: TrainingRequest, part: str = "va
     if request.task == Task.REGRESSION:
         return Predictions(np.asarray(y, dtype=float), y_pred.astype(float), None, [])
     proba = np.asarray(pipeline.predict_proba(X), dtype=float) if hasattr(pipeline, "predict_proba") else None
-    return Predictions(np.asarray(y), y_pred, proba, list(pipeline.classes_))
+    classes = list(pipeline.classes_)
+    positive = None
+    if request.task == Task.BINARY and len(classes) == 2:
+        positive = classes[_positive_index(classes, request.positive, request.frame[request.target].dropna())]
+    return Predictions(np.asarray(y), y_pred, proba, classes, plain_label(positive))
 
 
 def test_scores(trained: TrainedModel, request: TrainingRequest) -> dict[str, float]:
@@ -81,7 +104,7 @@ def test_scores(trained: TrainedModel, request: TrainingRequest) -> dict[str, fl
     if request.task == Task.CLUSTERING:
         raise DashboardError("Clustering has no test score: there is no target to check against.")
     X, y = request.xy(_positions(request, "test"))
-    return score(trained.pipeline, X, y, request.task)
+    return score(trained.pipeline, X, y, request.task, request.positive)
 
 
 def metric_reasons(
@@ -146,52 +169,55 @@ def _positions(request: TrainingRequest, part: str) -> np.ndarray:
 # --------------------------------------------------------------------------- classification curves
 
 
-def _one_vs_rest(y: np.ndarray, proba: np.ndarray, classes: list):
+def _one_vs_rest(y: np.ndarray, proba: np.ndarray, classes: list, positive: Any = None):
     """(label, is-this-class, probability of it) for the positive class (binary) or each class."""
     y, proba = np.asarray(y), np.asarray(proba, dtype=float)
-    for index in [1] if len(classes) == 2 else range(len(classes)):
-        positive = y == classes[index]
-        if positive.any() and not positive.all():  # a curve needs both kinds of rows
-            yield classes[index], positive, proba[:, index]
+    for index in [_positive_index(classes, positive, y)] if len(classes) == 2 else range(len(classes)):
+        hit = y == classes[index]
+        if hit.any() and not hit.all():  # a curve needs both kinds of rows
+            yield classes[index], hit, proba[:, index]
 
 
-def roc_curves(y: np.ndarray, proba: np.ndarray, classes: list) -> Curves:
+def roc_curves(y: np.ndarray, proba: np.ndarray, classes: list, positive: Any = None) -> Curves:
     """ROC curve per class: ``{label: (false positive rate, true positive rate, AUC)}``.
 
-    Binary: only the positive class (``classes[1]``). Multiclass: one class
-    against the rest, for each class present among ``y`` (and not all of it).
+    Binary: only the positive class (``positive``; None applies :func:`core.target.positive_class`
+    to ``y``). Multiclass: one class against the rest, for each class present among ``y`` (and not all of it).
     """
     curves: Curves = {}
-    for label, positive, scores in _one_vs_rest(y, proba, classes):
-        fpr, tpr, _ = skm.roc_curve(positive, scores)
-        curves[label] = (fpr, tpr, float(skm.roc_auc_score(positive, scores)))
+    for label, hit, scores in _one_vs_rest(y, proba, classes, positive):
+        fpr, tpr, _ = skm.roc_curve(hit, scores)
+        curves[label] = (fpr, tpr, float(skm.roc_auc_score(hit, scores)))
     return curves
 
 
-def pr_curves(y: np.ndarray, proba: np.ndarray, classes: list) -> Curves:
+def pr_curves(y: np.ndarray, proba: np.ndarray, classes: list, positive: Any = None) -> Curves:
     """Precision-recall curve per class: ``{label: (recall, precision, average precision)}``.
 
     Same classes as :func:`roc_curves`; x (recall) comes first, as in ROC.
     """
     curves: Curves = {}
-    for label, positive, scores in _one_vs_rest(y, proba, classes):
-        precision, recall, _ = skm.precision_recall_curve(positive, scores, drop_intermediate=True)
-        curves[label] = (recall, precision, float(skm.average_precision_score(positive, scores)))
+    for label, hit, scores in _one_vs_rest(y, proba, classes, positive):
+        precision, recall, _ = skm.precision_recall_curve(hit, scores, drop_intermediate=True)
+        curves[label] = (recall, precision, float(skm.average_precision_score(hit, scores)))
     return curves
 
 
-def calibration_table(y: np.ndarray, proba: np.ndarray, classes: list, bins: int = 10) -> pd.DataFrame:
+def calibration_table(
+    y: np.ndarray, proba: np.ndarray, classes: list, bins: int = 10, positive: Any = None
+) -> pd.DataFrame:
     """Predicted probability vs observed frequency, in equal-width bins over [0, 1].
 
-    Binary: the positive class's probability vs the share of rows that are
-    positive. Multiclass: *confidence* calibration — the highest probability
+    Binary: the positive class's probability vs the share of rows that are of that class
+    (``positive`` as in :func:`roc_curves`). Multiclass: *confidence* calibration — the highest probability
     vs the share of rows where that top class was right — one table however
     many classes. Empty bins are left out. Columns: ``bin_low``, ``bin_high``,
     ``predicted`` (mean probability), ``observed`` (share), ``rows``.
     """
     y, proba = np.asarray(y), np.asarray(proba, dtype=float)
     if len(classes) == 2:
-        prob, hit = proba[:, 1], y == classes[1]
+        index = _positive_index(classes, positive, y)
+        prob, hit = proba[:, index], y == classes[index]
     else:
         prob, hit = proba.max(axis=1), np.asarray(classes, dtype=object)[proba.argmax(axis=1)] == y
     prob = np.clip(prob, 0.0, 1.0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
@@ -16,6 +18,8 @@ MAX_INTEGER_CLASSES = 10
 MANY_CLASSES = 50
 #: Minority class share below which imbalance is flagged.
 IMBALANCE_SHARE = 0.2
+#: Labels that name the "it happened" side of a yes/no target (compared lower-case, stripped).
+POSITIVE_WORDS = frozenset({"1", "1.0", "true", "t", "yes", "y", "positive", "pos"})
 
 
 class Task(StrEnum):
@@ -57,12 +61,17 @@ class TargetWarning:
 
 @dataclass
 class TargetChoice:
-    """The person's decision on the Target page."""
+    """The person's decision on the Target page.
+
+    ``positive`` is the class a binary model's probability is about (ROC curves, thresholds,
+    explanations); None means the rule of :func:`positive_class`.
+    """
 
     target: str | None
     task: Task
     task_reason: str
     features: list[str] = field(default_factory=list)
+    positive: Any = None
 
     def to_dict(self) -> dict:
         return {
@@ -70,11 +79,99 @@ class TargetChoice:
             "task": self.task.value,
             "task_reason": self.task_reason,
             "features": list(self.features),
+            "positive": plain_label(self.positive),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> TargetChoice:
-        return cls(data.get("target"), Task(data["task"]), data.get("task_reason", ""), list(data.get("features", [])))
+        return cls(
+            data.get("target"),
+            Task(data["task"]),
+            data.get("task_reason", ""),
+            list(data.get("features", [])),
+            data.get("positive"),
+        )
+
+
+# --------------------------------------------------------------------------- the positive class
+
+
+def plain_label(value: Any) -> Any:
+    """A class label as a plain Python value (a numpy scalar becomes int, float, bool or str)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def is_positive_word(label: Any) -> bool:
+    """Whether a label reads as the "yes" side of a yes/no target: yes, true, 1, positive …"""
+    if isinstance(label, bool):
+        return label
+    if isinstance(label, int | float) and not pd.isna(label):
+        return float(label) == 1.0
+    return str(label).strip().lower() in POSITIVE_WORDS
+
+
+def label_sort_key(label: Any) -> tuple[int, float, str]:
+    """Order labels as scikit-learn's ``classes_`` does: numbers by value, text alphabetically."""
+    if isinstance(label, bool | int | float):
+        return (0, float(label), "")
+    return (1, 0.0, str(label))
+
+
+def positive_class(values: Iterable[Any]) -> Any:
+    """The class a binary model's probability should be about, from the target's values (or just its labels).
+
+    The rule: the one label that reads as "yes" (yes, true, 1, positive, …) if exactly one
+    does; else the minority class; a tie goes to the label sorting last (scikit-learn's
+    ``classes_[1]``). So benign/malignant gives malignant, no/yes gives yes whatever the
+    counts, 0/1 gives 1, and labels given once each (``classes_``) give the yes-like or last one.
+    """
+    counts = pd.Series(list(values), dtype=object).dropna().value_counts(sort=False)
+    if counts.empty:
+        raise ValueError("A positive class needs at least one label.")
+    labels = [plain_label(v) for v in counts.index]
+    yes = [label for label in labels if is_positive_word(label)]
+    if len(yes) == 1:
+        return yes[0]
+    fewest = counts.min()
+    tied = [plain_label(v) for v, n in counts.items() if n == fewest]
+    return max(tied, key=label_sort_key)
+
+
+def class_labels(values: Iterable[Any]) -> list[Any]:
+    """The distinct labels of a target, ordered as scikit-learn's ``classes_`` (plain Python values)."""
+    present = pd.unique(pd.Series(list(values), dtype=object).dropna())
+    return sorted((plain_label(v) for v in present), key=label_sort_key)
+
+
+def positive_reason(values: Iterable[Any]) -> str:
+    """Why :func:`positive_class` picks its label, in a few plain words."""
+    values = list(values)
+    picked = positive_class(values)
+    if is_positive_word(picked) and sum(is_positive_word(v) for v in class_labels(values)) == 1:
+        return 'it reads as the "yes" answer'
+    counts = pd.Series(values, dtype=object).dropna().value_counts()
+    if (counts == counts.min()).sum() > 1:
+        return "both classes are as common, so the one sorting last"
+    return "it is the rarer class"
+
+
+def match_label(labels: Iterable[Any], wanted: Any) -> Any:
+    """The label among ``labels`` equal to ``wanted`` (compared as values, then as text), or None."""
+    labels, wanted = [plain_label(v) for v in labels], plain_label(wanted)
+    if wanted is None:
+        return None
+    for label in labels:  # True == 1 in Python: a bool matches only a bool
+        if label == wanted and isinstance(label, bool) == isinstance(wanted, bool):
+            return label
+    text = str(wanted)
+    return next((label for label in labels if str(label) == text), None)
+
+
+def resolve_positive(values: Iterable[Any], wanted: Any = None) -> Any:
+    """The person's positive class if it is one of the labels in ``values``, else :func:`positive_class`."""
+    values = list(values)
+    found = match_label(pd.unique(pd.Series(values, dtype=object).dropna()), wanted)
+    return found if found is not None else positive_class(values)
 
 
 def detect_task(frame: pd.DataFrame, target: str | None) -> TaskGuess:

@@ -30,7 +30,7 @@ from core.guards.model_checks import model_findings
 from core.jobs import BackgroundJob, JobSnapshot, explain_failure
 from core.schema import Role
 from core.split import Split, SplitConfig, cv_folds, make_split
-from core.target import Task
+from core.target import Task, resolve_positive
 
 #: Staged learners are grown in this many steps, scoring validation after each.
 STAGES = 10
@@ -68,6 +68,9 @@ class TrainingRequest:
     leakage: LeakageScan | None = None
     #: The metric models are ranked by (leaderboard, best model, tuning); empty: the task's default.
     metric: str = ""
+
+    #: Binary: the class the probabilities, curves and explanations are about.
+    positive: Any = None
 
     @property
     def ranking(self) -> Metric:
@@ -210,11 +213,12 @@ def train_one(
             listener,
             should_stop,
             request.ranking,
+            request.positive,
         )
     else:
         model.fit(Xt, yt)
     seconds = time.perf_counter() - started
-    scores = score(pipeline, X_valid, y_valid, request.task)
+    scores = score(pipeline, X_valid, y_valid, request.task, request.positive)
     train_scores = _training_score(pipeline, X_train, y_train, Xt, request)
     return TrainedModel(
         run.name,
@@ -247,12 +251,12 @@ def _training_score(pipeline, X_train: pd.DataFrame, y_train: pd.Series, Xt, req
     """
     resampled = any(hasattr(step, "fit_resample") for _, step in pipeline.steps[:-1])
     if resampled or getattr(Xt, "shape", (0,))[0] != len(X_train):
-        return score(pipeline, *_limit(X_train, y_train, request.seed), request.task)
+        return score(pipeline, *_limit(X_train, y_train, request.seed), request.task, request.positive)
     X_pick, y_pick = _limit(X_train, y_train, request.seed)
     if len(X_pick) < len(X_train):
         pick = np.random.default_rng(request.seed).choice(len(X_train), len(X_pick), replace=False)
         Xt = Xt[pick] if not isinstance(Xt, pd.DataFrame) else Xt.iloc[pick]
-    return score(pipeline.steps[-1][1], Xt, y_pick, request.task)
+    return score(pipeline.steps[-1][1], Xt, y_pick, request.task, request.positive)
 
 
 def _dense(X):
@@ -260,7 +264,7 @@ def _dense(X):
 
 
 def _fit_staged(
-    model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Listener, should_stop, metric: Metric
+    model, Xt, yt, Xv, yv, task: Task, name: str, listener: ev.Listener, should_stop, metric: Metric, positive=None
 ) -> None:
     """Grow a forest / boosted model in stages, scoring validation after each.
 
@@ -275,17 +279,17 @@ def _fit_staged(
     inner = getattr(model, "regressor", model)  # TransformedTargetRegressor wraps
     size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
     if hasattr(inner, "staged_predict") and size_param is not None:
-        _fit_then_stage(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, metric)
+        _fit_then_stage(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, metric, positive)
     elif size_param is not None and hasattr(inner, "warm_start"):
-        _fit_warm(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop, metric)
+        _fit_warm(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop, metric, positive)
     elif size_param is not None and {"callbacks", "eval_set"} <= set(inspect.signature(inner.fit).parameters):
-        _fit_with_callbacks(inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop, metric)
+        _fit_with_callbacks(inner, size_param, Xt, yt, Xv, yv, task, name, listener, should_stop, metric, positive)
     else:
         model.fit(Xt, yt)
 
 
 def _fit_then_stage(
-    model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, metric: Metric
+    model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, metric: Metric, positive=None
 ) -> None:
     """Boosting with staged predictions: fit once, then draw the curve stage by stage.
 
@@ -306,7 +310,7 @@ def _fit_then_stage(
         out = staged[index]
         if task.is_classification:
             pred = np.asarray(classes)[np.argmax(out, axis=1)]
-            scores = classification_scores(np.asarray(yv), pred, out, classes)
+            scores = classification_scores(np.asarray(yv), pred, out, classes, positive)
         else:
             scores = regression_scores(np.asarray(yv, dtype=float), np.asarray(out, dtype=float))
         value = scores.get(metric.key, scores["accuracy" if task.is_classification else "r2"])
@@ -321,7 +325,19 @@ def _fit_then_stage(
 
 
 def _fit_warm(
-    model, inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop, metric: Metric
+    model,
+    inner,
+    size_param: str,
+    Xt,
+    yt,
+    Xv,
+    yv,
+    task: Task,
+    name: str,
+    listener,
+    should_stop,
+    metric: Metric,
+    positive=None,
 ) -> None:
     total = int(inner.get_params()[size_param])
     inner.set_params(warm_start=True)
@@ -332,7 +348,7 @@ def _fit_warm(
             # Every stage refits on the same rows, so "balanced" class weights stay right under warm start.
             warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
             model.fit(Xt, yt)
-        value = _stage_score(model, Xv, yv, task, metric)
+        value = _stage_score(model, Xv, yv, task, metric, positive)
         grown = float(inner.get_params()[size_param])
         listener(
             ev.StepEnded(
@@ -345,7 +361,7 @@ def _fit_warm(
 
 
 def _fit_with_callbacks(
-    inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop, metric: Metric
+    inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop, metric: Metric, positive=None
 ) -> None:
     from lightgbm.callback import EarlyStopException
 
@@ -358,7 +374,7 @@ def _fit_with_callbacks(
     def report(env) -> None:
         grown = env.iteration + 1
         if grown % every == 0 or grown == total:
-            value = _booster_score(env.model.predict(Xv), yv, classes, task, metric)
+            value = _booster_score(env.model.predict(Xv), yv, classes, task, metric, positive)
             listener(
                 ev.StepEnded(
                     model=name,
@@ -373,7 +389,7 @@ def _fit_with_callbacks(
     inner.fit(Xt, yt, callbacks=[report])
 
 
-def _booster_score(raw: np.ndarray, yv, classes, task: Task, metric: Metric) -> float:
+def _booster_score(raw: np.ndarray, yv, classes, task: Task, metric: Metric, positive=None) -> float:
     """The ranking metric from a booster's raw predictions (the wrapper is not fitted yet)."""
     from core.evaluation import classification_scores, regression_scores
 
@@ -382,11 +398,11 @@ def _booster_score(raw: np.ndarray, yv, classes, task: Task, metric: Metric) -> 
         return scores.get(metric.key, scores["r2"])
     proba = np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
     pred = classes[np.argmax(proba, axis=1)]
-    scores = classification_scores(np.asarray(yv), pred, proba, list(classes))
+    scores = classification_scores(np.asarray(yv), pred, proba, list(classes), positive)
     return scores.get(metric.key, scores["accuracy"])
 
 
-def _stage_score(model, Xv, yv, task: Task, metric: Metric) -> float:
+def _stage_score(model, Xv, yv, task: Task, metric: Metric, positive=None) -> float:
     from core.evaluation import classification_scores, regression_scores
 
     pred = model.predict(Xv)
@@ -394,7 +410,7 @@ def _stage_score(model, Xv, yv, task: Task, metric: Metric) -> float:
         scores = regression_scores(np.asarray(yv, dtype=float), np.asarray(pred, dtype=float))
         return scores.get(metric.key, scores["r2"])
     proba = model.predict_proba(Xv) if hasattr(model, "predict_proba") else None
-    scores = classification_scores(np.asarray(yv), np.asarray(pred), proba, list(model.classes_))
+    scores = classification_scores(np.asarray(yv), np.asarray(pred), proba, list(model.classes_), positive)
     return scores.get(metric.key, scores["accuracy"])
 
 
@@ -408,7 +424,7 @@ def cross_validate(request: TrainingRequest, run: ModelRun, folds: int) -> dict[
         pipeline = build_model_pipeline(request, run)
         X_fit, y_fit = request.xy(fit_rows)
         pipeline.fit(X_fit, y_fit)
-        values.append(score(pipeline, *request.xy(score_rows), request.task).get(metric, np.nan))
+        values.append(score(pipeline, *request.xy(score_rows), request.task, request.positive).get(metric, np.nan))
     return {f"cv_{metric}_mean": float(np.nanmean(values)), f"cv_{metric}_std": float(np.nanstd(values))}
 
 
@@ -687,10 +703,12 @@ def make_request(
     roles: dict[str, Role],
     plan: CleaningPlan,
     setup: TrainSetup,
+    positive: Any = None,
 ) -> TrainingRequest:
     """Apply the plan's row steps, split, scan the training rows for leakage, and bundle everything.
 
-    The baseline is added for supervised tasks if the person did not pick it.
+    The baseline is added for supervised tasks if the person did not pick it. Binary tasks get
+    a positive class: ``positive`` if it is one of the labels, else :func:`core.target.positive_class`.
     """
     rows, row_report = apply_row_steps(frame, plan, target, features)
     kept = [c for c in features if c in rows.columns]
@@ -702,6 +720,7 @@ def make_request(
         models.insert(0, ModelRun("baseline", "Baseline", {}))
     if not models:
         raise DashboardError("Choose at least one model to train.")
+    positive = resolve_positive(rows[target], positive) if task == Task.BINARY else None
     return TrainingRequest(
         rows,
         target,
@@ -717,4 +736,5 @@ def make_request(
         row_report,
         leakage,
         metric,
+        positive,
     )

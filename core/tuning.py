@@ -108,7 +108,7 @@ def _trial(request: TrainingRequest, run: ModelRun, splits, metric: str, number:
         for fit_rows, score_rows in splits:
             pipeline = build_model_pipeline(request, run)
             pipeline.fit(*request.xy(fit_rows))
-            values.append(score(pipeline, *request.xy(score_rows), request.task).get(metric, np.nan))
+            values.append(score(pipeline, *request.xy(score_rows), request.task, request.positive).get(metric, np.nan))
     except Exception as exc:  # one bad draw (e.g. an incompatible combination) must not end the search
         return Trial(number, run.params, float("nan"), time.perf_counter() - started, explain_failure(exc))
     return Trial(number, run.params, float(np.nanmean(values)), time.perf_counter() - started)

@@ -15,7 +15,8 @@ names = [m.name for m in trained]
 name = st.selectbox("Model", names, index=names.index(best.name), key="explain_model")
 model = next(m for m in trained if m.name == name)
 st.write(
-    "SHAP values show how much each of your columns pushed each prediction up or down, measured against the average prediction."
+    "SHAP values show how much each of your columns pushed each prediction up or down, measured against the "
+    "model's mean prediction over training rows (each view says which)."
 )
 
 explain_job = state.explain_job(model.name)

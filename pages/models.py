@@ -70,7 +70,9 @@ state.set_train_setup(new_setup)
 
 
 def request():
-    return make_request(ds.frame, choice.target, choice.task, choice.features, roles, plan, new_setup)
+    return make_request(
+        ds.frame, choice.target, choice.task, choice.features, roles, plan, new_setup, positive=choice.positive
+    )
 
 
 if st.toggle(

@@ -8,9 +8,14 @@ from core.guards.leakage import NOT_SCANNED, scan_table
 from core.target import (
     TASK_HELP,
     TargetChoice,
+    Task,
     allowed_tasks,
+    class_labels,
     default_features,
     detect_task,
+    match_label,
+    positive_class,
+    positive_reason,
     suggest_target,
     target_warnings,
 )
@@ -53,6 +58,18 @@ task = st.radio(
     key=f"target_task_{state.version()}_{target}",
 )
 
+positive = None
+if task == Task.BINARY:
+    labels, suggested = class_labels(frame[target]), positive_class(frame[target])
+    kept = match_label(labels, saved.positive) if saved and saved.target == target else None
+    positive = st.selectbox(
+        "Positive class: the outcome the model's probability, curves and explanations are about",
+        labels,
+        index=labels.index(suggested if kept is None else kept),
+        format_func=str,
+        key=f"target_positive_{state.version()}_{target}",
+        help=md_escape(f"Suggested: '{suggested}', because {positive_reason(frame[target])}."),
+    )
 problems = target_warnings(frame, target, task, roles.get(target) if target else None)
 for problem in problems:
     (st.error if problem.level == "error" else st.warning)(md_escape(problem.message), icon=":material/warning:")
@@ -115,6 +132,7 @@ if st.button(
             task,
             guess.reason if task == guess.task else f"chosen by you (detected: {guess.task.value})",
             features,
+            positive,
         )
     )
     st.rerun()

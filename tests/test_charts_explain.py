@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pytest
 
 from core import charts
-from core.explain import Explanation, format_value
+from core.explain import Explanation, format_number, format_value, importance_frame
 from core.target import Task
 
 NASTY = "<b>area</b>"
@@ -59,10 +59,33 @@ def expl() -> Explanation:
 
 def test_importance_bar_orders_columns_and_groups_the_rest(expl):
     fig = charts.importance_bar(expl, top=2)
-    assert isinstance(fig, go.Figure) and len(fig.data) == 1 and fig.data[0].type == "bar"
-    assert list(fig.data[0].y) == ["&lt;b&gt;area&lt;/b&gt;", "district", "2 other columns"]
-    assert fig.data[0].x[0] == pytest.approx(np.abs(expl.values[:, 0]).mean())
+    named, rest = fig.data
+    assert named.type == rest.type == "bar"
+    assert list(named.y) == ["&lt;b&gt;area&lt;/b&gt;", "district"] and list(rest.y) == ["2 other columns"]
+    assert named.x[0] == pytest.approx(np.abs(expl.values[:, 0]).mean())
     assert "predicted price" in fig.layout.title.text and "mean |SHAP|" in fig.layout.xaxis.title.text
+
+
+def test_a_large_catch_all_bar_sits_apart_and_never_sets_the_axis(expl):
+    """Sixty small columns add up to more than the top one: the named bars still fill the axis."""
+    rng = np.random.default_rng(1)
+    small = rng.normal(0, 1, (expl.rows, 60)) * 3_000
+    many = dataclasses.replace(
+        expl,
+        values=np.column_stack([expl.values, small]),
+        data=pd.concat([expl.data, pd.DataFrame(small, columns=[f"c{i}" for i in range(60)])], axis=1),
+        columns=[*expl.columns, *[f"c{i}" for i in range(60)]],
+    )
+    fig = charts.importance_bar(many, top=4)
+    named, rest = fig.data
+    total = float(importance_frame(many).iloc[4:]["mean_abs"].sum())
+    assert total > max(named.x), "the catch-all is larger than the top column"
+    assert rest.y == ("60 other columns",) and rest.marker.color != named.marker.color
+    low, high = fig.layout.xaxis.range
+    assert low == 0 and max(named.x) <= high < 1.2 * max(named.x), "the axis is set by the named bars"
+    assert rest.x[0] <= high and format_number(total) in rest.text[0], "clipped, its value written"
+    order = list(fig.layout.yaxis.categoryarray)
+    assert order[-1] == "60 other columns" and order[:-1][-1].strip() == "", "a gap before it, at the bottom"
 
 
 def traces(fig: go.Figure) -> dict[str, go.Scatter]:
@@ -164,7 +187,7 @@ def test_waterfall_goes_from_the_base_value_to_the_prediction(expl):
     (trace,) = fig.data
     assert trace.type == "waterfall"
     assert list(trace.measure) == ["absolute", "relative", "relative", "relative", "total"]
-    assert trace.y[0] == "average prediction" and trace.y[-1] == "this row's prediction"
+    assert trace.y[0] == "base value" and trace.y[-1] == "this row's prediction"
     top = np.argsort(-np.abs(expl.values[3]))[:2]
     expected = [f"{charts.safe_text(expl.columns[j], 30)} = {format_value(expl.data.iloc[3, j])}" for j in top]
     assert list(trace.y[1:3]) == expected and trace.y[3] == "2 other columns"
@@ -180,12 +203,16 @@ def test_permutation_bar_shows_spread_and_metric():
     assert fig.data[0].y[0] == "&lt;b&gt;area&lt;/b&gt;" and "R²" in fig.layout.xaxis.title.text
 
 
-def test_token_bar_colours_by_direction():
-    tokens = pd.DataFrame({"token": ["free", "meeting"], "mean_abs": [0.3, 0.2], "mean": [0.25, -0.1]})
-    fig = charts.token_bar(tokens, "message")
-    assert list(fig.data[0].y) == ["free", "meeting"]
+def test_token_bar_colours_by_direction_where_the_word_appears():
+    tokens = pd.DataFrame(
+        {"token": ["free", "meeting"], "mean_abs": [0.3, 0.2], "mean": [0.25, -0.1], "rows_with_token": [4, 7]}
+    )
+    fig = charts.token_bar(tokens, "message", "log-odds of 'spam'")
+    assert list(fig.data[0].y) == ["free", "meeting"] and list(fig.data[0].x) == [0.25, -0.1]
     assert fig.data[0].marker.color[0] != fig.data[0].marker.color[1]
     assert "message" in fig.layout.title.text
+    assert fig.layout.xaxis.title.text == "average push on the log-odds of 'spam' in the rows containing the word"
+    assert [row[0] for row in fig.data[0].customdata] == [4, 7] and "rows containing it" in fig.data[0].hovertemplate
 
 
 def test_waterfall_title_can_name_the_row(expl):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
+from sklearn import metrics as skm
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -146,6 +147,29 @@ def test_roc_auc_of_a_perfect_and_a_random_ranking():
     assert auc == pytest.approx(0.5)
     assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
     assert results.pr_curves(y, perfect, ["no", "yes"])["yes"][2] == pytest.approx(1.0)
+
+
+def test_binary_curves_and_calibration_follow_the_positive_class_even_when_it_sorts_first():
+    y = np.array(["fraud", "ok", "ok", "ok", "fraud", "ok"])
+    proba = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6], [0.1, 0.9]])  # columns: fraud, ok
+    roc = results.roc_curves(y, proba, ["fraud", "ok"], positive="fraud")
+    assert list(roc) == ["fraud"]
+    *_, auc = roc["fraud"]
+    assert auc == pytest.approx(7 / 8)  # fraud rows at 0.9 and 0.4 against ok rows at 0.3, 0.2, 0.6, 0.1
+    recall, precision, _ = results.pr_curves(y, proba, ["fraud", "ok"], positive="fraud")["fraud"]
+    assert precision[recall == 0.5].max() == 1.0, "the top-ranked fraud row is a fraud"
+    table = results.calibration_table(y, proba, ["fraud", "ok"], bins=2, positive="fraud")
+    assert table["predicted"].tolist() == pytest.approx([(0.3 + 0.2 + 0.4 + 0.1) / 4, (0.9 + 0.6) / 2])
+    assert table["observed"].tolist() == pytest.approx([1 / 4, 1 / 2])
+    assert list(results.roc_curves(y, proba, ["fraud", "ok"])) == ["fraud"], "no choice: the minority class"
+
+
+def test_predictions_name_the_requests_positive_class():
+    request, trained = _request_and_model()
+    assert results.predictions(trained, request).positive == "yes"  # the rule: yes-like
+    request.positive = "no"
+    pred = results.predictions(trained, request)
+    assert pred.positive == "no" and results.positive_column(pred) == 0
 
 
 def test_multiclass_curves_are_one_vs_rest_for_classes_present():
@@ -473,3 +497,19 @@ def test_leaderboard_reasons_group_models_by_metric_and_reason():
         "Log loss (every model): These rows hold only one class ('yes'): Log loss needs rows of at least two "
         "classes to tell apart.",
     ]
+
+
+def test_pr_auc_is_about_the_positive_class_and_ranking_follows_imbalance():
+    rng = np.random.default_rng(7)
+    y = np.where(rng.random(200) < 0.15, "fraud", "ok")  # 'fraud' sorts first: classes_[0]
+    p_fraud = np.clip((y == "fraud") * 0.5 + rng.random(200) * 0.6, 0, 1)
+    proba = np.column_stack([p_fraud, 1 - p_fraud])
+    y_pred = np.where(p_fraud > 0.5, "fraud", "ok")
+    scores = ev.classification_scores(y, y_pred, proba, ["fraud", "ok"], positive="fraud")
+    assert scores["pr_auc"] == pytest.approx(skm.average_precision_score(y == "fraud", p_fraud))
+    default = ev.classification_scores(y, y_pred, proba, ["fraud", "ok"])
+    assert default["pr_auc"] == pytest.approx(skm.average_precision_score(y == "ok", 1 - p_fraud))
+    key, reason = ev.default_ranking(Task.BINARY, pd.Series(y))
+    assert key == "balanced_accuracy" and "'fraud'" in reason and "balanced accuracy" in reason
+    assert ev.default_ranking(Task.BINARY, pd.Series(["a", "b"] * 50))[0] == "roc_auc"
+    assert ev.default_ranking(Task.REGRESSION, pd.Series(np.arange(10.0)))[0] == "r2"

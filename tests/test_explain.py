@@ -154,10 +154,10 @@ def test_tree_additivity_in_log_odds_and_in_probability(maintenance):
     req, models = maintenance
     X_valid, _, X_train = splits(req)
     boost = ce.explain(models["Boosting"], X_valid, X_train, max_rows=ROWS, target="failure")
-    assert boost.output == "log-odds" and boost.output_name == "log-odds of failure"
+    assert boost.output == "log-odds" and boost.output_name == "log-odds of failure = 1"
     np.testing.assert_allclose(boost.predictions, models["Boosting"].pipeline.decision_function(boost.data), atol=1e-6)
     forest = ce.explain(models["Forest"], X_valid, X_train, max_rows=ROWS, target="failure")
-    assert forest.output == "probability" and forest.output_name == "failure probability"
+    assert forest.output == "probability" and forest.output_name == "probability of failure = 1"
     np.testing.assert_allclose(
         forest.predictions, models["Forest"].pipeline.predict_proba(forest.data)[:, 1], atol=1e-6
     )
@@ -188,8 +188,44 @@ def test_keras_network_is_explained_over_the_whole_pipeline_and_is_additive():
     X_valid, _, X_train = splits(req)
     expl = ce.explain(net, X_valid, X_train, max_rows=ROWS, target="bought")
     assert expl.method == "Permutation SHAP" and expl.columns == ["size", "colour", "age"]
-    assert expl.output == "probability" and expl.output_name == "bought probability"
+    assert expl.output == "probability" and expl.output_name == "probability of bought = yes"
     np.testing.assert_allclose(expl.predictions, net.pipeline.predict_proba(expl.data)[:, 1], atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def scattered():
+    """14% "yes" rows scattered among "no" rows; a 1-nearest-neighbour model predicts each training row's own label."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(0, 10, (400, 3)), columns=["a", "b", "c"])
+    frame["y"] = np.where(rng.uniform(size=400) < 0.14, "yes", "no")
+    req = frame_request(frame, "y", Task.BINARY, [ModelRun("knn_clf", "kNN", {"n_neighbors": 1})])
+    return req, trained_models(req)["kNN"]
+
+
+def test_the_base_value_is_the_mean_prediction_over_a_stratified_sample_of_training_rows(scattered):
+    """Not k-means centres: those under-weighted the scattered "yes" rows (0.107 against a 16% rate)."""
+    req, knn = scattered
+    X_valid, _, X_train = splits(req)
+    _, y_train = req.xy(req.split.train)
+    rate = float((y_train == "yes").mean())
+    expl = ce.explain(knn, X_valid, X_train, background_y=y_train, max_rows=5, target="y")
+    assert expl.background_rows == 50
+    assert expl.base_value == pytest.approx(round(50 * rate) / 50, abs=1e-9), "each class keeps its share"
+    assert abs(expl.base_value - knn.pipeline.predict_proba(X_train)[:, 1].mean()) < 0.02
+    text = ce.describe_method(expl)
+    assert "the mean probability of y = yes over 50 training rows sampled at random" in text, text
+    assert "average" not in text and "typical" not in text
+
+
+def test_the_base_value_is_named_where_it_is_shown(scattered):
+    from core import charts
+
+    req, knn = scattered
+    X_valid, _, X_train = splits(req)
+    _, y_train = req.xy(req.split.train)
+    expl = ce.explain(knn, X_valid, X_train, background_y=y_train, max_rows=3, target="y")
+    assert charts.waterfall(expl, 0).data[0].y[0] == "mean over 50 sampled training rows"
+    assert "a mean of " + ce.format_number(expl.base_value) + " over 50 training rows" in ce.summarize_row(expl, 0)
 
 
 def test_permutation_shap_is_exact_for_an_additive_model():
@@ -232,8 +268,49 @@ def test_multiclass_keeps_values_per_class(iris):
     proba = forest.pipeline.predict_proba(expl.data)
     for index in range(3):
         view = expl.for_class(index)
-        assert view.class_label == expl.classes[index] and view.output_name == f"{expl.classes[index]} probability"
+        assert view.class_label == expl.classes[index] and view.output_name == f"probability of '{expl.classes[index]}'"
         np.testing.assert_allclose(view.predictions, proba[:, index], atol=1e-6)
+
+
+def test_multiclass_rows_are_explained_for_their_predicted_class(iris):
+    from core import charts
+
+    req, models = iris
+    forest = models["Forest"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(forest, X_valid, X_train, max_rows=ROWS, target="species")
+    predicted = forest.pipeline.predict(expl.data)
+    proba = forest.pipeline.predict_proba(expl.data)
+    assert len(set(predicted)) > 1, "rows of several classes"
+    for i in range(expl.rows):
+        k = expl.classes.index(predicted[i])
+        assert expl.classes[expl.predicted_index[i]] == predicted[i]
+        fig = charts.waterfall(expl, i)
+        assert f"probability of '{predicted[i]}'" in fig.layout.title.text
+        assert fig.data[0].x[-1] == pytest.approx(proba[i, k], abs=1e-6)
+        assert f"probability of '{predicted[i]}' for this row" in ce.summarize_row(expl, i)
+    np.testing.assert_allclose(expl.predictions, proba.max(axis=1), atol=1e-6)
+
+
+def test_multiclass_importance_defaults_to_all_classes_and_can_show_one(iris):
+    from core import charts
+
+    req, models = iris
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(models["Forest"], X_valid, X_train, max_rows=ROWS, target="species")
+    overall = np.abs(expl.per_class).mean(axis=(0, 2))
+    table = ce.importance_frame(expl)
+    np.testing.assert_allclose(table["mean_abs"], np.sort(overall)[::-1])
+    fig = charts.importance_bar(expl)
+    assert fig.data[0].x[0] == pytest.approx(overall.max()) and "all classes" in fig.layout.xaxis.title.text
+    assert "all classes" in ce.summarize_importance(expl) or "class probabilities" in ce.summarize_importance(expl)
+    one = expl.for_class(2)
+    np.testing.assert_allclose(
+        ce.importance_frame(one)["mean_abs"], np.sort(np.abs(expl.per_class[:, :, 2]).mean(axis=0))[::-1]
+    )
+    assert "'virginica'" in charts.importance_bar(one).layout.title.text
+    ranked = list(ce.importance_frame(expl)["column"])
+    assert list(charts.beeswarm(expl).layout.yaxis.ticktext) == ranked, "the beeswarm follows the all-class order"
 
 
 def test_binary_other_class_view_flips_the_sign(maintenance):
@@ -243,6 +320,62 @@ def test_binary_other_class_view_flips_the_sign(maintenance):
     other = expl.for_class(0)
     np.testing.assert_allclose(other.values, -expl.values)
     np.testing.assert_allclose(other.predictions, models["Forest"].pipeline.predict_proba(expl.data)[:, 0], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def fraud():
+    """A minority class that sorts first ("fraud" < "ok"): scikit-learn's classes_[1] is the majority."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"amount": rng.gamma(2, 50, 150), "night": rng.integers(0, 2, 150).astype(float)})
+    risk = 0.02 * frame["amount"] + 1.5 * frame["night"] - 3.5
+    frame["label"] = np.where(rng.uniform(size=150) < 1 / (1 + np.exp(-risk)), "fraud", "ok")
+    models = [
+        ModelRun("logistic_regression", "LR"),
+        ModelRun("hist_gradient_boosting_clf", "Boosting", {"max_iter": 10}),
+        ModelRun("random_forest_clf", "Forest", {"n_estimators": 10}),
+        ModelRun("knn_clf", "kNN"),
+    ]
+    req = frame_request(frame, "label", Task.BINARY, models)
+    return req, trained_models(req)
+
+
+@pytest.mark.parametrize("name", ["LR", "Boosting", "Forest", "kNN"])
+def test_a_binary_explanation_is_about_the_positive_class_even_when_it_sorts_first(fraud, name):
+    req, models = fraud
+    model = models[name]
+    assert req.positive == "fraud" and list(model.pipeline.classes_) == ["fraud", "ok"]
+    X_valid, _, X_train = splits(req)
+    _, y_train = req.xy(req.split.train)
+    expl = ce.explain(model, X_valid, X_train, background_y=y_train, max_rows=10, target="label", positive=req.positive)
+    assert expl.class_label == "fraud" and "'fraud'" in expl.output_name and "ok" not in expl.output_name
+    if expl.output == "probability":  # forests and the model-agnostic method
+        np.testing.assert_allclose(expl.predictions, model.pipeline.predict_proba(expl.data)[:, 0], atol=1e-6)
+    else:  # log-odds of fraud = −(log-odds of ok)
+        np.testing.assert_allclose(expl.predictions, -model.pipeline.decision_function(expl.data), atol=1e-6)
+    row = int(np.argmax(expl.predictions))
+    assert "'fraud'" in ce.summarize_row(expl, row) and "'fraud'" in ce.summarize_importance(expl)
+    other = expl.for_class(1)
+    assert other.output_name.endswith("'ok'")
+    np.testing.assert_allclose(other.values, -expl.values)
+    if expl.raw_values.ndim == 2:
+        np.testing.assert_allclose(other.raw_for_class(), -expl.raw_for_class())
+
+
+def test_the_person_can_choose_the_other_class(fraud):
+    req, models = fraud
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(models["LR"], X_valid, X_train, max_rows=5, target="label", positive="ok")
+    assert expl.output_name == "log-odds of 'ok'"
+    np.testing.assert_allclose(expl.predictions, models["LR"].pipeline.decision_function(expl.data), atol=1e-6)
+    row = ce.explain_row(models["LR"], X_valid.iloc[[0]], X_train, target="label", positive="ok").explanation
+    assert row.class_label == "ok"
+
+
+def test_without_a_choice_the_rule_picks_the_minority_class(fraud):
+    req, models = fraud
+    X_valid, _, X_train = splits(req)
+    _, y_train = req.xy(req.split.train)
+    assert ce.explain(models["Forest"], X_valid, X_train, background_y=y_train, max_rows=3).class_label == "fraud"
 
 
 # --------------------------------------------------------------------------- budget, progress, Stop
@@ -320,8 +453,9 @@ def test_what_if_explains_a_row_as_the_main_explanation_does(houses):
     req, models = houses
     knn = models["kNN"]
     X_valid, _, X_train = splits(req)
-    expl = ce.explain(knn, X_valid, X_train, max_rows=ROWS, seed=3, target="price")
-    explainer = ce.what_if_explainer(knn, X_train, seed=3, target="price")
+    _, y_train = req.xy(req.split.train)
+    expl = ce.explain(knn, X_valid, X_train, background_y=y_train, max_rows=ROWS, seed=3, target="price")
+    explainer = ce.what_if_explainer(knn, X_train, background_y=y_train, seed=3, target="price")
     assert explainer.method.background_rows == expl.background_rows == 50
     for position in (0, 7):
         alone = ce.explain_row(knn, expl.data.iloc[[position]], X_train, explainer=explainer).explanation
@@ -383,7 +517,7 @@ def test_the_method_is_described_in_plain_words(houses, maintenance):
     X_valid, _, X_train = splits(req)
     kernel = ce.explain(models["kNN"], X_valid, X_train, max_rows=5, target="price")
     text = ce.describe_method(kernel)
-    assert text.startswith("Explained 5 rows in ") and "50 typical training rows" in text
+    assert text.startswith("Explained 5 rows in ") and "those of 50 training rows" in text
     assert "works for any model" in text and "predicted price" in text
     for jargon in ("SHAP", "k-means", "pass", "pipeline", "permutation"):
         assert jargon.lower() not in text.lower()
@@ -409,11 +543,67 @@ def test_top_tokens_come_from_the_text_column():
     lr = trained_models(req)["LR"]
     X_valid, _, X_train = splits(req)
     expl = ce.explain(lr, X_valid, X_train, max_rows=ROWS, target="label")
-    assert "message" in expl.columns and expl.output_name == "log-odds of spam"
+    assert "message" in expl.columns and expl.output_name == "log-odds of 'spam'"
     tokens = ce.top_tokens(expl, "message", k=5)
     assert len(tokens) == 5 and tokens["mean_abs"].is_monotonic_decreasing
     assert not tokens["token"].str.contains("__").any()
     assert ce.top_tokens(expl, "num_links").empty
+
+
+def test_words_push_where_they_appear_in_the_direction_of_the_models_weights():
+    """Mean SHAP over the rows that contain a word: a positive weight pushes toward the positive class.
+
+    Averaged over all rows, a linear model's word mostly shows rows *without* it (−weight × its mean).
+    """
+    from core.schema import Role
+
+    rng = np.random.default_rng(2)
+    spammy, hammy, neutral = ["free", "win", "money", "prize"], ["meeting", "lunch", "report"], ["today", "please"]
+    words, labels = [], []
+    for _ in range(80):
+        picked = list(rng.choice(spammy + hammy + neutral, size=4))
+        score = sum(w in spammy for w in picked) - sum(w in hammy for w in picked) + rng.normal(0, 0.5)
+        words.append(" ".join(picked))
+        labels.append("spam" if score > 1 else "ham")
+    frame = pd.DataFrame({"message": words, "label": labels})
+    roles = {"message": Role.TEXT, "label": Role.CATEGORICAL}
+    setup = TrainSetup(SplitConfig(seed=3), [ModelRun("logistic_regression", "LR")])
+    req = make_request(frame, "label", Task.BINARY, ["message"], roles, CleaningPlan(), setup)
+    lr = trained_models(req)["LR"]
+    assert req.positive == "spam" and list(lr.pipeline.classes_) == ["ham", "spam"]
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(lr, X_valid, X_train, max_rows=ROWS, target="label", positive="spam")
+    weights = dict(
+        zip([name.split("__", 1)[-1] for name, _ in lr.sources], lr.pipeline.steps[-1][1].coef_[0], strict=True)
+    )
+    tokens = ce.top_tokens(expl, "message", k=20)
+    single = tokens[~tokens["token"].str.contains(" ")]
+    assert {"free", "win", "meeting"} <= set(single["token"])
+    for token, mean, rows in zip(single["token"], single["mean"], single["rows_with_token"], strict=True):
+        assert rows > 0 and np.sign(mean) == np.sign(weights[token]), (token, mean, weights[token])
+    texts = expl.data["message"].str.split()
+    assert single.set_index("token")["rows_with_token"]["win"] == int(texts.map(lambda ws: "win" in ws).sum())
+
+
+def test_words_are_found_in_the_text_when_the_model_inputs_are_not_kept():
+    values = np.array([[0.5], [0.4], [-0.2], [-0.1]])
+    expl = ce.Explanation(
+        values=values,
+        base_value=0.0,
+        data=pd.DataFrame({"message": ["Free prize", "free money", "freedom", None]}),
+        columns=["message"],
+        output="log-odds",
+        output_name="log-odds of 'spam'",
+        classes=None,
+        method="LinearSHAP",
+        rows=4,
+        seconds=0.0,
+        raw_values=values,
+        raw_names=["text_0__free"],
+        raw_sources=[("message",)],
+    )
+    (row,) = ce.top_tokens(expl, "message").itertuples()
+    assert row.token == "free" and row.rows_with_token == 2 and row.mean == pytest.approx(0.45)  # not "freedom"
 
 
 # --------------------------------------------------------------------------- summaries

@@ -81,6 +81,31 @@ def test_export_then_reload_gives_identical_predictions(sample, target, task, ke
     assert restored.background is not None and list(restored.background.columns) == request.features
 
 
+def test_the_card_names_the_positive_class_and_a_restored_model_explains_it():
+    from core import explain as ce
+
+    ds = load_sample("breast_cancer")
+    roles = effective_roles(infer_roles(ds.frame), {})
+    features = ["mean_radius", "mean_texture", "worst_area"]
+    setup = TrainSetup(SplitConfig(seed=3), [ModelRun("logistic_regression", "LR")])
+    request = make_request(
+        ds.frame, "diagnosis", Task.BINARY, features, roles, CleaningPlan(), setup, positive="benign"
+    )
+    model = train_one(request, request.models[-1])
+    usable = usable_from_training(model, request, "breast_cancer.csv")
+    assert usable.card["positive_class"] == "benign" and usable.positive == "benign"
+    assert "- **Positive class:** `benign`" in card_markdown(usable.card)
+    restored = load_bundle(export_bundle(usable))
+    assert restored.positive == "benign"
+    X, _ = request.xy(request.split.valid)
+    answer = ce.explain_row(restored, X.iloc[[0]], restored.background, target="diagnosis", positive=restored.positive)
+    assert answer.explanation.output_name == "log-odds of 'benign'"
+    old = dict(usable.card)
+    old.pop("positive_class")
+    usable.card = old  # a bundle written before the positive class was recorded: the rule on its labels
+    assert usable.positive == "malignant"
+
+
 def test_bundle_holds_a_readable_card_and_a_markdown_twin():
     request, model, usable = trained("house_prices", "price", Task.REGRESSION, "ridge")
     with zipfile.ZipFile(io.BytesIO(export_bundle(usable))) as archive:

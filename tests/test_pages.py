@@ -144,6 +144,31 @@ def test_choose_target_detects_task_warns_and_saves():
     assert "vibration_mm_s" in choice.features
 
 
+def test_binary_target_offers_the_positive_class_and_keeps_the_plan_when_only_it_changes():
+    at = load_sample(fresh(), "breast_cancer")
+    at.switch_page("pages/target.py").run()
+    version = at.session_state[state.VERSION]
+    positive = at.selectbox(key=f"target_positive_{version}_diagnosis")
+    assert positive.options == ["benign", "malignant"] and positive.value == "malignant", "the rarer class"
+    assert "rarer" in positive.help
+    at.button(key="target_confirm").click().run()
+    assert at.session_state[state.TARGET].positive == "malignant"
+    plan = object()
+    at.session_state[state.PLAN] = plan
+    at.selectbox(key=f"target_positive_{version}_diagnosis").set_value("benign").run()
+    at.button(key="target_confirm").click().run()
+    assert at.session_state[state.TARGET].positive == "benign"
+    assert at.session_state[state.PLAN] is plan, "a new positive class keeps the cleaning plan"
+    at.switch_page("pages/target.py").run()
+    assert at.selectbox(key=f"target_positive_{version}_diagnosis").value == "benign", "the choice is kept"
+
+
+def test_positive_class_is_asked_only_for_binary_targets():
+    at = load_sample(fresh(), "iris")
+    at.switch_page("pages/target.py").run()
+    assert not any(s.key and s.key.startswith("target_positive") for s in at.selectbox)
+
+
 def test_override_task_and_choose_clustering():
     at = load_sample(fresh(), "diabetes")
     at.switch_page("pages/target.py").run()

@@ -181,6 +181,26 @@ def test_explain_is_refused_for_clustering_and_before_training():
 
 def test_multiclass_lets_the_person_pick_the_class():
     at = explained(trained_app("iris", ["logistic_regression"]))
-    assert at.selectbox(key="explain_class").options == ["setosa", "versicolor", "virginica"]
-    at.selectbox(key="explain_class").set_value(2).run()
+    from ui.explain_views import ALL_CLASSES
+
+    def title() -> str:
+        return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+
+    picker = at.selectbox(key="explain_class")
+    assert picker.options == [ALL_CLASSES, "setosa", "versicolor", "virginica"] and picker.value is None
+    assert "all classes" in title()
+    expl = explanation(at)
+    position = int(np.flatnonzero(expl.predicted_index != 0)[0])  # a row the model does not call setosa
+    predicted = expl.classes[expl.predicted_index[position]]
+    at.segmented_control(key="explain_view").set_value("One row").run()
+    at.radio(key="explain_row_order").set_value("by row number").run()
+    at.number_input(key="explain_row_number").set_value(int(expl.data.index[position])).run()
+    assert f"of '{predicted}'" in title(), "one row is explained for its predicted class"
+    at.selectbox(key="explain_class").set_value(0).run()
     assert not at.exception
+    assert "of 'setosa'" in title(), "or for the class the person picks"
+    at.selectbox(key="explain_class").set_value(None).run()
+    for view in ("Beeswarm", "Dependence", "What-if"):
+        at.segmented_control(key="explain_view").set_value(view).run()
+        assert not at.exception and at.get("plotly_chart"), view
+    assert "of '" in title(), "the what-if row is explained for its predicted class"

@@ -58,7 +58,7 @@ def test_the_form_is_built_from_the_training_schema_and_predicts(iris):
     charts = [c.proto.id for c in iris.get("plotly_chart")]
     assert any("predict_probabilities" in c for c in charts) and any("predict_waterfall" in c for c in charts)
     waterfall = next(c for c in iris.get("plotly_chart") if "predict_waterfall" in c.proto.id)
-    assert "of virginica" in json.loads(waterfall.proto.spec)["layout"]["title"]["text"], (
+    assert "of 'virginica'" in json.loads(waterfall.proto.spec)["layout"]["title"]["text"], (
         "the predicted class is explained"
     )
 

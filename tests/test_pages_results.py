@@ -230,3 +230,31 @@ def test_no_memorising_verdict_is_given_on_an_undefined_validation_score():
     at = AppTest.from_function(_overfitting_with_an_undefined_validation_score).run()
     assert not at.exception
     assert not [c for c in captions(at) if "no sign of memorising" in c or "nan" in c]
+
+
+def test_the_chosen_positive_class_names_the_curves_and_the_threshold():
+    """'benign' sorts first (scikit-learn's classes_[0]): every binary view still speaks of it."""
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.button(key="data_sample_breast_cancer").click().run()
+    at.switch_page("pages/target.py").run()
+    at.selectbox(key=f"target_positive_{at.session_state[state.VERSION]}_diagnosis").set_value("benign").run()
+    at.button(key="target_confirm").click().run()
+    at.switch_page("pages/clean.py").run()
+    at.switch_page("pages/models.py").run()
+    at.multiselect(key="models_chosen").set_value(["logistic_regression"]).run()
+    at.button(key="models_train").click().run()
+    assert at.session_state[state.JOB].wait(120)
+    at.switch_page("pages/results.py").run()
+    assert at.session_state[state.JOB].request.positive == "benign"
+    at.segmented_control(key="results_view").set_value("ROC").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "'benign' as the positive class" in spec["layout"]["title"]["text"]
+    assert spec["data"][1]["name"].startswith("benign (AUC")
+    at.segmented_control(key="results_view").set_value("Threshold").run()
+    assert not at.exception
+    assert "'benign'" in at.slider(key="results_threshold").label
+    assert any("`benign` as the positive class" in c for c in captions(at))
+    at.segmented_control(key="results_view").set_value("Calibration").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "predicted probability of 'benign'"

@@ -15,11 +15,11 @@ from core.training import ModelRun, TrainSetup, make_request, run_training
 HOSTILE = "</script><script>alert('x')</script><b>"
 
 
-def run(frame: pd.DataFrame, target, task, models):
+def run(frame: pd.DataFrame, target, task, models, positive=None):
     roles = effective_roles(infer_roles(frame), {})
     features = [c for c, (use, _) in default_features(list(frame.columns), roles, target).items() if use]
     setup = TrainSetup(SplitConfig(seed=5), [ModelRun(k, k, p) for k, p in models])
-    request = make_request(frame, target, task, features, roles, CleaningPlan(), setup)
+    request = make_request(frame, target, task, features, roles, CleaningPlan(), setup, positive=positive)
     results = run_training(request)
     return request, results
 
@@ -61,6 +61,20 @@ def test_user_text_never_becomes_markup():
     assert HOSTILE not in body and "<script>alert(" not in body
     assert "evil&lt;file&gt;.csv" in body and "&lt;/script&gt;&lt;script&gt;alert" in body
     assert "&lt;yes&gt;" in body or "\\u003cyes" in body
+
+
+def test_the_report_names_the_positive_class_and_draws_its_roc_curve():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    frame = pd.DataFrame({"x": x, "label": np.where(x + rng.normal(scale=0.5, size=200) > 1, "fraud", "ok")})
+    request, results = run(frame, "label", Task.BINARY, [("logistic_regression", {})])
+    assert request.positive == "fraud"  # the minority, though it sorts first
+    page = run_report(request, results, results[-1], "f.csv")
+    assert "Positive class: <b>fraud</b>" in page
+    assert "ROC curve: 'fraud' as the positive class" in page and '"name":"fraud (AUC' in page
+    request, results = run(hostile_frame(), "label", Task.BINARY, [("logistic_regression", {})], positive="<yes>")
+    body = run_report(request, results, results[-1], "h.csv").split("</head>", 1)[1]
+    assert "Positive class: <b>&lt;yes&gt;</b>" in body and "<yes>" not in body
 
 
 def test_caveats_speak_plainly_about_untested_overfit_and_baseline_like_models():

@@ -12,6 +12,8 @@ from core.target import (
     allowed_tasks,
     default_features,
     detect_task,
+    positive_class,
+    resolve_positive,
     suggest_target,
     target_warnings,
     validate_task,
@@ -91,3 +93,67 @@ def test_suggest_target_prefers_telling_names():
 def test_choice_round_trips():
     choice = TargetChoice("y", Task.BINARY, "two labels", ["a", "b"])
     assert TargetChoice.from_dict(choice.to_dict()) == choice
+
+
+def test_choice_keeps_the_positive_class_and_reads_old_dicts_without_it():
+    choice = TargetChoice("diagnosis", Task.BINARY, "two labels", ["a"], positive="malignant")
+    assert TargetChoice.from_dict(choice.to_dict()) == choice
+    old = {"target": "y", "task": Task.BINARY.value, "task_reason": "", "features": ["a"]}
+    assert TargetChoice.from_dict(old).positive is None
+    numpy_label = TargetChoice("y", Task.BINARY, "", ["a"], positive=np.int64(1)).to_dict()
+    assert numpy_label["positive"] == 1 and type(numpy_label["positive"]) is int  # JSON-ready
+
+
+@pytest.mark.parametrize(
+    ("values", "positive"),
+    [
+        (["benign"] * 8 + ["malignant"] * 3, "malignant"),  # the minority class
+        (["no"] * 2 + ["yes"] * 9, "yes"),  # a yes-like label wins even when it is the majority
+        ([0] * 9 + [1] * 2, 1),
+        ([0] * 2 + [1] * 9, 1),  # 1 is "yes"-like
+        ([True] * 9 + [False] * 2, True),
+        (["ham"] * 9 + ["spam"] * 3, "spam"),
+        (["other"] * 3 + ["cat"] * 9, "other"),  # not "whichever sorts second": the minority
+        (["b", "a", "b", "a"], "b"),  # a tie: the label sorting last, as scikit-learn's classes_[1]
+        ([2, 10, 2, 10], 10),  # numbers sort as numbers
+        (["true", "yes", "yes", "true", "yes"], "true"),  # two yes-like labels: the minority
+    ],
+)
+def test_positive_class_rule(values, positive):
+    found = positive_class(pd.Series(values))
+    assert found == positive and type(found) is type(positive)
+
+
+def test_positive_class_from_the_labels_alone_and_a_persons_choice():
+    assert positive_class(["no", "yes"]) == "yes" and positive_class(["ham", "spam"]) == "spam"
+    y = pd.Series(["benign"] * 8 + ["malignant"] * 3)
+    assert resolve_positive(y, None) == "malignant"
+    assert resolve_positive(y, "benign") == "benign"
+    assert resolve_positive(pd.Series([0, 1, 1]), "0") == 0  # matched as text, returned as the data's value
+    assert resolve_positive(y, "gone") == "malignant"  # a label no longer in the data: the rule
+
+
+def test_the_suggested_positive_class_says_why():
+    from core.target import class_labels, positive_reason
+
+    assert class_labels(pd.Series([10, 2, 2, None])) == [2, 10]
+    assert positive_reason(["benign"] * 3 + ["malignant"]) == "it is the rarer class"
+    assert "yes" in positive_reason(["no"] + ["yes"] * 3)
+    assert "sorting last" in positive_reason(["a", "b"])
+
+
+def test_a_training_request_carries_the_positive_class():
+    from core.cleaning import CleaningPlan
+    from core.schema import effective_roles, infer_roles
+    from core.split import SplitConfig
+    from core.training import TrainSetup, make_request
+
+    frame = pd.DataFrame({"x": range(40), "diagnosis": ["benign"] * 30 + ["malignant"] * 10})
+    roles = effective_roles(infer_roles(frame), {})
+    setup = TrainSetup(SplitConfig(seed=1), [])
+    rule = make_request(frame, "diagnosis", Task.BINARY, ["x"], roles, CleaningPlan(), setup)
+    assert rule.positive == "malignant"
+    chosen = make_request(frame, "diagnosis", Task.BINARY, ["x"], roles, CleaningPlan(), setup, positive="benign")
+    assert chosen.positive == "benign"
+    multi = make_request(frame, "diagnosis", Task.MULTICLASS, ["x"], roles, CleaningPlan(), setup, positive="benign")
+    assert multi.positive is None

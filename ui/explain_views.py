@@ -19,7 +19,7 @@ from ui.text import md_escape, md_label
 def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = "explain") -> None:
     """Show what the explanation will cost, then start it as a job."""
     X_valid, _ = request.xy(request.split.valid)
-    X_train, _ = request.xy(request.split.train)
+    X_train, y_train = request.xy(request.split.train)
     most = max(1, len(X_valid))
     rows = st.slider(
         "Rows to explain (from the validation split)", 1, most, min(ce.DEFAULT_ROWS, most), key="explain_rows"
@@ -40,9 +40,14 @@ def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = 
     )
     if st.button("Explain this model", type="primary", key=f"{prefix}_start", icon=":material/lightbulb:"):
         job = ce.ExplainJob(
-            model, X_valid, X_train, approximate=approximate, max_rows=rows, seed=request.seed, target=request.target
+            model, X_valid, X_train, approximate=approximate, max_rows=rows, **_shared(request, y_train)
         )
         state.set_explain_job(model.name, job.start())
+
+
+def _shared(request: TrainingRequest, y_train) -> dict:
+    """Settings the main explanation and the what-if view share, so one row is explained alike in both."""
+    return dict(seed=request.seed, target=request.target, background_y=y_train, positive=request.positive)
 
 
 def progress(job) -> bool:
@@ -74,6 +79,7 @@ def progress(job) -> bool:
 
 
 VIEWS = ["Importance", "Beeswarm", "Dependence", "One row", "What-if"]
+ALL_CLASSES = "All classes (each row: its predicted class)"
 
 
 def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
@@ -90,12 +96,18 @@ def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) ->
                 + (f" {expl.note}" if expl.note else "")
             )
         )
-    if expl.classes is not None and len(expl.classes) > 2:
+    if expl.all_classes:
         classes = list(expl.classes)
         index = st.selectbox(
-            "Explain the class", range(len(classes)), format_func=lambda i: str(classes[i]), key="explain_class"
+            "Explain the class",
+            [None, *range(len(classes))],
+            format_func=lambda i: ALL_CLASSES if i is None else str(classes[i]),
+            key="explain_class",
+            help="All classes: importance is averaged over every class, and each row is explained for the class "
+            "the model predicted for it. Pick a class to see everything from its side.",
         )
-        expl = expl.for_class(index)
+        if index is not None:
+            expl = expl.for_class(index)
     view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="explain_view")
     if view == "Importance":
         _importance(expl, model, request)
@@ -142,7 +154,7 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
         if tokens.empty:
             st.info("This method explains the text column as a whole, not word by word.")
         else:
-            st.plotly_chart(charts.token_bar(tokens, column), key="explain_tokens")
+            st.plotly_chart(charts.token_bar(tokens, column, expl.output_name), key="explain_tokens")
 
 
 def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
@@ -169,7 +181,9 @@ def _row_choices(expl: ce.Explanation, model: TrainedModel) -> pd.DataFrame:
     """A table of explained rows with their prediction, to pick one from."""
     preds = expl.predictions
     table = pd.DataFrame({"row": expl.data.index, "model output": np.round(preds, 4)})
-    if model.task.is_classification:
+    if expl.all_classes and expl.predicted_index is not None:
+        table["predicted class"] = [str(expl.classes[k]) for k in expl.predicted_index]
+    elif model.task.is_classification:
         table["how sure"] = np.round(np.abs(preds - (0.5 if expl.output == "probability" else 0.0)), 4)
     return table
 
@@ -220,7 +234,7 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
         "Change any value and press Update. Ranges come from the training rows. "
         "An empty box is a missing value: the model fills it in as it did in training."
     )
-    X_train, _ = request.xy(request.split.train)
+    X_train, y_train = request.xy(request.split.train)
     with st.form("explain_whatif"):
         edited = {}
         cols = st.columns(3)
@@ -232,18 +246,16 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
     explainer = state.memo(
         "explain_whatif",
         (id(state.job()), model.name, expl.approximate),
-        lambda: ce.what_if_explainer(
-            model, X_train, seed=request.seed, target=request.target, approximate=expl.approximate
-        ),
+        lambda: ce.what_if_explainer(model, X_train, approximate=expl.approximate, **_shared(request, y_train)),
     )
     try:
-        answer = ce.explain_row(model, row, X_train, explainer=explainer, target=request.target)
+        answer = ce.explain_row(model, row, X_train, explainer=explainer)
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return
     one_row = answer.explanation
-    if expl.classes is not None and one_row.class_index != expl.class_index:
-        one_row = one_row.for_class(expl.class_index)  # the class chosen above
+    if expl.class_index is not None and one_row.class_index != expl.class_index:
+        one_row = one_row.for_class(expl.class_index)  # the class chosen above (else: the predicted one)
     if answer.probabilities:
         shares = md_escape(" · ".join(f"{k}: {v:.1%}" for k, v in answer.probabilities.items()))
         st.metric("Prediction", md_escape(answer.prediction), help="Probabilities: " + shares)

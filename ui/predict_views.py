@@ -195,17 +195,13 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
         explainer = state.memo(
             "predict_explainer",
             (label, id(usable.pipeline)),
-            lambda: ce.what_if_explainer(usable, usable.background, target=usable.target),
+            lambda: ce.what_if_explainer(usable, usable.background, target=usable.target, positive=usable.positive),
         )
-        answer = ce.explain_row(usable, aligned, usable.background, explainer=explainer, target=usable.target)
+        answer = ce.explain_row(usable, aligned, usable.background, explainer=explainer)
     except DashboardError as err:
         st.warning(f"The prediction could not be explained: {md_escape(err.user_message)}")
         return
-    explanation = answer.explanation
-    if explanation.classes is not None and usable.task == Task.MULTICLASS:
-        labels = [str(c) for c in explanation.classes]
-        if str(prediction) in labels:  # explain the class the model predicted
-            explanation = explanation.for_class(labels.index(str(prediction)))
+    explanation = answer.explanation  # a multiclass row is shown for the class the model predicted
     st.markdown("**Why:** each bar is how much one of your columns moved this prediction away from the average one.")
     st.plotly_chart(charts.waterfall(explanation, 0, label="This row"), key="predict_waterfall")
     st.markdown(ce.summarize_row(explanation, 0))

@@ -22,7 +22,7 @@ from core.guards.model_checks import model_findings
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest, build_model_pipeline
 from ui import experiments_views, guard_views, state
-from ui.text import md_escape
+from ui.text import md_code, md_escape, md_label
 
 #: What the numbers of a metrics row are, said once above it (the labels stay short).
 SPLITS = {
@@ -177,17 +177,21 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
     elif view == "Threshold":
         _threshold(pred)
     elif view == "ROC" and pred.proba is not None:
-        st.plotly_chart(charts.roc_figure(results.roc_curves(pred.y, pred.proba, pred.classes)), key="results_roc")
+        curves = results.roc_curves(pred.y, pred.proba, pred.classes, pred.positive)
+        st.plotly_chart(charts.roc_figure(curves, title=_positive_title("ROC curve", pred)), key="results_roc")
     elif view == "Precision–recall" and pred.proba is not None:
-        st.plotly_chart(charts.pr_figure(results.pr_curves(pred.y, pred.proba, pred.classes)), key="results_pr")
+        curves = results.pr_curves(pred.y, pred.proba, pred.classes, pred.positive)
+        baseline = float(np.mean(pred.y == pred.positive)) if task == Task.BINARY else None
+        title = _positive_title("Precision–recall curve", pred)
+        st.plotly_chart(charts.pr_figure(curves, title=title, baseline=baseline), key="results_pr")
     elif view == "Calibration" and pred.proba is not None:
-        x_title = "predicted probability" if task == Task.BINARY else "confidence (highest probability)"
-        st.plotly_chart(
-            charts.calibration_figure(results.calibration_table(pred.y, pred.proba, pred.classes), x_title=x_title),
-            key="results_calibration",
-        )
+        binary = task == Task.BINARY
+        x_title = f"predicted probability of '{pred.positive}'" if binary else "confidence (highest probability)"
+        table = results.calibration_table(pred.y, pred.proba, pred.classes, positive=pred.positive)
+        st.plotly_chart(charts.calibration_figure(table, x_title=x_title), key="results_calibration")
         st.caption(
-            "A well-calibrated model's points lie on the diagonal: of the rows it gives 70%, about 70% are positive."
+            f"A well-calibrated model's points lie on the diagonal: of the rows it gives 70%, about 70% are "
+            f"{md_code(pred.positive) if binary else 'right'}."
         )
     elif view == "Per class":
         per_class(classification_report_frame(pred.y, pred.y_pred, pred.classes))
@@ -201,6 +205,11 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
         _learning_curve(model, request)
     elif view in ("ROC", "Precision–recall", "Calibration"):
         st.info("This model gives no probabilities, so this chart is not available.")
+
+
+def _positive_title(title: str, pred: results.Predictions) -> str:
+    """A chart title that names the positive class of a binary model (chart text is escaped by the chart)."""
+    return f"{title}: '{pred.positive}' as the positive class" if pred.positive is not None else title
 
 
 def per_class_styler(table):
@@ -231,9 +240,11 @@ def _threshold(pred: results.Predictions) -> None:
     if pred.proba is None:
         st.info("This model gives no probabilities, so its decision threshold cannot be moved.")
         return
-    positive = pred.classes[1]
+    column = results.positive_column(pred)
+    positive, negative = pred.classes[column], pred.classes[1 - column]
+    name = md_label(f"'{positive}'")
     threshold = st.slider(
-        f"Decision threshold: call a row '{positive}' when its probability is at least",
+        f"Decision threshold: call a row {name} when its probability of being {name} is at least",
         0.0,
         1.0,
         state.kept("results_threshold", 0.5),
@@ -241,7 +252,7 @@ def _threshold(pred: results.Predictions) -> None:
         key="results_threshold",
     )
     state.keep("results_threshold", threshold)
-    numbers = results.threshold_metrics(pred.y, pred.proba[:, 1], positive, threshold)
+    numbers = results.threshold_metrics(pred.y, pred.proba[:, column], positive, threshold)
     cols = st.columns(5)
     for col, key in zip(cols, ("accuracy", "precision", "recall", "f1", "balanced_accuracy"), strict=True):
         value = numbers[key]
@@ -250,15 +261,16 @@ def _threshold(pred: results.Predictions) -> None:
             f"{value:.3f}" if np.isfinite(value) else UNDEFINED,
             help=None
             if np.isfinite(value)
-            else f"Undefined: at this threshold the model never predicts '{md_escape(str(positive))}', "
+            else f"Undefined: at this threshold the model never predicts {md_code(positive)}, "
             "so no share of its calls can be right or wrong.",
         )
-    y_pred = np.where(pred.proba[:, 1] >= threshold, positive, pred.classes[0])
+    y_pred = np.where(pred.proba[:, column] >= threshold, positive, negative)
     st.plotly_chart(
         charts.confusion_matrix_figure(confusion_frame(pred.y, y_pred, pred.classes)), key="results_threshold_confusion"
     )
     st.caption(
-        f"At {threshold:.2f}: {int(numbers['tp'])} true positives, {int(numbers['fp'])} false alarms, {int(numbers['fn'])} missed, {int(numbers['tn'])} true negatives."
+        f"At {threshold:.2f}, with {md_code(positive)} as the positive class: {int(numbers['tp'])} true positives, "
+        f"{int(numbers['fp'])} false alarms, {int(numbers['fn'])} missed, {int(numbers['tn'])} true negatives."
     )
 
 
@@ -341,18 +353,21 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
         return
     if task == Task.BINARY:
         roc = {
-            name: next(iter(results.roc_curves(p.y, p.proba, p.classes).values()))
+            name: next(iter(results.roc_curves(p.y, p.proba, p.classes, p.positive).values()))
             for name, p in preds.items()
             if p.proba is not None
         }
         pr = {
-            name: next(iter(results.pr_curves(p.y, p.proba, p.classes).values()))
+            name: next(iter(results.pr_curves(p.y, p.proba, p.classes, p.positive).values()))
             for name, p in preds.items()
             if p.proba is not None
         }
+        first = next(iter(preds.values()), None)
         left, right = st.columns(2)
-        left.plotly_chart(charts.roc_figure(roc, title="ROC curves"), key="results_overlay_roc")
-        right.plotly_chart(charts.pr_figure(pr, title="Precision–recall curves"), key="results_overlay_pr")
+        roc_title = _positive_title("ROC curves", first) if first else "ROC curves"
+        pr_title = _positive_title("Precision–recall curves", first) if first else "Precision–recall curves"
+        left.plotly_chart(charts.roc_figure(roc, title=roc_title), key="results_overlay_roc")
+        right.plotly_chart(charts.pr_figure(pr, title=pr_title), key="results_overlay_pr")
 
 
 def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:

@@ -184,11 +184,18 @@ def target() -> TargetChoice | None:
 
 
 def set_target(choice: TargetChoice) -> None:
-    """Store the target decision; the cleaning plan starts over if it changed."""
+    """Store the target decision; the cleaning plan starts over if it changed.
+
+    A new positive class alone keeps the plan and the model settings: only the trained models
+    (whose curves and explanations name it) are cleared.
+    """
     previous = target()
     st.session_state[TARGET] = choice
-    if previous is None or previous.to_dict() != choice.to_dict():
+    before, after = (previous.to_dict() if previous else None), choice.to_dict()
+    if before is None or {**before, "positive": None} != {**after, "positive": None}:
         _clear(TARGET)
+    elif before["positive"] != after["positive"]:
+        _clear(PLAN)
 
 
 def feature_draft(target_column: str | None) -> tuple[str, ...] | None:

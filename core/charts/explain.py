@@ -46,33 +46,56 @@ def _title_output(expl: Explanation) -> str:
 
 
 def importance_bar(expl: Explanation, top: int = 20) -> go.Figure:
-    """Mean |contribution| per column, largest on top; the rest summed into one bar."""
+    """Mean |contribution| per column, largest on top; the rest summed into one bar set apart below.
+
+    The catch-all ("60 other columns") is a trace of its own in a muted colour, after an empty row;
+    the x axis is sized by the named bars, so a large catch-all is clipped at the edge with its
+    value written on it instead of squashing every named bar.
+    """
     table = importance_frame(expl)
     shown, rest = table.head(top), table.iloc[top:]
     labels = [safe_text(c, 40) for c in shown["column"]]
-    values, shares = list(shown["mean_abs"]), list(shown["share"] * 100)
-    if len(rest):
-        labels.append(f"{len(rest)} other columns")
-        values.append(float(rest["mean_abs"].sum()))
-        shares.append(float(rest["share"].sum() * 100))
+    values = shown["mean_abs"].to_numpy(dtype=float)
     fig = go.Figure()
     fig.add_bar(
         x=values,
         y=labels,
         orientation="h",
-        marker_color=[ACCENT] * len(shown) + [MUTED] * (len(labels) - len(shown)),
-        customdata=np.round(shares, 1),
+        marker_color=ACCENT,
+        customdata=np.round(shown["share"].to_numpy() * 100, 1),
         hovertemplate="%{y}: ±%{x:.3g} on average (%{customdata}% of the total)<extra></extra>",
         name="mean |contribution|",
     )
+    high = float(values.max()) * 1.1 if len(values) and values.max() > 0 else 1.0
+    order = list(labels)
+    if len(rest):
+        label, total, share = f"{len(rest)} other columns", float(rest["mean_abs"].sum()), float(rest["share"].sum())
+        order += [" ", label]  # an empty row keeps the catch-all apart from the named columns
+        fig.add_bar(
+            x=[min(total, high)],
+            y=[label],
+            orientation="h",
+            marker=dict(
+                color="rgba(0,0,0,0)", line=dict(color=MUTED, width=1.5), pattern=dict(shape="/", fgcolor=MUTED)
+            ),
+            text=[f"±{format_number(total)} in all ({share:.0%} of the total)" + (" ▸" if total > high else "")],
+            textposition="inside" if total > 0.5 * high else "outside",
+            insidetextanchor="start",
+            customdata=[[format_number(total), round(share * 100, 1)]],
+            hovertemplate="%{y}: ±%{customdata[0]} together (%{customdata[1]}% of the total)<extra></extra>",
+            name="other columns together",
+        )
+    fig.update_xaxes(range=[0, high])
+    fig.update_yaxes(categoryorder="array", categoryarray=order)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=f"average push on the {_title_output(expl)} (mean |SHAP|)")
-    fig.update_layout(
-        **LAYOUT,
-        height=max(240, 26 * len(labels) + 100),
-        title=f"What moves the {_title_output(expl)}",
-        showlegend=False,
-    )
+    if expl.all_classes:
+        scores = "class probabilities" if expl.output == "probability" else "class scores (log-odds)"
+        fig.update_xaxes(title=f"average push on the {scores} (mean |SHAP| over all classes)")
+        title = f"What moves the {scores} (all classes)"
+    else:
+        fig.update_xaxes(title=f"average push on the {_title_output(expl)} (mean |SHAP|)")
+        title = f"What moves the {_title_output(expl)}"
+    fig.update_layout(**LAYOUT, height=max(240, 26 * len(order) + 100), title=title, showlegend=False)
     return fig
 
 
@@ -330,7 +353,9 @@ def waterfall(expl: Explanation, row: int, max_columns: int = 10, *, label: str 
     """From the average output to this row's prediction, one bar per column ("column = value").
 
     The title names the row by its number unless ``label`` says how to call it ("This row").
+    A multiclass row with no class chosen is shown for its predicted class.
     """
+    expl = expl.for_row(row)
     contrib = expl.values[row]
     data = expl.data.iloc[row]
     order = np.argsort(-np.abs(contrib), kind="stable")
@@ -345,7 +370,7 @@ def waterfall(expl: Explanation, row: int, max_columns: int = 10, *, label: str 
         go.Waterfall(
             orientation="h",
             measure=["absolute", *["relative"] * len(steps), "total"],
-            y=["average prediction", *labels, "this row's prediction"],
+            y=[expl.base_label, *labels, "this row's prediction"],
             x=[float(expl.base_value), *steps, prediction],
             text=[
                 format_number(expl.base_value),
@@ -404,19 +429,22 @@ def permutation_bar(frame: pd.DataFrame, top: int = 20) -> go.Figure:
     return fig
 
 
-def token_bar(tokens: pd.DataFrame, column: str) -> go.Figure:
-    """A text column's most influential words (from ``core.explain.top_tokens``), signed average push."""
+def token_bar(tokens: pd.DataFrame, column: str, output: str | None = None) -> go.Figure:
+    """A text column's most influential words (from ``core.explain.top_tokens``): each word's average push
+    in the rows that contain it, red up, blue down."""
     fig = go.Figure()
     fig.add_bar(
         x=tokens["mean"],
         y=[safe_text(t, 30) for t in tokens["token"]],
         orientation="h",
         marker_color=[POSITIVE if v > 0 else NEGATIVE for v in tokens["mean"]],
-        customdata=tokens["mean_abs"],
-        hovertemplate="%{y}: %{x:+.3g} on average (±%{customdata:.3g})<extra></extra>",
+        customdata=np.column_stack([tokens["rows_with_token"], tokens["mean_abs"]]),
+        hovertemplate="%{y}: %{x:+.3g} on average in the %{customdata[0]} rows containing it<extra></extra>",
     )
+    fig.add_vline(x=0, line=dict(color=MUTED, width=1))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="average push")
+    on = f" on the {safe_text(output, 60)}" if output else ""
+    fig.update_xaxes(title=f"average push{on} in the rows containing the word")
     fig.update_layout(
         **LAYOUT, height=max(240, 26 * len(tokens) + 100), title=f"Words in {safe_text(column, 40)} that matter most"
     )

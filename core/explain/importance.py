@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -75,35 +77,47 @@ def permutation_importance_frame(
 
 
 def top_tokens(explanation: Explanation, text_column: str, k: int = 10) -> pd.DataFrame:
-    """The words (TF-IDF features) of a text column that moved the output most.
+    """The words (TF-IDF features) of a text column that moved the output most, and which way where they appear.
+
+    A word's push is averaged over the rows that contain it: averaged over every row, a linear
+    model's word mostly shows the rows *without* it (−weight × its average), which points the other way.
 
     Returns:
-        DataFrame(token, mean_abs, mean, rows_with_token) — ``mean`` is the signed average push
-        (a missing word pushes too), ``rows_with_token`` how many explained rows contain it. Empty when the method
-        explained the column as a whole (Permutation SHAP).
+        DataFrame(token, mean_abs, mean, rows_with_token), most influential first (``mean_abs`` over
+        every explained row): ``mean`` is the average push in the rows containing the word,
+        ``rows_with_token`` how many explained rows contain it. Words in none of them are left out.
+        Empty when the method explained the column as a whole (Permutation SHAP).
     """
     raw = explanation.raw_for_class()
     picks = [i for i, cols in enumerate(explanation.raw_sources) if tuple(cols) == (text_column,)]
     picks = [i for i in picks if explanation.raw_names[i].split("__", 1)[-1] != text_column]
     if not picks or explanation.rows == 0:
         return pd.DataFrame({"token": [], "mean_abs": [], "mean": [], "rows_with_token": []})
+    tokens = [explanation.raw_names[i].split("__", 1)[-1] for i in picks]
     values = raw[:, picks]
+    if explanation.raw_present is not None:
+        present = np.asarray(explanation.raw_present[:, picks].toarray(), dtype=bool)
+    else:  # an explanation built without the model's inputs: find the words in the text
+        texts = [_words(t) for t in explanation.data[text_column].fillna("").astype(str).str.lower()]
+        present = np.array([[token.lower() in words for token in tokens] for words in texts], dtype=bool)
+    counts = present.sum(axis=0)
+    sums = np.where(present, values, 0.0).sum(axis=0)
     frame = pd.DataFrame(
         {
-            "token": [explanation.raw_names[i].split("__", 1)[-1] for i in picks],
+            "token": tokens,
             "mean_abs": np.abs(values).mean(axis=0),
-            "mean": values.mean(axis=0),
+            "mean": np.divide(sums, counts, out=np.full(len(tokens), np.nan), where=counts > 0),
+            "rows_with_token": counts.astype(int),
         }
     )
-    frame = frame.sort_values("mean_abs", ascending=False, kind="stable").head(k).reset_index(drop=True)
-    texts = (
-        explanation.data[text_column].fillna("").astype(str).str.lower() if text_column in explanation.data else None
-    )
-    frame["rows_with_token"] = [
-        int(texts.str.contains(token.lower(), regex=False).sum()) if texts is not None else 0
-        for token in frame["token"]
-    ]
-    return frame
+    frame = frame[frame["rows_with_token"] > 0]
+    return frame.sort_values("mean_abs", ascending=False, kind="stable").head(k).reset_index(drop=True)
+
+
+def _words(text: str) -> set[str]:
+    """Words and two-word phrases as the TF-IDF step reads them (words of two or more letters or digits)."""
+    words = re.findall(r"(?u)\b\w\w+\b", text)
+    return set(words) | {f"{a} {b}" for a, b in pairwise(words)}
 
 
 def strongest_interaction(explanation: Explanation, column: str, *, chunks: int = 10) -> str | None:

@@ -75,6 +75,13 @@ class _FeatureMethod:
         self.sources = [cols for _, cols in trained.sources]
         self.base = np.zeros(1)
 
+    def present(self, rows: pd.DataFrame) -> Any:
+        """rows × features, sparse: True where the model's input is not zero (a word appears, a category is set)."""
+        import scipy.sparse as sp
+
+        Xt = transform_only(self.pipeline, rows)
+        return sp.csr_matrix(Xt != 0) if sp.issparse(Xt) else sp.csr_matrix(np.asarray(Xt) != 0)
+
     def _check_width(self, Xt: Any) -> None:
         if Xt.shape[1] != len(self.names):
             raise DashboardError(
@@ -108,6 +115,7 @@ class TreeMethod(_FeatureMethod):
         if classification:
             self.output = "probability" if ensemble.tree_output == "probability" else "log-odds"
         self.label = "TreeSHAP (approximate)" if self.approximate else "TreeSHAP (exact)"
+        self.background_text = "the training rows the trees were grown on"  # the trees' own row counts
         self.note = (
             "Approximate TreeSHAP (Saabas): one path per tree, fast but it over-weights splits near the leaves."
             if self.approximate

@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.target import Task
+from core.target import Task, is_positive_word
 
 #: The default time budget of an explanation, in seconds (the approximate tree mode is chosen beyond it).
 BUDGET_SECONDS = 10.0
 #: Default number of rows explained.
 DEFAULT_ROWS = 1_000
 
-_POSITIVE_WORDS = {"1", "true", "yes", "y", "positive", "pos"}
+#: The "no" side of yes/no labels: named with the target ("churn = no"), like numbers and yes-words.
+_NEGATIVE_WORDS = {"0", "0.0", "false", "f", "no", "n", "negative", "neg"}
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,20 @@ class Explanation:
 
     ``values[i, j]`` is how much column ``columns[j]`` pushed row ``i``'s
     ``output`` away from ``base_value``; ``base_value + values[i].sum()`` is the
-    model's output for that row (in ``output`` units). For multiclass models
+    model's output for that row (in ``output`` units). ``base_value`` is the mean
+    output over the background rows (``background`` says which). For multiclass models
     ``per_class`` keeps every class (rows × columns × classes) and
     :meth:`for_class` gives the view of one class; binary models explain the
-    second (positive) class and :meth:`for_class` (0) flips the sign.
+    positive class (``class_index``) and :meth:`for_class` of the other flips the sign.
+
+    A multiclass explanation starts with no class chosen (``class_index`` None, "all classes"):
+    each row's ``values`` are its push on its own predicted class (``predicted_index``), so one
+    row is explained for the class the model gave it (:meth:`for_row`), and importance is the
+    mean |contribution| over every class (:func:`importance_frame`).
 
     Attributes:
         values: rows × columns contributions for the explained output.
-        base_value: The average output over the background rows (the starting point).
+        base_value: The mean output over the background rows (the starting point).
         data: The explained rows, original values, in the person's columns.
         columns: The person's columns, in the order of ``values``.
         output: ``"probability"``, ``"log-odds"`` or, for regression, the target's name (its units).
@@ -79,14 +86,20 @@ class Explanation:
         raw_sources: Source columns of each raw feature.
         per_class: rows × columns × classes (multiclass only).
         base_values: Base value per class (multiclass only).
-        class_index: Which class ``values`` describes (classification).
+        class_index: Which class ``values`` describes (classification); None for a multiclass
+            explanation with no class chosen (each row: its predicted class).
+        predicted_index: The model's predicted class of each row, as an index into ``classes`` (multiclass).
+        raw_present: rows × raw features (sparse, boolean): where the model's input is not zero, e.g.
+            which rows contain a word; None for Permutation SHAP (its features are the person's columns).
         partial: True when the run was stopped before every row was explained.
         model_name: The model's display name.
         target: The target column.
         task: The task.
         note: Anything the person should know (method choice, background size).
-        background_rows: Typical (background) rows the contributions are measured against;
-            0 when the method needs none (exact TreeSHAP uses the trees' own row counts).
+        background_rows: Training rows the contributions are measured against (a sample);
+            0 when the method needs none (TreeSHAP uses the trees' own row counts).
+        background: Which rows the base value is the mean over, in words that follow "over"
+            ("50 training rows sampled at random, keeping each class's share").
     """
 
     values: np.ndarray
@@ -111,6 +124,36 @@ class Explanation:
     task: Task | None = None
     note: str = ""
     background_rows: int = 0
+    background: str = ""
+    predicted_index: np.ndarray | None = None
+    raw_present: Any = None
+
+    @property
+    def all_classes(self) -> bool:
+        """A multiclass explanation with no class chosen: each row shows its push on its predicted class."""
+        return self.per_class is not None and self.class_index is None
+
+    @property
+    def base_values_per_row(self) -> np.ndarray:
+        """Each row's starting point: the base value of the class its ``values`` describe."""
+        if self.all_classes and self.base_values is not None and self.predicted_index is not None:
+            return np.asarray(self.base_values, dtype=float)[self.predicted_index]
+        return np.full(self.rows, float(self.base_value))
+
+    def for_row(self, i: int) -> Explanation:
+        """The view one row is explained in: its predicted class unless a class was chosen."""
+        if self.all_classes and self.predicted_index is not None:
+            return self.for_class(int(self.predicted_index[i]))
+        return self
+
+    @property
+    def base_label(self) -> str:
+        """The base value's short name, for charts: "mean over 50 sampled training rows"."""
+        if self.background_rows and self.background.startswith("all "):
+            return f"mean over all {self.background_rows:,} training rows"
+        if self.background_rows:
+            return f"mean over {self.background_rows:,} sampled training rows"
+        return "mean over the training rows" if self.background else "base value"
 
     @property
     def approximate(self) -> bool:
@@ -120,7 +163,7 @@ class Explanation:
     @property
     def predictions(self) -> np.ndarray:
         """The model's output per row in ``output`` units (base value plus contributions)."""
-        return self.base_value + self.values.sum(axis=1)
+        return self.base_values_per_row + self.values.sum(axis=1)
 
     @property
     def class_label(self) -> Any:
@@ -136,9 +179,9 @@ class Explanation:
     def raw_for_class(self) -> np.ndarray:
         """Raw (ungrouped) values for the class ``values`` describes: rows × features."""
         if self.raw_values.ndim == 3:
+            if self.class_index is None and self.predicted_index is not None:
+                return self.raw_values[np.arange(len(self.raw_values)), :, self.predicted_index]
             return self.raw_values[:, :, self.class_index or 0]
-        if self.per_class is None and self.classes is not None and len(self.classes) == 2 and self.class_index == 0:
-            return -self.raw_values
         return self.raw_values
 
     def for_class(self, index: int) -> Explanation:
@@ -147,15 +190,18 @@ class Explanation:
             raise ValueError("Only classification explanations have classes.")
         if not 0 <= index < len(self.classes):
             raise ValueError(f"Class index must be in [0, {len(self.classes) - 1}]. Got {index}.")
+        raw = self.raw_values
         if self.per_class is not None and self.base_values is not None:
             values, base = self.per_class[:, :, index], float(self.base_values[index])
         elif index == self.class_index:
             return self
         else:  # binary: the other class's probability is 1 - p, its log-odds -z
-            values = -self.values
+            values, raw = -self.values, -self.raw_values
             base = (1.0 - self.base_value) if self.output == "probability" else -self.base_value
         name = output_name(self.task, self.target, self.output, self.classes, index)
-        return dataclasses.replace(self, values=values, base_value=base, class_index=index, output_name=name)
+        return dataclasses.replace(
+            self, values=values, raw_values=raw, base_value=base, class_index=index, output_name=name
+        )
 
     def subset(self, rows: np.ndarray | slice) -> Explanation:
         """The explanation of some of its rows (positions)."""
@@ -166,6 +212,8 @@ class Explanation:
             data=data,
             raw_values=self.raw_values[rows],
             per_class=None if self.per_class is None else self.per_class[rows],
+            predicted_index=None if self.predicted_index is None else self.predicted_index[rows],
+            raw_present=None if self.raw_present is None else self.raw_present[rows],
             rows=len(data),
         )
 
@@ -173,31 +221,33 @@ class Explanation:
 # --------------------------------------------------------------------------- naming the output
 
 
-def positive_class_index(classes: list[Any]) -> int:
-    """The class a binary explanation describes: the second one, as scikit-learn orders them."""
-    return 1 if len(classes) > 1 else 0
+def class_phrase(target: str | None, label: Any) -> str:
+    """One class named in a sentence: ``'malignant'``, or with its target for numbers and yes/no labels (``failure = 1``)."""
+    text = str(label).strip()
+    if (
+        isinstance(label, bool | int | float)
+        or _is_number(text)
+        or is_positive_word(label)
+        or text.lower() in _NEGATIVE_WORDS
+    ):
+        return f"{target or 'the target'} = {text}"
+    return f"'{text}'"
 
 
 def output_name(
     task: Task | None, target: str | None, output: str, classes: list[Any] | None, index: int | None
 ) -> str:
-    """How to call an explained output in a sentence.
+    """How to call an explained output in a sentence; it always names the class.
 
-    Examples: ``"failure probability"`` (target failure, class 1), ``"spam probability"`` (class
-    spam), ``"probability of quality = 3"``, ``"log-odds of failure"``, ``"predicted price"``.
+    Examples: ``"probability of 'malignant'"``, ``"log-odds of 'spam'"``, ``"probability of failure = 1"``,
+    ``"score (log-odds) of 'virginica'"``, ``"probability of the predicted class"`` (multiclass, no class
+    chosen), ``"predicted price"``.
     """
-    target_text = target or "the target"
-    if classes is None or index is None or task == Task.REGRESSION:
-        return f"predicted {target_text}"
-    label = str(classes[index]).strip()
-    if label.lower() in _POSITIVE_WORDS and len(classes) == 2:
-        what = target_text  # failure = 1 → "failure probability"
-    elif label and not _is_number(label):
-        what = label  # label = spam → "spam probability"
-    else:
-        what = f"{target_text} = {label}"
+    if classes is None or task == Task.REGRESSION:
+        return f"predicted {target or 'the target'}"
+    what = "the predicted class" if index is None else class_phrase(target, classes[index])
     if output == "probability":
-        return f"{what} probability" if what in (target_text, label) else f"probability of {what}"
+        return f"probability of {what}"
     return f"log-odds of {what}" if len(classes) == 2 else f"score (log-odds) of {what}"
 
 
@@ -247,12 +297,17 @@ def used_columns(trained: Any, frame_columns: list[str] | None = None) -> list[s
 def importance_frame(expl: Explanation) -> pd.DataFrame:
     """Mean |contribution| per column, largest first, with its share of the total.
 
+    For a multiclass explanation with no class chosen, the mean is over every row and every class.
+
     Returns:
         DataFrame(column, mean_abs, share, mean) — ``mean`` is the signed average push.
     """
     if expl.rows == 0:
         return pd.DataFrame({"column": expl.columns, "mean_abs": 0.0, "share": 0.0, "mean": 0.0})
-    mean_abs = np.abs(expl.values).mean(axis=0)
+    if expl.all_classes:  # no class chosen: how much a column moves any class, averaged over the classes
+        mean_abs = np.abs(expl.per_class).mean(axis=(0, 2))
+    else:
+        mean_abs = np.abs(expl.values).mean(axis=0)
     total = mean_abs.sum()
     frame = pd.DataFrame(
         {

@@ -23,7 +23,7 @@ import pandas as pd
 
 from core import events as ev
 from core.errors import DashboardError
-from core.explain.background import SAMPLE_ROWS, SUMMARY_ROWS, sample_rows, summarize
+from core.explain.background import SAMPLE_ROWS, SUMMARY_ROWS, representative_rows, sample_rows
 from core.explain.result import (
     BUDGET_SECONDS,
     DEFAULT_ROWS,
@@ -33,11 +33,10 @@ from core.explain.result import (
     group_values,
     is_missing,
     output_name,
-    positive_class_index,
     used_columns,
 )
 from core.jobs import BackgroundJob
-from core.target import Task
+from core.target import Task, match_label, positive_class
 from core.training import transform_only
 
 #: Rough cost of one model evaluation inside Permutation SHAP when it cannot be timed (seconds).
@@ -65,6 +64,7 @@ class Explainer:
     seconds_prepare: float
     note: str = ""
     target: str | None = None
+    positive: Any = None  # binary: the class explained
 
     def explain(
         self,
@@ -117,6 +117,8 @@ class Explainer:
             "task": trained.task,
             "note": " ".join(n for n in (self.note, method.note) if n),
             "background_rows": int(getattr(method, "background_rows", 0)),
+            "background": str(getattr(method, "background_text", "")),
+            "raw_present": method.present(rows) if hasattr(method, "present") and len(rows) else None,
         }
         if not trained.task.is_classification:
             kind = target or "value"
@@ -131,32 +133,50 @@ class Explainer:
             )
         classes = [_plain(c) for c in getattr(trained.pipeline, "classes_", [])] or list(range(max(2, raw.shape[-1])))
         output = method.output
-        if raw.shape[-1] <= 2 and len(classes) == 2:  # binary: explain the second (positive) class
-            pick = raw.shape[-1] - 1
-            index = positive_class_index(classes)
+        if raw.shape[-1] <= 2 and len(classes) == 2:  # binary: explain the positive class
+            index = next((i for i, c in enumerate(classes) if match_label([c], self.positive) is not None), 1)
+            if raw.shape[-1] == 2:  # one output per class (probabilities)
+                raw_one, start = raw[..., index], float(base[index])
+            elif index == 1:  # one output, about classes[1]
+                raw_one, start = raw[..., 0], float(base[0])
+            else:  # the other class: log-odds −z, probability 1 − p
+                raw_one, start = -raw[..., 0], (1.0 - base[0] if output == "probability" else -float(base[0]))
             return Explanation(
-                values=group_values(raw[..., pick], method.sources, self.columns),
-                base_value=float(base[pick]),
+                values=group_values(raw_one, method.sources, self.columns),
+                base_value=float(start),
                 output=output,
                 output_name=output_name(trained.task, target, output, classes, index),
                 classes=classes,
-                raw_values=raw[..., pick],
+                raw_values=raw_one,
                 class_index=index,
                 **common,
             )
         per_class = group_values(raw, method.sources, self.columns)
+        predicted = self._predicted_index(rows, classes, base, per_class)
         return Explanation(
-            values=per_class[:, :, 0],
-            base_value=float(base[0]),
+            values=per_class[np.arange(len(rows)), :, predicted],
+            base_value=float("nan"),  # one per row: base_values[predicted_index]
             output=output,
-            output_name=output_name(trained.task, target, output, classes, 0),
+            output_name=output_name(trained.task, target, output, classes, None),
             classes=classes,
             raw_values=raw,
             per_class=per_class,
             base_values=base,
-            class_index=0,
+            class_index=None,
+            predicted_index=predicted,
             **common,
         )
+
+    def _predicted_index(
+        self, rows: pd.DataFrame, classes: list, base: np.ndarray, per_class: np.ndarray
+    ) -> np.ndarray:
+        """The model's predicted class of each row (index into ``classes``); the top output where it says none."""
+        top = np.argmax(base[None, :] + per_class.sum(axis=1), axis=1) if len(rows) else np.zeros(0, dtype=int)
+        if not len(rows):
+            return top
+        where = {str(c): i for i, c in enumerate(classes)}
+        predicted = [where.get(str(_plain(p))) for p in self.trained.pipeline.predict(rows)]
+        return np.asarray([t if p is None else p for p, t in zip(predicted, top, strict=True)], dtype=int)
 
 
 def _check(trained: Any, frame: pd.DataFrame) -> None:
@@ -183,6 +203,8 @@ def prepare_explainer(
     background_rows: int = SUMMARY_ROWS,
     permutations: int = 1,
     target: str | None = None,
+    background_y: pd.Series | None = None,
+    positive: Any = None,
 ) -> Explainer:
     """Set up the model's explanation method against a background (training rows).
 
@@ -191,9 +213,13 @@ def prepare_explainer(
         background_frame: Rows the contributions are measured against (training rows, person's columns).
         approximate: Use the approximate (Saabas) tree mode where available.
         seed: Random seed (background sample, column orders).
-        background_rows: Representative rows kept for Permutation SHAP.
+        background_rows: Training rows kept for Permutation SHAP (a seeded sample, stratified by ``background_y``).
         permutations: Forward-and-backward passes per row for Permutation SHAP.
-        target: The target column's name, to name the output ("failure probability").
+        target: The target column's name, to name the output ("probability of failure = 1").
+        background_y: The target of each background row: the sample keeps each class's share
+            (or a number target's spread). None gives a plain random sample.
+        positive: Binary models: the class explained (``TrainingRequest.positive``); None applies
+            :func:`core.target.positive_class` to ``background_y`` (or to the classes alone).
     """
     from core.explain.methods import LinearMethod, TreeMethod
     from core.explain.permutation import PermutationMethod
@@ -202,23 +228,40 @@ def prepare_explainer(
     started = time.perf_counter()
     columns = used_columns(trained, list(background_frame.columns))
     kind = explainer_kind(trained)
+    classification = trained.task.is_classification
+    positive = _positive(trained, positive, background_y)
     note = ""
-    sample = sample_rows(background_frame, SAMPLE_ROWS, seed)
     if kind in ("tree", "linear"):
         try:
             if kind == "tree":
                 method = TreeMethod(trained, approximate=approximate)
             else:
-                method = LinearMethod(trained, transform_only(trained.pipeline, sample))
-            return Explainer(trained, method, columns, time.perf_counter() - started, target=target)
+                sample = representative_rows(
+                    background_frame, SAMPLE_ROWS, seed, background_y, classification=classification
+                )
+                method = LinearMethod(trained, transform_only(trained.pipeline, sample.frame))
+                method.background_text = sample.described
+            return Explainer(trained, method, columns, time.perf_counter() - started, target=target, positive=positive)
         except Exception as exc:  # shap cannot read this model: the model-agnostic method still works
             note = f"{kind.capitalize()} SHAP is not available for this model ({type(exc).__name__}); using Permutation SHAP."
-    rows, weights, described = summarize(
-        sample, transform_only(trained.pipeline, sample), min(background_rows, len(sample)), seed
-    )
-    method = PermutationMethod(trained, rows, weights, columns, permutations=permutations, seed=seed)
-    method.note += f" Background: {described}."
-    return Explainer(trained, method, columns, time.perf_counter() - started, note, target)
+    chosen = representative_rows(background_frame, background_rows, seed, background_y, classification=classification)
+    weights = np.full(chosen.rows, 1.0 / max(1, chosen.rows))
+    method = PermutationMethod(trained, chosen.frame, weights, columns, permutations=permutations, seed=seed)
+    method.background_text = chosen.described
+    method.note += f" Background: {chosen.described}."
+    return Explainer(trained, method, columns, time.perf_counter() - started, note, target, positive)
+
+
+def _positive(trained: Any, positive: Any, background_y: pd.Series | None) -> Any:
+    """The class a binary model's explanation is about (None for other tasks)."""
+    classes = [_plain(c) for c in getattr(trained.pipeline, "classes_", [])]
+    if trained.task != Task.BINARY or len(classes) != 2:
+        return None
+    found = match_label(classes, positive)
+    if found is None:
+        labels = list(background_y) if background_y is not None and len(background_y) else classes
+        found = match_label(classes, positive_class(labels))
+    return classes[-1] if found is None else found
 
 
 # --------------------------------------------------------------------------- budget
@@ -323,6 +366,8 @@ def explain(
     budget: float = BUDGET_SECONDS,
     permutations: int = 1,
     target: str | None = None,
+    background_y: pd.Series | None = None,
+    positive: Any = None,
 ) -> Explanation:
     """Explain up to ``max_rows`` rows of ``rows_frame`` in the person's columns.
 
@@ -340,13 +385,22 @@ def explain(
         budget: Seconds, for the automatic choice of the approximate tree mode.
         permutations: Passes per row for Permutation SHAP.
         target: The target column's name, to name the output in sentences.
+        background_y: The target of each background row, so the background keeps each class's share.
+        positive: Binary models: the class explained; None applies :func:`core.target.positive_class`.
     """
     _check(trained, rows_frame)
     rows = sample_rows(rows_frame, max_rows, seed)
     if explainer_kind(trained) == "tree" and approximate is None:
         approximate = _estimate_tree(trained, len(rows), None, budget).approximate
     explainer = prepare_explainer(
-        trained, background_frame, approximate=bool(approximate), seed=seed, permutations=permutations, target=target
+        trained,
+        background_frame,
+        approximate=bool(approximate),
+        seed=seed,
+        permutations=permutations,
+        target=target,
+        background_y=background_y,
+        positive=positive,
     )
     slow = explainer.method.label in ("TreeSHAP (exact)", "Permutation SHAP")
     steps = PROGRESS_STEPS if slow else 4
@@ -376,6 +430,8 @@ def explain_row(
     explainer: Explainer | None = None,
     seed: int = 0,
     target: str | None = None,
+    background_y: pd.Series | None = None,
+    positive: Any = None,
 ) -> WhatIf:
     """Prediction, probabilities and a one-row explanation, for the what-if form.
 
@@ -384,7 +440,9 @@ def explain_row(
     """
     _check(trained, row_frame)
     row = row_frame.iloc[:1]
-    explainer = explainer or what_if_explainer(trained, background_frame, seed=seed, target=target)
+    explainer = explainer or what_if_explainer(
+        trained, background_frame, seed=seed, target=target, background_y=background_y, positive=positive
+    )
     explanation = explainer.explain(row)
     prediction = trained.pipeline.predict(row)[0]
     probabilities = None
@@ -406,11 +464,14 @@ def what_if_explainer(
     seed: int = 0,
     target: str | None = None,
     approximate: bool | None = None,
+    background_y: pd.Series | None = None,
+    positive: Any = None,
 ) -> Explainer:
     """An explainer for single rows set up exactly like :func:`explain`'s.
 
-    Same background rows (size and choice), same passes, same seed: an unedited
-    row gets the base value and contributions it has in the main explanation.
+    Same background rows (size and choice: give the same ``background_y``), same passes,
+    same seed, same positive class: an unedited row gets the base value and contributions
+    it has in the main explanation.
 
     Args:
         trained: The trained model.
@@ -419,10 +480,20 @@ def what_if_explainer(
         target: The target column's name.
         approximate: Tree models: the mode the main explanation used
             (:attr:`Explanation.approximate`); None picks exact unless one row would be slow.
+        background_y: The ``background_y`` given to :func:`explain`.
+        positive: The ``positive`` given to :func:`explain`.
     """
     if approximate is None:
         approximate = explainer_kind(trained) == "tree" and _estimate_tree(trained, 1, None, budget=1.5).approximate
-    return prepare_explainer(trained, background_frame, approximate=bool(approximate), seed=seed, target=target)
+    return prepare_explainer(
+        trained,
+        background_frame,
+        approximate=bool(approximate),
+        seed=seed,
+        target=target,
+        background_y=background_y,
+        positive=positive,
+    )
 
 
 def edit_row(row_frame: pd.DataFrame, changes: dict[str, Any]) -> pd.DataFrame:

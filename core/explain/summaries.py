@@ -37,6 +37,17 @@ def _output(expl: Explanation) -> str:
     return md_escape(expl.output_name)
 
 
+def _base(expl: Explanation) -> str:
+    """The base value and what it is the mean of, for Markdown: "a mean of 0.16 over 50 training rows …"."""
+    if not expl.background:
+        return f"a base value of {format_number(expl.base_value)}"
+    return f"a mean of {format_number(expl.base_value)} over {md_escape(expl.background)}"
+
+
+def _unit(expl: Explanation) -> str:
+    return "probability" if expl.output == "probability" else "score"
+
+
 def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -57,9 +68,15 @@ def summarize_importance(expl: Explanation) -> str:
     top = table[table["share"] >= SMALL_SHARE].head(3)
     named = [f"{code(c)} ({share:.0%})" for c, share in zip(top["column"], top["share"], strict=True)]
     named[0] = named[0][:-1] + " of the total effect)"
-    text = f"The {_output(expl)} depends most on {_join(named)}."
     first = top.iloc[0]
-    text += f" On average {code(first['column'])} moves it by ±{format_number(first['mean_abs'])}."
+    push = format_number(first["mean_abs"])
+    if expl.all_classes:
+        scores = "class probabilities" if expl.output == "probability" else "class scores (log-odds)"
+        text = f"Over all classes, the {scores} depend most on {_join(named)}."
+        text += f" On average {code(first['column'])} moves a class's {_unit(expl)} by ±{push}."
+    else:
+        text = f"The {_output(expl)} depends most on {_join(named)}."
+        text += f" On average {code(first['column'])} moves it by ±{push}."
     small = table[table["share"] < SMALL_SHARE]["column"].tolist()
     if small:
         shown = [code(c) for c in small[:5]] + ([f"{len(small) - 5} more"] if len(small) > 5 else [])
@@ -204,12 +221,13 @@ def summarize_row(expl: Explanation, i: int) -> str:
     """Why the model answered what it did for row number ``i`` (position): the biggest pushes up and down."""
     if not 0 <= i < expl.rows:
         raise IndexError(f"Row {i} is not among the {expl.rows} explained rows.")
+    expl = expl.for_row(i)  # multiclass with no class chosen: the row's predicted class
     contrib = expl.values[i]
     prediction = float(expl.base_value + contrib.sum())
     text = f"The {_output(expl)} for this row is {format_number(prediction)}"
     if expl.output == "log-odds" and expl.classes is not None and len(expl.classes) == 2:
         text += f" (probability {1 / (1 + math.exp(-prediction)):.2f})"
-    text += f", against an average of {format_number(expl.base_value)}."
+    text += f", against {_base(expl)}."
     floor = 0.01 * np.abs(contrib).sum()
     row = expl.data.iloc[i]
 
@@ -232,7 +250,7 @@ def summarize_row(expl: Explanation, i: int) -> str:
 
 _METHOD_WORDS = {
     "Permutation SHAP": (
-        "by swapping each column's values for those of {background} and watching how the prediction changes "
+        "by swapping each column's values for those of {rows} and watching how the prediction changes "
         "(a model-agnostic method: it works for any model)"
     ),
     "TreeSHAP (exact)": (
@@ -244,8 +262,8 @@ _METHOD_WORDS = {
         "(fast, but rougher than the exact method)"
     ),
     "LinearSHAP": (
-        "from the model's weights: each column's weight times how far the row's value is from the average "
-        "of {background} (the exact method for linear models)"
+        "from the model's weights: each column's weight times how far the row's value is from its mean "
+        "over {rows} (the exact method for linear models)"
     ),
 }
 
@@ -253,15 +271,22 @@ _METHOD_WORDS = {
 def describe_method(expl: Explanation) -> str:
     """How the explanation was computed, in plain words for a teacher or an analyst (plain text, no Markdown).
 
-    Example: "Explained 30 rows in 0.3 s by swapping each column's values for those of 50 typical
-    training rows and watching how the prediction changes (a model-agnostic method: it works for any
-    model). Each contribution is a push on the failure probability, up or down from the average of 0.12."
+    Example: "Explained 30 rows in 0.3 s by swapping each column's values for those of 50 training
+    rows and watching how the prediction changes (a model-agnostic method: it works for any
+    model). Each contribution is a push on the probability of failure = 1, up or down from 0.062: the mean
+    probability of failure = 1 over 50 training rows sampled at random, keeping each class's share."
     The method's name and settings are in ``expl.method`` and ``expl.note`` for a details view.
     """
-    background = f"{expl.background_rows:,} typical training rows" if expl.background_rows else "typical training rows"
-    how = _METHOD_WORDS.get(expl.method, "with SHAP").format(background=background)
-    rows = f"{expl.rows:,} row" + ("" if expl.rows == 1 else "s")
+    rows = f"{expl.background_rows:,} training rows" if expl.background_rows else "the training rows"
+    how = _METHOD_WORDS.get(expl.method, "with SHAP").format(rows=rows)
+    explained = f"{expl.rows:,} row" + ("" if expl.rows == 1 else "s")
+    text = f"Explained {explained} in {format_duration(expl.seconds)} {how}. Each contribution is a push on the {expl.output_name}"
+    if expl.class_index is None and expl.per_class is not None:
+        over = f" over {expl.background}" if expl.background else ""
+        return text + f" of each row, up or down from that class's mean{over}."
+    if not expl.background:
+        return text + f", up or down from a base value of {format_number(expl.base_value)}."
     return (
-        f"Explained {rows} in {format_duration(expl.seconds)} {how}. Each contribution is a push on the "
-        f"{expl.output_name}, up or down from the average of {format_number(expl.base_value)}."
+        text
+        + f", up or down from {format_number(expl.base_value)}: the mean {expl.output_name} over {expl.background}."
     )
