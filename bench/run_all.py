@@ -13,7 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_load.py", "bench_train.py", "bench_quality.py", "bench_explain.py", "bench_predict.py"]
+BENCHES = [
+    "bench_load.py",
+    "bench_train.py",
+    "bench_quality.py",
+    "bench_explain.py",
+    "bench_predict.py",
+    "bench_guards.py",
+]
 
 
 def main() -> int:

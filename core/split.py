@@ -210,12 +210,21 @@ def time_order_advice(frame: pd.DataFrame, date_columns: list[str]) -> tuple[str
 
 
 def cv_folds(
-    y: pd.Series | None, positions: np.ndarray, task: Task, folds: int, seed: int
+    y: pd.Series | None, positions: np.ndarray, task: Task, folds: int, seed: int, *, in_time_order: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(fit, score) position pairs for k-fold cross-validation over ``positions``."""
-    from sklearn.model_selection import KFold, StratifiedKFold
+    """(fit, score) position pairs for k-fold cross-validation over ``positions``.
 
-    if y is not None and task.is_classification and y.iloc[positions].value_counts().min() >= folds:
+    With ``in_time_order`` (``positions`` oldest first, as a time-ordered split
+    gives them) the folds are expanding windows: each scores the rows right after
+    the ones it is fitted on, so no fold learns from the future of the rows it is
+    scored on. Otherwise the folds are shuffled, stratified for classes when every
+    class has a row in each fold.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
+
+    if in_time_order:
+        pairs = TimeSeriesSplit(n_splits=folds).split(positions)
+    elif y is not None and task.is_classification and y.iloc[positions].value_counts().min() >= folds:
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         pairs = splitter.split(positions, y.iloc[positions])
     else:

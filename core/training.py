@@ -420,7 +420,10 @@ def cross_validate(request: TrainingRequest, run: ModelRun, folds: int) -> dict[
     y_all = request.frame[request.target] if request.target is not None else None
     metric = request.ranking.key
     values = []
-    for fit_rows, score_rows in cv_folds(y_all, positions, request.task, folds, request.seed):
+    in_time_order = request.split.config.time_column is not None
+    for fit_rows, score_rows in cv_folds(
+        y_all, positions, request.task, folds, request.seed, in_time_order=in_time_order
+    ):
         pipeline = build_model_pipeline(request, run)
         X_fit, y_fit = request.xy(fit_rows)
         pipeline.fit(X_fit, y_fit)

@@ -74,7 +74,8 @@ def random_search(
     result = TuningResult(run.key, metric.label, metric.higher_is_better)
     rng = np.random.default_rng(seed)
     y_all = request.frame[request.target] if request.target is not None else None
-    splits = cv_folds(y_all, request.split.train, request.task, folds, seed)
+    in_time_order = request.split.config.time_column is not None
+    splits = cv_folds(y_all, request.split.train, request.task, folds, seed, in_time_order=in_time_order)
     started = time.perf_counter()
     label = f"Tuning {run.name}"
     for number in range(1, trials + 1):

@@ -231,3 +231,27 @@ def test_model_power_is_zero_for_the_baseline_and_one_for_a_perfect_model():
     assert model_power({"r2": 0.5}, Task.REGRESSION, None) == 0.5
     share = importance_share(pd.DataFrame({"column": ["a", "b", "c"], "importance_mean": [0.6, 0.3, -0.1]}))
     assert share == ("a", pytest.approx(2 / 3))
+
+
+def test_the_report_and_the_model_card_repeat_the_findings_and_the_rows_lost():
+    from core.export import card_markdown
+    from core.predict import usable_from_training
+    from core.report import caveats, run_report
+
+    frame = loan_defaults(n=600)
+    frame.loc[:99, "default"] = np.nan  # 100 of 600 rows without a target: more than 5 %
+    roles = roles_of(frame)
+    plan = CleaningPlan(confirmed_row_loss=100)
+    setup = TrainSetup(SplitConfig(seed=1), [ModelRun("logistic_regression", "logistic", {})])
+    request = make_request(frame, "default", Task.BINARY, features_of(frame, "default"), roles, plan, setup)
+    results = [r for r in run_training(request) if isinstance(r, TrainedModel)]
+    model = results[-1]
+    notes = caveats(request, model, results, test_scores=None, test_looks=0)
+    assert notes[0].startswith("Dropping rows without a target drops 100 of 600 rows (17%)")
+    assert any(n.startswith("'recoveries' (likely leak)") for n in notes)
+    page = run_report(request, results, model, "loans.csv")
+    assert "&#x27;recoveries&#x27; (likely leak)" in page
+    card = usable_from_training(model, request, "loans.csv").card
+    assert card["ranking_metric"] == request.metric
+    assert any("'recoveries' (likely leak)" in w for w in card["warnings"])
+    assert "## Warnings" in card_markdown(card)

@@ -85,6 +85,15 @@ def test_summary_and_cv_folds():
     assert sorted(np.concatenate([b for _, b in folds])) == sorted(positions)
 
 
+def test_cv_folds_in_time_order_never_fit_on_the_future():
+    f = frame()
+    positions = np.arange(len(f))  # oldest first, as a time-ordered split gives them
+    folds = cv_folds(f["y"], positions, Task.BINARY, 4, 0, in_time_order=True)
+    assert len(folds) == 4
+    for fit_rows, score_rows in folds:
+        assert fit_rows.max() < score_rows.min(), "every fitted row comes before every scored row"
+
+
 # --------------------------------------------------------------------------- time order and missing classes
 
 
