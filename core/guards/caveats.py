@@ -23,5 +23,7 @@ def run_warnings(request: Any, model: Any) -> list[str]:
     lines: list[str] = []
     report = request.row_report
     if report is not None:
-        lines += [f"{loss.message(report.rows_before)} This was confirmed on the Clean page." for loss in row_losses(report)]
+        lines += [
+            f"{loss.message(report.rows_before)} This was confirmed on the Clean page." for loss in row_losses(report)
+        ]
     return lines + [finding.text for finding in run_findings(request, model)]

@@ -144,7 +144,9 @@ def test_threshold_moves_the_confusion_matrix_and_the_network_is_explained_in_my
     assert not np.array_equal(counts_after, counts_before)
     assert counts_after.sum() == counts_before.sum() > 0, (counts_before, counts_after)  # the same rows, re-sorted
     assert counts_after[:, 1].sum() < counts_before[:, 1].sum(), (counts_before, counts_after)  # fewer alarms
-    expect(page.get_by_text(re.compile(r"^At 1\.00, with .+ as the positive class: \d+ true positives"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"^At 1\.00, with .+ as the positive class: \d+ true positives"))
+    ).to_be_visible()
     assert_clean(page)
 
     # The final test, once: the model's test numbers, labelled as such.
