@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from core.target import IMBALANCE_SHARE, Task, match_label
+from core.target import Task, imbalance, match_label
 
 
 @dataclass(frozen=True)
@@ -189,20 +189,17 @@ def scorer_for(task: Task, key: str | None = None) -> tuple[str, Metric]:
 def default_ranking(task: Task, y: pd.Series | None) -> tuple[str, str]:
     """The metric to rank models by for this target, and why, in words.
 
-    With a rarest class under ``IMBALANCE_SHARE`` of the rows, accuracy (and
-    the share of rows right in general) looks good while that class is missed,
-    so classification is ranked by balanced accuracy, where each class counts
-    the same.
+    With imbalanced classes (:func:`core.target.imbalance`), accuracy looks good
+    while the rarest class is missed, so classification is ranked by balanced
+    accuracy, where each class counts the same.
     """
     key = PRIMARY[task]
-    if task.is_classification and y is not None:
-        counts = y.dropna().value_counts()
-        if len(counts) >= 2 and counts.iloc[-1] / counts.sum() < IMBALANCE_SHARE:
-            share = counts.iloc[-1] / counts.sum()
-            return "balanced_accuracy", (
-                f"the rarest class, '{counts.index[-1]}', is only {share:.1%} of the rows: accuracy would look good "
-                "while that class is missed, so models are ranked by balanced accuracy (every class counts the same)"
-            )
+    rare = imbalance(y) if task.is_classification and y is not None else None
+    if rare is not None:
+        return "balanced_accuracy", (
+            f"the rarest class, '{rare.label}', is only {rare.share:.1%} of the rows: accuracy would look good "
+            "while that class is missed, so models are ranked by balanced accuracy (every class counts the same)"
+        )
     return key, f"{METRICS[key].label} is the usual yardstick for {task.value}"
 
 

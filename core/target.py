@@ -16,7 +16,9 @@ from core.schema import Role
 MAX_INTEGER_CLASSES = 10
 #: A label-like target with more classes than this gets a warning.
 MANY_CLASSES = 50
-#: Minority class share below which imbalance is flagged.
+#: Two classes are imbalanced when the rarer holds less than this share of the rows; with k
+#: classes, when the rarest holds less than ``IMBALANCE_SHARE * 2 / k`` (the same fraction of
+#: an even share: ten classes of 10 % each are balanced, one of 3 % among ten is not).
 IMBALANCE_SHARE = 0.2
 #: Labels that name the "it happened" side of a yes/no target (compared lower-case, stripped).
 POSITIVE_WORDS = frozenset({"1", "1.0", "true", "t", "yes", "y", "positive", "pos"})
@@ -174,6 +176,26 @@ def resolve_positive(values: Iterable[Any], wanted: Any = None) -> Any:
     return found if found is not None else positive_class(values)
 
 
+@dataclass(frozen=True)
+class Imbalance:
+    """The rarest class of an imbalanced target and its share of the rows."""
+
+    label: object
+    rows: int
+    share: float
+
+
+def imbalance(values: pd.Series) -> Imbalance | None:
+    """The rarest class when the classes are imbalanced (see :data:`IMBALANCE_SHARE`), else ``None``."""
+    counts = values.dropna().value_counts()
+    if len(counts) < 2:
+        return None
+    share = float(counts.iloc[-1] / counts.sum())
+    if share >= IMBALANCE_SHARE * 2 / len(counts):
+        return None
+    return Imbalance(counts.index[-1], int(counts.iloc[-1]), share)
+
+
 def detect_task(frame: pd.DataFrame, target: str | None) -> TaskGuess:
     """Detect the task from the target column (``None`` means clustering)."""
     if target is None:
@@ -265,12 +287,12 @@ def target_warnings(
                 )
             )
             return out
-        share = counts.iloc[-1] / counts.sum()
-        if share < IMBALANCE_SHARE:
+        rare = imbalance(values)
+        if rare is not None:
             out.append(
                 TargetWarning(
                     "warning",
-                    f"Classes are imbalanced: the rarest class, {_short(counts.index[-1])!r}, is {share:.1%} of rows ({int(counts.iloc[-1]):,}). Accuracy can look good while that class is missed; watch balanced accuracy and recall, and consider class weights.",
+                    f"Classes are imbalanced: the rarest class, {_short(rare.label)!r}, is {rare.share:.1%} of rows ({rare.rows:,}). Accuracy can look good while that class is missed, so models will be ranked by balanced accuracy with class weights on (you can change both on the Models page).",
                 )
             )
         if len(counts) > MANY_CLASSES:

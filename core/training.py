@@ -691,7 +691,7 @@ def suggested_setup(task: Task, y: pd.Series | None) -> TrainSetup:
 
     Class weights are on (for the models that support them) whenever
     :func:`core.evaluation.default_ranking` ranks by balanced accuracy, i.e. the
-    rarest class is under ``IMBALANCE_SHARE`` of the rows.
+    classes are imbalanced (:func:`core.target.imbalance`).
     """
     metric, _ = default_ranking(task, y)
     imbalanced = task.is_classification and metric == "balanced_accuracy"

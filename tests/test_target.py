@@ -157,3 +157,17 @@ def test_a_training_request_carries_the_positive_class():
     assert chosen.positive == "benign"
     multi = make_request(frame, "diagnosis", Task.MULTICLASS, ["x"], roles, CleaningPlan(), setup, positive="benign")
     assert multi.positive is None
+
+
+def test_imbalance_is_judged_against_an_even_share_of_the_classes():
+    from core.target import imbalance
+
+    assert imbalance(pd.Series(["a"] * 86 + ["b"] * 14)).share == pytest.approx(0.14)
+    assert imbalance(pd.Series(["a"] * 75 + ["b"] * 25)) is None
+    ten_even = pd.Series([str(i) for i in range(10)] * 10)
+    assert imbalance(ten_even) is None, "ten classes of 10 % each are balanced"
+    assert not [
+        w for w in target_warnings(pd.DataFrame({"y": ten_even}), "y", Task.MULTICLASS) if "imbalanced" in w.message
+    ]
+    one_rare = pd.Series(["rare"] * 3 + [str(i) for i in range(9)] * 11)
+    assert imbalance(one_rare).label == "rare"

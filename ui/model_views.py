@@ -286,7 +286,8 @@ def imbalance_and_ranking(setup: TrainSetup, task: Task, y: pd.Series | None) ->
             index=keys.index(setup.imbalance) if setup.imbalance in keys else 0,
             format_func=IMBALANCE_METHODS.get,
             key="models_imbalance",
-            help=f"Class weights are on by default when the rarest class is under {IMBALANCE_SHARE:.0%} of the rows.",
+            help="Class weights are on by default when the classes are imbalanced: for two classes, the rarer under "
+            f"{IMBALANCE_SHARE:.0%} of the rows; with more, the rarest under {IMBALANCE_SHARE * 2:.0%} of an even share.",
         )
     choices = list(RANKING_CHOICES[task])
     current = setup.metric if setup.metric in choices else default
