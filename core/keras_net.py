@@ -328,6 +328,49 @@ def _validation_input(keras: Any, validation: tuple[np.ndarray, np.ndarray] | No
     return tf.data.Dataset.from_tensor_slices(validation).batch(PREDICT_CHUNK).cache()
 
 
+@dataclass(frozen=True)
+class _TrainingInput:
+    """What ``model.fit`` gets for the training rows."""
+
+    data: Any
+    y: Any
+    weight: Any
+    batch_size: int | None
+    shuffle: bool
+    steps_per_epoch: int | None = None
+
+
+def _training_input(
+    keras: Any, X: Any, y: np.ndarray, weight: np.ndarray | None, batch_size: int, seed: int, epochs: int
+) -> _TrainingInput:
+    """Training rows in a new order every epoch, drawn from this network's seed alone.
+
+    With TensorFlow, a ``tf.data`` set whose order for epoch ``e`` is a *stateless* shuffle
+    seeded by ``(seed, e)``: the same for the same seed whatever any other code in the process
+    seeds (Keras' own ``shuffle=True``, and even a seeded ``Dataset.shuffle``, draw on the
+    process-wide seed that other sessions' networks would share).
+    """
+    if keras.backend.backend() != "tensorflow" or sp.issparse(X):
+        return _TrainingInput(X, y, weight, batch_size, True)
+    import tensorflow as tf
+
+    n = len(y)
+    tensors = tuple(tf.constant(part) for part in ((X, y) if weight is None else (X, y, weight)))
+
+    def epoch(number):
+        seeds = tf.stack([tf.constant(seed, tf.int64), tf.cast(number, tf.int64)])
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seeds)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    data = (
+        tf.data.Dataset.range(epochs)
+        .flat_map(epoch)
+        .map(lambda rows: tuple(tf.gather(t, rows) for t in tensors), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(2)
+    )
+    return _TrainingInput(data, None, None, None, False, steps_per_epoch=math.ceil(n / batch_size))
+
+
 _determinism_lock = threading.Lock()
 _determinism_on = False
 
@@ -490,7 +533,8 @@ class KerasNetwork(BaseEstimator):
         import keras
 
         _enable_determinism()
-        keras.utils.set_random_seed(self.seed)
+        # Seeds go to each initializer, dropout layer and the shuffling below, never to Keras'
+        # process-wide generator: networks training at once (other sessions) cannot reseed this one.
         model = self._build(keras, layers, X.shape[1], output)
         model.compile(
             optimizer=self._make_optimizer(keras),
@@ -508,15 +552,25 @@ class KerasNetwork(BaseEstimator):
             should_stop=should_stop,
             mae_scale=self.y_std_ if self.task == _REGRESSION else 1.0,
         )
-        model.fit(
+        train = _training_input(
+            keras,
             X,
             y_fit,
-            batch_size=int(self.batch_size),
+            self._sample_weight(y_fit, n_classes),
+            int(self.batch_size),
+            int(self.seed),
+            int(self.epochs),
+        )
+        model.fit(
+            train.data,
+            train.y,
+            batch_size=train.batch_size,
+            steps_per_epoch=train.steps_per_epoch,
             epochs=int(self.epochs),
             validation_data=_validation_input(keras, validation),
-            sample_weight=self._sample_weight(y_fit, n_classes),
+            sample_weight=train.weight,
             callbacks=[_keras_callback_class()(progress)],
-            shuffle=True,
+            shuffle=train.shuffle,
             verbose=self.verbose,
         )
         progress.finish(model)
@@ -637,16 +691,28 @@ class KerasNetwork(BaseEstimator):
             name = f"{kind}_{counters[kind]}"
             if kind == "dense":
                 x = keras.layers.Dense(
-                    layer["units"], activation=layer["activation"], kernel_regularizer=regulariser(), name=name
+                    layer["units"],
+                    activation=layer["activation"],
+                    kernel_regularizer=regulariser(),
+                    kernel_initializer=keras.initializers.GlorotUniform(seed=self._layer_seed(number)),
+                    name=name,
                 )(x)
             elif kind == "dropout":
-                x = keras.layers.Dropout(layer["rate"], seed=self.seed + number, name=name)(x)
+                x = keras.layers.Dropout(layer["rate"], seed=self._layer_seed(number), name=name)(x)
             else:
                 x = keras.layers.BatchNormalization(name=name)(x)
         outputs = keras.layers.Dense(
-            output.units, activation=output.activation, kernel_regularizer=regulariser(), name="output"
+            output.units,
+            activation=output.activation,
+            kernel_regularizer=regulariser(),
+            kernel_initializer=keras.initializers.GlorotUniform(seed=self._layer_seed(len(layers) + 1)),
+            name="output",
         )(x)
         return keras.Model(inputs, outputs, name="network")
+
+    def _layer_seed(self, number: int) -> int:
+        """The seed of layer ``number`` (1-based), derived from the network's own seed."""
+        return (int(self.seed) * 1_009 + number) % 2**31
 
     def _make_optimizer(self, keras: Any) -> Any:
         rate = float(self.learning_rate)

@@ -260,6 +260,42 @@ def test_same_seed_same_network_and_clone(binary_fit, X, y_binary):
     assert fresh.set_params(epochs=3, layers=MIXED_LAYERS).epochs == 3
 
 
+def test_a_network_trains_the_same_alone_and_beside_others_and_never_reseeds_the_process(X, y_binary):
+    """Sessions train at once in one process: one network's seed must not move another's numbers."""
+    import threading
+
+    import keras
+
+    settings = {"epochs": 4, "batch_size": 8, "layers": MIXED_LAYERS, "seed": 7}
+    alone = KerasNetwork(**settings).fit(X, y_binary, validation_data=(X[:12], y_binary[:12]))
+    keras.utils.set_random_seed(12345)  # what another session's code might do to the process
+    others = []
+
+    def other(seed: int) -> None:
+        others.append(KerasNetwork(epochs=4, batch_size=4, seed=seed).fit(X, y_binary))
+
+    threads = [threading.Thread(target=other, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    beside = KerasNetwork(**settings).fit(X, y_binary, validation_data=(X[:12], y_binary[:12]))
+    for thread in threads:
+        thread.join()
+    assert beside.history_ == alone.history_
+    assert np.array_equal(beside.predict_proba(X), alone.predict_proba(X))
+    assert len(others) == 2 and others[0].history_ != others[1].history_
+
+
+def test_fitting_leaves_the_process_wide_random_state_alone(X, y_binary):
+    """Fitting used to call keras.utils.set_random_seed, which reseeds Python, NumPy and TensorFlow for everyone."""
+    import keras
+
+    keras.utils.set_random_seed(99)
+    expected = np.random.random()
+    keras.utils.set_random_seed(99)
+    KerasNetwork(epochs=1, batch_size=8, seed=3).fit(X, y_binary)
+    assert np.random.random() == expected
+
+
 def test_scikit_learn_sees_classifiers_and_regressors():
     assert is_classifier(KerasNetwork(task=BINARY)) and is_classifier(KerasNetwork(task=MULTICLASS))
     assert is_regressor(KerasNetwork(task=REGRESSION)) and not is_classifier(KerasNetwork(task=REGRESSION))
