@@ -60,6 +60,7 @@ class BackgroundJob:
         self._error: str | None = None
         self._thread: threading.Thread | None = None
         self.value: Any = None
+        self.stop_reason = ""
         self.started_at = 0.0
         self.finished_at: float | None = None
 
@@ -94,9 +95,24 @@ class BackgroundJob:
         finally:
             self.finished_at = time.time()
 
-    def stop(self) -> None:
-        """Ask the work to stop at its next safe point; what finished is kept."""
+    def stop(self, reason: str = "stopped by you") -> None:
+        """Ask the work to stop at its next safe point; what finished is kept.
+
+        ``reason`` says why in words (the first reason given is kept) and goes
+        with the run into the experiment log.
+        """
+        if not self._stop.is_set():
+            self.stop_reason = reason
         self._stop.set()
+
+    def outcome(self) -> str:
+        """How the work ended, in words: ``finished``, ``stopped: <why>``, ``failed: <error>`` or ``running``."""
+        snap = self.snapshot()
+        if snap.status == "stopped":
+            return f"stopped: {self.stop_reason}"
+        if snap.status == "failed":
+            return f"failed: {snap.error}"
+        return snap.status
 
     @property
     def stopping(self) -> bool:

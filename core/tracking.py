@@ -54,8 +54,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = "nocode-ml-dashboard"
 #: Tag names (MLflow tags are strings); ``nocode.kind`` tells training runs from model runs.
 TAG = "nocode."
-KIND, DATASET, TASK, TARGET, MODEL, MODEL_KEY, FINGERPRINT, ERROR = (
-    f"{TAG}{name}" for name in ("kind", "dataset", "task", "target", "model", "model_key", "fingerprint", "error")
+KIND, DATASET, TASK, TARGET, MODEL, MODEL_KEY, FINGERPRINT, ERROR, OUTCOME = (
+    f"{TAG}{name}"
+    for name in ("kind", "dataset", "task", "target", "model", "model_key", "fingerprint", "error", "outcome")
 )
 PARENT = "mlflow.parentRunId"
 #: Artefact paths inside a model run.
@@ -284,7 +285,14 @@ def _log_failure_run(client, experiment_id: str, parent_id: str, request, failur
     return run.info.run_id
 
 
-def log_training(tracking_uri: str, request, results: list, source_name: str, seconds: float | None = None):
+def log_training(
+    tracking_uri: str,
+    request,
+    results: list,
+    source_name: str,
+    seconds: float | None = None,
+    outcome: str = "finished",
+):
     """Record one training run: a parent run and one child run per model.
 
     Args:
@@ -293,6 +301,8 @@ def log_training(tracking_uri: str, request, results: list, source_name: str, se
         results: its :class:`TrainedModel` / :class:`ModelFailure` list.
         source_name: the dataset's name (file name or sample).
         seconds: the run's wall time (defaults to the sum of the models' times).
+        outcome: how the run ended ("finished", "stopped: new data was loaded", …); a stopped run
+            is tagged with it and ends KILLED in MLflow, its finished models recorded as usual.
 
     Returns:
         ``(training_run_id, {model name: run id})``.
@@ -315,7 +325,11 @@ def log_training(tracking_uri: str, request, results: list, source_name: str, se
         parent = client.create_run(
             experiment_id,
             start_time=end - int(seconds * 1000),
-            tags={**_run_tags("training", request, source_name), FINGERPRINT: fingerprint["sha256"]},
+            tags={
+                **_run_tags("training", request, source_name),
+                FINGERPRINT: fingerprint["sha256"],
+                OUTCOME: _param_value(outcome),
+            },
             run_name=f"{source_name} · {request.task.value}",
         )
         parent_id = parent.info.run_id
@@ -365,7 +379,8 @@ def log_training(tracking_uri: str, request, results: list, source_name: str, se
                 _log_failure_run(client, experiment_id, parent_id, request, result, source_name, common)
         except Exception as exc:  # one model that cannot be logged must not lose the others
             problems.append(f"{result.name}: {type(exc).__name__}: {str(exc)[:200]}")
-    client.set_terminated(parent_id, "FINISHED" if not problems else "FAILED", end_time=end)
+    status = "FAILED" if problems else ("KILLED" if outcome.startswith("stopped") else "FINISHED")
+    client.set_terminated(parent_id, status, end_time=end)
     if problems and not runs:
         raise TrackingError("No model of this run could be recorded. " + " ".join(problems))
     if problems:
@@ -374,7 +389,12 @@ def log_training(tracking_uri: str, request, results: list, source_name: str, se
 
 
 def record_training(
-    tracking_uri: str, request, results: list, source_name: str, seconds: float | None = None
+    tracking_uri: str,
+    request,
+    results: list,
+    source_name: str,
+    seconds: float | None = None,
+    outcome: str = "finished",
 ) -> TrackingReport:
     """:func:`log_training` that reports instead of raising (for the worker thread)."""
     started = time.perf_counter()
@@ -382,7 +402,7 @@ def record_training(
 
     expected = sum(isinstance(r, TrainedModel) for r in results)
     try:
-        parent, runs = log_training(tracking_uri, request, results, source_name, seconds)
+        parent, runs = log_training(tracking_uri, request, results, source_name, seconds, outcome)
     except Exception as exc:
         message = (
             exc.user_message if isinstance(exc, DashboardError) else str(_store_error(tracking_uri, exc, "write to"))
@@ -405,16 +425,17 @@ def record_training(
             runs,
             elapsed,
         )
+    stopped = f" The run is recorded as {outcome}." if outcome.startswith("stopped") else ""
     return TrackingReport(
-        True, f"Recorded {len(runs)} model runs in the experiment log.", tracking_uri, parent, runs, elapsed
+        True, f"Recorded {len(runs)} model runs in the experiment log.{stopped}", tracking_uri, parent, runs, elapsed
     )
 
 
-def recorder(tracking_uri: str, source_name: str) -> Callable[[Any, list, float], TrackingReport]:
-    """A hook for :class:`core.training.TrainingJob` that records the run when it ends."""
+def recorder(tracking_uri: str, source_name: str) -> Callable[[Any, list, float, str], TrackingReport]:
+    """A hook for :class:`core.training.TrainingJob` that records the run when it ends (and how it ended)."""
 
-    def record(request, results: list, seconds: float) -> TrackingReport:
-        return record_training(tracking_uri, request, results, source_name, seconds)
+    def record(request, results: list, seconds: float, outcome: str = "finished") -> TrackingReport:
+        return record_training(tracking_uri, request, results, source_name, seconds, outcome)
 
     return record
 

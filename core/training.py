@@ -495,8 +495,9 @@ class AfterRun:
         return self.status in ("pending", "running")
 
 
-#: after_run(request, results, seconds) -> anything; runs once, in the worker thread.
-AfterRunHook = Callable[[TrainingRequest, list, float], Any]
+#: after_run(request, results, seconds, outcome) -> anything; runs once, in the worker thread.
+#: ``outcome`` is :meth:`core.jobs.BackgroundJob.outcome` ("finished", "stopped: <why>", …).
+AfterRunHook = Callable[[TrainingRequest, list, float, str], Any]
 
 
 class TrainingJob(BackgroundJob):
@@ -508,7 +509,7 @@ class TrainingJob(BackgroundJob):
     Once the run has ended and its status is final, the same worker thread runs
     the after-training guard checks on the best model (stored in its ``checks``;
     :attr:`checking` is true meanwhile), then ``after_run`` (optional), once, with
-    the request, the results and the run's seconds; the page never waits for
+    the request, the results, the run's seconds and how it ended (:meth:`outcome`); the page never waits for
     either. Whatever the hook returns or raises is kept in :meth:`after_run` —
     its failure never loses the trained models.
     """
@@ -541,7 +542,7 @@ class TrainingJob(BackgroundJob):
         self._after = AfterRun("running")
         seconds = (snap.finished_at or time.time()) - snap.started_at
         try:
-            self._after = AfterRun("done", self._after_hook(self.request, snap.results, seconds))
+            self._after = AfterRun("done", self._after_hook(self.request, snap.results, seconds, self.outcome()))
         except Exception as exc:  # report, never raise in a thread
             self._after = AfterRun("failed", error=explain_failure(exc))
 

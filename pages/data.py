@@ -12,6 +12,7 @@ st.write("Upload your own table or start with a bundled sample. Nothing leaves t
 
 views.upload_box()
 views.load_error_message()
+views.pending_choice()
 with st.expander("…or pick a sample dataset", expanded=state.dataset() is None):
     views.sample_picker()
 

@@ -272,3 +272,27 @@ def test_md_label_defuses_markdown_but_keeps_names_readable():
     assert md_label("[x](http://e.example)") == "\\[x\\](http\\://e.example)"
     assert md_label("_x_") == "\\_x\\_" and md_label("**b**") == "\\*\\*b\\*\\*"
     assert md_label("www.e.com") == "www\\.e.com" and md_label("1. a") == "1\\. a" and md_label("# h") == "\\# h"
+
+
+def test_new_data_while_a_run_trains_asks_first_and_the_stop_is_recorded_as_such():
+    at = load_sample(fresh(), "breast_cancer")
+    at.switch_page("pages/target.py").run()
+    at.button(key="target_confirm").click().run()
+    at.switch_page("pages/clean.py").run()
+    at.switch_page("pages/models.py").run()
+    at.multiselect(key="models_chosen").set_value(["random_forest_clf"]).run()
+    at.number_input(key="models_random_forest_clf_n_estimators").set_value(2000).run()
+    at.button(key="models_train").click().run()
+    job = at.session_state[state.JOB]
+    assert job.snapshot().status == "running"
+    at.switch_page("pages/data.py").run()
+    load_sample(at, "iris")
+    assert at.session_state[state.DATASET].name.startswith("breast_cancer"), "nothing is replaced yet"
+    assert job.snapshot().status == "running" and not job.stopping, "the run goes on until the person decides"
+    warning = next(w.body for w in at.warning if "still going" in w.body)
+    assert "a training run" in warning and "recorded in the experiment log as stopped" in warning.replace("\\", "")
+    at.button(key="data_pending_use").click().run()
+    assert not at.exception
+    assert at.session_state[state.DATASET].name.startswith("iris")
+    assert job.stopping and job.stop_reason == "other data was loaded"
+    assert job.wait(120) and job.outcome() == "stopped: other data was loaded"

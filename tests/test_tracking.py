@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -287,15 +288,16 @@ def test_the_training_job_records_once_after_the_run_and_keeps_models_when_the_s
     request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
     calls = []
 
-    def hook(req, results, seconds):
-        calls.append((req, len(results), seconds))
-        return tracking.record_training(unwritable(tmp_path), req, results, "iris.csv", seconds)
+    def hook(req, results, seconds, outcome):
+        calls.append((req, len(results), seconds, outcome))
+        return tracking.record_training(unwritable(tmp_path), req, results, "iris.csv", seconds, outcome)
 
     job = TrainingJob(request, after_run=hook)
     assert job.after_run().status == "pending"
     job.start()
     assert job.wait(120)
     assert len(calls) == 1 and calls[0][0] is request and calls[0][1] == 2 and calls[0][2] > 0
+    assert calls[0][3] == "finished"
     after = job.after_run()
     assert after.status == "done" and not after.value.ok
     assert job.snapshot().status == "finished"
@@ -305,7 +307,7 @@ def test_the_training_job_records_once_after_the_run_and_keeps_models_when_the_s
 def test_a_hook_that_raises_is_kept_as_a_failure(tmp_path):
     request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
 
-    def hook(req, results, seconds):
+    def hook(req, results, seconds, outcome):
         raise RuntimeError("store on fire")
 
     job = TrainingJob(request, after_run=hook).start()
@@ -343,3 +345,32 @@ def test_curl_example_quotes_awkward_column_names():
 
     body = json.loads(shlex.split(curl.replace("\\\n", " "))[-1])
     assert body == {"dataframe_split": {"columns": ["it's <b>"], "data": [["a'b"]]}}
+
+
+def test_a_run_stopped_because_new_data_was_loaded_is_recorded_as_stopped(fresh_uri):
+    request = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [ModelRun("random_forest_clf", f"Forest {i}", {"n_estimators": 300}) for i in range(4)],
+    )
+
+    def record(req, results, seconds, outcome):
+        return tracking.record_training(fresh_uri, req, results, "iris.csv", seconds, outcome)
+
+    job = TrainingJob(request, after_run=record).start()
+    deadline = time.time() + 60
+    while not job.snapshot().results and time.time() < deadline:
+        time.sleep(0.02)
+    job.stop("other data was loaded")
+    job.stop("stopped by you")  # the first reason is kept
+    assert job.wait(120)
+    while job.after_run().pending:
+        time.sleep(0.05)
+    report = job.after_run().value
+    assert job.outcome() == "stopped: other data was loaded"
+    assert report.ok and "recorded as stopped: other data was loaded" in report.message
+    parent = client(fresh_uri).get_run(report.training_run_id)
+    assert parent.info.status == "KILLED"
+    assert parent.data.tags[tracking.OUTCOME] == "stopped: other data was loaded"
+    assert len(report.model_runs) < 5, "the models not trained are not pretended"

@@ -12,22 +12,21 @@ from core.profiling import Profile, format_number
 from core.samples import list_samples, load_sample
 from core.schema import ROLE_HELP, Role
 from ui import state
-from ui.text import md_escape, short
+from ui.text import md_escape, md_label, short
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 PREVIEW_ROWS = 100
 
 
 def read_and_store(data: bytes, name: str, options: LoadOptions, src: state.Source) -> bool:
-    """Read ``data``; on success make it the dataset, on failure keep the old one."""
+    """Read ``data``; on success make it the dataset (or hold it while work runs), on failure keep the old one."""
     with st.spinner(f"Reading {md_escape(short(name, 60))} ({len(data) / 1e6:,.1f} MB)…"):
         try:
             ds = load_file(data, name, options)
         except DashboardError as err:
             state.set_load_error(src.file_id, err.user_message)
             return False
-    state.set_dataset(ds, data, src, options)
-    return True
+    return state.offer_dataset(ds, data, src, options)
 
 
 def upload_box() -> None:
@@ -44,8 +43,8 @@ def upload_box() -> None:
         return  # read already (or refused); a sample loaded since must not be replaced
     state.set_upload_seen(uploaded.file_id)
     src = state.Source(uploaded.name, "upload", uploaded.file_id)
-    if read_and_store(uploaded.getvalue(), uploaded.name, LoadOptions(), src):
-        st.rerun()
+    read_and_store(uploaded.getvalue(), uploaded.name, LoadOptions(), src)
+    st.rerun()
 
 
 def load_error_message() -> None:
@@ -65,13 +64,48 @@ def sample_picker() -> None:
             st.caption(f"{sample.description} Task: {sample.task}.")
             if st.button("Load", key=f"data_sample_{sample.key}", icon=":material/table_view:"):
                 ds = load_sample(sample.key)
-                state.set_dataset(
+                state.offer_dataset(
                     ds,
                     sample.path.read_bytes(),
                     state.Source(sample.title, "sample", f"sample:{sample.key}"),
                     LoadOptions(),
                 )
                 st.rerun()
+
+
+def pending_choice() -> None:
+    """Ask before new data stops running work: use it (stop the work, recorded as stopped) or forget it."""
+    held = state.pending_dataset()
+    work = state.running_work()
+    if held is None:
+        return
+    if work is None:  # the work ended meanwhile: nothing to stop
+        state.resolve_pending(True)
+        st.rerun()
+    name = held[0].name
+    st.warning(
+        md_escape(
+            f"'{short(name, 60)}' is read, but {work} is still going. Loading it stops that work at its next safe "
+            "point: what has finished is kept and recorded in the experiment log as stopped; the rest is not done."
+        ),
+        icon=":material/pending_actions:",
+    )
+    left, right = st.columns(2)
+    left.button(
+        md_label(f"Stop it and use '{short(name, 40)}'"),
+        key="data_pending_use",
+        type="primary",
+        on_click=state.resolve_pending,
+        args=(True,),
+        icon=":material/stop_circle:",
+    )
+    right.button(
+        "Keep the current data and let it finish",
+        key="data_pending_keep",
+        on_click=state.resolve_pending,
+        args=(False,),
+        icon=":material/play_circle:",
+    )
 
 
 def detected_settings() -> None:
@@ -119,7 +153,7 @@ def detected_settings() -> None:
         if st.form_submit_button("Read again", icon=":material/refresh:", key="data_reread_submit"):
             src = state.source()
             new = LoadOptions(delimiter=delimiter, encoding=encoding, header=header, sheet=sheet)
-            if read_and_store(state.raw(), ds.name, new, src):
+            if read_and_store(state.raw(), ds.name, new, src) or state.pending_dataset() is not None:
                 st.rerun()
             load_error_message()
 

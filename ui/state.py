@@ -47,6 +47,7 @@ LOADED_MODELS = "use.loaded_models"  # UsableModels restored from bundles or exp
 PREDICTED = "use.predicted"  # ((model label, file id), file name, scored frame, report, added columns): last batch
 BUNDLE_UPLOAD = "use.bundle_upload"  # (file id, error message or None) of the last bundle upload read
 FORM_ROWS = "use.form_rows"  # model label -> the values last submitted in the Predict form
+PENDING = "data.pending"  # (Dataset, bytes, Source, LoadOptions) read while work was running: awaits a decision
 KEPT = "ui.kept"  # widget key -> (token, last value): view choices that survive a visit to another page
 
 _DOWNSTREAM = {
@@ -73,16 +74,25 @@ def init() -> None:
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, TARGET_DRAFT: None, PLAN: None,
         TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [], EXPLAIN_JOBS: {},
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None, LOADED_MODELS: [], PREDICTED: None,
-        BUNDLE_UPLOAD: None, FORM_ROWS: {},
+        BUNDLE_UPLOAD: None, FORM_ROWS: {}, PENDING: None,
     }  # fmt: skip
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
 
 
+#: Why work on data that changed is stopped, by what changed (recorded with the run).
+_STOP_REASONS = {
+    DATASET: "other data was loaded",
+    ROLE_OVERRIDES: "a column's role was changed",
+    TARGET: "the target or the features were changed",
+    PLAN: "the cleaning plan was changed",
+}
+
+
 def _clear(key: str) -> None:
     for downstream in _DOWNSTREAM.get(key, []):
         if downstream in (JOB, TUNING_JOB) and st.session_state.get(downstream) is not None:
-            st.session_state[downstream].stop()  # work on data that changed: stop it
+            st.session_state[downstream].stop(_STOP_REASONS[key])  # work on data that changed: stop it
         st.session_state[downstream] = {} if downstream == ROLE_OVERRIDES else None
 
 
@@ -114,6 +124,42 @@ def set_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> 
     st.session_state[LOAD_ERROR] = None
     st.session_state[VERSION] = version() + 1
     _clear(DATASET)
+
+
+def running_work() -> str | None:
+    """The work new data would stop, in words ("a training run (2 of 5 models done)"), or ``None``."""
+    current = job()
+    if current is not None and current.snapshot().status == "running":
+        snap = current.snapshot()
+        done = sum(1 for r in snap.results)
+        total = len(current.request.models)
+        return f"a training run ({done} of {total} models done)"
+    search = tuning_job()
+    if search is not None and search.snapshot().status == "running":
+        return "a search for a model's best settings"
+    return None
+
+
+def pending_dataset():
+    """Data read while work was running, waiting for the person to decide: (Dataset, bytes, Source, LoadOptions)."""
+    return st.session_state.get(PENDING)
+
+
+def offer_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> bool:
+    """Make ``ds`` the dataset now, or hold it while work is running; True if it was made current."""
+    if running_work() is None:
+        set_dataset(ds, data, src, options)
+        return True
+    st.session_state[PENDING] = (ds, data, src, options)
+    return False
+
+
+def resolve_pending(use_it: bool) -> None:
+    """Use the held data (stopping the running work, recorded as such) or forget it."""
+    held = pending_dataset()
+    st.session_state[PENDING] = None
+    if use_it and held is not None:
+        set_dataset(*held)
 
 
 def version() -> int:
@@ -248,7 +294,7 @@ def set_job(new_job: TrainingJob) -> None:
     """Keep a new job; an older one still running is stopped."""
     old = job()
     if old is not None and old is not new_job:
-        old.stop()
+        old.stop("a new run was started")
     st.session_state[JOB] = new_job
 
 
@@ -275,7 +321,7 @@ def tuning_job() -> TuningJob | None:
 def set_tuning_job(new_job: TuningJob) -> None:
     old = tuning_job()
     if old is not None and old is not new_job:
-        old.stop()
+        old.stop("a new search was started")
     st.session_state[TUNING_JOB] = new_job
 
 
