@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import state
+from ui import leave_guard, state
 from ui.text import md_escape
 
 
@@ -107,6 +107,7 @@ def sidebar(current: str | None) -> None:
             choice = state.target()
             if choice is not None:
                 st.text(f"Target: {choice.target or '(none: clustering)'}\nTask: {choice.task.value}")
+        leave_guard.warn_before_leaving(state.work_in_progress())
 
 
 def require(key: str) -> None:

@@ -140,6 +140,19 @@ def running_work() -> str | None:
     return None
 
 
+def work_in_progress() -> bool:
+    """Whether closing the tab now would cut work short: a run, its checks or recording, a search, an explanation."""
+    current = job()
+    if current is not None and (
+        current.snapshot().status == "running" or current.checking or current.after_run().pending
+    ):
+        return True
+    if running_work() is not None:
+        return True
+    jobs = st.session_state.get(EXPLAIN_JOBS) or {}
+    return any(entry[1].snapshot().status == "running" for entry in jobs.values())
+
+
 def pending_dataset():
     """Data read while work was running, waiting for the person to decide: (Dataset, bytes, Source, LoadOptions)."""
     return st.session_state.get(PENDING)

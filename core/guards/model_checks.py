@@ -76,13 +76,15 @@ def model_findings(
     if request.task == Task.CLUSTERING or request.target is None or trained.key == "baseline":
         return []
     _, y_valid = request.xy(request.split.valid)
-    if importance is None:
-        importance = validation_importance(trained, request)
     power = model_power(trained.scores, request.task, y_valid)
     too_good = power is not None and power >= THRESHOLDS.too_good
-    dominant = importance_share(importance) if importance is not None else None
     scan = request.leakage
     flagged = [f.column for f in scan.findings if f.column in request.features] if scan is not None else []
+    if not (too_good or flagged):
+        return []  # no finding is possible: spare the permutation importance (90 predictions of a big forest)
+    if importance is None:
+        importance = validation_importance(trained, request)
+    dominant = importance_share(importance) if importance is not None else None
     if dominant is not None and dominant[1] > THRESHOLDS.importance_share and (too_good or dominant[0] in flagged):
         column, share = dominant
         evidence = (
