@@ -4,7 +4,7 @@ A :class:`CleaningPlan` records what the person wants done. It splits into
 
 * **row steps** that learn nothing from the data and may run on the whole table
   before the split (type fixes, dropping columns, exact duplicate rows, rows
-  without a target, rows missing a value where the person chose "drop rows"):
+  without a target (always, for a supervised task), rows missing a value where the person chose "drop rows"):
   :func:`apply_row_steps`. A duplicate is a row identical to an earlier one in
   *every* column of the file as loaded; rows that merely share their values in
   the chosen features are counted (:attr:`RowReport.feature_repeats`) but kept.
@@ -85,12 +85,17 @@ def _default_missing() -> dict[str, MissingRule]:
     }
 
 
+#: Fields of plans written by earlier versions that are read and ignored: rows without a
+#: target are now always dropped for a supervised task (a model can neither learn from
+#: nor be scored on them; keeping them made every model fail).
+LEGACY_FIELDS = frozenset({"drop_missing_target"})
+
+
 @dataclass
 class CleaningPlan:
     """Everything the person asked for on the Clean page, as plain data."""
 
     drop_duplicates: bool = True
-    drop_missing_target: bool = True
     drop_columns: list[str] = field(default_factory=list)
     type_fixes: dict[str, str] = field(default_factory=dict)
     missing_by_role: dict[str, MissingRule] = field(default_factory=_default_missing)
@@ -115,6 +120,7 @@ class CleaningPlan:
     def from_dict(cls, data: dict) -> CleaningPlan:
         """Rebuild a plan; unknown keys or values are refused with a clear message."""
         known = set(cls.__dataclass_fields__)
+        data = {k: v for k, v in data.items() if k not in LEGACY_FIELDS}
         unknown = set(data) - known
         if unknown:
             raise PlanError(f"Unknown cleaning plan field(s): {', '.join(sorted(unknown))}.")
@@ -211,7 +217,7 @@ class CleaningPlan:
             steps.append(
                 "Drop exact duplicate rows, identical in every column of the file (before the split, so no row is in both train and test)."
             )
-        if target is not None and self.drop_missing_target:
+        if target is not None:
             steps.append(f"Drop rows with no value in the target '{target}'.")
         for column, rule in self.missing_by_column.items():
             if rule.strategy in ("drop_rows", "drop_column"):
@@ -366,7 +372,7 @@ def apply_row_steps(
         dup = duplicated_mask(frame).to_numpy()
         report.duplicates_dropped = int(dup.sum())
         out = out[~dup]
-    if target is not None and plan.drop_missing_target:
+    if target is not None:  # always: a row without the answer can neither teach nor test a model
         has_target = out[target].notna()
         report.missing_target_dropped = int((~has_target).sum())
         out = out[has_target]

@@ -817,7 +817,7 @@ def _cleaning_code(request: TrainingRequest, fixes: dict[str, str]) -> str:
             f"COLUMN_TYPE_FIXES = {_dict_literal(fixes)}",
             "df, _notes = apply_type_fixes(df, COLUMN_TYPE_FIXES)",
         ]
-    if target is not None and plan.drop_missing_target:
+    if target is not None:
         lines += ["# Drop rows without a target value.", "df = df[df[TARGET].notna()]"]
     columns = _columns(request)
     drop_rows = [c for c, r in plan.missing_by_column.items() if r.strategy == "drop_rows" and c in columns]

@@ -20,7 +20,7 @@ st.write(
 )
 
 st.subheader("Rows", anchor=False)
-drop_dups, drop_no_target = views.row_steps(plan, choice.target is not None)
+drop_dups = views.row_steps(plan, choice.target is not None)
 
 st.subheader("Columns", anchor=False)
 fixes, column_rules, drops = views.column_table(plan, features, roles, ds.frame)
@@ -38,7 +38,7 @@ st.subheader("Outliers", anchor=False)
 numeric = [c for c in features if after_roles[c] == Role.NUMERIC and c not in drops]
 outliers, outlier_cols = views.outlier_controls(plan, numeric)
 
-new_plan = CleaningPlan(drop_dups, drop_no_target, drops, fixes, role_rules, column_rules, outliers, outlier_cols)
+new_plan = CleaningPlan(drop_dups, drops, fixes, role_rules, column_rules, outliers, outlier_cols)
 try:
     new_plan.validate(list(ds.frame.columns), roles)
 except DashboardError as err:

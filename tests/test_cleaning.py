@@ -168,10 +168,21 @@ def test_feature_repeats_count_rows_that_cannot_be_told_apart():
 
 
 def test_row_steps_drop_columns_and_respect_switches():
-    plan = CleaningPlan(drop_duplicates=False, drop_missing_target=False, drop_columns=["t"])
+    plan = CleaningPlan(drop_duplicates=False, drop_columns=["t"])
     out, report = apply_row_steps(frame(), plan, "y", ["x", "c", "t"])
-    assert len(out) == 6
+    assert len(out) == 5, "duplicates kept; the row without a target still goes"
     assert "t" not in out.columns and report.columns_dropped == ["t"]
+    unsupervised, _ = apply_row_steps(frame(), plan, None, ["x", "c", "t"])
+    assert len(unsupervised) == 6
+
+
+def test_rows_without_a_target_are_always_dropped_even_by_an_old_plan_that_kept_them():
+    """Keeping them made every model fail with 'Input y contains NaN'."""
+    old = json.loads(CleaningPlan().to_json())
+    old["drop_missing_target"] = False
+    plan = CleaningPlan.from_dict(old)
+    out, report = apply_row_steps(frame(), plan, "y", ["x", "c", "t"])
+    assert out["y"].notna().all() and report.missing_target_dropped == 1
 
 
 def test_learned_steps_are_recorded_not_fitted():

@@ -107,16 +107,26 @@ def test_a_step_that_drops_many_rows_is_red_and_must_be_confirmed_before_trainin
     go(at, "clean")
     errors = bodies(at.error)
     assert any("drops 100 of 400 rows (25%)" in e for e in errors)
-    confirm = next(c for c in at.checkbox if c.key.endswith("_confirm_loss"))
+    confirm = next(c for c in at.checkbox if "_confirm_loss_" in c.key)
     assert confirm.value is False
     go(at, "models")
     assert any("Confirm that on the Clean page" in e for e in bodies(at.error))
     assert at.button(key="models_train").disabled
     go(at, "clean")
-    next(c for c in at.checkbox if c.key.endswith("_confirm_loss")).check().run()
+    next(c for c in at.checkbox if "_confirm_loss_" in c.key).check().run()
     assert at.session_state[state.PLAN].confirmed_row_loss == 100
     go(at, "models")
     assert not at.button(key="models_train").disabled
+    # More rows dropped than confirmed: asked again (the tick for 100 rows does not cover 120).
+    frame.loc[100:119, "survived"] = None
+    go(at, "data")
+    at.file_uploader(key="data_upload").set_value(("more.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    go(at, "target")
+    at.button(key="target_confirm").click().run()
+    go(at, "clean")
+    assert next(c for c in at.checkbox if "_confirm_loss_" in c.key).value is False
+    go(at, "models")
+    assert at.button(key="models_train").disabled
 
 
 def test_imbalanced_classes_rank_by_balanced_accuracy_with_class_weights_on():

@@ -38,24 +38,21 @@ def _fill(text: str) -> str | float:
         return text
 
 
-def row_steps(plan: CleaningPlan, has_target: bool) -> tuple[bool, bool]:
-    key = f"clean_{state.version()}"
+def row_steps(plan: CleaningPlan, has_target: bool) -> bool:
+    """Whether to drop exact duplicate rows; rows without a target are always dropped (said so)."""
     dups = st.checkbox(
         "Drop exact duplicate rows",
         value=plan.drop_duplicates,
-        key=f"{key}_dups",
+        key=f"clean_{state.version()}_dups",
         help="Rows identical to an earlier row in every column of the file (including columns you do not use) are "
         "removed before the split, so the same row cannot be in both training and test data. Rows that only share "
         "their values in the chosen features are kept.",
     )
-    no_target = st.checkbox(
-        "Drop rows with no target value",
-        value=plan.drop_missing_target,
-        key=f"{key}_notarget",
-        disabled=not has_target,
-        help="A row without the value to predict cannot teach or test the model.",
-    )
-    return dups, no_target
+    if has_target:
+        st.caption(
+            "Rows with no target value are always dropped: a model can neither learn from nor be scored on them."
+        )
+    return dups
 
 
 def role_rules(plan: CleaningPlan, roles_present: list[Role]) -> dict[str, MissingRule]:
@@ -204,7 +201,7 @@ def row_effects(plan: CleaningPlan, report: RowReport, target: str | None) -> in
     confirmed = st.checkbox(
         f"Yes, drop these {report.rows_dropped:,} rows: I checked that the step is right for this table",
         value=plan.confirmed_row_loss >= report.rows_dropped,
-        key=f"clean_{state.version()}_confirm_loss",
+        key=f"clean_{state.version()}_confirm_loss_{report.rows_dropped}",  # a new count asks afresh
         help="Otherwise untick the step above (or change the column's missing-value rule). Models cannot be trained until you decide.",
     )
     return report.rows_dropped if confirmed else 0
