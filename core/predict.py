@@ -26,6 +26,8 @@ MAX_CATEGORIES = 200
 #: Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PREDICTION = "prediction"
+#: Longest text read as a date: a longer cell is not one, and the date parser takes minutes over megabytes.
+MAX_DATE_CHARS = 100
 
 
 # --------------------------------------------------------------------------- schema
@@ -324,7 +326,8 @@ def _coerce(values: pd.Series, column: ColumnSchema) -> tuple[pd.Series, int]:
         return parsed.astype(float), bad
     if column.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(values.dtype) or "datetime" in column.dtype:
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+            too_long = values.map(lambda v: isinstance(v, str) and len(v) > MAX_DATE_CHARS).astype(bool)
+            parsed = pd.to_datetime(values.mask(too_long), errors="coerce", format="mixed")
             bad = int((parsed.isna() & values.notna()).sum())
             return parsed, bad
         return values.astype(object).where(values.notna(), None), 0

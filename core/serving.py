@@ -8,14 +8,15 @@ server answers exactly as the app does. :func:`save_served_model` writes such a
 model folder (the bundle, a copy of ``core/`` and a signature from the feature
 schema); :mod:`core.tracking` logs one with every model run.
 
-Two ways to serve, both on 127.0.0.1 by default:
+Two ways to serve, both from the project folder with the virtual environment
+active, both on 127.0.0.1 by default::
 
-* a tracked run: ``mlflow models serve -m runs:/<id>/model …`` (:func:`serve_command`);
-* an exported bundle, from the project folder with the virtual environment active::
+    python -m core.serving --model-uri runs:/<id>/model [--port 5001]     # a tracked run
+    python -m core.serving my-model-bundle.zip [--port 5001] [--host …]   # an exported bundle
 
-      python -m core.serving my-model-bundle.zip [--port 5001] [--host 127.0.0.1]
-
-  (:func:`main`, :func:`bundle_serve_command`).
+(:func:`main`; :func:`serve_command`, :func:`bundle_serve_command` write them).
+Both run MLflow's own scoring app behind :class:`core.model_server.RequestGuard`
+(request size limit, error replies without stack traces or echoed input).
 
 MLflow is imported inside the functions that need it, so importing this module
 costs nothing.
@@ -29,7 +30,6 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -44,8 +44,6 @@ DEFAULT_HOST = "127.0.0.1"
 MODEL_PATH = "model"
 #: The bundle's file name inside a served model (and inside a tracked run's ``bundle/``).
 BUNDLE_FILE = "model_bundle.zip"
-#: How long the server gets to stop after Ctrl-C before it is killed.
-STOP_TIMEOUT_S = 15.0
 #: ``python -m core.serving`` exits with this status when the bundle is refused or unreadable.
 REFUSED = 2
 
@@ -95,11 +93,24 @@ def _bundle_model_class():
             self.usable = load_bundle(data, file_name=BUNDLE_FILE)
 
         def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+            from mlflow.exceptions import MlflowException
+            from mlflow.protos.databricks_pb2 import BAD_REQUEST
+
+            from core.errors import DashboardError
+            from core.model_server import APP_MESSAGE
             from core.predict import check_batch, predict_frame
 
             frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-            aligned, _ = check_batch(frame, self.usable.schema)
-            return predict_frame(self.usable, aligned)
+            try:
+                aligned, _ = check_batch(frame, self.usable.schema)
+                return predict_frame(self.usable, aligned)
+            except DashboardError as err:
+                # An MlflowException is a 400 with its message; any other error would be MLflow's
+                # generic message plus a stack trace. MLflow prefixes the message with the rows, so the
+                # app's own words also travel apart, for core.model_server to reply with.
+                raise MlflowException(
+                    err.user_message, error_code=BAD_REQUEST, **{APP_MESSAGE: err.user_message}
+                ) from None
 
     # Importable as core.serving.BundleModel (through __getattr__ below) by the served script.
     BundleModel.__module__ = __name__
@@ -243,13 +254,13 @@ def model_uri(run_id: str) -> str:
 
 
 def serve_command(model_uri: str, port: int = DEFAULT_PORT, tracking_uri: str | None = None) -> str:
-    """The command that serves ``model_uri`` as a REST API on 127.0.0.1.
+    """The command that serves ``model_uri`` as a REST API on 127.0.0.1 (from the project folder, venv active).
 
     ``runs:/`` and ``models:/`` URIs are resolved through the tracking store, so
     the command names it (``tracking_uri`` defaults to
     :func:`core.tracking.default_tracking_uri`).
     """
-    command = f"mlflow models serve -m {shlex.quote(model_uri)} --env-manager local -h {DEFAULT_HOST} -p {int(port)}"
+    command = f"python -m core.serving --model-uri {shlex.quote(model_uri)} --port {int(port)}"
     if model_uri.startswith(("runs:/", "models:/")):
         if tracking_uri is None:
             from core.tracking import default_tracking_uri  # where runs are kept is tracking's concern
@@ -296,41 +307,46 @@ def curl_example(schema, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> 
 # --------------------------------------------------------------------------- python -m core.serving
 
 
-def mlflow_executable() -> str:
-    """The ``mlflow`` next to this Python (the virtual environment's), else the one on PATH."""
-    local = Path(sys.executable).parent / "mlflow"
-    return str(local) if local.exists() else "mlflow"
+#: The served model scripts this app has written (core.tracking held BundleModel before core.serving).
+SERVED_MODEL_SCRIPTS = (
+    SERVED_MODEL_SCRIPT,
+    SERVED_MODEL_SCRIPT.replace("core/serving.py", "core/tracking.py").replace("core.serving", "core.tracking"),
+)
 
 
-def server_argv(model_dir: str | Path, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> list[str]:
-    """``mlflow models serve`` for a model folder, in this environment."""
-    return [
-        mlflow_executable(),
-        "models",
-        "serve",
-        "-m",
-        str(model_dir),
-        "--env-manager",
-        "local",
-        "-h",
-        host,
-        "-p",
-        str(int(port)),
-    ]
+class NotServed(Exception):
+    """Why a model is not served (printed, exit status :data:`REFUSED`)."""
 
 
 def _parser() -> argparse.ArgumentParser:
+    from core.model_server import DEFAULT_MAX_REQUEST_MB, MAX_REQUEST_ENV
+
     parser = argparse.ArgumentParser(
         prog="python -m core.serving",
-        description="Serve a model bundle exported from the dashboard as a REST API (MLflow's model server). "
-        "Run it from the project folder with the virtual environment active.",
+        description="Serve a model from the dashboard as a REST API (MLflow's scoring server): an exported bundle, "
+        "or a tracked model with --model-uri. Run it from the project folder with the virtual environment active.",
     )
-    parser.add_argument("bundle", help="the model bundle (.zip) downloaded from the Predict page's Export view")
+    parser.add_argument(
+        "bundle", nargs="?", help="the model bundle (.zip) downloaded from the Predict page's Export view"
+    )
+    parser.add_argument(
+        "-m",
+        "--model-uri",
+        help="a tracked model instead of a bundle: runs:/<run id>/model (the Experiments page shows the command), "
+        "found through MLFLOW_TRACKING_URI",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument(
         "--host",
         default=DEFAULT_HOST,
         help=f"address to bind (default {DEFAULT_HOST}: this computer only; 0.0.0.0 opens it to the network)",
+    )
+    parser.add_argument(
+        "--max-request-mb",
+        type=float,
+        metavar="MB",
+        help=f"largest request body accepted; larger ones get 413 (default: ${MAX_REQUEST_ENV} if set, "
+        f"else {DEFAULT_MAX_REQUEST_MB:g})",
     )
     return parser
 
@@ -340,59 +356,87 @@ def _refuse(message: str) -> int:
     return REFUSED
 
 
-def _run_server(argv: list[str]) -> int:
-    """Run the server until it exits; on Ctrl-C (or SIGTERM, see :func:`main`) stop it and wait."""
-    env = dict(os.environ)
-    # the server starts `uvicorn` by name: this environment's scripts must come first on PATH
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    try:
-        process = subprocess.Popen(argv, env=env)
-    except FileNotFoundError:
-        return _refuse(f"could not start {argv[0]!r}; is MLflow installed in this environment?")
-    try:
-        return process.wait()
-    finally:
-        if process.poll() is None:
-            process.terminate()  # uvicorn, its child, gets SIGTERM when it dies (MLflow sets that up)
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.serving BUNDLE.zip [--port 5001] [--host 127.0.0.1]``: serve an exported bundle.
-
-    The bundle is read with the safe loader (a refused file prints why and exits
-    with status 2); the served model is written to a temporary folder that is
-    removed when the server stops.
-    """
+def _read_bundle(path: Path):
     from core.export import BundleError, load_bundle
 
-    args = _parser().parse_args(argv)
-    path = Path(args.bundle)
-    if not 0 < args.port < 65536:
-        return _refuse(f"--port must be between 1 and 65535, not {args.port}.")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return _refuse(f"cannot read {str(path)!r} ({exc.strerror or type(exc).__name__}).")
+        raise NotServed(f"cannot read {str(path)!r} ({exc.strerror or type(exc).__name__}).") from None
     try:
-        usable = load_bundle(data, file_name=path.name)
+        return load_bundle(data, file_name=path.name), data
     except BundleError as err:
-        return _refuse(err.user_message)
+        raise NotServed(err.user_message) from None
+
+
+def _tracked_model(uri: str, scratch: Path) -> Path:
+    """Download a tracked served model into ``scratch`` and check it is one this app wrote."""
+    import mlflow.artifacts
+    import mlflow.models
+
+    from core.tracking import _sqlite_path, default_tracking_uri
+
+    store = _sqlite_path(default_tracking_uri())
+    if uri.startswith(("runs:/", "models:/")) and store is not None and not store.exists():
+        raise NotServed(f"there is no experiment store at {store} (set MLFLOW_TRACKING_URI to the app's store).")
+    try:
+        folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(scratch)))
+        flavor = mlflow.models.Model.load(str(folder)).flavors.get("python_function", {})
+    except Exception as exc:  # MLflow's errors for a missing run, store or folder vary
+        raise NotServed(f"cannot read the model {uri!r}: {str(exc).splitlines()[0][:300]}") from None
+    # Only the app's own model script is run: it loads the bundle with the safe loader. Anything
+    # else (a pickled model, a foreign script) is left to MLflow's own `mlflow models serve`.
+    script = folder / Path(str(flavor.get("model_code_path", ""))).name
+    if (
+        flavor.get("loader_module") != "mlflow.pyfunc.loaders.code_model"
+        or not script.is_file()
+        or script.read_text(encoding="utf-8", errors="replace") not in SERVED_MODEL_SCRIPTS
+    ):
+        raise NotServed(f"{uri!r} is not a model recorded by this app (only those are served by this command).")
+    return folder
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m core.serving (BUNDLE.zip | --model-uri URI) [--port] [--host] [--max-request-mb]``.
+
+    The bundle (an exported file, or the one inside a tracked model) is read with
+    the safe loader; a refused file prints why and exits with status 2. The model
+    is served by MLflow's scoring app behind :class:`core.model_server.RequestGuard`
+    until Ctrl-C or SIGTERM; its temporary folder is then removed.
+    """
+    from core import model_server
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.bundle is None) == (args.model_uri is None):
+        parser.error("give either a bundle file or --model-uri, not both")
+    if not 0 < args.port < 65536:
+        return _refuse(f"--port must be between 1 and 65535, not {args.port}.")
+    try:
+        max_mb = model_server.max_request_mb(args.max_request_mb)
+    except model_server.SettingError as err:
+        return _refuse(str(err))
     quiet_mlflow()
-    # SIGTERM stops like Ctrl-C, so the temporary model folder is removed either way
+    # SIGTERM stops like Ctrl-C (uvicorn shuts down, then raises it again), so the folder is removed either way
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with tempfile.TemporaryDirectory(prefix="nocode-serve-") as scratch:
-            print(f"Preparing {usable.name} from {path.name} for MLflow's model server…", flush=True)
-            model_dir = save_served_model(usable, Path(scratch) / MODEL_PATH, data)
+            if args.bundle is not None:
+                path = Path(args.bundle)
+                usable, data = _read_bundle(path)
+                print(f"Preparing {usable.name} from {path.name} for MLflow's model server…", flush=True)
+                model_dir = save_served_model(usable, Path(scratch) / MODEL_PATH, data)
+            else:
+                model_dir = _tracked_model(args.model_uri, Path(scratch))
+                usable, _ = _read_bundle(model_dir / "artifacts" / BUNDLE_FILE)
             one_line = curl_example(usable.schema, args.port, args.host).replace(" \\\n  ", " ")
-            print(f"Serving at {invocations_url(args.port, args.host)} (Ctrl-C stops)", flush=True)
+            print(f"Serving {usable.name} at {invocations_url(args.port, args.host)} (Ctrl-C stops)", flush=True)
+            print(f"Requests larger than {max_mb:g} MB are refused.", flush=True)
             print(f"Try: {one_line}", flush=True)
-            return _run_server(server_argv(model_dir, args.port, args.host))
+            model_server.run(str(model_dir), args.host, args.port, max_mb)
+            return 0
+    except NotServed as reason:
+        return _refuse(str(reason))
     except KeyboardInterrupt:
         print("\nThe model server stopped.", file=sys.stderr)
         return 0

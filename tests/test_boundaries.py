@@ -31,7 +31,7 @@ def test_core_never_imports_streamlit_or_ui():
 def test_importing_core_loads_neither_tensorflow_nor_shap():
     code = (
         "import sys, json, core, core.loading, core.profiling, core.schema, core.target, core.cleaning, core.charts, core.samples,"
-        " core.predict, core.export, core.report, core.codegen, core.tracking, core.serving;"
+        " core.predict, core.export, core.report, core.codegen, core.tracking, core.serving, core.model_server;"
         "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'shap', 'streamlit', 'mlflow', 'skops') if m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

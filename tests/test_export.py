@@ -269,6 +269,29 @@ def test_a_wrong_file_gets_a_report_and_what_can_be_handled_is_handled(houses):
     assert len(predictions) == 20 and predictions["prediction"].notna().all()
 
 
+def test_a_huge_date_cell_is_not_handed_to_the_date_parser(houses, monkeypatch):
+    """It is no date, and parsing megabytes of text as one took minutes (a REST request timed out on it)."""
+    from core import predict
+
+    request, _, usable = houses
+    X, _ = request.xy(request.split.valid[:3])
+    X["listing_date"] = X["listing_date"].astype(object)
+    X.loc[X.index[0], "listing_date"] = "x" * 1_000_000
+    X.loc[X.index[1], "listing_date"] = "2023-10-10"
+    parsed = []
+    real = pd.to_datetime
+
+    def recording(values, **kwargs):
+        parsed.extend(values)
+        return real(values, **kwargs)
+
+    monkeypatch.setattr(predict.pd, "to_datetime", recording)
+    aligned, report = check_batch(X, usable.schema)
+    assert max(len(v) for v in parsed if isinstance(v, str)) <= predict.MAX_DATE_CHARS
+    assert report.bad_values == {"listing_date": 1}
+    assert aligned["listing_date"].isna().tolist() == [True, False, False]
+
+
 def test_files_the_model_cannot_use_at_all_are_refused_clearly(houses):
     _, _, usable = houses
     with pytest.raises(Exception, match="no rows"):

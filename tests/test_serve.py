@@ -1,10 +1,11 @@
 """A tracked or exported model served as a REST API by MLflow's model server answers like the app.
 
-Starts ``mlflow models serve`` (the venv's executable, ``--env-manager local``,
-bound to 127.0.0.1 on a free port) for a logged model, or ``python -m
-core.serving bundle.zip`` for an exported bundle, waits for ``/ping``, posts
-rows as ``dataframe_split`` (and ``dataframe_records``), and compares the
-answers with :func:`core.predict.predict_frame`. The server is always stopped.
+Starts ``python -m core.serving --model-uri runs:/…`` for a logged model, or
+``python -m core.serving bundle.zip`` for an exported bundle (the commands the
+app shows, run by the venv's python, bound to 127.0.0.1 on a free port), waits
+for ``/ping``, posts rows as ``dataframe_split`` (and ``dataframe_records``), and
+compares the answers with :func:`core.predict.predict_frame`. The server is
+always stopped. Bad requests: ``tests/test_serve_guard.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from core.target import Task, default_features
 from core.training import ModelRun, TrainedModel, TrainSetup, make_request, run_training
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT_S = 120.0
 
 CASES = [
@@ -121,26 +121,20 @@ def test_served_model_answers_like_the_app(tmp_path, sample, target, task, run):
     expected = predict_frame(usable, check_batch(rows, usable.schema)[0])
 
     command = serving.serve_command(serving.model_uri(runs[run.name]), port=free_port(), tracking_uri=uri)
-    assert "mlflow models serve -m runs:/" in command and "--env-manager local -h 127.0.0.1" in command
-    port = int(command.rsplit("-p ", 1)[1])
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        # the server runs `uvicorn` by name: the venv's bin must come first on PATH
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    # run the very command the app shows, with the venv's mlflow executable
+    assert "python -m core.serving --model-uri runs:/" in command
+    port = int(command.rsplit("--port ", 1)[1])
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONUNBUFFERED": "1"}
+    # run the very command the app shows, with the venv's python, from the project folder
     tokens = shlex.split(command)
-    assert tokens[0] == f"MLFLOW_TRACKING_URI={uri}" and tokens[1] == "mlflow"
+    assert tokens[0] == f"MLFLOW_TRACKING_URI={uri}" and tokens[1] == "python"
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(BIN / "mlflow"), *tokens[2:]],
+            [sys.executable, *tokens[2:]],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=tmp_path,  # not the repo: the server must import `core` from the model's own code copy
+            cwd=ROOT,
             start_new_session=True,
         )
     try:
@@ -152,6 +146,13 @@ def test_served_model_answers_like_the_app(tmp_path, sample, target, task, run):
         by_records = pd.DataFrame(post(port, {"dataframe_records": records})["predictions"])
         example = json.loads(serving.curl_example(usable.schema, port).split("-d ", 1)[1].strip("'"))
         assert len(post(port, example)["predictions"]) == 1
+        with pytest.raises(urllib.error.HTTPError) as refused:  # the request guard is on this path too
+            post(port, {"dataframe_split": {"columns": usable.schema.names, "data": []}})
+        assert refused.value.code == 400
+        assert json.loads(refused.value.read()) == {
+            "error_code": "BAD_REQUEST",
+            "message": "The file has no rows to predict. Upload a file with at least one data row.",
+        }
     finally:
         stop(process)
 

@@ -321,11 +321,9 @@ def test_serve_command_and_curl_example(store):
     run_id = store["iris"][2].model_runs["Forest"]
     uri = store["uri"]
     command = serving.serve_command(serving.model_uri(run_id), port=5123, tracking_uri=uri)
-    assert command == (
-        f"MLFLOW_TRACKING_URI={uri} mlflow models serve -m runs:/{run_id}/model --env-manager local -h 127.0.0.1 -p 5123"
-    )
+    assert command == f"MLFLOW_TRACKING_URI={uri} python -m core.serving --model-uri runs:/{run_id}/model --port 5123"
     assert serving.serve_command("/tmp/model dir", 5001) == (
-        "mlflow models serve -m '/tmp/model dir' --env-manager local -h 127.0.0.1 -p 5001"
+        "python -m core.serving --model-uri '/tmp/model dir' --port 5001"
     )
     usable = tracking.load_run_model(uri, run_id)
     curl = serving.curl_example(usable.schema, 5123)

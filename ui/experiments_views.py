@@ -277,7 +277,7 @@ def _recorded_run(job, model_name: str) -> tuple[str, str] | None:
 
 def serve_commands(run_id: str, schema, uri: str) -> None:
     """The command that serves a tracked model as a REST API, and a curl call for it (given the ``schema``)."""
-    st.caption("Serve this model as a REST API on this computer (virtual environment active):")
+    st.caption("Serve this model as a REST API on this computer (from the project folder, virtual environment active):")
     st.code(serving.serve_command(serving.model_uri(run_id), tracking_uri=uri), language="bash")
     if schema is not None:
         st.caption("Then ask it for a prediction:")

@@ -55,7 +55,7 @@ def test_a_run_is_recorded_listed_compared_and_reloaded(page_app: Page) -> None:
     chart = page.locator(".st-key-experiments_metrics_chart .js-plotly-plot")
     expect(chart).to_be_visible(timeout=SLOW)
     assert chart.evaluate("el => el.data.length") == 2
-    expect(page.get_by_test_id("stCode").filter(has_text="mlflow models serve -m runs:/")).to_have_count(1)
+    expect(page.get_by_test_id("stCode").filter(has_text="python -m core.serving --model-uri runs:/")).to_have_count(1)
     assert_clean(page)
     full_page_screenshot(page, SCREENSHOT)
 
