@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DashboardError
+from core.evaluation import metric_label
 from core.guards.caveats import run_warnings
-from core.markdown import code
+from core.markdown import code, escape
 from core.params import show_value
 from core.predict import FeatureSchema, UsableModel
 from core.target import Task, plain_label
@@ -180,46 +181,63 @@ def with_test_scores(card: dict, scores: dict[str, float]) -> dict:
 def card_markdown(card: dict) -> str:
     """The card as a short Markdown document for people."""
     model = card.get("model", {})
+    dataset = card.get("dataset", {})
+    split = card.get("split") or {}
     lines = [
-        f"# Model card: {model.get('name', 'model')}",
+        f"# Model card: {escape(model.get('name', 'model'))}",
         "",
-        f"- **Model:** {model.get('kind', model.get('key', '?'))}",
+        f"- **Model:** {escape(model.get('kind', model.get('key', '?')))}",
         f"- **Task:** {card.get('task', '?')}",
         f"- **Predicts:** {code(card.get('target'))}" if card.get("target") else "- **Predicts:** clusters (no target)",
         *([f"- **Positive class:** {code(card['positive_class'])}"] if card.get("positive_class") is not None else []),
-        f"- **Dataset:** {card.get('dataset', {}).get('name', '?')} — {card.get('dataset', {}).get('rows', '?')} rows, "
-        f"{card.get('dataset', {}).get('columns', '?')} columns, SHA-256 `{card.get('dataset', {}).get('sha256', '')[:16]}…`",
+        f"- **Dataset:** {escape(dataset.get('name', '?'))} — {dataset.get('rows', '?')} rows, "
+        f"{dataset.get('columns', '?')} columns, SHA-256 `{dataset.get('sha256', '')[:16]}…`",
+        f"- **Split:** {_split_line(split)}",
+        *([f"- **Ranked by:** {metric_label(card['ranking_metric'])}"] if card.get("ranking_metric") else []),
+        *([f"- **Imbalanced classes:** {card['imbalance']}"] if card.get("imbalance") not in (None, "none") else []),
         f"- **Seed:** {card.get('seed')}",
         f"- **Created:** {card.get('created', '?')}",
         "",
         "## Metrics",
         "",
     ]
-    for split, scores in (card.get("metrics") or {}).items():
+    for part, scores in (card.get("metrics") or {}).items():
         if scores:
             shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
-            lines.append(f"- **{split}:** {shown}")
+            lines.append(f"- **{part}:** {shown}")
     warnings = card.get("warnings") or []
     if warnings:
-        lines += ["", "## Warnings", ""] + [f"- {w}" for w in warnings]
+        lines += ["", "## Warnings", ""] + [f"- {escape(w)}" for w in warnings]
     lines += ["", "## Inputs", "", "| column | kind | training range / values | missing |", "|---|---|---|---|"]
     for column in card.get("features", []):
         if column.get("kind") == "number":
-            span = f"{column.get('minimum')} … {column.get('maximum')}"
+            span = f"{_number(column.get('minimum'))} … {_number(column.get('maximum'))}"
         elif column.get("kind") == "category":
             cats = column.get("categories", [])
-            span = ", ".join(map(str, cats[:8])) + (" …" if len(cats) > 8 else "")
+            span = ", ".join(escape(c) for c in cats[:8]) + (" …" if len(cats) > 8 else "")
         elif column.get("kind") == "date":
             span = f"{column.get('earliest')} … {column.get('latest')}"
         else:
             span = "free text"
-        name = str(column.get("name")).replace("|", "\\|")
+        name = code(column.get("name")).replace("|", "\\|")  # GFM: a pipe ends a cell, even in code
         lines.append(
             f"| {name} | {column.get('kind')} | {span.replace('|', '/')} | {column.get('missing_share', 0):.0%} |"
         )
     lines += ["", "## Parameters", "", "```json", json.dumps(model.get("parameters", {}), indent=2), "```"]
     lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in (card.get("versions") or {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def _split_line(split: dict) -> str:
+    rows = split.get("rows") or {}
+    shares = "/".join(f"{round(100 * float(split.get(k, 0)))}" for k in ("train", "valid", "test"))
+    order = f", ordered by {code(split['time_column'])}" if split.get("time_column") else ""
+    counts = ", ".join(f"{v:,} {k}" for k, v in rows.items())
+    return f"{shares} % train/validation/test{order} ({counts})" if counts else f"{shares} %{order}"
+
+
+def _number(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 # --------------------------------------------------------------------------- writing

@@ -18,9 +18,11 @@ import pandas as pd
 
 from core import charts
 from core.evaluation import METRICS, metric_label, overfitting_check
+from core.features import IMBALANCE_METHODS
 from core.guards.caveats import run_warnings
 from core.guards.model_checks import model_findings, validation_importance
 from core.results import leaderboard_reasons, metric_reasons
+from core.split import size_warning
 from core.target import Task, target_warnings
 from core.training import ModelFailure, TrainedModel, TrainingRequest, leaderboard
 
@@ -98,10 +100,9 @@ def caveats(
     # The Target page's checks (imbalance, tiny classes, ID-like targets, …) on the rows trained on.
     role = request.roles.get(request.target) if request.target is not None else None
     notes += [w.message for w in target_warnings(request.frame, request.target, request.task, role)]
-    if len(request.split.valid) < 100:
-        notes.append(
-            f"The validation split has only {len(request.split.valid)} rows, so the scores can move a lot by chance."
-        )
+    small = size_warning(request.split) if request.task != Task.CLUSTERING else None
+    if small:
+        notes.append(small)
     baseline = next((r for r in results if isinstance(r, TrainedModel) and r.key == "baseline"), None)
     if baseline is not None and chosen.key != "baseline" and request.task != Task.CLUSTERING:
         metric = request.ranking
@@ -215,6 +216,8 @@ def run_report(
     ]
     if plan_lines:
         parts.append("<p>Cleaning steps:</p><ul>" + "".join(f"<li>{_e(line)}</li>" for line in plan_lines) + "</ul>")
+    if task.is_classification:
+        parts.append(f"<p>Imbalanced classes: {_e(IMBALANCE_METHODS.get(request.imbalance, request.imbalance))}.</p>")
     board = leaderboard(results, task, request.metric or None)
     metric = request.ranking if task != Task.CLUSTERING else None
     ranked = f"<p>Ranked by {_e(metric.label)} on the validation rows.</p>" if metric is not None else ""

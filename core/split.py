@@ -132,6 +132,22 @@ def split_summary(split: Split, y: pd.Series | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Fewer validation rows than this and the scores move a lot by chance (said on Models and in the report).
+SMALL_VALIDATION = 100
+
+
+def size_warning(split: Split) -> str | None:
+    """Plain words when the validation split is too small for its scores to be steady."""
+    rows = len(split.valid)
+    if rows >= SMALL_VALIDATION:
+        return None
+    advice = "" if split.config.cv_folds else " or switch on cross-validation"
+    return (
+        f"The validation split has only {rows} rows, so the scores can move a lot by chance. "
+        f"Use a larger validation share{advice}."
+    )
+
+
 def split_warnings(split: Split, y: pd.Series | None) -> list[str]:
     """Plain words when validation or test rows lack classes the training rows hold (or hold only one).
 

@@ -25,7 +25,7 @@ unconfirmed = views.row_loss_gate(plan, row_report)
 
 st.subheader("Split", anchor=False)
 split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after), rows)
-views.split_preview(rows, choice.target, choice.task, split)
+splittable = views.split_preview(rows, choice.target, choice.task, split)
 
 st.subheader("Models", anchor=False)
 picked = views.model_picker(
@@ -92,7 +92,7 @@ label = (
 if st.button(
     label,
     type="primary",
-    disabled=bool(problems) or not runs or unconfirmed,
+    disabled=bool(problems) or not runs or unconfirmed or not splittable,
     key="models_train",
     icon=":material/play_arrow:",
 ):

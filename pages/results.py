@@ -3,13 +3,15 @@
 import streamlit as st
 
 from core.training import best_model
-from ui import journey, state
+from ui import journey, state, train_views
 from ui import results_views as views
 
 st.title("6. Results")
 journey.require("results")
 job = state.job()
 request, trained = job.request, state.trained_models()
+train_views.stale_note(job)
+train_views.baseline_note(trained, request)
 if job.snapshot().status == "running":
     st.info("Training is still running; models appear here as they finish.", icon=":material/hourglass_top:")
 

@@ -17,6 +17,7 @@ if job is None:
     journey.next_step("clean")
     st.stop()
 
+views.stale_note(job)
 running = job.snapshot().status == "running"
 # After the run, the worker checks the best model, then records the run in the experiment log.
 recording = job.checking or job.after_run().pending
@@ -40,6 +41,8 @@ def live() -> None:
     views.live_view(job, snap)
     st.subheader("Leaderboard", anchor=False)
     views.leaderboard_view(job, snap)
+    if snap.status != "running":
+        views.baseline_note(snap.results, job.request)
     views.checks_view(job, snap)
     experiments_views.recording_note(job)
 

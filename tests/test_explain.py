@@ -217,6 +217,22 @@ def test_the_base_value_is_the_mean_prediction_over_a_stratified_sample_of_train
     assert "average" not in text and "typical" not in text
 
 
+def test_a_class_weighted_tree_says_its_base_value_is_class_weighted(scattered):
+    """With class weights on (the default for imbalanced classes) the trees' counts are weighted: the base is
+    about 0.5, not the 14 % share, and must not be called the mean prediction over the training rows."""
+    req, _ = scattered
+    frame = req.frame
+    weighted = frame_request(
+        frame, "y", Task.BINARY, [ModelRun("decision_tree_clf", "Tree", {"max_depth": 3})], imbalance="class_weight"
+    )
+    tree = trained_models(weighted)["Tree"]
+    X_valid, _, X_train = splits(weighted)
+    expl = ce.explain(tree, X_valid, X_train, max_rows=5, target="y")
+    assert expl.base_value == pytest.approx(0.5, abs=0.05)
+    assert "each class weighted equally (class weights were on)" in ce.describe_method(expl)
+    assert expl.base_label == "class-weighted mean over the training rows"
+
+
 def test_the_base_value_is_named_where_it_is_shown(scattered):
     from core import charts
 

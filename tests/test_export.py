@@ -124,7 +124,7 @@ def test_bundle_holds_a_readable_card_and_a_markdown_twin():
     assert area["kind"] == "number" and area["minimum"] == pytest.approx(X_train["area_sqm"].min())
     hood = next(c for c in card["features"] if c["name"] == "neighbourhood")
     assert hood["kind"] == "category" and set(hood["categories"]) == set(X_train["neighbourhood"].dropna())
-    assert "# Model card: ridge" in markdown and "| area_sqm | number |" in markdown
+    assert "# Model card: ridge" in markdown and "| `area_sqm` | number |" in markdown
 
 
 def test_the_schema_is_learned_from_training_rows_only():
@@ -338,3 +338,24 @@ def test_schema_and_card_helpers():
     assert card["metrics"]["test"] == {"R²": None}
     assert "- **validation:** R² 0.5" in card_markdown(card)
     assert bundle_name(type("U", (), {"name": "Random forest / v2"})()) == "random-forest---v2-bundle.zip"
+
+
+def test_the_card_markdown_shows_the_training_choices_and_keeps_user_text_literal():
+    from core.export import card_markdown
+
+    card = {
+        "model": {"name": "**bold** model", "kind": "Ridge"},
+        "task": "binary classification",
+        "target": "y",
+        "dataset": {"name": "St. *Paul* [link](http://x)", "rows": 10, "columns": 2, "sha256": "ab" * 32},
+        "split": {"train": 0.7, "valid": 0.15, "test": 0.15, "time_column": "day", "rows": {"train": 7}},
+        "ranking_metric": "balanced_accuracy",
+        "imbalance": "class_weight",
+        "warnings": ["'x' (likely leak): *it* gives the answer away."],
+        "features": [{"name": "a|b", "kind": "number", "minimum": -2.681901571333781, "maximum": 1.0}],
+    }
+    text = card_markdown(card)
+    assert "- **Ranked by:** Balanced accuracy" in text and "- **Imbalanced classes:** class_weight" in text
+    assert "ordered by `day`" in text and "70/15/15 %" in text
+    assert "St\\. \\*Paul\\* \\[link\\]" in text and "\\*\\*bold\\*\\* model" in text
+    assert "\\*it\\*" in text and "| -2.6819 … 1 |" in text and "-2.681901571333781" not in text

@@ -125,6 +125,7 @@ def test_missing_values_that_only_occur_with_one_class_are_seen():
     frame["days_to_collection"] = np.where(frame["default"] == 1, days, np.nan)
     finding = table_scan(frame.drop(columns="recoveries"), "default").flagged("days_to_collection")
     assert finding is not None and finding.level == Level.LEAK
+    assert finding.evidence.startswith("Whether 'days_to_collection' is filled in or empty tells 'default' apart")
 
 
 def test_the_scan_uses_training_rows_only():
@@ -255,3 +256,32 @@ def test_the_report_and_the_model_card_repeat_the_findings_and_the_rows_lost():
     assert card["ranking_metric"] == request.metric
     assert any("'recoveries' (likely leak)" in w for w in card["warnings"])
     assert "## Warnings" in card_markdown(card)
+
+
+def test_an_honest_strong_column_the_scan_found_worth_a_look_is_not_escalated_by_training():
+    """A house's area explains most of its price, and the model leans on it: worth a look at most, never red."""
+    rng = np.random.default_rng(8)
+    n = 1_500
+    sqft = rng.uniform(40, 300, n)
+    frame = pd.DataFrame({"sqft": sqft, "rooms": rng.integers(1, 6, n), "age": rng.integers(0, 80, n)})
+    frame["price"] = 3_000 * sqft + 2_000 * frame["rooms"] + rng.normal(0, 60_000, n)
+    request, results = train(frame, "price", Task.REGRESSION, ["ridge"])
+    assert [(f.column, f.level) for f in request.leakage.findings] == [("sqft", Level.LOOK)]
+    ridge = next(r for r in results if r.key == "ridge")
+    assert ridge.scores["r2"] < THRESHOLDS.too_good
+    findings = model_findings(ridge, request)
+    assert [(f.column, f.level) for f in findings] == [("sqft", Level.LOOK)]
+
+
+def test_a_lookup_category_says_how_many_rows_its_value_decides_and_that_a_lookup_may_stay():
+    rng = np.random.default_rng(9)
+    countries = {f"country {i}": ("Europe", "Asia", "Africa")[i % 3] for i in range(60)}
+    names = rng.choice(list(countries), 1_200)
+    frame = pd.DataFrame({"country": names, "gdp": rng.normal(size=1_200)})
+    frame["continent"] = [countries[c] for c in names]
+    frame.loc[:29, "continent"] = "Europe"  # a few rows break the rule
+    finding = table_scan(frame, "continent", Task.MULTICLASS).flagged("country")
+    assert finding is not None
+    assert "of the rows, its value alone gives the class of 'continent'" in finding.evidence
+    assert "each pin" not in finding.evidence, "not every value pins one class"
+    assert finding.level != Level.LEAK or "a lookup" in finding.fix

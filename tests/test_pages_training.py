@@ -300,7 +300,7 @@ def test_a_month_column_offers_time_order_which_unticks_stratify_and_warns_of_mi
     assert "month" in at.selectbox(key="models_time").options
     stratify = at.checkbox(key="models_stratify")
     assert stratify.value is True and not stratify.disabled
-    assert not warnings_of(at), "a shuffled, stratified split holds every class"
+    assert not [w for w in warnings_of(at) if "classes" in w], "a shuffled, stratified split holds every class"
 
     at.button(key="models_time_suggested").click().run()
     assert not at.exception

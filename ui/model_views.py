@@ -12,7 +12,7 @@ from core.errors import DashboardError
 from core.evaluation import METRICS, RANKING_CHOICES, default_ranking
 from core.features import IMBALANCE_METHODS, FeatureOptions, date_feature_note
 from core.schema import Role
-from core.split import SplitConfig, split_summary, split_warnings, time_order_advice
+from core.split import SplitConfig, size_warning, split_summary, split_warnings, time_order_advice
 from core.target import IMBALANCE_SHARE, Task
 from core.training import ModelRun, TrainSetup
 from ui import state
@@ -92,18 +92,21 @@ def split_controls(
     )
 
 
-def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: SplitConfig) -> None:
+def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: SplitConfig) -> bool:
+    """The split's chart and warnings; False (with the reason shown) when the rows cannot be split."""
     from core.split import make_split
 
     try:
         split = make_split(rows, target, task, config)
     except DashboardError as err:
         st.error(md_escape(err.user_message))
-        return
+        return False
     y = rows[target] if target is not None and task.is_classification else None
     st.plotly_chart(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
-    for message in split_warnings(split, y):
+    small = size_warning(split) if task != Task.CLUSTERING else None
+    for message in [*split_warnings(split, y), *([small] if small else [])]:
         st.warning(md_escape(message), icon=":material/rule:")
+    return True
 
 
 def model_picker(task: Task, chosen: list[str], n_rows: int | None = None) -> list[str]:

@@ -141,3 +141,41 @@ def checks_view(job: TrainingJob, snap: JobSnapshot) -> None:
     guard_views.findings_list(worst_first(findings), key="train_guard")
     if findings:
         st.page_link("pages/target.py", label="Untick columns on the Target page", icon=":material/ads_click:")
+
+
+def stale_note(job: TrainingJob) -> None:
+    """Say so when the features changed since this run (a guard's "Untick" keeps the run to compare)."""
+    choice = state.target()
+    if choice is None or set(choice.features) == set(job.request.features):
+        return
+    left = sorted(set(job.request.features) - set(choice.features))
+    added = sorted(set(choice.features) - set(job.request.features))
+    changes = "; ".join(
+        part
+        for part in (
+            f"since unticked: {', '.join(map(repr, left))}" if left else "",
+            f"since ticked: {', '.join(map(repr, added))}" if added else "",
+        )
+        if part
+    )
+    st.info(
+        md_escape(f"These models were trained before the features changed ({changes}). Train again to compare."),
+        icon=":material/history:",
+    )
+    st.page_link("pages/models.py", label="Train again on the Models page", icon=":material/tune:")
+
+
+def baseline_note(results: list, request) -> None:
+    """Say so plainly when no model beat the baseline that always predicts the most common answer (or the mean)."""
+    best = best_model(results, request.task, request.metric)
+    trained = [r for r in results if isinstance(r, TrainedModel) and r.key != "baseline"]
+    if best is None or best.key != "baseline" or not trained:
+        return
+    st.warning(
+        md_escape(
+            f"No model beat the baseline on {request.ranking.label}: the baseline always predicts the most common "
+            "answer (or the mean). These columns may not carry the answer, or the models need other settings or "
+            "more rows."
+        ),
+        icon=":material/trending_flat:",
+    )

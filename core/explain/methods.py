@@ -116,6 +116,9 @@ class TreeMethod(_FeatureMethod):
             self.output = "probability" if ensemble.tree_output == "probability" else "log-odds"
         self.label = "TreeSHAP (approximate)" if self.approximate else "TreeSHAP (exact)"
         self.background_text = "the training rows the trees were grown on"  # the trees' own row counts
+        if _class_weighted(self.model):
+            # The trees' row counts were weighted by class: their average is not the mean prediction.
+            self.background_text += ", each class weighted equally (class weights were on)"
         self.note = (
             "Approximate TreeSHAP (Saabas): one path per tree, fast but it over-weights splits near the leaves."
             if self.approximate
@@ -129,6 +132,13 @@ class TreeMethod(_FeatureMethod):
             warnings.simplefilter("ignore")
             values = self.explainer.shap_values(Xt, approximate=self.approximate, check_additivity=False)
         return self._rescale(_as_3d(values), self.explainer.expected_value)
+
+
+def _class_weighted(model: Any) -> bool:
+    """Whether a (tree) model was fitted with class weights, which weight the trees' row counts."""
+    inner = getattr(model, "regressor", model)
+    params = inner.get_params() if hasattr(inner, "get_params") else {}
+    return params.get("class_weight") not in (None, {}, "")
 
 
 class LinearMethod(_FeatureMethod):

@@ -153,6 +153,8 @@ class Explanation:
             return f"mean over all {self.background_rows:,} training rows"
         if self.background_rows:
             return f"mean over {self.background_rows:,} sampled training rows"
+        if "weighted" in self.background:
+            return "class-weighted mean over the training rows"
         return "mean over the training rows" if self.background else "base value"
 
     @property

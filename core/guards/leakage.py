@@ -121,10 +121,11 @@ def scan(
             result.skipped.append(column)
             continue
         values = rows[column]
-        power = column_power(values, y, task, folds)
+        codes = column_codes(values)
+        power = _power(codes, y, task, folds)
         result.power[column] = power
         rho = _rank_correlation(values, numeric_target) if numeric_target is not None else None
-        finding = _judge(column, target, task, values, power, rho)
+        finding = _judge(column, target, task, values, power, rho, _Detail(codes, y, folds))
         if finding is not None:
             result.findings.append(finding)
     result.findings = worst_first(result.findings)
@@ -163,7 +164,10 @@ def column_power(values: pd.Series, y: np.ndarray, task: Task, folds: np.ndarray
     ``y`` holds integer class codes (classification) or floats (regression);
     ``folds`` gives each row's fold.
     """
-    codes = column_codes(values)
+    return _power(column_codes(values), y, task, folds)
+
+
+def _power(codes: np.ndarray, y: np.ndarray, task: Task, folds: np.ndarray) -> float:
     if task == Task.REGRESSION:
         return _regression_power(codes, y, folds)
     return _classification_power(codes, y, folds)
@@ -285,7 +289,18 @@ def _words(name: str) -> set[str]:
     return {w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w}
 
 
-def _judge(column: str, target: str, task: Task, values: pd.Series, power: float, rho: float | None) -> Finding | None:
+@dataclass(frozen=True)
+class _Detail:
+    """What the evidence sentence may look at: the column's codes, the target and the folds."""
+
+    codes: np.ndarray
+    y: np.ndarray
+    folds: np.ndarray
+
+
+def _judge(
+    column: str, target: str, task: Task, values: pd.Series, power: float, rho: float | None, detail: _Detail
+) -> Finding | None:
     """The finding for one column, or ``None`` when nothing stands out."""
     t = THRESHOLDS
     named = name_signal(column, target)
@@ -299,23 +314,41 @@ def _judge(column: str, target: str, task: Task, values: pd.Series, power: float
     if power < look:
         return None
     level = Level.LEAK if power >= leak else Level.LOOK
-    evidence = _power_evidence(column, target, task, values, power)
+    evidence = _power_evidence(column, target, task, values, power, detail)
     return Finding(level, column, _with_name(evidence, named), _fix(column, target, level), "power", power)
 
 
-def _power_evidence(column: str, target: str, task: Task, values: pd.Series, power: float) -> str:
-    numeric = pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype)
+def _power_evidence(column: str, target: str, task: Task, values: pd.Series, power: float, detail: _Detail) -> str:
     share = (
         f"on its own, it explains {_percent(power)} of '{target}' on training rows it did not learn from "
         f"(score {power:.2f}, where 1 is a perfect predictor)"
     )
+    missing = values.isna()
+    if 0 < missing.mean() < 1:
+        filled = _power(missing.to_numpy().astype(np.int64), detail.y, task, detail.folds)
+        if filled >= 0.9 * power:  # being filled in or empty is what gives the answer away
+            return f"Whether '{column}' is filled in or empty tells '{target}' apart: {share}."
+    numeric = pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype)
     if numeric and not pd.api.types.is_bool_dtype(values.dtype):
         return share[0].upper() + share[1:] + "."
     levels = f"{values.nunique(dropna=False):,} values"
-    if power >= THRESHOLDS.power_look:
-        pinned = "one class" if task.is_classification else "a narrow range"
-        return f"Its {levels} each pin '{target}' to {pinned}: {share}."
+    if task.is_classification:
+        pure = _pure_share(detail.codes, detail.y)
+        return (
+            f"For {_percent(pure)} of the rows, its value alone gives the class of '{target}' (its {levels}): {share}."
+        )
+    if power >= THRESHOLDS.power_look:  # within each value the target hardly varies
+        return f"Its {levels} each pin '{target}' to a narrow range: {share}."
     return f"Its {levels} go with clearly different '{target}': {share}."
+
+
+def _pure_share(codes: np.ndarray, y: np.ndarray, purity: float = 0.95) -> float:
+    """Share of rows whose value is (almost) always of one class: at least ``purity`` of that value's rows."""
+    k = int(y.max()) + 1
+    pairs = np.bincount(codes * k + y, minlength=(int(codes.max()) + 1) * k).reshape(-1, k)
+    totals = pairs.sum(axis=1)
+    pure = pairs.max(axis=1) >= purity * np.maximum(totals, 1)
+    return float(totals[pure].sum() / max(1, totals.sum()))
 
 
 def _percent(share: float) -> str:
@@ -330,9 +363,8 @@ def _with_name(evidence: str, named: str | None) -> str:
 def _fix(column: str, target: str, level: Level) -> str:
     if level == Level.LEAK:
         return (
-            f"Untick '{column}' unless you are sure it is known before the moment you predict: a model that "
-            "relies on it will fail on new rows, where it is not known yet."
+            f"Untick '{column}' if it is recorded after '{target}' or computed from it: a model that relies on it "
+            "fails on new rows, where it is not known yet. If it is truly known in advance (a lookup, such as a "
+            "country's continent), you may keep it, but the model will mostly repeat that lookup."
         )
-    return (
-        f"Check when '{column}' is recorded: if it is only known after '{target}' (or is computed from it), untick it."
-    )
+    return f"Check when '{column}' is recorded: untick it if it is only known after '{target}' or computed from it."

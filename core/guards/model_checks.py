@@ -13,7 +13,8 @@ Run after training, on validation rows (never test rows):
 Neither alone is a finding: on honest data one strong column often carries
 most of the importance (a house's area, a message's sender), and easy tables
 (wine, digits) score near perfectly. A dominant column with a near-perfect
-score, or one the leakage scan already flagged, is a "likely leak"; a
+score, or one the leakage scan already called a likely leak, is a "likely
+leak"; a dominant column the scan found "worth a look" stays worth a look; a
 near-perfect score beside columns the scan flagged is "worth a look".
 """
 
@@ -87,18 +88,22 @@ def model_findings(
     dominant = importance_share(importance) if importance is not None else None
     if dominant is not None and dominant[1] > THRESHOLDS.importance_share and (too_good or dominant[0] in flagged):
         column, share = dominant
+        before = scan.flagged(column) if scan is not None else None
+        # A near-perfect score, or a column the scan already called a likely leak, makes it one; a column the
+        # scan only found worth a look stays so (an honest strong column, such as a house's area, leans too).
+        level = Level.LEAK if too_good or (before is not None and before.level == Level.LEAK) else Level.LOOK
         evidence = (
             f"The model leans on it alone: it carries {share:.0%} of what the model relies on (shuffling it "
             "costs more than all other columns together)"
             + (f", and the validation score is near perfect ({_score_text(trained, request.task)})" if too_good else "")
-            + (", and the leakage scan flagged it before training" if column in flagged else "")
+            + (f", and the leakage scan found it {before.level} before training" if before is not None else "")
             + "."
         )
         fix = (
             f"Check that '{column}' is known before the moment you predict and is not computed from "
             f"'{request.target}'; untick it on the Target page and train again to see the honest score."
         )
-        return [Finding(Level.LEAK, column, evidence, fix, "importance", share)]
+        return [Finding(level, column, evidence, fix, "importance", share)]
     if too_good and flagged:
         evidence = (
             f"The validation score is near perfect ({_score_text(trained, request.task)}) and the leakage scan "
