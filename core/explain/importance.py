@@ -83,9 +83,11 @@ def top_tokens(explanation: Explanation, text_column: str, k: int = 10) -> pd.Da
     model's word mostly shows the rows *without* it (−weight × its average), which points the other way.
 
     Returns:
-        DataFrame(token, mean_abs, mean, rows_with_token), most influential first (``mean_abs`` over
-        every explained row): ``mean`` is the average push in the rows containing the word,
-        ``rows_with_token`` how many explained rows contain it. Words in none of them are left out.
+        DataFrame(token, mean_abs, mean, rows_with_token), the largest push where the word appears first
+        (the order of the chart's bars): ``mean`` is the average push in the rows containing the word,
+        ``mean_abs`` the average size of its push over every explained row, ``rows_with_token`` how many
+        explained rows contain it. Words in none of them, or given no weight, are left out; so are words
+        of a single row when enough words appear in two rows or more.
         Empty when the method explained the column as a whole (Permutation SHAP).
     """
     raw = explanation.raw_for_class()
@@ -111,7 +113,12 @@ def top_tokens(explanation: Explanation, text_column: str, k: int = 10) -> pd.Da
         }
     )
     frame = frame[frame["rows_with_token"] > 0]
-    return frame.sort_values("mean_abs", ascending=False, kind="stable").head(k).reset_index(drop=True)
+    effect = frame["mean"].abs()
+    frame = frame[effect > 1e-6 * max(float(effect.max()), 1e-12)]  # words the model gives no weight: left out
+    if (frame["rows_with_token"] >= 2).sum() >= min(k, len(frame)):
+        frame = frame[frame["rows_with_token"] >= 2]  # one row's word says little when enough others exist
+    order = frame["mean"].abs().sort_values(ascending=False, kind="stable").index
+    return frame.loc[order].head(k).reset_index(drop=True)
 
 
 def _words(text: str) -> set[str]:
