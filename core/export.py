@@ -82,6 +82,9 @@ BUNDLE_LIMITS = ArchiveLimits(
 )
 #: Refuse files larger than this before opening them.
 MAX_BUNDLE_BYTES = BUNDLE_LIMITS.max_archive_bytes
+#: Training rows a bundle may carry for explanations (the app writes at most 200, in one row group).
+MAX_BACKGROUND_ROWS = 2_000
+MAX_BACKGROUND_GROUPS = 100
 
 #: Types skops may rebuild beyond its own defaults, by exact name. Everything else
 #: must be a scikit-learn-style estimator class from the packages in TRUSTED_PACKAGES.
@@ -451,6 +454,7 @@ def _unpack(data: bytes, limits: ArchiveLimits, file_name: str = "bundle") -> di
         members[NETWORK] = network.data
     if BACKGROUND in bundle:
         members[BACKGROUND] = bundle.read(BACKGROUND)
+        _check_background(members[BACKGROUND], limits)
     return members
 
 
@@ -468,8 +472,53 @@ def _check_network(network: SafeZip) -> None:
         if name == WEIGHTS:
             weights = network.read(name)
             check_hdf5(weights, f"The weights in {_lower_first(network.what)}", network.limits, network.budget)
+        elif name == NETWORK_CONFIG:
+            _check_network_config(network.read(name), network)
         else:
             network.check(name)
+
+
+#: The layers of the networks this app builds (core.keras_net); Keras builds a network from its
+#: config, allocating every weight, before it reads a single one, so the config is weighed first.
+NETWORK_LAYERS = {"InputLayer", "Dense", "Dropout", "BatchNormalization"}
+#: Keys under which a Keras config gives widths (of inputs, tensors, layers).
+WIDTH_KEYS = {"batch_shape", "batch_input_shape", "input_shape", "build_input_shape", "shape", "units"}
+
+
+def _check_network_config(raw: bytes, network: SafeZip) -> None:
+    """Refuse layers this app never makes, and weigh what building the network would allocate."""
+    try:
+        config = json.loads(raw)
+        layers = config["config"]["layers"]
+        kinds = [layer["class_name"] for layer in layers]
+        units = [int(layer["config"]["units"]) for layer in layers if layer["class_name"] == "Dense"]
+        # every layer's input is at most the widest width the config mentions anywhere: a safe upper bound
+        widest = max([*_widths(config), 1])
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
+        raise ArchiveError(f"{network.what} has a configuration this app cannot read ({exc!r}).") from None
+    strange = sorted({str(kind) for kind in kinds if kind not in NETWORK_LAYERS})
+    if config.get("class_name") not in ("Functional", "Sequential") or strange:
+        raise ArchiveError(
+            f"{network.what} is made of layers this app never builds "
+            f"({', '.join(map(show_value, strange or [config.get('class_name')]))})."
+        )
+    weights = sum((widest + 1) * n for n in units) + 4 * widest * kinds.count("BatchNormalization")
+    declared = 8 * weights  # float64 at most
+    if declared > network.limits.max_member_bytes:
+        raise ArchiveError(
+            f"{network.what} declares layers whose weights would take up to {size_words(declared)}, more than "
+            f"{size_words(network.limits.max_member_bytes)} (the limit for one file in {network.limits.kind})."
+        )
+    network.budget.charge(declared)
+
+
+def _widths(node: Any, counted: bool = False) -> list[int]:
+    """Every integer under a :data:`WIDTH_KEYS` key of a Keras config, however deep."""
+    if isinstance(node, dict):
+        return [n for key, value in node.items() for n in _widths(value, counted or key in WIDTH_KEYS)]
+    if isinstance(node, list):
+        return [n for item in node for n in _widths(item, counted)]
+    return [node] if counted and isinstance(node, int) and not isinstance(node, bool) else []
 
 
 def _read_card(raw: bytes) -> dict:
@@ -522,6 +571,28 @@ def _attach_network(pipeline, raw: bytes) -> None:
             step.model_ = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as exc:
             raise BundleError(f"The Keras network in the bundle could not be loaded safely ({exc}).") from None
+
+
+def _check_background(raw: bytes, limits: ArchiveLimits) -> None:
+    """Parquet compresses inside: its footer's row count and unpacked size are checked before pandas reads it.
+
+    A footer that cannot be read is left to :func:`_read_background` (the rows are optional).
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(io.BytesIO(raw)).metadata
+    except Exception:
+        return
+    groups = meta.num_row_groups
+    unpacked = sum(meta.row_group(g).total_byte_size for g in range(min(groups, MAX_BACKGROUND_GROUPS)))
+    too_tight = unpacked > limits.ratio_floor and unpacked > limits.max_ratio * len(raw)
+    if meta.num_rows > MAX_BACKGROUND_ROWS or groups > MAX_BACKGROUND_GROUPS or too_tight:
+        raise ArchiveError(
+            f"The bundle's training rows ({BACKGROUND}) hold {meta.num_rows:,} rows in {groups:,} groups that would "
+            f"unpack to {size_words(unpacked)}; {limits.kind} carries at most {MAX_BACKGROUND_ROWS:,} rows, packed no "
+            f"tighter than {limits.max_ratio:g} to 1."
+        )
 
 
 def _read_background(raw: bytes) -> pd.DataFrame | None:

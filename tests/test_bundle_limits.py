@@ -154,3 +154,51 @@ def test_a_model_too_large_for_a_bundle_is_refused_at_export():
     with pytest.raises(BundleError, match=r"too large to export.*'pipeline\.skops'.*more than 100 kB"):
         export_bundle(usable, limits=small)
     assert load_bundle(export_bundle(usable)).name == usable.name
+
+
+def keras_with_config(bundle: bytes, change) -> bytes:
+    """``bundle`` with its network's config.json edited by ``change(config)``."""
+    import json
+
+    inner = members_of(member(bundle, NETWORK))
+    config = json.loads(next(m for m in inner if m.name == "config.json").payload)
+    change(config)
+    network = build_zip(replace(inner, stored("config.json", json.dumps(config).encode())))
+    return build_zip(replace(members_of(bundle), stored(NETWORK, network)))
+
+
+def test_a_network_whose_config_would_allocate_gigabytes_is_refused_before_keras_builds_it(keras_bundle):
+    # Keras allocates every weight of the config before reading the (small, honest) weights file
+    def widen(config):
+        wide = False
+        for layer in config["config"]["layers"]:
+            if wide:  # what follows a widened layer takes its width, so Keras builds it without complaint
+                if "build_config" in layer:
+                    layer["build_config"]["input_shape"][-1] = 20_000
+                for node in layer["inbound_nodes"]:
+                    node["args"][0]["config"]["shape"][-1] = 20_000
+            if layer["class_name"] == "Dense" and layer["name"] != "output":
+                layer["config"]["units"] = 20_000
+                wide = True
+
+    message = refused_within_ceiling(keras_with_config(keras_bundle, widen))
+    assert "layers whose weights would take up to 6.4 GB, more than 1 GB" in message, message
+
+
+def test_a_network_with_layers_the_app_never_builds_is_refused(keras_bundle):
+    def embed(config):
+        config["config"]["layers"][1]["class_name"] = "Embedding"
+
+    message = refused_within_ceiling(keras_with_config(keras_bundle, embed))
+    assert "made of layers this app never builds ('Embedding')" in message, message
+
+
+def test_training_rows_far_beyond_what_a_bundle_carries_are_refused_before_pandas_reads_them(iris_bundle):
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"sepal_length": np.zeros(5_000_000, "float32")}).to_parquet(buffer, index=False)
+    assert len(buffer.getvalue()) < 1_000_000  # 20 MB of rows, packed by Parquet itself
+    data = build_zip(replace(members_of(iris_bundle), stored(BACKGROUND, buffer.getvalue())))
+    message = refused_within_ceiling(data)
+    assert "training rows (background.parquet) hold 5,000,000 rows" in message and "at most 2,000 rows" in message
