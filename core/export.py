@@ -16,8 +16,9 @@ Keras loads with ``safe_mode=True``. Before anything is parsed, the bundle and
 every archive inside it (the skops file, the ``.keras`` file, the HDF5 weights in
 it) are checked and unpacked under :data:`BUNDLE_LIMITS` by :mod:`core.archives`:
 member counts, declared and actual sizes, compression ratios, and the total
-across nesting levels. ``export_bundle`` applies the same limits, so the app
-never writes a bundle it would refuse.
+across nesting levels; what the network's config would allocate and the training
+rows' Parquet footer are weighed too. ``export_bundle`` applies the same limits,
+so the app never writes a bundle it would refuse. SECURITY.md explains the limits.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,6 +143,26 @@ def test_a_header_that_understates_a_member_lets_no_more_through_than_it_declare
     card.size = 10_000
     message = refused_within_ceiling(build_zip(replace(members_of(iris_bundle), card)))
     assert "'model_card.json' does not match its header" in message, message
+
+
+def test_the_limits_are_the_documented_ones():
+    from core.archives import size_words
+    from core.export import BUNDLE_LIMITS as limits
+    from core.export import MAX_BACKGROUND_ROWS
+
+    text = (Path(__file__).resolve().parents[1] / "SECURITY.md").read_text()
+    rows = {
+        (cells := line.split("|"))[1].strip(): cells[2].strip() for line in text.splitlines() if line.startswith("|")
+    }
+    assert rows["a bundle on disk"] == size_words(limits.max_archive_bytes) == "1 GB"
+    assert rows["one file, unpacked"] == size_words(limits.max_member_bytes) == "1 GB"
+    assert rows["one JSON or Markdown file, unpacked"] == size_words(limits.max_text_bytes) == "100 MB"
+    assert rows["everything unpacked, all levels together"] == size_words(limits.max_total_bytes) == "2 GB"
+    assert rows["files in one archive"] == f"{limits.max_members:,}" == "100,000"
+    assert rows["unpacked / packed size, one file and the whole bundle"] == f"{limits.max_ratio:g} times" == "250 times"
+    assert rows["archives inside archives"] == f"{limits.max_depth} deep" == "3 deep"
+    assert rows["training rows"] == f"{MAX_BACKGROUND_ROWS:,}" == "2,000"
+    assert f"Ratios are judged only above {size_words(limits.ratio_floor)}" in text
 
 
 def test_a_model_too_large_for_a_bundle_is_refused_at_export():
