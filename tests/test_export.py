@@ -230,7 +230,7 @@ def test_foreign_and_damaged_zips_are_refused(iris_bundle):
         load_bundle(rezip(iris_bundle, {CARD_JSON: b"{nope"}))
     with pytest.raises(BundleError, match="not a model bundle of this app"):
         load_bundle(rezip(iris_bundle, {CARD_JSON: b'{"format": "other"}'}))
-    with pytest.raises(BundleError, match=r"not a readable skops file|could not be rebuilt"):
+    with pytest.raises(BundleError, match=r"model file \(pipeline\.skops\) is not a zip archive"):
         load_bundle(rezip(iris_bundle, {PIPELINE: b"garbage"}))
     with pytest.raises(BundleError, match="empty"):
         load_bundle(b"")
