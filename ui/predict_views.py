@@ -271,9 +271,15 @@ def export(usable: UsableModel) -> None:
     scores = state.test_scores(usable.name) if usable.origin == "this session" else None
     if scores:
         card_model = dataclasses.replace(usable, card=with_test_scores(usable.card, scores))
+    token = (usable.name, usable.origin, id(usable.pipeline), include, tuple(sorted((scores or {}).items())))
+    with st.spinner("Packing the model bundle…"):
+        packed = state.memo("predict_bundle", token, lambda: _pack(card_model, include))
+    if isinstance(packed, str):  # refused (beyond the bundle limits): say why, offer the rest
+        st.error(md_escape(packed), icon=":material/block:")
+        return
     st.download_button(
         "Download the model bundle (.zip)",
-        data=lambda: export_bundle(card_model, include_background=include),
+        data=packed,
         file_name=bundle_name(usable),
         mime="application/zip",
         icon=":material/package_2:",
@@ -287,6 +293,14 @@ def export(usable: UsableModel) -> None:
     )
     with st.expander("Model card"):
         st.code(card_markdown(card_model.card), language="markdown")
+
+
+def _pack(usable: UsableModel, include: bool) -> bytes | str:
+    """The bundle's bytes, or why it cannot be made (a model beyond the bundle limits)."""
+    try:
+        return export_bundle(usable, include_background=include)
+    except BundleError as err:
+        return err.user_message
 
 
 # --------------------------------------------------------------------------- code
