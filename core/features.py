@@ -65,6 +65,13 @@ class FeatureOptions:
             "text_max_features": self.text_max_features,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureOptions:
+        """Options from :meth:`to_dict` (JSON lists become the tuples the pipeline uses)."""
+        values = dict(data)
+        values["ratios"] = tuple(tuple(pair) for pair in values.get("ratios", ()))
+        return cls(**values)
+
 
 # --------------------------------------------------------------------------- transformers
 

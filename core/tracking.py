@@ -54,16 +54,24 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = "nocode-ml-dashboard"
 #: Tag names (MLflow tags are strings); ``nocode.kind`` tells training runs from model runs.
 TAG = "nocode."
-KIND, DATASET, TASK, TARGET, MODEL, MODEL_KEY, FINGERPRINT, ERROR, OUTCOME = (
+KIND, DATASET, TASK, TARGET, MODEL, MODEL_KEY, FINGERPRINT, ERROR, OUTCOME, WORKSPACE = (
     f"{TAG}{name}"
-    for name in ("kind", "dataset", "task", "target", "model", "model_key", "fingerprint", "error", "outcome")
-)
+    for name in (
+        "kind", "dataset", "task", "target", "model", "model_key", "fingerprint", "error", "outcome", "workspace",
+    )
+)  # fmt: skip
 PARENT = "mlflow.parentRunId"
 #: Artefact paths inside a model run.
 BUNDLE_DIR = "bundle"
 PLAN_FILE = "cleaning_plan.json"
 SPLIT_FILE = "split.json"
 CARD_FILE = "model_card.json"
+#: On a training run: what rebuilding the session needs (source, roles, target, plan, settings; see core.restore).
+SESSION_FILE = "session.json"
+#: ``shared`` (every visitor sees every run) or ``workspace`` (each browser workspace its own); unset: shared
+#: when the app is reachable from this computer only, per workspace when it is served to a network.
+EXPERIMENTS_SETTING = "NOCODE_EXPERIMENTS"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 #: MLflow refuses longer parameter values.
 PARAM_LIMIT = 6000
 
@@ -110,12 +118,21 @@ def artifact_root(tracking_uri: str) -> str | None:
     return (path.parent / "mlartifacts").as_uri()
 
 
-def describe_store(tracking_uri: str) -> str:
-    """A short, human description of the store (for the Experiments page)."""
+def describe_store(tracking_uri: str, *, show_paths: bool = True) -> str:
+    """A short, human description of the store (for the Experiments page); no path or address unless asked."""
     path = _sqlite_path(tracking_uri)
     if path is not None:
-        return f"a local SQLite file, {path} (artefacts in {path.parent / 'mlartifacts'})"
-    return f"the tracking server at {tracking_uri}"
+        where = f", {path} (artefacts in {path.parent / 'mlartifacts'})" if show_paths else " on the app's server"
+        return f"a local SQLite file{where}"
+    return f"the tracking server at {tracking_uri}" if show_paths else "the app's tracking server"
+
+
+def experiments_shared(server_address: str | None) -> bool:
+    """Whether every visitor sees every run: :data:`EXPERIMENTS_SETTING`, else only when the app is local."""
+    setting = os.environ.get(EXPERIMENTS_SETTING, "").strip().lower()
+    if setting in ("shared", "workspace"):
+        return setting == "shared"
+    return (server_address or "").strip() in LOOPBACK
 
 
 def ui_command(tracking_uri: str, port: int = 5000) -> str:
@@ -226,12 +243,15 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _run_tags(kind: str, request, source_name: str) -> dict[str, str]:
+def _run_tags(kind: str, request, source_name: str, workspace: str | None = None) -> dict[str, str]:
     """The tags every run of a training run carries (``kind``: ``"training"`` or ``"model"``)."""
-    return {KIND: kind, DATASET: source_name, TASK: request.task.value, TARGET: str(request.target or "")}
+    tags = {KIND: kind, DATASET: source_name, TASK: request.task.value, TARGET: str(request.target or "")}
+    return {**tags, WORKSPACE: workspace} if workspace else tags
 
 
-def _log_model_run(client, experiment_id: str, parent_id: str, request, model, source_name: str, common: dict):
+def _log_model_run(
+    client, experiment_id: str, parent_id: str, request, model, source_name: str, common: dict, workspace: str | None
+):
     from mlflow.entities import Metric, Param
 
     from core.export import export_bundle
@@ -240,7 +260,7 @@ def _log_model_run(client, experiment_id: str, parent_id: str, request, model, s
     usable = usable_from_training(model, request, source_name)
     fingerprint = (usable.card.get("dataset") or {}).get("sha256", "")
     end = _now_ms()
-    tags = {**_run_tags("model", request, source_name), PARENT: parent_id, FINGERPRINT: fingerprint}
+    tags = {**_run_tags("model", request, source_name, workspace), PARENT: parent_id, FINGERPRINT: fingerprint}
     tags.update({MODEL: model.name, MODEL_KEY: model.key})
     run = client.create_run(experiment_id, start_time=end - int(model.seconds * 1000), tags=tags, run_name=model.name)
     run_id = run.info.run_id
@@ -271,10 +291,12 @@ def _log_model_run(client, experiment_id: str, parent_id: str, request, model, s
     return run_id
 
 
-def _log_failure_run(client, experiment_id: str, parent_id: str, request, failure, source_name: str, common: dict):
+def _log_failure_run(
+    client, experiment_id: str, parent_id: str, request, failure, source_name: str, common: dict, workspace: str | None
+):
     from mlflow.entities import Param
 
-    tags = {**_run_tags("model", request, source_name), PARENT: parent_id, ERROR: failure.message[:500]}
+    tags = {**_run_tags("model", request, source_name, workspace), PARENT: parent_id, ERROR: failure.message[:500]}
     tags.update({MODEL: failure.name, MODEL_KEY: failure.key})
     run = client.create_run(experiment_id, tags=tags, run_name=failure.name)
     params = {**common}
@@ -292,6 +314,8 @@ def log_training(
     source_name: str,
     seconds: float | None = None,
     outcome: str = "finished",
+    workspace: str | None = None,
+    session: dict | None = None,
 ):
     """Record one training run: a parent run and one child run per model.
 
@@ -303,6 +327,8 @@ def log_training(
         seconds: the run's wall time (defaults to the sum of the models' times).
         outcome: how the run ended ("finished", "stopped: new data was loaded", …); a stopped run
             is tagged with it and ends KILLED in MLflow, its finished models recorded as usual.
+        workspace: the browser workspace the run belongs to (tagged; see :func:`list_runs`).
+        session: what rebuilding the session needs (:mod:`core.restore`), kept as ``session.json``.
 
     Returns:
         ``(training_run_id, {model name: run id})``.
@@ -326,7 +352,7 @@ def log_training(
             experiment_id,
             start_time=end - int(seconds * 1000),
             tags={
-                **_run_tags("training", request, source_name),
+                **_run_tags("training", request, source_name, workspace),
                 FINGERPRINT: fingerprint["sha256"],
                 OUTCOME: _param_value(outcome),
             },
@@ -365,6 +391,8 @@ def log_training(
         )
         client.log_text(parent_id, request.plan.to_json(), PLAN_FILE)
         client.log_text(parent_id, _split_json(request), SPLIT_FILE)
+        if session is not None:
+            client.log_dict(parent_id, session, SESSION_FILE)
     except Exception as exc:
         raise _store_error(tracking_uri, exc, "write to") from exc
     runs: dict[str, str] = {}
@@ -373,10 +401,10 @@ def log_training(
         try:
             if isinstance(result, TrainedModel):
                 runs[result.name] = _log_model_run(
-                    client, experiment_id, parent_id, request, result, source_name, common
+                    client, experiment_id, parent_id, request, result, source_name, common, workspace
                 )
             else:
-                _log_failure_run(client, experiment_id, parent_id, request, result, source_name, common)
+                _log_failure_run(client, experiment_id, parent_id, request, result, source_name, common, workspace)
         except Exception as exc:  # one model that cannot be logged must not lose the others
             problems.append(f"{result.name}: {type(exc).__name__}: {str(exc)[:200]}")
     status = "FAILED" if problems else ("KILLED" if outcome.startswith("stopped") else "FINISHED")
@@ -395,6 +423,8 @@ def record_training(
     source_name: str,
     seconds: float | None = None,
     outcome: str = "finished",
+    workspace: str | None = None,
+    session: dict | None = None,
 ) -> TrackingReport:
     """:func:`log_training` that reports instead of raising (for the worker thread)."""
     started = time.perf_counter()
@@ -402,7 +432,7 @@ def record_training(
 
     expected = sum(isinstance(r, TrainedModel) for r in results)
     try:
-        parent, runs = log_training(tracking_uri, request, results, source_name, seconds, outcome)
+        parent, runs = log_training(tracking_uri, request, results, source_name, seconds, outcome, workspace, session)
     except Exception as exc:
         message = (
             exc.user_message if isinstance(exc, DashboardError) else str(_store_error(tracking_uri, exc, "write to"))
@@ -431,11 +461,21 @@ def record_training(
     )
 
 
-def recorder(tracking_uri: str, source_name: str) -> Callable[[Any, list, float, str], TrackingReport]:
-    """A hook for :class:`core.training.TrainingJob` that records the run when it ends (and how it ended)."""
+def recorder(
+    tracking_uri: str,
+    source_name: str,
+    workspace: str | None = None,
+    session_of: Callable[[Any], dict] | None = None,
+) -> Callable[[Any, list, float, str], TrackingReport]:
+    """A hook for :class:`core.training.TrainingJob` that records the run when it ends (and how it ended).
+
+    ``session_of(request)`` gives what rebuilding the session needs (:mod:`core.restore`), kept
+    with the run as ``session.json``; ``workspace`` tags every run of it.
+    """
 
     def record(request, results: list, seconds: float, outcome: str = "finished") -> TrackingReport:
-        return record_training(tracking_uri, request, results, source_name, seconds, outcome)
+        session = session_of(request) if session_of is not None else None
+        return record_training(tracking_uri, request, results, source_name, seconds, outcome, workspace, session)
 
     return record
 
@@ -507,9 +547,13 @@ def _main_metric(task_value: str, metrics: dict[str, float]) -> tuple[str, float
 
 
 def list_runs(
-    tracking_uri: str, dataset: str | None = None, task: Task | str | None = None, limit: int = 5000
+    tracking_uri: str,
+    dataset: str | None = None,
+    task: Task | str | None = None,
+    limit: int = 5000,
+    workspace: str | None = None,
 ) -> pd.DataFrame:
-    """One row per model run, newest first: date, dataset, task, model, main metrics.
+    """One row per model run, newest first: date, dataset, task, model, main metrics (one workspace's if given).
 
     Raises:
         TrackingError: when the store cannot be read.
@@ -520,7 +564,8 @@ def list_runs(
     try:
         client = _client(tracking_uri)
         experiment_id = _experiment_id(client, tracking_uri, create=False)
-        runs = [] if experiment_id is None else _search(client, experiment_id, f"tags.`{KIND}` = 'model'", limit)
+        query = f"tags.`{KIND}` = 'model'" + (f" and tags.`{WORKSPACE}` = '{_quote(workspace)}'" if workspace else "")
+        runs = [] if experiment_id is None else _search(client, experiment_id, query, limit)
     except Exception as exc:
         raise _store_error(tracking_uri, exc, "read") from exc
     rows = []
@@ -546,6 +591,78 @@ def list_runs(
             }
         )
     return filter_runs(pd.DataFrame(rows, columns=RUN_COLUMNS), dataset, task)
+
+
+def _quote(value: str) -> str:
+    """A value inside an MLflow filter string's single quotes (workspace ids are checked, but say it once)."""
+    return value.replace("\\", "").replace("'", "")
+
+
+def last_training_run(tracking_uri: str, workspace: str | None = None) -> dict | None:
+    """The newest training run (of ``workspace``, if given) that can be restored, as plain data, or ``None``.
+
+    Keys: ``run_id``, ``dataset``, ``task``, ``target``, ``started`` (a UTC timestamp), ``models``
+    (model runs recorded), ``outcome``, ``session`` (the ``session.json`` it was recorded with).
+    Never creates a store that does not exist yet.
+    """
+    path = _sqlite_path(tracking_uri)
+    if path is not None and path.is_absolute() and not path.exists():
+        return None
+    try:
+        client = _client(tracking_uri)
+        experiment_id = _experiment_id(client, tracking_uri, create=False)
+        if experiment_id is None:
+            return None
+        query = f"tags.`{KIND}` = 'training'" + (
+            f" and tags.`{WORKSPACE}` = '{_quote(workspace)}'" if workspace else ""
+        )
+        for run in _search(client, experiment_id, query, 20):
+            session = _read_json(client, run.info.run_id, SESSION_FILE)
+            if session is None:
+                continue  # recorded before runs kept what restoring needs
+            return {
+                "run_id": run.info.run_id,
+                "dataset": run.data.tags.get(DATASET, ""),
+                "task": run.data.tags.get(TASK, ""),
+                "target": run.data.tags.get(TARGET, ""),
+                "started": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
+                "models": int(run.data.metrics.get("models_trained", 0)),
+                "outcome": run.data.tags.get(OUTCOME, "finished"),
+                "fingerprint": run.data.tags.get(FINGERPRINT, ""),
+                "session": session,
+            }
+    except Exception as exc:
+        raise _store_error(tracking_uri, exc, "read") from exc
+    return None
+
+
+def model_runs_of(tracking_uri: str, training_run_id: str) -> list[dict]:
+    """The model runs of one training run, oldest first: ``run_id``, ``name``, ``key``, ``metrics``, ``failed``."""
+    try:
+        client = _client(tracking_uri)
+        parent = client.get_run(training_run_id)
+        runs = _search(client, parent.info.experiment_id, f"tags.`{PARENT}` = '{_quote(training_run_id)}'", 1000)
+    except Exception as exc:
+        raise _store_error(tracking_uri, exc, "read") from exc
+    return [
+        {
+            "run_id": run.info.run_id,
+            "name": run.data.tags.get(MODEL, run.info.run_name or ""),
+            "key": run.data.tags.get(MODEL_KEY, ""),
+            "metrics": dict(run.data.metrics),
+            "failed": ERROR in run.data.tags,
+        }
+        for run in sorted(runs, key=lambda r: r.info.start_time or 0)
+    ]
+
+
+def _read_json(client, run_id: str, path: str) -> dict | None:
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            local = client.download_artifacts(run_id, path, scratch)
+            return json.loads(Path(local).read_text(encoding="utf-8"))
+    except Exception:  # not recorded (older runs) or unreadable: nothing to restore from
+        return None
 
 
 def filter_runs(runs: pd.DataFrame, dataset: str | None = None, task: Task | str | None = None) -> pd.DataFrame:

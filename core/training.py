@@ -546,6 +546,30 @@ class TrainingJob(BackgroundJob):
         except Exception as exc:  # report, never raise in a thread
             self._after = AfterRun("failed", error=explain_failure(exc))
 
+    @classmethod
+    def restored(cls, request: TrainingRequest, results: list, recorded: Any = None) -> TrainingJob:
+        """A finished job holding models brought back from the experiment log (:mod:`core.restore`).
+
+        Its events say the models finished (so progress and the leaderboard read as after a run),
+        and ``recorded`` stands for what recording the run returned (model run ids for test scores).
+        """
+        job = cls(request)
+        names = tuple(r.name for r in results)
+        job._events = [ev.TrainingStarted(models=names)]
+        for index, result in enumerate(results):
+            job._events.append(ev.ModelStarted(model=result.name, index=index, total=len(results)))
+            if isinstance(result, TrainedModel):
+                job._events.append(ev.ModelFinished(model=result.name, scores=result.scores, seconds=result.seconds))
+            else:
+                job._events.append(ev.ModelFailed(model=result.name, message=result.message))
+        job._events.append(ev.TrainingFinished(seconds=sum(getattr(r, "seconds", 0.0) for r in results)))
+        job._results = list(results)
+        job._status = "finished"
+        job.started_at = job.finished_at = time.time()
+        job.checking = False
+        job._after = AfterRun("done", recorded) if recorded is not None else AfterRun("none")
+        return job
+
     def after_run(self) -> AfterRun:
         """The after-run hook's state and result."""
         return self._after

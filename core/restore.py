@@ -1,0 +1,142 @@
+"""Rebuilding a session from a recorded training run: its settings as JSON, its trained models back.
+
+When a run is recorded (:func:`core.tracking.recorder`, given :func:`run_settings`), what a new
+session needs to rebuild it is kept next to the run (``session.json``): where the data came from and how
+it was read (added by the app), role changes, the target and features, the cleaning plan, the
+split, the models and their settings, and the fingerprint of the rows trained on. After a reload
+the Data page offers the last run of the browser's workspace: :func:`settings_from` turns the
+JSON back into the app's objects, and once the same data is loaded again (a bundled sample by
+itself, an uploaded file by the person: the app does not keep uploads) the seeded split is made
+again and :func:`restored_results` brings the recorded models back from their bundles (the safe
+loader) with their recorded scores. Data whose fingerprint differs restores the settings only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import tracking
+from core.cleaning import CleaningPlan
+from core.errors import DashboardError
+from core.export import dataset_fingerprint
+from core.features import FeatureOptions, feature_sources
+from core.split import SplitConfig
+from core.target import TargetChoice, Task, plain_label
+from core.training import ModelFailure, ModelRun, TrainedModel, TrainingRequest, TrainSetup
+
+#: The layout of ``session.json``; older layouts are not restored.
+SESSION_VERSION = 1
+
+
+class RestoreError(DashboardError):
+    """A recorded run cannot be turned back into a session."""
+
+
+@dataclass
+class RestoredSettings:
+    """A recorded run's settings as the app's objects, plus what the app recorded about its data."""
+
+    choice: TargetChoice
+    plan: CleaningPlan
+    setup: TrainSetup
+    fingerprint: str
+    source: dict = field(default_factory=dict)
+    load_options: dict = field(default_factory=dict)
+    role_overrides: dict = field(default_factory=dict)
+
+
+def run_settings(request: TrainingRequest) -> dict:
+    """What rebuilding this request's session needs, as JSON-ready data (see module docs)."""
+    return {
+        "version": SESSION_VERSION,
+        "target": {
+            "target": request.target,
+            "task": request.task.value,
+            "features": list(request.features),
+            "positive": plain_label(request.positive),
+        },
+        "plan": request.plan.to_dict(),
+        "setup": {
+            "split": request.split.config.to_dict(),
+            "models": [{"key": m.key, "name": m.name, "params": m.params} for m in request.models],
+            "options": request.options.to_dict(),
+            "imbalance": request.imbalance,
+            "metric": request.metric,
+        },
+        "fingerprint": dataset_fingerprint(request.frame)["sha256"],
+    }
+
+
+def settings_from(session: dict) -> RestoredSettings:
+    """The app's objects from a ``session.json``; refused with a clear message when it cannot be read."""
+    if not isinstance(session, dict) or session.get("version") != SESSION_VERSION:
+        raise RestoreError("This run was recorded by another version of the app and cannot be restored.")
+    try:
+        target, setup = session["target"], session["setup"]
+        choice = TargetChoice(
+            target["target"],
+            Task(target["task"]),
+            "restored from the experiment log",
+            list(target["features"]),
+            target.get("positive"),
+        )
+        train_setup = TrainSetup(
+            SplitConfig(**setup["split"]),
+            [ModelRun(m["key"], m["name"], dict(m["params"])) for m in setup["models"]],
+            FeatureOptions.from_dict(setup["options"]),
+            setup["imbalance"],
+            setup.get("metric") or None,
+        )
+        return RestoredSettings(
+            choice,
+            CleaningPlan.from_dict(session["plan"]),
+            train_setup,
+            str(session.get("fingerprint", "")),
+            dict(session.get("source") or {}),
+            dict(session.get("load_options") or {}),
+            dict(session.get("role_overrides") or {}),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RestoreError(f"The recorded settings of this run cannot be read ({type(exc).__name__}: {exc}).") from exc
+
+
+def same_data(request: TrainingRequest, settings: RestoredSettings) -> bool:
+    """Whether ``request`` was built from the same rows as the recorded run (after the plan's row steps)."""
+    return bool(settings.fingerprint) and dataset_fingerprint(request.frame)["sha256"] == settings.fingerprint
+
+
+def restored_results(tracking_uri: str, training_run_id: str, request: TrainingRequest) -> list[Any]:
+    """The recorded run's models: each loaded from its bundle (safe loader) with its recorded scores.
+
+    A model recorded as failed comes back as a :class:`ModelFailure`. Raises
+    :class:`core.tracking.TrackingError` or :class:`core.export.BundleError` when a model cannot be read.
+    """
+    params = {m.name: m.params for m in request.models}
+    results: list[Any] = []
+    for run in tracking.model_runs_of(tracking_uri, training_run_id):
+        if run["failed"]:
+            results.append(ModelFailure(run["name"], run["key"], "recorded as failed in the experiment log"))
+            continue
+        usable = tracking.load_run_model(tracking_uri, run["run_id"])
+        metrics = run["metrics"]
+        held_out = "train" if request.task == Task.CLUSTERING else "valid"
+        results.append(
+            TrainedModel(
+                run["name"],
+                run["key"],
+                params.get(run["name"], {}),
+                usable.pipeline,
+                request.task,
+                _prefixed(metrics, held_out),
+                _prefixed(metrics, "train"),
+                float(metrics.get("duration_seconds", 0.0)),
+                cv_scores={k: v for k, v in metrics.items() if k.startswith("cv_")},
+                sources=feature_sources(usable.pipeline),
+            )
+        )
+    return results
+
+
+def _prefixed(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    return {k.removeprefix(f"{prefix}_"): float(v) for k, v in metrics.items() if k.startswith(f"{prefix}_")}
