@@ -50,6 +50,9 @@ _NUM_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 _NUM_DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 _THOUSANDS_DOT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+#: A cell of only spaces (tabs, non-breaking spaces …): nothing was written in it.
+_BLANK = r"^\s+$"
+_BLANK_STARTS = (" ", "\t", "\xa0")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
 csv.field_size_limit(2**31 - 1)
@@ -85,6 +88,10 @@ class LoadReport:
     ragged_checked_all: bool = True
     parsed_dates: list[str] = field(default_factory=list)
     parsed_numbers: list[str] = field(default_factory=list)
+    #: Column -> cells holding only spaces (read as missing).
+    blank_cells: dict[str, int] = field(default_factory=dict)
+    #: Column -> cells holding a missing-value marker of :data:`MISSING_TOKENS` (read as missing).
+    marker_cells: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -273,7 +280,7 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
             frame = _read_ragged(utf8, sniffed, names, report)
         else:
             try:
-                frame = _read_polars(utf8, sniffed, names)
+                frame = _read_polars(utf8, sniffed, names, report)
             except _ExtraFields:
                 # A row beyond the scanned part has extra fields: scan it all.
                 report.notices = [n for n in report.notices if not n.startswith(_RAGGED_PREFIX)]
@@ -291,7 +298,7 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
             "Most of the file looked like UTF-8 but some bytes were not; it was read as Windows-1252."
         )
         utf8 = _to_utf8(data, "cp1252")
-        frame = _read_polars(utf8, sniffed, names)
+        frame = _read_polars(utf8, sniffed, names, report)
     frame = _post_process(frame, report)
     return Dataset(frame=frame, name=file_name, report=report)
 
@@ -466,7 +473,7 @@ def _dedupe_names(raw: list[str], report: LoadReport) -> list[str]:
     return names
 
 
-def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFrame:
+def _read_polars(data: bytes, sniffed: Sniffed, names: list[str], report: LoadReport) -> pd.DataFrame:
     import polars as pl
 
     try:
@@ -517,7 +524,7 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFram
             truncate_ragged_lines=False,
             raise_if_empty=False,
         )
-    holder = [_null_tokens(table)]
+    holder = [_null_tokens(table, report)]
     del table
     return _polars_to_pandas(holder)
 
@@ -542,11 +549,13 @@ def _implausible_dates(table) -> list[str]:
     ]
 
 
-def _null_tokens(table):
-    """Turn missing-value tokens in text columns into real nulls.
+def _null_tokens(table, report: LoadReport):
+    """Turn missing-value tokens and cells of only spaces in text columns into real nulls.
 
-    Done after parsing, only on columns that hold a token, because polars'
-    own ``null_values`` option doubled the read time of clean files.
+    Done after parsing, only on columns that hold one, because polars' own
+    ``null_values`` option doubled the read time of clean files. A cell of only
+    spaces must start with one, so only columns with such a cell get the slower
+    exact test. How many cells each column lost is kept in ``report``.
     """
     import polars as pl
 
@@ -554,13 +563,58 @@ def _null_tokens(table):
     if not text:
         return table
     tokens = pl.Series(MISSING_TOKENS).implode()
-    flags = table.select(pl.col(name).is_in(tokens).any() for name in text).row(0)
-    dirty = [name for name, flag in zip(text, flags, strict=True) if flag]
+
+    def spaced(name: str):
+        column = pl.col(name).str
+        return pl.any_horizontal(*(column.starts_with(ch) for ch in _BLANK_STARTS))
+
+    flags = table.select(
+        [pl.col(name).is_in(tokens).any().alias(f"m{i}") for i, name in enumerate(text)]
+        + [spaced(name).any().alias(f"b{i}") for i, name in enumerate(text)]
+    ).row(0)
+    marked = {name for name, flag in zip(text, flags[: len(text)], strict=True) if flag}
+    spacey = [name for name, flag in zip(text, flags[len(text) :], strict=True) if flag]
+    counts = table.select(pl.col(n).str.contains(_BLANK).sum() for n in spacey).row(0) if spacey else ()
+    blanks = {name: int(count) for name, count in zip(spacey, counts, strict=True) if count}
+    blank = set(blanks)
+    dirty = [name for name in text if name in marked or name in blank]
     if not dirty:
         return table
-    return table.with_columns(
-        pl.when(pl.col(name).is_in(tokens)).then(None).otherwise(pl.col(name)).alias(name) for name in dirty
+    before = {name: table[name].null_count() for name in dirty}
+
+    def missing(name: str):
+        hit = pl.col(name).is_in(tokens)
+        return hit | pl.col(name).str.contains(_BLANK) if name in blank else hit
+
+    table = table.with_columns(
+        pl.when(missing(name)).then(None).otherwise(pl.col(name)).alias(name) for name in dirty
     )
+    lost = {name: table[name].null_count() - before[name] for name in dirty}
+    _count_missing(report, blanks, {name: lost[name] - blanks.get(name, 0) for name in dirty})
+    return table
+
+
+def _count_missing(report: LoadReport, blanks: dict[str, int], markers: dict[str, int]) -> None:
+    for counts, kept in ((blanks, report.blank_cells), (markers, report.marker_cells)):
+        for name, count in counts.items():
+            if count:
+                kept[name] = kept.get(name, 0) + int(count)
+
+
+def _missing_notice(report: LoadReport) -> None:
+    """Say how many cells were read as missing because they held only spaces or a marker."""
+    parts = []
+    for counts, what in (
+        (report.blank_cells, "holding only spaces"),
+        (report.marker_cells, "holding a missing-value marker such as NA, N/A, ? or -"),
+    ):
+        if counts:
+            total = sum(counts.values())
+            names = ", ".join(f"'{n}'" for n in list(counts)[:5])
+            more = f" and {len(counts) - 5:,} more columns" if len(counts) > 5 else ""
+            parts.append(f"{total:,} cell{'s' if total != 1 else ''} {what} (in {names}{more})")
+    if parts:
+        report.notices.append("Read as missing: " + "; ".join(parts) + ".")
 
 
 def _read_ragged(data: bytes, sniffed: Sniffed, names: list[str], report: LoadReport) -> pd.DataFrame:
@@ -578,7 +632,7 @@ def _read_ragged(data: bytes, sniffed: Sniffed, names: list[str], report: LoadRe
         if row:
             writer.writerow(row + [""] * (width - len(row)))
     normalised = Sniffed("utf-8", ",", True, sniffed.decimal, sniffed.thousands)
-    return _read_polars(buffer.getvalue().encode("utf-8"), normalised, full_names)
+    return _read_polars(buffer.getvalue().encode("utf-8"), normalised, full_names, report)
 
 
 def _polars_to_pandas(holder: list) -> pd.DataFrame:
@@ -630,6 +684,7 @@ def _post_process(frame: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
         if date is not None:
             frame[name] = date
             report.parsed_dates.append(name)
+    _missing_notice(report)
     if report.parsed_numbers:
         report.notices.append(
             "Read as numbers (thousands separators or decimal commas removed): "
@@ -717,7 +772,11 @@ def _load_excel(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
     frame = pd.DataFrame(index=raw.index)
     for name in raw.columns:
         column = raw[name]
-        if column.dtype == object:
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            blank = column.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+            if blank.any():
+                _count_missing(report, {name: int(blank.sum())}, {})
+                column = column.mask(blank)
             numeric = pd.to_numeric(column, errors="coerce")
             if numeric.notna().sum() == column.notna().sum() and column.notna().any():
                 column = numeric
