@@ -586,9 +586,7 @@ def _null_tokens(table, report: LoadReport):
         hit = pl.col(name).is_in(tokens)
         return hit | pl.col(name).str.contains(_BLANK) if name in blank else hit
 
-    table = table.with_columns(
-        pl.when(missing(name)).then(None).otherwise(pl.col(name)).alias(name) for name in dirty
-    )
+    table = table.with_columns(pl.when(missing(name)).then(None).otherwise(pl.col(name)).alias(name) for name in dirty)
     lost = {name: table[name].null_count() - before[name] for name in dirty}
     _count_missing(report, blanks, {name: lost[name] - blanks.get(name, 0) for name in dirty})
     return table
