@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.dates import DATE_YEARS, looks_like_date, parse_dates
+from core.dates import DATE_SHARE, DATE_YEARS, looks_like_date, parse_dates
 from core.errors import DataLoadError
 
 #: Tokens read as "missing" in any column (besides the empty cell).
@@ -66,6 +66,8 @@ class LoadOptions:
     encoding: str | None = None
     header: bool | None = None
     sheet: str | None = None
+    #: Values read as missing besides :data:`MISSING_TOKENS` (such as 'unknown' or 'tbd').
+    missing: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,8 +92,10 @@ class LoadReport:
     parsed_numbers: list[str] = field(default_factory=list)
     #: Column -> cells holding only spaces (read as missing).
     blank_cells: dict[str, int] = field(default_factory=dict)
-    #: Column -> cells holding a missing-value marker of :data:`MISSING_TOKENS` (read as missing).
+    #: Column -> cells holding a missing-value marker (read as missing).
     marker_cells: dict[str, int] = field(default_factory=dict)
+    #: The person's own missing-value markers, besides :data:`MISSING_TOKENS`.
+    extra_missing: tuple[str, ...] = ()
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -272,6 +276,7 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
         header=sniffed.header,
         decimal=sniffed.decimal,
         thousands=sniffed.thousands,
+        extra_missing=tuple(options.missing),
     )
     utf8 = _to_utf8(data, sniffed.encoding)
     names, ragged = _scan_rows(utf8, sniffed, report)
@@ -562,7 +567,7 @@ def _null_tokens(table, report: LoadReport):
     text = [name for name, dtype in table.schema.items() if dtype == pl.String]
     if not text:
         return table
-    tokens = pl.Series(MISSING_TOKENS).implode()
+    tokens = pl.Series([*MISSING_TOKENS, *report.extra_missing], dtype=pl.String).implode()
 
     def spaced(name: str):
         column = pl.col(name).str
@@ -599,12 +604,17 @@ def _count_missing(report: LoadReport, blanks: dict[str, int], markers: dict[str
                 kept[name] = kept.get(name, 0) + int(count)
 
 
+def _marker_examples(report: LoadReport) -> str:
+    mine = ", ".join(repr(m) for m in report.extra_missing[:5])
+    return f"yours: {mine}, or one such as NA, N/A, ? or -" if mine else "such as NA, N/A, ? or -"
+
+
 def _missing_notice(report: LoadReport) -> None:
     """Say how many cells were read as missing because they held only spaces or a marker."""
     parts = []
     for counts, what in (
         (report.blank_cells, "holding only spaces"),
-        (report.marker_cells, "holding a missing-value marker such as NA, N/A, ? or -"),
+        (report.marker_cells, f"holding a missing-value marker ({_marker_examples(report)})"),
     ):
         if counts:
             total = sum(counts.values())
@@ -712,15 +722,15 @@ def _parse_numbers(column: pd.Series, values: pd.Series, report: LoadReport) -> 
 def _parse_dates(column: pd.Series, values: pd.Series, report: LoadReport | None = None) -> pd.Series | None:
     """``column`` as datetimes when (almost) all its values are dates or months, else ``None``.
 
-    At most 5% of the first 200 values, and of all values, may fail to be dates;
-    those become missing, and the report says which.
+    At least :data:`core.dates.DATE_SHARE` of the first 200 values, and of all values, must be
+    dates; the others become missing, and the report says which.
     """
     probe = values.head(200).astype(str)
-    if probe.map(looks_like_date).mean() < 0.95:
+    if probe.map(looks_like_date).mean() < DATE_SHARE:
         return None
     parsed = parse_dates(column)
     failed = values.index[parsed.loc[values.index].isna()]
-    if len(failed) > 0.05 * len(values) or parsed.loc[values.index].isna().all():
+    if len(failed) > (1 - DATE_SHARE) * len(values) or parsed.loc[values.index].isna().all():
         return None
     if len(failed) and report is not None:
         examples = ", ".join(repr(str(v)) for v in pd.unique(values.loc[failed].astype(str))[:3])
@@ -745,7 +755,7 @@ def _load_excel(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
     sheet = options.sheet if options.sheet in sheets else sheets[0]
     report = LoadReport(
         file_name=file_name, file_kind="excel", size_bytes=len(data), sheets=sheets, sheet=sheet,
-        header=options.header if options.header is not None else True,
+        header=options.header if options.header is not None else True, extra_missing=tuple(options.missing),
     )  # fmt: skip
     if len(sheets) > 1:
         report.notices.append(f"This workbook has {len(sheets)} sheets; showing '{sheet}'. Pick another sheet above.")
@@ -754,7 +764,7 @@ def _load_excel(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
             io.BytesIO(data),
             sheet_name=sheet,
             header=0 if report.header else None,
-            na_values=list(MISSING_TOKENS),
+            na_values=[*MISSING_TOKENS, *options.missing],
             engine="openpyxl",
         )
     except Exception as exc:  # openpyxl/pandas raise many types for broken sheets

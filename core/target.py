@@ -401,20 +401,26 @@ def target_warnings(
 
 
 def default_features(
-    columns: list[str], roles: dict[str, Role], target: str | None, role_reasons: dict[str, str] | None = None
+    columns: list[str],
+    roles: dict[str, Role],
+    target: str | None,
+    role_reasons: dict[str, str] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, tuple[bool, str]]:
     """Which columns start ticked as features, each with a reason.
 
-    ID-like, constant and empty columns start unticked; the target is never a feature.
+    ID-like, constant and empty columns start unticked, with their role's reason; the target is
+    never a feature. A ticked column shows its note (``RoleGuess.note``: why text that is mostly
+    numbers or dates was not read as such) when it has one.
     """
-    reasons = role_reasons or {}
+    reasons, notes = role_reasons or {}, notes or {}
     out: dict[str, tuple[bool, str]] = {}
     for name in columns:
         if name == target:
             continue
         role = roles[name]
         if role.usable:
-            out[name] = (True, f"{role.value}")
+            out[name] = (True, f"{role.value}: {notes[name]}" if notes.get(name) else role.value)
         else:
             detail = reasons.get(name)
             out[name] = (False, f"{role.value}: {detail}" if detail else role.value)

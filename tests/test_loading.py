@@ -369,3 +369,16 @@ def test_two_thousand_numeric_columns_load():
     ds = load(frame.to_csv(index=False))
     assert ds.frame.shape == (20, 2_000)
     assert all(pd.api.types.is_float_dtype(t) for t in ds.frame.dtypes)
+
+
+def test_the_persons_own_missing_markers_make_a_number_column():
+    text = "price,name\n1.5,a\nunknown,b\n2.5,c\ntbd,d\n"
+    assert pd.api.types.is_string_dtype(load(text).frame["price"].dtype)
+    ds = load(text, missing=("unknown", "tbd"))
+    assert ds.frame["price"].dropna().tolist() == [1.5, 2.5]
+    assert ds.report.marker_cells == {"price": 2}
+    assert any("'unknown'" in n and "2 cells" in n for n in ds.report.notices)
+    excel = load_file(
+        _workbook({"s": pd.DataFrame({"price": [1.5, "unknown", 2.5]})}), "b.xlsx", LoadOptions(missing=("unknown",))
+    )
+    assert excel.frame["price"].dropna().tolist() == [1.5, 2.5]

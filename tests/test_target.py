@@ -244,3 +244,11 @@ def test_a_label_written_as_spaces_is_missing_so_the_target_is_binary():
     guess = detect_task(frame, "y")
     assert guess.task == Task.BINARY, guess.reason
     assert any("10 rows" in w.message for w in target_warnings(frame, "y", Task.BINARY))
+
+
+def test_a_ticked_column_shows_why_it_was_not_read_as_numbers():
+    roles = {"price": Role.CATEGORICAL, "x": Role.NUMERIC, "y": Role.CATEGORICAL}
+    notes = {"price": "numbers in 90% of the values, but 'unknown' is not a number", "x": None}
+    out = default_features(list(roles), roles, "y", {}, notes)
+    assert out["price"] == (True, "categorical: numbers in 90% of the values, but 'unknown' is not a number")
+    assert out["x"] == (True, "numeric")

@@ -116,9 +116,17 @@ def detected_settings() -> None:
             delimiter = encoding = None
             sheet = st.selectbox("Sheet", rep.sheets, index=rep.sheets.index(rep.sheet), key="data_reread_sheet")
         header = st.checkbox("First row is the header", value=rep.header, key="data_reread_header")
+        missing = st.text_input(
+            "Also read as missing (separate with commas)",
+            value=", ".join(options.missing),
+            key="data_reread_missing",
+            placeholder="for example: unknown, tbd, n.a.",
+            help="Empty cells, cells of only spaces and markers such as NA, N/A, ?, - and null are always missing.",
+        )
         if st.form_submit_button("Read again", icon=":material/refresh:", key="data_reread_submit"):
             src = state.source()
-            new = LoadOptions(delimiter=delimiter, encoding=encoding, header=header, sheet=sheet)
+            markers = tuple(dict.fromkeys(m.strip() for m in missing.split(",") if m.strip()))
+            new = LoadOptions(delimiter=delimiter, encoding=encoding, header=header, sheet=sheet, missing=markers)
             if read_and_store(state.raw(), ds.name, new, src):
                 st.rerun()
             load_error_message()
