@@ -40,13 +40,13 @@ class Shortlist:
         return max(0, self.matching - len(self.options))
 
     def note(self, what: str = "options") -> str:
-        """ "Showing 500 of 3,998,000 options; type part of a name to narrow the list." (empty when all show)."""
+        """What the picker leaves out and how to reach it ("Showing 500 of 3,998,000 pairs: …"); empty when nothing."""
         if not self.hidden:
             return ""
         found = "" if self.matching == self.total else f" ({self.matching:,} match the search)"
         return (
             f"Showing {len(self.options):,} of {self.total:,} {what}{found}: {self.hidden:,} more. "
-            "Type part of a column name to narrow the list."
+            "Type part of a name to narrow the list."
         )
 
 

@@ -18,7 +18,7 @@ from core.target import (
     suggest_target,
     target_warnings,
 )
-from ui import guard_views, journey, state
+from ui import guard_views, journey, pickers, state
 from ui.text import md_escape
 
 st.title("2. Target")
@@ -30,14 +30,10 @@ st.write(
 )
 
 NO_TARGET = "∅ no target: find groups of similar rows (clustering)"
-options = [NO_TARGET, *columns]
 initial = (saved.target or NO_TARGET) if saved else suggest_target(columns, roles)
-picked = st.selectbox(
-    "Column to predict",
-    options,
-    index=options.index(initial) if initial in options else 0,
-    key=f"target_column_{state.version()}",
-)
+key = f"target_column_{state.version()}"
+options = pickers.bounded([NO_TARGET, *columns], key=key, keep=[NO_TARGET, initial])
+picked = st.selectbox("Column to predict", options, index=options.index(initial) if initial in options else 0, key=key)
 target = None if picked == NO_TARGET else picked
 try:
     guess = detect_task(frame, target)

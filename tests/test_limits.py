@@ -19,7 +19,7 @@ def test_two_thousand_columns_give_a_bounded_list_of_ratio_pairs_counted_not_lis
     assert pairs.total == pairs.matching == 2_000 * 1_999
     assert pairs.hidden == 2_000 * 1_999 - MAX_OPTIONS
     assert pairs.options[:2] == [("x0", "x1"), ("x0", "x2")]
-    assert "3,998,000" in pairs.note("pairs") and "Type part of a column name" in pairs.note("pairs")
+    assert "3,998,000" in pairs.note("pairs") and "Type part of a name" in pairs.note("pairs")
 
 
 def test_ratio_search_matches_either_column_and_counts_exactly():

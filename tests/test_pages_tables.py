@@ -124,8 +124,17 @@ def chart_traces(at: AppTest, key: str) -> list[dict]:
 def test_two_thousand_numeric_columns_reach_the_models_page_with_a_bounded_ratio_picker():
     at = uploaded("wide.csv", wide_csv())
     assert metric(at, "Columns") == "2,001"
+    version = at.session_state[state.VERSION]
+    assert len(at.selectbox(key=f"data_detail_{version}").options) == MAX_OPTIONS, "column pickers are bounded too"
     go(at, "target")
-    assert at.selectbox(key=f"target_column_{at.session_state[state.VERSION]}").value == "target"
+    column = at.selectbox(key=f"target_column_{version}")
+    assert column.value == "target" and len(column.options) == MAX_OPTIONS, "the suggested target stays listed"
+    at.text_input(key=f"target_column_{version}_search").input("x1999").run()
+    assert at.selectbox(key=f"target_column_{version}").options == [
+        "target",
+        "∅ no target: find groups of similar rows (clustering)",
+        "x1999",
+    ]
     at.button(key="target_confirm").click().run()
     assert not at.exception
     go(at, "clean")

@@ -11,7 +11,7 @@ from core.loading import DELIMITER_NAMES, ENCODINGS, MAX_UPLOAD_MB, LoadOptions,
 from core.profiling import Profile, format_number
 from core.samples import list_samples, load_sample
 from core.schema import ROLE_HELP, Role
-from ui import state
+from ui import pickers, state
 from ui.text import md_escape, short
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
@@ -218,7 +218,8 @@ def role_table(prof: Profile) -> None:
 
 def column_detail(prof: Profile) -> None:
     """Statistics and a full-size chart for one chosen column."""
-    name = st.selectbox("Column", [c.name for c in prof.columns], key=f"data_detail_{state.version()}")
+    key = f"data_detail_{state.version()}"
+    name = st.selectbox("Column", pickers.bounded([c.name for c in prof.columns], key=key), key=key)
     col = prof.column(name)
     left, right = st.columns([1, 2])
     with left:
