@@ -20,6 +20,7 @@ BENCHES = [
     "bench_explain.py",
     "bench_predict.py",
     "bench_guards.py",
+    "bench_tables.py",
 ]
 
 
