@@ -91,8 +91,10 @@ def make_split(frame: pd.DataFrame, target: str | None, task: Task, config: Spli
         shuffled = rng.permutation(positions)
         return _cut(shuffled, n, config)
     parts = {"train": [], "valid": [], "test": []}
-    for label in pd.unique(labels):
-        members = rng.permutation(positions[labels == label])
+    codes, _ = pd.factorize(labels, use_na_sentinel=False)  # classes in order of appearance; one pass
+    order = np.argsort(codes, kind="stable")
+    for group in np.split(positions[order], np.cumsum(np.bincount(codes))[:-1]):
+        members = rng.permutation(group)
         cut = _cut(members, len(members), config)
         for name in parts:
             parts[name].append(getattr(cut, name))
@@ -168,8 +170,9 @@ def split_warnings(split: Split, y: pd.Series | None) -> list[str]:
         if len(idx) == 0:
             continue
         present = _classes(y.iloc[idx])
-        missing = [c for c in trained if c not in present]
-        unseen = [c for c in present if c not in trained]
+        here, known = set(present), set(trained)
+        missing = [c for c in trained if c not in here]
+        unseen = [c for c in present if c not in known]
         found = []
         if len(present) == 1:
             found.append(
