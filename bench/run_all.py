@@ -21,6 +21,7 @@ BENCHES = [
     "bench_predict.py",
     "bench_guards.py",
     "bench_bundles.py",
+    "bench_tables.py",
 ]
 
 

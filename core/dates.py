@@ -13,6 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 
+#: A text column is read as dates when at least this share of its values are dates (the rest become missing).
+DATE_SHARE = 0.95
 #: Years a full date (day, month, year) may have to be read as a date.
 DATE_YEARS = (1000, 2999)
 #: Years a month without a day ('2018-03', '03/2018') may have: narrower, because two

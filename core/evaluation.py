@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from core.limits import CHART_CATEGORIES, other_label
 from core.target import Task, imbalance, match_label
 
 
@@ -481,19 +482,33 @@ def classification_report_frame(y: np.ndarray, y_pred: np.ndarray, classes: list
     return table.astype({"support": int})
 
 
-def confusion_frame(y: np.ndarray, y_pred: np.ndarray, classes: list, normalize: bool = False) -> pd.DataFrame:
+def confusion_frame(
+    y: np.ndarray, y_pred: np.ndarray, classes: list, normalize: bool = False, *, max_classes: int = CHART_CATEGORIES
+) -> pd.DataFrame:
     """Rows are actual classes, columns predicted classes (labels as text).
 
     With ``normalize`` each row is divided by its total, so a cell is the share
     of that actual class predicted as the column's class (a class absent from
-    ``y`` gives a row of zeros).
+    ``y`` gives a row of zeros). Beyond ``max_classes`` classes, the most frequent
+    actual classes keep their row and column and the rest are summed as one
+    "other (N classes)" row and column, so 5,000 classes make a 30 × 30 table.
     """
+    classes = list(classes)
+    labels = [str(c) for c in classes]
+    if len(classes) > max_classes:
+        support = pd.Series(np.asarray(y)).value_counts().reindex(classes, fill_value=0)
+        top = set(support.sort_values(ascending=False, kind="stable").index[: max_classes - 1])
+        kept = [c for c in classes if c in top]
+        position = {c: i for i, c in enumerate(kept)}
+        y = np.array([position.get(v, len(kept)) for v in np.asarray(y)], dtype=int)
+        y_pred = np.array([position.get(v, len(kept)) for v in np.asarray(y_pred)], dtype=int)
+        classes = list(range(len(kept) + 1))
+        labels = [str(c) for c in kept] + [other_label(len(labels) - len(kept))]
     counts = skm.confusion_matrix(y, y_pred, labels=classes)
     values: np.ndarray = counts
     if normalize:
         totals = counts.sum(axis=1, keepdims=True)
         values = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
-    labels = [str(c) for c in classes]
     return pd.DataFrame(values, index=pd.Index(labels, name="actual"), columns=pd.Index(labels, name="predicted"))
 
 

@@ -32,6 +32,10 @@ from core.cleaning import CleaningPlan, MissingRule, apply_type_fixes, learned_s
 from core.errors import DashboardError
 from core.schema import Role
 
+#: Interaction terms are offered up to this many numeric features (100 make 4,950 products;
+#: 2,000 would make about 2 million columns).
+MAX_INTERACTION_COLUMNS = 100
+
 IMBALANCE_METHODS = {
     "none": "leave the classes as they are",
     "class_weight": "weight classes by rarity (where the model supports it)",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.dates import DATE_YEARS, looks_like_date, parse_dates
+from core.dates import DATE_SHARE, DATE_YEARS, looks_like_date, parse_dates
 from core.errors import DataLoadError
 
 #: Tokens read as "missing" in any column (besides the empty cell).
@@ -50,6 +50,9 @@ _NUM_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 _NUM_DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 _THOUSANDS_DOT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+#: A cell of only spaces (tabs, non-breaking spaces …): nothing was written in it.
+_BLANK = r"^\s+$"
+_BLANK_STARTS = (" ", "\t", "\xa0")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
 csv.field_size_limit(2**31 - 1)
@@ -63,6 +66,8 @@ class LoadOptions:
     encoding: str | None = None
     header: bool | None = None
     sheet: str | None = None
+    #: Values read as missing besides :data:`MISSING_TOKENS` (such as 'unknown' or 'tbd').
+    missing: tuple[str, ...] = ()
 
 
 @dataclass
@@ -85,6 +90,12 @@ class LoadReport:
     ragged_checked_all: bool = True
     parsed_dates: list[str] = field(default_factory=list)
     parsed_numbers: list[str] = field(default_factory=list)
+    #: Column -> cells holding only spaces (read as missing).
+    blank_cells: dict[str, int] = field(default_factory=dict)
+    #: Column -> cells holding a missing-value marker (read as missing).
+    marker_cells: dict[str, int] = field(default_factory=dict)
+    #: The person's own missing-value markers, besides :data:`MISSING_TOKENS`.
+    extra_missing: tuple[str, ...] = ()
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -265,6 +276,7 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
         header=sniffed.header,
         decimal=sniffed.decimal,
         thousands=sniffed.thousands,
+        extra_missing=tuple(options.missing),
     )
     utf8 = _to_utf8(data, sniffed.encoding)
     names, ragged = _scan_rows(utf8, sniffed, report)
@@ -273,7 +285,7 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
             frame = _read_ragged(utf8, sniffed, names, report)
         else:
             try:
-                frame = _read_polars(utf8, sniffed, names)
+                frame = _read_polars(utf8, sniffed, names, report)
             except _ExtraFields:
                 # A row beyond the scanned part has extra fields: scan it all.
                 report.notices = [n for n in report.notices if not n.startswith(_RAGGED_PREFIX)]
@@ -291,7 +303,7 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
             "Most of the file looked like UTF-8 but some bytes were not; it was read as Windows-1252."
         )
         utf8 = _to_utf8(data, "cp1252")
-        frame = _read_polars(utf8, sniffed, names)
+        frame = _read_polars(utf8, sniffed, names, report)
     frame = _post_process(frame, report)
     return Dataset(frame=frame, name=file_name, report=report)
 
@@ -466,7 +478,7 @@ def _dedupe_names(raw: list[str], report: LoadReport) -> list[str]:
     return names
 
 
-def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFrame:
+def _read_polars(data: bytes, sniffed: Sniffed, names: list[str], report: LoadReport) -> pd.DataFrame:
     import polars as pl
 
     try:
@@ -517,7 +529,7 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str]) -> pd.DataFram
             truncate_ragged_lines=False,
             raise_if_empty=False,
         )
-    holder = [_null_tokens(table)]
+    holder = [_null_tokens(table, report)]
     del table
     return _polars_to_pandas(holder)
 
@@ -542,25 +554,75 @@ def _implausible_dates(table) -> list[str]:
     ]
 
 
-def _null_tokens(table):
-    """Turn missing-value tokens in text columns into real nulls.
+def _null_tokens(table, report: LoadReport):
+    """Turn missing-value tokens and cells of only spaces in text columns into real nulls.
 
-    Done after parsing, only on columns that hold a token, because polars'
-    own ``null_values`` option doubled the read time of clean files.
+    Done after parsing, only on columns that hold one, because polars' own
+    ``null_values`` option doubled the read time of clean files. A cell of only
+    spaces must start with one, so only columns with such a cell get the slower
+    exact test. How many cells each column lost is kept in ``report``.
     """
     import polars as pl
 
     text = [name for name, dtype in table.schema.items() if dtype == pl.String]
     if not text:
         return table
-    tokens = pl.Series(MISSING_TOKENS).implode()
-    flags = table.select(pl.col(name).is_in(tokens).any() for name in text).row(0)
-    dirty = [name for name, flag in zip(text, flags, strict=True) if flag]
+    tokens = pl.Series([*MISSING_TOKENS, *report.extra_missing], dtype=pl.String).implode()
+
+    def spaced(name: str):
+        column = pl.col(name).str
+        return pl.any_horizontal(*(column.starts_with(ch) for ch in _BLANK_STARTS))
+
+    flags = table.select(
+        [pl.col(name).is_in(tokens).any().alias(f"m{i}") for i, name in enumerate(text)]
+        + [spaced(name).any().alias(f"b{i}") for i, name in enumerate(text)]
+    ).row(0)
+    marked = {name for name, flag in zip(text, flags[: len(text)], strict=True) if flag}
+    spacey = [name for name, flag in zip(text, flags[len(text) :], strict=True) if flag]
+    counts = table.select(pl.col(n).str.contains(_BLANK).sum() for n in spacey).row(0) if spacey else ()
+    blanks = {name: int(count) for name, count in zip(spacey, counts, strict=True) if count}
+    blank = set(blanks)
+    dirty = [name for name in text if name in marked or name in blank]
     if not dirty:
         return table
-    return table.with_columns(
-        pl.when(pl.col(name).is_in(tokens)).then(None).otherwise(pl.col(name)).alias(name) for name in dirty
-    )
+    before = {name: table[name].null_count() for name in dirty}
+
+    def missing(name: str):
+        hit = pl.col(name).is_in(tokens)
+        return hit | pl.col(name).str.contains(_BLANK) if name in blank else hit
+
+    table = table.with_columns(pl.when(missing(name)).then(None).otherwise(pl.col(name)).alias(name) for name in dirty)
+    lost = {name: table[name].null_count() - before[name] for name in dirty}
+    _count_missing(report, blanks, {name: lost[name] - blanks.get(name, 0) for name in dirty})
+    return table
+
+
+def _count_missing(report: LoadReport, blanks: dict[str, int], markers: dict[str, int]) -> None:
+    for counts, kept in ((blanks, report.blank_cells), (markers, report.marker_cells)):
+        for name, count in counts.items():
+            if count:
+                kept[name] = kept.get(name, 0) + int(count)
+
+
+def _marker_examples(report: LoadReport) -> str:
+    mine = ", ".join(repr(m) for m in report.extra_missing[:5])
+    return f"yours: {mine}, or one such as NA, N/A, ? or -" if mine else "such as NA, N/A, ? or -"
+
+
+def _missing_notice(report: LoadReport) -> None:
+    """Say how many cells were read as missing because they held only spaces or a marker."""
+    parts = []
+    for counts, what in (
+        (report.blank_cells, "holding only spaces"),
+        (report.marker_cells, f"holding a missing-value marker ({_marker_examples(report)})"),
+    ):
+        if counts:
+            total = sum(counts.values())
+            names = ", ".join(f"'{n}'" for n in list(counts)[:5])
+            more = f" and {len(counts) - 5:,} more columns" if len(counts) > 5 else ""
+            parts.append(f"{total:,} cell{'s' if total != 1 else ''} {what} (in {names}{more})")
+    if parts:
+        report.notices.append("Read as missing: " + "; ".join(parts) + ".")
 
 
 def _read_ragged(data: bytes, sniffed: Sniffed, names: list[str], report: LoadReport) -> pd.DataFrame:
@@ -578,7 +640,7 @@ def _read_ragged(data: bytes, sniffed: Sniffed, names: list[str], report: LoadRe
         if row:
             writer.writerow(row + [""] * (width - len(row)))
     normalised = Sniffed("utf-8", ",", True, sniffed.decimal, sniffed.thousands)
-    return _read_polars(buffer.getvalue().encode("utf-8"), normalised, full_names)
+    return _read_polars(buffer.getvalue().encode("utf-8"), normalised, full_names, report)
 
 
 def _polars_to_pandas(holder: list) -> pd.DataFrame:
@@ -630,6 +692,7 @@ def _post_process(frame: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
         if date is not None:
             frame[name] = date
             report.parsed_dates.append(name)
+    _missing_notice(report)
     if report.parsed_numbers:
         report.notices.append(
             "Read as numbers (thousands separators or decimal commas removed): "
@@ -659,15 +722,15 @@ def _parse_numbers(column: pd.Series, values: pd.Series, report: LoadReport) -> 
 def _parse_dates(column: pd.Series, values: pd.Series, report: LoadReport | None = None) -> pd.Series | None:
     """``column`` as datetimes when (almost) all its values are dates or months, else ``None``.
 
-    At most 5% of the first 200 values, and of all values, may fail to be dates;
-    those become missing, and the report says which.
+    At least :data:`core.dates.DATE_SHARE` of the first 200 values, and of all values, must be
+    dates; the others become missing, and the report says which.
     """
     probe = values.head(200).astype(str)
-    if probe.map(looks_like_date).mean() < 0.95:
+    if probe.map(looks_like_date).mean() < DATE_SHARE:
         return None
     parsed = parse_dates(column)
     failed = values.index[parsed.loc[values.index].isna()]
-    if len(failed) > 0.05 * len(values) or parsed.loc[values.index].isna().all():
+    if len(failed) > (1 - DATE_SHARE) * len(values) or parsed.loc[values.index].isna().all():
         return None
     if len(failed) and report is not None:
         examples = ", ".join(repr(str(v)) for v in pd.unique(values.loc[failed].astype(str))[:3])
@@ -692,7 +755,7 @@ def _load_excel(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
     sheet = options.sheet if options.sheet in sheets else sheets[0]
     report = LoadReport(
         file_name=file_name, file_kind="excel", size_bytes=len(data), sheets=sheets, sheet=sheet,
-        header=options.header if options.header is not None else True,
+        header=options.header if options.header is not None else True, extra_missing=tuple(options.missing),
     )  # fmt: skip
     if len(sheets) > 1:
         report.notices.append(f"This workbook has {len(sheets)} sheets; showing '{sheet}'. Pick another sheet above.")
@@ -701,7 +764,7 @@ def _load_excel(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
             io.BytesIO(data),
             sheet_name=sheet,
             header=0 if report.header else None,
-            na_values=list(MISSING_TOKENS),
+            na_values=[*MISSING_TOKENS, *options.missing],
             engine="openpyxl",
         )
     except Exception as exc:  # openpyxl/pandas raise many types for broken sheets
@@ -717,7 +780,11 @@ def _load_excel(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
     frame = pd.DataFrame(index=raw.index)
     for name in raw.columns:
         column = raw[name]
-        if column.dtype == object:
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            blank = column.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+            if blank.any():
+                _count_missing(report, {name: int(blank.sum())}, {})
+                column = column.mask(blank)
             numeric = pd.to_numeric(column, errors="coerce")
             if numeric.notna().sum() == column.notna().sum() and column.notna().any():
                 column = numeric

@@ -25,6 +25,7 @@ from sklearn import metrics as skm
 
 from core.errors import DashboardError
 from core.evaluation import primary_metric, score, scorer_for
+from core.limits import CHART_CATEGORIES
 from core.target import Task, match_label, plain_label, positive_class
 
 if TYPE_CHECKING:
@@ -170,9 +171,16 @@ def _positions(request: TrainingRequest, part: str) -> np.ndarray:
 
 
 def _one_vs_rest(y: np.ndarray, proba: np.ndarray, classes: list, positive: Any = None):
-    """(label, is-this-class, probability of it) for the positive class (binary) or each class."""
+    """(label, is-this-class, probability of it) for the positive class (binary) or each class.
+
+    With more than :data:`core.limits.CHART_CATEGORIES` classes, only the most frequent among ``y``.
+    """
     y, proba = np.asarray(y), np.asarray(proba, dtype=float)
-    for index in [_positive_index(classes, positive, y)] if len(classes) == 2 else range(len(classes)):
+    indices = [_positive_index(classes, positive, y)] if len(classes) == 2 else range(len(classes))
+    if len(classes) > CHART_CATEGORIES:
+        support = pd.Series(y).value_counts().reindex(list(classes), fill_value=0).to_numpy()
+        indices = sorted(np.argsort(-support, kind="stable")[:CHART_CATEGORIES])
+    for index in indices:
         hit = y == classes[index]
         if hit.any() and not hit.all():  # a curve needs both kinds of rows
             yield classes[index], hit, proba[:, index]

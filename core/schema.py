@@ -7,14 +7,22 @@ data with a reason the person can read, and any role can be overridden.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 import pandas as pd
 
+from core.dates import DATE_SHARE, looks_like_date, parse_dates
+
 #: Above this many rows, role inference looks at a seeded sample.
 INFER_SAMPLE_ROWS = 50_000
+#: A text column whose values are at least this share numbers (or dates) is a near miss: its
+#: reason says which values kept it from being read as numbers (or dates).
+NEAR_MISS_SHARE = 0.8
+#: Text written as a number, with or without thousands separators or a decimal comma.
+_NUMBER_TEXT = r"[+-]?(?:\d+(?:[.,\s]\d+)*|[.,]\d+)(?:[eE][+-]?\d+)?"
 _ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|code|number|no)$|^id[_\s-]|^(id|uuid|guid)$", re.I)
 
 
@@ -49,10 +57,15 @@ ROLE_HELP: dict[Role, str] = {
 
 @dataclass(frozen=True)
 class RoleGuess:
-    """An inferred role and why it was chosen."""
+    """An inferred role and why it was chosen.
+
+    ``note`` is set for a near miss (see :func:`near_miss`): what kept a column of numbers or dates
+    from being read as such; the reason starts with it.
+    """
 
     role: Role
     reason: str
+    note: str | None = None
 
 
 def infer_roles(frame: pd.DataFrame, *, sample_rows: int = INFER_SAMPLE_ROWS, seed: int = 0) -> dict[str, RoleGuess]:
@@ -115,6 +128,12 @@ def n_ok(values: pd.Series) -> bool:
 
 
 def _text_role(values: pd.Series, name: str, distinct: int, unique_share: float) -> RoleGuess:
+    guess = _text_guess(values, name, distinct, unique_share)
+    near = near_miss(values)
+    return RoleGuess(guess.role, f"{near}; {guess.reason}", near) if near else guess
+
+
+def _text_guess(values: pd.Series, name: str, distinct: int, unique_share: float) -> RoleGuess:
     n = len(values)
     lengths = values.str.len()
     mean_len = float(lengths.mean())
@@ -128,6 +147,57 @@ def _text_role(values: pd.Series, name: str, distinct: int, unique_share: float)
     if _ID_NAME.search(name) and unique_share > 0.5 and n >= 20:
         return RoleGuess(Role.ID, f"the name '{_short(name)}' and mostly distinct values suggest an ID")
     return RoleGuess(Role.CATEGORICAL, f"{distinct:,} distinct labels")
+
+
+def near_miss(values: pd.Series) -> str | None:
+    """Why a text column that is mostly numbers or dates was not read as such, and what to do; else ``None``.
+
+    ``values`` are the column's non-missing values as text. A near miss has at least
+    :data:`NEAR_MISS_SHARE` of its values written as numbers (or read as dates), but not all.
+    """
+    probe = values.head(500).astype("str").str.strip()
+    if probe.empty:
+        return None
+    # The first values decide whether the whole column is looked at: role inference runs on every column.
+    if _is_number(probe).mean() >= NEAR_MISS_SHARE / 2:
+        text = values.astype("str").str.strip()
+        numbers = _is_number(text)
+        share = float(numbers.mean())
+        if NEAR_MISS_SHARE <= share < 1:
+            others = text[~numbers].value_counts().index[:3]
+            one = len(others) == 1
+            return (
+                f"numbers in {_percent(share)} of the values, but {_examples(others)} {'is' if one else 'are'} "
+                f"not numbers: mark {'it' if one else 'them'} as missing on the Data page ('Read the file "
+                "differently') or use 'to number' on the Clean page"
+            )
+        return None
+    if probe.head(200).map(looks_like_date).mean() < NEAR_MISS_SHARE:
+        return None
+    text = values.astype("str").str.strip()
+    read = parse_dates(text).notna().to_numpy()
+    share = float(read.mean())
+    if not NEAR_MISS_SHARE <= share < 1:
+        return None
+    failed = text[~read]
+    return (
+        f"dates in {_percent(share)} of the values, but {len(failed):,} could not be read as dates (such as "
+        f"{_examples(failed.value_counts().index[:3])}); a column is read as dates when {DATE_SHARE:.0%} are: "
+        "correct or clear those values in the file, or use 'to date' on the Clean page (they become missing)"
+    )
+
+
+def _is_number(text: pd.Series) -> pd.Series:
+    return text.str.fullmatch(_NUMBER_TEXT).fillna(False).astype(bool)
+
+
+def _percent(share: float) -> str:
+    """A share as a whole percentage, rounded down (99.6 % of values is not "100%")."""
+    return f"{math.floor(share * 100)}%"
+
+
+def _examples(values) -> str:
+    return ", ".join(repr(_short(v, 20)) for v in values)
 
 
 def _short(value: object, limit: int = 30) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DashboardError
+from core.limits import CHART_CATEGORIES, group_rare, other_label
 from core.target import Task
 
 
@@ -90,8 +91,10 @@ def make_split(frame: pd.DataFrame, target: str | None, task: Task, config: Spli
         shuffled = rng.permutation(positions)
         return _cut(shuffled, n, config)
     parts = {"train": [], "valid": [], "test": []}
-    for label in pd.unique(labels):
-        members = rng.permutation(positions[labels == label])
+    codes, _ = pd.factorize(labels, use_na_sentinel=False)  # classes in order of appearance; one pass
+    order = np.argsort(codes, kind="stable")
+    for group in np.split(positions[order], np.cumsum(np.bincount(codes))[:-1]):
+        members = rng.permutation(group)
         cut = _cut(members, len(members), config)
         for name in parts:
             parts[name].append(getattr(cut, name))
@@ -119,17 +122,27 @@ def _time_split(frame: pd.DataFrame, config: SplitConfig) -> Split:
     return _cut(order, len(order), config)
 
 
-def split_summary(split: Split, y: pd.Series | None) -> pd.DataFrame:
-    """Rows per part and, for labels, each class's share per part (for a chart)."""
+def split_summary(split: Split, y: pd.Series | None, *, max_classes: int = CHART_CATEGORIES) -> pd.DataFrame:
+    """Rows per part and, for labels, each class's share per part (for a chart).
+
+    Beyond ``max_classes`` classes the rarest are summed as one "other (N classes)" row per part,
+    listed after the classes it leaves out.
+    """
     rows = []
+    labels = group_rare(y, max_classes) if y is not None else None
+    distinct = int(y.nunique()) if y is not None else 0
+    other = other_label(distinct - max_classes + 1) if distinct > max_classes else None
     for name, idx in (("train", split.train), ("validation", split.valid), ("test", split.test)):
-        if y is None:
+        if labels is None:
             rows.append({"split": name, "class": "all rows", "rows": len(idx), "share": 1.0})
             continue
-        counts = y.iloc[idx].astype(str).value_counts()
+        counts = labels.iloc[idx].value_counts()
         for label, count in counts.items():
             rows.append({"split": name, "class": label, "rows": int(count), "share": count / max(1, len(idx))})
-    return pd.DataFrame(rows)
+    summary = pd.DataFrame(rows)
+    if other is not None:
+        summary = summary.sort_values("class", key=lambda c: c == other, kind="stable").reset_index(drop=True)
+    return summary
 
 
 #: Fewer validation rows than this and the scores move a lot by chance (said on Models and in the report).
@@ -173,8 +186,9 @@ def split_warnings(split: Split, y: pd.Series | None) -> list[str]:
         if len(idx) == 0:
             continue
         present = _classes(y.iloc[idx])
-        missing = [c for c in trained if c not in present]
-        unseen = [c for c in present if c not in trained]
+        here, known = set(present), set(trained)
+        missing = [c for c in trained if c not in here]
+        unseen = [c for c in present if c not in known]
         found = []
         if len(present) == 1:
             found.append(

@@ -16,6 +16,17 @@ from core.schema import Role
 MAX_INTEGER_CLASSES = 10
 #: A label-like target with more classes than this gets a warning.
 MANY_CLASSES = 50
+#: A classification target with more classes than this is refused: every model, metric, chart and
+#: explanation works class by class (gradient boosting grows one tree per class each round).
+MAX_CLASSES = 200
+#: ... and so is one with fewer rows per class than this on average: too few to learn each class
+#: and to check it on rows the model has not seen.
+MIN_ROWS_PER_CLASS = 5
+#: A class needs this many rows to have one in training and one in validation (the stratified
+#: split gives a class validation rows from 3 rows on); when more than :data:`RARE_CLASSES_SHARE`
+#: of the classes have fewer, the target is refused (a few such classes are only warned about).
+MIN_CLASS_ROWS = 3
+RARE_CLASSES_SHARE = 0.5
 #: Two classes are imbalanced when the rarer holds less than this share of the rows; with k
 #: classes, when the rarest holds less than ``IMBALANCE_SHARE * 2 / k`` (the same fraction of
 #: an even share: ten classes of 10 % each are balanced, one of 3 % among ten is not).
@@ -196,6 +207,62 @@ def imbalance(values: pd.Series) -> Imbalance | None:
     return Imbalance(counts.index[-1], int(counts.iloc[-1]), share)
 
 
+@dataclass(frozen=True)
+class ClassLimit:
+    """Why a target has more classes than the data (or the app) can support, and what to do."""
+
+    problem: str
+    fix: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.problem} {self.fix}"
+
+
+def class_limit(values: pd.Series) -> ClassLimit | None:
+    """The reason a classification target is refused for its classes, or ``None`` when it is usable.
+
+    The one rule (used by the Target page, the Models page and :func:`core.training.make_request`):
+    more than :data:`MAX_CLASSES` classes; fewer than :data:`MIN_ROWS_PER_CLASS` rows per class on
+    average; or more than :data:`RARE_CLASSES_SHARE` of the classes under :data:`MIN_CLASS_ROWS`
+    rows. Missing values are not a class.
+    """
+    present = values.dropna()
+    counts = present.value_counts()
+    classes, rows = len(counts), len(present)
+    if classes < 2:
+        return None
+    name = _short(values.name) if values.name is not None else "the target"
+    rare = int((counts < MIN_CLASS_ROWS).sum())
+    if classes > MAX_CLASSES:
+        problem = (
+            f"'{name}' has {classes:,} classes; this app handles up to {MAX_CLASSES:,}, because every model, "
+            "metric, chart and explanation works class by class."
+        )
+    elif rows < MIN_ROWS_PER_CLASS * classes:
+        problem = (
+            f"'{name}' has {classes:,} classes in {rows:,} rows, {rows / classes:.1f} rows per class on average; "
+            f"a classifier needs at least {MIN_ROWS_PER_CLASS} per class to learn each one and to check it on rows "
+            "it has not seen."
+        )
+    elif rare > RARE_CLASSES_SHARE * classes:
+        examples = ", ".join(repr(_short(v)) for v in counts.index[counts < MIN_CLASS_ROWS][-3:])
+        problem = (
+            f"{rare:,} of the {classes:,} classes have fewer than {MIN_CLASS_ROWS} rows (such as {examples}), "
+            "too few to appear in both the training and the validation rows."
+        )
+    else:
+        return None
+    numeric = pd.api.types.is_numeric_dtype(present.dtype) and not pd.api.types.is_bool_dtype(present.dtype)
+    fix = (
+        "It holds numbers: choose regression to predict them as a quantity, or group them into ranges."
+        if numeric
+        else "Group rare classes into fewer labels (for example 'other', or a category one level up) in the file, "
+        "or choose another target."
+    )
+    return ClassLimit(problem, fix)
+
+
 def detect_task(frame: pd.DataFrame, target: str | None) -> TaskGuess:
     """Detect the task from the target column (``None`` means clustering)."""
     if target is None:
@@ -287,6 +354,10 @@ def target_warnings(
                 )
             )
             return out
+        limit = class_limit(values)
+        if limit is not None:
+            out.append(TargetWarning("error", limit.message))
+            return out
         rare = imbalance(values)
         if rare is not None:
             out.append(
@@ -330,20 +401,26 @@ def target_warnings(
 
 
 def default_features(
-    columns: list[str], roles: dict[str, Role], target: str | None, role_reasons: dict[str, str] | None = None
+    columns: list[str],
+    roles: dict[str, Role],
+    target: str | None,
+    role_reasons: dict[str, str] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> dict[str, tuple[bool, str]]:
     """Which columns start ticked as features, each with a reason.
 
-    ID-like, constant and empty columns start unticked; the target is never a feature.
+    ID-like, constant and empty columns start unticked, with their role's reason; the target is
+    never a feature. A ticked column shows its note (``RoleGuess.note``: why text that is mostly
+    numbers or dates was not read as such) when it has one.
     """
-    reasons = role_reasons or {}
+    reasons, notes = role_reasons or {}, notes or {}
     out: dict[str, tuple[bool, str]] = {}
     for name in columns:
         if name == target:
             continue
         role = roles[name]
         if role.usable:
-            out[name] = (True, f"{role.value}")
+            out[name] = (True, f"{role.value}: {notes[name]}" if notes.get(name) else role.value)
         else:
             detail = reasons.get(name)
             out[name] = (False, f"{role.value}: {detail}" if detail else role.value)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from core import events as ev
 from core.cleaning import CleaningPlan, RowReport, apply_row_steps
-from core.errors import DashboardError
+from core.errors import DashboardError, TargetError
 from core.evaluation import Metric, clustering_scores, default_ranking, primary_metric, score
 from core.features import FeatureOptions, build_pipeline, feature_sources
 from core.guards.leakage import LeakageScan, scan
@@ -30,7 +30,7 @@ from core.guards.model_checks import model_findings
 from core.jobs import BackgroundJob, JobSnapshot, explain_failure
 from core.schema import Role
 from core.split import Split, SplitConfig, cv_folds, make_split
-from core.target import Task, resolve_positive
+from core.target import Task, class_limit, resolve_positive
 
 #: Staged learners are grown in this many steps, scoring validation after each.
 STAGES = 10
@@ -737,9 +737,16 @@ def make_request(
 
     The baseline is added for supervised tasks if the person did not pick it. Binary tasks get
     a positive class: ``positive`` if it is one of the labels, else :func:`core.target.positive_class`.
+
+    Raises:
+        TargetError: A classification target has more classes than its rows support
+            (:func:`core.target.class_limit`).
     """
     rows, row_report = apply_row_steps(frame, plan, target, features)
     kept = [c for c in features if c in rows.columns]
+    limit = class_limit(rows[target]) if task.is_classification else None
+    if limit is not None:
+        raise TargetError(limit.problem, hint=limit.fix)
     split = make_split(rows, target, task, setup.split)
     leakage = scan(rows.iloc[split.train], target, task, kept, plan.roles_after(roles), seed=setup.split.seed)
     metric = setup.metric or default_ranking(task, rows[target] if target is not None else None)[0]

@@ -22,6 +22,7 @@ rows, row_report = state.memo(
 y = rows[choice.target] if choice.target is not None else None
 setup = state.train_setup() or suggested_setup(choice.task, y)
 unconfirmed = views.row_loss_gate(plan, row_report)
+refused = views.class_limit_gate(choice.task, y)
 
 st.subheader("Split", anchor=False)
 split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after), rows)
@@ -92,7 +93,7 @@ label = (
 if st.button(
     label,
     type="primary",
-    disabled=bool(problems) or not runs or unconfirmed or not splittable,
+    disabled=bool(problems) or not runs or unconfirmed or refused or not splittable,
     key="models_train",
     icon=":material/play_arrow:",
 ):

@@ -4,7 +4,6 @@ import streamlit as st
 
 from core import charts
 from core.errors import DashboardError
-from core.guards.leakage import NOT_SCANNED, scan_table
 from core.target import (
     TASK_HELP,
     TargetChoice,
@@ -19,7 +18,7 @@ from core.target import (
     suggest_target,
     target_warnings,
 )
-from ui import guard_views, journey, state
+from ui import guard_views, journey, pickers, state
 from ui.text import md_escape
 
 st.title("2. Target")
@@ -31,14 +30,10 @@ st.write(
 )
 
 NO_TARGET = "∅ no target: find groups of similar rows (clustering)"
-options = [NO_TARGET, *columns]
 initial = (saved.target or NO_TARGET) if saved else suggest_target(columns, roles)
-picked = st.selectbox(
-    "Column to predict",
-    options,
-    index=options.index(initial) if initial in options else 0,
-    key=f"target_column_{state.version()}",
-)
+key = f"target_column_{state.version()}"
+options = pickers.bounded([NO_TARGET, *columns], key=key, keep=[NO_TARGET, initial])
+picked = st.selectbox("Column to predict", options, index=options.index(initial) if initial in options else 0, key=key)
 target = None if picked == NO_TARGET else picked
 try:
     guess = detect_task(frame, target)
@@ -80,7 +75,9 @@ st.subheader("Features", anchor=False)
 st.caption(
     "Columns the model may learn from. ID-like, constant and empty columns start unticked; tick them back if you know better."
 )
-defaults = default_features(columns, roles, target, {c: g.reason for c, g in guesses.items()})
+defaults = default_features(
+    columns, roles, target, {c: g.reason for c, g in guesses.items()}, {c: g.note for c, g in guesses.items()}
+)
 draft = state.feature_draft(target)
 if draft is not None:
     ticked = set(draft)
@@ -104,19 +101,10 @@ edited = st.data_editor(
 features = [c for c, use in zip(edited["column"], edited["use"], strict=True) if use]
 st.caption(f"{len(features)} of {len(defaults)} columns selected.")
 
-scanned = [c for c in defaults if roles[c] not in NOT_SCANNED]
-with st.spinner("Checking the columns for leakage of the target…"):
-    scan = state.memo(
-        "target_scan", (state.version(), target, task), lambda: scan_table(frame, target, task, scanned, roles)
-    )
-guard_views.findings_list(
-    [f for f in scan.findings if f.column in features],
-    key="target_guard",
-    untick=lambda column: state.untick_feature(target, features, column),
-)
-guard_views.scan_caption(scan, len([c for c in features if c in scan.power]))
-
-blocked = any(p.level == "error" for p in problems) or (not features)
+refused = any(p.level == "error" for p in problems)
+if not refused:  # a target that cannot be trained has nothing to leak into
+    guard_views.target_scan(frame, target, task, roles, list(defaults), features)
+blocked = refused or not features
 if not features:
     st.error("Tick at least one feature column.")
 if st.button(

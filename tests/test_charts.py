@@ -69,3 +69,54 @@ def test_before_after_has_two_groups():
     fig = charts.before_after((10, 8), (5, 4), (7, 0))
     assert [t.name for t in fig.data] == ["before", "after"]
     assert list(fig.data[1].y) == [8, 4, 0]
+
+
+# --------------------------------------------------------------------------- thousands of classes
+
+
+def _many_classes(rows: int = 20_000, classes: int = 5_000) -> pd.Series:
+    rng = np.random.default_rng(0)
+    labels = np.array([f"c{i % classes:04d}" for i in range(rows)] + ["common"] * 500)
+    return pd.Series(labels[rng.permutation(len(labels))], name="label")
+
+
+def test_split_chart_of_five_thousand_classes_has_a_bounded_legend():
+    from core.limits import CHART_CATEGORIES
+    from core.split import SplitConfig, make_split, split_summary
+
+    y = _many_classes()
+    split = make_split(y.to_frame(), "label", Task.MULTICLASS, SplitConfig(stratify=False))
+    fig = charts.split_sizes(split_summary(split, y))
+    assert len(fig.data) <= CHART_CATEGORIES
+    names = [t.name for t in fig.data]
+    assert names[0] == "common" and f"other ({5_000 - (CHART_CATEGORIES - 2):,} classes)" in names
+    assert sum(sum(t.y) for t in fig.data) == len(y), "every row is still counted"
+
+
+def test_target_distribution_of_five_thousand_classes_groups_the_rest_in_one_bar():
+    from core.limits import CHART_CATEGORIES
+
+    fig = charts.target_distribution(_many_classes(), Task.MULTICLASS)
+    bars = fig.data[0]
+    assert len(bars.x) == CHART_CATEGORIES
+    assert bars.x[0] == "common" and bars.x[-1].startswith("other (")
+    assert sum(bars.y) == 20_500
+    assert "29 most frequent of 5,001" in fig.layout.title.text
+
+
+def test_confusion_matrix_and_curves_of_many_classes_stay_small():
+    from core.evaluation import confusion_frame
+    from core.limits import CHART_CATEGORIES
+    from core.results import roc_curves
+
+    y = _many_classes(4_000, 1_000).to_numpy()
+    classes = sorted(set(y))
+    frame = confusion_frame(y, y, classes)
+    assert frame.shape == (CHART_CATEGORIES, CHART_CATEGORIES)
+    assert frame.index[0] == "common" or "common" in frame.index
+    assert frame.index[-1] == f"other ({1_001 - (CHART_CATEGORIES - 1):,} classes)"
+    assert int(frame.to_numpy().sum()) == len(y) and int(np.trace(frame.to_numpy())) == len(y)
+    assert len(charts.confusion_matrix_figure(frame).data[0].y) == CHART_CATEGORIES
+
+    proba = np.random.default_rng(0).dirichlet(np.ones(len(classes)), size=len(y))
+    assert len(roc_curves(y, proba, classes)) <= CHART_CATEGORIES

@@ -329,3 +329,56 @@ def test_day_first_dates_are_read_day_first_throughout_a_mixed_column():
     assert when.tolist() == [pd.Timestamp(d) for d in ("2018-06-10 10:00", "2018-06-17", "2018-06-10", "2018-07-05")]
     us = column_of(["2018-06-10 10:00", "06/17/2018", "06/10/2018", "07/05/2018"])
     assert us.tolist() == [pd.Timestamp(d) for d in ("2018-06-10 10:00", "2018-06-17", "2018-06-10", "2018-07-05")]
+
+
+# --------------------------------------------------------------------- cells that hold nothing
+
+
+def test_cells_of_only_spaces_are_missing_and_the_report_counts_them():
+    ds = load("x,label\n1,yes\n2, \n3,no\n4,   \n5,yes\n6,\t\n")
+    assert ds.frame["label"].isna().sum() == 3
+    assert sorted(ds.frame["label"].dropna().unique()) == ["no", "yes"]
+    assert ds.report.blank_cells == {"label": 3}
+    assert any("3 cells" in n and "only spaces" in n and "'label'" in n for n in ds.report.notices)
+
+
+def test_a_number_column_with_blank_cells_is_read_as_numbers():
+    ds = load("x,y\n1.5,a\n  ,b\n3.25,c\n 4 ,d\n")
+    assert pd.api.types.is_float_dtype(ds.frame["x"].dtype)
+    assert ds.frame["x"].isna().sum() == 1
+    assert ds.frame["x"].dropna().tolist() == [1.5, 3.25, 4.0]
+
+
+def test_missing_value_markers_are_counted_in_the_report():
+    ds = load("qty,name\n1,a\nN/A,b\n?,c\n4,d\n")
+    assert ds.frame["qty"].tolist()[:1] == [1] and ds.frame["qty"].isna().sum() == 2
+    assert ds.report.marker_cells == {"qty": 2}
+    assert any("2 cells" in n and "'qty'" in n for n in ds.report.notices)
+
+
+def test_excel_cells_of_only_spaces_are_missing():
+    frame = pd.DataFrame({"x": [1, 2, 3, 4], "label": ["yes", " ", "no", "  "]})
+    ds = load_file(_workbook({"data": frame}), "book.xlsx")
+    assert ds.frame["label"].isna().sum() == 2
+    assert ds.report.blank_cells == {"label": 2}
+
+
+def test_two_thousand_numeric_columns_load():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(20, 2_000)).round(2), columns=[f"x{i}" for i in range(2_000)])
+    ds = load(frame.to_csv(index=False))
+    assert ds.frame.shape == (20, 2_000)
+    assert all(pd.api.types.is_float_dtype(t) for t in ds.frame.dtypes)
+
+
+def test_the_persons_own_missing_markers_make_a_number_column():
+    text = "price,name\n1.5,a\nunknown,b\n2.5,c\ntbd,d\n"
+    assert pd.api.types.is_string_dtype(load(text).frame["price"].dtype)
+    ds = load(text, missing=("unknown", "tbd"))
+    assert ds.frame["price"].dropna().tolist() == [1.5, 2.5]
+    assert ds.report.marker_cells == {"price": 2}
+    assert any("'unknown'" in n and "2 cells" in n for n in ds.report.notices)
+    excel = load_file(
+        _workbook({"s": pd.DataFrame({"price": [1.5, "unknown", 2.5]})}), "b.xlsx", LoadOptions(missing=("unknown",))
+    )
+    assert excel.frame["price"].dropna().tolist() == [1.5, 2.5]

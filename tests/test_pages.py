@@ -174,7 +174,13 @@ def test_override_task_and_choose_clustering():
     at.switch_page("pages/target.py").run()
     version = at.session_state[state.VERSION]
     assert at.selectbox(key=f"target_column_{version}").value == "disease_progression"
+    # 214 distinct numbers in 442 rows cannot be learned as classes: refused, regression suggested
     at.radio(key=f"target_task_{version}_disease_progression").set_value(at.radio[0].options[0]).run()
+    assert at.button(key="target_confirm").disabled
+    assert any("214 classes" in e.body and "regression" in e.body for e in at.error)
+    at.radio(key=f"target_task_{version}_disease_progression").set_value(at.radio[0].options[1]).run()
+    at.selectbox(key=f"target_column_{version}").set_value("sex").run()
+    at.radio(key=f"target_task_{version}_sex").set_value("regression").run()
     at.button(key="target_confirm").click().run()
     assert "chosen by you" in at.session_state[state.TARGET].task_reason
     column = at.selectbox(key=f"target_column_{version}")

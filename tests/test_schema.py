@@ -69,3 +69,39 @@ def test_overrides_apply_and_unknown_columns_are_ignored():
 
 def test_usable_roles():
     assert {r for r in Role if r.usable} == {Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME}
+
+
+# --------------------------------------------------------------------------- near misses explained
+
+
+def test_dates_that_are_almost_all_readable_say_which_values_are_not():
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2021-01-01", periods=85, freq="D")
+    written = [d.strftime(rng.choice(["%Y-%m-%d", "%m/%d/%Y", "%B %d, %Y"])) for d in days]
+    values = written + ["2021-02-30"] * 8 + ["soon"] * 7
+    guess = infer_role(s(list(rng.permutation(values)), name="signup"))
+    assert "dates in 85% of the values" in guess.reason
+    assert "15 could not be read" in guess.reason and "'2021-02-30'" in guess.reason and "'soon'" in guess.reason
+    assert "to date" in guess.reason
+
+
+def test_numbers_mixed_with_markers_say_which_values_are_not_numbers():
+    rng = np.random.default_rng(1)
+    values = [f"{v:.2f}" for v in rng.uniform(10, 99, 90)] + ["unknown"] * 6 + ["tbd"] * 4
+    guess = infer_role(s(list(rng.permutation(values)), name="price"))
+    assert "numbers in 90% of the values" in guess.reason
+    assert "'unknown'" in guess.reason and "'tbd'" in guess.reason and "are not numbers" in guess.reason
+    assert "missing" in guess.reason and "to number" in guess.reason
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["red", "blue", "green"] * 20,  # labels
+        [f"C-{i:05d}" for i in range(60)],  # codes
+        [str(i) for i in range(30)] + ["a", "b"] * 15,  # half numbers: not a near miss
+    ],
+)
+def test_columns_far_from_numbers_or_dates_get_no_such_explanation(values):
+    reason = infer_role(s(values)).reason
+    assert "numbers in" not in reason and "dates in" not in reason

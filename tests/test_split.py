@@ -155,3 +155,11 @@ def test_time_order_advice_names_a_complete_date_column_and_says_why():
     assert "shuffling lets the model train on the future and be scored on the past" in message
     assert "order by 'when' to test on the newest rows" in message.lower()
     assert time_order_advice(f, []) is None
+
+
+def test_stratified_split_of_thousands_of_classes_keeps_every_row_and_each_class_in_training():
+    y = pd.Series([f"c{i % 5_000}" for i in range(20_000)] + [None] * 3)
+    split = make_split(y.to_frame("y"), "y", Task.MULTICLASS, SplitConfig())
+    together = np.sort(np.concatenate([split.train, split.valid, split.test]))
+    assert np.array_equal(together, np.arange(len(y))), "rows without a label are not lost either"
+    assert y.iloc[split.train].nunique() == 5_000

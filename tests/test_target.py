@@ -171,3 +171,84 @@ def test_imbalance_is_judged_against_an_even_share_of_the_classes():
     ]
     one_rare = pd.Series(["rare"] * 3 + [str(i) for i in range(9)] * 11)
     assert imbalance(one_rare).label == "rare"
+
+
+# --------------------------------------------------------------------------- more classes than the data supports
+
+
+def _errors(frame: pd.DataFrame, task: Task = Task.MULTICLASS) -> list[str]:
+    return [w.message for w in target_warnings(frame, "y", task) if w.level == "error"]
+
+
+def test_five_thousand_classes_are_refused_with_the_reason_and_what_to_do():
+    from core.target import MAX_CLASSES, class_limit
+
+    y = pd.Series([f"c{i % 5_000:04d}" for i in range(20_000)], name="y")
+    limit = class_limit(y)
+    assert limit is not None
+    assert "5,000 classes" in limit.problem and f"{MAX_CLASSES:,}" in limit.problem
+    assert "group" in limit.fix.lower()
+    errors = _errors(pd.DataFrame({"y": y}))
+    assert errors == [limit.message], "one error, not a pile of warnings beside it"
+
+
+def test_too_few_rows_per_class_on_average_is_refused_and_a_number_target_is_pointed_to_regression():
+    from core.target import MIN_ROWS_PER_CLASS, class_limit
+
+    y = pd.Series(np.repeat(np.arange(100), 4) * 1.0, name="y")  # 100 classes, 4 rows each
+    limit = class_limit(y)
+    assert limit is not None and f"{MIN_ROWS_PER_CLASS}" in limit.problem and "4.0 rows per class" in limit.problem
+    assert "regression" in limit.fix
+
+
+def test_mostly_tiny_classes_are_refused_but_a_few_rare_ones_only_warned_about():
+    from core.target import MIN_CLASS_ROWS, class_limit
+
+    tail = pd.Series(["big"] * 900 + [f"rare{i}" for i in range(60) for _ in range(2)], name="y")
+    limit = class_limit(tail)
+    assert limit is not None
+    assert f"60 of the 61 classes have fewer than {MIN_CLASS_ROWS} rows" in limit.problem
+    assert "training and the validation rows" in limit.problem
+
+    few = pd.DataFrame({"y": ["a"] * 50 + ["b"] * 50 + ["c"] * 50 + ["odd"] * 1})
+    assert class_limit(few["y"]) is None
+    assert not _errors(few)
+    assert any("'odd' has only 1 row" in w.message for w in target_warnings(few, "y", Task.MULTICLASS))
+
+
+def test_regression_and_clustering_are_never_refused_for_classes():
+    frame = pd.DataFrame({"y": np.arange(1_000) * 0.5})
+    assert not _errors(frame, Task.REGRESSION)
+    assert target_warnings(frame, None, Task.CLUSTERING) == []
+
+
+def test_training_request_refuses_a_target_with_too_many_classes():
+    from core.cleaning import CleaningPlan
+    from core.split import SplitConfig
+    from core.training import ModelRun, TrainSetup, make_request
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=600), "y": [f"c{i % 300}" for i in range(600)]})
+    setup = TrainSetup(SplitConfig(), [ModelRun("decision_tree_clf", "Tree", {})])
+    with pytest.raises(TargetError, match="300 classes"):
+        make_request(
+            frame, "y", Task.MULTICLASS, ["x"], {"x": Role.NUMERIC, "y": Role.CATEGORICAL}, CleaningPlan(), setup
+        )
+
+
+def test_a_label_written_as_spaces_is_missing_so_the_target_is_binary():
+    from core.loading import load_file
+
+    rows = "".join(f"{i},{label}\n" for i, label in enumerate(["yes", "no", " ", "no", "yes", "  "] * 5))
+    frame = load_file(("x,y\n" + rows).encode(), "t.csv").frame
+    guess = detect_task(frame, "y")
+    assert guess.task == Task.BINARY, guess.reason
+    assert any("10 rows" in w.message for w in target_warnings(frame, "y", Task.BINARY))
+
+
+def test_a_ticked_column_shows_why_it_was_not_read_as_numbers():
+    roles = {"price": Role.CATEGORICAL, "x": Role.NUMERIC, "y": Role.CATEGORICAL}
+    notes = {"price": "numbers in 90% of the values, but 'unknown' is not a number", "x": None}
+    out = default_features(list(roles), roles, "y", {}, notes)
+    assert out["price"] == (True, "categorical: numbers in 90% of the values, but 'unknown' is not a number")
+    assert out["x"] == (True, "numeric")

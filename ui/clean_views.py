@@ -20,7 +20,7 @@ from core.cleaning import (
     row_losses,
 )
 from core.schema import Role
-from ui import state
+from ui import pickers, state
 from ui.text import md_escape
 
 ROLE_DEFAULT = "(role default)"
@@ -170,7 +170,7 @@ def outlier_controls(plan: CleaningPlan, numeric: list[str]) -> tuple[OutlierRul
     )
     cols = st.multiselect(
         "Only these columns (empty: all numeric features)",
-        numeric,
+        pickers.bounded(numeric, key=f"{key}_cols", keep=plan.outlier_columns),
         default=[c for c in plan.outlier_columns if c in numeric],
         key=f"{key}_cols",
     )

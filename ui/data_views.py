@@ -11,7 +11,7 @@ from core.loading import DELIMITER_NAMES, ENCODINGS, MAX_UPLOAD_MB, LoadOptions,
 from core.profiling import Profile, format_number
 from core.samples import list_samples, load_sample
 from core.schema import ROLE_HELP, Role
-from ui import state
+from ui import pickers, state
 from ui.text import md_escape, md_label, short
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
@@ -150,9 +150,17 @@ def detected_settings() -> None:
             delimiter = encoding = None
             sheet = st.selectbox("Sheet", rep.sheets, index=rep.sheets.index(rep.sheet), key="data_reread_sheet")
         header = st.checkbox("First row is the header", value=rep.header, key="data_reread_header")
+        missing = st.text_input(
+            "Also read as missing (separate with commas)",
+            value=", ".join(options.missing),
+            key="data_reread_missing",
+            placeholder="for example: unknown, tbd, n.a.",
+            help="Empty cells, cells of only spaces and markers such as NA, N/A, ?, - and null are always missing.",
+        )
         if st.form_submit_button("Read again", icon=":material/refresh:", key="data_reread_submit"):
             src = state.source()
-            new = LoadOptions(delimiter=delimiter, encoding=encoding, header=header, sheet=sheet)
+            markers = tuple(dict.fromkeys(m.strip() for m in missing.split(",") if m.strip()))
+            new = LoadOptions(delimiter=delimiter, encoding=encoding, header=header, sheet=sheet, missing=markers)
             if read_and_store(state.raw(), ds.name, new, src) or state.pending_dataset() is not None:
                 st.rerun()
             load_error_message()
@@ -244,7 +252,8 @@ def role_table(prof: Profile) -> None:
 
 def column_detail(prof: Profile) -> None:
     """Statistics and a full-size chart for one chosen column."""
-    name = st.selectbox("Column", [c.name for c in prof.columns], key=f"data_detail_{state.version()}")
+    key = f"data_detail_{state.version()}"
+    name = st.selectbox("Column", pickers.bounded([c.name for c in prof.columns], key=key), key=key)
     col = prof.column(name)
     left, right = st.columns([1, 2])
     with left:

@@ -10,9 +10,10 @@ import streamlit as st
 from core import charts
 from core import explain as ce
 from core.errors import DashboardError
+from core.limits import MAX_OPTIONS
 from core.schema import Role
 from core.training import TrainedModel, TrainingRequest
-from ui import state
+from ui import pickers, state
 from ui.text import md_escape, md_label
 
 
@@ -158,10 +159,13 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
 
 
 def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
-    ranked = list(ce.importance_frame(expl)["column"])
-    column = st.selectbox("Column", ranked, key="explain_dep_column")
+    ranked = list(ce.importance_frame(expl)["column"])  # most important first
+    column = st.selectbox("Column", pickers.bounded(ranked, key="explain_dep_column"), key="explain_dep_column")
     partner = ce.strongest_interaction(expl, column)
-    options = [None, *[c for c in ranked if c != column]]
+    others = [c for c in ranked if c != column]
+    if len(others) >= MAX_OPTIONS:  # the most important columns, and the strongest partner
+        others = list(dict.fromkeys([*others[: MAX_OPTIONS - 2], *([partner] if partner else [])]))
+    options = [None, *others]
     color = st.selectbox(
         "Colour by",
         options,

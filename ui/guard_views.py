@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from core.guards.findings import Finding, Level
-from core.guards.leakage import LeakageScan
+from core.guards.leakage import NOT_SCANNED, LeakageScan, scan_table
+from core.schema import Role
+from core.target import Task
+from ui import state
 from ui.text import md_code, md_escape, md_label
 
 ICONS = {Level.LEAK: ":material/report:", Level.LOOK: ":material/visibility:"}
@@ -46,3 +50,25 @@ def scan_caption(scan: LeakageScan, columns: int) -> None:
         text += " Not scanned (free text or no information): " + ", ".join(f"'{c}'" for c in scan.skipped[:5])
         text += "…" if len(scan.skipped) > 5 else "."
     st.caption(md_escape(text))
+
+
+def target_scan(
+    frame: pd.DataFrame,
+    target: str | None,
+    task: Task,
+    roles: dict[str, Role],
+    candidates: list[str],
+    features: list[str],
+) -> None:
+    """The Target page's leakage scan (memoised per dataset, target and task): findings for ticked columns, with Untick."""
+    scanned = [c for c in candidates if roles[c] not in NOT_SCANNED]
+    with st.spinner("Checking the columns for leakage of the target…"):
+        scan = state.memo(
+            "target_scan", (state.version(), target, task), lambda: scan_table(frame, target, task, scanned, roles)
+        )
+    findings_list(
+        [f for f in scan.findings if f.column in features],
+        key="target_guard",
+        untick=lambda column: state.untick_feature(target, features, column),
+    )
+    scan_caption(scan, len([c for c in features if c in scan.power]))

@@ -10,10 +10,11 @@ from core import charts, registry
 from core.cleaning import CleaningPlan, RowReport, needs_confirmation
 from core.errors import DashboardError
 from core.evaluation import METRICS, RANKING_CHOICES, default_ranking
-from core.features import IMBALANCE_METHODS, FeatureOptions, date_feature_note
+from core.features import IMBALANCE_METHODS, MAX_INTERACTION_COLUMNS, FeatureOptions, date_feature_note
+from core.limits import MAX_OPTIONS, ratio_pairs
 from core.schema import Role
 from core.split import SplitConfig, size_warning, split_summary, split_warnings, time_order_advice
-from core.target import IMBALANCE_SHARE, Task
+from core.target import IMBALANCE_SHARE, Task, class_limit
 from core.training import ModelRun, TrainSetup
 from ui import state
 from ui.text import md_escape
@@ -275,6 +276,16 @@ def row_loss_gate(plan: CleaningPlan, report: RowReport) -> bool:
     return True
 
 
+def class_limit_gate(task: Task, y: pd.Series | None) -> bool:
+    """Say why in red when the target has more classes than its rows support (it cannot be trained); True then."""
+    limit = class_limit(y) if task.is_classification and y is not None else None
+    if limit is None:
+        return False
+    st.error(md_escape(limit.message), icon=":material/block:")
+    st.page_link("pages/target.py", label="Go to Target", icon=":material/ads_click:")
+    return True
+
+
 def imbalance_and_ranking(setup: TrainSetup, task: Task, y: pd.Series | None) -> tuple[str, str | None]:
     """How to treat imbalanced classes and which metric ranks the models, with the reason for the default."""
     if task == Task.CLUSTERING:
@@ -307,25 +318,40 @@ def imbalance_and_ranking(setup: TrainSetup, task: Task, y: pd.Series | None) ->
 
 
 def feature_options(current: FeatureOptions, numeric: list[str]) -> FeatureOptions:
-    """Optional engineered features: interaction terms and ratios."""
+    """Optional engineered features: interaction terms and ratios (a searched shortlist of pairs on wide tables)."""
+    too_many = len(numeric) > MAX_INTERACTION_COLUMNS
     interactions = st.checkbox(
         "Add interaction terms between numeric columns (a × b)",
-        current.interactions,
-        key="models_interactions",
-        help="Lets linear models capture effects that depend on two columns together. Adds many columns when there are many numeric features.",
+        current.interactions and not too_many,
+        key="models_interactions_off" if too_many else "models_interactions",
+        disabled=too_many,
+        help=f"Off with more than {MAX_INTERACTION_COLUMNS} numeric features: {len(numeric):,} would make "
+        f"{len(numeric) * (len(numeric) - 1) // 2:,} new columns."
+        if too_many
+        else "Lets linear models capture effects that depend on two columns together. Adds many columns when there are many numeric features.",
     )
-    pairs = [f"{a} / {b}" for a in numeric for b in numeric if a != b]
+    query = ""
+    if len(numeric) * (len(numeric) - 1) > MAX_OPTIONS:
+        query = st.text_input(
+            "Find columns for ratios",
+            key="models_ratio_search",
+            placeholder="part of a column name",
+            help=f"With many numeric columns the list below shows at most {MAX_OPTIONS:,} pairs; type to narrow it.",
+        )
+    listed = ratio_pairs(numeric, query, keep=current.ratios)
+    labels = {f"{a} / {b}": (a, b) for a, b in listed.options}
     chosen = st.multiselect(
         "Add ratios between numeric columns",
-        pairs,
-        default=[f"{a} / {b}" for a, b in current.ratios if f"{a} / {b}" in pairs],
+        list(labels),
+        default=[f"{a} / {b}" for a, b in current.ratios if f"{a} / {b}" in labels],
         key="models_ratios",
         help="For example price per square metre.",
     )
-    ratios = tuple(tuple(p.split(" / ", 1)) for p in chosen)
+    if listed.note():
+        st.caption(md_escape(listed.note("pairs")))
     return FeatureOptions(
         interactions=bool(interactions),
-        ratios=ratios,
+        ratios=tuple(labels[p] for p in chosen if p in labels),
         min_frequency=current.min_frequency,
         max_categories=current.max_categories,
         text_max_features=current.text_max_features,

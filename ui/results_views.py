@@ -19,6 +19,7 @@ from core.evaluation import (
 )
 from core.guards.findings import worst_first
 from core.guards.model_checks import model_findings
+from core.limits import CHART_CATEGORIES
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest, build_model_pipeline
 from ui import experiments_views, guard_views, state
@@ -174,16 +175,19 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
             charts.confusion_matrix_figure(confusion_frame(pred.y, pred.y_pred, pred.classes, normalized), normalized),
             key="results_confusion",
         )
+        _few_classes_note(pred)
     elif view == "Threshold":
         _threshold(pred)
     elif view == "ROC" and pred.proba is not None:
         curves = results.roc_curves(pred.y, pred.proba, pred.classes, pred.positive)
         st.plotly_chart(charts.roc_figure(curves, title=_positive_title("ROC curve", pred)), key="results_roc")
+        _few_classes_note(pred)
     elif view == "Precision–recall" and pred.proba is not None:
         curves = results.pr_curves(pred.y, pred.proba, pred.classes, pred.positive)
         baseline = float(np.mean(pred.y == pred.positive)) if task == Task.BINARY else None
         title = _positive_title("Precision–recall curve", pred)
         st.plotly_chart(charts.pr_figure(curves, title=title, baseline=baseline), key="results_pr")
+        _few_classes_note(pred)
     elif view == "Calibration" and pred.proba is not None:
         binary = task == Task.BINARY
         x_title = f"predicted probability of '{pred.positive}'" if binary else "confidence (highest probability)"
@@ -205,6 +209,15 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
         _learning_curve(model, request)
     elif view in ("ROC", "Precision–recall", "Calibration"):
         st.info("This model gives no probabilities, so this chart is not available.")
+
+
+def _few_classes_note(pred: results.Predictions) -> None:
+    """Say so when a class-wise chart shows only the most frequent classes."""
+    if len(pred.classes) > CHART_CATEGORIES:
+        st.caption(
+            f"With {len(pred.classes):,} classes, the {CHART_CATEGORIES} most frequent among these rows are shown "
+            "(the confusion matrix sums the rest as 'other'); the per-class table lists them all."
+        )
 
 
 def _positive_title(title: str, pred: results.Predictions) -> str:

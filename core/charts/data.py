@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
+from core.limits import CHART_CATEGORIES, group_rare, other_label
 from core.profiling import ColumnProfile, Profile
 from core.target import Task
 
@@ -70,25 +71,28 @@ def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def target_distribution(values: pd.Series, task: Task, *, max_classes: int = 30) -> go.Figure:
-    """Class counts (classification) or a histogram (regression) of the target."""
+def target_distribution(values: pd.Series, task: Task, *, max_classes: int = CHART_CATEGORIES) -> go.Figure:
+    """Class counts (classification; beyond ``max_classes`` the rarest as one "other" bar) or a histogram."""
     name = safe_text(values.name, 40)
     fig = go.Figure()
     present = values.dropna()
     if task.is_classification:
-        counts = present.astype(str).value_counts()
-        shown = counts.head(max_classes)
-        shares = (shown / counts.sum() * 100).round(1)
+        counts = group_rare(present, max_classes).value_counts()
+        total = int(present.nunique())
+        other = other_label(total - len(counts) + 1) if total > len(counts) else None
+        if other is not None:  # the group goes last, whatever its size
+            counts = pd.concat([counts.drop(other), counts[[other]]])
+        shares = (counts / counts.sum() * 100).round(1)
         fig.add_bar(
-            x=[safe_text(k, 24) for k in shown.index],
-            y=shown.to_numpy(),
-            marker_color=[WARN if s < 20 else ACCENT for s in shares],
+            x=[safe_text(k, 24) for k in counts.index],
+            y=counts.to_numpy(),
+            marker_color=[MUTED if k == other else WARN if s < 20 else ACCENT for k, s in shares.items()],
             text=[f"{s:g}%" for s in shares],
             textposition="outside",
             hovertemplate="%{x}: %{y:,} rows<extra></extra>",
         )
         fig.update_yaxes(title="rows")
-        title = f"Classes of {name}" + (f" (top {max_classes} of {len(counts)})" if len(counts) > max_classes else "")
+        title = f"Classes of {name}" + (f" ({len(counts) - 1} most frequent of {total:,})" if other else "")
     else:
         fig.add_histogram(x=present.to_numpy(), nbinsx=40, marker_color=ACCENT)
         fig.update_yaxes(title="rows")

@@ -1,0 +1,38 @@
+"""Pickers whose options come from the table: bounded, with a search box on wide tables.
+
+Streamlit sends every option of a selectbox or multiselect to the browser. A list
+that grows with the table (columns, pairs of columns, values) is cut to
+``core.limits.MAX_OPTIONS`` here: above that, a search box comes first and the
+picker lists the person's current choice plus the first matches, with a caption
+saying how many more there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import streamlit as st
+
+from core.limits import MAX_OPTIONS, shortlist
+from ui.text import md_escape
+
+
+def bounded(options: Sequence, *, key: str, keep: Iterable = (), what: str = "columns") -> list:
+    """The options the picker keyed ``key`` may show: all of them when few, else a searched shortlist.
+
+    What the picker holds now (its value in the session) and ``keep`` always stay in the list.
+    """
+    if len(options) <= MAX_OPTIONS:
+        return list(options)
+    query = st.text_input(
+        f"Find {what}",
+        key=f"{key}_search",
+        placeholder="part of a name",
+        help=f"There are {len(options):,} {what}; the list below shows at most {MAX_OPTIONS:,} at a time.",
+    )
+    held = st.session_state.get(key)
+    current = held if isinstance(held, list) else [held]
+    listed = shortlist(options, query, keep=[*current, *keep])
+    if listed.note():
+        st.caption(md_escape(listed.note(what)))
+    return listed.options
