@@ -13,6 +13,7 @@ runtime.protect_background_training()
 
 st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
 state.init()
+state.workspace()  # the browser's workspace id goes into the address, so a reload finds its runs again
 page = st.navigation(journey.pages(), position="hidden")
 try:
     page.run()

@@ -13,12 +13,14 @@ loader) with their recorded scores. Data whose fingerprint differs restores the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import tracking
 from core.cleaning import CleaningPlan
 from core.errors import DashboardError
+from core.evaluation import TASK_METRICS
 from core.export import dataset_fingerprint
 from core.features import FeatureOptions, feature_sources
 from core.split import SplitConfig
@@ -106,19 +108,26 @@ def same_data(request: TrainingRequest, settings: RestoredSettings) -> bool:
     return bool(settings.fingerprint) and dataset_fingerprint(request.frame)["sha256"] == settings.fingerprint
 
 
-def restored_results(tracking_uri: str, training_run_id: str, request: TrainingRequest) -> list[Any]:
-    """The recorded run's models: each loaded from its bundle (safe loader) with its recorded scores.
+def restored_results(
+    tracking_uri: str, training_run_id: str, request: TrainingRequest
+) -> tuple[list[Any], tracking.TrackingReport]:
+    """The recorded run's models, each loaded from its bundle (safe loader) with its recorded scores.
 
-    A model recorded as failed comes back as a :class:`ModelFailure`. Raises
-    :class:`core.tracking.TrackingError` or :class:`core.export.BundleError` when a model cannot be read.
+    Returns the results and a report that points each model at its run (so a test score scored
+    later is logged on it). A model recorded as failed comes back as a :class:`ModelFailure`.
+    Raises :class:`core.tracking.TrackingError` or :class:`core.export.BundleError` when a model
+    cannot be read.
     """
     params = {m.name: m.params for m in request.models}
     results: list[Any] = []
-    for run in tracking.model_runs_of(tracking_uri, training_run_id):
+    model_runs: dict[str, str] = {}
+    runs = tracking.model_runs_of(tracking_uri, training_run_id)
+    for run in runs:
         if run["failed"]:
             results.append(ModelFailure(run["name"], run["key"], "recorded as failed in the experiment log"))
             continue
         usable = tracking.load_run_model(tracking_uri, run["run_id"])
+        model_runs[run["name"]] = run["run_id"]
         metrics = run["metrics"]
         held_out = "train" if request.task == Task.CLUSTERING else "valid"
         results.append(
@@ -128,15 +137,24 @@ def restored_results(tracking_uri: str, training_run_id: str, request: TrainingR
                 params.get(run["name"], {}),
                 usable.pipeline,
                 request.task,
-                _prefixed(metrics, held_out),
-                _prefixed(metrics, "train"),
+                _scores(metrics, held_out, request.task),
+                _scores(metrics, "train", request.task),
                 float(metrics.get("duration_seconds", 0.0)),
                 cv_scores={k: v for k, v in metrics.items() if k.startswith("cv_")},
                 sources=feature_sources(usable.pipeline),
             )
         )
-    return results
+    report = tracking.TrackingReport(
+        True,
+        f"Restored {len(model_runs)} model runs from the experiment log.",
+        tracking_uri,
+        training_run_id,
+        model_runs,
+    )
+    return results, report
 
 
-def _prefixed(metrics: dict[str, float], prefix: str) -> dict[str, float]:
-    return {k.removeprefix(f"{prefix}_"): float(v) for k, v in metrics.items() if k.startswith(f"{prefix}_")}
+def _scores(metrics: dict[str, float], prefix: str, task: Task) -> dict[str, float]:
+    """One split's recorded scores; the task's metrics that were undefined (not recorded) come back as NaN."""
+    recorded = {k.removeprefix(f"{prefix}_"): float(v) for k, v in metrics.items() if k.startswith(f"{prefix}_")}
+    return {**dict.fromkeys(TASK_METRICS[task], math.nan), **recorded} if recorded else recorded

@@ -183,7 +183,8 @@ def _experiment_id(client, tracking_uri: str, create: bool) -> str | None:
 def _store_error(tracking_uri: str, exc: Exception, doing: str) -> TrackingError:
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
     return TrackingError(
-        f"Could not {doing} the experiment store ({describe_store(tracking_uri)}): {type(exc).__name__}: {text}. "
+        f"Could not {doing} the experiment store ({describe_store(tracking_uri, show_paths=False)}): "
+        f"{type(exc).__name__}: {text}. "
         "Check that the folder is writable or that MLFLOW_TRACKING_URI points to a reachable tracking server."
     )
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import charts
 from ui import data_views as views
-from ui import journey, state
+from ui import journey, restore_views, state
 from ui.text import md_escape
 
 st.title("1. Data")
@@ -13,6 +13,8 @@ st.write("Upload your own table or start with a bundled sample. Nothing leaves t
 views.upload_box()
 views.load_error_message()
 views.pending_choice()
+restore_views.waiting()
+restore_views.offer()
 with st.expander("…or pick a sample dataset", expanded=state.dataset() is None):
     views.sample_picker()
 

@@ -6,12 +6,15 @@ hook from :func:`recorder`); pages only read what it reported.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
 from core import charts, serving, tracking
 from core.errors import DashboardError
 from core.evaluation import metric_label
+from core.restore import run_settings
 from ui import state
 from ui.text import md_escape
 
@@ -29,11 +32,28 @@ def tracking_uri() -> str:
 
 
 def recorder():
-    """The hook that records a training run when it ends (given to ``TrainingJob``)."""
+    """The hook that records a training run when it ends (given to ``TrainingJob``), with what restoring it needs."""
     source, dataset = state.source(), state.dataset()
     # the name the sidebar shows (the file name; a sample's file), so runs are recognisable
     name = dataset.name if dataset is not None else (source.name if source is not None else "data")
-    return tracking.recorder(tracking_uri(), name)
+    context = {
+        "source": {
+            "name": source.name if source is not None else name,
+            "kind": source.kind if source is not None else "upload",
+            "sample": source.file_id.removeprefix("sample:")
+            if source is not None and source.kind == "sample"
+            else None,
+            "file": name,
+        },
+        "load_options": dataclasses.asdict(state.load_options()),
+        "role_overrides": state.role_overrides(),
+    }
+    return tracking.recorder(
+        tracking_uri(),
+        name,
+        workspace=state.workspace(),
+        session_of=lambda request: {**context, **run_settings(request)},
+    )
 
 
 def recording_note(job) -> None:
@@ -76,8 +96,16 @@ def record_test_scores(model_name: str, scores: dict[str, float]) -> None:
 
 
 def store_info(uri: str) -> None:
-    """Where the runs live and how to open them in MLflow's own UI."""
-    st.caption(md_escape(f"Runs are recorded in {tracking.describe_store(uri)}."))
+    """Whose runs these are, where they live (paths only when the app is local) and how to open them in MLflow."""
+    local = state.served_locally()
+    st.caption(md_escape(f"Runs are recorded in {tracking.describe_store(uri, show_paths=local)}."))
+    if state.visible_workspace() is not None:
+        st.caption(
+            "These are the runs of this browser workspace (the `ws=` part of the address). Bookmark the address to "
+            "come back to them; anyone you give it to sees them too."
+        )
+    if not local:
+        return
     with st.expander("Open these runs in MLflow's UI", icon=":material/open_in_new:"):
         st.caption("In a terminal, from the project folder with its virtual environment active:")
         st.code(tracking.ui_command(uri), language="bash")
@@ -101,7 +129,8 @@ def _per_store_state(name: str, uri: str, key, compute):
 def load_runs(uri: str) -> pd.DataFrame | None:
     """Every recorded model run, or ``None`` after showing why the store cannot be read."""
     try:
-        return _per_store_state("experiments_runs", uri, None, lambda: tracking.list_runs(uri))
+        ws = state.visible_workspace()
+        return _per_store_state("experiments_runs", uri, ws, lambda: tracking.list_runs(uri, workspace=ws))
     except DashboardError as err:
         st.error(md_escape(err.user_message), icon=":material/database_off:")
         return None
@@ -276,7 +305,13 @@ def _recorded_run(job, model_name: str) -> tuple[str, str] | None:
 
 
 def serve_commands(run_id: str, schema, uri: str) -> None:
-    """The command that serves a tracked model as a REST API, and a curl call for it (given the ``schema``)."""
+    """The command that serves a tracked model as a REST API, and a curl call for it (given the ``schema``).
+
+    Only when the app is local: the command names the server's store, which is not for visitors to see.
+    """
+    if not state.served_locally():
+        st.caption(md_escape(f"The app's administrator can serve this model as a REST API: its run is {run_id}."))
+        return
     st.caption("Serve this model as a REST API on this computer (from the project folder, virtual environment active):")
     st.code(serving.serve_command(serving.model_uri(run_id), tracking_uri=uri), language="bash")
     if schema is not None:

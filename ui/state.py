@@ -12,6 +12,8 @@ Per-person objects live only in ``st.session_state``; nothing here goes into
 from __future__ import annotations
 
 import dataclasses
+import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,9 @@ PREDICTED = "use.predicted"  # ((model label, file id), file name, scored frame,
 BUNDLE_UPLOAD = "use.bundle_upload"  # (file id, error message or None) of the last bundle upload read
 FORM_ROWS = "use.form_rows"  # model label -> the values last submitted in the Predict form
 PENDING = "data.pending"  # (Dataset, bytes, Source, LoadOptions) read while work was running: awaits a decision
+WORKSPACE = "ui.workspace"  # this browser workspace's id (also in the address bar as ?ws=…)
+RESTORE = "data.restore"  # (data version when asked, the recorded run, its settings): waits for the run's data
+RESTORE_NOTE = "data.restore_note"  # ("success" | "error", message): how the last restore went, shown once
 KEPT = "ui.kept"  # widget key -> (token, last value): view choices that survive a visit to another page
 
 _DOWNSTREAM = {
@@ -74,7 +79,7 @@ def init() -> None:
         ROLE_GUESSES: None, ROLE_OVERRIDES: {}, PROFILE: None, TARGET: None, TARGET_DRAFT: None, PLAN: None,
         TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [], EXPLAIN_JOBS: {},
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None, LOADED_MODELS: [], PREDICTED: None,
-        BUNDLE_UPLOAD: None, FORM_ROWS: {}, PENDING: None,
+        BUNDLE_UPLOAD: None, FORM_ROWS: {}, PENDING: None, RESTORE: None,
     }  # fmt: skip
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
@@ -124,6 +129,56 @@ def set_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> 
     st.session_state[LOAD_ERROR] = None
     st.session_state[VERSION] = version() + 1
     _clear(DATASET)
+
+
+_WORKSPACE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+
+
+def workspace() -> str:
+    """This browser's workspace: its runs in the experiment log, kept in the address (``?ws=…``) across reloads.
+
+    A visitor without one gets a new random id; bookmarking or sharing the address shares the workspace.
+    """
+    ws = st.session_state.get(WORKSPACE)
+    if ws is None:
+        given = st.query_params.get("ws")
+        ws = given if given and _WORKSPACE_ID.match(given) else secrets.token_urlsafe(9)
+        st.session_state[WORKSPACE] = ws
+    if st.query_params.get("ws") != ws:
+        st.query_params["ws"] = ws
+    return ws
+
+
+def served_locally() -> bool:
+    """Whether the app answers this computer only (so showing its file paths reveals nothing to others)."""
+    from core.tracking import LOOPBACK
+
+    return str(st.get_option("server.address") or "") in LOOPBACK
+
+
+def visible_workspace() -> str | None:
+    """The workspace whose runs this visitor sees, or ``None`` when every run is shared (see core.tracking)."""
+    from core.tracking import experiments_shared
+
+    return None if experiments_shared(st.get_option("server.address")) else workspace()
+
+
+def restore_pending():
+    """A restore waiting for its data: (data version when asked, the recorded run, its settings), or ``None``."""
+    return st.session_state.get(RESTORE)
+
+
+def set_restore_pending(value) -> None:
+    st.session_state[RESTORE] = value
+
+
+def set_restore_note(kind: str, message: str) -> None:
+    st.session_state[RESTORE_NOTE] = (kind, message)
+
+
+def take_restore_note() -> tuple[str, str] | None:
+    """How the last restore went, once (it is forgotten when read)."""
+    return st.session_state.pop(RESTORE_NOTE, None)
 
 
 def running_work() -> str | None:
