@@ -15,9 +15,10 @@ st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model
 state.init()
 state.workspace()  # the browser's workspace id goes into the address, so a reload finds its runs again
 page = st.navigation(journey.pages(), position="hidden")
-try:
-    page.run()
-finally:
-    # Drawn after the page so it shows what the page just did (a step done, one
-    # unlocked); `finally` so it is drawn even when a guard stops the page.
-    journey.sidebar(current=page.url_path or journey.STEPS[0].key)
+current = page.url_path or journey.STEPS[0].key
+slot = st.sidebar.empty()
+# Drawn before the page, so a page that stops early (a guard's st.stop) still has it, and again
+# after, in the same slot, so it shows what the page just did (a step done, one unlocked).
+journey.sidebar(slot, current)
+page.run()
+journey.sidebar(slot, current)

@@ -81,9 +81,12 @@ def pages() -> list:
     return [st.Page(s.path, title=s.title, icon=s.icon, url_path=s.key, default=(i == 0)) for i, s in enumerate(STEPS)]
 
 
-def sidebar(current: str | None) -> None:
-    """Draw the journey in the sidebar: done ✓, current ▸, locked 🔒 with why."""
-    with st.sidebar:
+def sidebar(slot, current: str | None) -> None:
+    """Draw the journey into ``slot`` (an ``st.sidebar.empty()``): done ✓, current ▸, locked 🔒 with why.
+
+    Drawing again into the same slot replaces what was there.
+    """
+    with slot.container():
         st.markdown("### No-code ML")
         st.caption("Follow the steps from top to bottom.")
         for i, step in enumerate(STEPS, start=1):

@@ -8,7 +8,7 @@ dialog, set on the app's window from a tiny same-origin component.
 
 from __future__ import annotations
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 _SCRIPT = """<script>
 (function () {
@@ -27,4 +27,4 @@ _SCRIPT = """<script>
 
 def warn_before_leaving(active: bool) -> None:
     """Turn the browser's leave-page warning on (work is running) or off."""
-    components.html(_SCRIPT % ("true" if active else "false"), height=0)
+    st.iframe(_SCRIPT % ("true" if active else "false"), height=1)
