@@ -69,7 +69,7 @@ def looks_like_date(value: str) -> bool:
     return bool(_FULL_DATE.fullmatch(text)) or any(p.fullmatch(text) for p in _MONTH_ONLY)
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
+def parse_dates(values: pd.Series, day_first: bool | None = None) -> pd.Series:
     """Text written as dates or months → datetimes; anything else → NaT.
 
     Recognised: ISO dates with or without a time (``2018-03-01 10:00``), US and
@@ -78,16 +78,26 @@ def parse_dates(values: pd.Series) -> pd.Series:
     ``Mar-2018``, ``March 2018``, ``03/2018``), which become the first of that
     month. Numbers, version strings (``1.2.3``), codes (``M-00001``), ranges
     (``10-20``, seasons like ``2009-10``) and implausible years are not dates.
+
+    Numeric dates put the day first when ``day_first`` says so; when it is
+    ``None``, when some first number is above 12 and no second one is (see
+    :func:`ambiguous_order` for columns where both readings work).
     """
     text = values.astype("str").str.strip().where(values.notna())
     distinct = pd.Series(text.dropna().unique(), dtype="str")
     if len(distinct) < 0.5 * len(text):  # parse each distinct value once
-        lookup = _parse_distinct(distinct)
+        lookup = _parse_distinct(distinct, day_first)
         return pd.Series(lookup.to_numpy(), index=distinct.to_numpy()).reindex(text.to_numpy()).set_axis(values.index)
-    return _parse_distinct(text)
+    return _parse_distinct(text, day_first)
 
 
-def _parse_distinct(text: pd.Series) -> pd.Series:
+def ambiguous_order(values: pd.Series) -> bool:
+    """Whether numeric dates read both as month/day and day/month (no first or second number above 12)."""
+    parts = values.astype("str").str.extract(_NUMERIC_DATE.pattern).dropna().astype(int)
+    return bool(len(parts)) and not (parts > 12).any().any() and bool((parts[0] != parts[1]).any())
+
+
+def _parse_distinct(text: pd.Series, day_first: bool | None = None) -> pd.Series:
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     month = _month_starts(text)
     if month is not None:
@@ -95,7 +105,7 @@ def _parse_distinct(text: pd.Series) -> pd.Series:
     full = text.str.fullmatch(_FULL_DATE).fillna(False).astype(bool) & out.isna()
     low, high = DATE_YEARS
     if full.any():
-        days = _to_datetime(text[full])
+        days = _to_datetime(text[full], day_first)
         if days.dt.tz is not None and (month is None or month.isna().all()):
             days = days.reindex(text.index)  # every date carries a time zone: keep it
             return days.where(days.dt.year.between(low, high))
@@ -105,12 +115,14 @@ def _parse_distinct(text: pd.Series) -> pd.Series:
     return out.where(out.dt.year.between(low, high))
 
 
-def _to_datetime(text: pd.Series) -> pd.Series:
+def _to_datetime(text: pd.Series, day_first: bool | None = None) -> pd.Series:
     """Day-month-year numbers ('10/06/2018') with one day-first rule per column; everything else as written."""
     numeric = text.str.match(_NUMERIC_DATE).fillna(False).astype(bool)
     if not numeric.any() or numeric.all():
-        return _parse(text, dayfirst=_day_first(text) if numeric.any() else False)
-    parts = [_parse(text[numeric], dayfirst=_day_first(text[numeric])), _parse(text[~numeric], dayfirst=False)]
+        order = (_day_first(text) if day_first is None else day_first) if numeric.any() else False
+        return _parse(text, dayfirst=order)
+    order = _day_first(text[numeric]) if day_first is None else day_first
+    parts = [_parse(text[numeric], dayfirst=order), _parse(text[~numeric], dayfirst=False)]
     if any(p.dt.tz is not None for p in parts):  # one time line, in UTC
         parts = [pd.to_datetime(p, utc=True).dt.tz_convert(None) for p in parts]
     return pd.concat([p.astype("datetime64[us]") for p in parts]).reindex(text.index)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.dates import DATE_SHARE, DATE_YEARS, looks_like_date, parse_dates
+from core.dates import DATE_SHARE, DATE_YEARS, ambiguous_order, looks_like_date, parse_dates
 from core.errors import DataLoadError
 
 #: Tokens read as "missing" in any column (besides the empty cell).
@@ -68,6 +68,8 @@ class LoadOptions:
     sheet: str | None = None
     #: Values read as missing besides :data:`MISSING_TOKENS` (such as 'unknown' or 'tbd').
     missing: tuple[str, ...] = ()
+    #: Numeric dates such as 03/04/2018: day first (True), month first (False) or detected (None).
+    day_first: bool | None = None
 
 
 @dataclass
@@ -96,6 +98,8 @@ class LoadReport:
     marker_cells: dict[str, int] = field(default_factory=dict)
     #: The person's own missing-value markers, besides :data:`MISSING_TOKENS`.
     extra_missing: tuple[str, ...] = ()
+    #: The person's reading of numeric dates (:attr:`LoadOptions.day_first`).
+    day_first: bool | None = None
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -277,6 +281,7 @@ def _load_text(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
         decimal=sniffed.decimal,
         thousands=sniffed.thousands,
         extra_missing=tuple(options.missing),
+        day_first=options.day_first,
     )
     utf8 = _to_utf8(data, sniffed.encoding)
     names, ragged = _scan_rows(utf8, sniffed, report)
@@ -514,7 +519,7 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str], report: LoadRe
             raise DataLoadError(f"The file could not be parsed as a table: {exc2}") from exc
     except pl.exceptions.PolarsError as exc:
         raise DataLoadError(f"The file could not be parsed as a table: {exc}") from exc
-    implausible = _implausible_dates(table)
+    implausible = [*_implausible_dates(table), *_numeric_dates(data, sniffed, names, table)]
     if implausible:
         # polars read version strings such as '1.2.3' as the date 0003-02-01: read those as text.
         table = pl.read_csv(
@@ -532,6 +537,34 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str], report: LoadRe
     holder = [_null_tokens(table, report)]
     del table
     return _polars_to_pandas(holder)
+
+
+def _numeric_dates(data: bytes, sniffed: Sniffed, names: list[str], table) -> list[str]:
+    """Columns polars read as dates that are written as numbers ('03/04/2018'): core.dates reads those.
+
+    polars picks day or month first by itself, silently; core.dates decides once per column with
+    the rule the app states, says when both readings work, and follows the person's choice.
+    """
+    import polars as pl
+
+    temporal = [name for name, dtype in table.schema.items() if dtype.is_temporal() and dtype != pl.Duration]
+    if not temporal:
+        return []
+    head = pl.read_csv(
+        data,
+        separator=sniffed.delimiter,
+        has_header=sniffed.header,
+        new_columns=names or None,
+        infer_schema=False,
+        n_rows=200,
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    )
+    return [
+        name
+        for name in temporal
+        if name in head.columns and head[name].drop_nulls().str.contains(r"^\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}").any()
+    ]
 
 
 def _implausible_dates(table) -> list[str]:
@@ -728,7 +761,8 @@ def _parse_dates(column: pd.Series, values: pd.Series, report: LoadReport | None
     probe = values.head(200).astype(str)
     if probe.map(looks_like_date).mean() < DATE_SHARE:
         return None
-    parsed = parse_dates(column)
+    day_first = report.day_first if report is not None else None
+    parsed = parse_dates(column, day_first)
     failed = values.index[parsed.loc[values.index].isna()]
     if len(failed) > (1 - DATE_SHARE) * len(values) or parsed.loc[values.index].isna().all():
         return None
@@ -736,6 +770,13 @@ def _parse_dates(column: pd.Series, values: pd.Series, report: LoadReport | None
         examples = ", ".join(repr(str(v)) for v in pd.unique(values.loc[failed].astype(str))[:3])
         report.notices.append(
             f"'{column.name}': {len(failed):,} value(s) are not dates and became missing (e.g. {examples})."
+        )
+    if report is not None and day_first is None and ambiguous_order(values):
+        example = str(values.iloc[0])
+        report.notices.append(
+            f"'{column.name}': every date reads both as month/day and as day/month (e.g. {example!r}); they were "
+            f"read month first ({parsed.loc[values.index[0]]:%d %B %Y}). If they are day/month, choose 'day first' "
+            "under 'Read the file differently'."
         )
     return parsed
 
@@ -756,6 +797,7 @@ def _load_excel(data: bytes, file_name: str, options: LoadOptions) -> Dataset:
     report = LoadReport(
         file_name=file_name, file_kind="excel", size_bytes=len(data), sheets=sheets, sheet=sheet,
         header=options.header if options.header is not None else True, extra_missing=tuple(options.missing),
+        day_first=options.day_first,
     )  # fmt: skip
     if len(sheets) > 1:
         report.notices.append(f"This workbook has {len(sheets)} sheets; showing '{sheet}'. Pick another sheet above.")

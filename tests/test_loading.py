@@ -382,3 +382,17 @@ def test_the_persons_own_missing_markers_make_a_number_column():
         _workbook({"s": pd.DataFrame({"price": [1.5, "unknown", 2.5]})}), "b.xlsx", LoadOptions(missing=("unknown",))
     )
     assert excel.frame["price"].dropna().tolist() == [1.5, 2.5]
+
+
+def test_dates_that_read_both_ways_are_read_month_first_said_so_and_can_be_read_day_first():
+    """polars used to pick day or month first by itself, without a word."""
+    rows = "".join(f"0{m}/0{d}/2020,{m}\n" for m in range(1, 9) for d in range(1, 9))
+    data = ("when,x\n11/10/2018,1\n" + rows).encode()
+    ds = load_file(data, "dates.csv")
+    assert ds.frame["when"].iloc[0] == pd.Timestamp("2018-11-10")
+    assert any("reads both as month/day and as day/month" in n for n in ds.report.notices)
+    day_first = load_file(data, "dates.csv", LoadOptions(day_first=True))
+    assert day_first.frame["when"].iloc[0] == pd.Timestamp("2018-10-11")
+    assert not any("reads both" in n for n in day_first.report.notices)
+    clear = load_file(b"when,x\n17/10/2018,1\n03/04/2018,2\n" + rows.replace("2020", "2021").encode(), "d.csv")
+    assert clear.frame["when"].iloc[1] == pd.Timestamp("2018-04-03"), "a day above 12 settles it: day first"

@@ -14,6 +14,11 @@ from core.schema import ROLE_HELP, Role
 from ui import pickers, state
 from ui.text import md_escape, md_label, short
 
+DATE_ORDERS = {
+    None: "automatic (day first only when a first number is above 12)",
+    False: "month first: 03/04/2018 is 4 March",
+    True: "day first: 03/04/2018 is 3 April",
+}
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 PREVIEW_ROWS = 100
 
@@ -157,10 +162,20 @@ def detected_settings() -> None:
             placeholder="for example: unknown, tbd, n.a.",
             help="Empty cells, cells of only spaces and markers such as NA, N/A, ?, - and null are always missing.",
         )
+        orders = [None, False, True]
+        day_first = st.selectbox(
+            "Dates written with numbers, such as 03/04/2018",
+            orders,
+            index=orders.index(options.day_first),
+            format_func=DATE_ORDERS.get,
+            key="data_reread_day_first",
+        )
         if st.form_submit_button("Read again", icon=":material/refresh:", key="data_reread_submit"):
             src = state.source()
             markers = tuple(dict.fromkeys(m.strip() for m in missing.split(",") if m.strip()))
-            new = LoadOptions(delimiter=delimiter, encoding=encoding, header=header, sheet=sheet, missing=markers)
+            new = LoadOptions(
+                delimiter=delimiter, encoding=encoding, header=header, sheet=sheet, missing=markers, day_first=day_first
+            )
             if read_and_store(state.raw(), ds.name, new, src) or state.pending_dataset() is not None:
                 st.rerun()
             load_error_message()
