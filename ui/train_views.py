@@ -61,6 +61,9 @@ def live_view(job: TrainingJob, snap: JobSnapshot) -> None:
         return
     run = next((r for r in job.request.models if r.name == name), None)
     spec = get_spec(run.key) if run else None
+    finished = {r.name for r in snap.results if isinstance(r, TrainedModel) and r.history}
+    if snap.status != "running" and name in finished:
+        return  # its final curves are drawn under the leaderboard; once is enough
     if spec is not None and spec.needs_tensorflow:
         epochs = len(history.get("loss", []))
         st.caption(md_escape(f"{name}: epoch {epochs}"))
