@@ -7,12 +7,13 @@ first page appears fast.
 
 import streamlit as st
 
-from ui import journey, runtime, state
+from ui import journey, runtime, sessions, state
 
 runtime.protect_background_training()
 
 st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
 state.init()
+sessions.watch()  # when this browser session ends, its work stops and its data goes (ui/sessions.py)
 page = st.navigation(journey.pages(), position="hidden")
 try:
     page.run()
