@@ -10,6 +10,7 @@ its download logic is never triggered.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -65,9 +66,9 @@ def _read(log) -> str:
     return log.read().decode("utf-8", errors="replace")[-5000:]
 
 
-@pytest.fixture(scope="session")
-def streamlit_server() -> Iterator[str]:
-    """Start ``streamlit run app.py`` on a free port; yield its base URL."""
+@contextlib.contextmanager
+def serve_app(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port (``env`` added to ours, extra ``args``); yield its base URL."""
     port = _free_port()
     cmd = [
         _python(), "-m", "streamlit", "run", "app.py",
@@ -75,10 +76,13 @@ def streamlit_server() -> Iterator[str]:
         "--server.address", "127.0.0.1",
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
+        *args,
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
             while True:
@@ -101,6 +105,13 @@ def streamlit_server() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def streamlit_server() -> Iterator[str]:
+    """Start ``streamlit run app.py`` on a free port; yield its base URL."""
+    with serve_app() as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
