@@ -7,9 +7,11 @@ first page appears fast.
 
 import streamlit as st
 
+from core import memory
 from ui import journey, runtime, sessions, state
 
 runtime.protect_background_training()
+memory.arrow_on_system_allocator()  # freed tables go back to the system when a session ends (core/memory.py)
 
 st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
 state.init()

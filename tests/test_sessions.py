@@ -6,6 +6,8 @@ import gc
 import sys
 import threading
 import time
+import weakref
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -16,6 +18,12 @@ from core.training import ModelRun, TrainingJob
 from tests.test_training import request_for
 from ui import sessions, state
 from ui.sessions import REASON, SessionWatch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class FakeSession:
+    """Stands for Streamlit's AppSession (kept weakly by the watch)."""
 
 
 class FakeClock:
@@ -39,10 +47,11 @@ def endless_job() -> BackgroundJob:
 def test_a_job_of_a_session_no_longer_active_is_stopped_when_the_grace_period_is_over():
     active = {"s1": True}
     clock = FakeClock()
-    ended: list[str] = []
-    watch = SessionWatch(lambda sid: active[sid], grace=60, clock=clock, on_end=ended.append)
+    ended: list[tuple] = []
+    watch = SessionWatch(lambda sid: active[sid], grace=60, clock=clock, on_end=lambda *end: ended.append(end))
     job = endless_job()
-    watch.watch("s1", job)
+    state_of_s1 = FakeSession()
+    watch.watch("s1", job, state_of_s1)
     assert watch.check() == []
     active["s1"] = False  # the tab was closed
     clock.now += 1
@@ -53,7 +62,7 @@ def test_a_job_of_a_session_no_longer_active_is_stopped_when_the_grace_period_is
     assert watch.check() == ["s1"]
     assert job.stopping and job.stop_reason == REASON == "the browser session ended"
     assert job.wait(5) and job.outcome() == "stopped: the browser session ended"
-    assert ended == ["s1"] and watch.sessions() == []
+    assert ended == [("s1", state_of_s1)] and watch.sessions() == []
 
 
 def test_a_session_that_reconnects_within_the_grace_period_keeps_its_work():
@@ -117,19 +126,23 @@ def sessions_task():
 
 def test_the_watch_keeps_no_job_alive_and_leaves_finished_work_alone():
     clock = FakeClock()
-    watch = SessionWatch(lambda sid: False, grace=1, clock=clock)
     done = BackgroundJob(lambda listen, should_stop, keep: 42).start()
     assert done.wait(5)
     gone = BackgroundJob(lambda listen, should_stop, keep: None).start()
     assert gone.wait(5)
-    watch.watch("s1", done)
+    session = FakeSession()
+    ended: list = []
+    watch = SessionWatch(lambda sid: False, grace=1, clock=clock, on_end=lambda sid, s: ended.append(s))
+    watch.watch("s1", done, session)
     watch.watch("s1", gone)
-    del gone
+    del gone, session
     gc.collect()
     assert watch.jobs("s1") == [done], "a weak reference: a job the session dropped is forgotten"
+    assert not watch.watching("s1"), "nor does it keep the session object alive"
     watch.check()
     clock.now += 1
     assert watch.check() == ["s1"]
+    assert ended == [None]
     assert not done.stopping and done.outcome() == "finished"
 
 
@@ -155,6 +168,12 @@ def test_memory_is_released_once_after_the_ended_sessions_jobs_finished():
     watch.check()
     watch.check()
     assert releases == [1]
+    watch.watch("s2")  # a session without work: released at the look after its end
+    watch.check()
+    clock.now += 1
+    assert watch.check() == ["s2"] and releases == [1]
+    watch.check()
+    assert releases == [1, 1]
 
 
 def test_the_grace_period_comes_from_one_setting_and_stays_below_streamlits_session_ttl(monkeypatch):
@@ -198,7 +217,7 @@ def test_a_run_started_in_the_app_is_stopped_when_its_session_ends(monkeypatch):
         assert len(mine) == 1, "the job is followed under its session's id"
         ended: list[str] = []
         monkeypatch.setattr(sessions.WATCH, "_is_active", lambda sid: sid != mine[0])
-        monkeypatch.setattr(sessions.WATCH, "_on_end", ended.append)
+        monkeypatch.setattr(sessions.WATCH, "_on_end", lambda sid, session: ended.append(sid))
         monkeypatch.setattr(sessions.WATCH, "grace", 0.0)
         sessions.WATCH.check()
         sessions.WATCH.check()
@@ -218,9 +237,29 @@ def test_release_memory_collects_and_trims():
         def __init__(self) -> None:
             self.me = self
 
-    Cycle()
-    assert gc.collect() >= 0
-    Cycle()
-    before = len(gc.get_objects())
+    cycle = Cycle()
+    alive = weakref.ref(cycle)
+    del cycle
     assert release_memory() == {"arrow": True, "malloc_trim": True}
-    assert len(gc.get_objects()) < before
+    assert alive() is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "import_first", "expected"),
+    [(None, False, "system"), (None, True, "system"), ("mimalloc", False, "mimalloc")],
+)
+def test_arrow_allocates_with_the_system_allocator_unless_the_operator_chose(setting, import_first, expected):
+    """In a fresh interpreter: before or after pyarrow is loaded; ARROW_DEFAULT_MEMORY_POOL wins."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if setting:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = setting
+    code = (
+        ("import pyarrow\n" if import_first else "")
+        + "from core import memory\nmemory.arrow_on_system_allocator()\n"
+        + "import pyarrow\nprint(pyarrow.default_memory_pool().backend_name)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == expected

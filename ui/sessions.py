@@ -19,11 +19,12 @@ active for :func:`grace_seconds` has *ended*:
 1. each of its jobs still running is stopped with :data:`REASON`, so a training
    run ends at its next safe point and is recorded as
    "stopped: the browser session ended" (its MLflow run ends KILLED);
-2. Streamlit is asked to close the session now (``Runtime.clear_user_info_for_session``:
+2. its session state is cleared (Streamlit's ``AppSession``, followed weakly since its
+   first run: the object can outlive its end, see :func:`_close_streamlit_session`),
+   and Streamlit is asked to close the session now (``Runtime.clear_user_info_for_session``:
    public and thread-safe; for a session that is not connected it marks it as not
-   resumable and shuts it down on the event loop: uploaded files, media, session
-   state); its uploaded files are also removed directly, in case Streamlit had
-   already forgotten the session;
+   resumable and shuts it down on the event loop: uploaded files, media); its uploaded
+   files are also removed directly, in case Streamlit had already forgotten the session;
 3. once the stopped jobs' threads have finished (recording included),
    :func:`core.memory.release_memory` collects cycles and returns free memory to
    the operating system.
@@ -81,6 +82,7 @@ def grace_seconds(ttl: float | None = None) -> float:
 @dataclass
 class _Watched:
     jobs: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    session: weakref.ref | None = None  # Streamlit's AppSession, whose state is cleared when it ends
     inactive_since: float | None = None
 
 
@@ -91,8 +93,9 @@ def _running(job: Job) -> bool:
 class SessionWatch:
     """Ends the sessions that have been inactive for ``grace`` seconds (see the module's docstring).
 
-    ``is_active(session_id)`` says whether a browser is connected; ``on_end(session_id)``
-    lets the session go; ``release()`` runs once the ended sessions' jobs have finished.
+    ``is_active(session_id)`` says whether a browser is connected; ``on_end(session_id, session)``
+    lets the session go (``session``: the object given to :meth:`watch`, if it still exists);
+    ``release()`` runs at a later check, once the ended sessions' jobs have finished.
     Holds session ids and weak references only.
     """
 
@@ -102,7 +105,7 @@ class SessionWatch:
         grace: float,
         *,
         every: float | None = None,
-        on_end: Callable[[str], None] = lambda session_id: None,
+        on_end: Callable[[str, Any], None] = lambda session_id, session: None,
         release: Callable[[], Any] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -118,12 +121,23 @@ class SessionWatch:
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
 
-    def watch(self, session_id: str, job: Job | None = None) -> None:
-        """Follow ``session_id``; with ``job``, stop that job if the session ends."""
+    def watch(self, session_id: str, job: Job | None = None, session: Any = None) -> None:
+        """Follow ``session_id``; with ``job``, stop that job if the session ends.
+
+        ``session`` (kept weakly) is handed to ``on_end``.
+        """
         with self._lock:
             entry = self._sessions.setdefault(session_id, _Watched())
             if job is not None:
                 entry.jobs.add(job)
+            if session is not None and (entry.session is None or entry.session() is None):
+                entry.session = weakref.ref(session)
+
+    def watching(self, session_id: str) -> bool:
+        """Whether ``session_id`` is followed (and has its session object, if one was given)."""
+        with self._lock:
+            entry = self._sessions.get(session_id)
+            return entry is not None and (entry.session is None or entry.session() is not None)
 
     def sessions(self) -> list[str]:
         """The ids of the sessions followed now."""
@@ -137,9 +151,14 @@ class SessionWatch:
             return list(entry.jobs) if entry is not None else []
 
     def check(self) -> list[str]:
-        """One look at every session; returns the ids of those that ended now."""
+        """One look at every session; returns the ids of those that ended now.
+
+        Memory is released at a later look than the end, so what ``on_end`` set going
+        (Streamlit closes the session on its event loop) has happened by then.
+        """
+        self._release_when_drained()
         now = self._clock()
-        ended: list[tuple[str, list[Job]]] = []
+        ended: list[tuple[str, list[Job], Any]] = []
         with self._lock:
             for session_id, entry in list(self._sessions.items()):
                 if self._is_active(session_id):
@@ -147,17 +166,17 @@ class SessionWatch:
                 elif entry.inactive_since is None:
                     entry.inactive_since = now
                 elif now - entry.inactive_since >= self.grace:
-                    ended.append((session_id, list(entry.jobs)))
+                    session = entry.session() if entry.session is not None else None
+                    ended.append((session_id, list(entry.jobs), session))
                     del self._sessions[session_id]
-        for session_id, jobs in ended:
+        for session_id, jobs, session in ended:
             for job in jobs:
                 if _running(job):
                     job.stop(REASON)
-            self._on_end(session_id)
+            self._on_end(session_id, session)
             with self._lock:
                 self._draining.append(weakref.WeakSet(jobs))
-        self._release_when_drained()
-        return [session_id for session_id, _ in ended]
+        return [session_id for session_id, _, _ in ended]
 
     def _release_when_drained(self) -> None:
         """Release memory once every job of the ended sessions has finished (or is gone)."""
@@ -201,12 +220,26 @@ def _streamlit_is_active(session_id: str) -> bool:
     return bool(Runtime.instance().is_active_session(session_id))
 
 
-def _close_streamlit_session(session_id: str) -> None:
-    """Let Streamlit shut the session down now rather than when it happens to forget it."""
+def _app_session(session_id: str) -> Any:
+    """Streamlit's ``AppSession`` of a connected session (``Runtime.get_app_session``: public, thread-safe)."""
     from streamlit.runtime import Runtime
 
-    if not Runtime.exists():
+    return Runtime.instance().get_app_session(session_id) if Runtime.exists() else None
+
+
+def _close_streamlit_session(session_id: str, session: Any) -> None:
+    """Drop the session's data now, and let Streamlit shut it down rather than merely forget it later.
+
+    The session state is cleared first (``SessionState.clear``, what Streamlit's own "clear
+    cache" does): the session object itself can outlive its end, e.g. Streamlit's runtime
+    loop keeps the last session it served in a local variable until another session connects.
+    """
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists() or _streamlit_is_active(session_id):  # reconnected at this very moment
         return
+    if session is not None:
+        session.session_state.clear()
     runtime = Runtime.instance()
     runtime.clear_user_info_for_session(session_id)  # not connected: closed on the event loop
     runtime.uploaded_file_mgr.remove_session_files(session_id)
@@ -233,5 +266,6 @@ def watch(job: Job | None = None) -> None:
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
         return
-    WATCH.watch(ctx.session_id, job)
+    session = None if WATCH.watching(ctx.session_id) else _app_session(ctx.session_id)
+    WATCH.watch(ctx.session_id, job, session)
     WATCH.start()
