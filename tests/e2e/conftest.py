@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -66,9 +67,17 @@ def _read(log) -> str:
     return log.read().decode("utf-8", errors="replace")[-5000:]
 
 
+@dataclass(frozen=True)
+class AppServer:
+    """A running ``streamlit run app.py``: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def serve_app(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port (``env`` added to ours, extra ``args``); yield its base URL."""
+def serve_app(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[AppServer]:
+    """Run ``streamlit run app.py`` on a free port (``env`` added to ours, extra ``args``) until the block ends."""
     port = _free_port()
     cmd = [
         _python(), "-m", "streamlit", "run", "app.py",
@@ -97,7 +106,7 @@ def serve_app(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> 
                 if time.monotonic() > deadline:
                     pytest.fail(f"Streamlit was not healthy after {STARTUP_TIMEOUT_S:.0f} s:\n{_read(log)}")
                 time.sleep(0.25)
-            yield base_url
+            yield AppServer(base_url, proc.pid)
         finally:
             proc.terminate()
             try:
@@ -110,8 +119,8 @@ def serve_app(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> 
 @pytest.fixture(scope="session")
 def streamlit_server() -> Iterator[str]:
     """Start ``streamlit run app.py`` on a free port; yield its base URL."""
-    with serve_app() as base_url:
-        yield base_url
+    with serve_app() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

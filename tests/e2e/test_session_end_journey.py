@@ -29,8 +29,8 @@ FOREST = "Random forest"
 def short_grace_server(tmp_path_factory) -> Iterator[tuple[str, str]]:
     """A server whose sessions end 3 s after their browser goes; yields (base URL, tracking URI)."""
     uri = f"sqlite:///{tmp_path_factory.mktemp('session-end-store') / 'mlflow.db'}"
-    with serve_app(env={GRACE_ENV: str(GRACE_S), "MLFLOW_TRACKING_URI": uri}) as base_url:
-        yield base_url, uri
+    with serve_app(env={GRACE_ENV: str(GRACE_S), "MLFLOW_TRACKING_URI": uri}) as server:
+        yield server.url, uri
 
 
 def recorded_outcomes(uri: str) -> list[str]:
