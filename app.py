@@ -7,13 +7,16 @@ first page appears fast.
 
 import streamlit as st
 
-from ui import journey, runtime, state
+from core import memory
+from ui import journey, runtime, sessions, state
 
 runtime.protect_background_training()
+memory.arrow_on_system_allocator()  # freed tables go back to the system when a session ends (core/memory.py)
 
 st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
 state.init()
 state.workspace()  # the browser's workspace id goes into the address, so a reload finds its runs again
+sessions.watch()  # when this browser session ends, its work stops and its data goes (ui/sessions.py)
 page = st.navigation(journey.pages(), position="hidden")
 current = page.url_path or journey.STEPS[0].key
 slot = st.sidebar.empty()

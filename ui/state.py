@@ -26,6 +26,7 @@ from core.schema import Role, RoleGuess, effective_roles, infer_roles
 from core.target import TargetChoice
 from core.training import TrainingJob, TrainSetup
 from core.tuning import TuningJob
+from ui import sessions
 
 DATASET = "data.dataset"
 RAW = "data.raw"  # the uploaded bytes, kept so the person can re-read with other options
@@ -364,6 +365,7 @@ def set_job(new_job: TrainingJob) -> None:
     if old is not None and old is not new_job:
         old.stop("a new run was started")
     st.session_state[JOB] = new_job
+    sessions.watch(new_job)  # stopped if the browser session ends
 
 
 def memo(name: str, token: object, compute):
@@ -391,6 +393,7 @@ def set_tuning_job(new_job: TuningJob) -> None:
     if old is not None and old is not new_job:
         old.stop("a new search was started")
     st.session_state[TUNING_JOB] = new_job
+    sessions.watch(new_job)
 
 
 def trained_models() -> list:
@@ -449,6 +452,7 @@ def set_explain_job(model: str, new_job) -> None:
         old[1].stop()
     jobs[model] = (id(job()), new_job)
     st.session_state[EXPLAIN_JOBS] = jobs
+    sessions.watch(new_job)
 
 
 def kept(widget_key: str, default, *, token: object = None, allowed=None):

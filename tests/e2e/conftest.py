@@ -10,6 +10,7 @@ its download logic is never triggered.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -65,9 +67,17 @@ def _read(log) -> str:
     return log.read().decode("utf-8", errors="replace")[-5000:]
 
 
-@pytest.fixture(scope="session")
-def streamlit_server() -> Iterator[str]:
-    """Start ``streamlit run app.py`` on a free port; yield its base URL."""
+@dataclass(frozen=True)
+class AppServer:
+    """A running ``streamlit run app.py``: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
+@contextlib.contextmanager
+def serve_app(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[AppServer]:
+    """Run ``streamlit run app.py`` on a free port (``env`` added to ours, extra ``args``) until the block ends."""
     port = _free_port()
     cmd = [
         _python(), "-m", "streamlit", "run", "app.py",
@@ -75,10 +85,13 @@ def streamlit_server() -> Iterator[str]:
         "--server.address", "127.0.0.1",
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
+        *args,
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
             while True:
@@ -93,7 +106,7 @@ def streamlit_server() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     pytest.fail(f"Streamlit was not healthy after {STARTUP_TIMEOUT_S:.0f} s:\n{_read(log)}")
                 time.sleep(0.25)
-            yield base_url
+            yield AppServer(base_url, proc.pid)
         finally:
             proc.terminate()
             try:
@@ -101,6 +114,13 @@ def streamlit_server() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def streamlit_server() -> Iterator[str]:
+    """Start ``streamlit run app.py`` on a free port; yield its base URL."""
+    with serve_app() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

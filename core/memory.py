@@ -1,0 +1,94 @@
+"""Giving memory back to the operating system once a session's data is let go.
+
+Dropping the last reference to a large table frees it to the allocators, not
+always to the system, so the server's resident memory stays high after a
+visitor leaves. Three things held it on the app's server (measured with
+``bench/bench_sessions.py`` and a 300 MB CSV, see ARCHITECTURE.md "When a
+session ends"):
+
+* reference cycles (tracebacks, fitted pipelines, Streamlit's session objects)
+  wait for a full collection, which Streamlit's own post-run collection would
+  do but the app switches off (``runner.postScriptGC``, see ``ui/runtime.py``);
+* glibc keeps freed heap pages in its arenas (one per thread that allocated);
+  ``malloc_trim(0)`` hands them back;
+* Arrow's default memory pool in the pyarrow wheels is mimalloc, which kept
+  about 230 MB of a 300 MB file's tables after they were freed in the script
+  thread that built them (its ``release_unused()`` only purges the calling
+  thread's heap). :func:`arrow_on_system_allocator` moves Arrow to the system
+  allocator (glibc), whose free pages ``malloc_trim`` returns; reading and
+  profiling the 300 MB file took no longer with it.
+
+:func:`release_memory` collects, trims and asks Arrow's pool to give back what
+it caches. It holds the interpreter for a moment (a full collection), so it is
+called once per ended session, not per rerun.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import gc
+import os
+import sys
+from contextlib import suppress
+
+#: Arrow's own setting for its default memory pool ("system", "jemalloc", "mimalloc"); an operator's choice wins.
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def arrow_on_system_allocator() -> str:
+    """Make Arrow allocate with the system allocator unless :data:`ARROW_POOL_ENV` says otherwise.
+
+    Sets the variable before pyarrow picks its pool (it does on first use) and, if pyarrow
+    is loaded already, switches its default pool. Returns the pool's name (idempotent).
+    """
+    chosen = os.environ.setdefault(ARROW_POOL_ENV, "system")
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None and chosen == "system" and pyarrow.default_memory_pool().backend_name != "system":
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    return chosen
+
+
+def release_memory() -> dict[str, bool]:
+    """Collect garbage cycles, then return free memory to the operating system.
+
+    Returns which steps ran: ``{"arrow": …, "malloc_trim": …}`` (the collection
+    always runs). Safe on any platform: the steps that do not apply are skipped.
+    """
+    gc.collect()
+    return {"arrow": _release_arrow_pool(), "malloc_trim": _malloc_trim()}
+
+
+def _release_arrow_pool() -> bool:
+    """Ask Arrow's default memory pool to give back cached blocks, if pyarrow is loaded."""
+    pyarrow = sys.modules.get("pyarrow")  # never import it just for this
+    if pyarrow is None:
+        return False
+    with suppress(Exception):  # an old pyarrow without the method, an exotic pool
+        pyarrow.default_memory_pool().release_unused()
+        return True
+    return False
+
+
+def _malloc_trim() -> bool:
+    """glibc's ``malloc_trim(0)``: free heap pages back to the system (Linux with glibc only)."""
+    trim = _glibc_malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@functools.cache
+def _glibc_malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl)
+        return None
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim.argtypes = [ctypes.c_size_t]
+        trim.restype = ctypes.c_int
+    return trim
