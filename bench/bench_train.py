@@ -7,7 +7,7 @@ in one process, best of N, alternating the order of the variants:
 
 * ``core.training.train_one(request, run)``: staged fitting with live
   validation curves, then validation and training scores (what the app runs);
-* the same with staging off (``core.training.STAGES = 1``), to isolate what
+* the same with staging off (``core.training.staged.STAGES = 1``), to isolate what
   the live curves cost;
 * the reference: ``build_model_pipeline(request, run)`` fitted directly with
   ``pipeline.fit(X_train, y_train)`` plus one ``predict_proba`` on validation
@@ -116,23 +116,24 @@ def best_of(variants: dict, repeat: int, cpu: dict | None = None) -> dict[str, f
 def bench_model(frame, key: str, name: str, params: dict, repeat: int) -> dict:
     import core.training as training
     from core.evaluation import score
+    from core.training import fit, staged
 
     request, run = make_request_for(frame, key, name, params)
     X_train, y_train = request.xy(request.split.train)
     X_valid, y_valid = request.xy(request.split.valid)
-    stages = training.STAGES
+    stages = staged.STAGES
     kept: dict = {}
 
     def core_staged():
-        training.STAGES = stages
+        staged.STAGES = stages
         kept["staged"] = training.train_one(request, run)
 
     def core_unstaged():
-        training.STAGES = 1
+        staged.STAGES = 1
         try:
             kept["unstaged"] = training.train_one(request, run)
         finally:
-            training.STAGES = stages
+            staged.STAGES = stages
 
     def reference():
         pipeline = training.build_model_pipeline(request, run)
@@ -151,7 +152,7 @@ def bench_model(frame, key: str, name: str, params: dict, repeat: int) -> dict:
         {
             "score(valid)+score(train 20k)": lambda: (
                 score(fitted, X_valid, y_valid, request.task),
-                score(fitted, *training._limit(X_train, y_train, request.seed), request.task),
+                score(fitted, *fit._limit(X_train, y_train, request.seed), request.task),
             )
         },
         repeat,

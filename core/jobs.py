@@ -50,7 +50,7 @@ class BackgroundJob:
 
     name = "job"
 
-    def __init__(self, work: Work) -> None:
+    def __init__(self, work: Work | None = None) -> None:
         self._work_fn = work
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -82,9 +82,15 @@ class BackgroundJob:
         with self._lock:
             self._results.append(result)
 
+    def _execute(self) -> Any:
+        """Do the work and return its value: here, in this thread (cluster jobs run it elsewhere, :mod:`core.engine`)."""
+        if self._work_fn is None:
+            raise NotImplementedError("a job made without work must define _execute")
+        return self._work_fn(self._listen, self._stop.is_set, self._keep)
+
     def _run(self) -> None:
         try:
-            value = self._work_fn(self._listen, self._stop.is_set, self._keep)
+            value = self._execute()
             with self._lock:
                 self.value = value
                 self._status = "stopped" if self._stop.is_set() else "finished"

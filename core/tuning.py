@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core import events as ev
+from core.engine import ClusterJob
 from core.evaluation import score
-from core.jobs import BackgroundJob, explain_failure
+from core.jobs import explain_failure
 from core.split import cv_folds
 from core.training import ModelRun, TrainingRequest, build_model_pipeline
 
@@ -115,8 +116,8 @@ def _trial(request: TrainingRequest, run: ModelRun, splits, metric: str, number:
     return Trial(number, run.params, float(np.nanmean(values)), time.perf_counter() - started)
 
 
-class TuningJob(BackgroundJob):
-    """A randomized search in a worker thread (see :class:`core.jobs.BackgroundJob`)."""
+class TuningJob(ClusterJob):
+    """A randomized search as one task on the cluster (see :class:`core.engine.ClusterJob`)."""
 
     name = "tuning-job"
 

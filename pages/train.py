@@ -1,7 +1,8 @@
 """Step 5 — Train: watch the run live, stop it, read the leaderboard.
 
-The run lives in a worker thread owned by this session (ui.state.job); this page
-only polls it, so clicking elsewhere and coming back finds it still going.
+The run trains on the Dask cluster (core.engine); this session keeps only its
+handle (ui.state.job) and this page polls it, so clicking elsewhere and coming
+back finds it still going.
 """
 
 import streamlit as st

@@ -230,7 +230,7 @@ def test_train_runs_the_chosen_models_and_shows_the_leaderboard():
     assert not at.exception
 
 
-def test_stop_keeps_the_models_finished_so_far_and_skips_the_rest():
+def test_stop_ends_the_growing_forest_and_keeps_what_finished():
     at = on_models("breast_cancer")
     at.multiselect(key="models_chosen").set_value(["random_forest_clf", "logistic_regression"]).run()
     at.number_input(key="models_random_forest_clf_n_estimators").set_value(2000).run()
@@ -244,6 +244,7 @@ def test_stop_keeps_the_models_finished_so_far_and_skips_the_rest():
 
     go(at, "train")
     assert progress_texts(at)[0].startswith("Training…")
+    assert "Random forest: stage" in " ".join(progress_texts(at)), "the forest's own bar"
     stop = at.button(key="train_stop")
     assert not stop.disabled
     stop.click().run()
@@ -254,16 +255,42 @@ def test_stop_keeps_the_models_finished_so_far_and_skips_the_rest():
 
     snap = job.snapshot()
     assert snap.status == "stopped"
-    assert [r.name for r in snap.results] == ["Baseline", "Random forest"], "nothing after the stopped model"
+    started = [e.model for e in snap.events if isinstance(e, ev.ModelStarted)]
+    kept = [r.name for r in snap.results]
+    assert "Random forest" in kept and set(kept) == set(started), "every model that started is kept, no other"
     assert all(isinstance(r, TrainedModel) for r in snap.results)
     stages = [e for e in snap.events if isinstance(e, ev.StepEnded) and e.model == "Random forest"]
     assert len(stages) < stages[0].steps, "the forest stopped before growing all its trees"
     assert isinstance(snap.events[-1], ev.TrainingStopped)
 
     at.run()
-    assert progress_texts(at)[0].startswith("Stopped 2 of 3 models")
-    assert set(leaderboard_models(at)) == {"Baseline", "Random forest"}
+    assert progress_texts(at)[0].startswith(f"Stopped {len(kept)} of 3 models")
+    assert set(leaderboard_models(at)) == set(kept)
     assert not at.exception
+
+
+def test_a_run_on_the_cluster_survives_a_storm_of_reruns_and_page_visits():
+    at = on_models("breast_cancer")
+    at.multiselect(key="models_chosen").set_value(["random_forest_clf", "logistic_regression"]).run()
+    at.number_input(key="models_random_forest_clf_n_estimators").set_value(600).run()
+    at = press_train(at, ["random_forest_clf", "logistic_regression"])
+    job = at.session_state[state.JOB]
+    assert "Dask cluster" in " ".join(c.value for c in at.caption), "the page says where models train"
+    reruns = 0
+    while job.snapshot().status == "running" and reruns < 200:
+        go(at, ["train", "models", "data", "train"][reruns % 4])  # reruns and page visits while it trains
+        assert not at.exception
+        reruns += 1
+    assert reruns >= 5, "the run ended before the storm began; nothing was tested"
+    assert job.wait(120)
+    assert at.session_state[state.JOB] is job, "the same run, not restarted by a rerun"
+    snap = job.snapshot()
+    assert snap.status == "finished", snap.error
+    assert [r.name for r in snap.results] == ["Baseline", "Random forest", "Logistic regression"]
+    assert all(isinstance(r, TrainedModel) for r in snap.results)
+    assert snap.results[1].pipeline[-1].n_estimators == 600, "the forest grew all its trees"
+    go(at, "train")
+    assert set(leaderboard_models(at)) == {"Baseline", "Random forest", "Logistic regression"}
 
 
 # --------------------------------------------------------------------------- dates and time order

@@ -156,24 +156,44 @@ def test_job_runs_in_a_thread_and_reports_progress():
     assert len(live_history(snap, "RF")["validation Accuracy"]) == 10
 
 
-def test_job_stop_keeps_what_finished():
-    slow = {"n_estimators": 400}
-    req = request_for(
-        "breast_cancer",
-        "diagnosis",
-        Task.BINARY,
-        [ModelRun("random_forest_clf", "RF", slow), ModelRun("logistic_regression", "LR")],
-    )
+def test_job_stop_ends_a_growing_forest_on_its_worker_and_cancels_models_not_started():
+    forests = [ModelRun("random_forest_clf", f"RF{i}", {"n_estimators": 400}) for i in range(engine_workers() + 1)]
+    req = request_for("breast_cancer", "diagnosis", Task.BINARY, forests)
     job = TrainingJob(req).start()
-    deadline = time.time() + 30
+    deadline = time.time() + 60
     while not any(isinstance(e, ev.StepEnded) for e in job.snapshot().events) and time.time() < deadline:
         time.sleep(0.05)
     job.stop()
     assert job.wait(60)
     snap = job.snapshot()
     assert snap.status == "stopped"
-    assert "LR" not in [r.name for r in snap.results]
     assert any(isinstance(e, ev.TrainingStopped) for e in snap.events)
+    grown = [r for r in snap.results if r.name.startswith("RF")]
+    assert grown, "the forests growing when Stop came are kept"
+    assert all(r.pipeline[-1].n_estimators < 400 for r in grown), "Stop reached the workers: growth ended early"
+    started = {e.model for e in snap.events if isinstance(e, ev.ModelStarted)}
+    assert len(started) < len(req.models), "a model that had not started was cancelled, not trained"
+    order = [m.name for m in req.models]
+    assert [r.name for r in snap.results] == sorted((r.name for r in snap.results), key=order.index)
+
+
+def test_models_of_one_run_train_side_by_side_and_come_back_in_the_order_chosen():
+    models = [ModelRun("random_forest_clf", f"RF{i}", {"n_estimators": 150}) for i in range(2)]
+    job = TrainingJob(request_for("breast_cancer", "diagnosis", Task.BINARY, models)).start()
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert [r.name for r in snap.results] == ["Baseline", "RF0", "RF1"]
+    assert all(isinstance(r, TrainedModel) for r in snap.results)
+    started = {e.model: e.at for e in snap.events if isinstance(e, ev.ModelStarted)}
+    finished = {e.model: e.at for e in snap.events if isinstance(e, ev.ModelFinished)}
+    if engine_workers() > 1:
+        assert started["RF1"] < finished["RF0"], "with two workers free the second forest did not wait for the first"
+
+
+def engine_workers() -> int:
+    from core import engine
+
+    return len(engine.client().scheduler_info(n_workers=-1)["workers"])
 
 
 def test_progress_from_events_gives_an_eta():
@@ -182,7 +202,7 @@ def test_progress_from_events_gives_an_eta():
         ev.ModelStarted(model="a", index=0, total=2, at=time.time() - 10),
         ev.EpochEnded(model="a", epoch=5, epochs=10, metrics={"loss": 1.0}),
     ]
-    from core.training import JobSnapshot
+    from core.jobs import JobSnapshot
 
     snap = JobSnapshot("running", snap_events, [], time.time() - 10, None, None)
     prog = progress(snap)
@@ -292,7 +312,8 @@ def test_a_drop_rows_rule_trains_and_new_rows_with_a_gap_still_predict():
 )
 def test_training_scores_from_the_preprocessed_rows_equal_scoring_the_raw_rows(sample, target, task, key):
     from core.evaluation import score
-    from core.training import _limit, train_one
+    from core.training import train_one
+    from core.training.fit import _limit
 
     params = {"epochs": 2} if key == "keras_mlp" else {}
     request = request_for(sample, target, task, [ModelRun(key, key, params)])

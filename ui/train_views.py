@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import charts
+from core import charts, engine
 from core.evaluation import METRICS
 from core.guards.findings import worst_first
+from core.jobs import JobSnapshot
 from core.registry import get_spec
 from core.results import leaderboard_reasons
 from core.target import Task
 from core.training import (
-    JobSnapshot,
     ModelFailure,
     TrainedModel,
     TrainingJob,
@@ -44,10 +44,11 @@ def progress_view(job: TrainingJob, snap: JobSnapshot) -> None:
         prog.fraction,
         text=f"{status} {prog.done} of {prog.total} models · elapsed {_clock(prog.elapsed)} · ETA {_clock(prog.eta)}",
     )
-    if prog.current:
-        st.progress(prog.current_fraction, text=md_escape(f"{prog.current}: {prog.current_detail}"))
+    for model in prog.running:  # models of one run train side by side when the cluster has free workers
+        st.progress(model.fraction, text=md_escape(f"{model.name}: {model.detail}"))
     if snap.error:
         st.error(md_escape(f"The run stopped with an error: {snap.error}"))
+    st.caption(md_escape(engine.info().describe()))
 
 
 def live_view(job: TrainingJob, snap: JobSnapshot) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core import events as ev
+from core.engine import ClusterJob
 from core.errors import DashboardError
 from core.explain.background import SAMPLE_ROWS, SUMMARY_ROWS, representative_rows, sample_rows
 from core.explain.result import (
@@ -35,7 +36,6 @@ from core.explain.result import (
     output_name,
     used_columns,
 )
-from core.jobs import BackgroundJob
 from core.target import Task, match_label, positive_class
 from core.training import transform_only
 
@@ -525,8 +525,8 @@ def edit_row(row_frame: pd.DataFrame, changes: dict[str, Any]) -> pd.DataFrame:
     return row
 
 
-class ExplainJob(BackgroundJob):
-    """:func:`explain` in a worker thread; the :class:`Explanation` is the job's result (partial if stopped)."""
+class ExplainJob(ClusterJob):
+    """:func:`explain` as one task on the cluster; the :class:`Explanation` is the job's result (partial if stopped)."""
 
     name = "explain-job"
 

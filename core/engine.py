@@ -1,0 +1,343 @@
+"""Where long work runs: a Dask distributed cluster, never the Streamlit process.
+
+Training runs, tuning searches and explanations are tasks on a
+``dask.distributed`` cluster, so a page rerun, a visit to another page or another
+person's session never slows a fit, and a run can use more than one machine:
+
+* **By default** an embedded :class:`~distributed.LocalCluster` of worker
+  processes on this machine, started on the first run (not at start-up) and
+  sized to it (:func:`embedded_size`). A worker runs one task at a time; the
+  task's own libraries (OpenMP in LightGBM and histogram boosting, TensorFlow)
+  may use every core, as they would in a plain script.
+* **With a scheduler address** set the way Dask users already set it —
+  ``DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in Dask's configuration
+  files — the same tasks run on that cluster. Its workers need this project's
+  code and requirements (``PYTHONPATH`` pointing at the checkout).
+
+A job's handle in the session talks with its tasks through Dask's own
+primitives only (:class:`Channel`): a :class:`distributed.Queue` carries events
+and results from the workers, a :class:`distributed.Event` carries Stop to them.
+Fitted pipelines come back as task results from the project's own workers;
+nothing a person uploads is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+from distributed import Client, Event, Future, KilledWorker, LocalCluster, Queue
+
+from core.errors import DashboardError
+from core.jobs import BackgroundJob
+
+#: How often a job's handle looks for news from its tasks (seconds).
+POLL_S = 0.1
+#: A task asks the scheduler whether Stop was pressed at most this often (seconds).
+STOP_CHECK_S = 0.25
+#: Memory each embedded worker should have at least; fewer workers on a small machine.
+MIN_WORKER_MEMORY = 2 * 1024**3
+#: Seconds to wait for a cluster named by address before saying it cannot be reached.
+CONNECT_TIMEOUT_S = 10
+
+_lock = threading.Lock()
+_client: Client | None = None
+_cluster: LocalCluster | None = None
+
+
+class WorkerLost(DashboardError):
+    """The worker process running a task died (out of memory, killed) before the task ended."""
+
+
+class EngineUnavailable(DashboardError):
+    """The cluster named by address could not be reached, or the embedded one could not start."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """Where work runs, for the page: embedded or at an address, and how many workers."""
+
+    embedded: bool
+    address: str | None
+    workers: int
+    started: bool
+
+    def describe(self) -> str:
+        """One sentence for the person: where their models train."""
+        if not self.started:
+            if self.embedded:
+                return "Models train on an embedded Dask cluster on this machine (started with the first run)."
+            return f"Models train on the Dask cluster at {self.address} (connected at the first run)."
+        plural = "s" if self.workers != 1 else ""
+        if self.embedded:
+            return f"Models train on an embedded Dask cluster: {self.workers} worker process{'es' if plural else ''} on this machine."
+        return f"Models train on the Dask cluster at {self.address}: {self.workers} worker{plural}."
+
+
+def configured_address() -> str | None:
+    """The scheduler address from Dask's configuration (``DASK_SCHEDULER_ADDRESS``); None: embedded."""
+    address = dask.config.get("scheduler-address", None) or dask.config.get("scheduler_address", None)
+    return str(address) if address else None
+
+
+def embedded_size(cores: int | None = None, memory: int | None = None) -> int:
+    """Worker processes of the embedded cluster: one per core, fewer when memory is short (at least one)."""
+    import psutil
+
+    cores = cores or os.cpu_count() or 1
+    memory = memory if memory is not None else psutil.virtual_memory().total
+    return max(1, min(cores, memory // MIN_WORKER_MEMORY))
+
+
+def _worker_environment(cores: int) -> dict[str, str]:
+    """Environment of embedded workers: Dask's defaults, but a task's libraries may use every core."""
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    threads = str(cores)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        environ[name] = threads
+    environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return environ
+
+
+def _start_embedded() -> tuple[Client, LocalCluster]:
+    cores = os.cpu_count() or 1
+    settings = {
+        "distributed.nanny.pre-spawn-environ": _worker_environment(cores),
+        # A task whose worker died is not retried: it would most likely kill the next one too.
+        "distributed.scheduler.allowed-failures": 0,
+        # One task per worker: the rest wait at the scheduler, so Stop can cancel them and a dead
+        # worker takes only the task it was running with it.
+        "distributed.scheduler.worker-saturation": 1.0,
+        # Not daemonic, so a task may use joblib's workers as in a plain script (a forest's n_jobs=-1).
+        "distributed.worker.daemon": False,
+    }
+    with dask.config.set(settings):
+        cluster = LocalCluster(
+            n_workers=embedded_size(cores),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        return Client(cluster, set_as_default=False), cluster
+
+
+def client() -> Client:
+    """The process-wide client: started on first use, reused by every session's jobs.
+
+    Raises:
+        EngineUnavailable: The configured scheduler cannot be reached (the address is named).
+    """
+    global _client, _cluster
+    with _lock:
+        if _client is not None and _client.status == "running":
+            return _client
+        address = configured_address()
+        try:
+            if address:
+                _client, _cluster = Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT_S), None
+            else:
+                _client, _cluster = _start_embedded()
+        except (OSError, TimeoutError) as exc:
+            where = f"the Dask scheduler at {address}" if address else "the embedded Dask cluster"
+            raise EngineUnavailable(
+                f"Could not start training on {where} ({exc}).",
+                hint="Check the address in DASK_SCHEDULER_ADDRESS, or unset it to train on this machine."
+                if address
+                else "Restart the app; if it keeps happening, see the server's log.",
+            ) from exc
+        return _client
+
+
+def info() -> EngineInfo:
+    """Where work runs, without starting anything."""
+    address = configured_address()
+    current = _client
+    if current is None or current.status != "running":
+        return EngineInfo(address is None, address, 0, False)
+    workers = len(current.scheduler_info(n_workers=-1).get("workers", {}))
+    return EngineInfo(_cluster is not None, address or current.scheduler.address, workers, True)
+
+
+def shutdown() -> None:
+    """Close the client and, when embedded, the cluster (at exit; tests)."""
+    global _client, _cluster
+    with _lock:
+        client_, cluster = _client, _cluster
+        _client = _cluster = None
+    with contextlib.suppress(Exception):
+        if client_ is not None:
+            client_.close()
+    with contextlib.suppress(Exception):
+        if cluster is not None:
+            cluster.close()
+
+
+atexit.register(shutdown)
+
+
+# --------------------------------------------------------------------------- a job's line to its tasks
+
+
+class Channel:
+    """A job's line to its tasks, by name: a Queue of messages up, an Event for Stop down.
+
+    Pickled into every task of the job (only the name travels). On a worker,
+    :meth:`listen` and :meth:`keep` put an event or a result on the queue and
+    :meth:`should_stop` reads the Stop event (asking the scheduler at most every
+    :data:`STOP_CHECK_S`). In the session, :meth:`drain` takes what arrived and
+    :meth:`request_stop` sets Stop.
+    """
+
+    def __init__(self, name: str, client: Client | None = None) -> None:
+        self.name = name
+        self._client = client  # the session's client; on a worker, the worker's own
+        self._queue: Queue | None = None
+        self._event: Event | None = None
+        self._stopped = False
+        self._checked = 0.0
+
+    @classmethod
+    def new(cls, kind: str, client: Client) -> Channel:
+        """A fresh channel for one job, used in the session through ``client``."""
+        return cls(f"nocode-{kind}-{uuid.uuid4().hex}", client)
+
+    def __getstate__(self) -> dict:
+        return {"name": self.name}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["name"])
+
+    def _q(self) -> Queue:
+        if self._queue is None:
+            self._queue = Queue(f"{self.name}-messages", client=self._client)
+        return self._queue
+
+    def _e(self) -> Event:
+        if self._event is None:
+            self._event = Event(f"{self.name}-stop", client=self._client)
+        return self._event
+
+    # on a worker
+    def listen(self, event: Any) -> None:
+        self._q().put(("event", event))
+
+    def keep(self, result: Any) -> None:
+        self._q().put(("result", result))
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self._stopped and now - self._checked >= STOP_CHECK_S:
+            self._checked = now
+            self._stopped = self._e().is_set()
+        return self._stopped
+
+    # in the session
+    def drain(self) -> list[tuple[str, Any]]:
+        """Every message that arrived, in order (none waits)."""
+        return list(self._q().get(batch=True))
+
+    def request_stop(self) -> None:
+        self._e().set()
+
+    def close(self) -> None:
+        """Forget the queue and the Stop event on the scheduler (the job is over)."""
+        with contextlib.suppress(Exception):
+            if self._queue is not None:
+                self._queue.close()
+        with contextlib.suppress(Exception):
+            self._e().clear()
+
+
+def run_remote(work: Callable, channel: Channel) -> Any:
+    """On a worker: run ``work(listen, should_stop, keep)`` with the channel's ends."""
+    try:
+        return work(channel.listen, channel.should_stop, channel.keep)
+    finally:
+        with contextlib.suppress(Exception):
+            if channel._queue is not None:
+                channel._queue.close()
+
+
+def lost_worker_message(what: str) -> str:
+    return (
+        f"The worker process running {what} stopped before it finished — most likely it ran out of memory. "
+        "Try fewer rows or features, or a lighter model; what finished before is kept."
+    )
+
+
+def follow(
+    futures: Iterable[Future],
+    channel: Channel,
+    on_message: Callable[[str, Any], None],
+    stopping: Callable[[], bool],
+    started: Callable[[Future], bool] = lambda future: True,
+    on_done: Callable[[Future], None] = lambda future: None,
+) -> None:
+    """Until every future has ended: pass each message on, pass Stop on, report each ended future.
+
+    When ``stopping()`` turns true the channel's Stop is set (running tasks end at their
+    next safe point) and futures for which ``started(future)`` is false are cancelled.
+    ``on_done`` is called once per future that ended with a result or an error
+    (never for one cancelled here), after the messages that came before it.
+    """
+    pending = list(futures)
+    stop_sent = False
+    try:
+        while pending:
+            finished = [f for f in pending if f.done()]
+            for kind, item in channel.drain():
+                on_message(kind, item)
+            for future in finished:
+                pending.remove(future)
+                if not future.cancelled():
+                    on_done(future)
+            if stopping() and not stop_sent:
+                stop_sent = True
+                channel.request_stop()
+                for future in [f for f in pending if not started(f)]:
+                    future.cancel()
+                    pending.remove(future)
+            if pending:
+                time.sleep(POLL_S)
+    finally:
+        for future in pending:
+            future.cancel()
+        channel.close()
+
+
+def result_of(future: Future, what: str) -> Any:
+    """A future's result; a dead worker becomes :class:`WorkerLost` with words for the person."""
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise WorkerLost(lost_worker_message(what)) from exc
+
+
+class ClusterJob(BackgroundJob):
+    """A :class:`~core.jobs.BackgroundJob` whose work is one task on the cluster.
+
+    The work function (and what it refers to) is pickled to a worker; its events
+    and results come back through a :class:`Channel`, and Stop goes to it the same
+    way. The handle's thread in the session only follows the task.
+    """
+
+    def _execute(self) -> Any:
+        cluster = client()
+        channel = Channel.new(self.name, cluster)
+        future = cluster.submit(run_remote, self._work_fn, channel, key=f"{channel.name}-work", pure=False)
+
+        def message(kind: str, item: Any) -> None:
+            (self._listen if kind == "event" else self._keep)(item)
+
+        follow([future], channel, message, self._stop.is_set)
+        return result_of(future, "this job")

@@ -1,0 +1,217 @@
+"""Fitting one model: its pipeline, preprocessing on training rows only, scores.
+
+:func:`train_model` is the unit of work a run is made of (in order by
+:func:`core.training.run.run_training`, as one cluster task per model by
+:class:`core.training.run.TrainingJob`); it turns any failure into a
+:class:`ModelFailure`, so one model never ends a run.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import events as ev
+from core.errors import DashboardError
+from core.evaluation import clustering_scores, score
+from core.features import build_pipeline, feature_sources
+from core.jobs import explain_failure
+from core.split import cv_folds
+from core.target import Task
+from core.training.request import ModelFailure, ModelRun, TrainedModel, TrainingRequest
+from core.training.staged import fit_staged
+
+
+def _spec(key: str):
+    from core.registry import get_spec
+
+    return get_spec(key)
+
+
+# --------------------------------------------------------------------------- one model
+
+
+def build_model_pipeline(request: TrainingRequest, run: ModelRun):
+    """The unfitted pipeline for one model of the request."""
+    spec = _spec(run.key)
+    class_weight = "balanced" if request.imbalance == "class_weight" and spec.supports_class_weight else None
+    estimator = spec.build_estimator(request.task, run.params, seed=request.seed, class_weight=class_weight)
+    return build_pipeline(
+        request.plan,
+        request.roles,
+        request.features,
+        estimator,
+        options=request.options,
+        dense=not spec.accepts_sparse,
+        imbalance=request.imbalance if request.task.is_classification else "none",
+        seed=request.seed,
+    )
+
+
+def fit_preprocessing(pipeline, X: pd.DataFrame, y: pd.Series | None):
+    """Fit every step but the last, as ``Pipeline.fit`` would; return the model's inputs.
+
+    Samplers (outlier removal, SMOTE, …) resample here, i.e. on training rows only.
+    """
+    Xt, yt = X, y
+    for _, step in pipeline.steps[:-1]:
+        if step is None or step == "passthrough":
+            continue
+        if hasattr(step, "fit_resample"):
+            Xt, yt = step.fit_resample(Xt, yt)
+        else:
+            Xt = step.fit_transform(Xt, yt)
+    return Xt, yt
+
+
+def transform_only(pipeline, X: pd.DataFrame):
+    """Apply the fitted preprocessing (samplers skipped) to new rows."""
+    Xt = X
+    for _, step in pipeline.steps[:-1]:
+        if step is None or step == "passthrough" or hasattr(step, "fit_resample"):
+            continue
+        Xt = step.transform(Xt)
+    return Xt
+
+
+def train_one(
+    request: TrainingRequest, run: ModelRun, listener: ev.Listener = ev.ignore, should_stop=lambda: False
+) -> TrainedModel:
+    """Fit one model's pipeline on the training split and score it on validation."""
+    spec = _spec(run.key)
+    started = time.perf_counter()
+    pipeline = build_model_pipeline(request, run)
+    X_train, y_train = request.xy(request.split.train)
+    X_valid, y_valid = request.xy(request.split.valid)
+    Xt, yt = fit_preprocessing(pipeline, X_train, y_train)
+    model = pipeline.steps[-1][1]
+    extra: dict[str, Any] = {}
+    if request.task == Task.CLUSTERING:
+        labels = model.fit_predict(Xt)
+        scores = clustering_scores(_dense(Xt), labels, seed=request.seed)
+        return TrainedModel(
+            run.name,
+            run.key,
+            spec.validate(run.params),
+            pipeline,
+            request.task,
+            scores,
+            scores,
+            time.perf_counter() - started,
+            sources=feature_sources(pipeline),
+        )
+    if spec.needs_tensorflow:
+        Xv = transform_only(pipeline, X_valid)
+        model.fit(
+            Xt, yt, validation_data=(Xv, y_valid), listener=listener, should_stop=should_stop, model_name=run.name
+        )
+        extra = {
+            "history": dict(model.history_),
+            "best_epoch": model.best_epoch_,
+            "stopped_early": model.stopped_early_,
+        }
+    elif spec.staged:
+        fit_staged(
+            model,
+            Xt,
+            yt,
+            transform_only(pipeline, X_valid),
+            y_valid,
+            request.task,
+            run.name,
+            listener,
+            should_stop,
+            request.ranking,
+            request.positive,
+        )
+    else:
+        model.fit(Xt, yt)
+    seconds = time.perf_counter() - started
+    scores = score(pipeline, X_valid, y_valid, request.task, request.positive)
+    train_scores = _training_score(pipeline, X_train, y_train, Xt, request)
+    return TrainedModel(
+        run.name,
+        run.key,
+        spec.validate(run.params),
+        pipeline,
+        request.task,
+        scores,
+        train_scores,
+        seconds,
+        sources=feature_sources(pipeline),
+        **extra,
+    )
+
+
+def _limit(X: pd.DataFrame, y: pd.Series, seed: int, rows: int = 5_000):
+    """At most ``rows`` training rows for the training score (overfitting check)."""
+    if len(X) <= rows:
+        return X, y
+    pick = np.random.default_rng(seed).choice(len(X), rows, replace=False)
+    return X.iloc[pick], y.iloc[pick]
+
+
+def _training_score(pipeline, X_train: pd.DataFrame, y_train: pd.Series, Xt, request: TrainingRequest) -> dict:
+    """Scores on (at most 5,000) training rows, for the overfitting check.
+
+    Without a sampler the preprocessed training matrix ``Xt`` has one row per
+    training row, so the model scores its rows directly instead of sending the
+    raw rows through the preprocessing again (the same numbers, less time).
+    """
+    resampled = any(hasattr(step, "fit_resample") for _, step in pipeline.steps[:-1])
+    if resampled or getattr(Xt, "shape", (0,))[0] != len(X_train):
+        return score(pipeline, *_limit(X_train, y_train, request.seed), request.task, request.positive)
+    X_pick, y_pick = _limit(X_train, y_train, request.seed)
+    if len(X_pick) < len(X_train):
+        pick = np.random.default_rng(request.seed).choice(len(X_train), len(X_pick), replace=False)
+        Xt = Xt[pick] if not isinstance(Xt, pd.DataFrame) else Xt.iloc[pick]
+    return score(pipeline.steps[-1][1], Xt, y_pick, request.task, request.positive)
+
+
+def _dense(X):
+    return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+
+
+def cross_validate(request: TrainingRequest, run: ModelRun, folds: int) -> dict[str, float]:
+    """Mean and spread of the primary metric over k folds of train+validation."""
+    positions = np.concatenate([request.split.train, request.split.valid])
+    y_all = request.frame[request.target] if request.target is not None else None
+    metric = request.ranking.key
+    values = []
+    in_time_order = request.split.config.time_column is not None
+    for fit_rows, score_rows in cv_folds(
+        y_all, positions, request.task, folds, request.seed, in_time_order=in_time_order
+    ):
+        pipeline = build_model_pipeline(request, run)
+        X_fit, y_fit = request.xy(fit_rows)
+        pipeline.fit(X_fit, y_fit)
+        values.append(score(pipeline, *request.xy(score_rows), request.task, request.positive).get(metric, np.nan))
+    return {f"cv_{metric}_mean": float(np.nanmean(values)), f"cv_{metric}_std": float(np.nanstd(values))}
+
+
+def train_model(
+    request: TrainingRequest, run: ModelRun, listener: ev.Listener = ev.ignore, should_stop=lambda: False
+) -> TrainedModel | ModelFailure:
+    """One model of a run: fitted and scored (with k-fold scores when asked), or the reason it failed.
+
+    Never raises for a model that cannot be trained: one model's failure must not end the run.
+    """
+    try:
+        trained = train_one(request, run, listener, should_stop)
+        if request.split.config.cv_folds and request.task != Task.CLUSTERING:
+            trained.cv_scores = cross_validate(request, run, request.split.config.cv_folds)
+        return trained
+    except DashboardError as err:
+        return ModelFailure(run.name, run.key, err.user_message)
+    except Exception as exc:  # never BaseException: Ctrl-C and exits still end the process
+        return ModelFailure(run.name, run.key, explain_failure(exc))
+
+
+def ended(result: TrainedModel | ModelFailure) -> ev.Event:
+    """The event that says a model is done: finished with its scores, or failed with the reason."""
+    if isinstance(result, ModelFailure):
+        return ev.ModelFailed(model=result.name, message=result.message)
+    return ev.ModelFinished(model=result.name, scores=result.scores, seconds=result.seconds)

@@ -1,0 +1,174 @@
+"""What a training run is asked to do: the models, the rows, the split, the choices.
+
+:func:`make_request` turns the person's choices (a :class:`TrainSetup`) and the
+cleaned table into a :class:`TrainingRequest`; a run turns each :class:`ModelRun`
+into a :class:`TrainedModel` or a :class:`ModelFailure`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.cleaning import CleaningPlan, RowReport, apply_row_steps
+from core.errors import DashboardError, TargetError
+from core.evaluation import Metric, default_ranking, primary_metric
+from core.features import FeatureOptions
+from core.guards.leakage import LeakageScan, scan
+from core.schema import Role
+from core.split import Split, SplitConfig, make_split
+from core.target import Task, class_limit, resolve_positive
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One model to train: its spec key, a unique display name and parameters."""
+
+    key: str
+    name: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainingRequest:
+    """Everything needed to train: cleaned rows, choices and the split."""
+
+    frame: pd.DataFrame  # rows after the plan's row steps
+    target: str | None
+    task: Task
+    features: list[str]
+    roles: dict[str, Role]
+    plan: CleaningPlan
+    split: Split
+    models: list[ModelRun]
+    options: FeatureOptions = field(default_factory=FeatureOptions)
+    imbalance: str = "none"
+    seed: int = 42
+    #: What the plan's row steps did to the file's rows (counts per step, rows kept).
+    row_report: RowReport | None = None
+    #: The leakage scan of the features on this request's training rows.
+    leakage: LeakageScan | None = None
+    #: The metric models are ranked by (leaderboard, best model, tuning); empty: the task's default.
+    metric: str = ""
+
+    #: Binary: the class the probabilities, curves and explanations are about.
+    positive: Any = None
+
+    @property
+    def ranking(self) -> Metric:
+        """The metric the leaderboard, the best model and tuning rank by."""
+        return primary_metric(self.task, self.metric or None)
+
+    def xy(self, positions: np.ndarray) -> tuple[pd.DataFrame, pd.Series | None]:
+        X = self.frame.iloc[positions][self.features]
+        y = self.frame.iloc[positions][self.target] if self.target is not None else None
+        return X, y
+
+
+@dataclass
+class TrainedModel:
+    """A fitted pipeline with its validation scores and how it got there."""
+
+    name: str
+    key: str
+    params: dict
+    pipeline: Any
+    task: Task
+    scores: dict[str, float]
+    train_scores: dict[str, float]
+    seconds: float
+    cv_scores: dict[str, float] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    sources: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: The after-training guard checks (core.guards.model_checks), once they have run; None before.
+    checks: list | None = None
+
+
+@dataclass
+class ModelFailure:
+    """A model that could not be trained, and why."""
+
+    name: str
+    key: str
+    message: str
+
+
+@dataclass
+class TrainSetup:
+    """What the person chose on the Models page (plain data)."""
+
+    split: SplitConfig
+    models: list[ModelRun]
+    options: FeatureOptions = field(default_factory=FeatureOptions)
+    imbalance: str = "none"
+    #: The metric to rank models by; ``None``: :func:`core.evaluation.default_ranking` for the target.
+    metric: str | None = None
+
+
+def suggested_setup(task: Task, y: pd.Series | None) -> TrainSetup:
+    """The Models page's starting point for a target: class weights and balanced accuracy when classes are imbalanced.
+
+    Class weights are on (for the models that support them) whenever
+    :func:`core.evaluation.default_ranking` ranks by balanced accuracy, i.e. the
+    classes are imbalanced (:func:`core.target.imbalance`).
+    """
+    metric, _ = default_ranking(task, y)
+    imbalanced = task.is_classification and metric == "balanced_accuracy"
+    return TrainSetup(SplitConfig(), [], FeatureOptions(), "class_weight" if imbalanced else "none", metric)
+
+
+def make_request(
+    frame: pd.DataFrame,
+    target: str | None,
+    task: Task,
+    features: list[str],
+    roles: dict[str, Role],
+    plan: CleaningPlan,
+    setup: TrainSetup,
+    positive: Any = None,
+) -> TrainingRequest:
+    """Apply the plan's row steps, split, scan the training rows for leakage, and bundle everything.
+
+    The baseline is added for supervised tasks if the person did not pick it. Binary tasks get
+    a positive class: ``positive`` if it is one of the labels, else :func:`core.target.positive_class`.
+
+    Raises:
+        TargetError: A classification target has more classes than its rows support
+            (:func:`core.target.class_limit`).
+    """
+    rows, row_report = apply_row_steps(frame, plan, target, features)
+    kept = [c for c in features if c in rows.columns]
+    limit = class_limit(rows[target]) if task.is_classification else None
+    if limit is not None:
+        raise TargetError(limit.problem, hint=limit.fix)
+    split = make_split(rows, target, task, setup.split)
+    leakage = scan(rows.iloc[split.train], target, task, kept, plan.roles_after(roles), seed=setup.split.seed)
+    metric = setup.metric or default_ranking(task, rows[target] if target is not None else None)[0]
+    models = list(setup.models)
+    if task != Task.CLUSTERING and not any(m.key == "baseline" for m in models):
+        models.insert(0, ModelRun("baseline", "Baseline", {}))
+    if not models:
+        raise DashboardError("Choose at least one model to train.")
+    positive = resolve_positive(rows[target], positive) if task == Task.BINARY else None
+    return TrainingRequest(
+        rows,
+        target,
+        task,
+        kept,
+        roles,
+        plan,
+        split,
+        models,
+        setup.options,
+        setup.imbalance,
+        setup.split.seed,
+        row_report,
+        leakage,
+        metric,
+        positive,
+    )

@@ -1,0 +1,215 @@
+"""A training run: every chosen model, in order (:func:`run_training`) or as a
+job the page polls (:class:`TrainingJob`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from distributed import Future
+
+from core import engine
+from core import events as ev
+from core.guards.model_checks import model_findings
+from core.jobs import BackgroundJob, explain_failure
+from core.training.fit import ended, train_model
+from core.training.request import ModelFailure, ModelRun, TrainedModel, TrainingRequest
+from core.training.views import best_model
+
+
+def run_training(
+    request: TrainingRequest,
+    listener: ev.Listener = ev.ignore,
+    should_stop=lambda: False,
+    on_result=lambda result: None,
+) -> list[TrainedModel | ModelFailure]:
+    """Train every model of the request in order, in this process; failures are per model.
+
+    Scripts, tests and benchmarks call this; the app runs the same models as a
+    :class:`TrainingJob` on the cluster. ``on_result`` receives each
+    :class:`TrainedModel` or :class:`ModelFailure` as soon as it exists, so a
+    leaderboard can fill in during the run.
+    """
+    started = time.perf_counter()
+    listener(ev.TrainingStarted(models=tuple(run.name for run in request.models)))
+    results: list[TrainedModel | ModelFailure] = []
+    for index, run in enumerate(request.models):
+        if should_stop():
+            break
+        listener(ev.ModelStarted(model=run.name, index=index, total=len(request.models)))
+        result = train_model(request, run, listener, should_stop)
+        results.append(result)
+        on_result(result)
+        listener(ended(result))
+    listener(_run_ended(results, should_stop(), started))
+    return results
+
+
+def _run_ended(results: list, stopped: bool, started: float) -> ev.Event:
+    if stopped:
+        return ev.TrainingStopped(finished=tuple(r.name for r in results if isinstance(r, TrainedModel)))
+    return ev.TrainingFinished(seconds=time.perf_counter() - started)
+
+
+def _train_on_worker(
+    request: TrainingRequest, run: ModelRun, index: int, channel: engine.Channel
+) -> TrainedModel | ModelFailure:
+    """One cluster task: one model of a run, reporting through the job's channel."""
+    channel.listen(ev.ModelStarted(model=run.name, index=index, total=len(request.models)))
+    return train_model(request, run, channel.listen, channel.should_stop)
+
+
+def _check_on_worker(trained: TrainedModel, request: TrainingRequest) -> list:
+    """One cluster task: the after-training guard checks of the best model."""
+    return model_findings(trained, request)
+
+
+# --------------------------------------------------------------------------- the job
+
+
+@dataclass(frozen=True)
+class AfterRun:
+    """Where a job's after-run hook is (e.g. recording the run in the experiment log)."""
+
+    status: str  # "none" (no hook), "pending", "running", "done", "failed", "skipped"
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.status in ("pending", "running")
+
+
+#: after_run(request, results, seconds, outcome) -> anything; runs once, in the worker thread.
+#: ``outcome`` is :meth:`core.jobs.BackgroundJob.outcome` ("finished", "stopped: <why>", …).
+AfterRunHook = Callable[[TrainingRequest, list, float, str], Any]
+
+
+class TrainingJob(BackgroundJob):
+    """A training run on the cluster (:mod:`core.engine`), owned by one browser session.
+
+    Each model is one cluster task, so models train side by side when workers are
+    free; the request's rows go to the cluster once. The session keeps only this
+    handle: a thread that passes on the tasks' events and results
+    (:meth:`~core.jobs.BackgroundJob.snapshot`) and passes Stop on.
+    :meth:`stop` asks the run to end at the next safe point (between stages, at
+    the end of a Keras epoch); models not started yet are cancelled, finished
+    models are kept. A worker that dies takes only its model with it.
+
+    Once the run has ended and its status is final, the after-training guard checks
+    run on the best model (a cluster task; stored in its ``checks``; :attr:`checking`
+    is true meanwhile), then ``after_run`` (optional), once, in the handle's thread, with
+    the request, the results, the run's seconds and how it ended (:meth:`outcome`); the page never waits for
+    either. Whatever the hook returns or raises is kept in :meth:`after_run` —
+    its failure never loses the trained models.
+    """
+
+    name = "training-job"
+
+    def __init__(self, request: TrainingRequest, after_run: AfterRunHook | None = None) -> None:
+        self.request = request
+        self._after_hook = after_run
+        self._after = AfterRun("none" if after_run is None else "pending")
+        self.checking = True
+        self._shared: Future | None = None  # the request, scattered to the cluster for this run
+        super().__init__()  # the work is _execute: one cluster task per model
+
+    def _execute(self) -> list[TrainedModel | ModelFailure]:
+        request, started = self.request, time.perf_counter()
+        self._listen(ev.TrainingStarted(models=tuple(run.name for run in request.models)))
+        client = engine.client()
+        channel = engine.Channel.new("training", client)
+        self._shared = client.scatter(request, hash=False)  # the rows travel once, not once per model
+        futures = {
+            client.submit(
+                _train_on_worker, self._shared, run, index, channel, key=f"{channel.name}-{index}", pure=False
+            ): run
+            for index, run in enumerate(request.models)
+        }
+        begun: set[str] = set()
+
+        def message(kind: str, item: Any) -> None:
+            if isinstance(item, ev.ModelStarted):
+                begun.add(item.model)
+            (self._listen if kind == "event" else self._keep)(item)
+
+        def done(future: Future) -> None:
+            run = futures[future]
+            try:
+                result = engine.result_of(future, run.name)
+            except engine.WorkerLost as err:
+                result = ModelFailure(run.name, run.key, err.user_message)
+            except Exception as exc:  # the task itself broke (not the model): that model fails, the run goes on
+                result = ModelFailure(run.name, run.key, explain_failure(exc))
+            self._keep(result)
+            self._listen(ended(result))
+
+        engine.follow(futures, channel, message, self._stop.is_set, lambda f: futures[f].name in begun, done)
+        order = {run.name: index for index, run in enumerate(request.models)}
+        with self._lock:
+            self._results.sort(key=lambda r: order.get(r.name, len(order)))
+            results = list(self._results)
+        self._listen(_run_ended(results, self._stop.is_set(), started))
+        return results
+
+    def _run(self) -> None:
+        super()._run()
+        snap = self.snapshot()
+        try:
+            best = best_model(snap.results, self.request.task, self.request.metric)
+            if best is not None and best.checks is None:
+                best.checks = self._checks(best)
+        except Exception:  # a check that fails must not lose the run; the model simply has no checks
+            pass
+        finally:
+            self.checking = False
+            self._shared = None  # the cluster may forget the rows
+        if self._after_hook is None:
+            return
+        if not snap.results:
+            self._after = AfterRun("skipped")
+            return
+        self._after = AfterRun("running")
+        seconds = (snap.finished_at or time.time()) - snap.started_at
+        try:
+            self._after = AfterRun("done", self._after_hook(self.request, snap.results, seconds, self.outcome()))
+        except Exception as exc:  # report, never raise in a thread
+            self._after = AfterRun("failed", error=explain_failure(exc))
+
+    def _checks(self, best: TrainedModel) -> list:
+        """The guard checks of the best model, on the cluster (a permutation importance can take a while)."""
+        if self._shared is None:
+            return model_findings(best, self.request)
+        future = engine.client().submit(_check_on_worker, best, self._shared, pure=False)
+        return engine.result_of(future, "the checks")
+
+    @classmethod
+    def restored(cls, request: TrainingRequest, results: list, recorded: Any = None) -> TrainingJob:
+        """A finished job holding models brought back from the experiment log (:mod:`core.restore`).
+
+        Its events say the models finished (so progress and the leaderboard read as after a run),
+        and ``recorded`` stands for what recording the run returned (model run ids for test scores).
+        """
+        job = cls(request)
+        names = tuple(r.name for r in results)
+        job._events = [ev.TrainingStarted(models=names)]
+        for index, result in enumerate(results):
+            job._events.append(ev.ModelStarted(model=result.name, index=index, total=len(results)))
+            if isinstance(result, TrainedModel):
+                job._events.append(ev.ModelFinished(model=result.name, scores=result.scores, seconds=result.seconds))
+            else:
+                job._events.append(ev.ModelFailed(model=result.name, message=result.message))
+        job._events.append(ev.TrainingFinished(seconds=sum(getattr(r, "seconds", 0.0) for r in results)))
+        job._results = list(results)
+        job._status = "finished"
+        job.started_at = job.finished_at = time.time()
+        job.checking = False
+        job._after = AfterRun("done", recorded) if recorded is not None else AfterRun("none")
+        return job
+
+    def after_run(self) -> AfterRun:
+        """The after-run hook's state and result."""
+        return self._after

@@ -1,0 +1,174 @@
+"""Views of a run for the pages: progress and ETA, live curves, the leaderboard, the best model."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import events as ev
+from core.evaluation import primary_metric
+from core.jobs import JobSnapshot
+from core.target import Task
+from core.training.request import ModelFailure, TrainedModel
+
+
+@dataclass(frozen=True)
+class ModelProgress:
+    """One model being fitted: its share done, in words, and since when."""
+
+    name: str
+    fraction: float
+    detail: str
+    since: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is, computed from its events (for progress bars and ETA).
+
+    Models of one run may train side by side on the cluster: ``running`` lists
+    them in the order they started; ``current`` is the latest.
+    """
+
+    done: int
+    total: int
+    running: tuple[ModelProgress, ...]
+    elapsed: float
+    eta: float | None
+
+    @property
+    def current(self) -> str | None:
+        return self.running[-1].name if self.running else None
+
+    @property
+    def current_fraction(self) -> float:
+        return self.running[-1].fraction if self.running else 0.0
+
+    @property
+    def current_detail(self) -> str:
+        return self.running[-1].detail if self.running else ""
+
+    @property
+    def fraction(self) -> float:
+        share = self.done + sum(m.fraction for m in self.running)
+        return min(1.0, share / self.total) if self.total else 0.0
+
+
+def progress(snapshot: JobSnapshot, now: float | None = None) -> Progress:
+    """Models done, each running model's share done, elapsed seconds and an ETA.
+
+    The ETA is the longest remaining time of the running models (each from its
+    own pace) plus the models still waiting, each counted at the average time of
+    those finished, shared among as many models as have run at once.
+    """
+    now = now or time.time()
+    total, done, side_by_side = 0, 0, 1
+    running: dict[str, ModelProgress] = {}
+    durations: list[float] = []
+    for event in snapshot.events:
+        if isinstance(event, ev.TrainingStarted):
+            total = len(event.models)
+        elif isinstance(event, ev.ModelStarted):
+            running[event.model] = ModelProgress(event.model, 0.0, "fitting…", event.at)
+            side_by_side = max(side_by_side, len(running))
+        elif isinstance(event, ev.EpochEnded) and event.model in running:
+            since = running[event.model].since
+            detail = f"epoch {event.epoch} of {event.epochs}"
+            running[event.model] = ModelProgress(event.model, event.epoch / event.epochs, detail, since)
+        elif isinstance(event, ev.StepEnded) and event.model in running:
+            since = running[event.model].since
+            detail = f"stage {event.step} of {event.steps}"
+            running[event.model] = ModelProgress(event.model, event.step / event.steps, detail, since)
+        elif isinstance(event, ev.ModelFinished | ev.ModelFailed):
+            began = running.pop(event.model, None)
+            durations.append(max(0.0, event.at - began.since) if began else 0.0)
+            done += 1
+    end = snapshot.finished_at or now
+    elapsed = max(0.0, end - snapshot.started_at) if snapshot.started_at else 0.0
+    eta = None
+    if snapshot.status == "running" and total:
+        average = sum(durations) / len(durations) if durations else None
+        lefts = []
+        for model in running.values():
+            spent = max(0.0, now - model.since)
+            lefts.append(spent / model.fraction - spent if model.fraction > 0 else average)
+            if average is None and model.fraction > 0:
+                average = spent / model.fraction
+        waiting = total - done - len(running)
+        known = [left for left in lefts if left is not None]
+        if (known or not running) and (average is not None or waiting == 0):
+            eta = max(known, default=0.0) + waiting * (average or 0.0) / side_by_side
+    return Progress(done, total, tuple(running.values()), elapsed, eta)
+
+
+def live_history(snapshot: JobSnapshot, model: str) -> dict[str, list[float]]:
+    """Per-epoch (or per-stage) metrics of one model so far, for live curves."""
+    history: dict[str, list[float]] = {}
+    for event in snapshot.events:
+        if isinstance(event, ev.EpochEnded | ev.StepEnded) and event.model == model:
+            for key, value in event.metrics.items():
+                history.setdefault(key, []).append(float(value))
+    return history
+
+
+#: The leaderboard's columns per task (every metric is still computed and shown on Results).
+LEADERBOARD_METRICS: dict[Task, tuple[str, ...]] = {
+    Task.BINARY: ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1_macro", "log_loss"),
+    Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
+    Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
+    Task.CLUSTERING: ("silhouette", "clusters"),
+}
+
+
+def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None) -> pd.DataFrame:
+    """One row per model: validation scores, training score, gap, time; failures with reasons.
+
+    Sorted by ``metric_key`` (the task's default when ``None``), which is also
+    the first score column and the one the training score and gap are given for.
+    """
+    from core.evaluation import METRICS
+
+    metric = primary_metric(task, metric_key)
+    columns = (metric.key, *(k for k in LEADERBOARD_METRICS[task] if k != metric.key))
+    rows = []
+    for result in results:
+        if isinstance(result, ModelFailure):
+            rows.append({"model": result.name, "status": f"failed: {result.message}"})
+            continue
+        row: dict[str, Any] = {"model": result.name, "status": "stopped early" if result.stopped_early else "ok"}
+        for key in columns:
+            if key in result.scores:
+                row[METRICS[key].label] = result.scores[key]
+        if metric.key in result.train_scores and metric.key in result.scores:
+            row[f"train {metric.label}"] = result.train_scores[metric.key]
+            row["gap"] = result.train_scores[metric.key] - result.scores[metric.key]
+        for key, value in result.cv_scores.items():
+            row[key.replace("_", " ")] = value
+        row["seconds"] = result.seconds
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if metric.label in table.columns:
+        table = table.sort_values(
+            metric.label, ascending=not metric.higher_is_better, na_position="last", kind="stable"
+        )
+    return table.reset_index(drop=True)
+
+
+def best_model(
+    results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None
+) -> TrainedModel | None:
+    """The trained model with the best validation score on ``metric_key`` (the task's default when ``None``)."""
+    metric = primary_metric(task, metric_key)
+    trained = [
+        r
+        for r in results
+        if isinstance(r, TrainedModel) and metric.key in r.scores and np.isfinite(r.scores[metric.key])
+    ]
+    if not trained:
+        return None
+    pick = max if metric.higher_is_better else min
+    return pick(trained, key=lambda r: r.scores[metric.key])

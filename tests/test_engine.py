@@ -1,0 +1,215 @@
+"""The job engine: runs on a Dask cluster (embedded by default, or one named by address)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dask
+import pytest
+
+from core import engine
+from core import events as ev
+from core.training import ModelFailure, ModelRun, TrainedModel, TrainingJob
+from tests.test_training import request_for
+
+ROOT = Path(__file__).resolve().parents[1]
+SLOW_FOREST = {"n_estimators": 2000}
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def growing(job: TrainingJob, model: str) -> bool:
+    return any(isinstance(e, ev.StepEnded) and e.model == model for e in job.snapshot().events)
+
+
+def test_the_embedded_cluster_is_sized_to_the_machine():
+    gib = 1024**3
+    assert engine.embedded_size(cores=2, memory=24 * gib) == 2
+    assert engine.embedded_size(cores=16, memory=8 * gib) == 4, "each worker keeps at least 2 GB"
+    assert engine.embedded_size(cores=4, memory=1 * gib) == 1, "never fewer than one"
+
+
+def test_where_models_train_is_said_in_words():
+    assert "embedded Dask cluster" in engine.EngineInfo(True, None, 0, False).describe()
+    named = engine.EngineInfo(False, "tcp://10.0.0.5:8786", 3, True).describe()
+    assert "tcp://10.0.0.5:8786" in named and "3 workers" in named
+    engine.client()
+    live = engine.info()
+    assert live.started and live.embedded and live.workers >= 1
+    assert f"{live.workers} worker process" in live.describe()
+
+
+def test_the_address_is_read_from_dasks_own_configuration(monkeypatch):
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://10.1.2.3:8786")
+    dask.config.refresh()
+    try:
+        assert engine.configured_address() == "tcp://10.1.2.3:8786"
+    finally:
+        monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+        dask.config.refresh()
+    assert engine.configured_address() is None
+
+
+def test_a_cluster_job_passes_events_results_and_stop_through_dask():
+    def work(listen, should_stop, keep):
+        for step in range(1, 1000):
+            listen(ev.StepEnded(model="w", step=step, steps=999, metrics={"pid": float(os.getpid())}))
+            keep(step)
+            if should_stop():
+                return step
+            time.sleep(0.01)
+        return -1
+
+    job = engine.ClusterJob(work).start()
+    wait_for(lambda: len(job.snapshot().results) >= 3, what="three results")
+    job.stop()
+    assert job.wait(30)
+    snap = job.snapshot()
+    assert snap.status == "stopped" and 3 <= job.value < 999
+    assert snap.results == list(range(1, len(snap.results) + 1)), "results in order, none lost"
+    pids = {e.metrics["pid"] for e in snap.events}
+    assert pids and os.getpid() not in pids, "the work ran in a worker process, not in this one"
+
+
+def test_a_failing_task_fails_the_job_with_its_reason():
+    def work(listen, should_stop, keep):
+        raise ValueError("this table has no rows")
+
+    job = engine.ClusterJob(work).start()
+    assert job.wait(30)
+    assert job.snapshot().status == "failed"
+    assert "this table has no rows" in job.snapshot().error
+
+
+def test_a_worker_that_dies_mid_run_costs_only_its_model():
+    models = [ModelRun("random_forest_clf", "Forest", SLOW_FOREST), ModelRun("logistic_regression", "LR")]
+    job = TrainingJob(request_for("breast_cancer", "diagnosis", request_task(), models)).start()
+    wait_for(lambda: growing(job, "Forest"), what="the forest to grow")
+    client = engine.client()
+    doing = client.processing()
+    worker = next(w for w, keys in doing.items() if any(str(k).endswith("-1") for k in keys))
+    pid = client.run(os.getpid, workers=[worker])[worker]
+    os.kill(pid, signal.SIGKILL)  # the worker process dies, as when the system runs out of memory
+    assert job.wait(120)
+    snap = job.snapshot()
+    assert snap.status == "finished"
+    by_name = {r.name: r for r in snap.results}
+    assert isinstance(by_name["Baseline"], TrainedModel) and isinstance(by_name["LR"], TrainedModel)
+    lost = by_name["Forest"]
+    assert isinstance(lost, ModelFailure) and "stopped before it finished" in lost.message
+    assert any(isinstance(e, ev.ModelFailed) and e.model == "Forest" for e in snap.events)
+    wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) >= engine.embedded_size(), 60, "a new worker")
+
+
+def test_two_sessions_runs_at_once_never_mix():
+    iris = TrainingJob(
+        request_for("iris", "species", request_task("multiclass"), [ModelRun("random_forest_clf", "Forest")])
+    )
+    cancer = TrainingJob(
+        request_for("breast_cancer", "diagnosis", request_task(), [ModelRun("random_forest_clf", "Forest")])
+    )
+    iris.start(), cancer.start()
+    assert iris.wait(120) and cancer.wait(120)
+    for job, classes in ((iris, {"setosa", "versicolor", "virginica"}), (cancer, {"benign", "malignant"})):
+        snap = job.snapshot()
+        assert [r.name for r in snap.results] == ["Baseline", "Forest"]
+        assert set(map(str, snap.results[1].pipeline.classes_)) == classes, "each run got its own rows back"
+        started = [e for e in snap.events if isinstance(e, ev.ModelStarted)]
+        assert len(started) == 2, "no event of the other run"
+
+
+def request_task(kind: str = "binary"):
+    from core.target import Task
+
+    return Task.MULTICLASS if kind == "multiclass" else Task.BINARY
+
+
+@pytest.fixture
+def external_cluster(tmp_path):
+    """A scheduler and one worker started as separate processes, the way Dask users start them."""
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    dask_cli = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen(
+        [*dask_cli, "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    processes = [scheduler]
+    stack = contextlib.ExitStack()
+    try:
+        wait_for(scheduler_file.exists, 120, "the scheduler")
+        import json
+
+        address = json.loads(scheduler_file.read_text())["address"]
+        log = stack.enter_context((tmp_path / "worker.log").open("wb"))
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                address,
+                "--nworkers",
+                "1",
+                "--nthreads",
+                "1",
+                "--name",
+                "classroom-worker",
+                "--no-dashboard",
+            ],
+            env=env,
+            cwd=str(ROOT),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        processes.append(worker)
+        yield address
+    finally:
+        engine.shutdown()  # the next test gets the embedded cluster again
+        print((tmp_path / "worker.log").read_text()[-3000:])
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        stack.close()
+
+
+def test_a_scheduler_address_is_honoured(external_cluster):
+    engine.shutdown()
+    with dask.config.set({"scheduler-address": external_cluster}):
+        client = engine.client()
+        wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 1, 180, "the worker to join")
+        where = engine.info()
+        assert not where.embedded and where.address == external_cluster and where.workers == 1
+        assert external_cluster in where.describe()
+        job = TrainingJob(
+            request_for("iris", "species", request_task("multiclass"), [ModelRun("logistic_regression", "LR")])
+        ).start()
+        assert job.wait(120)
+        snap = job.snapshot()
+        assert snap.status == "finished" and [r.name for r in snap.results] == ["Baseline", "LR"]
+        names = {info["name"] for info in client.scheduler_info(n_workers=-1)["workers"].values()}
+        assert names == {"classroom-worker"}, "the run used the cluster at the address, not an embedded one"
+
+
+def test_an_unreachable_address_says_so():
+    engine.shutdown()
+    with dask.config.set({"scheduler-address": "tcp://127.0.0.1:9"}), pytest.raises(engine.EngineUnavailable) as err:
+        engine.client()
+    assert "tcp://127.0.0.1:9" in err.value.user_message and "DASK_SCHEDULER_ADDRESS" in err.value.user_message
+    engine.shutdown()
