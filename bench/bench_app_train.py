@@ -152,15 +152,15 @@ def press(at, key: str):
 
 
 def app_seconds(at, key: str, request_file: str) -> float:
-    """Click → the run's end, with the Train page rerun every second meanwhile; the request is saved for the script."""
+    """Click → the run's end ("Finished"), the Train page rerun every second meanwhile; the request saved for the script."""
     import pickle
 
-    clicked = time.perf_counter()
+    clicked = time.time()
     job = press(at, key)
     while not job.wait(POLL_S):
-        at.run()  # the Train page's polling
-    took = time.perf_counter() - clicked
+        at.run()  # the Train page's polling (until the run's checks and recording are done too)
     snap = job.snapshot()
+    took = snap.finished_at - clicked  # when the page can say "Finished"
     failed = [r for r in snap.results if hasattr(r, "message")]
     assert snap.status == "finished" and not failed, (snap.status, snap.error, failed)
     Path(request_file).write_bytes(pickle.dumps(job.request))
@@ -201,16 +201,13 @@ def compare(at, request_file: str, models: list[str], repeat: int) -> dict[str, 
 
 def sessions_at_once(csv: str, request_file: str, key: str, count: int) -> None:
     sessions = [on_models(csv) for _ in range(count)]
-    started = time.perf_counter()
-    jobs = [(press(at, key), time.perf_counter()) for at in sessions]
-    ends: list[float] = [0.0] * count
-    while not all(ends):
-        for i, (job, _) in enumerate(jobs):
-            if not ends[i] and job.wait(0):
-                ends[i] = time.perf_counter()
+    started = time.time()
+    jobs = [(press(at, key), time.time()) for at in sessions]
+    while not all(job.wait(0) for job, _ in jobs):
         for at in sessions:
             at.run()
         time.sleep(0.2)
+    ends = [job.snapshot().finished_at for job, _ in jobs]
     app_wall = max(ends) - started
     each = [end - click for end, (_, click) in zip(ends, jobs, strict=True)]
 
