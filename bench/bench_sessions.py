@@ -20,7 +20,8 @@ load sample → target → clean → models (``--models``, a fast set) → train
    recorded);
 6. the server's RSS and CPU while idle after all sessions ended.
 
-RSS is the server process's, sampled every 0.1 s with psutil. Figures are printed,
+RSS is the server process's plus its children's (the embedded Dask cluster's worker
+processes), sampled every 0.1 s with psutil; CPU likewise. Figures are printed,
 never asserted. Needs the dev requirements (Playwright, psutil) and Chromium.
 
 Usage: ``python bench/bench_sessions.py [--sessions 5] [--soak 20] [--grace 5] [--upload-rows 0] [--long-run 2000]``
@@ -32,13 +33,13 @@ the RSS after sessions ended comes back near the reference session's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shutil
 import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,8 +68,23 @@ class RssSampler:
         while not self._stop.wait(every):
             self._peak = max(self._peak, self.now_bytes())
 
+    def _processes(self) -> list:
+        """The server and its children: the embedded Dask cluster's scheduler side and worker processes."""
+        import psutil
+
+        try:
+            return [self.process, *self.process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return [self.process]
+
     def now_bytes(self) -> int:
-        return self.process.memory_info().rss
+        import psutil
+
+        total = 0
+        for process in self._processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += process.memory_info().rss
+        return total
 
     def now(self) -> float:
         return self.now_bytes() / 1e6
@@ -80,8 +96,14 @@ class RssSampler:
         self._peak = self.now_bytes()
 
     def cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return times.user + times.system
+        import psutil
+
+        total = 0.0
+        for process in self._processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
 
     def close(self) -> None:
         self._stop.set()
@@ -193,7 +215,7 @@ def several(browser, url: str, models: list[str], count: int, alone: float, rss:
     print(f"  RSS after the sessions ended         {wait_sessions_ended(rss, grace):7.0f} MB")
 
 
-@contextmanager
+@contextlib.contextmanager
 def running_app(grace: float):
     from tests.e2e.conftest import serve_app
 
