@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
-from distributed import Client, Event, Future, KilledWorker, LocalCluster, Queue
+from distributed import CancelledError, Client, Event, Future, KilledWorker, LocalCluster, Queue
 
 from core.errors import DashboardError
 from core.jobs import BackgroundJob
@@ -287,8 +287,8 @@ def follow(
 
     When ``stopping()`` turns true the channel's Stop is set (running tasks end at their
     next safe point) and futures for which ``started(future)`` is false are cancelled.
-    ``on_done`` is called once per future that ended with a result or an error
-    (never for one cancelled here), after the messages that came before it.
+    ``on_done`` is called once per future that ended — with a result, an error, or lost
+    with a worker — never for one cancelled here, after the messages that came before it.
     """
     pending = list(futures)
     stop_sent = False
@@ -299,8 +299,7 @@ def follow(
                 on_message(kind, item)
             for future in finished:
                 pending.remove(future)
-                if not future.cancelled():
-                    on_done(future)
+                on_done(future)
             if stopping() and not stop_sent:
                 stop_sent = True
                 channel.request_stop()
@@ -316,10 +315,10 @@ def follow(
 
 
 def result_of(future: Future, what: str) -> Any:
-    """A future's result; a dead worker becomes :class:`WorkerLost` with words for the person."""
+    """A future's result; a dead worker (or its input lost with one) becomes :class:`WorkerLost`, in words."""
     try:
         return future.result()
-    except KilledWorker as exc:
+    except (KilledWorker, CancelledError) as exc:
         raise WorkerLost(lost_worker_message(what)) from exc
 
 

@@ -122,7 +122,9 @@ class TrainingJob(BackgroundJob):
         self._listen(ev.TrainingStarted(models=tuple(run.name for run in request.models)))
         client = engine.client()
         channel = engine.Channel.new("training", client)
-        self._shared = client.scatter(request, hash=False)  # the rows travel once, not once per model
+        # The rows travel once per worker, not once per model; every worker holds them, so one
+        # that dies does not take the other models' input with it.
+        self._shared = client.scatter(request, hash=False, broadcast=True)
         futures = {
             client.submit(
                 _train_on_worker, self._shared, run, index, channel, key=f"{channel.name}-{index}", pure=False
