@@ -125,7 +125,7 @@ def _start_embedded() -> tuple[Client, LocalCluster]:
             n_workers=embedded_size(cores),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port (8787 may be another cluster's)
             silence_logs=logging.ERROR,
         )
         return Client(cluster, set_as_default=False), cluster

@@ -213,3 +213,11 @@ def test_an_unreachable_address_says_so():
         engine.client()
     assert "tcp://127.0.0.1:9" in err.value.user_message and "DASK_SCHEDULER_ADDRESS" in err.value.user_message
     engine.shutdown()
+
+
+def test_a_worker_process_re_importing_the_app_file_does_not_run_the_app():
+    """multiprocessing's spawn runs the parent's __main__ file (Streamlit's: app.py) in every worker as __mp_main__."""
+    probe = "import runpy, sys; runpy.run_path('app.py', run_name='__mp_main__'); print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False", "the app ran inside a worker process"
