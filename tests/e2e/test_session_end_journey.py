@@ -62,6 +62,10 @@ def test_closing_the_browser_stops_the_run_and_records_it_as_stopped(chromium_br
         page.locator(".st-key-models_train button").click()
         expect(page.get_by_role("heading", name="5. Train")).to_be_visible(timeout=SLOW)
         expect(page.get_by_test_id("stProgress").first).to_contain_text("Training", timeout=SLOW)
+        # The forest is growing on a worker (the embedded cluster starts with the first run).
+        expect(page.get_by_test_id("stProgress").filter(has_text="Random forest: stage").first).to_be_visible(
+            timeout=SLOW
+        )
     finally:
         context.close()  # the tab goes: no browser holds the session any more
     closed = time.monotonic()
