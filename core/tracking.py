@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import DashboardError
-from core.evaluation import primary_metric
+from core.metrics import primary_metric
 from core.serving import (  # the names marked F401 lived here before core.serving and stay importable
     BUNDLE_FILE,
     DEFAULT_PORT,  # noqa: F401
