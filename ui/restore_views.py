@@ -7,17 +7,21 @@ uploaded file), sets the session up to the Models page and puts the models back.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
-from core import restore, tracking
+from core import tracking
 from core.errors import DashboardError
 from core.loading import LoadOptions
 from core.samples import list_samples, load_sample
-from core.training import TrainingJob, make_request
 from ui import state
 from ui.experiments_views import tracking_uri
 from ui.text import md_escape, short
+
+if TYPE_CHECKING:
+    from core.restore import RestoredSettings
 
 
 def offer() -> None:
@@ -55,6 +59,9 @@ def _describe(last: dict) -> str:
 
 def start(last: dict) -> None:
     """Load the run's data if the app has it (a sample), else wait for the person to upload it again."""
+    # core.restore needs the training machinery (scikit-learn): it loads when a run is restored, not with the offer
+    from core import restore
+
     try:
         settings = restore.settings_from(last["session"])
     except DashboardError as err:
@@ -98,8 +105,12 @@ def waiting() -> None:
     st.rerun()
 
 
-def finish(last: dict, settings: restore.RestoredSettings) -> tuple[str, str]:
+def finish(last: dict, settings: RestoredSettings) -> tuple[str, str]:
     """Set the session up from the settings and, when the data is the same, put the models back."""
+    # scikit-learn (and the models' libraries) load when a run is restored, not with the Data page's offer
+    from core import restore
+    from core.training import TrainingJob, make_request
+
     state.set_role_overrides(settings.role_overrides)
     state.set_target(settings.choice)
     state.set_plan(settings.plan)

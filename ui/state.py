@@ -15,18 +15,25 @@ import dataclasses
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from core.cleaning import CleaningPlan
-from core.loading import Dataset, LoadOptions
-from core.profiling import Profile, profile
-from core.schema import Role, RoleGuess, effective_roles, infer_roles
-from core.target import TargetChoice
-from core.training import TrainingJob, TrainSetup
-from core.tuning import TuningJob
+from core.loading import LoadOptions
+from core.predict import usable_from_training
+from core.profiling import profile
+from core.schema import effective_roles, infer_roles
+from core.tracking import LOOPBACK, experiments_shared
 from ui import sessions
+
+if TYPE_CHECKING:  # names for annotations only: core.training and core.tuning load scikit-learn
+    from core.cleaning import CleaningPlan
+    from core.loading import Dataset
+    from core.profiling import Profile
+    from core.schema import Role, RoleGuess
+    from core.target import TargetChoice
+    from core.training import TrainingJob, TrainSetup
+    from core.tuning import TuningJob
 
 DATASET = "data.dataset"
 RAW = "data.raw"  # the uploaded bytes, kept so the person can re-read with other options
@@ -152,15 +159,11 @@ def workspace() -> str:
 
 def served_locally() -> bool:
     """Whether the app answers this computer only (so showing its file paths reveals nothing to others)."""
-    from core.tracking import LOOPBACK
-
     return str(st.get_option("server.address") or "") in LOOPBACK
 
 
 def visible_workspace() -> str | None:
     """The workspace whose runs this visitor sees, or ``None`` when every run is shared (see core.tracking)."""
-    from core.tracking import experiments_shared
-
     return None if experiments_shared(st.get_option("server.address")) else workspace()
 
 
@@ -398,11 +401,12 @@ def set_tuning_job(new_job: TuningJob) -> None:
 
 def trained_models() -> list:
     """Models the current job has finished (empty while none has)."""
-    from core.training import TrainedModel
-
     current = job()
     if current is None:
         return []
+    # a job exists, so core.training is loaded already; a top-level import would load scikit-learn on the first page
+    from core.training import TrainedModel
+
     return [r for r in current.snapshot().results if isinstance(r, TrainedModel)]
 
 
@@ -527,8 +531,6 @@ def usable_models() -> dict[str, Any]:
     Models of the current training run are wrapped once per run (the schema is
     learned from its training split); restored ones follow.
     """
-    from core.predict import usable_from_training
-
     current = job()
     models: dict[str, Any] = {}
     if current is not None:
