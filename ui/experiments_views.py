@@ -13,7 +13,8 @@ import streamlit as st
 
 from core import charts, serving, tracking
 from core.errors import DashboardError
-from core.metrics import metric_label
+from core.evaluation import metric_label
+from core.restore import run_settings
 from ui import state
 from ui.text import md_escape
 
@@ -47,9 +48,6 @@ def recorder():
         "load_options": dataclasses.asdict(state.load_options()),
         "role_overrides": state.role_overrides(),
     }
-    # core.restore needs the training machinery (scikit-learn): loaded when a run starts, not on the Data page
-    from core.restore import run_settings
-
     return tracking.recorder(
         tracking_uri(),
         name,

@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from core.loading import LoadOptions
-from core.predict import usable_from_training
-from core.profiling import profile
-from core.schema import effective_roles, infer_roles
-from core.tracking import LOOPBACK, experiments_shared
+from core.experiment_store import LOOPBACK, experiments_shared
+from core.load_options import LoadOptions
 from ui import sessions
 
-if TYPE_CHECKING:  # names for annotations only: core.training and core.tuning load scikit-learn
+# The state module loads with the first page, before any table: the modules that work on tables
+# (pandas) or train (scikit-learn) are imported where a dataset or a job already exists.
+if TYPE_CHECKING:  # names for annotations only
     from core.cleaning import CleaningPlan
     from core.loading import Dataset
     from core.profiling import Profile
@@ -262,6 +261,8 @@ def role_guesses() -> dict[str, RoleGuess]:
     guesses = st.session_state.get(ROLE_GUESSES)
     ds = dataset()
     if guesses is None and ds is not None:
+        from core.schema import infer_roles  # pandas is loaded: there is a table (see the imports above)
+
         guesses = infer_roles(ds.frame)
         st.session_state[ROLE_GUESSES] = guesses
     return guesses or {}
@@ -281,6 +282,8 @@ def set_role_overrides(overrides: dict[str, str]) -> None:
 
 def roles() -> dict[str, Role]:
     """Effective roles: inferred, with overrides applied."""
+    from core.schema import effective_roles  # with the table's modules (see the imports above)
+
     return effective_roles(role_guesses(), role_overrides())
 
 
@@ -289,6 +292,8 @@ def current_profile() -> Profile | None:
     prof = st.session_state.get(PROFILE)
     ds = dataset()
     if prof is None and ds is not None:
+        from core.profiling import profile  # pandas is loaded: there is a table (see the imports above)
+
         prof = profile(ds.frame, roles())
         st.session_state[PROFILE] = prof
     return prof
@@ -404,8 +409,7 @@ def trained_models() -> list:
     current = job()
     if current is None:
         return []
-    # a job exists, so core.training is loaded already; a top-level import would load scikit-learn on the first page
-    from core.training import TrainedModel
+    from core.training import TrainedModel  # a job exists: core.training is loaded (see the imports above)
 
     return [r for r in current.snapshot().results if isinstance(r, TrainedModel)]
 
@@ -534,6 +538,8 @@ def usable_models() -> dict[str, Any]:
     current = job()
     models: dict[str, Any] = {}
     if current is not None:
+        from core.predict import usable_from_training  # a job exists: its modules are loaded (see the imports above)
+
         trained = trained_models()
         name = source().name if source() is not None else "data"
         token = (id(current), tuple(m.name for m in trained))
