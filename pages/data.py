@@ -12,12 +12,13 @@ load_views.upload_box()
 load_views.load_error_message()
 load_views.pending_choice()
 restore_views.waiting()
-restore_views.offer()
+offer = st.empty()  # the offer to restore the last run, filled last: the page is drawn before the store is read
 with st.expander("…or pick a sample dataset", expanded=state.dataset() is None):
     load_views.sample_picker()
 
 ds = state.dataset()
 if ds is None:
+    restore_views.offer(offer)
     st.stop()
 
 # The table's views (pandas, plotly) load once there is a table: the first page of a session has none.

@@ -25,8 +25,12 @@ if TYPE_CHECKING:
     from core.restore import RestoredSettings
 
 
-def offer() -> None:
-    """On a session with no data yet: the newest restorable run of this workspace, and a button."""
+def offer(slot) -> None:
+    """On a session with no data yet: the newest restorable run of this workspace, and a button, in ``slot``.
+
+    ``slot`` (an ``st.empty()`` placed higher on the page) lets the page draw everything else first:
+    the first look into a store loads MLflow, which takes seconds.
+    """
     if state.dataset() is not None or state.restore_pending() is not None:
         return
     uri, ws = default_tracking_uri(), state.visible_workspace()
@@ -41,7 +45,7 @@ def offer() -> None:
         return  # no readable store: nothing to offer (the Experiments page says why)
     if last is None:
         return
-    with st.container(border=True):
+    with slot.container(border=True):
         st.markdown("**Pick up where you left off?**")
         st.caption(md_escape(_describe(last)))
         if st.button("Restore this run", key="data_restore", icon=":material/history:", type="primary"):
