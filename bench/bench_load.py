@@ -8,15 +8,20 @@ of about 170 MB, then times, in one process and in an alternating order:
 * polars reading the same bytes (plain reader; the fastest measured here),
 * polars reading the bytes *and* converting to a pandas frame (what any
   pandas-based app would have to do with polars),
-* ``core.profiling.profile`` of the loaded frame.
+* ``core.profiling.profile`` of the loaded frame;
+* ``core.loading.load_file`` on a second generated file of as many rows whose first column is a
+  date and time written day first with numbers ('17/06/2018 10:30': core.dates reads those by its
+  own rule, not polars'), against polars reading the bytes and parsing that column with the format
+  given (``--dates-only``: this part alone).
 
 Prints best-of-N seconds, the ratio of our path to the fastest plain reader,
 and peak memory growth over the file size (each measured in a fresh
 subprocess so one reader's memory does not hide another's).
 
-Usage: ``python bench/bench_load.py [--rows 1000000] [--repeat 3]``
+Usage: ``python bench/bench_load.py [--rows 1000000] [--repeat 3] [--dates-only]``
 Goals (issue #2): load <= 1.2x the fastest plain reader, memory growth <= 3x
-the file size, profile <= 1.5 s.
+the file size, profile <= 1.5 s. Issue 10: dates parsed without a round trip
+through Python objects.
 """
 
 from __future__ import annotations
@@ -61,6 +66,29 @@ def make_csv(rows: int) -> Path:
     cols["customer_id"] = np.arange(rows)
     frame = pd.DataFrame(cols)
     frame.loc[rng.random(rows) < 0.02, "num_0"] = np.nan
+    frame.to_csv(path, index=False)
+    return path
+
+
+def make_dates_csv(rows: int) -> Path:
+    """Write (once, seeded) a CSV whose first column is a day-first date and time, e.g. '17/06/2018 10:30'."""
+    import numpy as np
+    import pandas as pd
+
+    path = CACHE / f"dates_{rows}.csv"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    minutes = pd.to_timedelta(rng.integers(0, 10 * 365 * 24 * 60, rows), unit="min")
+    frame = pd.DataFrame(
+        {
+            "when": (pd.Timestamp("2015-01-01") + minutes).strftime("%d/%m/%Y %H:%M"),
+            "amount": np.round(rng.gamma(2.0, 30.0, rows), 2),
+            "qty": rng.integers(1, 20, rows),
+            "store": rng.choice(["north", "south", "east", "west"], rows),
+        }
+    )
     frame.to_csv(path, index=False)
     return path
 
@@ -112,12 +140,52 @@ print(status("VmHWM:") - before)
     return float(out.stdout.strip())
 
 
+def bench_dates(rows: int, repeat: int) -> dict:
+    """Load time of the file with a day-first date column, and of polars parsing it with the format given."""
+    import polars as pl
+
+    from core.loading import load_file
+
+    data = make_dates_csv(rows).read_bytes()
+    when = pl.col("when").str.strptime(pl.Datetime("us"), "%d/%m/%Y %H:%M")
+    readers = {
+        "core.load_file (bytes)": lambda: load_file(data, "dates.csv"),
+        "polars (bytes) + strptime": lambda: pl.read_csv(data).with_columns(when),
+    }
+    for fn in readers.values():  # warm-up
+        fn()
+    times = {name: _time(fn, repeat) for name, fn in readers.items()}
+    return {
+        "rows": rows,
+        "file_mb": round(len(data) / 1e6, 1),
+        "seconds": {k: round(v, 3) for k, v in times.items()},
+        "ratio_vs_polars_strptime": round(times["core.load_file (bytes)"] / times["polars (bytes) + strptime"], 2),
+    }
+
+
+def print_dates(dates: dict) -> None:
+    print(
+        f"File with a day-first date column ('17/06/2018 10:30'): {dates['rows']:,} rows x 4, {dates['file_mb']:.0f} MB"
+    )
+    for name, secs in dates["seconds"].items():
+        print(f"  {name:30s} {secs:6.3f} s")
+    print(f"Load ratio vs polars parsing the dates with the format given: {dates['ratio_vs_polars_strptime']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--dates-only", action="store_true", help="only the file with a date column")
     args = parser.parse_args()
+    if args.dates_only:
+        dates = bench_dates(args.rows, args.repeat)
+        if args.json:
+            print(json.dumps(dates))
+        else:
+            print_dates(dates)
+        return
 
     import pandas as pd
     import polars as pl
@@ -151,6 +219,7 @@ def main() -> None:
         times["pandas C engine (path)"], times["polars (bytes) + to_pandas"]
     )
     memory = {kind: _peak_growth(kind, path) / size for kind in ("core", "pandas_path", "polars")}
+
     result = {
         "rows": args.rows,
         "file_mb": round(size / 1e6, 1),
@@ -161,6 +230,7 @@ def main() -> None:
         "infer_roles_s": round(roles_s, 3),
         "profile_s": round(profile_s, 3),
         "peak_memory_growth_x_file": {k: round(v, 2) for k, v in memory.items()},
+        "date_file": bench_dates(args.rows, args.repeat),
     }
     if args.json:
         print(json.dumps(result))
@@ -177,6 +247,7 @@ def main() -> None:
         + ", ".join(f"{k} {v:.2f}x" for k, v in memory.items())
         + "   (goal core <= 3x)"
     )
+    print_dates(result["date_file"])
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ BENCHES = [
     "bench_guards.py",
     "bench_bundles.py",
     "bench_tables.py",
+    "bench_cold_start.py",
 ]
 
 

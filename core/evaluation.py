@@ -1,207 +1,38 @@
 """Scores for a fitted model on one split, by task.
 
 Each metric has a key, a label and a one-line meaning (shown on hover), and
-whether higher is better. :func:`score` computes the task's metrics from a
-fitted pipeline and rows it has not been fitted on; the ``*_scores``
-functions do the same from labels and predictions. Tables for the Results
-page (per-class report, confusion matrix, cluster sizes) and the overfitting
-warning live here too; curves and projections are in :mod:`core.results`.
+whether higher is better: that catalogue and the ranking rule live in
+:mod:`core.metrics` (no scikit-learn) and are re-exported here. :func:`score`
+computes the task's metrics from a fitted pipeline and rows it has not been
+fitted on; the ``*_scores`` functions do the same from labels and predictions.
+Tables for the Results page (per-class report, confusion matrix, cluster sizes)
+and the overfitting warning live here too; curves and projections are in
+:mod:`core.results`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
 from core.limits import CHART_CATEGORIES, other_label
-from core.target import Task, imbalance, match_label
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A metric's key, label, meaning and direction."""
-
-    key: str
-    label: str
-    meaning: str
-    higher_is_better: bool = True
-
-
-METRICS: dict[str, Metric] = {
-    m.key: m
-    for m in (
-        Metric("accuracy", "Accuracy", "Share of rows predicted correctly."),
-        Metric(
-            "balanced_accuracy",
-            "Balanced accuracy",
-            "Accuracy averaged over classes, so a rare class counts as much as a common one.",
-        ),
-        Metric("f1_macro", "F1 (macro)", "Balance of precision and recall, averaged over classes."),
-        Metric(
-            "f1_weighted",
-            "F1 (weighted)",
-            "Balance of precision and recall per class, averaged in proportion to each class's rows.",
-        ),
-        Metric(
-            "precision_macro",
-            "Precision (macro)",
-            "Of the rows predicted as a class, the share that really are; averaged over classes.",
-        ),
-        Metric(
-            "recall_macro",
-            "Recall (macro)",
-            "Of the rows that really are a class, the share the model finds; averaged over classes.",
-        ),
-        Metric(
-            "precision_weighted",
-            "Precision (weighted)",
-            "Precision per class, averaged in proportion to each class's rows.",
-        ),
-        Metric(
-            "recall_weighted",
-            "Recall (weighted)",
-            "Recall per class, averaged in proportion to each class's rows (equals accuracy).",
-        ),
-        Metric(
-            "roc_auc",
-            "ROC-AUC",
-            "Chance that a random positive row is ranked above a random negative one (0.5 = guessing, 1 = perfect).",
-        ),
-        Metric(
-            "pr_auc",
-            "PR-AUC",
-            "Average precision for the positive class: how well the model ranks its rows above the rest "
-            "(the positive share = guessing, 1 = perfect). Unlike ROC-AUC, many easy negatives cannot flatter it.",
-        ),
-        Metric(
-            "log_loss", "Log loss", "How confident and right the predicted probabilities are (lower is better).", False
-        ),
-        Metric(
-            "r2", "R²", "Share of the target's variation the model explains (1 = perfect, 0 = no better than the mean)."
-        ),
-        Metric("mae", "MAE", "Average size of the error, in the target's units (lower is better).", False),
-        Metric("rmse", "RMSE", "Typical error size, punishing big misses more (lower is better).", False),
-        Metric(
-            "mape",
-            "MAPE",
-            "Average error as a share of the true value (0.1 = 10%; rows whose true value is 0 are skipped; lower is better).",
-            False,
-        ),
-        Metric("silhouette", "Silhouette", "How well separated the clusters are (-1 to 1, higher is better)."),
-        Metric(
-            "calinski_harabasz",
-            "Calinski-Harabasz",
-            "Spread between clusters relative to spread within them (no upper limit, higher is better).",
-        ),
-        Metric(
-            "davies_bouldin",
-            "Davies-Bouldin",
-            "How much each cluster overlaps its most similar neighbour (0 = no overlap, lower is better).",
-            False,
-        ),
-        Metric("clusters", "Clusters", "Number of clusters found (noise rows not counted)."),
-        Metric(
-            "largest_cluster_share",
-            "Largest cluster",
-            "Share of all rows in the biggest cluster (near 1 = one cluster holds almost everything).",
-            False,
-        ),
-        Metric(
-            "noise_share",
-            "Noise share",
-            "Share of rows left out of every cluster as noise (DBSCAN only; lower is better).",
-            False,
-        ),
-    )
-}
-
-PRIMARY: dict[Task, str] = {
-    Task.BINARY: "roc_auc",
-    Task.MULTICLASS: "accuracy",
-    Task.REGRESSION: "r2",
-    Task.CLUSTERING: "silhouette",
-}
-_CLASSIFICATION_DETAIL = (
-    "f1_macro",
-    "f1_weighted",
-    "precision_macro",
-    "recall_macro",
-    "precision_weighted",
-    "recall_weighted",
+from core.metrics import (  # noqa: F401  the catalogue lives in core.metrics (no scikit-learn); re-exported
+    METRICS,
+    PRIMARY,
+    RANKING_CHOICES,
+    SKLEARN_SCORERS,
+    TASK_METRICS,
+    Metric,
+    default_ranking,
+    metric_label,
+    primary_metric,
+    scorer_for,
 )
-#: Each task's metrics, most important first (the leaderboard's columns, in order).
-TASK_METRICS: dict[Task, tuple[str, ...]] = {
-    Task.BINARY: ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "log_loss"),
-    Task.MULTICLASS: ("accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "roc_auc", "log_loss"),
-    Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
-    Task.CLUSTERING: ("silhouette", "calinski_harabasz", "davies_bouldin", "clusters", "noise_share"),
-}
+from core.target import Task, match_label
 
 #: True values closer to zero than this are left out of MAPE (the share is undefined there).
 MAPE_TINY = 1e-9
-
-
-def metric_label(key: str) -> str:
-    """How people read a metric's key: its label, or the key in words when it is not in :data:`METRICS`."""
-    metric = METRICS.get(key)
-    return metric.label if metric is not None else key.replace("_", " ")
-
-
-#: Metrics a person may rank models by, per task (the default first; see :func:`default_ranking`).
-RANKING_CHOICES: dict[Task, tuple[str, ...]] = {
-    Task.BINARY: ("roc_auc", "balanced_accuracy", "pr_auc", "f1_macro", "accuracy", "log_loss"),
-    Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
-    Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
-    Task.CLUSTERING: ("silhouette",),
-}
-
-
-def primary_metric(task: Task, key: str | None = None) -> Metric:
-    """The metric the leaderboard, the best model and tuning rank by: ``key`` if given, else the task's default."""
-    return METRICS[key or PRIMARY[task]]
-
-
-#: scikit-learn scorer names of the metrics that have one with the same meaning (higher is better).
-SKLEARN_SCORERS: dict[str, str] = {
-    "roc_auc": "roc_auc",
-    "pr_auc": "average_precision",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced_accuracy",
-    "f1_macro": "f1_macro",
-    "r2": "r2",
-}
-
-
-def scorer_for(task: Task, key: str | None = None) -> tuple[str, Metric]:
-    """A scikit-learn scorer name for ranking metric ``key`` and the metric it measures.
-
-    Metrics without a same-direction scorer (log loss, errors in units) fall
-    back to the task's default metric, which the returned :class:`Metric` names.
-    """
-    metric = primary_metric(task, key)
-    if metric.key not in SKLEARN_SCORERS:
-        metric = primary_metric(task)
-    return SKLEARN_SCORERS[metric.key], metric
-
-
-def default_ranking(task: Task, y: pd.Series | None) -> tuple[str, str]:
-    """The metric to rank models by for this target, and why, in words.
-
-    With imbalanced classes (:func:`core.target.imbalance`), accuracy looks good
-    while the rarest class is missed, so classification is ranked by balanced
-    accuracy, where each class counts the same.
-    """
-    key = PRIMARY[task]
-    rare = imbalance(y) if task.is_classification and y is not None else None
-    if rare is not None:
-        return "balanced_accuracy", (
-            f"the rarest class, '{rare.label}', is only {rare.share:.1%} of the rows: accuracy would look good "
-            "while that class is missed, so models are ranked by balanced accuracy (every class counts the same)"
-        )
-    return key, f"{METRICS[key].label} is the usual yardstick for {task.value}"
 
 
 def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task, positive=None) -> dict[str, float]:

@@ -41,9 +41,9 @@ import pandas as pd
 
 from core.archives import ArchiveError, ArchiveLimits, SafeZip, check_hdf5, size_words
 from core.errors import DashboardError
-from core.evaluation import metric_label
 from core.guards.caveats import run_warnings
 from core.markdown import code, escape
+from core.metrics import metric_label
 from core.params import show_value
 from core.predict import FeatureSchema, UsableModel
 from core.target import Task, plain_label

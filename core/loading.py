@@ -25,17 +25,15 @@ import pandas as pd
 
 from core.dates import DATE_SHARE, DATE_YEARS, ambiguous_order, looks_like_date, parse_dates
 from core.errors import DataLoadError
+from core.load_options import (  # defined there, without pandas, for the first page; importable from here too
+    DELIMITER_NAMES,
+    DELIMITERS,
+    ENCODINGS,
+    MAX_UPLOAD_MB,
+    MISSING_TOKENS,
+    LoadOptions,
+)
 
-#: Tokens read as "missing" in any column (besides the empty cell).
-MISSING_TOKENS: tuple[str, ...] = (
-    "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "Null", "None",
-    "none", "?", "-", "--", "#N/A", "#NA", "missing",
-)  # fmt: skip
-DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-ENCODINGS: tuple[str, ...] = ("utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1")
-#: Default upload limit in megabytes; matches ``server.maxUploadSize``.
-MAX_UPLOAD_MB = 500
 MAX_COLUMNS = 5_000
 
 _SAMPLE_BYTES = 256 * 1024
@@ -56,20 +54,6 @@ _BLANK_STARTS = (" ", "\t", "\xa0")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
 csv.field_size_limit(2**31 - 1)
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """What the person chose; ``None`` means "detect it"."""
-
-    delimiter: str | None = None
-    encoding: str | None = None
-    header: bool | None = None
-    sheet: str | None = None
-    #: Values read as missing besides :data:`MISSING_TOKENS` (such as 'unknown' or 'tbd').
-    missing: tuple[str, ...] = ()
-    #: Numeric dates such as 03/04/2018: day first (True), month first (False) or detected (None).
-    day_first: bool | None = None
 
 
 @dataclass

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.loading import Dataset, load_path
+if TYPE_CHECKING:
+    from core.loading import Dataset
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -36,6 +38,9 @@ def list_samples(directory: Path = SAMPLE_DIR) -> list[Sample]:
 
 def load_sample(key: str) -> Dataset:
     """Load a bundled dataset by its key."""
+    # the reader (pandas, polars) loads with the first table, not when the Data page lists the samples
+    from core.loading import load_path
+
     for sample in list_samples():
         if sample.key == key:
             return load_path(str(sample.path))

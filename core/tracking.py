@@ -11,21 +11,20 @@ by :func:`core.serving.save_served_model`; serving and its commands live in
 :mod:`core.serving`).
 
 The store is a local SQLite file in the project's ``data/`` folder unless
-``MLFLOW_TRACKING_URI`` names another (a team's tracking server). Every
+``MLFLOW_TRACKING_URI`` names another (a team's tracking server); where it is and
+who sees which runs is :mod:`core.experiment_store` (re-exported here). Every
 function takes the ``tracking_uri`` explicitly and talks to MLflow through an
 ``MlflowClient`` for that URI, so nothing depends on MLflow's process-wide
 "current" tracking URI or active run (training jobs log from worker threads).
 
-MLflow is imported inside the functions that need it: importing this module
-costs nothing, so the app starts fast.
+MLflow is imported inside the functions that need it, so importing this module
+does not load it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shlex
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,7 +35,19 @@ from typing import Any
 import pandas as pd
 
 from core.errors import DashboardError
-from core.evaluation import primary_metric
+from core.experiment_store import (  # noqa: F401  defined there (no MLflow, no pandas) for the first page; re-exported
+    EXPERIMENTS_SETTING,
+    LOOPBACK,
+    ROOT,
+    artifact_root,
+    default_tracking_uri,
+    describe_store,
+    experiments_shared,
+    store_version,
+    ui_command,
+)
+from core.experiment_store import sqlite_path as _sqlite_path
+from core.metrics import primary_metric
 from core.serving import (  # the names marked F401 lived here before core.serving and stay importable
     BUNDLE_FILE,
     DEFAULT_PORT,  # noqa: F401
@@ -50,7 +61,6 @@ from core.serving import (  # the names marked F401 lived here before core.servi
 )
 from core.target import Task
 
-ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = "nocode-ml-dashboard"
 #: Tag names (MLflow tags are strings); ``nocode.kind`` tells training runs from model runs.
 TAG = "nocode."
@@ -68,10 +78,6 @@ SPLIT_FILE = "split.json"
 CARD_FILE = "model_card.json"
 #: On a training run: what rebuilding the session needs (source, roles, target, plan, settings; see core.restore).
 SESSION_FILE = "session.json"
-#: ``shared`` (every visitor sees every run) or ``workspace`` (each browser workspace its own); unset: shared
-#: when the app is reachable from this computer only, per workspace when it is served to a network.
-EXPERIMENTS_SETTING = "NOCODE_EXPERIMENTS"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 #: MLflow refuses longer parameter values.
 PARAM_LIMIT = 6000
 
@@ -94,65 +100,6 @@ class TrackingReport:
 
 
 # --------------------------------------------------------------------------- where
-
-
-def default_tracking_uri(root: Path | None = None) -> str:
-    """``MLFLOW_TRACKING_URI`` if set, else a SQLite store in ``<project>/data/mlflow.db``."""
-    configured = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-    if configured:
-        return configured
-    return f"sqlite:///{(root or ROOT) / 'data' / 'mlflow.db'}"
-
-
-def _sqlite_path(tracking_uri: str) -> Path | None:
-    if tracking_uri.startswith("sqlite:///"):
-        return Path(tracking_uri.removeprefix("sqlite:///"))
-    return None
-
-
-def artifact_root(tracking_uri: str) -> str | None:
-    """Where artefacts go: ``mlartifacts`` next to a SQLite file; the server's choice otherwise."""
-    path = _sqlite_path(tracking_uri)
-    if path is None or not path.is_absolute():
-        return None
-    return (path.parent / "mlartifacts").as_uri()
-
-
-def describe_store(tracking_uri: str, *, show_paths: bool = True) -> str:
-    """A short, human description of the store (for the Experiments page); no path or address unless asked."""
-    path = _sqlite_path(tracking_uri)
-    if path is not None:
-        where = f", {path} (artefacts in {path.parent / 'mlartifacts'})" if show_paths else " on the app's server"
-        return f"a local SQLite file{where}"
-    return f"the tracking server at {tracking_uri}" if show_paths else "the app's tracking server"
-
-
-def experiments_shared(server_address: str | None) -> bool:
-    """Whether every visitor sees every run: :data:`EXPERIMENTS_SETTING`, else only when the app is local."""
-    setting = os.environ.get(EXPERIMENTS_SETTING, "").strip().lower()
-    if setting in ("shared", "workspace"):
-        return setting == "shared"
-    return (server_address or "").strip() in LOOPBACK
-
-
-def ui_command(tracking_uri: str, port: int = 5000) -> str:
-    """The command that opens the same runs in MLflow's own web UI."""
-    return f"mlflow ui --backend-store-uri {shlex.quote(tracking_uri)} -h 127.0.0.1 -p {port}"
-
-
-def store_version(tracking_uri: str) -> tuple | None:
-    """A token that changes whenever a local SQLite store is written (its file's size and time).
-
-    ``None`` for a tracking server: what it holds cannot be known without asking it.
-    """
-    path = _sqlite_path(tracking_uri)
-    if path is None:
-        return None
-    try:
-        stat = path.stat()
-    except OSError:
-        return ()  # no store yet
-    return stat.st_mtime_ns, stat.st_size
 
 
 def _client(tracking_uri: str):

@@ -2,25 +2,28 @@
 
 import streamlit as st
 
-from core import charts
-from ui import data_views as views
-from ui import journey, restore_views, state
+from ui import journey, load_views, restore_views, state
 from ui.text import md_escape
 
 st.title("1. Data")
 st.write("Upload your own table or start with a bundled sample. Nothing leaves this computer.")
 
-views.upload_box()
-views.load_error_message()
-views.pending_choice()
+load_views.upload_box()
+load_views.load_error_message()
+load_views.pending_choice()
 restore_views.waiting()
-restore_views.offer()
+offer = st.empty()  # the offer to restore the last run, filled last: the page is drawn before the store is read
 with st.expander("…or pick a sample dataset", expanded=state.dataset() is None):
-    views.sample_picker()
+    load_views.sample_picker()
 
 ds = state.dataset()
 if ds is None:
+    restore_views.offer(offer)
     st.stop()
+
+# The table's views (pandas, plotly) load once there is a table: the first page of a session has none.
+from core import charts
+from ui import data_views as views
 
 st.header(md_escape(ds.name), divider="gray", anchor=False)
 views.detected_settings()

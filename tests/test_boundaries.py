@@ -2,6 +2,7 @@
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,31 @@ def test_importing_core_loads_neither_tensorflow_nor_shap():
 def test_app_entry_does_not_import_heavy_libraries():
     for path in [ROOT / "app.py", *(ROOT / "ui").glob("*.py")]:
         assert not imported_modules(path) & {"tensorflow", "keras", "shap", "mlflow", "skops"}, path
+
+
+#: Libraries the first page (Data, with the sidebar) must not load: scikit-learn, TensorFlow, shap
+#: and MLflow cost a second or more each at start-up, pandas with numpy and pyarrow about half a
+#: second; the page needs none of them until a table is read, modelled, explained or tracked.
+HEAVY = (
+    "pandas", "numpy", "pyarrow", "polars",
+    "sklearn", "scipy", "imblearn", "lightgbm", "tensorflow", "keras", "shap", "mlflow", "skops", "matplotlib",
+)  # fmt: skip
+
+
+def test_first_page_loads_no_heavy_library(tmp_path):
+    """The Data page of a new session draws without pandas, scikit-learn, TensorFlow, MLflow… (a fresh process)."""
+    code = (
+        "import sys, json\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(ROOT / 'app.py')!r}, default_timeout=60).run()\n"
+        "assert not at.exception, at.exception\n"
+        "assert at.title[0].value == '1. Data', [t.value for t in at.title]\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}  # a first visit: no runs yet
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
 def test_pages_stay_short_and_free_of_modelling_logic():

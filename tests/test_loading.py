@@ -396,3 +396,22 @@ def test_dates_that_read_both_ways_are_read_month_first_said_so_and_can_be_read_
     assert not any("reads both" in n for n in day_first.report.notices)
     clear = load_file(b"when,x\n17/10/2018,1\n03/04/2018,2\n" + rows.replace("2020", "2021").encode(), "d.csv")
     assert clear.frame["when"].iloc[1] == pd.Timestamp("2018-04-03"), "a day above 12 settles it: day first"
+
+
+def test_dates_written_in_the_first_values_format_and_written_otherwise_are_read_alike():
+    """Dates in the first value's format are read in bulk; a value written otherwise gets the same rules as before."""
+    padded = [f"{d:02d}/{m:02d}/2018 {h:02d}:30" for d in (13, 28) for m in range(1, 13) for h in (0, 9, 23)]
+    odd = {
+        "3/4/2018 10:30": pd.Timestamp("2018-04-03 10:30"),  # not zero-padded
+        "03/04/2018  10:30": pd.Timestamp("2018-04-03 10:30"),  # two spaces
+        "31/02/2018 10:00": pd.NaT,  # no such day
+        "30/06/2015 23:59:60": pd.NaT,  # a leap second
+        "01/01/0000 00:00": pd.NaT,  # year 0
+    }
+    when = column_of(["17/06/2018 10:30", *padded, *odd])
+    assert when.iloc[0] == pd.Timestamp("2018-06-17 10:30")
+    assert when.iloc[1 : 1 + len(padded)].tolist() == [pd.Timestamp(f"2018-{v[3:5]}-{v[:2]} {v[11:]}") for v in padded]
+    read = dict(zip(odd, when.iloc[1 + len(padded) :], strict=True))
+    assert {k: (None if pd.isna(v) else v) for k, v in read.items()} == {
+        k: (None if pd.isna(v) else v) for k, v in odd.items()
+    }

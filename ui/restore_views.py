@@ -7,33 +7,45 @@ uploaded file), sets the session up to the Models page and puts the models back.
 
 from __future__ import annotations
 
-import pandas as pd
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from core import restore, tracking
 from core.errors import DashboardError
-from core.loading import LoadOptions
+from core.experiment_store import default_tracking_uri, store_version
+from core.load_options import LoadOptions
 from core.samples import list_samples, load_sample
-from core.training import TrainingJob, make_request
 from ui import state
-from ui.experiments_views import tracking_uri
 from ui.text import md_escape, short
 
+# The offer is drawn on the first page of every session: reading the store (core.tracking: pandas,
+# MLflow) and restoring (core.restore: the training machinery) load only when there is a store or a restore.
+if TYPE_CHECKING:
+    from core.restore import RestoredSettings
 
-def offer() -> None:
-    """On a session with no data yet: the newest restorable run of this workspace, and a button."""
+
+def offer(slot) -> None:
+    """On a session with no data yet: the newest restorable run of this workspace, and a button, in ``slot``.
+
+    ``slot`` (an ``st.empty()`` placed higher on the page) lets the page draw everything else first:
+    the first look into a store loads MLflow, which takes seconds.
+    """
     if state.dataset() is not None or state.restore_pending() is not None:
         return
-    uri, ws = tracking_uri(), state.visible_workspace()
+    uri, ws = default_tracking_uri(), state.visible_workspace()
+    version = store_version(uri)
+    if version == ():
+        return  # nothing recorded yet: no store to look in
+    from core import tracking  # there is a store to read (see the imports above)
+
     try:
-        last = state.memo(
-            "restore_last", (uri, ws, tracking.store_version(uri)), lambda: tracking.last_training_run(uri, ws)
-        )
+        last = state.memo("restore_last", (uri, ws, version), lambda: tracking.last_training_run(uri, ws))
     except DashboardError:
         return  # no readable store: nothing to offer (the Experiments page says why)
     if last is None:
         return
-    with st.container(border=True):
+    with slot.container(border=True):
         st.markdown("**Pick up where you left off?**")
         st.caption(md_escape(_describe(last)))
         if st.button("Restore this run", key="data_restore", icon=":material/history:", type="primary"):
@@ -42,7 +54,7 @@ def offer() -> None:
 
 
 def _describe(last: dict) -> str:
-    minutes = max(0, int((pd.Timestamp.now(tz="UTC") - last["started"]).total_seconds() // 60))
+    minutes = max(0, int((datetime.now(UTC) - last["started"]).total_seconds() // 60))
     when = f"{minutes} min ago" if minutes < 120 else last["started"].strftime("%Y-%m-%d %H:%M UTC")
     target = f" of '{last['target']}'" if last["target"] else ""
     outcome = "" if last["outcome"] == "finished" else f" ({last['outcome']})"
@@ -55,6 +67,8 @@ def _describe(last: dict) -> str:
 
 def start(last: dict) -> None:
     """Load the run's data if the app has it (a sample), else wait for the person to upload it again."""
+    from core import restore  # a run is restored (see the imports above)
+
     try:
         settings = restore.settings_from(last["session"])
     except DashboardError as err:
@@ -98,8 +112,11 @@ def waiting() -> None:
     st.rerun()
 
 
-def finish(last: dict, settings: restore.RestoredSettings) -> tuple[str, str]:
+def finish(last: dict, settings: RestoredSettings) -> tuple[str, str]:
     """Set the session up from the settings and, when the data is the same, put the models back."""
+    from core import restore  # a run is restored (see the imports above)
+    from core.training import TrainingJob, make_request
+
     state.set_role_overrides(settings.role_overrides)
     state.set_target(settings.choice)
     state.set_plan(settings.plan)
@@ -119,7 +136,7 @@ def finish(last: dict, settings: restore.RestoredSettings) -> tuple[str, str]:
             "again on the Models page."
         )
     try:
-        results, report = restore.restored_results(tracking_uri(), last["run_id"], request)
+        results, report = restore.restored_results(default_tracking_uri(), last["run_id"], request)
     except DashboardError as err:
         return "error", f"The settings are restored, but the models could not be read back: {err.user_message}"
     state.set_job(TrainingJob.restored(request, results, report))

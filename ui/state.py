@@ -15,18 +15,24 @@ import dataclasses
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from core.cleaning import CleaningPlan
-from core.loading import Dataset, LoadOptions
-from core.profiling import Profile, profile
-from core.schema import Role, RoleGuess, effective_roles, infer_roles
-from core.target import TargetChoice
-from core.training import TrainingJob, TrainSetup
-from core.tuning import TuningJob
+from core.experiment_store import LOOPBACK, experiments_shared
+from core.load_options import LoadOptions
 from ui import sessions
+
+# The state module loads with the first page, before any table: the modules that work on tables
+# (pandas) or train (scikit-learn) are imported where a dataset or a job already exists.
+if TYPE_CHECKING:  # names for annotations only
+    from core.cleaning import CleaningPlan
+    from core.loading import Dataset
+    from core.profiling import Profile
+    from core.schema import Role, RoleGuess
+    from core.target import TargetChoice
+    from core.training import TrainingJob, TrainSetup
+    from core.tuning import TuningJob
 
 DATASET = "data.dataset"
 RAW = "data.raw"  # the uploaded bytes, kept so the person can re-read with other options
@@ -152,15 +158,11 @@ def workspace() -> str:
 
 def served_locally() -> bool:
     """Whether the app answers this computer only (so showing its file paths reveals nothing to others)."""
-    from core.tracking import LOOPBACK
-
     return str(st.get_option("server.address") or "") in LOOPBACK
 
 
 def visible_workspace() -> str | None:
     """The workspace whose runs this visitor sees, or ``None`` when every run is shared (see core.tracking)."""
-    from core.tracking import experiments_shared
-
     return None if experiments_shared(st.get_option("server.address")) else workspace()
 
 
@@ -259,6 +261,8 @@ def role_guesses() -> dict[str, RoleGuess]:
     guesses = st.session_state.get(ROLE_GUESSES)
     ds = dataset()
     if guesses is None and ds is not None:
+        from core.schema import infer_roles  # pandas is loaded: there is a table (see the imports above)
+
         guesses = infer_roles(ds.frame)
         st.session_state[ROLE_GUESSES] = guesses
     return guesses or {}
@@ -278,6 +282,8 @@ def set_role_overrides(overrides: dict[str, str]) -> None:
 
 def roles() -> dict[str, Role]:
     """Effective roles: inferred, with overrides applied."""
+    from core.schema import effective_roles  # with the table's modules (see the imports above)
+
     return effective_roles(role_guesses(), role_overrides())
 
 
@@ -286,6 +292,8 @@ def current_profile() -> Profile | None:
     prof = st.session_state.get(PROFILE)
     ds = dataset()
     if prof is None and ds is not None:
+        from core.profiling import profile  # pandas is loaded: there is a table (see the imports above)
+
         prof = profile(ds.frame, roles())
         st.session_state[PROFILE] = prof
     return prof
@@ -398,11 +406,11 @@ def set_tuning_job(new_job: TuningJob) -> None:
 
 def trained_models() -> list:
     """Models the current job has finished (empty while none has)."""
-    from core.training import TrainedModel
-
     current = job()
     if current is None:
         return []
+    from core.training import TrainedModel  # a job exists: core.training is loaded (see the imports above)
+
     return [r for r in current.snapshot().results if isinstance(r, TrainedModel)]
 
 
@@ -527,11 +535,11 @@ def usable_models() -> dict[str, Any]:
     Models of the current training run are wrapped once per run (the schema is
     learned from its training split); restored ones follow.
     """
-    from core.predict import usable_from_training
-
     current = job()
     models: dict[str, Any] = {}
     if current is not None:
+        from core.predict import usable_from_training  # a job exists: its modules are loaded (see the imports above)
+
         trained = trained_models()
         name = source().name if source() is not None else "data"
         token = (id(current), tuple(m.name for m in trained))
