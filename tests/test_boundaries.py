@@ -45,11 +45,12 @@ def test_app_entry_does_not_import_heavy_libraries():
 
 
 #: Libraries the first page (Data, with the sidebar) must not load: scikit-learn, TensorFlow, shap
-#: and MLflow cost a second or more each at start-up, pandas with numpy and pyarrow about half a
+#: and MLflow cost a second or more each at start-up (Dask's client half a second), pandas with numpy and pyarrow about half a
 #: second; the page needs none of them until a table is read, modelled, explained or tracked.
 HEAVY = (
     "pandas", "numpy", "pyarrow", "polars",
     "sklearn", "scipy", "imblearn", "lightgbm", "tensorflow", "keras", "shap", "mlflow", "skops", "matplotlib",
+    "dask", "distributed",
 )  # fmt: skip
 
 
