@@ -5,7 +5,8 @@ Training runs, tuning searches and explanations are tasks on a
 person's session never slows a fit, and a run can use more than one machine:
 
 * **By default** an embedded :class:`~distributed.LocalCluster` of worker
-  processes on this machine, started on the first run (not at start-up) and
+  processes on this machine, started when the Models page opens (:func:`warm_up`)
+  or at the first run, never at start-up, and
   sized to it (:func:`embedded_size`). A worker runs one task at a time; the
   task's own libraries (OpenMP in LightGBM and histogram boosting, TensorFlow)
   may use every core, as they would in a plain script.
@@ -52,6 +53,7 @@ CONNECT_TIMEOUT_S = 10
 _lock = threading.Lock()
 _client: Client | None = None
 _cluster: LocalCluster | None = None
+_warming = threading.Event()
 
 
 class WorkerLost(DashboardError):
@@ -75,8 +77,10 @@ class EngineInfo:
         """One sentence for the person: where their models train."""
         if not self.started:
             if self.embedded:
-                return "Models train on an embedded Dask cluster on this machine (started with the first run)."
-            return f"Models train on the Dask cluster at {self.address} (connected at the first run)."
+                return (
+                    "Models train on an embedded Dask cluster on this machine (it starts when the Models page opens)."
+                )
+            return f"Models train on the Dask cluster at {self.address} (connected when the Models page opens)."
         plural = "s" if self.workers != 1 else ""
         if self.embedded:
             return f"Models train on an embedded Dask cluster: {self.workers} worker process{'es' if plural else ''} on this machine."
@@ -117,6 +121,9 @@ def _start_embedded() -> tuple[Client, LocalCluster]:
         # One task per worker: the rest wait at the scheduler, so Stop can cancel them and a dead
         # worker takes only the task it was running with it.
         "distributed.scheduler.worker-saturation": 1.0,
+        # No statistical profiler in the workers: it samples every 10 ms, and an idle server spent a
+        # tenth of a core on it and the heartbeats.
+        "distributed.worker.profile.enabled": False,
         # Not daemonic, so a task may use joblib's workers as in a plain script (a forest's n_jobs=-1).
         "distributed.worker.daemon": False,
     }
@@ -158,6 +165,22 @@ def client() -> Client:
         return _client
 
 
+def warm_up() -> None:
+    """Start the cluster in the background (the Models page calls it), so the first Train click does not wait.
+
+    Does nothing when it is already up; a failure here is not reported (the run will say it).
+    """
+    if _client is not None or _warming.is_set():
+        return
+    _warming.set()
+
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            client()
+
+    threading.Thread(target=start, name="engine-warm-up", daemon=True).start()
+
+
 def info() -> EngineInfo:
     """Where work runs, without starting anything."""
     address = configured_address()
@@ -174,6 +197,7 @@ def shutdown() -> None:
     with _lock:
         client_, cluster = _client, _cluster
         _client = _cluster = None
+        _warming.clear()
     with contextlib.suppress(Exception):
         if client_ is not None:
             client_.close()
