@@ -23,6 +23,8 @@ BENCHES = [
     "bench_bundles.py",
     "bench_tables.py",
     "bench_cold_start.py",
+    "bench_app_train.py",
+    "bench_sessions.py",
 ]
 
 
