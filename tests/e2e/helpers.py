@@ -137,8 +137,11 @@ def choose(selectbox: Locator, text: str) -> None:
 
 def open_settings(page: Page, label: str) -> None:
     """Open the settings expander of one model on the Models page."""
+    # Clicked while a rerun is still drawing, the expander would be replaced by a closed one.
+    wait_idle(page)
     expander = page.get_by_test_id("stExpander").filter(has_text=f"{label} settings")
     expander.locator("summary").first.click()  # its own header, not the nested "Advanced settings" one
+    expect(expander.locator("details").first).to_have_attribute("open", "")
 
 
 def set_number(page: Page, key: str, value: int) -> None:
