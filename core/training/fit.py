@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -89,9 +90,8 @@ def train_one(
     Xt, yt = fit_preprocessing(pipeline, X_train, y_train)
     model = pipeline.steps[-1][1]
     extra: dict[str, Any] = {}
-    if request.task == Task.CLUSTERING:
-        labels = model.fit_predict(Xt)
-        scores = clustering_scores(_dense(Xt), labels, seed=request.seed)
+
+    def trained(scores: dict, train_scores: dict, **more: Any) -> TrainedModel:
         return TrainedModel(
             run.name,
             run.key,
@@ -99,10 +99,16 @@ def train_one(
             pipeline,
             request.task,
             scores,
-            scores,
+            train_scores,
             time.perf_counter() - started,
             sources=feature_sources(pipeline),
+            **more,
         )
+
+    if request.task == Task.CLUSTERING:
+        labels = model.fit_predict(Xt)
+        scores = clustering_scores(_dense(Xt), labels, seed=request.seed)
+        return trained(scores, scores)
     if spec.needs_tensorflow:
         Xv = transform_only(pipeline, X_valid)
         model.fit(
@@ -129,21 +135,10 @@ def train_one(
         )
     else:
         model.fit(Xt, yt)
-    seconds = time.perf_counter() - started
+    fitted = trained({}, {})  # the fit's seconds, before scoring
     scores = score(pipeline, X_valid, y_valid, request.task, request.positive)
     train_scores = _training_score(pipeline, X_train, y_train, Xt, request)
-    return TrainedModel(
-        run.name,
-        run.key,
-        spec.validate(run.params),
-        pipeline,
-        request.task,
-        scores,
-        train_scores,
-        seconds,
-        sources=feature_sources(pipeline),
-        **extra,
-    )
+    return dataclasses.replace(fitted, scores=scores, train_scores=train_scores, **extra)
 
 
 def _limit(X: pd.DataFrame, y: pd.Series, seed: int, rows: int = 5_000):
