@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import engine, registry
+from core import registry
 from core.cleaning import apply_row_steps
 from core.errors import DashboardError
 from core.features import count_features
@@ -13,7 +13,6 @@ from ui.text import md_escape
 
 st.title("4. Models")
 journey.require("models")
-engine.warm_up()  # the Dask cluster starts while the person chooses, so Train does not wait for it
 ds, choice, roles, plan = state.dataset(), state.target(), state.roles(), state.plan()
 roles_after = plan.roles_after(roles)
 token = (state.version(), plan.to_json(), choice.target, tuple(choice.features))
