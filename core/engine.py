@@ -78,9 +78,9 @@ class EngineInfo:
         if not self.started:
             if self.embedded:
                 return (
-                    "Models train on an embedded Dask cluster on this machine (it starts when the Models page opens)."
+                    "Models train on an embedded Dask cluster on this machine (it starts with the first run)."
                 )
-            return f"Models train on the Dask cluster at {self.address} (connected when the Models page opens)."
+            return f"Models train on the Dask cluster at {self.address} (connected at the first run)."
         plural = "s" if self.workers != 1 else ""
         if self.embedded:
             return f"Models train on an embedded Dask cluster: {self.workers} worker process{'es' if plural else ''} on this machine."
