@@ -5,8 +5,8 @@ Training runs, tuning searches and explanations are tasks on a
 person's session never slows a fit, and a run can use more than one machine:
 
 * **By default** an embedded :class:`~distributed.LocalCluster` of worker
-  processes on this machine, started at the first run (:func:`warm_up` can start it earlier)
-  or at the first run, never at start-up, and
+  processes on this machine, started at the first run (:func:`warm_up` can start it earlier),
+  never at start-up, and
   sized to it (:func:`embedded_size`). A worker runs one task at a time; the
   task's own libraries (OpenMP in LightGBM and histogram boosting, TensorFlow)
   may use every core, as they would in a plain script.
