@@ -409,7 +409,7 @@ def test_estimate_names_the_method_and_rows(maintenance, houses):
     X_valid, _, X_train = splits(req)
     kernel = ce.estimate(house_models["kNN"], 1000, background_frame=X_train, rows_frame=X_valid)
     assert kernel.method == "Permutation SHAP" and kernel.seconds_per_row > 0 and "Timed" in kernel.note
-    assert kernel.timed and kernel.timing.main.timed_on.endswith(" rows")
+    assert kernel.timed and f"Timed on {kernel.timing.main.timed_on} of this model" in kernel.note
 
 
 def test_a_slow_exact_forest_defaults_to_the_approximate_mode(maintenance):

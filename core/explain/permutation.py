@@ -103,13 +103,18 @@ class PermutationMethod:
     def seconds_per_evaluation(self, *, clock=time.perf_counter, enough: float = 0.2) -> tuple[float, int]:
         """(seconds, predictions): the model's time per masked row, timed on batches of background rows.
 
-        Batches grow fourfold from 64 rows until one takes ``enough`` seconds (or holds 16,384
-        rows). For a slow model this times a row's worth of work without explaining a whole row.
+        Batches grow fourfold from 64 rows until the time has grown with the rows (twice the
+        first batch's) and a batch took ``enough`` seconds, or they took a second together, or
+        a batch holds 16,384 rows; a line through the times leaves out the cost every call pays.
+        For a slow model this times a row's worth of work without explaining a whole row.
         """
-        rows, n, total = len(self.background), 64, 0
+        from core.explain.timing import fit_line
+
+        rows, n, points = len(self.background), 64, []
         if self.fast:  # masked inputs are assembled from preprocessed rows: the model alone is timed
             features = transform_only(self.pipeline, self.background)
             features = sp.csr_matrix(features) if sp.issparse(features) else dense(features)
+        spent = 0.0
         while True:
             picks = np.arange(n) % rows
             batch = features[picks] if self.fast else None
@@ -119,9 +124,11 @@ class PermutationMethod:
             else:  # every masked row goes through the whole pipeline
                 self._model(transform_only(self.pipeline, self.background.iloc[picks]))
             took = clock() - started
-            total += n
-            if took >= enough or n >= 16_384:
-                return took / n, total
+            points.append((n, took))
+            spent += took
+            grew = len(points) > 1 and took >= 2 * points[0][1]
+            if (grew and took >= enough) or spent >= 5 * enough or n >= 16_384:
+                return fit_line(points)[1], sum(p[0] for p in points)
             n *= 4
 
     # ------------------------------------------------------------------ explaining

@@ -338,12 +338,18 @@ def estimate(
 
 
 def measure(explainer: Explainer, rows: pd.DataFrame, *, clock: Clock = time.perf_counter) -> Timing:
-    """Time a prepared explainer on some of ``rows`` (and its approximate tree mode, where there is one)."""
+    """Time a prepared explainer on some of ``rows`` (and its approximate tree mode, where there is one).
+
+    Permutation SHAP first times the model's predictions (:func:`_prediction_seconds`): a model
+    so slow that one row would take longer than a probe's call is estimated from them alone;
+    otherwise they are a floor for the per-row cost the rows give.
+    """
     started = clock()
-    slow = _slow_permutation(explainer, clock)
-    if slow is not None:
-        return Timing(slow)
-    before = clock() - started  # Permutation SHAP: the model's time per prediction was checked first
+    predictions = _prediction_seconds(explainer, clock)
+    least_per_row = predictions.per_row if predictions is not None else 0.0
+    if predictions is not None and least_per_row >= PROBE_CALL_SECONDS:
+        return Timing(predictions)
+    before = clock() - started
     costs = []
     modes = [False, True] if getattr(explainer.method, "approximate_available", False) else [False]
     for approximate in modes:
@@ -358,7 +364,8 @@ def measure(explainer: Explainer, rows: pd.DataFrame, *, clock: Clock = time.per
             rows,
             method=prepared.method.label,
             setup=prepared.seconds_prepare,
-            warm_up=not hasattr(prepared.method, "seconds_per_evaluation"),  # its predictions warmed the model up
+            warm_up=predictions is None,  # the predictions warmed the model up (a Keras network's tracing)
+            least_per_row=least_per_row,
             clock=clock,
         )
         if last:  # a run assembles its rows once: a fixed cost
@@ -372,25 +379,19 @@ def measure(explainer: Explainer, rows: pd.DataFrame, *, clock: Clock = time.per
     return Timing(costs[0], costs[1] if len(costs) > 1 else None)
 
 
-def _slow_permutation(explainer: Explainer, clock: Clock) -> Cost | None:
-    """Permutation SHAP on a model so slow that one row would take longer than the probe may: the
-    cost per row from the model's time per prediction (a row costs :meth:`evaluations_per_row`).
-
-    None for other methods and faster models (they are timed on whole rows).
-    """
+def _prediction_seconds(explainer: Explainer, clock: Clock) -> Cost | None:
+    """Permutation SHAP: the cost of a row's predictions alone, from the model's time per prediction
+    on batches of background rows × the predictions a row costs (None for other methods)."""
     method = explainer.method
     if not hasattr(method, "seconds_per_evaluation"):
         return None
     started = clock()
     per_evaluation, predictions = method.seconds_per_evaluation(clock=clock)
-    per_row = per_evaluation * method.evaluations_per_row()
-    if per_row < PROBE_CALL_SECONDS:
-        return None
     return Cost(
         method.label,
         explainer.seconds_prepare,
         0.0,
-        per_row,
+        per_evaluation * method.evaluations_per_row(),
         timed_on=f"{predictions:,} predictions",
         probe_seconds=explainer.seconds_prepare + clock() - started,
     )

@@ -35,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
-#: Stop doubling the probe's rows once one call takes this long (seconds).
+#: A call this long ends the doubling once the times have grown with the rows (twice the first call);
+#: one call of twice this long ends it at once (the rows are what costs).
 PROBE_CALL_SECONDS = 0.3
-#: Stop doubling once the timed calls (after the warm-up) have taken this long together and the
-#: last call took twice the first (else at twice this long).
+#: Calls taking this long together end the doubling once the times have grown with the rows.
 PROBE_SECONDS = 0.8
-#: The probe times at least this many sizes (1, 2, 4, …) unless one call reaches PROBE_CALL_SECONDS.
-PROBE_SIZES = 3
+#: Calls taking this long together end the doubling in any case (per-call costs and noise hid the rows').
+PROBE_MAX_SECONDS = 2.0
 #: The probe never explains more rows than this in one call.
 PROBE_MAX_ROWS = 256
 #: A chunk of rows should take about this long (Cancel waits at most about one chunk).
@@ -155,21 +155,23 @@ class Timing:
         return self.main.timed
 
 
-def fit_line(points: list[tuple[int, float]]) -> tuple[float, float]:
+def fit_line(points: list[tuple[int, float]], least_per_row: float = 0.0) -> tuple[float, float]:
     """(per-call, per-row) seconds from (rows, seconds) measurements: a least-squares line, never negative.
 
-    When the times did not grow with the rows (noise larger than the rows' share), it is all per call.
+    ``least_per_row`` is a floor known otherwise (Permutation SHAP: the model's own time for a
+    row's predictions); when the line is flatter, the per-call cost is refitted under it.
     """
     rows = np.asarray([p[0] for p in points], dtype=float)
     seconds = np.asarray([p[1] for p in points], dtype=float)
-    if len(np.unique(rows)) < 2:
-        return 0.0, float(seconds[-1] / rows[-1])
+    if len(np.unique(rows)) < 2:  # one size: all of it per row (the rows are what made it long)
+        return 0.0, max(float(seconds[-1] / rows[-1]), least_per_row)
     slope, intercept = np.polyfit(rows, seconds, 1)
-    if slope <= 0:
-        return float(np.median(seconds)), 0.0
-    if intercept < 0:  # a line through the origin
+    if slope >= least_per_row and intercept >= 0:
+        return float(intercept), float(slope)
+    if slope >= least_per_row:  # the line crosses zero before the first row: through the origin
         return 0.0, float((rows * seconds).sum() / (rows * rows).sum())
-    return float(intercept), float(slope)
+    per_row = least_per_row
+    return max(0.0, float(np.median(seconds - rows * per_row))), per_row
 
 
 def probe(
@@ -179,14 +181,17 @@ def probe(
     method: str,
     setup: float,
     warm_up: bool = True,
+    least_per_row: float = 0.0,
     clock: Clock = time.perf_counter,
 ) -> Cost:
     """Time ``explain_rows`` on the first 1, 2, 4, … of ``rows`` and return the fitted :class:`Cost`.
 
     A one-row warm-up first pays what only a first call pays (a Keras network tracing its
     graph, shap loading its code), which the run, in the same process, does not pay again.
-    A call of :data:`PROBE_CALL_SECONDS` ends the doubling once two sizes are timed (one
-    size, when it took twice that).
+    The doubling goes on until the times have grown with the rows (the last call twice the
+    first) and a call took :data:`PROBE_CALL_SECONDS` or the calls :data:`PROBE_SECONDS`; or
+    until one first call took twice :data:`PROBE_CALL_SECONDS`; or the calls took
+    :data:`PROBE_MAX_SECONDS`; or the rows ran out.
 
     Args:
         explain_rows: Explains a frame of rows with the prepared method, as a run's chunk does.
@@ -194,6 +199,7 @@ def probe(
         method: The method's label.
         setup: Seconds the preparation took.
         warm_up: Whether to explain one row untimed first (False when the model was already called).
+        least_per_row: A floor for the per-row seconds (see :func:`fit_line`).
         clock: Seconds now (tests pass a fake clock).
     """
     available = min(len(rows), PROBE_MAX_ROWS)
@@ -211,13 +217,16 @@ def probe(
         took = clock() - t0
         points.append((k, took))
         spent = clock() - timed_from
-        grew = took >= 2 * points[0][1]  # the rows' share shows above the per-call cost and the noise
-        enough = len(points) >= PROBE_SIZES and (spent >= 2 * PROBE_SECONDS or (grew and spent >= PROBE_SECONDS))
-        long_call = took >= 2 * PROBE_CALL_SECONDS or (took >= PROBE_CALL_SECONDS and len(points) >= 2)
-        if long_call or enough or k >= available:
+        grew = len(points) > 1 and took >= 2 * points[0][1]  # the rows' share shows above per-call cost and noise
+        if (
+            k >= available
+            or spent >= PROBE_MAX_SECONDS
+            or (grew and (took >= PROBE_CALL_SECONDS or spent >= PROBE_SECONDS))
+            or (len(points) == 1 and took >= 2 * PROBE_CALL_SECONDS)
+        ):
             break
         k = min(2 * k, available)
-    per_call, per_row = fit_line(points)
+    per_call, per_row = fit_line(points, least_per_row)
     explained = int(warm_up) + sum(k for k, _ in points)
     return Cost(method, setup, per_call, per_row, f"{explained:,} rows", setup + clock() - started)
 
