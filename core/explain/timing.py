@@ -10,11 +10,13 @@ An explanation costs ``set-up + chunks × per-call + rows × per-row``:
 * per-row: the rest, in proportion to the rows.
 
 :func:`probe` measures the last two on the model and rows that will be explained:
-after a one-row warm-up it explains 1, 2, 4, … rows with the prepared method until one
-call takes :data:`PROBE_CALL_SECONDS` or the calls :data:`PROBE_SECONDS`, and fits a
-line through the times. A model so slow that one row of Permutation SHAP would take
-longer is timed on batches of predictions instead
-(:meth:`core.explain.permutation.PermutationMethod.seconds_per_evaluation`).
+after a one-row warm-up it explains 1, 2, 4, … rows with the prepared method until the
+times have grown with the rows and a call took :data:`PROBE_CALL_SECONDS` (or the calls
+:data:`PROBE_SECONDS`; :data:`PROBE_MAX_SECONDS` at most), and fits a line through the
+times: one row's time is not the time per row when every call pays for preprocessing a
+wide table. For Permutation SHAP the model's own time per prediction
+(:meth:`core.explain.permutation.PermutationMethod.seconds_per_evaluation`) gives a floor
+per row, and alone the estimate of a model so slow that one row would take longer than a call.
 Rule-of-thumb figures, when there are no rows to time, are in :func:`core.explain.run.rule_timing`.
 
 A run explains its rows in chunks of about :data:`CHUNK_SECONDS` (at least
