@@ -13,8 +13,8 @@ k-NN and an SVM (Permutation SHAP), and a Keras network.
 
 For each model it does what the Explain page does: ``estimate`` for up to 1,000 validation
 rows (timing the method on a few rows: "probe" is how long that took), offers
-``rows_in_budget`` rows by default, estimates that, and runs ``explain`` with the estimate
-(as the page's job does). Printed: the default's rows, method, estimate, actual seconds and
+``rows_in_budget`` rows by default, estimates that, and runs an ``ExplainJob`` with the
+estimate, as the page does, timed from start to end (so whatever runs the job is counted). Printed: the default's rows, method, estimate, actual seconds and
 actual ÷ estimate. Then the same for all the rows (up to 1,000) when the estimate is under
 ``--long`` seconds (the 6-minute Keras case of issue 10 needs ``--long 600``).
 
@@ -186,11 +186,10 @@ def reference_seconds(trained, X_rows, X_background, rows: int) -> tuple[str, fl
 
 
 def run_one(ce, trained, request, rows: int, est) -> dict:
-    """Explain ``rows`` validation rows as the page's job does, with the estimate shown before."""
+    """Explain ``rows`` validation rows as the page does (an ``ExplainJob`` given the estimate), timed to its end."""
     X_valid, _ = request.xy(request.split.valid)
     X_train, y_train = request.xy(request.split.train)
-    started = time.perf_counter()
-    expl = ce.explain(
+    job = ce.ExplainJob(
         trained,
         X_valid,
         X_train,
@@ -201,7 +200,13 @@ def run_one(ce, trained, request, rows: int, est) -> dict:
         positive=request.positive,
         estimate=est,
     )
+    started = time.perf_counter()
+    job.start().wait()
     seconds = time.perf_counter() - started
+    snap = job.snapshot()
+    if not snap.results:
+        return {"rows": rows, "method": est.method, "estimate": round(est.seconds_estimate, 2), "error": snap.error}
+    expl = snap.results[0]
     return {
         "rows": expl.rows,
         "method": expl.method,
@@ -247,7 +252,7 @@ def bench_case(case: str, long_limit: float, reference: bool) -> dict:
             "probe_seconds": round(probe_seconds, 2),
             "default": run_one(ce, trained, request, default_rows, est),
         }
-        row["default"]["within_goal"] = row["default"]["actual"] <= GOAL_SECONDS
+        row["default"]["within_goal"] = row["default"].get("actual", float("inf")) <= GOAL_SECONDS
         if default_rows < most or first.approximate:
             exact = ce.estimate(trained, most, False, timing=first.timing)  # all rows, the spec's own method
             if exact.seconds_estimate <= long_limit:
@@ -269,6 +274,8 @@ def _line(row: dict) -> str:
         return f"  {row['model']:30s} {row['error']}"
 
     def part(r: dict) -> str:
+        if "error" in r:
+            return f"{r['rows']:5d} {r['method']:23s} failed: {r['error']}"
         if "actual" not in r:
             return f"{r['rows']:5d} {r['method']:23s} est {r['estimate']:7.1f} s  (not run: over --long)"
         return (

@@ -801,3 +801,18 @@ def test_summaries_show_text_values_and_class_names_literally(rising):
     assert "`visit www.evil.example **now**`" in text, text
     assert escape("[spam](http://x) probability") in text
     assert "`n` = 1 (" in text  # numbers stay plain
+
+
+def test_a_pause_of_the_machine_during_the_probe_does_not_bend_the_estimate():
+    """One call slowed by something else (another process, a pause) is timed again; the shorter time counts."""
+    from core.explain.timing import probe
+
+    clock, calls = FakeClock(), []
+
+    def explain_rows(rows):
+        calls.append(len(rows))
+        clock.spend(0.02 + 0.01 * len(rows) + (1.0 if calls.count(len(rows)) == 1 and len(rows) == 8 else 0.0))
+
+    cost = probe(explain_rows, pd.DataFrame({"x": range(100)}), method="m", setup=0.5, clock=clock)
+    assert calls.count(8) == 2, "the paused call is timed again"
+    assert cost.per_row == pytest.approx(0.01) and cost.per_call == pytest.approx(0.02) and cost.setup == 0.5

@@ -108,22 +108,26 @@ class PermutationMethod:
         a batch holds 16,384 rows; a line through the times leaves out the cost every call pays.
         For a slow model this times a row's worth of work without explaining a whole row.
         """
-        from core.explain.timing import fit_line
+        from core.explain.timing import fit_line, retimed
 
         rows, n, points = len(self.background), 64, []
         if self.fast:  # masked inputs are assembled from preprocessed rows: the model alone is timed
             features = transform_only(self.pipeline, self.background)
             features = sp.csr_matrix(features) if sp.issparse(features) else dense(features)
-        spent = 0.0
-        while True:
-            picks = np.arange(n) % rows
+
+        def timed(size: int) -> float:
+            picks = np.arange(size) % rows
             batch = features[picks] if self.fast else None
             started = clock()
             if batch is not None:
                 self._model(batch)
             else:  # every masked row goes through the whole pipeline
                 self._model(transform_only(self.pipeline, self.background.iloc[picks]))
-            took = clock() - started
+            return clock() - started
+
+        spent = 0.0
+        while True:
+            took = retimed(timed, n, points)
             points.append((n, took))
             spent += took
             grew = len(points) > 1 and took >= 2 * points[0][1]

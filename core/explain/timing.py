@@ -44,6 +44,8 @@ PROBE_CALL_SECONDS = 0.3
 PROBE_SECONDS = 0.8
 #: Calls taking this long together end the doubling in any case (per-call costs and noise hid the rows').
 PROBE_MAX_SECONDS = 2.0
+#: A time that grew more than this many times faster than its size is timed again (the machine paused).
+JUMP = 1.5
 #: The probe never explains more rows than this in one call.
 PROBE_MAX_ROWS = 256
 #: A chunk of rows should take about this long (Cancel waits at most about one chunk).
@@ -176,6 +178,15 @@ def fit_line(points: list[tuple[int, float]], least_per_row: float = 0.0) -> tup
     return max(0.0, float(np.median(seconds - rows * per_row))), per_row
 
 
+def retimed(timed: Callable[[int], float], size: int, points: list[tuple[int, float]]) -> float:
+    """``timed(size)``, timed again when it grew faster than the size did (a pause of the machine, not
+    the work: costs grow at most in proportion to rows); the shorter of the two counts."""
+    took = timed(size)
+    if points and took > JUMP * points[-1][1] * size / points[-1][0]:
+        took = min(took, timed(size))
+    return took
+
+
 def probe(
     explain_rows: Callable[[Any], Any],
     rows: Any,
@@ -212,11 +223,15 @@ def probe(
         explain_rows(rows.iloc[:1])
     timed_from = clock()
     points: list[tuple[int, float]] = []
-    k = 1
-    while True:
+
+    def timed(k: int) -> float:
         t0 = clock()
         explain_rows(rows.iloc[:k])
-        took = clock() - t0
+        return clock() - t0
+
+    k = 1
+    while True:
+        took = retimed(timed, k, points)
         points.append((k, took))
         spent = clock() - timed_from
         grew = len(points) > 1 and took >= 2 * points[0][1]  # the rows' share shows above per-call cost and noise
