@@ -58,6 +58,19 @@ class StepEnded(Event):
 
 
 @dataclass(frozen=True)
+class RowsExplained(StepEnded):
+    """A chunk of an explanation ended (``step`` 0: the method is set up, no row done yet).
+
+    ``seconds_left`` is the expected time to the last row, from the pace of the rows
+    done so far (before any row: from the estimate); None when nothing is known yet.
+    """
+
+    rows: int = 0
+    rows_total: int = 0
+    seconds_left: float | None = None
+
+
+@dataclass(frozen=True)
 class ModelFinished(Event):
     """One model finished; ``scores`` are on the validation split."""
 

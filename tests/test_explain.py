@@ -26,6 +26,7 @@ from core.schema import effective_roles, infer_roles
 from core.split import SplitConfig
 from core.target import Task
 from core.training import ModelRun, TrainedModel, TrainSetup, make_request, run_training, transform_only
+from tests.explain_helpers import FakeClock, slowed, with_final
 from tests.test_training import request_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -402,11 +403,13 @@ def test_estimate_names_the_method_and_rows(maintenance, houses):
     req, house_models = houses
     tree = ce.estimate(models["Forest"], 500)
     assert tree.method.startswith("TreeSHAP") and tree.rows == 500 and tree.seconds_estimate > 0
+    assert "not timed" in tree.note, "without rows to time, a rule of thumb says it is one"
     linear = ce.estimate(house_models["Ridge"], 1000)
     assert linear.method == "LinearSHAP" and linear.rows == 1000 and linear.rows_in_budget == 1000
-    _, _, X_train = splits(req)
-    kernel = ce.estimate(house_models["kNN"], 1000, background_frame=X_train)
+    X_valid, _, X_train = splits(req)
+    kernel = ce.estimate(house_models["kNN"], 1000, background_frame=X_train, rows_frame=X_valid)
     assert kernel.method == "Permutation SHAP" and kernel.seconds_per_row > 0 and "Timed" in kernel.note
+    assert kernel.timed and f"Timed on {kernel.timing.main.timed_on} of this model" in kernel.note
 
 
 def test_a_slow_exact_forest_defaults_to_the_approximate_mode(maintenance):
@@ -416,20 +419,136 @@ def test_a_slow_exact_forest_defaults_to_the_approximate_mode(maintenance):
     assert forced.method == "TreeSHAP (exact)" and "fit in" in forced.note
 
 
-def test_progress_events_and_stop_give_a_partial_result(houses):
+def test_the_estimate_is_timed_on_the_model_a_slower_model_gets_a_larger_one(houses):
+    """A model three times slower per prediction gets a three times larger estimate, and fewer default rows."""
     req, models = houses
     X_valid, _, X_train = splits(req)
-    seen: list[ev.StepEnded] = []
+    estimates = {}
+    for cost in (1e-4, 3e-4):
+        clock = FakeClock()
+        slow = slowed(models["kNN"], clock, cost)
+        estimates[cost] = ce.estimate(slow, 1000, background_frame=X_train, rows_frame=X_valid, clock=clock)
+    fast, slower = estimates[1e-4], estimates[3e-4]
+    assert slower.seconds_estimate == pytest.approx(3 * fast.seconds_estimate, rel=1e-6)
+    assert slower.seconds_per_row == pytest.approx(3 * fast.seconds_per_row, rel=1e-6)
+    assert slower.setup_seconds == pytest.approx(3 * fast.setup_seconds, rel=1e-6), "the background's predictions"
+    for est in (fast, slower):  # the default rows: as many as fit the planned share of the budget, no more
+        cost = est.timing.main
+        assert cost.seconds(est.rows_in_budget) <= ce.BUDGET_SECONDS * ce.PLANNED_SHARE
+        assert cost.seconds(est.rows_in_budget + 1) > ce.BUDGET_SECONDS * ce.PLANNED_SHARE
+    assert slower.rows_in_budget < fast.rows_in_budget / 2
+    assert "About" in slower.note and "fit in 10 s" in slower.note
+
+
+def test_the_estimate_is_what_the_run_then_takes(houses):
+    """Set-up, then chunks: on the same (fake) clock the run takes exactly the estimated time."""
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    clock = FakeClock()
+    slow = slowed(models["kNN"], clock, 2e-4)
+    est = ce.estimate(slow, ROWS, background_frame=X_train, rows_frame=X_valid, clock=clock)
+    started = clock()
+    expl = ce.explain(slow, X_valid, X_train, max_rows=ROWS, estimate=est, clock=clock)
+    assert expl.rows == ROWS and clock() - started == pytest.approx(est.seconds_estimate, rel=1e-6)
+    assert expl.seconds == pytest.approx(est.seconds_estimate, rel=1e-6)
+
+
+def test_the_tree_mode_is_chosen_from_the_timed_estimate(maintenance, monkeypatch):
+    """Exact TreeSHAP as long as its timed cost fits the budget, the approximate mode beyond (not a size rule)."""
+    from core.explain.methods import TreeMethod
+
+    req, models = maintenance
+    X_valid, _, X_train = splits(req)
+    clock = FakeClock()
+    original = TreeMethod.__call__
+
+    def timed(self, rows):
+        clock.spend(len(rows) * (0.001 if self.approximate else 0.2))  # a slow exact mode: 0.2 s a row
+        return original(self, rows)
+
+    monkeypatch.setattr(TreeMethod, "__call__", timed)
+    forest = models["Forest"]
+    assert ce.explain(forest, X_valid, X_train, max_rows=ROWS, clock=clock).method == "TreeSHAP (exact)"  # 4 s
+    assert ce.explain(forest, X_valid, X_train, max_rows=60, clock=clock).method == "TreeSHAP (approximate)"  # 12 s
+    est = ce.estimate(forest, 60, background_frame=X_train, rows_frame=X_valid, clock=clock)
+    assert est.approximate and "Exact TreeSHAP would take about 12 s" in est.note
+
+
+def test_progress_events_carry_the_time_left_from_the_rows_done(houses):
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    clock = FakeClock()
+    slow = slowed(models["kNN"], clock, 1e-4)
+    seen: list[ev.RowsExplained] = []
+    expl = ce.explain(slow, X_valid, X_train, max_rows=ROWS, listener=seen.append, clock=clock)
+    masked = (2 * len(expl.columns) - 2) * expl.background_rows  # masked rows × background rows, + the row itself
+    per_row = (masked + 1) * 1e-4
+    assert seen[0].rows == 0 and seen[0].seconds_left is None, "no estimate given: nothing known before a chunk"
+    assert [e.rows for e in seen] == sorted({e.rows for e in seen}) and seen[-1].rows == ROWS
+    assert len(seen) - 1 >= 4, "at least four chunks"
+    for event in seen[1:]:
+        assert event.rows_total == ROWS and event.model == "Explaining kNN"
+        assert event.seconds_left == pytest.approx((ROWS - event.rows) * per_row, rel=1e-6)
+    est = ce.estimate(slow, ROWS, background_frame=X_train, rows_frame=X_valid, clock=clock)
+    first: list[ev.RowsExplained] = []
+    ce.explain(slow, X_valid, X_train, max_rows=ROWS, listener=first.append, estimate=est, clock=clock)
+    assert first[0].seconds_left == pytest.approx(est.seconds_estimate - est.setup_seconds, rel=1e-6)
+
+
+def test_stop_gives_a_partial_result_that_says_how_many_rows(houses):
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    seen: list[ev.RowsExplained] = []
     expl = ce.explain(
         models["kNN"],
         X_valid,
         X_train,
         max_rows=ROWS,
         listener=seen.append,
-        should_stop=lambda: len(seen) >= 2,
+        should_stop=lambda: len(seen) >= 3,  # set up, then two chunks
     )
     assert expl.partial and 0 < expl.rows < ROWS and len(expl.data) == expl.rows == len(expl.values)
-    assert [e.step for e in seen] == [1, 2] and seen[0].model == "Explaining kNN" and seen[0].steps > 2
+    assert [e.step for e in seen] == [0, 1, 2] and expl.rows == seen[-1].rows and expl.rows_requested == ROWS
+    assert ce.cancelled_note(expl) == f"Explained {expl.rows} of {ROWS} rows; cancelled."
+
+
+def test_a_cancelled_job_keeps_the_rows_already_explained(houses):
+    """Cancel pressed while the second chunk runs: the job ends with the rows of both chunks."""
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    held: dict = {}
+
+    def press_cancel_after_the_first_chunk(_rows: int) -> None:
+        job = held.get("job")
+        if job is not None and any(getattr(e, "rows", 0) > 0 for e in job.snapshot().events):
+            job.stop()
+
+    model = with_final(models["kNN"], press_cancel_after_the_first_chunk)
+    job = ce.ExplainJob(model, X_valid, X_train, max_rows=ROWS)
+    held["job"] = job
+    assert job.start().wait(60)
+    snap = job.snapshot()
+    expl = snap.results[0]
+    chunks = [e for e in snap.events if isinstance(e, ev.RowsExplained) and e.rows]
+    assert snap.status == "stopped" and expl.partial and len(chunks) == 2
+    assert 0 < expl.rows == chunks[-1].rows < ROWS and expl.values.shape[0] == expl.rows
+    assert ce.cancelled_note(expl) == f"Explained {expl.rows} of {ROWS} rows; cancelled."
+    assert "of the 20 rows" in ce.summarize_importance(expl), "the summaries say they rest on part of the rows"
+
+
+def test_time_left_in_words():
+    assert ce.format_time_left(38) == "about 40 s left"
+    assert ce.format_time_left(4.2) == "about 5 s left"
+    assert ce.format_time_left(200) == "about 3 min left"
+    assert ce.format_time_left(None) == "estimating the time left"
+
+
+def test_chunks_take_about_a_second_so_cancel_answers_quickly():
+    cost = ce.Cost("Permutation SHAP", setup=1.0, per_call=0.0, per_row=0.25)
+    sizes = cost.chunks(1000)
+    assert sum(sizes) == 1000 and set(sizes) == {4}, "4 rows of 0.25 s: one second a chunk"
+    assert cost.seconds(1000) == pytest.approx(251.0)
+    assert ce.Cost("TreeSHAP (exact)", 0.0, 0.0, 1e-5).chunks(1000) == [250] * 4, "at least four chunks"
 
 
 def test_explain_job_runs_in_a_thread(houses):
@@ -682,3 +801,18 @@ def test_summaries_show_text_values_and_class_names_literally(rising):
     assert "`visit www.evil.example **now**`" in text, text
     assert escape("[spam](http://x) probability") in text
     assert "`n` = 1 (" in text  # numbers stay plain
+
+
+def test_a_pause_of_the_machine_during_the_probe_does_not_bend_the_estimate():
+    """One call slowed by something else (another process, a pause) is timed again; the shorter time counts."""
+    from core.explain.timing import probe
+
+    clock, calls = FakeClock(), []
+
+    def explain_rows(rows):
+        calls.append(len(rows))
+        clock.spend(0.02 + 0.01 * len(rows) + (1.0 if calls.count(len(rows)) == 1 and len(rows) == 8 else 0.0))
+
+    cost = probe(explain_rows, pd.DataFrame({"x": range(100)}), method="m", setup=0.5, clock=clock)
+    assert calls.count(8) == 2, "the paused call is timed again"
+    assert cost.per_row == pytest.approx(0.01) and cost.per_call == pytest.approx(0.02) and cost.setup == 0.5

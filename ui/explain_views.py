@@ -3,11 +3,14 @@ dependence, one row, what-if — each with a plain-language summary."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import charts
+from core import events as ev
 from core import explain as ce
 from core.errors import DashboardError
 from core.limits import MAX_OPTIONS
@@ -18,30 +21,51 @@ from ui.text import md_escape, md_label
 
 
 def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = "explain") -> None:
-    """Show what the explanation will cost, then start it as a job."""
+    """Show what the explanation will cost (timed on this model), then start it as a job.
+
+    The rows offered by default are those the timed estimate fits in the budget.
+    """
     X_valid, _ = request.xy(request.split.valid)
     X_train, y_train = request.xy(request.split.train)
     most = max(1, len(X_valid))
+
+    def timed() -> ce.Estimate:
+        with st.spinner("Timing the explanation on a few rows…"):
+            return ce.estimate(
+                model,
+                min(ce.DEFAULT_ROWS, most),
+                background_frame=X_train,
+                rows_frame=X_valid,
+                seed=request.seed,
+                background_y=y_train,
+                positive=request.positive,
+            )
+
+    first = state.memo("explain_estimate", (id(state.job()), model.name), timed)
     rows = st.slider(
-        "Rows to explain (from the validation split)", 1, most, min(ce.DEFAULT_ROWS, most), key="explain_rows"
+        "Rows to explain (from the validation split)",
+        1,
+        most,
+        min(first.rows_in_budget, most),
+        key="explain_rows",
+        help=f"The default is what fits in about {ce.BUDGET_SECONDS:g} s, timed on this model.",
     )
-    est = state.memo(
-        "explain_estimate",
-        (id(state.job()), model.name, rows),
-        lambda: ce.estimate(model, rows, background_frame=X_train, seed=request.seed),
-    )
+    est = ce.estimate(model, rows, timing=first.timing)
     approximate = None
     if est.approximate_available:
         approximate = st.toggle(
             "Approximate TreeSHAP (much faster on deep forests)", value=est.approximate, key="explain_approx"
         )
-        est = ce.estimate(model, rows, approximate, background_frame=X_train, seed=request.seed)
+        est = ce.estimate(model, rows, approximate, timing=first.timing)
     st.caption(
-        md_escape(f"Method: {est.method} · {est.rows:,} rows · about {est.seconds_estimate:,.1f} s. {est.note or ''}")
+        md_escape(
+            f"Method: {est.method} · {est.rows:,} rows · about {ce.format_duration(est.seconds_estimate)}. "
+            f"{est.note or ''}"
+        )
     )
     if st.button("Explain this model", type="primary", key=f"{prefix}_start", icon=":material/lightbulb:"):
         job = ce.ExplainJob(
-            model, X_valid, X_train, approximate=approximate, max_rows=rows, **_shared(request, y_train)
+            model, X_valid, X_train, approximate=approximate, max_rows=rows, estimate=est, **_shared(request, y_train)
         )
         state.set_explain_job(model.name, job.start())
 
@@ -52,7 +76,7 @@ def _shared(request: TrainingRequest, y_train) -> dict:
 
 
 def progress(job) -> bool:
-    """Progress and a cancel button while the job runs; True when a result exists."""
+    """Progress (rows done, time left) and a cancel button while the job runs; True when a result exists."""
     snap = job.snapshot()
     running = snap.status == "running"
 
@@ -61,10 +85,8 @@ def progress(job) -> bool:
         now = job.snapshot()
         if running and now.status != "running":
             st.rerun()
-        steps = [e for e in now.events if hasattr(e, "steps")]
-        done = steps[-1].step / steps[-1].steps if steps else 0.0
         if now.status == "running":
-            st.progress(done, text=f"Explaining… {done:.0%}")
+            st.progress(*_progress_bar(now.events))
             st.button(
                 "Cancel",
                 key="explain_cancel",
@@ -79,6 +101,19 @@ def progress(job) -> bool:
     return bool(snap.results)
 
 
+def _progress_bar(events: list) -> tuple[float, str]:
+    """The bar's share done and its words: rows done of all, and the time left counted down since the last chunk."""
+    chunks = [e for e in events if isinstance(e, ev.RowsExplained)]
+    if not chunks:
+        return 0.0, "Setting up the explanation…"
+    last = chunks[-1]
+    left = last.seconds_left
+    if left is not None:
+        left = max(0.0, left - (time.time() - last.at))
+    done = last.rows / max(1, last.rows_total)
+    return done, f"Explaining… {last.rows:,} of {last.rows_total:,} rows · {ce.format_time_left(left)}"
+
+
 VIEWS = ["Importance", "Beeswarm", "Dependence", "One row", "What-if"]
 ALL_CLASSES = "All classes (each row: its predicted class)"
 
@@ -86,9 +121,10 @@ ALL_CLASSES = "All classes (each row: its predicted class)"
 def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
     """The explanation's views, in the person's columns."""
     if expl.partial:
-        st.warning(
-            "Explaining was cancelled: these charts use the rows finished so far.", icon=":material/pause_circle:"
-        )
+        more = " The charts below use these rows." if expl.rows else ""
+        st.warning(ce.cancelled_note(expl) + more, icon=":material/pause_circle:")
+        if not expl.rows:
+            return
     st.caption(md_escape(ce.describe_method(expl)))
     with st.expander("Technical details of the method", icon=":material/science:"):
         st.caption(

@@ -10,12 +10,14 @@ between them.
 
 Typical use::
 
-    est = estimate(trained, 1000, background_frame=X_train)        # before running
-    expl = explain(trained, X_valid, X_train, target="failure")    # or ExplainJob(...).start()
+    est = estimate(trained, 1000, background_frame=X_train, rows_frame=X_valid)  # timed on a few rows
+    est.rows_in_budget                                                          # rows that fit 10 s
+    expl = explain(trained, X_valid, X_train, target="failure", estimate=est)   # or ExplainJob(...).start()
     summarize_importance(expl); charts.importance_bar(expl)
 
 Modules: :mod:`~core.explain.result` (the :class:`Explanation`, grouping, formatting),
 :mod:`~core.explain.run` (choice, estimate, chunks, Stop, what-if),
+:mod:`~core.explain.timing` (the timed probe, chunk sizes, time left),
 :mod:`~core.explain.methods` (TreeSHAP, LinearSHAP), :mod:`~core.explain.permutation`
 (Permutation SHAP), :mod:`~core.explain.background`, :mod:`~core.explain.importance`
 (permutation importance, top tokens), :mod:`~core.explain.summaries`.
@@ -31,9 +33,13 @@ from core.explain.importance import permutation_importance_frame, strongest_inte
 from core.explain.result import (
     BUDGET_SECONDS,
     DEFAULT_ROWS,
+    PLANNED_SHARE,
     Estimate,
     Explanation,
+    cancelled_note,
+    format_duration,
     format_number,
+    format_time_left,
     format_value,
     group_values,
     grouping_matrix,
@@ -41,6 +47,7 @@ from core.explain.result import (
     is_missing,
 )
 from core.explain.summaries import describe_method, summarize_dependence, summarize_importance, summarize_row
+from core.explain.timing import Cost, Timing
 
 if TYPE_CHECKING:
     from core.explain.run import (
@@ -52,7 +59,9 @@ if TYPE_CHECKING:
         explain,
         explain_row,
         explainer_kind,
+        measure,
         prepare_explainer,
+        rule_timing,
         what_if_explainer,
     )
 
@@ -67,7 +76,9 @@ _RUN_NAMES = frozenset(
         "explain",
         "explain_row",
         "explainer_kind",
+        "measure",
         "prepare_explainer",
+        "rule_timing",
         "what_if_explainer",
     }
 )
@@ -84,25 +95,33 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BUDGET_SECONDS",
     "DEFAULT_ROWS",
+    "PLANNED_SHARE",
+    "Cost",
     "Estimate",
     "ExplainJob",
     "Explainer",
     "Explanation",
+    "Timing",
     "WhatIf",
+    "cancelled_note",
     "describe_method",
     "edit_row",
     "estimate",
     "explain",
     "explain_row",
     "explainer_kind",
+    "format_duration",
     "format_number",
+    "format_time_left",
     "format_value",
     "group_values",
     "grouping_matrix",
     "importance_frame",
     "is_missing",
+    "measure",
     "permutation_importance_frame",
     "prepare_explainer",
+    "rule_timing",
     "strongest_interaction",
     "summarize_dependence",
     "summarize_importance",

@@ -11,6 +11,7 @@ shap is imported inside the constructors: ``import core.explain`` must stay ligh
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Any
 
@@ -110,20 +111,29 @@ class TreeMethod(_FeatureMethod):
             self.explainer = shap.TreeExplainer(self.model)
         ensemble = self.explainer.model
         self.approximate_available = ensemble.model_type == "internal"
-        self.approximate = bool(approximate and self.approximate_available)
         classification = trained.task.is_classification
         if classification:
             self.output = "probability" if ensemble.tree_output == "probability" else "log-odds"
-        self.label = "TreeSHAP (approximate)" if self.approximate else "TreeSHAP (exact)"
         self.background_text = "the training rows the trees were grown on"  # the trees' own row counts
         if _class_weighted(self.model):
             # The trees' row counts were weighted by class: their average is not the mean prediction.
             self.background_text += ", each class weighted equally (class weights were on)"
+        self._set_mode(approximate)
+
+    def _set_mode(self, approximate: bool) -> None:
+        self.approximate = bool(approximate and self.approximate_available)
+        self.label = "TreeSHAP (approximate)" if self.approximate else "TreeSHAP (exact)"
         self.note = (
             "Approximate TreeSHAP (Saabas): one path per tree, fast but it over-weights splits near the leaves."
             if self.approximate
             else "Exact TreeSHAP (path-dependent): uses the trees' own training-row counts, no background needed."
         )
+
+    def with_mode(self, approximate: bool) -> TreeMethod:
+        """The same prepared method in the exact or approximate mode (shap reads the trees once)."""
+        other = copy.copy(self)
+        other._set_mode(approximate)
+        return other
 
     def __call__(self, rows: pd.DataFrame) -> np.ndarray:
         Xt = dense(transform_only(self.pipeline, rows))

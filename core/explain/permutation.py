@@ -26,6 +26,7 @@ Two things make it fast enough for a page:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,41 @@ class PermutationMethod:
     def evaluations_per_row(self) -> int:
         """Model evaluations (masked rows × background rows) one explained row costs."""
         return self.permutations * max(0, 2 * len(self.columns) - 2) * len(self.background) + 1
+
+    def seconds_per_evaluation(self, *, clock=time.perf_counter, enough: float = 0.2) -> tuple[float, int]:
+        """(seconds, predictions): the model's time per masked row, timed on batches of background rows.
+
+        Batches grow fourfold from 64 rows until the time has grown with the rows (twice the
+        first batch's) and a batch took ``enough`` seconds, or they took a second together, or
+        a batch holds 16,384 rows; a line through the times leaves out the cost every call pays.
+        For a slow model this times a row's worth of work without explaining a whole row.
+        """
+        from core.explain.timing import fit_line, retimed
+
+        rows, n, points = len(self.background), 64, []
+        if self.fast:  # masked inputs are assembled from preprocessed rows: the model alone is timed
+            features = transform_only(self.pipeline, self.background)
+            features = sp.csr_matrix(features) if sp.issparse(features) else dense(features)
+
+        def timed(size: int) -> float:
+            picks = np.arange(size) % rows
+            batch = features[picks] if self.fast else None
+            started = clock()
+            if batch is not None:
+                self._model(batch)
+            else:  # every masked row goes through the whole pipeline
+                self._model(transform_only(self.pipeline, self.background.iloc[picks]))
+            return clock() - started
+
+        spent = 0.0
+        while True:
+            took = retimed(timed, n, points)
+            points.append((n, took))
+            spent += took
+            grew = len(points) > 1 and took >= 2 * points[0][1]
+            if (grew and took >= enough) or spent >= 5 * enough or n >= 16_384:
+                return fit_line(points)[1], sum(p[0] for p in points)
+            n *= 4
 
     # ------------------------------------------------------------------ explaining
 

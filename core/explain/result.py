@@ -17,10 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.explain.timing import Timing
 from core.target import Task, is_positive_word
 
 #: The default time budget of an explanation, in seconds (the approximate tree mode is chosen beyond it).
 BUDGET_SECONDS = 10.0
+#: Defaults (rows, tree mode) are planned to take this share of the budget: the run may meet a busier
+#: machine than the probe did, and it should still end within the budget.
+PLANNED_SHARE = 0.7
 #: Default number of rows explained.
 DEFAULT_ROWS = 1_000
 
@@ -40,7 +44,11 @@ class Estimate:
         approximate: Whether the approximate tree mode will run.
         approximate_available: Whether the person can switch to the approximate tree mode.
         seconds_per_row: Expected marginal cost of one more row.
-        rows_in_budget: How many rows fit in the budget with this method.
+        rows_in_budget: How many rows fit in the budget with this method (at least 1).
+        setup_seconds: The part of ``seconds_estimate`` paid once, whatever the rows.
+        timing: What the estimate was made from (measured on this model, or rules of thumb):
+            give it back to :func:`core.explain.estimate` for other row counts or modes, and to
+            :func:`core.explain.explain` to size its chunks and say the time left from the start.
     """
 
     method: str
@@ -51,6 +59,13 @@ class Estimate:
     approximate_available: bool = False
     seconds_per_row: float = 0.0
     rows_in_budget: int = 0
+    setup_seconds: float = 0.0
+    timing: Timing | None = None
+
+    @property
+    def timed(self) -> bool:
+        """Whether the estimate was measured on this model and data."""
+        return self.timing is not None and self.timing.timed
 
 
 @dataclass
@@ -92,6 +107,7 @@ class Explanation:
         raw_present: rows × raw features (sparse, boolean): where the model's input is not zero, e.g.
             which rows contain a word; None for Permutation SHAP (its features are the person's columns).
         partial: True when the run was stopped before every row was explained.
+        rows_requested: Rows the run was asked to explain (``rows`` of them were; 0: as many as ``rows``).
         model_name: The model's display name.
         target: The target column.
         task: The task.
@@ -127,6 +143,7 @@ class Explanation:
     background: str = ""
     predicted_index: np.ndarray | None = None
     raw_present: Any = None
+    rows_requested: int = 0
 
     @property
     def all_classes(self) -> bool:
@@ -355,6 +372,32 @@ def format_duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def format_time_left(seconds: float | None) -> str:
+    """Time left in words for a progress bar: "about 40 s left", "about 3 min left".
+
+    Rounded so the words do not flicker: whole seconds below 10 s, fives below 90 s.
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "estimating the time left"
+    if seconds < 1:
+        return "about 1 s left"
+    if seconds < 10:
+        return f"about {math.ceil(seconds)} s left"
+    if seconds < 90:
+        return f"about {5 * round(seconds / 5):.0f} s left"
+    return f"about {format_duration(seconds)} left"
+
+
+def cancelled_note(expl: Explanation) -> str:
+    """What a cancelled run explained: "Explained 300 of 1,000 rows; cancelled." (empty when it finished)."""
+    if not expl.partial:
+        return ""
+    asked = max(expl.rows_requested, expl.rows)
+    if expl.rows == 0:
+        return f"Explained 0 of {asked:,} rows; cancelled before the first row was done."
+    return f"Explained {expl.rows:,} of {asked:,} rows; cancelled."
 
 
 def is_missing(value: Any) -> bool:

@@ -10,10 +10,16 @@ The method follows the model's spec (``get_spec(key).explainer``):
 
 A tree or linear model shap cannot read (or whose target transform is not
 linear) falls back to Permutation SHAP, and says so in the note.
+
+:func:`estimate` sets the method up as :func:`explain` will and times it on a few of
+the rows (:mod:`core.explain.timing`); the automatic tree mode and the rows offered by
+default follow from that timing. A run explains its rows in chunks of about a second,
+reporting rows done and time left after each, and Stop keeps the finished chunks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +34,7 @@ from core.explain.background import SAMPLE_ROWS, SUMMARY_ROWS, representative_ro
 from core.explain.result import (
     BUDGET_SECONDS,
     DEFAULT_ROWS,
+    PLANNED_SHARE,
     Estimate,
     Explanation,
     format_duration,
@@ -36,15 +43,12 @@ from core.explain.result import (
     output_name,
     used_columns,
 )
+from core.explain.timing import PROBE_CALL_SECONDS, PROBE_MAX_ROWS, Clock, Cost, Pace, Timing, probe
 from core.target import Task, match_label, positive_class
 from core.training import transform_only
 
 #: Rough cost of one model evaluation inside Permutation SHAP when it cannot be timed (seconds).
 KERNEL_SECONDS_PER_EVALUATION = 5e-6
-#: Rows Permutation SHAP is timed on by :func:`estimate`.
-CALIBRATION_ROWS = 10
-#: Progress steps for the slow methods (exact TreeSHAP, Permutation SHAP).
-PROGRESS_STEPS = 20
 
 
 def explainer_kind(trained: Any) -> str:
@@ -72,32 +76,51 @@ class Explainer:
         *,
         listener: ev.Listener = ev.ignore,
         should_stop=lambda: False,
-        steps: int = 1,
+        cost: Cost | None = None,
+        clock: Clock = time.perf_counter,
     ) -> Explanation:
-        """Explain ``rows`` in ``steps`` chunks, emitting :class:`core.events.StepEnded` after each.
+        """Explain ``rows`` in chunks of about a second, emitting :class:`core.events.RowsExplained`.
 
-        When ``should_stop()`` turns true, the rows explained so far are returned, flagged ``partial``.
+        One event before the first chunk (the time left from ``cost``, the expected cost, if
+        given) and one after each chunk, with the time left from the pace so far. When
+        ``should_stop()`` turns true between chunks, the rows finished so far are returned,
+        flagged ``partial``.
         """
-        started = time.perf_counter()
-        steps = max(1, min(steps, len(rows))) if len(rows) else 0
-        bounds = np.linspace(0, len(rows), steps + 1).round().astype(int)
+        started = clock()
+        pace = Pace(len(rows), cost, clock)
         parts: list[np.ndarray] = []
-        done = 0
-        for step in range(steps):
-            if should_stop():
-                break
-            chunk = rows.iloc[bounds[step] : bounds[step + 1]]
-            parts.append(self.method(chunk))
-            done = bounds[step + 1]
-            listener(
-                ev.StepEnded(
-                    model=f"Explaining {self.trained.name}", step=step + 1, steps=steps, metrics={"rows": float(done)}
-                )
-            )
+        self._progress(listener, pace)
+        while pace.done < len(rows) and not should_stop():
+            size = pace.next_rows()
+            parts.append(self.method(rows.iloc[pace.done : pace.done + size]))
+            pace.record(size)
+            self._progress(listener, pace)
         outputs = len(np.atleast_1d(self.method.base))
         raw = np.concatenate(parts) if parts else np.zeros((0, len(self.method.names), outputs))
-        seconds = self.seconds_prepare + time.perf_counter() - started
-        return self._assemble(rows.iloc[:done], raw, seconds, partial=done < len(rows))
+        finished = rows.iloc[: pace.done]
+        explanation = self._assemble(finished, raw, 0.0, partial=pace.done < len(rows))
+        explanation.seconds = self.seconds_prepare + clock() - started
+        explanation.rows_requested = len(rows)
+        return explanation
+
+    def _progress(self, listener: ev.Listener, pace: Pace) -> None:
+        listener(
+            ev.RowsExplained(
+                model=f"Explaining {self.trained.name}",
+                step=pace.chunks_done,
+                steps=pace.chunks_expected,
+                metrics={"rows": float(pace.done)},
+                rows=pace.done,
+                rows_total=pace.total,
+                seconds_left=pace.seconds_left,
+            )
+        )
+
+    def with_mode(self, approximate: bool) -> Explainer:
+        """The same explainer in the exact or approximate tree mode (other methods: itself)."""
+        if not hasattr(self.method, "with_mode") or self.method.approximate == bool(approximate):
+            return self
+        return dataclasses.replace(self, method=self.method.with_mode(approximate))
 
     def _assemble(self, rows: pd.DataFrame, raw: np.ndarray, seconds: float, partial: bool) -> Explanation:
         trained, method = self.trained, self.method
@@ -205,6 +228,7 @@ def prepare_explainer(
     target: str | None = None,
     background_y: pd.Series | None = None,
     positive: Any = None,
+    clock: Clock = time.perf_counter,
 ) -> Explainer:
     """Set up the model's explanation method against a background (training rows).
 
@@ -220,12 +244,13 @@ def prepare_explainer(
             (or a number target's spread). None gives a plain random sample.
         positive: Binary models: the class explained (``TrainingRequest.positive``); None applies
             :func:`core.target.positive_class` to ``background_y`` (or to the classes alone).
+        clock: Seconds now, for ``seconds_prepare`` (tests pass a fake clock).
     """
     from core.explain.methods import LinearMethod, TreeMethod
     from core.explain.permutation import PermutationMethod
 
     _check(trained, background_frame)
-    started = time.perf_counter()
+    started = clock()
     columns = used_columns(trained, list(background_frame.columns))
     kind = explainer_kind(trained)
     classification = trained.task.is_classification
@@ -241,7 +266,7 @@ def prepare_explainer(
                 )
                 method = LinearMethod(trained, transform_only(trained.pipeline, sample.frame))
                 method.background_text = sample.described
-            return Explainer(trained, method, columns, time.perf_counter() - started, target=target, positive=positive)
+            return Explainer(trained, method, columns, clock() - started, target=target, positive=positive)
         except Exception as exc:  # shap cannot read this model: the model-agnostic method still works
             note = f"{kind.capitalize()} SHAP is not available for this model ({type(exc).__name__}); using Permutation SHAP."
     chosen = representative_rows(background_frame, background_rows, seed, background_y, classification=classification)
@@ -249,7 +274,7 @@ def prepare_explainer(
     method = PermutationMethod(trained, chosen.frame, weights, columns, permutations=permutations, seed=seed)
     method.background_text = chosen.described
     method.note += f" Background: {chosen.described}."
-    return Explainer(trained, method, columns, time.perf_counter() - started, note, target, positive)
+    return Explainer(trained, method, columns, clock() - started, note, target, positive)
 
 
 def _positive(trained: Any, positive: Any, background_y: pd.Series | None) -> Any:
@@ -273,81 +298,175 @@ def estimate(
     approximate: bool | None = None,
     *,
     background_frame: pd.DataFrame | None = None,
+    rows_frame: pd.DataFrame | None = None,
     budget: float = BUDGET_SECONDS,
     seed: int = 0,
+    background_y: pd.Series | None = None,
+    positive: Any = None,
+    timing: Timing | None = None,
+    clock: Clock = time.perf_counter,
 ) -> Estimate:
     """What explaining ``n_rows`` rows will cost, before running it.
 
-    Tree and linear models use rules from the model's size (trees' leaves and
-    depths, measured constants); Permutation SHAP is timed on a few rows when a
-    ``background_frame`` is given (else a rough rule).
+    With a ``background_frame`` the method is set up exactly as :func:`explain` will set it
+    up and timed on a few rows (:func:`core.explain.timing.probe`, about a second): the
+    estimate is that set-up plus the measured cost per chunk and per row, extrapolated to
+    ``n_rows``. Without one, rules of thumb from the model's size give a rough figure.
+    Pass the returned ``timing`` back to estimate other row counts or modes without timing again.
 
     Args:
         trained: The trained model.
         n_rows: Rows the person wants explained.
         approximate: Force (True) or refuse (False) the approximate tree mode; None chooses
             it only when exact TreeSHAP would not fit the budget.
-        background_frame: Training rows, to time Permutation SHAP.
+        background_frame: Training rows, as given to :func:`explain`.
+        rows_frame: The rows that will be explained (the probe times some of them); else training rows.
         budget: Seconds the person is expected to wait.
-        seed: Random seed.
+        seed: Random seed, as given to :func:`explain`.
+        background_y: The target of the background rows, as given to :func:`explain`.
+        positive: The class explained, as given to :func:`explain`.
+        timing: A timing from an earlier estimate of the same model and data.
+        clock: Seconds now (tests pass a fake clock).
     """
-    kind = explainer_kind(trained)
-    if kind == "tree":
-        return _estimate_tree(trained, n_rows, approximate, budget)
-    if kind == "linear":
-        per_row = 2e-5
-        return _finish("LinearSHAP", n_rows, 0.05, per_row, budget, "Exact and fast: coefficients × centred values.")
-    if background_frame is None:
-        m = len(used_columns(trained))
-        per_row = max(0, 2 * m - 2) * SUMMARY_ROWS * KERNEL_SECONDS_PER_EVALUATION
-        return _finish("Permutation SHAP", n_rows, 0.5, per_row, budget, "Rough guess (not timed on this model).")
-    explainer = prepare_explainer(trained, background_frame, seed=seed)
-    probe = sample_rows(background_frame, CALIBRATION_ROWS + 2, seed + 1)
-    explainer.method(probe.iloc[:2])  # warm-up: first calls pay one-off costs (e.g. Keras tracing)
-    started = time.perf_counter()
-    explainer.method(probe.iloc[2:])
-    per_row = (time.perf_counter() - started) / max(1, len(probe) - 2)
-    note = f"Timed on {len(probe) - 2} rows."
-    return _finish("Permutation SHAP", n_rows, explainer.seconds_prepare, per_row, budget, note)
+    if timing is None and background_frame is not None:
+        rows = sample_rows(rows_frame if rows_frame is not None else background_frame, PROBE_MAX_ROWS, seed)
+        explainer = prepare_explainer(
+            trained, background_frame, seed=seed, background_y=background_y, positive=positive, clock=clock
+        )
+        timing = measure(explainer, rows, clock=clock)
+    return _estimate(timing or rule_timing(trained), n_rows, approximate, budget)
 
 
-def _estimate_tree(trained: Any, n_rows: int, approximate: bool | None, budget: float) -> Estimate:
+def measure(explainer: Explainer, rows: pd.DataFrame, *, clock: Clock = time.perf_counter) -> Timing:
+    """Time a prepared explainer on some of ``rows`` (and its approximate tree mode, where there is one).
+
+    Permutation SHAP first times the model's predictions (:func:`_prediction_seconds`): a model
+    so slow that one row would take longer than a probe's call is estimated from them alone;
+    otherwise they are a floor for the per-row cost the rows give.
+    """
+    started = clock()
+    predictions = _prediction_seconds(explainer, clock)
+    least_per_row = predictions.per_row if predictions is not None else 0.0
+    if predictions is not None and least_per_row >= PROBE_CALL_SECONDS:
+        return Timing(predictions)
+    before = clock() - started
+    costs = []
+    modes = [False, True] if getattr(explainer.method, "approximate_available", False) else [False]
+    for approximate in modes:
+        prepared = explainer.with_mode(approximate)
+        last: dict[str, Any] = {}
+
+        def chunk(part: pd.DataFrame, method=prepared.method, last=last) -> None:
+            last["rows"], last["raw"] = part, method(part)
+
+        cost = probe(
+            chunk,
+            rows,
+            method=prepared.method.label,
+            setup=prepared.seconds_prepare,
+            warm_up=predictions is None,  # the predictions warmed the model up (a Keras network's tracing)
+            least_per_row=least_per_row,
+            clock=clock,
+        )
+        if last:  # a run assembles its rows once: a fixed cost
+            t0 = clock()
+            prepared._assemble(last["rows"], last["raw"], 0.0, partial=False)
+            assembling = clock() - t0
+            cost = dataclasses.replace(
+                cost, setup=cost.setup + assembling, probe_seconds=cost.probe_seconds + assembling + before
+            )
+        costs.append(cost)
+    return Timing(costs[0], costs[1] if len(costs) > 1 else None)
+
+
+def _prediction_seconds(explainer: Explainer, clock: Clock) -> Cost | None:
+    """Permutation SHAP: the cost of a row's predictions alone, from the model's time per prediction
+    on batches of background rows × the predictions a row costs (None for other methods)."""
+    method = explainer.method
+    if not hasattr(method, "seconds_per_evaluation"):
+        return None
+    started = clock()
+    per_evaluation, predictions = method.seconds_per_evaluation(clock=clock)
+    return Cost(
+        method.label,
+        explainer.seconds_prepare,
+        0.0,
+        per_evaluation * method.evaluations_per_row(),
+        timed_on=f"{predictions:,} predictions",
+        probe_seconds=explainer.seconds_prepare + clock() - started,
+    )
+
+
+def rule_timing(trained: Any) -> Timing:
+    """Rough costs from rules of thumb (the model's size, measured constants), when no rows can be timed."""
     from core.explain.methods import tree_seconds_per_row
 
-    exact_row, approx_row = tree_seconds_per_row(trained)
-    available = not hasattr(_final(trained), "booster_")  # LightGBM has no approximate mode (and needs none)
-    setup = 0.2
-    exact_total = setup + exact_row * n_rows
+    kind = explainer_kind(trained)
+    if kind == "tree":
+        exact_row, approx_row = tree_seconds_per_row(trained)
+        available = not hasattr(_final(trained), "booster_")  # LightGBM has no approximate mode (and needs none)
+        approximate = Cost("TreeSHAP (approximate)", 0.2, 0.0, approx_row) if available else None
+        return Timing(Cost("TreeSHAP (exact)", 0.2, 0.0, exact_row), approximate)
+    if kind == "linear":
+        return Timing(Cost("LinearSHAP", 0.05, 0.0, 2e-5))
+    m = len(used_columns(trained))
+    per_row = max(0, 2 * m - 2) * SUMMARY_ROWS * KERNEL_SECONDS_PER_EVALUATION
+    return Timing(Cost("Permutation SHAP", 0.5, 0.0, per_row))
+
+
+def _auto_approximate(timing: Timing, rows: int, budget: float) -> bool:
+    """The approximate tree mode is chosen when exact TreeSHAP would not fit the planned share of the budget."""
+    return timing.approximate is not None and timing.main.seconds(rows) > budget * PLANNED_SHARE
+
+
+def _estimate(timing: Timing, n_rows: int, approximate: bool | None, budget: float) -> Estimate:
+    available = timing.approximate is not None
     if approximate is None:
-        approximate = available and exact_total > budget
+        approximate = _auto_approximate(timing, n_rows, budget)
     approximate = bool(approximate and available)
-    if approximate:
-        note = (
-            f"Exact TreeSHAP would take about {format_duration(exact_total)} for {n_rows:,} rows; "
-            "the approximate mode (Saabas) is used instead."
-        )
-        est = _finish("TreeSHAP (approximate)", n_rows, setup, approx_row, budget, note)
+    cost = timing.cost(approximate)
+    total = cost.seconds(n_rows)
+    if cost.method.startswith("TreeSHAP"):
+        exact_total = timing.main.seconds(n_rows)
+        if approximate:
+            note = (
+                f"Exact TreeSHAP would take about {format_duration(exact_total)} for {n_rows:,} rows; "
+                "the approximate mode (Saabas) is used instead."
+            )
+        else:
+            note = "Exact TreeSHAP." + (
+                f" The approximate mode would take about {format_duration(timing.approximate.seconds(n_rows))}."
+                if timing.approximate is not None and exact_total > 2
+                else ""
+            )
+    elif cost.method == "LinearSHAP":
+        note = "Exact and fast: coefficients × centred values."
     else:
-        note = "Exact TreeSHAP." + (
-            f" The approximate mode would take about {format_duration(setup + approx_row * n_rows)}."
-            if available and exact_total > 2
-            else ""
-        )
-        est = _finish("TreeSHAP (exact)", n_rows, setup, exact_row, budget, note)
-    return Estimate(**{**est.__dict__, "approximate": approximate, "approximate_available": available})
+        note = ""
+    if cost.timed:
+        note += f" Timed on {cost.timed_on} of this model just now."
+    else:
+        note += " Rough guess (not timed on this model)."
+    fits = max(1, cost.rows_within(budget * PLANNED_SHARE, n_rows))
+    if total > budget:
+        note += f" About {fits:,} rows fit in {budget:g} s."
+    return Estimate(
+        cost.method,
+        n_rows,
+        total,
+        note.strip(),
+        approximate=approximate,
+        approximate_available=available,
+        seconds_per_row=cost.per_row,
+        rows_in_budget=fits,
+        setup_seconds=cost.setup,
+        timing=timing,
+    )
 
 
 def _final(trained: Any) -> Any:
     model = trained.pipeline.steps[-1][1]
     return getattr(model, "regressor_", model)
-
-
-def _finish(method: str, n_rows: int, setup: float, per_row: float, budget: float, note: str) -> Estimate:
-    total = setup + per_row * n_rows
-    fits = int(max(0.0, budget - setup) / per_row) if per_row > 0 else n_rows
-    if total > budget:
-        note += f" About {min(fits, n_rows):,} rows fit in {budget:g} s."
-    return Estimate(method, n_rows, total, note.strip(), seconds_per_row=per_row, rows_in_budget=min(fits, n_rows))
 
 
 # --------------------------------------------------------------------------- running
@@ -368,6 +487,8 @@ def explain(
     target: str | None = None,
     background_y: pd.Series | None = None,
     positive: Any = None,
+    estimate: Estimate | None = None,
+    clock: Clock = time.perf_counter,
 ) -> Explanation:
     """Explain up to ``max_rows`` rows of ``rows_frame`` in the person's columns.
 
@@ -376,22 +497,29 @@ def explain(
         rows_frame: Rows to explain (e.g. the validation split), person's columns; a seeded
             sample of ``max_rows`` is taken when larger (original index kept).
         background_frame: Training rows the contributions are measured against.
-        approximate: Tree models only: True/False forces the mode; None (default) uses exact
-            TreeSHAP unless it would not fit ``budget`` seconds.
+        approximate: Tree models only: True/False forces the mode; None (default) takes the
+            ``estimate``'s choice, else times both modes on a few rows and uses exact TreeSHAP
+            unless it would not fit ``budget`` seconds.
         max_rows: At most this many rows are explained.
         seed: Random seed (row sample, background, column orders).
-        listener: Receives ``StepEnded(model=f"Explaining {name}", step, steps)`` after each chunk.
+        listener: Receives :class:`core.events.RowsExplained` (rows done, rows in all, seconds
+            left) once the method is set up and after each chunk of about a second.
         should_stop: Checked between chunks; when true the rows done so far are returned (``partial``).
         budget: Seconds, for the automatic choice of the approximate tree mode.
         permutations: Passes per row for Permutation SHAP.
         target: The target column's name, to name the output in sentences.
         background_y: The target of each background row, so the background keeps each class's share.
         positive: Binary models: the class explained; None applies :func:`core.target.positive_class`.
+        estimate: The :func:`estimate` shown before the run: its mode, and its timing to size
+            the chunks and give the time left before the first chunk ends.
+        clock: Seconds now (tests pass a fake clock).
     """
     _check(trained, rows_frame)
+    started = clock()
     rows = sample_rows(rows_frame, max_rows, seed)
-    if explainer_kind(trained) == "tree" and approximate is None:
-        approximate = _estimate_tree(trained, len(rows), None, budget).approximate
+    timing = estimate.timing if estimate is not None else None
+    if approximate is None and estimate is not None:
+        approximate = estimate.approximate
     explainer = prepare_explainer(
         trained,
         background_frame,
@@ -401,10 +529,16 @@ def explain(
         target=target,
         background_y=background_y,
         positive=positive,
+        clock=clock,
     )
-    slow = explainer.method.label in ("TreeSHAP (exact)", "Permutation SHAP")
-    steps = PROGRESS_STEPS if slow else 4
-    return explainer.explain(rows, listener=listener, should_stop=should_stop, steps=steps)
+    if approximate is None and getattr(explainer.method, "approximate_available", False):
+        timing = measure(explainer, rows, clock=clock)
+        explainer = explainer.with_mode(_auto_approximate(timing, len(rows), budget))
+        explainer = dataclasses.replace(explainer, seconds_prepare=clock() - started)  # the timing too
+    cost = timing.cost(explainer.method.label == "TreeSHAP (approximate)") if timing is not None else None
+    if cost is not None and cost.method != explainer.method.label:
+        cost = None  # the estimate was for another method (e.g. shap could not read the model)
+    return explainer.explain(rows, listener=listener, should_stop=should_stop, cost=cost, clock=clock)
 
 
 @dataclass
@@ -484,7 +618,7 @@ def what_if_explainer(
         positive: The ``positive`` given to :func:`explain`.
     """
     if approximate is None:
-        approximate = explainer_kind(trained) == "tree" and _estimate_tree(trained, 1, None, budget=1.5).approximate
+        approximate = explainer_kind(trained) == "tree" and _auto_approximate(rule_timing(trained), 1, budget=1.5)
     return prepare_explainer(
         trained,
         background_frame,
@@ -526,7 +660,12 @@ def edit_row(row_frame: pd.DataFrame, changes: dict[str, Any]) -> pd.DataFrame:
 
 
 class ExplainJob(ClusterJob):
-    """:func:`explain` as one task on the cluster; the :class:`Explanation` is the job's result (partial if stopped)."""
+    """:func:`explain` as one task on the cluster; the :class:`Explanation` is the job's result.
+
+    Its events are :class:`core.events.RowsExplained` (rows done, time left). Stopping it ends
+    the run after the chunk in progress (about a second); the rows finished are kept as a
+    ``partial`` explanation that says how many of how many rows it covers.
+    """
 
     name = "explain-job"
 

@@ -55,7 +55,8 @@ def _join(items: list[str]) -> str:
 
 
 def _partial_note(expl: Explanation) -> str:
-    return f" (Based on the {expl.rows:,} rows explained before the run was stopped.)" if expl.partial else ""
+    asked = max(expl.rows_requested, expl.rows)
+    return f" (Based on {expl.rows:,} of the {asked:,} rows: the run was cancelled.)" if expl.partial else ""
 
 
 def summarize_importance(expl: Explanation) -> str:
