@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,8 @@ class Hooked:
             self.predict_proba = self._predict_proba
 
     def __getattr__(self, name: str) -> Any:  # classes_, n_features_in_, … of the inner model
+        if "inner" not in self.__dict__:  # while unpickling on a worker
+            raise AttributeError(name)
         return getattr(self.__dict__["inner"], name)
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -62,3 +65,8 @@ def with_final(trained: Any, hook: Callable[[int], None]) -> Any:
 def slowed(trained: Any, clock: FakeClock, seconds_per_prediction: float) -> Any:
     """A copy of a TrainedModel that takes ``seconds_per_prediction`` fake seconds per predicted row."""
     return with_final(trained, lambda rows: clock.spend(rows * seconds_per_prediction))
+
+
+def pause_per_call(_rows: int) -> None:
+    """A hook that makes every prediction take a real tenth of a second (picklable, for cluster jobs)."""
+    time.sleep(0.1)
