@@ -7,7 +7,7 @@ into a :class:`TrainedModel` or a :class:`ModelFailure`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -68,9 +68,28 @@ class TrainingRequest:
         return X, y
 
 
+@dataclass(frozen=True)
+class Refit:
+    """The chosen model refitted on training + validation rows (:func:`core.training.choose.refit`), or why not."""
+
+    #: Training + validation rows the refit learned from (or would have).
+    rows: int
+    seconds: float = 0.0
+    #: Networks: the epochs the refit ran (the best epoch found with validation data), else None.
+    epochs: int | None = None
+    #: Why the model was not refitted (it keeps its fit on the training rows); None when it was.
+    error: str | None = None
+
+
 @dataclass
 class TrainedModel:
-    """A fitted pipeline with its validation scores and how it got there."""
+    """A fitted pipeline with its validation scores and how it got there.
+
+    The chosen model of a finished run is refitted on training + validation rows before its
+    test score, export and experiment log (:mod:`core.training.choose`): then ``pipeline`` is
+    the refitted one, ``refit`` says so, and ``scores`` (clearly validation scores, from before
+    the refit) come from ``before_refit``, the pipeline fitted on the training rows only.
+    """
 
     name: str
     key: str
@@ -87,6 +106,26 @@ class TrainedModel:
     sources: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     #: The after-training guard checks (core.guards.model_checks), once they have run; None before.
     checks: list | None = None
+    #: Set on the chosen model once it was refitted on training + validation rows (or why not).
+    refit: Refit | None = None
+    #: When refitted: the pipeline fitted on the training rows only, that ``scores`` come from.
+    before_refit: Any = None
+
+    @property
+    def refitted(self) -> bool:
+        """Whether ``pipeline`` was refitted on training + validation rows."""
+        return self.refit is not None and self.refit.error is None
+
+    def validated(self) -> TrainedModel:
+        """This model as it was scored on the validation rows: before a refit, which learned from them too.
+
+        Anything computed on validation rows (diagnostic charts, the guards' permutation importance) uses
+        this, so it stays a look at rows the model did not learn from. A refitted model brought back from
+        the experiment log has no earlier fit: it is returned as it is (:attr:`refitted` still says so).
+        """
+        if self.before_refit is None:
+            return self
+        return replace(self, pipeline=self.before_refit, before_refit=None, refit=None)
 
 
 @dataclass
