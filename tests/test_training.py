@@ -27,6 +27,8 @@ from core.training import (
     make_request,
     progress,
     run_training,
+    train_one,
+    transform_only,
 )
 
 
@@ -441,3 +443,39 @@ def test_a_job_refits_the_chosen_model_on_the_cluster_but_not_when_stopped():
     chosen = best_model(job.snapshot().results, req.task, req.metric)
     assert chosen.name == "LR" and chosen.refitted and chosen.refit.rows == len(req.split.train) + len(req.split.valid)
     assert chosen.checks is not None, "checked on the validation rows as before"
+
+
+def test_a_skewed_price_is_also_tried_on_its_log_and_scored_on_its_own_scale():
+    from core.features import LogTarget
+    from core.target import log_target_advice
+    from core.training import suggested_setup
+
+    ds = load_sample("house_prices")
+    price = ds.frame["price"]
+    assert "'price' has no negative values and a long tail" in log_target_advice(price)
+    assert log_target_advice(load_sample("diabetes").frame["disease_progression"]) is None, "not skewed enough"
+    assert log_target_advice(price - price.median()) is None, "negative values have no log"
+    setup = suggested_setup(Task.REGRESSION, price)
+    assert setup.options.log_target, "on by default for such a target"
+
+    models = [ModelRun("ridge", "Ridge"), ModelRun("keras_mlp", "Net", {"epochs": 2})]
+    req = request_for("house_prices", "price", Task.REGRESSION, models, options=setup.options)
+    assert [(m.name, m.log_target) for m in req.models] == [
+        ("Baseline", False),
+        ("Ridge", False),
+        ("Ridge (log target)", True),
+        ("Net", False),
+    ], "tree and linear models get a log-target twin, the baseline and the network do not"
+
+    twin = train_one(req, req.models[2])
+    model = twin.pipeline.steps[-1][1]
+    assert isinstance(model.transformer_, LogTarget) and twin.log_target
+    X_valid, y_valid = req.xy(req.split.valid)
+    inner = model.regressor_.predict(transform_only(twin.pipeline, X_valid))
+    assert 10 < np.median(inner) < 15, "the inner model learned log(1 + price)"
+    predicted = twin.pipeline.predict(X_valid)
+    assert predicted == pytest.approx(np.expm1(inner))
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    assert twin.scores["r2"] == pytest.approx(r2_score(y_valid, predicted)), "scored in euros, not in logs"
+    assert twin.scores["mae"] == pytest.approx(mean_absolute_error(y_valid, predicted))

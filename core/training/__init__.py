@@ -30,6 +30,7 @@ from core.training.request import (
     TrainSetup,
     make_request,
     suggested_setup,
+    with_log_target,
 )
 from core.training.run import AfterRun, AfterRunHook, TrainingJob, run_training
 from core.training.staged import STAGE_SCORE_ROWS, STAGES
@@ -78,4 +79,5 @@ __all__ = [
     "summary",
     "train_one",
     "transform_only",
+    "with_log_target",
 ]

@@ -17,7 +17,7 @@ import pandas as pd
 from core import events as ev
 from core.errors import DashboardError
 from core.evaluation import clustering_scores, score
-from core.features import build_pipeline, feature_sources
+from core.features import build_pipeline, feature_sources, log_target
 from core.jobs import explain_failure
 from core.split import cv_folds
 from core.target import Task
@@ -39,6 +39,8 @@ def build_model_pipeline(request: TrainingRequest, run: ModelRun):
     spec = _spec(run.key)
     class_weight = "balanced" if request.imbalance == "class_weight" and spec.supports_class_weight else None
     estimator = spec.build_estimator(request.task, run.params, seed=request.seed, class_weight=class_weight)
+    if run.log_target and request.task == Task.REGRESSION:
+        estimator = log_target(estimator)
     return build_pipeline(
         request.plan,
         request.roles,
@@ -142,6 +144,7 @@ def train_one(
         train_scores,
         seconds,
         sources=feature_sources(pipeline),
+        log_target=run.log_target and request.task == Task.REGRESSION,
         **extra,
     )
 
