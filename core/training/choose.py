@@ -198,3 +198,40 @@ def summary(model: TrainedModel, request: TrainingRequest, results: list | None 
         f"{first}; refitting it on training + validation rows failed ({refit_.error}), so it keeps its fit on the "
         f"{train_rows:,} training rows."
     )
+
+
+def choice_card(model: TrainedModel, request: TrainingRequest) -> dict | None:
+    """How the chosen model was chosen and refitted, for its model card; None for a model that was not chosen."""
+    refit_ = getattr(model, "refit", None)
+    if refit_ is None:
+        return None
+    choice = choice_of(model, request)
+    return {
+        "chosen_by": choice.how,
+        "metric": choice.metric.key,
+        "score": choice.score,
+        "spread": choice.spread,
+        "folds": choice.folds,
+        "rows": choice.rows,
+        "refitted": model.refitted,
+        "refit_rows": refit_.rows,
+        "refit_epochs": refit_.epochs,
+        "not_refitted_because": refit_.error,
+        "validation_scores": "from the fit on the training rows, before the refit"
+        if model.refitted
+        else "from the fit on the training rows",
+        "summary": summary(model, request),
+    }
+
+
+def refit_from_card(card: dict | None) -> Refit | None:
+    """The :class:`Refit` a model card records (:func:`choice_card`), for a model brought back from a bundle."""
+    choice = (card or {}).get("choice")
+    if not isinstance(choice, dict) or "refit_rows" not in choice:
+        return None
+    epochs = choice.get("refit_epochs")
+    return Refit(
+        int(choice["refit_rows"]),
+        epochs=int(epochs) if epochs is not None else None,
+        error=None if choice.get("refitted") else str(choice.get("not_refitted_because") or "not refitted"),
+    )
