@@ -185,6 +185,27 @@ def split_summary(split: Split, y: pd.Series | None, *, max_classes: int = CHART
     return summary
 
 
+def cv_words(asked: SplitConfig, split: Split) -> str:
+    """How the models of this split will be chosen, in words (for the Models page under the cross-validation box)."""
+    rows = len(split.train) + len(split.valid)
+    if split.cv_folds:
+        why = (
+            f" (automatic: under {CV_AUTO_MAX_ROWS:,} rows one validation split is a noisy judge)"
+            if (asked.cv_folds is None)
+            else ""
+        )
+        kind = "time-ordered " if split.config.time_column is not None else ""
+        return (
+            f"Models are chosen by {split.cv_folds}-fold {kind}cross-validation on the {rows:,} training + "
+            f"validation rows{why}; the chosen one is then refitted on those rows. The test rows stay aside."
+        )
+    why = f" (automatic: {rows:,} rows are enough for one validation split)" if asked.cv_folds is None else ""
+    return (
+        f"Models are chosen by their score on the {len(split.valid):,} validation rows{why}; the chosen one is then "
+        f"refitted on the {rows:,} training + validation rows. The test rows stay aside."
+    )
+
+
 #: Fewer validation rows than this and the scores move a lot by chance (said on Models and in the report).
 SMALL_VALIDATION = 100
 
