@@ -253,7 +253,7 @@ def card_markdown(card: dict) -> str:
         if scores:
             shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
             before = f" ({choice['validation_scores']})" if part == "validation" and choice.get("refitted") else ""
-            lines.append(f"- **{part}**{before}**:** {shown}")
+            lines.append(f"- **{part}{before}:** {shown}")
     if choice.get("summary"):
         lines += ["", "## How it was chosen", "", escape(choice["summary"])]
     warnings = card.get("warnings") or []

@@ -69,6 +69,21 @@ class Choice:
         return f"{best} {self.metric.label} on the {self.rows:,} validation rows: {self.score:.4g}."
 
 
+def ranking_words(request: TrainingRequest, cross_validated: bool) -> str:
+    """What the leaderboard is ranked by, in words (the Train page, the report)."""
+    metric = request.ranking
+    if not cross_validated:
+        return (
+            f"Ranked by {metric.label} on the {len(request.split.valid):,} validation rows (chosen on the Models page)."
+        )
+    return (
+        f"Ranked by {metric.label} in {request.split.cv_folds}-fold cross-validation on the "
+        f"{request.split.choice_rows:,} training + validation rows: the mean (CV {metric.label}) and its spread over "
+        "the folds (CV ±). The other scores are from one fit on the training rows, scored on the validation rows. "
+        "The test rows are not used."
+    )
+
+
 def choice_of(model: TrainedModel, request: TrainingRequest, results: list | None = None) -> Choice:
     """How ``model`` of ``request`` is (or was) judged: by cross-validation when the run cross-validated.
 

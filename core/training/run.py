@@ -200,11 +200,10 @@ class TrainingJob(BackgroundJob):
         if choice is None:
             return
         best = choice.model
+        wanted = request.task != Task.CLUSTERING and status == "finished"
+        self.refitting = best.name if wanted else None  # said first: the Results page holds the test score back
         checks = None if best.checks is not None else self._submit(_check_on_worker, best)
-        refitted = None
-        if request.task != Task.CLUSTERING and status == "finished":
-            self.refitting = best.name
-            refitted = self._submit(_refit_on_worker, best)
+        refitted = self._submit(_refit_on_worker, best) if wanted else None
         if checks is not None:
             with contextlib.suppress(Exception):  # checks that fail leave the model without checks
                 best.checks = self._gather(checks, "the checks")
