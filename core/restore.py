@@ -124,7 +124,7 @@ def restored_results(
     """
     from core.training.choose import refit_from_card
 
-    runs = {m.name: m for m in request.models}
+    asked_runs = {m.name: m for m in request.models}
     results: list[Any] = []
     model_runs: dict[str, str] = {}
     runs = tracking.model_runs_of(tracking_uri, training_run_id)
@@ -136,7 +136,7 @@ def restored_results(
         model_runs[run["name"]] = run["run_id"]
         metrics = run["metrics"]
         held_out = "train" if request.task == Task.CLUSTERING else "valid"
-        asked = runs.get(run["name"])
+        asked = asked_runs.get(run["name"])
         results.append(
             TrainedModel(
                 run["name"],

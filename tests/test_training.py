@@ -214,6 +214,8 @@ def test_progress_from_events_gives_an_eta():
     assert prog.fraction == pytest.approx(0.25)
     assert prog.eta == pytest.approx(30, rel=0.1)
     assert prog.current_detail == "epoch 5 of 10"
+    snap.events.append(ev.FoldEnded(model="a", fold=2, folds=5))
+    assert progress(snap).current_detail == "cross-validation, fold 2 of 5"  # the bar says why it restarted
 
 
 def test_keras_model_emits_started_epochs_finished():
@@ -236,7 +238,8 @@ def test_keras_model_emits_started_epochs_finished():
     seen: list[ev.Event] = []
     results = run_training(req, seen.append)
     net_events = [type(e).__name__ for e in seen if getattr(e, "model", None) == "Net"]
-    assert net_events == ["ModelStarted", "EpochEnded", "EpochEnded", "EpochEnded", "ModelFinished"]
+    folds = ["FoldEnded"] * req.split.cv_folds  # iris is small: the network is cross-validated after its own fit
+    assert net_events == ["ModelStarted", "EpochEnded", "EpochEnded", "EpochEnded", *folds, "ModelFinished"]
     net = results[-1]
     assert isinstance(net, TrainedModel) and len(net.history["loss"]) == 3 and "val_loss" in net.history
     assert set(np.unique(net.pipeline.predict(req.frame.iloc[:5][req.features]))) <= set(req.frame["species"])
@@ -396,6 +399,20 @@ def test_the_chosen_model_is_refitted_on_training_and_validation_rows_and_never_
     again = run_training(replace(req, frame=scrambled))[1]
     X_valid, _ = req.xy(req.split.valid)
     np.testing.assert_allclose(again.pipeline.predict(X_valid), ridge.pipeline.predict(X_valid))
+
+
+def test_the_fit_before_the_refit_keeps_its_own_features_for_checks_on_validation_rows():
+    from core.guards.model_checks import validation_importance
+
+    req = request_for("spam", "label", Task.BINARY, [ModelRun("logistic_regression", "LR")])
+    lr = run_training(req)[1]
+    assert lr.refitted, "chosen and refitted"
+    before = lr.validated()
+    X_valid, _ = req.xy(req.split.valid)
+    width = transform_only(before.pipeline, X_valid).shape[1]
+    assert len(before.sources) == width != len(lr.sources), "the refit learned a larger vocabulary"
+    importance = validation_importance(lr, req)  # on validation rows, through the fit before the refit
+    assert importance is not None and set(importance["column"]) <= set(req.features)
 
 
 def test_a_network_is_refitted_for_its_best_epoch_without_early_stopping_and_a_failed_refit_says_so(monkeypatch):

@@ -108,9 +108,12 @@ def chosen_note(model: TrainedModel, request: TrainingRequest, results: list) ->
     """Whether this is the chosen model, and whether it was refitted on training + validation rows, in words."""
     if model.task == Task.CLUSTERING:
         return
+    job = state.job()
     if model.refit is not None:
         words = md_escape(summary(model, request, results))
         (st.success if model.refitted else st.warning)(words, icon=":material/verified:")
+    elif job is not None and getattr(job, "checking", False):
+        st.caption("Once the run is done, the chosen model is refitted on training + validation rows.")
     else:
         st.caption(
             md_escape(
@@ -423,15 +426,7 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
     )
     job = state.job()
     if scores is None and job is not None and getattr(job, "checking", False):
-        # Until the run has ended and the chosen model is refitted, a test score would be of another model.
-        doing = (
-            f"refitting {job.refitting} on training + validation rows"
-            if job.refitting
-            else ("training" if job.snapshot().status == "running" else "checking the chosen model")
-        )
-        st.info(
-            md_escape(f"The test score waits until the run is done ({doing} now)."), icon=":material/hourglass_top:"
-        )
+        _wait_for_the_run(job)  # a test score now would be of a model not yet chosen and refitted
         return
     if scores is None and st.button(
         f"Score {model.name} on the test split", key="results_test", icon=":material/fact_check:"
@@ -455,6 +450,25 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
             f"You have scored the test split {len(log)} times in this session (for different models or after changing settings). Each look makes the test score a little less honest: choose the model on validation numbers, and use the test score only to report it.",
             icon=":material/visibility:",
         )
+
+
+def _wait_for_the_run(job) -> None:
+    """Say what the test score waits for, and redraw the page once the run is done (polled every second)."""
+
+    @st.fragment(run_every=1.0)
+    def waiting() -> None:
+        if not job.checking:
+            st.rerun()  # the whole page: the refitted model, its note and the test button
+        doing = (
+            f"refitting {job.refitting} on training + validation rows"
+            if job.refitting
+            else ("training" if job.snapshot().status == "running" else "checking the chosen model")
+        )
+        st.info(
+            md_escape(f"The test score waits until the run is done ({doing} now)."), icon=":material/hourglass_top:"
+        )
+
+    waiting()
 
 
 def report(model: TrainedModel, request: TrainingRequest) -> None:

@@ -73,9 +73,12 @@ def ranking_words(request: TrainingRequest, cross_validated: bool) -> str:
     """What the leaderboard is ranked by, in words (the Train page, the report)."""
     metric = request.ranking
     if not cross_validated:
-        return (
-            f"Ranked by {metric.label} on the {len(request.split.valid):,} validation rows (chosen on the Models page)."
+        why = (
+            " (not every model was cross-validated: the run was stopped first)"
+            if request.split.cv_folds
+            else " (chosen on the Models page)"
         )
+        return f"Ranked by {metric.label} on the {len(request.split.valid):,} validation rows{why}."
     return (
         f"Ranked by {metric.label} in {request.split.cv_folds}-fold cross-validation on the "
         f"{request.split.choice_rows:,} training + validation rows: the mean (CV {metric.label}) and its spread over "

@@ -178,7 +178,13 @@ def _dense(X):
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
 
 
-def cross_validate(request: TrainingRequest, run: ModelRun, folds: int, should_stop=lambda: False) -> dict[str, float]:
+def cross_validate(
+    request: TrainingRequest,
+    run: ModelRun,
+    folds: int,
+    should_stop=lambda: False,
+    listener: ev.Listener = ev.ignore,
+) -> dict[str, float]:
     """Mean and spread of the ranking metric over k folds of the training + validation rows.
 
     The test rows are never used. Folds are time-ordered windows when the split is ordered
@@ -204,6 +210,7 @@ def cross_validate(request: TrainingRequest, run: ModelRun, folds: int, should_s
             values.append(score(pipeline, *request.xy(score_rows), request.task, request.positive).get(metric, np.nan))
         except (ValueError, DashboardError):  # e.g. one class in the fold's rows: this fold says nothing
             values.append(np.nan)
+        listener(ev.FoldEnded(model=run.name, fold=len(values), folds=folds))
     if not np.isfinite(values).any():
         return {f"cv_{metric}_mean": float("nan"), f"cv_{metric}_std": float("nan")}
     return {f"cv_{metric}_mean": float(np.nanmean(values)), f"cv_{metric}_std": float(np.nanstd(values))}
@@ -219,7 +226,7 @@ def train_model(
     try:
         trained = train_one(request, run, listener, should_stop)
         if request.split.cv_folds and request.task != Task.CLUSTERING:
-            trained.cv_scores = cross_validate(request, run, request.split.cv_folds, should_stop)
+            trained.cv_scores = cross_validate(request, run, request.split.cv_folds, should_stop, listener)
         return trained
     except DashboardError as err:
         return ModelFailure(run.name, run.key, err.user_message)

@@ -16,7 +16,7 @@ import pandas as pd
 from core.cleaning import CleaningPlan, RowReport, apply_row_steps
 from core.errors import DashboardError, TargetError
 from core.evaluation import Metric, default_ranking, primary_metric
-from core.features import LOG_TARGET_FAMILIES, FeatureOptions
+from core.features import LOG_TARGET_FAMILIES, FeatureOptions, feature_sources
 from core.guards.leakage import LeakageScan, scan
 from core.schema import Role
 from core.split import Split, SplitConfig, make_split
@@ -129,7 +129,9 @@ class TrainedModel:
         """
         if self.before_refit is None:
             return self
-        return replace(self, pipeline=self.before_refit, before_refit=None, refit=None)
+        # Features (a text vocabulary, rare categories) are learned again by the refit: name the earlier fit's own.
+        sources = feature_sources(self.before_refit)
+        return replace(self, pipeline=self.before_refit, before_refit=None, refit=None, sources=sources)
 
 
 @dataclass

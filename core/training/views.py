@@ -83,6 +83,10 @@ def progress(snapshot: JobSnapshot, now: float | None = None) -> Progress:
             since = running[event.model].since
             detail = f"stage {event.step} of {event.steps}"
             running[event.model] = ModelProgress(event.model, event.step / event.steps, detail, since)
+        elif isinstance(event, ev.FoldEnded) and event.model in running:
+            since = running[event.model].since
+            detail = f"cross-validation, fold {event.fold} of {event.folds}"
+            running[event.model] = ModelProgress(event.model, event.fold / event.folds, detail, since)
         elif isinstance(event, ev.ModelFinished | ev.ModelFailed):
             began = running.pop(event.model, None)
             durations.append(max(0.0, event.at - began.since) if began else 0.0)
@@ -130,8 +134,13 @@ def cv_key(metric: Metric) -> str:
 
 
 def by_cross_validation(results: list[TrainedModel | ModelFailure], metric: Metric) -> bool:
-    """Whether the models were cross-validated on ``metric``: then they are ranked and chosen by its mean."""
-    return any(isinstance(r, TrainedModel) and np.isfinite(r.cv_scores.get(cv_key(metric), np.nan)) for r in results)
+    """Whether every trained model was cross-validated on ``metric``: then they are ranked and chosen by its mean.
+
+    A run stopped before some model's folds ran is ranked by the validation score, the one score every
+    model has (a model whose folds all failed was cross-validated: it has a mean, NaN, and is not chosen).
+    """
+    trained = [r for r in results if isinstance(r, TrainedModel)]
+    return bool(trained) and all(cv_key(metric) in r.cv_scores for r in trained)
 
 
 def choice_score(result: TrainedModel, metric: Metric, cross_validated: bool) -> float:
@@ -152,13 +161,16 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
     the first score column and the one the training score and gap are given for.
     When the models were cross-validated (:func:`by_cross_validation`), the
     cross-validated mean and spread (std over the folds) of that metric come
-    first and the table is sorted by the mean. ``attrs["ranked_by"]`` names the
-    column the table is sorted by.
+    first and the table is sorted by the mean (when only some were, as in a
+    stopped run, they come after the validation scores). ``attrs["ranked_by"]``
+    names the column the table is sorted by.
     """
     from core.evaluation import METRICS
 
     metric = primary_metric(task, metric_key)
     cross_validated = task != Task.CLUSTERING and by_cross_validation(results, metric)
+    # Shown whenever some model has them (a stopped run), ranked by only when every model has them.
+    some_cv = any(isinstance(r, TrainedModel) and cv_key(metric) in r.cv_scores for r in results)
     mean_column, spread_column = cv_columns(metric)
     columns = (metric.key, *(k for k in LEADERBOARD_METRICS[task] if k != metric.key))
     rows = []
@@ -176,6 +188,9 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
         if metric.key in result.train_scores and metric.key in result.scores:
             row[f"train {metric.label}"] = result.train_scores[metric.key]
             row["gap"] = result.train_scores[metric.key] - result.scores[metric.key]
+        if some_cv and not cross_validated:
+            row[mean_column] = result.cv_scores.get(cv_key(metric), np.nan)
+            row[spread_column] = result.cv_scores.get(f"cv_{metric.key}_std", np.nan)
         row["seconds"] = result.seconds
         rows.append(row)
     table = pd.DataFrame(rows)
