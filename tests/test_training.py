@@ -422,6 +422,12 @@ def test_a_network_is_refitted_for_its_best_epoch_without_early_stopping_and_a_f
     net = TrainedModel("Net", "keras_mlp", {"epochs": 40}, None, Task.MULTICLASS, {}, {}, 1.0, best_epoch=7)
     run = choosing.refit_run(net, req)
     assert (run.params["epochs"], run.params["early_stopping"], run.params["restore_best_weights"]) == (7, False, False)
+    small = {"epochs": 4, "layers": ({"type": "dense", "units": 8, "activation": "relu"},)}
+    net = train_one(req, ModelRun("keras_mlp", "Net", small))
+    again = choosing.refit(net, req)
+    assert again.refitted and again.refit.epochs == net.best_epoch
+    network = again.pipeline.steps[-1][1]
+    assert len(network.history_["loss"]) == net.best_epoch and "val_loss" not in network.history_, "no validation data"
 
     def broken(*_):
         raise ValueError("no memory left")

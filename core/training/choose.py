@@ -200,7 +200,10 @@ def summary(model: TrainedModel, request: TrainingRequest, results: list | None 
     train_rows = len(request.split.train)
     refit_ = model.refit
     if refit_ is None:
-        return f"{first}; it has not been refitted on training + validation rows yet."
+        return (
+            f"{first}; it was not refitted on training + validation rows, so it keeps its fit on the "
+            f"{train_rows:,} training rows."
+        )
     if refit_.error is None:
         epochs = f", for the {refit_.epochs} epochs validation found best" if refit_.epochs else ""
         return (
