@@ -71,6 +71,15 @@ class RowsExplained(StepEnded):
 
 
 @dataclass(frozen=True)
+class FoldEnded(Event):
+    """One fold of a model's cross-validation ended (the model's own fit came first)."""
+
+    model: str
+    fold: int  # 1-based
+    folds: int
+
+
+@dataclass(frozen=True)
 class ModelFinished(Event):
     """One model finished; ``scores`` are on the validation split."""
 

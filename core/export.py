@@ -172,6 +172,7 @@ def _clean(value: Any) -> Any:
 def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
     """The card of a model trained in this session (see module docs for what it records)."""
     from core.registry import get_spec
+    from core.training.choose import choice_card
 
     spec = get_spec(model.key)
     split = request.split
@@ -179,7 +180,17 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
         {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "model": {"name": model.name, "key": model.key, "kind": spec.label, "parameters": model.params},
+            "model": {
+                "name": model.name,
+                "key": model.key,
+                "kind": spec.label,
+                "parameters": model.params,
+                **(
+                    {"target_transform": "log(1 + target), predictions turned back"}
+                    if getattr(model, "log_target", False)
+                    else {}
+                ),
+            },
             "task": request.task.value,
             "target": request.target,
             "classes": [str(c) for c in usable.classes],
@@ -189,6 +200,7 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
             "feature_options": request.options.to_dict(),
             "imbalance": request.imbalance,
             "ranking_metric": request.metric,
+            **({"choice": choice} if (choice := choice_card(model, request)) is not None else {}),
             "warnings": run_warnings(request, model),
             "split": {**split.config.to_dict(), "rows": split.sizes()},
             "metrics": {
@@ -227,6 +239,7 @@ def card_markdown(card: dict) -> str:
         f"- **Dataset:** {escape(dataset.get('name', '?'))} — {dataset.get('rows', '?')} rows, "
         f"{dataset.get('columns', '?')} columns, SHA-256 `{dataset.get('sha256', '')[:16]}…`",
         f"- **Split:** {_split_line(split)}",
+        *([f"- **Target:** {escape(model['target_transform'])}"] if model.get("target_transform") else []),
         *([f"- **Ranked by:** {metric_label(card['ranking_metric'])}"] if card.get("ranking_metric") else []),
         *([f"- **Imbalanced classes:** {card['imbalance']}"] if card.get("imbalance") not in (None, "none") else []),
         f"- **Seed:** {card.get('seed')}",
@@ -235,10 +248,14 @@ def card_markdown(card: dict) -> str:
         "## Metrics",
         "",
     ]
+    choice = card.get("choice") or {}
     for part, scores in (card.get("metrics") or {}).items():
         if scores:
             shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
-            lines.append(f"- **{part}:** {shown}")
+            before = f" ({choice['validation_scores']})" if part == "validation" and choice.get("refitted") else ""
+            lines.append(f"- **{part}{before}:** {shown}")
+    if choice.get("summary"):
+        lines += ["", "## How it was chosen", "", escape(choice["summary"])]
     warnings = card.get("warnings") or []
     if warnings:
         lines += ["", "## Warnings", ""] + [f"- {escape(w)}" for w in warnings]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import FunctionTransformer
@@ -59,6 +59,9 @@ class FeatureOptions:
     max_categories: int = 20
     #: TF-IDF vocabulary size per text column (smaller for models needing dense input).
     text_max_features: int = 2000
+    #: Regression: also train each tree and linear model on log(1 + target) (:data:`LOG_TARGET_FAMILIES`;
+    #: suggested for skewed targets by :func:`core.target.log_target_advice`).
+    log_target: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -67,6 +70,7 @@ class FeatureOptions:
             "min_frequency": self.min_frequency,
             "max_categories": self.max_categories,
             "text_max_features": self.text_max_features,
+            "log_target": self.log_target,
         }
 
     @classmethod
@@ -78,6 +82,33 @@ class FeatureOptions:
 
 
 # --------------------------------------------------------------------------- transformers
+
+
+#: Model families also tried on the log of a skewed regression target (``FeatureOptions.log_target``):
+#: linear models gain most; trees split the same either way but grow by a different loss.
+LOG_TARGET_FAMILIES = ("linear", "tree", "ensemble", "boosting")
+
+
+class LogTarget(TransformerMixin, BaseEstimator):
+    """The target as log(1 + y) for fitting and back as exp(z) − 1 for predictions (values of at least 0).
+
+    Used as ``TransformedTargetRegressor(regressor, transformer=LogTarget())`` (:func:`log_target`),
+    so predictions, and every score computed from them, are on the target's own scale.
+    """
+
+    def fit(self, y: Any, _: Any = None) -> LogTarget:
+        return self
+
+    def transform(self, y: Any) -> np.ndarray:
+        return np.log1p(np.asarray(y, dtype=float))
+
+    def inverse_transform(self, z: Any) -> np.ndarray:
+        return np.expm1(np.asarray(z, dtype=float))
+
+
+def log_target(estimator: Any) -> Any:
+    """``estimator`` fitted on log(1 + y), predicting on y's scale."""
+    return TransformedTargetRegressor(regressor=estimator, transformer=LogTarget())
 
 
 class TypeFixer(TransformerMixin, BaseEstimator):

@@ -114,9 +114,11 @@ METRICS: dict[str, Metric] = {
     )
 }
 
+#: Each task's default ranking metric (imbalanced classes: see :func:`default_ranking`). Several classes
+#: rank by macro F1: accuracy lets a model look good by getting the common classes right and the rest wrong.
 PRIMARY: dict[Task, str] = {
     Task.BINARY: "roc_auc",
-    Task.MULTICLASS: "accuracy",
+    Task.MULTICLASS: "f1_macro",
     Task.REGRESSION: "r2",
     Task.CLUSTERING: "silhouette",
 }
@@ -146,7 +148,7 @@ def metric_label(key: str) -> str:
 #: Metrics a person may rank models by, per task (the default first; see :func:`default_ranking`).
 RANKING_CHOICES: dict[Task, tuple[str, ...]] = {
     Task.BINARY: ("roc_auc", "balanced_accuracy", "pr_auc", "f1_macro", "accuracy", "log_loss"),
-    Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
+    Task.MULTICLASS: ("f1_macro", "balanced_accuracy", "accuracy", "roc_auc", "log_loss"),
     Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
     Task.CLUSTERING: ("silhouette",),
 }
@@ -185,7 +187,8 @@ def default_ranking(task: Task, y: pd.Series | None) -> tuple[str, str]:
 
     With imbalanced classes (:func:`core.target.imbalance`), accuracy looks good
     while the rarest class is missed, so classification is ranked by balanced
-    accuracy, where each class counts the same.
+    accuracy, where each class counts the same. Otherwise the task's
+    :data:`PRIMARY` metric: ROC-AUC for two classes, macro F1 for more.
     """
     key = PRIMARY[task]
     rare = imbalance(y) if task.is_classification and y is not None else None
@@ -193,5 +196,10 @@ def default_ranking(task: Task, y: pd.Series | None) -> tuple[str, str]:
         return "balanced_accuracy", (
             f"the rarest class, '{rare.label}', is only {rare.share:.1%} of the rows: accuracy would look good "
             "while that class is missed, so models are ranked by balanced accuracy (every class counts the same)"
+        )
+    if task == Task.MULTICLASS:
+        return key, (
+            f"{METRICS[key].label} counts every class the same, so a model cannot rank first by getting only the "
+            "common classes right"
         )
     return key, f"{METRICS[key].label} is the usual yardstick for {task.value}"

@@ -206,7 +206,10 @@ def usable_from_training(model, request, source_name: str, *, background_rows: i
     from core.explain.background import representative_rows
     from core.export import model_card
 
-    X_train, y_train = request.xy(request.split.train)
+    # The rows the model learned from: training rows, plus validation rows once it was refitted on them.
+    refitted = getattr(model, "refitted", False)
+    learned = np.concatenate([request.split.train, request.split.valid]) if refitted else request.split.train
+    X_train, y_train = request.xy(learned)
     schema = FeatureSchema.from_frame(X_train, request.roles)
     n = min(background_rows, len(X_train))
     classification = request.task.is_classification

@@ -24,7 +24,8 @@ from core.guards.model_checks import model_findings, validation_importance
 from core.results import leaderboard_reasons, metric_reasons
 from core.split import size_warning
 from core.target import Task, target_warnings
-from core.training import ModelFailure, TrainedModel, TrainingRequest, leaderboard
+from core.training import ModelFailure, TrainedModel, TrainingRequest, cv_columns, leaderboard, summary
+from core.training.choose import ranking_words
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}
@@ -212,7 +213,12 @@ def run_report(
         f"{cfg.seed}{', ordered by ' + _e(cfg.time_column) if cfg.time_column else ''}): "
         f"{sizes['train']:,} training rows, {sizes['validation']:,} validation rows, {sizes['test']:,} test rows "
         "kept aside. Everything learned from data (imputation, scaling, encoding, outlier bounds) was fitted on "
-        "the training rows only.</p>",
+        "the training rows only"
+        + (
+            "; once chosen, the model was refitted on the training + validation rows, never on the test rows.</p>"
+            if chosen.refitted
+            else ".</p>"
+        ),
     ]
     if plan_lines:
         parts.append("<p>Cleaning steps:</p><ul>" + "".join(f"<li>{_e(line)}</li>" for line in plan_lines) + "</ul>")
@@ -220,14 +226,24 @@ def run_report(
         parts.append(f"<p>Imbalanced classes: {_e(IMBALANCE_METHODS.get(request.imbalance, request.imbalance))}.</p>")
     board = leaderboard(results, task, request.metric or None)
     metric = request.ranking if task != Task.CLUSTERING else None
-    ranked = f"<p>Ranked by {_e(metric.label)} on the validation rows.</p>" if metric is not None else ""
+    ranked_by = board.attrs.get("ranked_by", metric.label if metric is not None else "")
+    cross_validated = metric is not None and ranked_by != metric.label
+    ranked = f"<p>{_e(ranking_words(request, cross_validated))}</p>" if metric is not None else ""
     parts += ["<h2>Models compared</h2>", ranked, _table(board)]
     parts += [f'<p class="meta">— {_e(line)}</p>' for line in leaderboard_reasons(results, request)]
     figures: list = []
-    if metric is not None and metric.label in board.columns:
-        figures.append(charts.leaderboard_chart(board, metric.label))
+    if metric is not None and ranked_by in board.columns:
+        spread = cv_columns(metric)[1] if cross_validated else None
+        figures.append(charts.leaderboard_chart(board, ranked_by, spread))
     parts += [_figure(f) for f in figures]
-    parts += [f"<h2>The chosen model: {_e(chosen.name)}</h2>", "<p>Validation scores (rows not used for training):</p>"]
+    parts.append(f"<h2>The chosen model: {_e(chosen.name)}</h2>")
+    if chosen.refit is not None:
+        parts.append(f"<p>{_e(summary(chosen, request, results))}</p>")
+    parts.append(
+        "<p>Validation scores (of the fit on the training rows, before the refit: rows it had not learned from):</p>"
+        if chosen.refitted
+        else "<p>Validation scores (rows not used for training):</p>"
+    )
     parts.append(_metrics_table(chosen.scores, metric_reasons(chosen, request, chosen.scores)))
     if test_scores:
         parts.append('<div class="test"><b>Test scores</b> (the held-out split, scored once):')

@@ -61,7 +61,10 @@ def run_settings(request: TrainingRequest) -> dict:
         "plan": request.plan.to_dict(),
         "setup": {
             "split": request.split.config.to_dict(),
-            "models": [{"key": m.key, "name": m.name, "params": m.params} for m in request.models],
+            "models": [
+                {"key": m.key, "name": m.name, "params": m.params, **({"log_target": True} if m.log_target else {})}
+                for m in request.models
+            ],
             "options": request.options.to_dict(),
             "imbalance": request.imbalance,
             "metric": request.metric,
@@ -85,7 +88,8 @@ def settings_from(session: dict) -> RestoredSettings:
         )
         train_setup = TrainSetup(
             SplitConfig(**setup["split"]),
-            [ModelRun(m["key"], m["name"], dict(m["params"])) for m in setup["models"]],
+            # Log-target twins come back from the options (make_request adds them), not as picks of their own.
+            [ModelRun(m["key"], m["name"], dict(m["params"])) for m in setup["models"] if not m.get("log_target")],
             FeatureOptions.from_dict(setup["options"]),
             setup["imbalance"],
             setup.get("metric") or None,
@@ -118,7 +122,9 @@ def restored_results(
     Raises :class:`core.tracking.TrackingError` or :class:`core.export.BundleError` when a model
     cannot be read.
     """
-    params = {m.name: m.params for m in request.models}
+    from core.training.choose import refit_from_card
+
+    asked_runs = {m.name: m for m in request.models}
     results: list[Any] = []
     model_runs: dict[str, str] = {}
     runs = tracking.model_runs_of(tracking_uri, training_run_id)
@@ -130,11 +136,12 @@ def restored_results(
         model_runs[run["name"]] = run["run_id"]
         metrics = run["metrics"]
         held_out = "train" if request.task == Task.CLUSTERING else "valid"
+        asked = asked_runs.get(run["name"])
         results.append(
             TrainedModel(
                 run["name"],
                 run["key"],
-                params.get(run["name"], {}),
+                asked.params if asked is not None else {},
                 usable.pipeline,
                 request.task,
                 _scores(metrics, held_out, request.task),
@@ -142,6 +149,9 @@ def restored_results(
                 float(metrics.get("duration_seconds", 0.0)),
                 cv_scores={k: v for k, v in metrics.items() if k.startswith("cv_")},
                 sources=feature_sources(usable.pipeline),
+                log_target=asked is not None and asked.log_target,
+                # The bundle holds the refitted pipeline; the fit before the refit is not kept.
+                refit=refit_from_card(usable.card),
             )
         )
     report = tracking.TrackingReport(

@@ -73,6 +73,9 @@ def _positive_index(classes: list, positive: Any, y: np.ndarray | None = None) -
 def predictions(trained: TrainedModel, request: TrainingRequest, part: str = "valid") -> Predictions:
     """Predict the validation (or, deliberately, the test) rows of a supervised request.
 
+    Validation rows are predicted by the model as it was scored there (``trained.validated()``:
+    before a refit on training + validation rows); test rows by the model as it is used.
+
     Raises:
         DashboardError: for clustering, or when the asked-for split has no rows.
     """
@@ -80,7 +83,7 @@ def predictions(trained: TrainedModel, request: TrainingRequest, part: str = "va
         raise DashboardError("Clustering has no predictions to check: there is no target.")
     positions = _positions(request, part)
     X, y = request.xy(positions)
-    pipeline = trained.pipeline
+    pipeline = trained.pipeline if part == "test" else trained.validated().pipeline
     y_pred = np.asarray(pipeline.predict(X))
     if request.task == Task.REGRESSION:
         return Predictions(np.asarray(y, dtype=float), y_pred.astype(float), None, [])
@@ -97,7 +100,8 @@ def test_scores(trained: TrainedModel, request: TrainingRequest) -> dict[str, fl
 
     Call this only when the person asks for the final score (a button): looking
     at test scores while choosing models turns the test split into a second
-    validation split.
+    validation split. The chosen model is scored as refitted on training +
+    validation rows (:mod:`core.training.choose`), as it is exported and served.
 
     Raises:
         DashboardError: for clustering, or when no test rows were set aside.

@@ -7,7 +7,7 @@ on the training split; the validation split scores models for the leaderboard.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,13 @@ class SplitError(DashboardError):
     """The split cannot be made as asked."""
 
 
+#: With cross-validation on "automatic", tables with fewer training + validation rows than this choose
+#: their model by k-fold cross-validation on those rows: one small validation split is a noisy judge.
+CV_AUTO_MAX_ROWS = 5_000
+#: The folds of the automatic cross-validation.
+CV_AUTO_FOLDS = 5
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     """How to split; fractions must add up to 1."""
@@ -31,13 +38,25 @@ class SplitConfig:
     seed: int = 42
     stratify: bool = True
     time_column: str | None = None
-    #: k-fold cross-validation on train+validation for the leaderboard (0 = off).
-    cv_folds: int = 0
+    #: k-fold cross-validation on train+validation, which then ranks the models: ``None`` is automatic
+    #: (:func:`folds_for`: :data:`CV_AUTO_FOLDS` under :data:`CV_AUTO_MAX_ROWS` rows), 0 off, k folds.
+    cv_folds: int | None = None
 
     def __post_init__(self) -> None:
         # Rows ordered by time are cut in order, never stratified: say so in the config.
         if self.time_column is not None and self.stratify:
             object.__setattr__(self, "stratify", False)
+
+    def folds_for(self, rows: int) -> int:
+        """The folds models are cross-validated in when ``rows`` training + validation rows choose them (0: none).
+
+        Automatic (``cv_folds`` is ``None``): :data:`CV_AUTO_FOLDS` below :data:`CV_AUTO_MAX_ROWS` rows, else
+        none (the validation split is large enough to judge by, and k more fits per model would cost more);
+        none either under two rows per fold.
+        """
+        if self.cv_folds is not None:
+            return int(self.cv_folds)
+        return CV_AUTO_FOLDS if 2 * CV_AUTO_FOLDS <= rows < CV_AUTO_MAX_ROWS else 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,7 +77,11 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class Split:
-    """Row positions (into the cleaned table) of each part."""
+    """Row positions (into the cleaned table) of each part.
+
+    ``config.cv_folds`` is always decided here (never automatic): the folds the models are
+    cross-validated in, by :meth:`SplitConfig.folds_for` the training + validation rows.
+    """
 
     train: np.ndarray
     valid: np.ndarray
@@ -68,20 +91,37 @@ class Split:
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "validation": len(self.valid), "test": len(self.test)}
 
+    @property
+    def cv_folds(self) -> int:
+        """The folds models are cross-validated (and chosen) in; 0: chosen on the validation split."""
+        return int(self.config.cv_folds or 0)
+
+    @property
+    def choice_rows(self) -> int:
+        """The rows models are chosen on: training + validation (folds of them, or the validation part)."""
+        return len(self.train) + len(self.valid)
+
 
 def make_split(frame: pd.DataFrame, target: str | None, task: Task, config: SplitConfig) -> Split:
     """Split the rows of ``frame`` as ``config`` says.
 
     Classification is stratified by the target (when every class has at least
     two rows); with a ``time_column`` the rows are ordered by it and cut in
-    order (oldest for training, newest for test) without shuffling.
+    order (oldest for training, newest for test) without shuffling. Automatic
+    cross-validation is decided here, by the training + validation rows
+    (:meth:`SplitConfig.folds_for`).
     """
     config.check()
     n = len(frame)
     if n < 10:
         raise SplitError(f"Only {n} rows remain after cleaning; at least 10 are needed to train and check a model.")
-    if config.time_column is not None:
-        return _time_split(frame, config)
+    split = _time_split(frame, config) if config.time_column is not None else _shuffled(frame, target, task, config)
+    folds = config.folds_for(len(split.train) + len(split.valid))
+    return split if folds == config.cv_folds else replace(split, config=replace(config, cv_folds=folds))
+
+
+def _shuffled(frame: pd.DataFrame, target: str | None, task: Task, config: SplitConfig) -> Split:
+    n = len(frame)
     rng = np.random.default_rng(config.seed)
     positions = np.arange(n)
     labels = frame[target].to_numpy() if (target is not None and task.is_classification and config.stratify) else None
@@ -145,6 +185,27 @@ def split_summary(split: Split, y: pd.Series | None, *, max_classes: int = CHART
     return summary
 
 
+def cv_words(asked: SplitConfig, split: Split) -> str:
+    """How the models of this split will be chosen, in words (for the Models page under the cross-validation box)."""
+    rows = len(split.train) + len(split.valid)
+    if split.cv_folds:
+        why = (
+            f" (automatic: under {CV_AUTO_MAX_ROWS:,} rows one validation split is a noisy judge)"
+            if (asked.cv_folds is None)
+            else ""
+        )
+        kind = "time-ordered " if split.config.time_column is not None else ""
+        return (
+            f"Models are chosen by {split.cv_folds}-fold {kind}cross-validation on the {rows:,} training + "
+            f"validation rows{why}; the chosen one is then refitted on those rows. The test rows stay aside."
+        )
+    why = f" (automatic: {rows:,} rows are enough for one validation split)" if asked.cv_folds is None else ""
+    return (
+        f"Models are chosen by their score on the {len(split.valid):,} validation rows{why}; the chosen one is then "
+        f"refitted on the {rows:,} training + validation rows. The test rows stay aside."
+    )
+
+
 #: Fewer validation rows than this and the scores move a lot by chance (said on Models and in the report).
 SMALL_VALIDATION = 100
 
@@ -154,7 +215,9 @@ def size_warning(split: Split) -> str | None:
     rows = len(split.valid)
     if rows >= SMALL_VALIDATION:
         return None
-    advice = "" if split.config.cv_folds else " or switch on cross-validation"
+    if split.cv_folds:
+        return None  # models are chosen by cross-validation on training + validation rows, not by these alone
+    advice = " or switch on cross-validation"
     return (
         f"The validation split has only {rows} rows, so the scores can move a lot by chance. "
         f"Use a larger validation share{advice}."

@@ -207,6 +207,34 @@ def imbalance(values: pd.Series) -> Imbalance | None:
     return Imbalance(counts.index[-1], int(counts.iloc[-1]), share)
 
 
+#: A regression target with no negative values and a skewness above this (prices, counts: a long tail of
+#: large values) is also tried on its logarithm (:func:`log_target_advice`, ``FeatureOptions.log_target``).
+LOG_TARGET_SKEW = 1.0
+
+
+def log_target_advice(values: pd.Series | None) -> str | None:
+    """Why models should also be tried on the log of this regression target, in words; ``None`` when not.
+
+    Suggested when every value is a number of at least 0 and the values are skewed to the right
+    (skewness above :data:`LOG_TARGET_SKEW`).
+    """
+    if values is None:
+        return None
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    if len(numbers) < 20 or len(numbers) < values.notna().sum() or bool((numbers < 0).any()):
+        return None
+    skew = float(numbers.skew())
+    if not skew > LOG_TARGET_SKEW:  # NaN (constant values) included
+        return None
+    name = _short(values.name) if values.name is not None else "the target"
+    return (
+        f"'{name}' has no negative values and a long tail of large ones (skewness {skew:.1f}), like prices and "
+        f"counts: models that learn log(1 + {name}) often predict such values better. Tree and linear models are "
+        f'also trained that way (named "… (log target)"), their predictions turned back into {name}, so every '
+        "score is on its own scale and the leaderboard shows which did better."
+    )
+
+
 @dataclass(frozen=True)
 class ClassLimit:
     """Why a target has more classes than the data (or the app) can support, and what to do."""

@@ -70,6 +70,8 @@ KIND, DATASET, TASK, TARGET, MODEL, MODEL_KEY, FINGERPRINT, ERROR, OUTCOME, WORK
         "kind", "dataset", "task", "target", "model", "model_key", "fingerprint", "error", "outcome", "workspace",
     )
 )  # fmt: skip
+#: On the chosen model's run: ``true``; and whether it was refitted on training + validation rows (core.training.choose).
+CHOSEN, REFITTED = f"{TAG}chosen", f"{TAG}refitted"
 PARENT = "mlflow.parentRunId"
 #: Artefact paths inside a model run.
 BUNDLE_DIR = "bundle"
@@ -210,10 +212,14 @@ def _log_model_run(
     end = _now_ms()
     tags = {**_run_tags("model", request, source_name, workspace), PARENT: parent_id, FINGERPRINT: fingerprint}
     tags.update({MODEL: model.name, MODEL_KEY: model.key})
+    if model.refit is not None:  # the chosen model: refitted on training + validation rows (or why not)
+        tags.update({CHOSEN: "true", REFITTED: str(model.refitted).lower()})
     run = client.create_run(experiment_id, start_time=end - int(model.seconds * 1000), tags=tags, run_name=model.name)
     run_id = run.info.run_id
     try:
         params = {**common, **{k: _param_value(v) for k, v in model.params.items()}}
+        if model.log_target:
+            params["target_transform"] = "log1p"
         metrics = model_metrics(model)
         client.log_batch(
             run_id,

@@ -6,7 +6,7 @@ from core import registry
 from core.cleaning import apply_row_steps
 from core.errors import DashboardError
 from core.features import count_features
-from core.training import TrainingJob, TrainSetup, make_request, suggested_setup
+from core.training import TrainingJob, TrainSetup, make_request, suggested_setup, with_log_target
 from ui import experiments_views, journey, state, tune_views
 from ui import model_views as views
 from ui.text import md_escape
@@ -55,7 +55,7 @@ for key in picked:
 
 st.subheader("Options", anchor=False)
 imbalance, metric = views.imbalance_and_ranking(setup, choice.task, y)
-options = views.feature_options(setup.options, views.numeric_features(choice.features, roles_after))
+options = views.feature_options(setup.options, views.numeric_features(choice.features, roles_after), choice.task, y)
 
 runs = views.runs_for(picked, forms)
 problems = []
@@ -84,10 +84,12 @@ if st.toggle(
 ):
     tune_views.tune_section(runs, request)
 
+twins = len(with_log_target(runs, choice.task, options)) - len(runs)
 label = (
     "Choose models to train"
     if not runs
     else f"Train {len(runs)} model{'s' if len(runs) != 1 else ''}"
+    + (f" + {twins} on the log of the target" if twins else "")
     + (" + baseline" if choice.target and "baseline" not in picked else "")
 )
 if st.button(

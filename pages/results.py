@@ -23,10 +23,11 @@ name = st.selectbox(
     names,
     index=names.index(chosen),
     key="results_model",
-    help="The best model on validation is selected first.",
+    help="The chosen model (the leaderboard's best) is selected first.",
 )
 state.keep("results_model", name, token=id(job))
 model = next(m for m in trained if m.name == name)
+views.chosen_note(model, request, trained)
 
 st.subheader("Scores", anchor=False)
 views.scores(model, request)

@@ -20,7 +20,7 @@ if job is None:
 
 views.stale_note(job)
 running = job.snapshot().status == "running"
-# After the run, the worker checks the best model, then records the run in the experiment log.
+# After the run, the cluster checks and refits the chosen model, then the run is recorded in the experiment log.
 recording = job.checking or job.after_run().pending
 
 
@@ -42,6 +42,7 @@ def live() -> None:
     views.live_view(job, snap)
     st.subheader("Leaderboard", anchor=False)
     views.leaderboard_view(job, snap)
+    views.choice_view(job, snap)
     if snap.status != "running":
         views.baseline_note(snap.results, job.request)
     views.checks_view(job, snap)

@@ -126,7 +126,7 @@ def test_overfitting_check_speaks_only_for_a_large_gap():
     words = ev.overfitting_check({"roc_auc": 0.99}, {"roc_auc": 0.81}, Task.BINARY)
     assert "0.99" in words and "0.81" in words and "simpler model" in words
     assert ev.overfitting_check({"roc_auc": 0.85}, {"roc_auc": 0.70}, Task.BINARY) is None  # training ≤ 0.9
-    assert ev.overfitting_check({"accuracy": 0.95}, {"accuracy": 0.93}, Task.MULTICLASS) is None
+    assert ev.overfitting_check({"f1_macro": 0.95}, {"f1_macro": 0.93}, Task.MULTICLASS) is None
     assert ev.overfitting_check({"r2": 0.95}, {"r2": 0.7}, Task.REGRESSION) is not None
     assert ev.overfitting_check({"r2": 0.75}, {"r2": 0.7}, Task.REGRESSION) is None
     assert ev.overfitting_check({"r2": 0.9}, {}, Task.REGRESSION) is None
@@ -513,3 +513,12 @@ def test_pr_auc_is_about_the_positive_class_and_ranking_follows_imbalance():
     assert key == "balanced_accuracy" and "'fraud'" in reason and "balanced accuracy" in reason
     assert ev.default_ranking(Task.BINARY, pd.Series(["a", "b"] * 50))[0] == "roc_auc"
     assert ev.default_ranking(Task.REGRESSION, pd.Series(np.arange(10.0)))[0] == "r2"
+
+
+def test_several_balanced_classes_rank_by_macro_f1_and_imbalanced_ones_by_balanced_accuracy():
+    key, reason = ev.default_ranking(Task.MULTICLASS, pd.Series(["a", "b", "c"] * 40))
+    assert key == "f1_macro" and "every class the same" in reason
+    assert ev.primary_metric(Task.MULTICLASS).key == "f1_macro"  # what an unchosen metric means everywhere
+    assert ev.RANKING_CHOICES[Task.MULTICLASS][0] == "f1_macro"  # the Models page lists the default first
+    skewed = pd.Series(["a"] * 100 + ["b"] * 40 + ["c"] * 5)
+    assert ev.default_ranking(Task.MULTICLASS, skewed)[0] == "balanced_accuracy"

@@ -359,3 +359,26 @@ def test_the_card_markdown_shows_the_training_choices_and_keeps_user_text_litera
     assert "ordered by `day`" in text and "70/15/15 %" in text
     assert "St\\. \\*Paul\\* \\[link\\]" in text and "\\*\\*bold\\*\\* model" in text
     assert "\\*it\\*" in text and "| -2.6819 … 1 |" in text and "-2.681901571333781" not in text
+
+
+def test_the_card_of_the_chosen_model_says_how_it_was_chosen_and_refitted():
+    from core.features import FeatureOptions
+    from core.training import run_training
+
+    ds = load_sample("house_prices")
+    roles = effective_roles(infer_roles(ds.frame), {})
+    features = [c for c, (use, _) in default_features(list(ds.frame.columns), roles, "price").items() if use]
+    setup = TrainSetup(SplitConfig(seed=2), [ModelRun("ridge", "Ridge")], FeatureOptions(log_target=True))
+    request = make_request(ds.frame, "price", Task.REGRESSION, features, roles, CleaningPlan(), setup)
+    results = run_training(request)
+    chosen = next(r for r in results if r.refit is not None)
+    card = usable_from_training(chosen, request, "houses.csv").card
+    rows = len(request.split.train) + len(request.split.valid)
+    assert card["choice"]["refitted"] and card["choice"]["refit_rows"] == rows and card["choice"]["folds"] == 5
+    assert card["choice"]["validation_scores"] == "from the fit on the training rows, before the refit"
+    text = card_markdown(card).replace("\\", "")  # Markdown escapes dropped
+    assert "## How it was chosen" in text and f"refitted on training + validation rows ({rows:,} rows)" in text
+    twin = next(r for r in results if r.name == "Ridge (log target)")
+    twin_card = usable_from_training(twin, request, "houses.csv").card
+    assert "choice" not in twin_card or twin is chosen
+    assert twin_card["model"]["target_transform"] == "log(1 + target), predictions turned back"

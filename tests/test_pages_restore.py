@@ -74,8 +74,13 @@ def test_a_reload_offers_the_last_run_of_the_workspace_and_brings_it_back(own_st
         for key, value in scores.items():
             assert restored[name][key] == pytest.approx(value, nan_ok=True), (name, key)
     assert again.session_state[state.TARGET].target == "species"
+    chosen = [m for m in job.snapshot().results if m.refit is not None]
+    assert len(chosen) == 1 and chosen[0].refitted, "the chosen model comes back refitted, and says so"
     go(again, "results")
     assert not again.exception and again.metric, "the Results page reads the restored models"
+    assert any(
+        "brought back refitted on training + validation rows" in c.value.replace("\\", "") for c in again.caption
+    )
 
 
 def test_an_uploaded_file_is_asked_for_again_and_a_different_file_restores_the_settings_only(own_store):

@@ -43,6 +43,24 @@ def test_best_model_is_preselected_with_validation_metrics(binary):
     assert all(m.help for m in binary.metric), "each metric explains itself on hover"
 
 
+def test_the_page_says_the_chosen_model_was_refitted_before_the_test_score(binary):
+    request = binary.session_state[state.JOB].request
+    rows = len(request.split.train) + len(request.split.valid)
+    said = [s.body.replace("\\", "") for s in binary.success]
+    assert (
+        f"The chosen model, Logistic regression, was chosen by 5-fold cross-validation and then refitted on "
+        f"training + validation rows ({rows:,} rows) before the test score." in said
+    )
+    assert any("scored before the refit" in c for c in captions(binary)), "its validation numbers are labelled"
+    assert any("5 folds of the" in c and "training + validation rows" in c for c in captions(binary))
+    model = next(m for m in binary.session_state[state.JOB].snapshot().results if m.name == "Logistic regression")
+    assert model.refitted, "the model the test button scores, exports and serves is the refitted one"
+
+    binary.selectbox(key="results_model").set_value("Decision tree").run()
+    assert any("Decision tree is not the chosen model, so it was not refitted" in c for c in captions(binary))
+    binary.selectbox(key="results_model").set_value("Logistic regression").run()
+
+
 def test_threshold_slider_moves_the_confusion_matrix(binary):
     binary.segmented_control(key="results_view").set_value("Threshold").run()
 

@@ -156,6 +156,31 @@ def test_split_and_seed_changes_reach_the_setup_and_the_chart():
     assert setup(at).split.seed == 7
 
 
+def test_a_skewed_price_suggests_log_target_twins_and_small_tables_say_they_choose_by_cross_validation():
+    at = on_models("house_prices")
+    box = at.checkbox(key="models_log_target")
+    assert box.value is True and setup(at).options.log_target, "on by default for a skewed price"
+    assert any("'price' has no negative values and a long tail" in c for c in captions_of(at)), "with the reason"
+    assert any(
+        "Models are chosen by 5-fold cross-validation on the 1,275 training + validation rows (automatic" in c
+        for c in captions_of(at)
+    )
+    at.multiselect(key="models_chosen").set_value(["ridge", "lightgbm_reg", "keras_mlp"]).run()
+    assert at.button(key="models_train").label == "Train 3 models + 2 on the log of the target + baseline"
+    at.checkbox(key="models_log_target").set_value(False).run()
+    assert not setup(at).options.log_target
+    assert at.button(key="models_train").label == "Train 3 models + baseline"
+    at.selectbox(key="models_cv").set_value(0).run()
+    assert setup(at).split.cv_folds == 0
+    assert any("Models are chosen by their score on the 225 validation rows;" in c for c in captions_of(at))
+
+
+def test_several_classes_are_ranked_by_macro_f1_by_default():
+    at = on_models("iris")
+    assert at.selectbox(key="models_metric").value == "f1_macro"
+    assert setup(at).metric == "f1_macro"
+
+
 def test_model_forms_reach_the_setup_and_no_models_disables_train():
     at = on_models("iris")
     at.multiselect(key="models_chosen").set_value(["logistic_regression", "random_forest_clf"]).run()
@@ -212,7 +237,7 @@ def test_train_runs_the_chosen_models_and_shows_the_leaderboard():
     job = at.session_state[state.JOB]
     assert job is not None
     assert [m.name for m in job.request.models] == ["Baseline", "Logistic regression", "Decision tree"]
-    assert job.wait(60), "the run ended"
+    assert job.wait(120), "the run ended"
 
     go(at, "train")  # AppTest stays on the page it was last switched to
     assert job.snapshot().status == "finished"
@@ -228,6 +253,19 @@ def test_train_runs_the_chosen_models_and_shows_the_leaderboard():
     assert "Baseline" in values(bars["y"])
     assert not at.warning and not at.error
     assert not at.exception
+
+    # 126 training + validation rows: chosen by 5-fold cross-validation of macro F1, then refitted.
+    rows = len(job.request.split.train) + len(job.request.split.valid)
+    assert list(board.columns[2:4]) == ["CV F1 (macro)", "CV ±"]
+    assert board["CV F1 (macro)"].is_monotonic_decreasing, "ranked by the cross-validated mean"
+    assert any(f"5-fold cross-validation on the {rows:,} training + validation rows" in c for c in captions_of(at))
+    chosen = board.loc[0, "model"]
+    assert any(f"**Chosen: {chosen}.**" in m.value.replace("\\", "") for m in at.markdown)
+    said = [s.body.replace("\\", "") for s in at.success]
+    assert (
+        f"The chosen model, {chosen}, was chosen by 5-fold cross-validation and then refitted on training + "
+        f"validation rows ({rows:,} rows) before the test score." in said
+    )
 
 
 def test_stop_ends_the_growing_forest_and_keeps_what_finished():

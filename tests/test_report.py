@@ -122,3 +122,17 @@ def test_every_dash_in_the_report_says_why_the_metric_is_undefined():
     )
     assert page.count(reason) >= 3, "the leaderboard, the validation and the test tables each say why"
     assert "ROC-AUC (every model): " + reason in page
+
+
+def test_the_report_says_how_the_model_was_chosen_and_that_it_was_refitted():
+    request, results = run(hostile_frame(), "label", Task.BINARY, [("logistic_regression", {})])
+    chosen = next(r for r in results if r.refit is not None)
+    rows = len(request.split.train) + len(request.split.valid)
+    page = run_report(request, results, chosen, "f.csv").split("</head>", 1)[1]
+    assert f"Ranked by ROC-AUC in 5-fold cross-validation on the {rows:,} training + validation rows" in page
+    assert (
+        f"The chosen model, {chosen.name}, was chosen by 5-fold cross-validation and then refitted on training + "
+        f"validation rows ({rows:,} rows) before the test score."
+    ) in page
+    assert "Validation scores (of the fit on the training rows, before the refit" in page
+    assert "<th>CV ROC-AUC</th>" in page and "<th>CV ±</th>" in page

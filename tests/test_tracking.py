@@ -65,8 +65,12 @@ def store(tmp_path_factory, empty_store):
     )
     iris_results = run_training(iris)
     first = tracking.record_training(uri, iris, iris_results, "iris.csv", seconds=1.5)
-    iris2 = request_for(
-        "iris", "species", Task.MULTICLASS, [ModelRun("random_forest_clf", "Forest", {"n_estimators": 10})]
+    iris2 = request_for(  # cross-validation switched off (automatic would cross-validate 150 rows)
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [ModelRun("random_forest_clf", "Forest", {"n_estimators": 10})],
+        SplitConfig(seed=3, cv_folds=0),
     )
     second = tracking.record_training(uri, iris2, run_training(iris2), "iris.csv")
     diabetes = request_for("diabetes", "disease_progression", Task.REGRESSION, [ModelRun("ridge", "Ridge")])
@@ -116,6 +120,15 @@ def test_a_training_run_is_a_parent_run_with_one_child_per_model(store):
     assert set(report.model_runs) == {"Baseline", "Logistic regression", "Forest"}
     for run_id in report.model_runs.values():
         assert c.get_run(run_id).data.tags["mlflow.parentRunId"] == report.training_run_id
+    # The chosen model is logged as refitted on training + validation rows, and its card says how it was chosen.
+    tags = {name: c.get_run(run_id).data.tags for name, run_id in report.model_runs.items()}
+    chosen = [name for name, t in tags.items() if t.get(tracking.CHOSEN) == "true"]
+    assert len(chosen) == 1 and tags[chosen[0]][tracking.REFITTED] == "true"
+    request = store["iris"][0]
+    card = tracking._read_json(c, report.model_runs[chosen[0]], tracking.CARD_FILE)
+    rows = len(request.split.train) + len(request.split.valid)
+    assert card["choice"]["refitted"] and card["choice"]["refit_rows"] == rows
+    assert "was chosen by 3-fold cross-validation and then refitted" in card["choice"]["summary"]
 
 
 def test_a_model_run_has_params_metrics_per_split_tags_and_artefacts(store):
@@ -126,7 +139,7 @@ def test_a_model_run_has_params_metrics_per_split_tags_and_artefacts(store):
     assert data.params["n_estimators"] == "5" and data.params["split.cv_folds"] == "3"
     assert data.metrics["valid_accuracy"] == pytest.approx(forest.scores["accuracy"])
     assert data.metrics["train_accuracy"] == pytest.approx(forest.train_scores["accuracy"])
-    assert data.metrics["cv_accuracy_mean"] == pytest.approx(forest.cv_scores["cv_accuracy_mean"])
+    assert data.metrics["cv_f1_macro_mean"] == pytest.approx(forest.cv_scores["cv_f1_macro_mean"])
     assert data.metrics["duration_seconds"] == pytest.approx(forest.seconds)
     assert not any(k.startswith("test_") for k in data.metrics), "test scores only once the person asks"
     assert data.tags[tracking.MODEL] == "Forest" and data.tags[tracking.MODEL_KEY] == "random_forest_clf"
@@ -184,7 +197,7 @@ def test_compare_flags_the_parameters_that_differ(store):
     assert params.loc["split.cv_folds", "differs"]  # the first run cross-validated
     assert not params.loc["split.seed", "differs"] and not params.loc["max_depth", "differs"]
     assert "valid_accuracy" in metrics.index and list(metrics.columns) == list(params.columns[:2])
-    assert np.isnan(metrics.loc["cv_accuracy_mean", metrics.columns[1]])
+    assert np.isnan(metrics.loc["cv_f1_macro_mean", metrics.columns[1]])
 
 
 def test_compare_marks_a_setting_only_one_model_has(store):
@@ -237,11 +250,11 @@ def test_test_scores_are_added_to_the_model_run(fresh_uri):
     uri = fresh_uri
     _, runs = tracking.log_training(uri, request, run_training(request), "iris.csv")
     tracking.log_test_scores(uri, runs["Logistic regression"], {"accuracy": 0.9, "roc_auc": float("nan")})
-    tracking.log_test_scores(uri, runs["Logistic regression"], {"accuracy": 0.91})
+    tracking.log_test_scores(uri, runs["Logistic regression"], {"accuracy": 0.91, "f1_macro": 0.9})
     metrics = client(uri).get_run(runs["Logistic regression"]).data.metrics
     assert metrics["test_accuracy"] == 0.91 and metrics["test_looks"] == 2 and "test_roc_auc" not in metrics
     table = tracking.list_runs(uri)
-    assert table.set_index("model").loc["Logistic regression", "test"] == 0.91
+    assert table.set_index("model").loc["Logistic regression", "test"] == 0.9  # macro F1: several classes
 
 
 def test_the_store_version_changes_with_every_write(fresh_uri, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ from core.training import (
     make_request,
     progress,
     run_training,
+    train_one,
+    transform_only,
 )
 
 
@@ -66,7 +69,7 @@ def test_run_trains_each_model_scores_validation_and_adds_the_baseline():
 
 def test_preprocessing_is_fitted_on_the_training_split_only():
     req = request_for("predictive_maintenance", "failure", Task.BINARY, [ModelRun("logistic_regression", "LR")])
-    trained = run_training(req)[1]
+    trained = run_training(req)[1].validated()  # as scored on validation (the chosen one is refitted afterwards)
     columns = trained.pipeline.named_steps["columns"]
     _, branch, cols = next(t for t in columns.transformers_ if "temperature_c" in list(t[2]))
     position = list(cols).index("temperature_c")
@@ -141,8 +144,8 @@ def test_cross_validation_adds_mean_and_spread():
         split=SplitConfig(seed=1, cv_folds=3),
     )
     trained = run_training(req)[1]
-    assert 0.8 < trained.cv_scores["cv_accuracy_mean"] <= 1
-    assert trained.cv_scores["cv_accuracy_std"] >= 0
+    assert 0.8 < trained.cv_scores["cv_f1_macro_mean"] <= 1  # the ranking metric: macro F1 for several classes
+    assert trained.cv_scores["cv_f1_macro_std"] >= 0
 
 
 def test_job_runs_in_a_thread_and_reports_progress():
@@ -153,7 +156,7 @@ def test_job_runs_in_a_thread_and_reports_progress():
     assert snap.status == "finished" and len(snap.results) == 2
     prog = progress(snap)
     assert (prog.done, prog.total, prog.fraction) == (2, 2, 1.0)
-    assert len(live_history(snap, "RF")["validation Accuracy"]) == 10
+    assert len(live_history(snap, "RF")["validation F1 (macro)"]) == 10
 
 
 def test_job_stop_ends_a_growing_forest_on_its_worker_and_cancels_models_not_started():
@@ -168,6 +171,8 @@ def test_job_stop_ends_a_growing_forest_on_its_worker_and_cancels_models_not_sta
     snap = job.snapshot()
     assert snap.status == "stopped"
     assert any(isinstance(e, ev.TrainingStopped) for e in snap.events)
+    chosen = best_model(snap.results, req.task, req.metric)
+    assert not chosen.refitted and chosen.refit.error == "the run was stopped", "Stop means no refit either"
     grown = [r for r in snap.results if r.name.startswith("RF")]
     assert grown, "the forests growing when Stop came are kept"
     assert all(r.pipeline[-1].n_estimators < 400 for r in grown), "Stop reached the workers: growth ended early"
@@ -209,6 +214,8 @@ def test_progress_from_events_gives_an_eta():
     assert prog.fraction == pytest.approx(0.25)
     assert prog.eta == pytest.approx(30, rel=0.1)
     assert prog.current_detail == "epoch 5 of 10"
+    snap.events.append(ev.FoldEnded(model="a", fold=2, folds=5))
+    assert progress(snap).current_detail == "cross-validation, fold 2 of 5"  # the bar says why it restarted
 
 
 def test_keras_model_emits_started_epochs_finished():
@@ -231,7 +238,8 @@ def test_keras_model_emits_started_epochs_finished():
     seen: list[ev.Event] = []
     results = run_training(req, seen.append)
     net_events = [type(e).__name__ for e in seen if getattr(e, "model", None) == "Net"]
-    assert net_events == ["ModelStarted", "EpochEnded", "EpochEnded", "EpochEnded", "ModelFinished"]
+    folds = ["FoldEnded"] * req.split.cv_folds  # iris is small: the network is cross-validated after its own fit
+    assert net_events == ["ModelStarted", "EpochEnded", "EpochEnded", "EpochEnded", *folds, "ModelFinished"]
     net = results[-1]
     assert isinstance(net, TrainedModel) and len(net.history["loss"]) == 3 and "val_loss" in net.history
     assert set(np.unique(net.pipeline.predict(req.frame.iloc[:5][req.features]))) <= set(req.frame["species"])
@@ -321,3 +329,176 @@ def test_training_scores_from_the_preprocessed_rows_equal_scoring_the_raw_rows(s
     X, y = request.xy(request.split.train)
     expected = score(model.pipeline, *_limit(X, y, request.seed), task)
     assert model.train_scores == pytest.approx(expected, rel=1e-9, nan_ok=True)
+
+
+# --------------------------------------------------------------------------- choosing the model
+
+
+def scored(name: str, valid: float, cv: float | None = None, metric: str = "f1_macro") -> TrainedModel:
+    """A trained model with only scores (enough for ranking)."""
+    cv_scores = {} if cv is None else {f"cv_{metric}_mean": cv, f"cv_{metric}_std": 0.01}
+    return TrainedModel(name, "logistic_regression", {}, None, Task.MULTICLASS, {metric: valid}, {}, 1.0, cv_scores)
+
+
+def test_small_tables_are_chosen_by_five_fold_cross_validation_on_training_and_validation_rows():
+    req = request_for("wine", "cultivar", Task.MULTICLASS, [ModelRun("logistic_regression", "LR")])
+    assert req.split.cv_folds == 5, "178 rows: cross-validation is on without being asked"
+    assert req.split.config.cv_folds == 5, "and recorded as such (run settings, experiment log)"
+    lr = run_training(req)[1]
+    assert 0.8 < lr.cv_scores["cv_f1_macro_mean"] <= 1 and lr.cv_scores["cv_f1_macro_std"] >= 0
+
+    # A model that looks best on the one small validation split but worse across the folds is not chosen.
+    lucky, steady = scored("Lucky", valid=0.97, cv=0.80), scored("Steady", valid=0.90, cv=0.88)
+    results = [scored("Baseline", 0.2, 0.2), lucky, steady]
+    assert best_model(results, Task.MULTICLASS) is steady
+    table = leaderboard(results, Task.MULTICLASS)
+    assert table["model"].tolist() == ["Steady", "Lucky", "Baseline"]
+    assert table.attrs["ranked_by"] == "CV F1 (macro)" == table.columns[2]
+    assert table.loc[0, "CV ±"] == pytest.approx(0.01)
+    # Without cross-validation the validation score decides, as before.
+    assert best_model([scored("Lucky", 0.97), scored("Steady", 0.90)], Task.MULTICLASS).name == "Lucky"
+
+
+def test_larger_tables_keep_the_single_validation_split_and_the_person_can_override():
+    from core.split import CV_AUTO_FOLDS, CV_AUTO_MAX_ROWS, make_split
+
+    auto = SplitConfig()
+    assert auto.folds_for(CV_AUTO_MAX_ROWS - 1) == CV_AUTO_FOLDS and auto.folds_for(CV_AUTO_MAX_ROWS) == 0
+    assert SplitConfig(cv_folds=0).folds_for(100) == 0 and SplitConfig(cv_folds=3).folds_for(50_000) == 3
+    big = pd.DataFrame({"x": np.arange(8_000.0), "y": np.arange(8_000.0) % 7})
+    assert make_split(big, "y", Task.REGRESSION, auto).cv_folds == 0  # 6,800 training + validation rows
+    assert make_split(big.iloc[:2_000], "y", Task.REGRESSION, auto).cv_folds == CV_AUTO_FOLDS
+    assert make_split(big.iloc[:2_000], "y", Task.REGRESSION, SplitConfig(cv_folds=0)).cv_folds == 0
+
+
+def test_the_chosen_model_is_refitted_on_training_and_validation_rows_and_never_sees_the_test_rows():
+    req = request_for("diabetes", "disease_progression", Task.REGRESSION, [ModelRun("ridge", "Ridge")])
+    first = run_training(req)
+    ridge = first[1]
+    assert best_model(first, Task.REGRESSION) is ridge and ridge.refitted
+    seen = len(req.split.train) + len(req.split.valid)
+    assert ridge.refit.rows == seen
+    scaler = next(s for s in ridge.pipeline.named_steps["columns"].transformers_ if s[0].startswith("numeric"))[1]
+    assert scaler.named_steps["scale"].n_samples_seen_ == seen, "the refit learned from training + validation rows"
+    before = ridge.validated().pipeline.named_steps["columns"].transformers_
+    assert next(s for s in before if s[0].startswith("numeric"))[1].named_steps["scale"].n_samples_seen_ == len(
+        req.split.train
+    )
+    from core.evaluation import score
+
+    assert ridge.scores == pytest.approx(score(ridge.validated().pipeline, *req.xy(req.split.valid), Task.REGRESSION))
+    assert isinstance(first[0], TrainedModel) and first[0].refit is None, "only the chosen model is refitted"
+
+    # Scrambling every test row (features and target) changes nothing the refit learned.
+    scrambled = req.frame.copy()
+    rng = np.random.default_rng(0)
+    for column in [*req.features, req.target]:
+        values = scrambled[column].to_numpy().copy()
+        values[req.split.test] = rng.permutation(values[req.split.test]) * 3
+        scrambled[column] = values
+    again = run_training(replace(req, frame=scrambled))[1]
+    X_valid, _ = req.xy(req.split.valid)
+    np.testing.assert_allclose(again.pipeline.predict(X_valid), ridge.pipeline.predict(X_valid))
+
+
+def test_the_fit_before_the_refit_keeps_its_own_features_for_checks_on_validation_rows():
+    from core.guards.model_checks import validation_importance
+
+    req = request_for("spam", "label", Task.BINARY, [ModelRun("logistic_regression", "LR")])
+    lr = run_training(req)[1]
+    assert lr.refitted, "chosen and refitted"
+    before = lr.validated()
+    X_valid, _ = req.xy(req.split.valid)
+    width = transform_only(before.pipeline, X_valid).shape[1]
+    assert len(before.sources) == width != len(lr.sources), "the refit learned a larger vocabulary"
+    importance = validation_importance(lr, req)  # on validation rows, through the fit before the refit
+    assert importance is not None and set(importance["column"]) <= set(req.features)
+
+
+def test_a_network_is_refitted_for_its_best_epoch_without_early_stopping_and_a_failed_refit_says_so(monkeypatch):
+    from core.training import choose as choosing  # the module (the package does not re-export its choose())
+
+    req = request_for("iris", "species", Task.MULTICLASS, [ModelRun("keras_mlp", "Net", {"epochs": 40})])
+    net = TrainedModel("Net", "keras_mlp", {"epochs": 40}, None, Task.MULTICLASS, {}, {}, 1.0, best_epoch=7)
+    run = choosing.refit_run(net, req)
+    assert (run.params["epochs"], run.params["early_stopping"], run.params["restore_best_weights"]) == (7, False, False)
+    small = {"epochs": 4, "layers": ({"type": "dense", "units": 8, "activation": "relu"},)}
+    net = train_one(req, ModelRun("keras_mlp", "Net", small))
+    again = choosing.refit(net, req)
+    assert again.refitted and again.refit.epochs == net.best_epoch
+    network = again.pipeline.steps[-1][1]
+    assert len(network.history_["loss"]) == net.best_epoch and "val_loss" not in network.history_, "no validation data"
+
+    def broken(*_):
+        raise ValueError("no memory left")
+
+    lr = run_training(request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "LR")]))[1]
+    monkeypatch.setattr(choosing, "build_model_pipeline", broken)
+    kept = choosing.refit(lr.validated(), req)
+    assert kept.pipeline is lr.validated().pipeline and not kept.refitted
+    assert "no memory left" in kept.refit.error
+    assert "refitting it on training + validation rows failed" in choosing.summary(kept, req)
+    assert "keeps its fit on the" in choosing.summary(kept, req)
+
+
+def test_the_choice_is_said_in_plain_words():
+    from core.training.choose import choose, summary
+
+    req = request_for(
+        "house_prices", "price", Task.REGRESSION, [ModelRun("ridge", "Ridge"), ModelRun("lightgbm_reg", "LightGBM")]
+    )
+    results = run_training(req)
+    choice = choose(results, req)
+    rows = len(req.split.train) + len(req.split.valid)
+    assert choice.folds == 5 and choice.model.refitted
+    assert f"5-fold cross-validation on the {rows:,} training + validation rows" in choice.reason
+    assert summary(choice.model, req, results) == (
+        f"The chosen model, {choice.model.name}, was chosen by 5-fold cross-validation and then refitted on "
+        f"training + validation rows ({rows:,} rows) before the test score."
+    )
+
+
+def test_a_job_refits_the_chosen_model_on_the_cluster_but_not_when_stopped():
+    req = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "LR")])
+    job = TrainingJob(req).start()
+    assert job.wait(120)
+    assert job.refitting is None and not job.checking
+    chosen = best_model(job.snapshot().results, req.task, req.metric)
+    assert chosen.name == "LR" and chosen.refitted and chosen.refit.rows == len(req.split.train) + len(req.split.valid)
+    assert chosen.checks is not None, "checked on the validation rows as before"
+
+
+def test_a_skewed_price_is_also_tried_on_its_log_and_scored_on_its_own_scale():
+    from core.features import LogTarget
+    from core.target import log_target_advice
+    from core.training import suggested_setup
+
+    ds = load_sample("house_prices")
+    price = ds.frame["price"]
+    assert "'price' has no negative values and a long tail" in log_target_advice(price)
+    assert log_target_advice(load_sample("diabetes").frame["disease_progression"]) is None, "not skewed enough"
+    assert log_target_advice(price - price.median()) is None, "negative values have no log"
+    setup = suggested_setup(Task.REGRESSION, price)
+    assert setup.options.log_target, "on by default for such a target"
+
+    models = [ModelRun("ridge", "Ridge"), ModelRun("keras_mlp", "Net", {"epochs": 2})]
+    req = request_for("house_prices", "price", Task.REGRESSION, models, options=setup.options)
+    assert [(m.name, m.log_target) for m in req.models] == [
+        ("Baseline", False),
+        ("Ridge", False),
+        ("Ridge (log target)", True),
+        ("Net", False),
+    ], "tree and linear models get a log-target twin, the baseline and the network do not"
+
+    twin = train_one(req, req.models[2])
+    model = twin.pipeline.steps[-1][1]
+    assert isinstance(model.transformer_, LogTarget) and twin.log_target
+    X_valid, y_valid = req.xy(req.split.valid)
+    inner = model.regressor_.predict(transform_only(twin.pipeline, X_valid))
+    assert 10 < np.median(inner) < 15, "the inner model learned log(1 + price)"
+    predicted = twin.pipeline.predict(X_valid)
+    assert predicted == pytest.approx(np.expm1(inner))
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    assert twin.scores["r2"] == pytest.approx(r2_score(y_valid, predicted)), "scored in euros, not in logs"
+    assert twin.scores["mae"] == pytest.approx(mean_absolute_error(y_valid, predicted))

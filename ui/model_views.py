@@ -13,13 +13,28 @@ from core.evaluation import METRICS, RANKING_CHOICES, default_ranking
 from core.features import IMBALANCE_METHODS, MAX_INTERACTION_COLUMNS, FeatureOptions, date_feature_note
 from core.limits import MAX_OPTIONS, ratio_pairs
 from core.schema import Role
-from core.split import SplitConfig, size_warning, split_summary, split_warnings, time_order_advice
-from core.target import IMBALANCE_SHARE, Task, class_limit
+from core.split import (
+    CV_AUTO_FOLDS,
+    CV_AUTO_MAX_ROWS,
+    SplitConfig,
+    cv_words,
+    size_warning,
+    split_summary,
+    split_warnings,
+    time_order_advice,
+)
+from core.target import IMBALANCE_SHARE, Task, class_limit, log_target_advice
 from core.training import ModelRun, TrainSetup
 from ui import state
 from ui.text import md_escape
 
-CV_CHOICES = {0: "off", 3: "3 folds", 5: "5 folds", 10: "10 folds"}
+CV_CHOICES = {
+    None: f"automatic ({CV_AUTO_FOLDS} folds under {CV_AUTO_MAX_ROWS:,} rows)",
+    0: "off",
+    3: "3 folds",
+    5: "5 folds",
+    10: "10 folds",
+}
 
 
 def split_controls(
@@ -68,7 +83,9 @@ def split_controls(
         index=list(CV_CHOICES).index(current.cv_folds) if current.cv_folds in CV_CHOICES else 0,
         format_func=CV_CHOICES.get,
         key="models_cv",
-        help="Also score each model with k-fold cross-validation on train+validation (takes k times longer).",
+        help="Score each model with k-fold cross-validation on training + validation rows and choose the model by "
+        "its mean (takes k times longer). Automatic does so for tables under "
+        f"{CV_AUTO_MAX_ROWS:,} training + validation rows, where one validation split is a noisy judge.",
     )
     if task != Task.CLUSTERING:  # with a target, dates decide what "unseen rows" means
         advice = time_order_advice(rows, date_columns) if rows is not None else None
@@ -89,7 +106,7 @@ def split_controls(
         int(seed),
         bool(stratify),
         time_column,
-        int(folds),
+        None if folds is None else int(folds),
     )
 
 
@@ -104,6 +121,8 @@ def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: Sp
         return False
     y = rows[target] if target is not None and task.is_classification else None
     st.plotly_chart(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
+    if task != Task.CLUSTERING:
+        st.caption(md_escape(cv_words(config, split)))
     small = size_warning(split) if task != Task.CLUSTERING else None
     for message in [*split_warnings(split, y), *([small] if small else [])]:
         st.warning(md_escape(message), icon=":material/rule:")
@@ -317,8 +336,33 @@ def imbalance_and_ranking(setup: TrainSetup, task: Task, y: pd.Series | None) ->
     return imbalance, metric
 
 
-def feature_options(current: FeatureOptions, numeric: list[str]) -> FeatureOptions:
-    """Optional engineered features: interaction terms and ratios (a searched shortlist of pairs on wide tables)."""
+def log_target_option(current: bool, task: Task, y: pd.Series | None) -> bool:
+    """Regression: whether tree and linear models are also tried on the log of the target, with the reason."""
+    if task != Task.REGRESSION or y is None:
+        return False
+    numbers = pd.to_numeric(y, errors="coerce")
+    negative = bool((numbers < 0).any())
+    advice = log_target_advice(y)
+    on = st.checkbox(
+        "Also try tree and linear models on the log of the target",
+        current and not negative,
+        key="models_log_target_off" if negative else "models_log_target",
+        disabled=negative,
+        help="Each tree and linear model gets a twin fitted on log(1 + target) whose predictions are turned back, "
+        "so its scores are on the target's own scale; the leaderboard shows which did better.",
+    )
+    if negative:
+        st.caption(md_escape(f"Off: '{y.name}' has values below zero, which have no logarithm."))
+    elif advice:
+        st.caption(md_escape(f"Suggested: {advice}"))
+    return bool(on)
+
+
+def feature_options(
+    current: FeatureOptions, numeric: list[str], task: Task | None = None, y: pd.Series | None = None
+) -> FeatureOptions:
+    """Optional engineered features: interaction terms and ratios (a searched shortlist of pairs on wide tables);
+    for regression, the log-target twins (:func:`log_target_option`)."""
     too_many = len(numeric) > MAX_INTERACTION_COLUMNS
     interactions = st.checkbox(
         "Add interaction terms between numeric columns (a × b)",
@@ -355,6 +399,7 @@ def feature_options(current: FeatureOptions, numeric: list[str]) -> FeatureOptio
         min_frequency=current.min_frequency,
         max_categories=current.max_categories,
         text_max_features=current.text_max_features,
+        log_target=log_target_option(current.log_target, task, y) if task is not None else current.log_target,
     )
 
 

@@ -21,13 +21,15 @@ from core.guards.findings import worst_first
 from core.guards.model_checks import model_findings
 from core.limits import CHART_CATEGORIES
 from core.target import Task
-from core.training import TrainedModel, TrainingRequest, build_model_pipeline
+from core.training import TrainedModel, TrainingRequest, build_model_pipeline, summary
 from ui import experiments_views, guard_views, state
 from ui.text import md_code, md_escape, md_label
 
 #: What the numbers of a metrics row are, said once above it (the labels stay short).
 SPLITS = {
     "validation": "**Validation split** · {rows} rows the model did not learn from: compare and choose models by these.",
+    "refitted": "**Validation split** · {rows} rows, scored before the refit (fitted on the training rows only): "
+    "compare models by these; the model was then refitted on training + validation rows.",
     "test": "**TEST split** · {rows} rows set aside before training: not validation numbers; report, do not choose.",
     "clustered": "**Training split** · {rows} rows the clusters were found on (clustering has no held-out score).",
 }
@@ -83,22 +85,42 @@ def scores(model: TrainedModel, request: TrainingRequest) -> None:
     if model.task == Task.CLUSTERING:
         metrics_row(model.scores, model.task, where="clustered", rows=len(request.split.train), reasons=reasons)
     else:
-        metrics_row(model.scores, model.task, rows=len(request.split.valid), reasons=reasons)
+        where = "refitted" if model.refitted else "validation"
+        metrics_row(model.scores, model.task, where=where, rows=len(request.split.valid), reasons=reasons)
     if model.cv_scores:
         cv_summary(model, request)
 
 
 def cv_summary(model: TrainedModel, request: TrainingRequest) -> None:
-    """The cross-validated ranking score, said to come from folds of the training rows."""
-    metric, folds = request.ranking, request.split.config.cv_folds
+    """The cross-validated ranking score, said to come from folds of the training + validation rows."""
+    metric, folds = request.ranking, request.split.cv_folds
     mean, std = model.cv_scores.get(f"cv_{metric.key}_mean"), model.cv_scores.get(f"cv_{metric.key}_std")
     if mean is None:
         return
     spread = f" ± {std:.4f}" if std is not None and np.isfinite(std) else ""
     st.caption(
-        f"**Cross-validation folds** · {folds} folds of the training rows: {metric.label} {_fmt(metric.key, mean)}{spread} "
-        "(mean ± std over the folds)."
+        f"**Cross-validation folds** · {folds} folds of the {request.split.choice_rows:,} training + validation "
+        f"rows: {metric.label} {_fmt(metric.key, mean)}{spread} (mean ± std over the folds; models are ranked by it)."
     )
+
+
+def chosen_note(model: TrainedModel, request: TrainingRequest, results: list) -> None:
+    """Whether this is the chosen model, and whether it was refitted on training + validation rows, in words."""
+    if model.task == Task.CLUSTERING:
+        return
+    job = state.job()
+    if model.refit is not None:
+        words = md_escape(summary(model, request, results))
+        (st.success if model.refitted else st.warning)(words, icon=":material/verified:")
+    elif job is not None and getattr(job, "checking", False):
+        st.caption("Once the run is done, the chosen model is refitted on training + validation rows.")
+    else:
+        st.caption(
+            md_escape(
+                f"{model.name} is not the chosen model, so it was not refitted: it keeps its fit on the "
+                f"{len(request.split.train):,} training rows, and its test score would be of that fit."
+            )
+        )
 
 
 def overfitting(model: TrainedModel, *, suspicious: bool = False) -> None:
@@ -166,6 +188,16 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
     pred = state.memo(
         "results_pred", (id(state.job()), model.name), lambda: results.predictions(model, request, "valid")
     )
+    if model.refitted:
+        st.caption(
+            md_escape(
+                f"These charts show {model.name} as it was scored on the validation rows: fitted on the training rows, "
+                "before the refit."
+                if model.before_refit is not None
+                else f"{model.name} was brought back refitted on training + validation rows: these charts of the "
+                "validation rows show rows it learned from, so they look better than new data would."
+            )
+        )
     if view == "Confusion matrix":
         normalized = st.toggle(
             "Show shares of each actual class", value=state.kept("results_normalized", False), key="results_normalized"
@@ -392,6 +424,10 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
     st.caption(
         f"The test split ({len(request.split.test):,} rows) was set aside before training. Score it once, for the model you have chosen, to learn how it will do on new data."
     )
+    job = state.job()
+    if scores is None and job is not None and getattr(job, "checking", False):
+        _wait_for_the_run(job)  # a test score now would be of a model not yet chosen and refitted
+        return
     if scores is None and st.button(
         f"Score {model.name} on the test split", key="results_test", icon=":material/fact_check:"
     ):
@@ -414,6 +450,25 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
             f"You have scored the test split {len(log)} times in this session (for different models or after changing settings). Each look makes the test score a little less honest: choose the model on validation numbers, and use the test score only to report it.",
             icon=":material/visibility:",
         )
+
+
+def _wait_for_the_run(job) -> None:
+    """Say what the test score waits for, and redraw the page once the run is done (polled every second)."""
+
+    @st.fragment(run_every=1.0)
+    def waiting() -> None:
+        if not job.checking:
+            st.rerun()  # the whole page: the refitted model, its note and the test button
+        doing = (
+            f"refitting {job.refitting} on training + validation rows"
+            if job.refitting
+            else ("training" if job.snapshot().status == "running" else "checking the chosen model")
+        )
+        st.info(
+            md_escape(f"The test score waits until the run is done ({doing} now)."), icon=":material/hourglass_top:"
+        )
+
+    waiting()
 
 
 def report(model: TrainedModel, request: TrainingRequest) -> None:

@@ -16,10 +16,13 @@ from core.training import (
     TrainedModel,
     TrainingJob,
     best_model,
+    cv_columns,
     leaderboard,
     live_history,
     progress,
+    summary,
 )
+from core.training.choose import choose, ranking_words
 from ui import guard_views, state
 from ui.text import md_escape
 
@@ -91,19 +94,24 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
         return
     metric = job.request.ranking
     table = leaderboard(snap.results, task, metric.key)
+    ranked_by = table.attrs.get("ranked_by", metric.label)
+    cross_validated = ranked_by != metric.label
     if task != Task.CLUSTERING:
-        st.caption(f"Ranked by {metric.label} on the validation rows (chosen on the Models page).")
+        st.caption(md_escape(ranking_words(job.request, cross_validated)))
     best = (
-        table[metric.label].idxmax()
-        if metric.label in table.columns and metric.higher_is_better
-        else (table[metric.label].idxmin() if metric.label in table.columns else None)
+        table[ranked_by].idxmax()
+        if ranked_by in table.columns and metric.higher_is_better
+        else (table[ranked_by].idxmin() if ranked_by in table.columns else None)
     )
     styled = table.style.format(precision=4, na_rep=UNDEFINED)
-    if best is not None and table[metric.label].notna().any():
+    if best is not None and table[ranked_by].notna().any():
         styled = styled.apply(
             lambda row: ["background-color: #E7F5FF; font-weight: 600" if row.name == best else "" for _ in row], axis=1
         )
     help_text = {m.label: m.meaning for m in METRICS.values()}
+    mean_column, spread_column = cv_columns(metric)
+    help_text[mean_column] = f"Mean {metric.label} over the cross-validation folds of training + validation rows."
+    help_text[spread_column] = "How much the score varied between the folds (standard deviation)."
     st.dataframe(
         styled,
         hide_index=True,
@@ -122,12 +130,36 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
         if isinstance(result, ModelFailure):
             st.warning(md_escape(f"{result.name} could not be trained: {result.message}"), icon=":material/error:")
     trained = [r for r in snap.results if isinstance(r, TrainedModel)]
-    if len(trained) > 1 and metric.label in table.columns:
-        st.plotly_chart(charts.leaderboard_chart(table, metric.label), key="train_leaderboard_chart")
+    if len(trained) > 1 and ranked_by in table.columns:
+        spread = spread_column if cross_validated else None
+        st.plotly_chart(charts.leaderboard_chart(table, ranked_by, spread), key="train_leaderboard_chart")
     keras_done = [r for r in trained if r.history]
     if keras_done and snap.status != "running":
         pick = keras_done[-1]
         st.plotly_chart(charts.training_curves(pick.history, best_epoch=pick.best_epoch), key="train_final_curves")
+
+
+def choice_view(job: TrainingJob, snap: JobSnapshot) -> None:
+    """Which model was chosen, why, and whether it was refitted on training + validation rows (or is being)."""
+    request = job.request
+    if snap.status == "running":
+        return
+    choice = choose(snap.results, request)
+    if choice is None:
+        return
+    if job.refitting:
+        st.caption(
+            md_escape(f"Refitting {choice.model.name} on the {request.split.choice_rows:,} training + validation rows…")
+        )
+        return
+    st.markdown(f"**Chosen: {md_escape(choice.model.name)}.** {md_escape(choice.reason)}")
+    if request.task == Task.CLUSTERING:
+        return
+    words = md_escape(summary(choice.model, request, snap.results))
+    if choice.model.refitted:
+        st.success(words, icon=":material/verified:")
+    else:
+        st.warning(words, icon=":material/info:")
 
 
 def checks_view(job: TrainingJob, snap: JobSnapshot) -> None:

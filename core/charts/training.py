@@ -81,20 +81,29 @@ def staged_curve(history: dict[str, list[float]], *, label: str) -> go.Figure:
     return fig
 
 
-def leaderboard_chart(table: pd.DataFrame, metric_label: str) -> go.Figure:
-    """Horizontal bars of the primary validation metric, best on top."""
+def leaderboard_chart(table: pd.DataFrame, metric_label: str, spread_label: str | None = None) -> go.Figure:
+    """Horizontal bars of the score models are ranked by, best on top.
+
+    ``metric_label`` is the leaderboard's column: a validation score, or (with ``spread_label``,
+    the column of the folds' spread, drawn as error bars) a cross-validated mean.
+    """
     rows = table.dropna(subset=[metric_label]) if metric_label in table.columns else table.iloc[0:0]
+    spread = spread_label if spread_label is not None and spread_label in rows.columns else None
     fig = go.Figure()
     fig.add_bar(
         x=rows[metric_label] if len(rows) else [],
         y=[safe_text(m, 40) for m in rows["model"]] if len(rows) else [],
         orientation="h",
         marker_color=[MUTED if str(m).startswith("Baseline") else ACCENT for m in rows["model"]] if len(rows) else [],
+        error_x=dict(type="data", array=rows[spread].fillna(0).tolist(), visible=True)
+        if spread and len(rows)
+        else None,
         hovertemplate="%{y}: %{x:.4f}<extra></extra>",
     )
+    what = metric_label if spread_label is not None else f"validation {metric_label}"
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=f"validation {metric_label}")
-    fig.update_layout(**LAYOUT, height=max(200, 40 * len(rows) + 80), title=f"Validation {metric_label} by model")
+    fig.update_xaxes(title=what + (" (± spread over the folds)" if spread else ""))
+    fig.update_layout(**LAYOUT, height=max(200, 40 * len(rows) + 80), title=f"{what[0].upper()}{what[1:]} by model")
     return fig
 
 

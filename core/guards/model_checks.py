@@ -72,10 +72,12 @@ def model_findings(
     """The after-training checks for one trained model of ``request`` (a :class:`core.training.TrainingRequest`).
 
     ``importance`` is a :func:`core.explain.permutation_importance_frame` on
-    validation rows; it is computed (on at most 1,000 rows) when not given.
+    validation rows; it is computed (on at most 1,000 rows) when not given. A
+    refitted model is checked as it was scored there (``trained.validated()``).
     """
     if request.task == Task.CLUSTERING or request.target is None or trained.key == "baseline":
         return []
+    trained = trained.validated()
     _, y_valid = request.xy(request.split.valid)
     power = model_power(trained.scores, request.task, y_valid)
     too_good = power is not None and power >= THRESHOLDS.too_good
@@ -116,7 +118,8 @@ def model_findings(
 
 
 def validation_importance(trained: Any, request: Any, *, max_rows: int = 1_000) -> pd.DataFrame | None:
-    """Permutation importance of ``trained`` on (at most ``max_rows``) validation rows, or ``None``."""
+    """Permutation importance of ``trained`` (before a refit) on (at most ``max_rows``) validation rows, or ``None``."""
+    trained = trained.validated()
     X_valid, y_valid = request.xy(request.split.valid)
     if y_valid is None or y_valid.nunique() < 2:
         return None

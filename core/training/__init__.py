@@ -12,20 +12,25 @@ The package, one concern per module:
 * :mod:`~core.training.run` — a run: :func:`run_training` in this process (scripts,
   tests, benchmarks) and :class:`TrainingJob`, the handle a browser session keeps
   while the run works elsewhere;
-* :mod:`~core.training.views` — progress, live curves, the leaderboard, the best model.
+* :mod:`~core.training.views` — progress, live curves, the leaderboard, the best model;
+* :mod:`~core.training.choose` — the chosen model and why (``choose``), refitted on
+  training + validation rows before the test score, export and experiment log.
 
 The names below are the package's public API.
 """
 
+from core.training.choose import Choice, choice_of, refit, summary
 from core.training.fit import build_model_pipeline, cross_validate, fit_preprocessing, train_one, transform_only
 from core.training.request import (
     ModelFailure,
     ModelRun,
+    Refit,
     TrainedModel,
     TrainingRequest,
     TrainSetup,
     make_request,
     suggested_setup,
+    with_log_target,
 )
 from core.training.run import AfterRun, AfterRunHook, TrainingJob, run_training
 from core.training.staged import STAGE_SCORE_ROWS, STAGES
@@ -34,6 +39,8 @@ from core.training.views import (
     ModelProgress,
     Progress,
     best_model,
+    by_cross_validation,
+    cv_columns,
     leaderboard,
     live_history,
     progress,
@@ -45,24 +52,32 @@ __all__ = [
     "STAGE_SCORE_ROWS",
     "AfterRun",
     "AfterRunHook",
+    "Choice",
     "ModelFailure",
     "ModelProgress",
     "ModelRun",
     "Progress",
+    "Refit",
     "TrainSetup",
     "TrainedModel",
     "TrainingJob",
     "TrainingRequest",
     "best_model",
     "build_model_pipeline",
+    "by_cross_validation",
+    "choice_of",
     "cross_validate",
+    "cv_columns",
     "fit_preprocessing",
     "leaderboard",
     "live_history",
     "make_request",
     "progress",
+    "refit",
     "run_training",
     "suggested_setup",
+    "summary",
     "train_one",
     "transform_only",
+    "with_log_target",
 ]

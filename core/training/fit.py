@@ -18,7 +18,7 @@ import pandas as pd
 from core import events as ev
 from core.errors import DashboardError
 from core.evaluation import clustering_scores, score
-from core.features import build_pipeline, feature_sources
+from core.features import build_pipeline, feature_sources, log_target
 from core.jobs import explain_failure
 from core.split import cv_folds
 from core.target import Task
@@ -40,6 +40,8 @@ def build_model_pipeline(request: TrainingRequest, run: ModelRun):
     spec = _spec(run.key)
     class_weight = "balanced" if request.imbalance == "class_weight" and spec.supports_class_weight else None
     estimator = spec.build_estimator(request.task, run.params, seed=request.seed, class_weight=class_weight)
+    if run.log_target and request.task == Task.REGRESSION:
+        estimator = log_target(estimator)
     return build_pipeline(
         request.plan,
         request.roles,
@@ -102,6 +104,7 @@ def train_one(
             train_scores,
             time.perf_counter() - started,
             sources=feature_sources(pipeline),
+            log_target=run.log_target and request.task == Task.REGRESSION,
             **more,
         )
 
@@ -170,8 +173,21 @@ def _dense(X):
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
 
 
-def cross_validate(request: TrainingRequest, run: ModelRun, folds: int) -> dict[str, float]:
-    """Mean and spread of the primary metric over k folds of train+validation."""
+def cross_validate(
+    request: TrainingRequest,
+    run: ModelRun,
+    folds: int,
+    should_stop=lambda: False,
+    listener: ev.Listener = ev.ignore,
+) -> dict[str, float]:
+    """Mean and spread of the ranking metric over k folds of the training + validation rows.
+
+    The test rows are never used. Folds are time-ordered windows when the split is ordered
+    by time, stratified for classes otherwise (:func:`core.split.cv_folds`). A fold that
+    cannot be fitted or scored (a class missing from its rows, say) counts as missing; the
+    mean is over the others. Stop ends it between folds with no scores (a partial mean is
+    not comparable with the other models').
+    """
     positions = np.concatenate([request.split.train, request.split.valid])
     y_all = request.frame[request.target] if request.target is not None else None
     metric = request.ranking.key
@@ -180,24 +196,32 @@ def cross_validate(request: TrainingRequest, run: ModelRun, folds: int) -> dict[
     for fit_rows, score_rows in cv_folds(
         y_all, positions, request.task, folds, request.seed, in_time_order=in_time_order
     ):
+        if should_stop():
+            return {}
         pipeline = build_model_pipeline(request, run)
         X_fit, y_fit = request.xy(fit_rows)
-        pipeline.fit(X_fit, y_fit)
-        values.append(score(pipeline, *request.xy(score_rows), request.task, request.positive).get(metric, np.nan))
+        try:
+            pipeline.fit(X_fit, y_fit)
+            values.append(score(pipeline, *request.xy(score_rows), request.task, request.positive).get(metric, np.nan))
+        except (ValueError, DashboardError):  # e.g. one class in the fold's rows: this fold says nothing
+            values.append(np.nan)
+        listener(ev.FoldEnded(model=run.name, fold=len(values), folds=folds))
+    if not np.isfinite(values).any():
+        return {f"cv_{metric}_mean": float("nan"), f"cv_{metric}_std": float("nan")}
     return {f"cv_{metric}_mean": float(np.nanmean(values)), f"cv_{metric}_std": float(np.nanstd(values))}
 
 
 def train_model(
     request: TrainingRequest, run: ModelRun, listener: ev.Listener = ev.ignore, should_stop=lambda: False
 ) -> TrainedModel | ModelFailure:
-    """One model of a run: fitted and scored (with k-fold scores when asked), or the reason it failed.
+    """One model of a run: fitted and scored, then cross-validated when the split says so; or why it failed.
 
     Never raises for a model that cannot be trained: one model's failure must not end the run.
     """
     try:
         trained = train_one(request, run, listener, should_stop)
-        if request.split.config.cv_folds and request.task != Task.CLUSTERING:
-            trained.cv_scores = cross_validate(request, run, request.split.config.cv_folds)
+        if request.split.cv_folds and request.task != Task.CLUSTERING:
+            trained.cv_scores = cross_validate(request, run, request.split.cv_folds, should_stop, listener)
         return trained
     except DashboardError as err:
         return ModelFailure(run.name, run.key, err.user_message)

@@ -7,7 +7,7 @@ into a :class:`TrainedModel` or a :class:`ModelFailure`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,11 +16,11 @@ import pandas as pd
 from core.cleaning import CleaningPlan, RowReport, apply_row_steps
 from core.errors import DashboardError, TargetError
 from core.evaluation import Metric, default_ranking, primary_metric
-from core.features import FeatureOptions
+from core.features import LOG_TARGET_FAMILIES, FeatureOptions, feature_sources
 from core.guards.leakage import LeakageScan, scan
 from core.schema import Role
 from core.split import Split, SplitConfig, make_split
-from core.target import Task, class_limit, resolve_positive
+from core.target import Task, class_limit, log_target_advice, resolve_positive
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class ModelRun:
     key: str
     name: str
     params: dict = field(default_factory=dict)
+    #: Regression: fitted on log(1 + target), predictions turned back (``FeatureOptions.log_target``).
+    log_target: bool = False
 
 
 @dataclass
@@ -68,9 +70,28 @@ class TrainingRequest:
         return X, y
 
 
+@dataclass(frozen=True)
+class Refit:
+    """The chosen model refitted on training + validation rows (:func:`core.training.choose.refit`), or why not."""
+
+    #: Training + validation rows the refit learned from (or would have).
+    rows: int
+    seconds: float = 0.0
+    #: Networks: the epochs the refit ran (the best epoch found with validation data), else None.
+    epochs: int | None = None
+    #: Why the model was not refitted (it keeps its fit on the training rows); None when it was.
+    error: str | None = None
+
+
 @dataclass
 class TrainedModel:
-    """A fitted pipeline with its validation scores and how it got there."""
+    """A fitted pipeline with its validation scores and how it got there.
+
+    The chosen model of a finished run is refitted on training + validation rows before its
+    test score, export and experiment log (:mod:`core.training.choose`): then ``pipeline`` is
+    the refitted one, ``refit`` says so, and ``scores`` (clearly validation scores, from before
+    the refit) come from ``before_refit``, the pipeline fitted on the training rows only.
+    """
 
     name: str
     key: str
@@ -85,8 +106,32 @@ class TrainedModel:
     best_epoch: int | None = None
     stopped_early: bool = False
     sources: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    #: Fitted on log(1 + target) (its run's ``log_target``); predictions and scores are on the target's scale.
+    log_target: bool = False
     #: The after-training guard checks (core.guards.model_checks), once they have run; None before.
     checks: list | None = None
+    #: Set on the chosen model once it was refitted on training + validation rows (or why not).
+    refit: Refit | None = None
+    #: When refitted: the pipeline fitted on the training rows only, that ``scores`` come from.
+    before_refit: Any = None
+
+    @property
+    def refitted(self) -> bool:
+        """Whether ``pipeline`` was refitted on training + validation rows."""
+        return self.refit is not None and self.refit.error is None
+
+    def validated(self) -> TrainedModel:
+        """This model as it was scored on the validation rows: before a refit, which learned from them too.
+
+        Anything computed on validation rows (diagnostic charts, the guards' permutation importance) uses
+        this, so it stays a look at rows the model did not learn from. A refitted model brought back from
+        the experiment log has no earlier fit: it is returned as it is (:attr:`refitted` still says so).
+        """
+        if self.before_refit is None:
+            return self
+        # Features (a text vocabulary, rare categories) are learned again by the refit: name the earlier fit's own.
+        sources = feature_sources(self.before_refit)
+        return replace(self, pipeline=self.before_refit, before_refit=None, refit=None, sources=sources)
 
 
 @dataclass
@@ -111,15 +156,38 @@ class TrainSetup:
 
 
 def suggested_setup(task: Task, y: pd.Series | None) -> TrainSetup:
-    """The Models page's starting point for a target: class weights and balanced accuracy when classes are imbalanced.
+    """The Models page's starting point for a target.
 
     Class weights are on (for the models that support them) whenever
     :func:`core.evaluation.default_ranking` ranks by balanced accuracy, i.e. the
-    classes are imbalanced (:func:`core.target.imbalance`).
+    classes are imbalanced (:func:`core.target.imbalance`), two classes or more.
+    A skewed regression target of values ≥ 0 (:func:`core.target.log_target_advice`)
+    also tries its tree and linear models on the log of the target. Cross-validation
+    is automatic (:meth:`core.split.SplitConfig.folds_for`).
     """
     metric, _ = default_ranking(task, y)
     imbalanced = task.is_classification and metric == "balanced_accuracy"
-    return TrainSetup(SplitConfig(), [], FeatureOptions(), "class_weight" if imbalanced else "none", metric)
+    options = FeatureOptions(log_target=task == Task.REGRESSION and log_target_advice(y) is not None)
+    return TrainSetup(SplitConfig(), [], options, "class_weight" if imbalanced else "none", metric)
+
+
+def with_log_target(models: list[ModelRun], task: Task, options: FeatureOptions) -> list[ModelRun]:
+    """``models`` plus, when ``options.log_target`` (regression), a log-target twin of each tree and linear model.
+
+    The twin follows its model, named "<name> (log target)"; twins already in ``models`` are kept, not doubled.
+    """
+    if task != Task.REGRESSION or not options.log_target:
+        return list(models)
+    from core.registry import get_spec
+
+    names = {m.name for m in models}
+    out: list[ModelRun] = []
+    for run in models:
+        out.append(run)
+        twin = ModelRun(run.key, f"{run.name} (log target)", dict(run.params), log_target=True)
+        if not run.log_target and get_spec(run.key).family in LOG_TARGET_FAMILIES and twin.name not in names:
+            out.append(twin)
+    return out
 
 
 def make_request(
@@ -134,7 +202,8 @@ def make_request(
 ) -> TrainingRequest:
     """Apply the plan's row steps, split, scan the training rows for leakage, and bundle everything.
 
-    The baseline is added for supervised tasks if the person did not pick it. Binary tasks get
+    The baseline is added for supervised tasks if the person did not pick it, and log-target twins
+    when ``setup.options.log_target`` (:func:`with_log_target`). Binary tasks get
     a positive class: ``positive`` if it is one of the labels, else :func:`core.target.positive_class`.
 
     Raises:
@@ -149,7 +218,7 @@ def make_request(
     split = make_split(rows, target, task, setup.split)
     leakage = scan(rows.iloc[split.train], target, task, kept, plan.roles_after(roles), seed=setup.split.seed)
     metric = setup.metric or default_ranking(task, rows[target] if target is not None else None)[0]
-    models = list(setup.models)
+    models = with_log_target(list(setup.models), task, setup.options)
     if task != Task.CLUSTERING and not any(m.key == "baseline" for m in models):
         models.insert(0, ModelRun("baseline", "Baseline", {}))
     if not models:

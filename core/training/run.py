@@ -4,9 +4,10 @@ job the page polls (:class:`TrainingJob`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from distributed import Future
@@ -15,9 +16,10 @@ from core import engine
 from core import events as ev
 from core.guards.model_checks import model_findings
 from core.jobs import BackgroundJob, explain_failure
+from core.target import Task
+from core.training.choose import STOPPED, choose, finish, not_refitted, refit
 from core.training.fit import ended, train_model
-from core.training.request import ModelFailure, ModelRun, TrainedModel, TrainingRequest
-from core.training.views import best_model
+from core.training.request import ModelFailure, ModelRun, Refit, TrainedModel, TrainingRequest
 
 
 def run_training(
@@ -31,7 +33,8 @@ def run_training(
     Scripts, tests and benchmarks call this; the app runs the same models as a
     :class:`TrainingJob` on the cluster. ``on_result`` receives each
     :class:`TrainedModel` or :class:`ModelFailure` as soon as it exists, so a
-    leaderboard can fill in during the run.
+    leaderboard can fill in during the run. At the end the chosen model is refitted
+    on training + validation rows (:func:`core.training.choose.finish`; not when stopped).
     """
     started = time.perf_counter()
     listener(ev.TrainingStarted(models=tuple(run.name for run in request.models)))
@@ -44,7 +47,9 @@ def run_training(
         results.append(result)
         on_result(result)
         listener(ended(result))
-    listener(_run_ended(results, should_stop(), started))
+    stopped = should_stop()
+    results = finish(results, request, stopped=stopped)
+    listener(_run_ended(results, stopped, started))
     return results
 
 
@@ -65,6 +70,11 @@ def _train_on_worker(
 def _check_on_worker(trained: TrainedModel, request: TrainingRequest) -> list:
     """One cluster task: the after-training guard checks of the best model."""
     return model_findings(trained, request)
+
+
+def _refit_on_worker(trained: TrainedModel, request: TrainingRequest) -> TrainedModel:
+    """One cluster task: the chosen model refitted on training + validation rows."""
+    return refit(trained, request)
 
 
 # --------------------------------------------------------------------------- the job
@@ -99,9 +109,11 @@ class TrainingJob(BackgroundJob):
     the end of a Keras epoch); models not started yet are cancelled, finished
     models are kept. A worker that dies takes only its model with it.
 
-    Once the run has ended and its status is final, the after-training guard checks
-    run on the best model (a cluster task; stored in its ``checks``; :attr:`checking`
-    is true meanwhile), then ``after_run`` (optional), once, in the handle's thread, with
+    Once the run has ended and its status is final, the chosen model (:func:`core.training.choose.choose`)
+    gets the after-training guard checks (stored in its ``checks``) and, when the run finished, is
+    refitted on training + validation rows (:func:`core.training.choose.refit`, replacing it among the
+    results): two cluster tasks side by side; :attr:`checking` is true meanwhile and :attr:`refitting`
+    names the model being refitted. Then ``after_run`` (optional), once, in the handle's thread, with
     the request, the results, the run's seconds and how it ended (:meth:`outcome`); the page never waits for
     either. Whatever the hook returns or raises is kept in :meth:`after_run` —
     its failure never loses the trained models.
@@ -114,6 +126,7 @@ class TrainingJob(BackgroundJob):
         self._after_hook = after_run
         self._after = AfterRun("none" if after_run is None else "pending")
         self.checking = True
+        self.refitting: str | None = None  # the chosen model's name while it is refitted
         self._shared: Future | None = None  # the request, scattered to the cluster for this run
         super().__init__()  # the work is _execute: one cluster task per model
 
@@ -159,16 +172,15 @@ class TrainingJob(BackgroundJob):
 
     def _run(self) -> None:
         super()._run()
-        snap = self.snapshot()
         try:
-            best = best_model(snap.results, self.request.task, self.request.metric)
-            if best is not None and best.checks is None:
-                best.checks = self._checks(best)
-        except Exception:  # a check that fails must not lose the run; the model simply has no checks
+            self._finish(self.snapshot().status)
+        except Exception:  # checks or a refit that fail must not lose the run; the models stay as trained
             pass
         finally:
+            self.refitting = None
             self.checking = False
             self._shared = None  # the cluster may forget the rows
+        snap = self.snapshot()
         if self._after_hook is None:
             return
         if not snap.results:
@@ -181,12 +193,42 @@ class TrainingJob(BackgroundJob):
         except Exception as exc:  # report, never raise in a thread
             self._after = AfterRun("failed", error=explain_failure(exc))
 
-    def _checks(self, best: TrainedModel) -> list:
-        """The guard checks of the best model, on the cluster (a permutation importance can take a while)."""
+    def _finish(self, status: str) -> None:
+        """The chosen model's checks and (when the run finished) its refit, side by side on the cluster."""
+        request = self.request
+        choice = choose(self.snapshot().results, request)
+        if choice is None:
+            return
+        best = choice.model
+        wanted = request.task != Task.CLUSTERING and status == "finished"
+        self.refitting = best.name if wanted else None  # said first: the Results page holds the test score back
+        checks = None if best.checks is not None else self._submit(_check_on_worker, best)
+        refitted = self._submit(_refit_on_worker, best) if wanted else None
+        if checks is not None:
+            with contextlib.suppress(Exception):  # checks that fail leave the model without checks
+                best.checks = self._gather(checks, "the checks")
+        if request.task == Task.CLUSTERING:
+            return
+        if refitted is None:
+            done = not_refitted(best, request, STOPPED if status == "stopped" else f"the run {status}")
+        else:
+            try:
+                done = self._gather(refitted, f"refitting {best.name}")
+            except Exception as exc:  # a lost worker or a broken task: keep the model as trained, say why
+                why = getattr(exc, "user_message", None) or explain_failure(exc)
+                done = replace(best, refit=Refit(request.split.choice_rows, error=why))
+        done.checks = best.checks  # judged on validation rows, before the refit
+        with self._lock:
+            self._results = [done if r is best else r for r in self._results]
+
+    def _submit(self, task: Callable, best: TrainedModel) -> Any:
+        """``task(best, request)`` on the cluster (the request is already there), or a thunk here without it."""
         if self._shared is None:
-            return model_findings(best, self.request)
-        future = engine.client().submit(_check_on_worker, best, self._shared, pure=False)
-        return engine.result_of(future, "the checks")
+            return lambda: task(best, self.request)
+        return engine.client().submit(task, best, self._shared, pure=False)
+
+    def _gather(self, pending: Any, what: str) -> Any:
+        return engine.result_of(pending, what) if isinstance(pending, Future) else pending()
 
     @classmethod
     def restored(cls, request: TrainingRequest, results: list, recorded: Any = None) -> TrainingJob:

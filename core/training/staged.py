@@ -34,7 +34,12 @@ def fit_staged(
     if len(yv) > STAGE_SCORE_ROWS:
         pick = np.random.default_rng(0).choice(len(yv), STAGE_SCORE_ROWS, replace=False)
         Xv, yv = Xv[pick], yv.iloc[pick]
-    inner = getattr(model, "regressor", model)  # TransformedTargetRegressor wraps
+    if hasattr(model, "regressor"):
+        # A wrapped target (log target): the inner model's stages predict on the transformed scale and it is
+        # fitted by the wrapper, so it grows in one fit without a live curve.
+        model.fit(Xt, yt)
+        return
+    inner = model
     size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
     if hasattr(inner, "staged_predict") and size_param is not None:
         _fit_then_stage(model, inner, size_param, Xt, yt, Xv, yv, task, name, listener, metric, positive)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core import events as ev
-from core.evaluation import primary_metric
+from core.evaluation import Metric, primary_metric
 from core.jobs import JobSnapshot
 from core.target import Task
 from core.training.request import ModelFailure, TrainedModel
@@ -83,6 +83,10 @@ def progress(snapshot: JobSnapshot, now: float | None = None) -> Progress:
             since = running[event.model].since
             detail = f"stage {event.step} of {event.steps}"
             running[event.model] = ModelProgress(event.model, event.step / event.steps, detail, since)
+        elif isinstance(event, ev.FoldEnded) and event.model in running:
+            since = running[event.model].since
+            detail = f"cross-validation, fold {event.fold} of {event.folds}"
+            running[event.model] = ModelProgress(event.model, event.fold / event.folds, detail, since)
         elif isinstance(event, ev.ModelFinished | ev.ModelFailed):
             began = running.pop(event.model, None)
             durations.append(max(0.0, event.at - began.since) if began else 0.0)
@@ -124,15 +128,50 @@ LEADERBOARD_METRICS: dict[Task, tuple[str, ...]] = {
 }
 
 
+def cv_key(metric: Metric) -> str:
+    """The key of a model's cross-validated mean of ``metric`` in its ``cv_scores``."""
+    return f"cv_{metric.key}_mean"
+
+
+def by_cross_validation(results: list[TrainedModel | ModelFailure], metric: Metric) -> bool:
+    """Whether every trained model was cross-validated on ``metric``: then they are ranked and chosen by its mean.
+
+    A run stopped before some model's folds ran is ranked by the validation score, the one score every
+    model has (a model whose folds all failed was cross-validated: it has a mean, NaN, and is not chosen).
+    """
+    trained = [r for r in results if isinstance(r, TrainedModel)]
+    return bool(trained) and all(cv_key(metric) in r.cv_scores for r in trained)
+
+
+def choice_score(result: TrainedModel, metric: Metric, cross_validated: bool) -> float:
+    """What a model is ranked by: its cross-validated mean when the run cross-validated, else its validation score."""
+    value = result.cv_scores.get(cv_key(metric)) if cross_validated else result.scores.get(metric.key)
+    return float(value) if value is not None else float("nan")
+
+
+def cv_columns(metric: Metric) -> tuple[str, str]:
+    """The leaderboard's columns of the cross-validated mean and spread of ``metric``."""
+    return f"CV {metric.label}", "CV ±"
+
+
 def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None) -> pd.DataFrame:
     """One row per model: validation scores, training score, gap, time; failures with reasons.
 
     Sorted by ``metric_key`` (the task's default when ``None``), which is also
     the first score column and the one the training score and gap are given for.
+    When the models were cross-validated (:func:`by_cross_validation`), the
+    cross-validated mean and spread (std over the folds) of that metric come
+    first and the table is sorted by the mean (when only some were, as in a
+    stopped run, they come after the validation scores). ``attrs["ranked_by"]``
+    names the column the table is sorted by.
     """
     from core.evaluation import METRICS
 
     metric = primary_metric(task, metric_key)
+    cross_validated = task != Task.CLUSTERING and by_cross_validation(results, metric)
+    # Shown whenever some model has them (a stopped run), ranked by only when every model has them.
+    some_cv = any(isinstance(r, TrainedModel) and cv_key(metric) in r.cv_scores for r in results)
+    mean_column, spread_column = cv_columns(metric)
     columns = (metric.key, *(k for k in LEADERBOARD_METRICS[task] if k != metric.key))
     rows = []
     for result in results:
@@ -140,35 +179,43 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
             rows.append({"model": result.name, "status": f"failed: {result.message}"})
             continue
         row: dict[str, Any] = {"model": result.name, "status": "stopped early" if result.stopped_early else "ok"}
+        if cross_validated:
+            row[mean_column] = choice_score(result, metric, True)
+            row[spread_column] = result.cv_scores.get(f"cv_{metric.key}_std", np.nan)
         for key in columns:
             if key in result.scores:
                 row[METRICS[key].label] = result.scores[key]
         if metric.key in result.train_scores and metric.key in result.scores:
             row[f"train {metric.label}"] = result.train_scores[metric.key]
             row["gap"] = result.train_scores[metric.key] - result.scores[metric.key]
-        for key, value in result.cv_scores.items():
-            row[key.replace("_", " ")] = value
+        if some_cv and not cross_validated:
+            row[mean_column] = result.cv_scores.get(cv_key(metric), np.nan)
+            row[spread_column] = result.cv_scores.get(f"cv_{metric.key}_std", np.nan)
         row["seconds"] = result.seconds
         rows.append(row)
     table = pd.DataFrame(rows)
-    if metric.label in table.columns:
-        table = table.sort_values(
-            metric.label, ascending=not metric.higher_is_better, na_position="last", kind="stable"
-        )
-    return table.reset_index(drop=True)
+    ranked_by = mean_column if cross_validated else metric.label
+    if ranked_by in table.columns:
+        table = table.sort_values(ranked_by, ascending=not metric.higher_is_better, na_position="last", kind="stable")
+    table = table.reset_index(drop=True)
+    table.attrs["ranked_by"] = ranked_by
+    return table
 
 
 def best_model(
     results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None
 ) -> TrainedModel | None:
-    """The trained model with the best validation score on ``metric_key`` (the task's default when ``None``)."""
+    """The trained model to choose: the best on ``metric_key`` (the task's default when ``None``).
+
+    Judged by the cross-validated mean when the run cross-validated (:func:`by_cross_validation`),
+    else by the validation score; a model without that score is never chosen.
+    """
     metric = primary_metric(task, metric_key)
+    cross_validated = task != Task.CLUSTERING and by_cross_validation(results, metric)
     trained = [
-        r
-        for r in results
-        if isinstance(r, TrainedModel) and metric.key in r.scores and np.isfinite(r.scores[metric.key])
+        r for r in results if isinstance(r, TrainedModel) and np.isfinite(choice_score(r, metric, cross_validated))
     ]
     if not trained:
         return None
     pick = max if metric.higher_is_better else min
-    return pick(trained, key=lambda r: r.scores[metric.key])
+    return pick(trained, key=lambda r: choice_score(r, metric, cross_validated))
