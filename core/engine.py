@@ -77,9 +77,7 @@ class EngineInfo:
         """One sentence for the person: where their models train."""
         if not self.started:
             if self.embedded:
-                return (
-                    "Models train on an embedded Dask cluster on this machine (it starts with the first run)."
-                )
+                return "Models train on an embedded Dask cluster on this machine (it starts with the first run)."
             return f"Models train on the Dask cluster at {self.address} (connected at the first run)."
         plural = "s" if self.workers != 1 else ""
         if self.embedded:

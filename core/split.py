@@ -323,3 +323,29 @@ def cv_folds(
     else:
         pairs = KFold(n_splits=folds, shuffle=True, random_state=seed).split(positions)
     return [(positions[a], positions[b]) for a, b in pairs]
+
+
+def sample_positions(y: pd.Series | None, positions: np.ndarray, rows: int, seed: int, stratify: bool) -> np.ndarray:
+    """``rows`` of ``positions``, seeded, in their original order (a time order stays one).
+
+    With ``stratify`` and class labels ``y`` (indexed by position in the cleaned table), each class keeps
+    its share (every class at least one row); otherwise a plain random sample.
+    """
+    if rows >= len(positions):
+        return positions
+    rng = np.random.default_rng(seed)
+    if not stratify or y is None:
+        picked = rng.choice(len(positions), rows, replace=False)
+        return positions[np.sort(picked)]
+    codes, _ = pd.factorize(y.to_numpy()[positions], use_na_sentinel=False)
+    counts = np.bincount(codes)
+    quota = np.maximum(1, np.floor(counts * rows / len(positions))).astype(int)
+    spare = rows - int(quota.sum())
+    if spare > 0:  # the rows rounding left over go to the largest remainders
+        remainders = counts * rows / len(positions) - np.floor(counts * rows / len(positions))
+        for index in np.argsort(-remainders)[:spare]:
+            quota[index] = min(counts[index], quota[index] + 1)
+    picked = [
+        rng.choice(np.flatnonzero(codes == code), min(q, counts[code]), replace=False) for code, q in enumerate(quota)
+    ]
+    return positions[np.sort(np.concatenate(picked))]

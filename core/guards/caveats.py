@@ -15,7 +15,7 @@ def run_findings(request: Any, model: Any) -> list[Finding]:
 
 
 def run_warnings(request: Any, model: Any) -> list[str]:
-    """Rows the cleaning plan dropped beyond the limit, then every finding, one sentence each.
+    """Rows the cleaning plan dropped beyond the limit, what the time budget changed, then every finding.
 
     ``request`` is a :class:`core.training.TrainingRequest`, ``model`` one of its
     :class:`core.training.TrainedModel`.
@@ -26,4 +26,8 @@ def run_warnings(request: Any, model: Any) -> list[str]:
         lines += [
             f"{loss.message(report.rows_before)} This was confirmed on the Clean page." for loss in row_losses(report)
         ]
+    if getattr(request, "budget", None) is not None:
+        lines += request.budget.notes()
+    if getattr(model, "budget_note", ""):
+        lines.append(f"{model.name} {model.budget_note}.")
     return lines + [finding.text for finding in run_findings(request, model)]

@@ -24,7 +24,7 @@ from core.evaluation import Metric
 from core.features import feature_sources
 from core.jobs import explain_failure
 from core.target import Task
-from core.training.fit import build_model_pipeline
+from core.training.fit import build_model_pipeline, own_rows
 from core.training.request import ModelFailure, ModelRun, Refit, TrainedModel, TrainingRequest
 from core.training.views import best_model, by_cross_validation, choice_score
 
@@ -127,6 +127,8 @@ def refit_run(trained: TrainedModel, request: TrainingRequest) -> ModelRun:
     """
     run = next((r for r in request.models if r.name == trained.name), None)
     run = run if run is not None else ModelRun(trained.key, trained.name, dict(trained.params))
+    # As it was fitted: a time budget may have cut its trees; no time limit on the refit.
+    run = replace(run, params=dict(trained.params), seconds=None)
     if trained.best_epoch:
         from core.registry import get_spec
 
@@ -147,8 +149,8 @@ def refit(trained: TrainedModel, request: TrainingRequest) -> TrainedModel:
     """
     if request.task == Task.CLUSTERING or request.target is None:
         return trained
-    positions = np.concatenate([request.split.train, request.split.valid])
     run = refit_run(trained, request)
+    positions = own_rows(request, run, np.concatenate([request.split.train, request.split.valid]))
     started = time.perf_counter()
     try:
         pipeline = build_model_pipeline(request, run)

@@ -22,6 +22,7 @@ from core.features import build_pipeline, feature_sources, log_target
 from core.jobs import explain_failure
 from core.split import cv_folds
 from core.target import Task
+from core.training.budget import Deadline, limited_rows
 from core.training.request import ModelFailure, ModelRun, TrainedModel, TrainingRequest
 from core.training.staged import fit_staged
 
@@ -83,12 +84,18 @@ def transform_only(pipeline, X: pd.DataFrame):
 def train_one(
     request: TrainingRequest, run: ModelRun, listener: ev.Listener = ev.ignore, should_stop=lambda: False
 ) -> TrainedModel:
-    """Fit one model's pipeline on the training split and score it on validation."""
+    """Fit one model's pipeline on the training split and score it on validation.
+
+    A model planned in a time budget (``run.seconds``) ends its staged growth or epochs once that
+    time has passed (with slack), and says so in ``budget_note``; one shrunk to fewer rows
+    (``run.max_rows``) learns from a stratified sample of the training rows.
+    """
     spec = _spec(run.key)
     started = time.perf_counter()
     pipeline = build_model_pipeline(request, run)
-    X_train, y_train = request.xy(request.split.train)
+    X_train, y_train = request.xy(own_rows(request, run, request.split.train))
     X_valid, y_valid = request.xy(request.split.valid)
+    should_stop = deadline = Deadline(should_stop, run.seconds)
     Xt, yt = fit_preprocessing(pipeline, X_train, y_train)
     model = pipeline.steps[-1][1]
     extra: dict[str, Any] = {}
@@ -122,6 +129,11 @@ def train_one(
             "best_epoch": model.best_epoch_,
             "stopped_early": model.stopped_early_,
         }
+        if deadline.passed:
+            ran = len(model.history_.get("loss", []))
+            extra["budget_note"] = (
+                f"ran {ran} of {run.params.get('epochs', ran)} epochs before its time in the budget ran out"
+            )
     elif spec.staged:
         fit_staged(
             model,
@@ -136,12 +148,40 @@ def train_one(
             request.ranking,
             request.positive,
         )
+        if deadline.passed:
+            extra.update(_grown(spec, run, model))
     else:
         model.fit(Xt, yt)
     fitted = trained({}, {})  # the fit's seconds, before scoring
+    if "params" in extra:
+        fitted = dataclasses.replace(fitted, params=extra.pop("params"))
     scores = score(pipeline, X_valid, y_valid, request.task, request.positive)
     train_scores = _training_score(pipeline, X_train, y_train, Xt, request)
     return dataclasses.replace(fitted, scores=scores, train_scores=train_scores, **extra)
+
+
+def own_rows(request: TrainingRequest, run: ModelRun, positions: np.ndarray) -> np.ndarray:
+    """The rows of ``positions`` that ``run`` learns from: all, or its own sample when shrunk (``max_rows``)."""
+    labels = request.frame[request.target] if request.task.is_classification else None
+    return limited_rows(positions, labels, run.max_rows, request.seed, request.split.config.stratify)
+
+
+def _grown(spec, run: ModelRun, model) -> dict:
+    """What a staged model grew before its time ran out: its parameters with the count, and a note."""
+    inner = getattr(model, "regressor_", getattr(model, "regressor", model))
+    size_param = next((p for p in ("n_estimators", "max_iter") if p in inner.get_params()), None)
+    if size_param is None:
+        return {}
+    grown = getattr(inner, "n_iter_", None) or getattr(inner, "best_iteration_", None) or inner.get_params()[size_param]
+    if hasattr(inner, "booster_"):  # LightGBM: the trees actually in the booster
+        grown = inner.booster_.current_iteration()
+    total = int(run.params.get(size_param, grown))
+    word = "trees" if size_param == "n_estimators" else "iterations"
+    params = {**spec.validate(run.params), size_param: int(grown)}
+    return {
+        "params": params,
+        "budget_note": f"grew {int(grown)} of {total} {word} before its time in the budget ran out",
+    }
 
 
 def _limit(X: pd.DataFrame, y: pd.Series, seed: int, rows: int = 5_000):
@@ -199,7 +239,7 @@ def cross_validate(
         if should_stop():
             return {}
         pipeline = build_model_pipeline(request, run)
-        X_fit, y_fit = request.xy(fit_rows)
+        X_fit, y_fit = request.xy(own_rows(request, run, fit_rows))
         try:
             pipeline.fit(X_fit, y_fit)
             values.append(score(pipeline, *request.xy(score_rows), request.task, request.positive).get(metric, np.nan))
@@ -221,7 +261,8 @@ def train_model(
     try:
         trained = train_one(request, run, listener, should_stop)
         if request.split.cv_folds and request.task != Task.CLUSTERING:
-            trained.cv_scores = cross_validate(request, run, request.split.cv_folds, should_stop, listener)
+            as_fitted = dataclasses.replace(run, params=trained.params)  # a budget may have cut its growth
+            trained.cv_scores = cross_validate(request, as_fitted, request.split.cv_folds, should_stop, listener)
         return trained
     except DashboardError as err:
         return ModelFailure(run.name, run.key, err.user_message)

@@ -32,6 +32,11 @@ class ModelRun:
     params: dict = field(default_factory=dict)
     #: Regression: fitted on log(1 + target), predictions turned back (``FeatureOptions.log_target``).
     log_target: bool = False
+    #: Its planned seconds in the run's time budget (:mod:`core.training.budget`): staged growth and a
+    #: network's epochs end once it has run this long (with slack); None: no limit.
+    seconds: float | None = None
+    #: Shrunk to fit the budget by learning from at most this many training rows; None: all of them.
+    max_rows: int | None = None
 
 
 @dataclass
@@ -58,6 +63,9 @@ class TrainingRequest:
 
     #: Binary: the class the probabilities, curves and explanations are about.
     positive: Any = None
+    #: The time budget's plan (:class:`core.training.budget.BudgetPlan`): estimates, what was shrunk or left
+    #: out, the training sample; None when the run was not planned against a budget.
+    budget: Any = None
 
     @property
     def ranking(self) -> Metric:
@@ -114,6 +122,8 @@ class TrainedModel:
     refit: Refit | None = None
     #: When refitted: the pipeline fitted on the training rows only, that ``scores`` come from.
     before_refit: Any = None
+    #: How the time budget cut its growth or epochs short, in words ("" when it did not).
+    budget_note: str = ""
 
     @property
     def refitted(self) -> bool:
@@ -143,6 +153,12 @@ class ModelFailure:
     message: str
 
 
+#: The default time budget (seconds of wall time for a run): one minute, for tables up to 100k rows on 2 cores.
+BUDGET_SECONDS = 60
+#: Budgets the Models page offers (0: no limit), in seconds.
+BUDGET_CHOICES = (30, 60, 120, 300, 900, 0)
+
+
 @dataclass
 class TrainSetup:
     """What the person chose on the Models page (plain data)."""
@@ -153,6 +169,8 @@ class TrainSetup:
     imbalance: str = "none"
     #: The metric to rank models by; ``None``: :func:`core.evaluation.default_ranking` for the target.
     metric: str | None = None
+    #: Seconds the run may take (:mod:`core.training.budget`); 0: no limit.
+    budget: float = BUDGET_SECONDS
 
 
 def suggested_setup(task: Task, y: pd.Series | None) -> TrainSetup:
