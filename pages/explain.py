@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.training import best_model
 from ui import explain_views as views
-from ui import journey, state
+from ui import journey, state, train_views
 
 st.title("7. Explain")
 journey.require("explain")
@@ -14,6 +14,7 @@ best = best_model(trained, request.task, request.metric) or trained[0]
 names = [m.name for m in trained]
 name = st.selectbox("Model", names, index=names.index(best.name), key="explain_model")
 model = next(m for m in trained if m.name == name)
+train_views.budget_note(request, [model])
 st.write(
     "SHAP values show how much each of your columns pushed each prediction up or down, measured against the "
     "model's mean prediction over training rows (each view says which)."

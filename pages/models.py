@@ -57,6 +57,7 @@ st.subheader("Options", anchor=False)
 imbalance, metric = views.imbalance_and_ranking(setup, choice.task, y)
 options = views.feature_options(setup.options, views.numeric_features(choice.features, roles_after), choice.task, y)
 
+time_budget = views.budget_choice(setup.budget)
 runs = views.runs_for(picked, forms)
 problems = []
 for run in runs:
@@ -66,14 +67,29 @@ for run in runs:
         problems.append(err.user_message)
 for problem in problems:
     st.error(md_escape(problem))
-new_setup = TrainSetup(split, runs, options, imbalance, metric)
+new_setup = TrainSetup(split, runs, options, imbalance, metric, time_budget)
 state.set_train_setup(new_setup)
+ready = runs and not problems and not unconfirmed and not refused and splittable
+request_token = (token, split, options, imbalance, metric, choice.positive, runs)
 
 
 def request():
-    return make_request(
-        ds.frame, choice.target, choice.task, choice.features, roles, plan, new_setup, positive=choice.positive
+    return state.memo(
+        "models_request",
+        request_token,
+        lambda: make_request(
+            ds.frame, choice.target, choice.task, choice.features, roles, plan, new_setup, positive=choice.positive
+        ),
     )
+
+
+planned = None
+if ready:
+    st.subheader("Time", anchor=False)
+    try:
+        planned = views.budget_plan(request(), time_budget, (token, split, options, imbalance, choice.positive))
+    except DashboardError as err:
+        st.error(md_escape(err.user_message))
 
 
 if st.toggle(
@@ -85,22 +101,25 @@ if st.toggle(
     tune_views.tune_section(runs, request)
 
 twins = len(with_log_target(runs, choice.task, options)) - len(runs)
+kept_out = sum(m.left_out for m in planned.models) if planned is not None else 0
 label = (
     "Choose models to train"
     if not runs
     else f"Train {len(runs)} model{'s' if len(runs) != 1 else ''}"
     + (f" + {twins} on the log of the target" if twins else "")
     + (" + baseline" if choice.target and "baseline" not in picked else "")
+    + (f" ({kept_out} left out by the time budget)" if kept_out else "")
 )
 if st.button(
     label,
     type="primary",
-    disabled=bool(problems) or not runs or unconfirmed or refused or not splittable,
+    disabled=not ready,
     key="models_train",
     icon=":material/play_arrow:",
 ):
     try:
-        job = TrainingJob(request(), after_run=experiments_views.recorder())  # recorded when it ends
+        asked = request()
+        job = TrainingJob(planned.apply(asked) if planned else asked, after_run=experiments_views.recorder())
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         st.stop()

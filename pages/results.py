@@ -11,6 +11,7 @@ journey.require("results")
 job = state.job()
 request, trained = job.request, state.trained_models()
 train_views.stale_note(job)
+train_views.budget_note(request, trained)
 train_views.baseline_note(trained, request)
 if job.snapshot().status == "running":
     st.info("Training is still running; models appear here as they finish.", icon=":material/hourglass_top:")

@@ -19,6 +19,7 @@ if job is None:
     st.stop()
 
 views.stale_note(job)
+views.budget_note(job.request, job.snapshot().results)
 running = job.snapshot().status == "running"
 # After the run, the cluster checks and refits the chosen model, then the run is recorded in the experiment log.
 recording = job.checking or job.after_run().pending

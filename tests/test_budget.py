@@ -62,8 +62,12 @@ def test_the_probe_doubles_its_rows_until_the_time_grows_with_them(monkeypatch):
 
     req = request_of(table(20_000), [LINEAR])
     fake_probe(monkeypatch, cost)
+    monkeypatch.setattr(B, "_warmed", set())
     B.estimate(req, LINEAR)
     assert seen == [B.PROBE_WARM_ROWS, 500, 1000, 2000], "warm-up, then doubling up to the cap"
+    seen.clear()
+    B.estimate(req, LINEAR)
+    assert seen == [500, 1000, 2000], "the model's first fit in this process is warmed up once"
 
 
 def test_cross_validation_counts_each_fold(monkeypatch):
@@ -83,11 +87,14 @@ def test_within_the_budget_nothing_changes():
     assert planned.apply(req).models == [dataclasses.replace(r, seconds=None) for r in req.models]
 
 
-def test_a_large_table_trains_on_a_stratified_sample_that_fits_and_says_so():
-    req = request_of(table(200_000), [LINEAR])  # 140,000 training rows
-    estimates = {r.name: B.Estimate(r.name, 0.0, 1e-3, 1.0) for r in req.models}  # 1 ms a row: 140 s each
+def test_a_large_table_trains_on_a_stratified_sample_when_a_model_would_be_left_out():
+    req = request_of(table(200_000), [FOREST])  # 140,000 training rows
+    # The forest: 0.01 s a row for its 300 trees, 1,400 s; 20 trees (the fewest) fit a minute below 90,000 rows.
+    estimates = {"Baseline": B.Estimate("Baseline", 0.0, 1e-7, 1.0), "Forest": B.Estimate("Forest", 0.0, 0.01, 1.0)}
     planned = B.plan(req, estimates, 60, workers=1)
-    assert B.MIN_SAMPLE_ROWS <= planned.rows < planned.of_rows == 140_000
+    assert 85_000 < planned.rows <= 90_000 and planned.of_rows == 140_000
+    forest = next(m for m in planned.models if m.name == "Forest")
+    assert not forest.left_out and forest.run.params["n_estimators"] >= B.MIN_STAGES
     assert planned.seconds <= 60
     applied = planned.apply(req)
     assert len(applied.split.train) == planned.rows and applied.budget is planned
@@ -96,8 +103,9 @@ def test_a_large_table_trains_on_a_stratified_sample_that_fits_and_says_so():
     np.testing.assert_array_equal(applied.split.test, req.split.test)
     share = (req.frame["y"].iloc[applied.split.train] == "yes").mean()
     assert share == pytest.approx((req.frame["y"].iloc[req.split.train] == "yes").mean(), abs=0.002)
-    (note,) = B.notes(applied)
+    note, shrunk = B.notes(applied)
     assert f"{planned.rows:,} of the 140,000 training rows" in note and "1-minute" in note
+    assert shrunk.startswith("To fit the 1-minute time budget: Forest: shrunk: ")
 
 
 def test_over_the_budget_a_forest_grows_fewer_trees_an_svm_learns_from_fewer_rows():

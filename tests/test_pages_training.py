@@ -384,3 +384,45 @@ def test_a_month_column_offers_time_order_which_unticks_stratify_and_warns_of_mi
     assert stratify.value is True and not stratify.disabled, "shuffling again brings stratification back"
     assert setup(at).split.stratify is True
     assert not [w for w in warnings_of(at) if "classes" in w]
+
+
+# --------------------------------------------------------------------------- time budget
+
+
+def budget_table(at: AppTest):
+    (table,) = [d.value for d in at.dataframe if "Estimated time" in d.value.columns]
+    return table.set_index("Model")
+
+
+def test_each_model_shows_its_estimated_time_within_a_one_minute_budget():
+    at = on_models("iris")
+    assert at.selectbox(key="models_budget").value == 60, "one minute by default"
+    table = budget_table(at)
+    request = at.session_state["memo.models_request"][1]
+    assert list(table.index) == [m.name for m in request.models] and "Baseline" in table.index
+    assert all(t.startswith(("under", "about")) for t in table["Estimated time"])
+    assert (table["In the budget"] == "as chosen").all(), "iris fits a minute as it is"
+    assert any("within its 1-minute budget" in c for c in captions_of(at))
+
+
+def test_a_model_over_the_budget_is_shrunk_and_the_run_says_so_on_every_page(monkeypatch):
+    from core.training import budget
+
+    def slow_forest(request, run, clock=None):
+        if run.key == "random_forest_clf":  # 2 s a tree on this table: far over a minute
+            return budget.Estimate(run.name, 0.0, 2.0 * run.params["n_estimators"] / len(request.split.train), 1.0)
+        return budget.Estimate(run.name, 0.0, 1e-6, 1.0)
+
+    monkeypatch.setattr(budget, "estimate", slow_forest)
+    at = on_models("breast_cancer")
+    at.multiselect(key="models_chosen").set_value(["random_forest_clf", "logistic_regression"]).run()
+    change = budget_table(at).loc["Random forest", "In the budget"]
+    assert change.startswith("shrunk: ") and "of 300 trees" in change, change
+    at.button(key="models_train").click().run()
+    job = at.session_state[state.JOB]
+    forest = next(m for m in job.request.models if m.name == "Random forest")
+    assert forest.params["n_estimators"] < 300 and forest.seconds is not None
+    assert job.wait(120)
+    for page in ("train", "results", "explain"):
+        go(at, page)
+        assert any("To fit the 1-minute time budget: Random forest: shrunk" in i for i in infos(at)), page

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import charts, registry
+from core import charts, engine, registry
 from core.cleaning import CleaningPlan, RowReport, needs_confirmation
 from core.errors import DashboardError
 from core.evaluation import METRICS, RANKING_CHOICES, default_ranking
@@ -24,7 +24,8 @@ from core.split import (
     time_order_advice,
 )
 from core.target import IMBALANCE_SHARE, Task, class_limit, log_target_advice
-from core.training import ModelRun, TrainSetup
+from core.training import ModelRun, TrainingRequest, TrainSetup, budget
+from core.training.budget import BUDGET_CHOICES, BUDGET_SECONDS, BudgetPlan
 from ui import state
 from ui.text import md_escape
 
@@ -414,3 +415,67 @@ def numeric_features(features: list[str], roles: dict[str, Role]) -> list[str]:
 
 def date_features(features: list[str], roles: dict[str, Role]) -> list[str]:
     return [c for c in features if roles.get(c) == Role.DATETIME]
+
+
+BUDGET_LABELS = {0: "no limit", 30: "30 seconds", 60: "1 minute", 120: "2 minutes", 300: "5 minutes", 900: "15 minutes"}
+
+
+def budget_choice(current: float) -> float:
+    """The run's time budget (seconds; 0: no limit)."""
+    choices = list(BUDGET_CHOICES)
+    return st.selectbox(
+        "Time budget",
+        choices,
+        index=choices.index(current) if current in choices else choices.index(BUDGET_SECONDS),
+        format_func=lambda s: BUDGET_LABELS.get(s, f"{s} s"),
+        key="models_budget",
+        help="How long the run may take. Models that would take longer are shrunk (fewer trees or epochs, fewer "
+        "rows) or left out, and a large table trains on a stratified sample; each model's estimate below comes "
+        "from timing it on a few of your rows.",
+    )
+
+
+def budget_plan(request: TrainingRequest, seconds: float, token: object) -> BudgetPlan:
+    """Each model's estimated time (timed once per model and settings) and what the budget changes, shown as a table."""
+    estimates = {}
+    with st.spinner("Timing each model on a few of your rows…"):
+        for run in request.models:
+            est = state.memo(f"budget.{run.name}", (token, run), lambda run=run: _estimate_or_none(request, run))
+            if est is not None:
+                estimates[run.name] = est
+    planned = budget.plan(request, estimates, seconds, budget.parallel_workers(engine.info()))
+    table = pd.DataFrame(
+        {
+            "Model": [m.name for m in planned.models],
+            "Estimated time": [budget.seconds_words(m.seconds) if m.name in estimates else "—" for m in planned.models],
+            "In the budget": [m.change or "as chosen" for m in planned.models],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    words = budget.budget_words(seconds)
+    st.caption(
+        md_escape(
+            f"The run: {budget.seconds_words(planned.seconds)} expected"
+            + (f", within its {words} budget" if seconds else "")
+            + ". Estimates come from fitting each model on a few hundred of your rows and scaling up; "
+            "networks from their size (an upper bound: early stopping usually ends them sooner)."
+        )
+    )
+    if planned.sampled:
+        st.warning(md_escape(planned.sample_note()), icon=":material/filter_alt:")
+    for model in planned.models:
+        if model.left_out:
+            st.warning(
+                md_escape(
+                    f"{model.name} is left out: {model.change[len('left out: ') :]}. Raise the budget to keep it."
+                ),
+                icon=":material/timer_off:",
+            )
+    return planned
+
+
+def _estimate_or_none(request: TrainingRequest, run: ModelRun):
+    try:
+        return budget.estimate(request, run)
+    except Exception:  # the run itself will say what is wrong with this model
+        return None

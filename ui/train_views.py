@@ -15,7 +15,9 @@ from core.training import (
     ModelFailure,
     TrainedModel,
     TrainingJob,
+    TrainingRequest,
     best_model,
+    budget,
     cv_columns,
     leaderboard,
     live_history,
@@ -215,3 +217,10 @@ def baseline_note(results: list, request) -> None:
         ),
         icon=":material/trending_flat:",
     )
+
+
+def budget_note(request: TrainingRequest, trained: list | tuple = ()) -> None:
+    """What the time budget changed in this run: the training sample, shrunk, left-out and cut-short models."""
+    lines = budget.notes(request) + [f"{m.name} {m.budget_note}." for m in trained if getattr(m, "budget_note", "")]
+    if lines:
+        st.info(md_escape(" ".join(lines)), icon=":material/timer:")

@@ -7,12 +7,13 @@ trees or iterations it will grow, its cross-validation folds and its scoring. A
 network is estimated from its size (TensorFlow is not loaded to plan a run).
 
 :func:`plan` turns the estimates and a budget into a :class:`BudgetPlan`: when the run
-would take longer than the budget, a large table first trains on a stratified sample
-(never fewer than :data:`MIN_SAMPLE_ROWS` rows), then every model whose estimate is
-over a common cap is shrunk to it: fewer trees or iterations, fewer epochs, or fewer
-rows for the others (a kernel SVM's cost grows with the square of its rows). A model
-that cannot be shrunk enough is left out, with the reason. The cap is the largest one
-with which the models, shared out over the cluster's workers, end within the budget.
+would take longer than the budget, every model whose estimate is over a common cap is
+shrunk to it: fewer trees or iterations, fewer epochs, or fewer rows for the others (a
+kernel SVM's cost grows with the square of its rows). The cap is the largest one with
+which the models, shared out over the cluster's workers, end within the budget. A model
+that cannot be shrunk enough would be left out, with the reason: before that, a large
+table trains on a stratified sample (never fewer than :data:`MIN_SAMPLE_ROWS` rows),
+the largest with which no model is left out.
 
 While training, a planned model also gets its seconds as a limit (``ModelRun.seconds``):
 staged growth and a network's epochs end when it passes (:func:`deadline`), so a model
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from core.split import sample_positions
 from core.target import Task
@@ -54,6 +56,10 @@ PROBE_WARM_ROWS = 100
 PROBE_START_ROWS = 500
 PROBE_MAX_ROWS = 2_000
 PROBE_SECONDS = 0.2
+#: Staged models are probed with this many trees or iterations; the whole estimate is scaled to their count.
+PROBE_STAGES = 30
+#: Model keys whose first fit in this process (imports, caches) has run.
+_warmed: set[str] = set()
 #: The smallest a shrunk model may be: stages, epochs, rows.
 MIN_STAGES = 20
 MIN_EPOCHS = 5
@@ -196,6 +202,9 @@ def _probe_once(request: TrainingRequest, run: ModelRun, rows: int, clock: Clock
     share = max(1, round(rows * len(split.valid) / max(len(split.train), 1)))
     valid = split.valid[: min(share, len(split.valid))]
     pipeline = build_model_pipeline(request, run)
+    final = _final(pipeline)
+    if "n_jobs" in final.get_params():
+        final.set_params(n_jobs=1)  # one thread (see estimate); LightGBM sets its own OpenMP threads from it
     started = clock()
     pipeline.fit(*request.xy(train))
     if request.target is not None and len(valid):
@@ -224,7 +233,12 @@ def _network_estimate(request: TrainingRequest, run: ModelRun, repeats: int) -> 
 def estimate(request: TrainingRequest, run: ModelRun, clock: Clock = time.perf_counter) -> Estimate:
     """How long ``run`` will take on the request's training rows: a short timed probe, extrapolated.
 
-    One untimed fit on a few rows first (imports and caches would count as the model's time);
+    Probes run on one thread: they run in the app's own process, beside other people's pages, and
+    OpenMP libraries (LightGBM's, scikit-learn's) in one busy process stalled for tens of seconds
+    on two cores; the run itself uses every core, so the estimate errs long.
+    One untimed fit on a few rows first, once per model in the process (imports and caches would
+    count as the model's time); staged models grow :data:`PROBE_STAGES` trees or iterations and the
+    estimate is scaled to their count (set-up included, so it errs long);
     then the probe starts at :data:`PROBE_START_ROWS` rows and doubles at least once, and while it
     takes under :data:`PROBE_SECONDS` (per-call costs hide the rows on tiny samples). The last two
     probes split the time into a fixed part and a part that grows with rows (:data:`GROWTH`).
@@ -238,15 +252,19 @@ def estimate(request: TrainingRequest, run: ModelRun, clock: Clock = time.perf_c
         return _network_estimate(request, run, repeats)
     growth = GROWTH.get(spec.family, 1.0)
     available = len(request.split.train)
-    _probe_once(request, run, min(PROBE_WARM_ROWS, available), clock)
-    rows, previous = min(PROBE_START_ROWS, available), None
-    while True:
-        seconds = _probe_once(request, run, rows, clock)
-        enough = seconds >= PROBE_SECONDS and previous is not None  # two points at least, to split the time
-        if enough or rows >= min(available, PROBE_MAX_ROWS):
-            break
-        previous = (rows, seconds)
-        rows = min(rows * 2, available, PROBE_MAX_ROWS)
+    run, scale = _fewer_stages(request, run)
+    with threadpool_limits(1):
+        if run.key not in _warmed:
+            _probe_once(request, run, min(PROBE_WARM_ROWS, available), clock)
+            _warmed.add(run.key)
+        rows, previous = min(PROBE_START_ROWS, available), None
+        while True:
+            seconds = _probe_once(request, run, rows, clock)
+            enough = seconds >= PROBE_SECONDS and previous is not None  # two points at least, to split the time
+            if enough or rows >= min(available, PROBE_MAX_ROWS):
+                break
+            previous = (rows, seconds)
+            rows = min(rows * 2, available, PROBE_MAX_ROWS)
     per_unit = seconds / rows**growth
     fixed = 0.0
     if previous is not None and seconds > previous[1]:
@@ -254,7 +272,19 @@ def estimate(request: TrainingRequest, run: ModelRun, clock: Clock = time.perf_c
         grown = (seconds - previous[1]) / (rows**growth - previous[0] ** growth)
         per_unit = max(grown, per_unit / 4)
         fixed = max(0.0, seconds - per_unit * rows**growth)
-    return Estimate(run.name, fixed, per_unit, growth, repeats, rows)
+    return Estimate(run.name, fixed * scale, per_unit * scale, growth, repeats, rows)
+
+
+def _fewer_stages(request: TrainingRequest, run: ModelRun) -> tuple[ModelRun, float]:
+    """A staged model with at most :data:`PROBE_STAGES` trees or iterations, and how much longer the real one is."""
+    from core.registry import get_spec
+
+    spec = get_spec(run.key)
+    size_param = _size_param(spec.build_estimator(request.task, run.params, seed=request.seed)) if spec.staged else None
+    total = int(spec.validate(run.params).get(size_param) or 0) if size_param else 0
+    if total <= PROBE_STAGES:
+        return run, 1.0
+    return dataclasses.replace(run, params={**run.params, size_param: PROBE_STAGES}), total / PROBE_STAGES
 
 
 def estimate_all(request: TrainingRequest, clock: Clock = time.perf_counter) -> dict[str, Estimate]:
@@ -294,7 +324,7 @@ def _shrunk(request: TrainingRequest, run: ModelRun, est: Estimate, rows: int, c
 
     spec = get_spec(run.key)
     full = est.seconds(rows)
-    if full <= cap:
+    if full <= cap or spec.family == "baseline":  # the yardstick every model is judged against stays
         return ModelPlan(run.name, full, dataclasses.replace(run, seconds=full))
     over = f"{seconds_words(full)} as chosen"
     share = cap / full
@@ -340,20 +370,27 @@ def plan(request: TrainingRequest, estimates: dict[str, Estimate], budget: float
     if not budget or total(of_rows) <= budget:
         models = tuple(ModelPlan(r.name, cost(r, of_rows), dataclasses.replace(r, seconds=None)) for r in runs)
         return BudgetPlan(budget, workers, of_rows, of_rows, models, total(of_rows))
-    rows = of_rows
-    if of_rows > MIN_SAMPLE_ROWS:
-        rows = _largest(MIN_SAMPLE_ROWS, of_rows, lambda n: total(n) <= budget)
-    cap = math.inf
-    if total(rows) > budget:
-        highest = max(cost(r, rows) for r in runs)
-        cap = _largest_float(0.0, highest, lambda c: total(rows, c) <= budget)
-    models = []
-    for run in runs:
-        est = estimates.get(run.name)
-        if est is None:
-            models.append(ModelPlan(run.name, 0.0, dataclasses.replace(run, seconds=None)))
-            continue
-        models.append(_shrunk(request, run, est, rows, cap))
+
+    def at(rows: int) -> list[ModelPlan]:
+        cap = math.inf
+        if total(rows) > budget:
+            highest = max(cost(r, rows) for r in runs)
+            cap = _largest_float(0.0, highest, lambda c: total(rows, c) <= budget)
+        return [
+            _shrunk(request, run, estimates[run.name], rows, cap)
+            if run.name in estimates
+            else ModelPlan(run.name, 0.0, dataclasses.replace(run, seconds=None))
+            for run in runs
+        ]
+
+    # Shrinking the slow models comes first; a sample of the table only when a model would be left out.
+    rows, models = of_rows, at(of_rows)
+    def complete(n: int) -> bool:
+        return not any(m.left_out for m in at(n))
+
+    if not complete(of_rows) and of_rows > MIN_SAMPLE_ROWS and complete(MIN_SAMPLE_ROWS):
+        rows = _largest(MIN_SAMPLE_ROWS, of_rows, complete)
+        models = at(rows)
     planned = [m.seconds for m in models if not m.left_out]
     return BudgetPlan(budget, workers, rows, of_rows, tuple(models), wall_seconds(planned, workers))
 
@@ -362,6 +399,8 @@ def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int:
     """The largest integer in [low, high] for which ``fits`` holds (``low`` when none does); ``fits`` is monotone."""
     if not fits(low):
         return low
+    if fits(high):
+        return high
     while high - low > max(1, low // 100):
         middle = (low + high + 1) // 2
         low, high = (middle, high) if fits(middle) else (low, middle - 1)
