@@ -385,6 +385,7 @@ def plan(request: TrainingRequest, estimates: dict[str, Estimate], budget: float
 
     # Shrinking the slow models comes first; a sample of the table only when a model would be left out.
     rows, models = of_rows, at(of_rows)
+
     def complete(n: int) -> bool:
         return not any(m.left_out for m in at(n))
 
