@@ -100,20 +100,26 @@ def embedded_size(cores: int | None = None, memory: int | None = None) -> int:
     return max(1, min(cores, memory // MIN_WORKER_MEMORY))
 
 
-def _worker_environment(cores: int) -> dict[str, str]:
-    """Environment of embedded workers: Dask's defaults, but a task's libraries may use every core."""
+def _worker_environment(threads: int) -> dict[str, str]:
+    """Environment of embedded workers: Dask's defaults, with ``threads`` OpenMP/BLAS threads per task.
+
+    The workers share this machine's cores: one thread per core in all. More threads than
+    cores made OpenMP models (histogram gradient boosting, LightGBM) spin-wait on each other:
+    a boosting fit beside another model's took 8-12 times its time alone on 2 cores, while one
+    thread is as fast as two on tables of a few thousand rows (``bench/bench_budget.py``).
+    """
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
-    threads = str(cores)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        environ[name] = threads
+        environ[name] = str(threads)
     environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return environ
 
 
 def _start_embedded() -> tuple[Client, LocalCluster]:
     cores = os.cpu_count() or 1
+    workers = embedded_size(cores)
     settings = {
-        "distributed.nanny.pre-spawn-environ": _worker_environment(cores),
+        "distributed.nanny.pre-spawn-environ": _worker_environment(max(1, cores // workers)),
         # A task whose worker died is not retried: it would most likely kill the next one too.
         "distributed.scheduler.allowed-failures": 0,
         # One task per worker: the rest wait at the scheduler, so Stop can cancel them and a dead
@@ -127,7 +133,7 @@ def _start_embedded() -> tuple[Client, LocalCluster]:
     }
     with dask.config.set(settings):
         cluster = LocalCluster(
-            n_workers=embedded_size(cores),
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",  # any free port (8787 may be another cluster's)
