@@ -24,7 +24,7 @@ def tables():
 
 
 def test_suite_has_ten_tables_of_every_task(tables):
-    assert len(tables.TABLES) >= 10
+    assert len([t for t in tables.TABLES if not t.extra]) >= 10
     assert len({t.name for t in tables.TABLES}) == len(tables.TABLES)
     assert {t.task for t in tables.TABLES} == {"binary classification", "multiclass classification", "regression"}
     assert {t.metric for t in tables.TABLES} == {"roc_auc", "f1_macro", "r2"}
