@@ -244,6 +244,7 @@ def app_run(table, seed: int) -> tuple[dict, object]:
     from core.split import SplitConfig
     from core.target import Task, default_features
     from core.training import ModelRun, TrainedModel, best_model, make_request, run_training, suggested_setup
+    from core.training.views import by_cross_validation, choice_score
 
     raw, target = quality_tables.load(table)
     frame = load_file(raw.to_csv(index=False).encode(), "table.csv").frame  # as an upload would read it
@@ -259,6 +260,9 @@ def app_run(table, seed: int) -> tuple[dict, object]:
     results = run_training(request)
     seconds = time.perf_counter() - started
     chosen = best_model(results, task, request.metric)
+    trained = [r for r in results if isinstance(r, TrainedModel)]
+    cross_validated = by_cross_validation(results, request.ranking)
+    judged = {r.name: round(float(choice_score(r, request.ranking, cross_validated)), 4) for r in trained}
     scored = {r.name: res.test_scores(r, request) for r in results if isinstance(r, TrainedModel)}
     tests = {name: round(float(scores.get(table.metric, float("nan"))), 4) for name, scores in scored.items()}
     oracle = max(tests, key=lambda n: tests[n])
@@ -273,6 +277,7 @@ def app_run(table, seed: int) -> tuple[dict, object]:
         # The chosen model's test score by the metric the run ranked by (what the choice optimised).
         "score_ranked": round(float(scored[chosen.name].get(request.metric, float("nan"))), 4),
         "tests": tests,  # every trained model's test score (on the refit only for the chosen one)
+        "judged": judged,  # what the choice saw: each model's CV mean or validation score, ranking metric
         "oracle": oracle,
         "oracle_score": tests[oracle],
         "failed": [r.name for r in results if not isinstance(r, TrainedModel)],
