@@ -476,7 +476,7 @@ def summarise(table, runs: list[dict]) -> dict:
 
 
 HEADER = (
-    f"{'table':24s} {'rows':>6s} {'cols':>4s} {'metric':8s} | {'app model':34s} {'score':>7s} {'secs':>6s} | "
+    f"{'table':24s} {'rows':>6s} {'cols':>4s} {'metric':8s} | {'app model':42s} {'score':>7s} {'secs':>6s} | "
     f"{'reference':22s} {'score':>7s} {'secs':>6s} | {'diff':>7s}  goal: diff >= -{TOLERANCE}, secs <= ref"
 )
 
@@ -485,7 +485,7 @@ def show_summary(s: dict) -> None:
     why = [] if s["score_ok"] else ["score"]
     why += [] if s["time_ok"] else ["time"]
     print(
-        f"{s['table']:24s} {s['rows']:6d} {s['features']:4d} {s['metric']:8s} | {s['app_model'][:34]:34s} "
+        f"{s['table']:24s} {s['rows']:6d} {s['features']:4d} {s['metric']:8s} | {s['app_model'][:42]:42s} "
         f"{s['app_score']:7.4f} {s['app_seconds']:6.1f} | {s['reference_model'][:22]:22s} {s['reference_score']:7.4f} "
         f"{s['reference_seconds']:6.1f} | {s['diff']:+7.4f}  {s['status']}{' (' + ', '.join(why) + ')' if why else ''}",
         flush=True,
