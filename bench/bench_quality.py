@@ -43,9 +43,10 @@ per table, on the means over the seeds: the app's score at most 0.005 below the 
 also prints the app's ranking metric and the best test score any of its models reached (the "oracle",
 which no honest choice can know) and the reference's CV means. Seconds are wall time on a shared
 machine: compare the two sides of one run, not runs. Both sides run in this process with the same threads
-(the forests use every core, LightGBM one thread per physical core as the app's does), and the bench sets
-``OMP_WAIT_POLICY=PASSIVE`` unless it is set: spinning OpenMP threads made one boosting fit 40 times
-slower when other work shared the cores.
+(the forests use every core), and the bench gives OpenMP one thread (``OMP_NUM_THREADS=1`` unless it
+is set), as the app's embedded workers have (``core.engine``): spinning OpenMP threads made one boosting
+fit 40 times slower when other work shared the cores, and sleeping ones (``OMP_WAIT_POLICY=PASSIVE``)
+made it 4 times slower on a quiet machine.
 
 Usage: ``python bench/bench_quality.py [--no-keras] [--keras-epochs N] [--alternatives] [--seed 42] [--json]``
        ``python bench/bench_quality.py --suite [--seeds 1 2 3] [--only NAME ...] [--quiet] [--json]``
@@ -64,8 +65,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # OpenMP threads (gradient boosting) that spin while they wait slowed a fit 40-fold on a machine whose cores
-# other work shares; waiting threads that sleep keep both sides' seconds comparable. Read when OpenMP loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# other work shares; one thread, as the app's workers have, keeps both sides' seconds comparable.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
