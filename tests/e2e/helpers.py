@@ -138,10 +138,22 @@ def choose(selectbox: Locator, text: str) -> None:
 def open_settings(page: Page, label: str) -> None:
     """Open the settings expander of one model on the Models page."""
     # Clicked while a rerun is still drawing, the expander would be replaced by a closed one.
-    wait_idle(page)
+    # Under load a rerun can still redraw it closed after the click: then wait and click once more.
     expander = page.get_by_test_id("stExpander").filter(has_text=f"{label} settings")
-    expander.locator("summary").first.click()  # its own header, not the nested "Advanced settings" one
-    expect(expander.locator("details").first).to_have_attribute("open", "")
+    details = expander.locator("details").first
+    for attempt in range(3):
+        wait_idle(page)
+        if details.get_attribute("open") is None:
+            expander.locator("summary").first.click()  # its own header, not the nested "Advanced settings" one
+        try:
+            expect(details).to_have_attribute("open", "", timeout=3_000)
+            wait_idle(page)
+            if details.get_attribute("open") is not None:
+                return
+        except AssertionError:
+            if attempt == 2:
+                raise
+    expect(details).to_have_attribute("open", "")
 
 
 def set_number(page: Page, key: str, value: int) -> None:
