@@ -2,7 +2,8 @@
 
 The app is driven headless with ``streamlit.testing.v1.AppTest`` (the real pages, session
 state, the Dask cluster of ``core.engine``): upload a generated CSV, keep the suggested
-target and plan, choose one model on the Models page, press Train, then rerun the Train
+target and plan, turn cross-validation, the log-target twins and the time budget off (so the
+app fits what the script fits), choose one model on the Models page, press Train, then rerun the Train
 page every second, as its polling fragment does, until the run has ended. The time is from
 the click to the run's end (the app adds the baseline, which trains beside it).
 
@@ -136,6 +137,11 @@ def on_models(csv: str):
     at.button(key="target_confirm").click().run()
     at.switch_page("pages/clean.py").run()
     at.switch_page("pages/models.py").run()
+    # The same fit as the script's: no cross-validation folds, no log-target twins, no time budget.
+    at.selectbox(key="models_cv").set_value(0).run()
+    if at.session_state["models_log_target"] if "models_log_target" in at.session_state else False:
+        at.checkbox(key="models_log_target").uncheck().run()
+    at.selectbox(key="models_budget").set_value(0).run()
     assert not at.exception, at.exception
     return at
 
