@@ -5,11 +5,9 @@ Training runs, tuning searches and explanations are tasks on a
 person's session never slows a fit, and a run can use more than one machine:
 
 * **By default** an embedded :class:`~distributed.LocalCluster` of worker
-  processes on this machine, started at the first run (:func:`warm_up` can start it earlier),
-  never at start-up, and
-  sized to it (:func:`embedded_size`). A worker runs one task at a time; the
-  task's own libraries (OpenMP in LightGBM and histogram boosting, TensorFlow)
-  may use every core, as they would in a plain script.
+  processes on this machine, started at the first run, never at start-up, and
+  sized to it (:func:`embedded_size`). A worker runs one task at a time, with
+  cores ÷ workers OpenMP/BLAS threads (see :func:`_worker_environment`).
 * **With a scheduler address** set the way Dask users already set it —
   ``DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in Dask's configuration
   files — the same tasks run on that cluster. Its workers need this project's
@@ -53,7 +51,6 @@ CONNECT_TIMEOUT_S = 10
 _lock = threading.Lock()
 _client: Client | None = None
 _cluster: LocalCluster | None = None
-_warming = threading.Event()
 
 
 class WorkerLost(DashboardError):
@@ -169,22 +166,6 @@ def client() -> Client:
         return _client
 
 
-def warm_up() -> None:
-    """Start the cluster in the background (the Models page calls it), so the first Train click does not wait.
-
-    Does nothing when it is already up; a failure here is not reported (the run will say it).
-    """
-    if _client is not None or _warming.is_set():
-        return
-    _warming.set()
-
-    def start() -> None:
-        with contextlib.suppress(Exception):
-            client()
-
-    threading.Thread(target=start, name="engine-warm-up", daemon=True).start()
-
-
 def info() -> EngineInfo:
     """Where work runs, without starting anything."""
     address = configured_address()
@@ -201,7 +182,6 @@ def shutdown() -> None:
     with _lock:
         client_, cluster = _client, _cluster
         _client = _cluster = None
-        _warming.clear()
     with contextlib.suppress(Exception):
         if client_ is not None:
             client_.close()

@@ -221,11 +221,3 @@ def test_a_worker_process_re_importing_the_app_file_does_not_run_the_app():
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False", "the app ran inside a worker process"
-
-
-def test_warming_up_starts_the_cluster_in_the_background_once():
-    engine.shutdown()
-    engine.warm_up()
-    engine.warm_up()  # a second call while it starts does nothing
-    wait_for(lambda: engine.info().started, 120, "the cluster to start")
-    assert engine.info().embedded and engine.info().workers >= 1
