@@ -502,3 +502,26 @@ def test_a_skewed_price_is_also_tried_on_its_log_and_scored_on_its_own_scale():
 
     assert twin.scores["r2"] == pytest.approx(r2_score(y_valid, predicted)), "scored in euros, not in logs"
     assert twin.scores["mae"] == pytest.approx(mean_absolute_error(y_valid, predicted))
+
+
+@pytest.mark.parametrize(
+    ("dataset", "target", "task", "key", "metric"),
+    [
+        ("breast_cancer", "diagnosis", Task.BINARY, "lightgbm_clf", "validation ROC-AUC"),
+        ("iris", "species", Task.MULTICLASS, "lightgbm_clf", None),
+        ("diabetes", "disease_progression", Task.REGRESSION, "lightgbm_reg", "validation R²"),
+    ],
+)
+def test_lightgbm_curve_ends_at_the_models_validation_score(dataset, target, task, key, metric):
+    """The curve comes from the booster's own running validation predictions: its last point is the score."""
+    req = request_for(dataset, target, task, [ModelRun(key, "LGBM", {"n_estimators": 40})])
+    seen: list[ev.Event] = []
+    results = run_training(req, seen.append)
+    steps = [e for e in seen if isinstance(e, ev.StepEnded) and e.model == "LGBM"]
+    assert len(steps) == 10 and steps[-1].metrics["n_estimators"] == 40
+    label = metric or next(k for k in steps[-1].metrics if k.startswith("validation"))
+    final = results[-1].scores[req.ranking.key]
+    assert steps[-1].metrics[label] == pytest.approx(final)
+    assert not hasattr(results[-1].pipeline.steps[-1][1], "best_iteration_") or results[-1].pipeline.steps[-1][
+        1
+    ].n_estimators_ == 40  # watching the rows never stopped growth early

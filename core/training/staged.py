@@ -126,6 +126,13 @@ def _fit_warm(
 def _fit_with_callbacks(
     inner, size_param: str, Xt, yt, Xv, yv, task: Task, name: str, listener, should_stop, metric: Metric, positive=None
 ) -> None:
+    """LightGBM: one fit, the curve from the validation predictions the booster keeps up to date.
+
+    With the validation rows as an ``eval_set``, LightGBM adds each new tree's output to their
+    predictions as it grows; a metric function keeps the latest, and the stage callback scores
+    them. Predicting the rows afresh at every stage cost a quarter of a one-thread fit on a
+    3,000-row table. The fitted model is the same (no early stopping, the rows only watched).
+    """
     from lightgbm.callback import EarlyStopException
 
     total = int(inner.get_params()[size_param])
@@ -133,11 +140,17 @@ def _fit_with_callbacks(
     every = max(1, total // steps)
 
     classes = np.unique(np.asarray(yt)) if task.is_classification else None
+    latest: dict[str, np.ndarray] = {}
+
+    def watch(y_true, y_pred):  # LightGBM's predictions for the validation rows, after this tree
+        latest["pred"] = y_pred
+        return "watched", 0.0, True
 
     def report(env) -> None:
         grown = env.iteration + 1
         if grown % every == 0 or grown == total:
-            value = _booster_score(env.model.predict(Xv), yv, classes, task, metric, positive)
+            raw = latest["pred"] if "pred" in latest else env.model.predict(Xv)
+            value = _booster_score(np.asarray(raw), yv, classes, task, metric, positive)
             listener(
                 ev.StepEnded(
                     model=name,
@@ -149,7 +162,13 @@ def _fit_with_callbacks(
             if should_stop() and grown < total:
                 raise EarlyStopException(env.iteration, env.evaluation_result_list)
 
-    inner.fit(Xt, yt, callbacks=[report])
+    # A validation label the training rows lack would stop LightGBM's label encoder: predict afresh then.
+    watched = classes is None or set(np.unique(np.asarray(yv))) <= set(classes)
+    extra = {"eval_set": [(Xv, yv)], "eval_metric": watch} if watched else {}
+    with warnings.catch_warnings():
+        # LightGBM 4.7 prefers eval_X/eval_y, but its classifier encodes the labels of eval_set only.
+        warnings.filterwarnings("ignore", message="The argument 'eval_set' is deprecated")
+        inner.fit(Xt, yt, callbacks=[report], **extra)
 
 
 def _booster_score(raw: np.ndarray, yv, classes, task: Task, metric: Metric, positive=None) -> float:
