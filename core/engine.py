@@ -7,7 +7,8 @@ person's session never slows a fit, and a run can use more than one machine:
 * **By default** an embedded :class:`~distributed.LocalCluster` of worker
   processes on this machine, started at the first run, never at start-up, and
   sized to it (:func:`embedded_size`). A worker runs one task at a time, with
-  cores ÷ workers OpenMP/BLAS threads (see :func:`_worker_environment`).
+  cores ÷ workers OpenMP/BLAS threads (see :func:`_worker_environment`), or
+  every core of its machine when its task fits alone there (:func:`cores_for_task`).
 * **With a scheduler address** set the way Dask users already set it —
   ``DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in Dask's configuration
   files — the same tasks run on that cluster. Its workers need this project's
@@ -47,6 +48,8 @@ STOP_CHECK_S = 0.25
 MIN_WORKER_MEMORY = 2 * 1024**3
 #: Seconds to wait for a cluster named by address before saying it cannot be reached.
 CONNECT_TIMEOUT_S = 10
+#: Ends the key of a task too light to share cores with (a run's baseline, the guard checks).
+LIGHT = "-light"
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -110,6 +113,55 @@ def _worker_environment(threads: int) -> dict[str, str]:
         environ[name] = str(threads)
     environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return environ
+
+
+def _host(address: str) -> str:
+    """The machine of a worker address (``tcp://10.0.0.5:40123`` → ``10.0.0.5``)."""
+    return address.split("://")[-1].rsplit(":", 1)[0]
+
+
+def task_threads(cores: int, own: str, address: str, processing: dict, alone: bool) -> int | None:
+    """OpenMP/BLAS threads for the task ``own`` running on the worker at ``address``; None: the worker's default.
+
+    A task that is the only fit of its run (``alone``) and finds no other fit running on its
+    machine (``processing``: the scheduler's worker address → task keys; :data:`LIGHT` tasks do not
+    count) gets all ``cores``, as a plain script would. Otherwise it keeps the worker's share
+    (cores ÷ workers): two OpenMP fits that each take every core spin-wait on each other.
+    """
+    if not alone:
+        return None
+    host = _host(address)
+    beside = [
+        key
+        for worker, keys in processing.items()
+        if _host(worker) == host
+        for key in keys
+        if str(key) != own and not str(key).endswith(LIGHT)
+    ]
+    return None if beside else cores
+
+
+@contextlib.contextmanager
+def cores_for_task(alone: bool):
+    """On a worker, around a fit: its machine's cores when it fits alone there (:func:`task_threads`).
+
+    Decided once, when the fit starts; a fit started later beside it keeps its share. Outside a
+    worker (scripts, tests calling the work directly) nothing changes.
+    """
+    from distributed import get_client, get_worker
+    from threadpoolctl import threadpool_limits
+
+    try:
+        worker = get_worker()
+        own = str(worker.get_current_task())
+        threads = task_threads(os.cpu_count() or 1, own, worker.address, get_client().processing(), alone)
+    except Exception:  # not on a worker, or the scheduler did not answer: the worker's default
+        threads = None
+    if threads is None:
+        yield
+        return
+    with threadpool_limits(limits=threads):
+        yield
 
 
 def _start_embedded() -> tuple[Client, LocalCluster]:
@@ -267,9 +319,10 @@ class Channel:
 
 
 def run_remote(work: Callable, channel: Channel) -> Any:
-    """On a worker: run ``work(listen, should_stop, keep)`` with the channel's ends."""
+    """On a worker: run ``work(listen, should_stop, keep)`` with the channel's ends (the machine's cores when alone)."""
     try:
-        return work(channel.listen, channel.should_stop, channel.keep)
+        with cores_for_task(alone=True):
+            return work(channel.listen, channel.should_stop, channel.keep)
     finally:
         with contextlib.suppress(Exception):
             if channel._queue is not None:

@@ -522,6 +522,7 @@ def test_lightgbm_curve_ends_at_the_models_validation_score(dataset, target, tas
     label = metric or next(k for k in steps[-1].metrics if k.startswith("validation"))
     final = results[-1].scores[req.ranking.key]
     assert steps[-1].metrics[label] == pytest.approx(final)
-    assert not hasattr(results[-1].pipeline.steps[-1][1], "best_iteration_") or results[-1].pipeline.steps[-1][
-        1
-    ].n_estimators_ == 40  # watching the rows never stopped growth early
+    assert (
+        not hasattr(results[-1].pipeline.steps[-1][1], "best_iteration_")
+        or results[-1].pipeline.steps[-1][1].n_estimators_ == 40
+    )  # watching the rows never stopped growth early

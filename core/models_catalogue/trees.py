@@ -9,13 +9,6 @@ from core.params import ChoiceParam, FloatParam, IntParam, ParamSpec
 from core.target import Task
 
 
-def _physical_cores() -> int:
-    """Threads for LightGBM: its docs advise one per physical core, not per hyper-thread."""
-    import joblib
-
-    return max(1, joblib.cpu_count(only_physical_cores=True))
-
-
 def _n_estimators(default: int, high: int = 2000) -> IntParam:
     return IntParam(
         name="n_estimators",
@@ -226,7 +219,9 @@ def _build_lightgbm(task: Task, p: dict, seed: int, class_weight: str | None = N
         **p,
         "subsample_freq": 1 if p["subsample"] < 1 else 0,  # LightGBM ignores subsample unless bagging is on
         "random_state": seed,
-        "n_jobs": _physical_cores(),
+        # OpenMP's thread count: on a worker its share of the cores, or all when it fits alone there
+        # (core.engine.cores_for_task); a fixed count would spin-wait beside another fit.
+        "n_jobs": 0,
         "verbose": -1,
     }
     if task.is_classification:

@@ -22,6 +22,9 @@ from core.schema import Role
 from core.split import Split, SplitConfig, make_split
 from core.target import Task, class_limit, log_target_advice, resolve_positive
 
+#: The model key of the baseline every supervised run trains as its yardstick.
+BASELINE = "baseline"
+
 
 @dataclass(frozen=True)
 class ModelRun:
@@ -237,8 +240,8 @@ def make_request(
     leakage = scan(rows.iloc[split.train], target, task, kept, plan.roles_after(roles), seed=setup.split.seed)
     metric = setup.metric or default_ranking(task, rows[target] if target is not None else None)[0]
     models = with_log_target(list(setup.models), task, setup.options)
-    if task != Task.CLUSTERING and not any(m.key == "baseline" for m in models):
-        models.insert(0, ModelRun("baseline", "Baseline", {}))
+    if task != Task.CLUSTERING and not any(m.key == BASELINE for m in models):
+        models.insert(0, ModelRun(BASELINE, "Baseline", {}))
     if not models:
         raise DashboardError("Choose at least one model to train.")
     positive = resolve_positive(rows[target], positive) if task == Task.BINARY else None

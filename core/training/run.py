@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,7 +20,7 @@ from core.jobs import BackgroundJob, explain_failure
 from core.target import Task
 from core.training.choose import STOPPED, choose, finish, not_refitted, refit
 from core.training.fit import ended, train_model
-from core.training.request import ModelFailure, ModelRun, Refit, TrainedModel, TrainingRequest
+from core.training.request import BASELINE, ModelFailure, ModelRun, Refit, TrainedModel, TrainingRequest
 
 
 def run_training(
@@ -62,9 +63,15 @@ def _run_ended(results: list, stopped: bool, started: float) -> ev.Event:
 def _train_on_worker(
     request: TrainingRequest, run: ModelRun, index: int, channel: engine.Channel
 ) -> TrainedModel | ModelFailure:
-    """One cluster task: one model of a run, reporting through the job's channel."""
+    """One cluster task: one model of a run, reporting through the job's channel.
+
+    The only model of its run besides the baseline may use every core of its machine when no
+    other fit runs there (:func:`core.engine.cores_for_task`).
+    """
     channel.listen(ev.ModelStarted(model=run.name, index=index, total=len(request.models)))
-    return train_model(request, run, channel.listen, channel.should_stop)
+    alone = sum(r.key != BASELINE for r in request.models) == 1
+    with engine.cores_for_task(alone):
+        return train_model(request, run, channel.listen, channel.should_stop)
 
 
 def _check_on_worker(trained: TrainedModel, request: TrainingRequest) -> list:
@@ -74,7 +81,8 @@ def _check_on_worker(trained: TrainedModel, request: TrainingRequest) -> list:
 
 def _refit_on_worker(trained: TrainedModel, request: TrainingRequest) -> TrainedModel:
     """One cluster task: the chosen model refitted on training + validation rows."""
-    return refit(trained, request)
+    with engine.cores_for_task(alone=True):
+        return refit(trained, request)
 
 
 # --------------------------------------------------------------------------- the job
@@ -128,6 +136,7 @@ class TrainingJob(BackgroundJob):
         self.checking = True
         self.refitting: str | None = None  # the chosen model's name while it is refitted
         self._shared: Future | None = None  # the request, scattered to the cluster for this run
+        self._held: dict[str, Future] = {}  # each finished model, still on the worker that trained it
         super().__init__()  # the work is _execute: one cluster task per model
 
     def _execute(self) -> list[TrainedModel | ModelFailure]:
@@ -140,7 +149,13 @@ class TrainingJob(BackgroundJob):
         self._shared = client.scatter(request, hash=False, broadcast=True)
         futures = {
             client.submit(
-                _train_on_worker, self._shared, run, index, channel, key=f"{channel.name}-{index}", pure=False
+                _train_on_worker,
+                self._shared,
+                run,
+                index,
+                channel,
+                key=f"{channel.name}-{index}{engine.LIGHT if run.key == BASELINE else ''}",
+                pure=False,
             ): run
             for index, run in enumerate(request.models)
         }
@@ -159,6 +174,8 @@ class TrainingJob(BackgroundJob):
                 result = ModelFailure(run.name, run.key, err.user_message)
             except Exception as exc:  # the task itself broke (not the model): that model fails, the run goes on
                 result = ModelFailure(run.name, run.key, explain_failure(exc))
+            if isinstance(result, TrainedModel):
+                self._held[run.name] = future
             self._keep(result)
             self._listen(ended(result))
 
@@ -179,7 +196,7 @@ class TrainingJob(BackgroundJob):
         finally:
             self.refitting = None
             self.checking = False
-            self._shared = None  # the cluster may forget the rows
+            self._shared, self._held = None, {}  # the cluster may forget the rows and the models
         snap = self.snapshot()
         if self._after_hook is None:
             return
@@ -202,7 +219,7 @@ class TrainingJob(BackgroundJob):
         best = choice.model
         wanted = request.task != Task.CLUSTERING and status == "finished"
         self.refitting = best.name if wanted else None  # said first: the Results page holds the test score back
-        checks = None if best.checks is not None else self._submit(_check_on_worker, best)
+        checks = None if best.checks is not None else self._submit(_check_on_worker, best, light=True)
         refitted = self._submit(_refit_on_worker, best) if wanted else None
         if checks is not None:
             with contextlib.suppress(Exception):  # checks that fail leave the model without checks
@@ -221,11 +238,18 @@ class TrainingJob(BackgroundJob):
         with self._lock:
             self._results = [done if r is best else r for r in self._results]
 
-    def _submit(self, task: Callable, best: TrainedModel) -> Any:
-        """``task(best, request)`` on the cluster (the request is already there), or a thunk here without it."""
+    def _submit(self, task: Callable, best: TrainedModel, light: bool = False) -> Any:
+        """``task(best, request)`` on the cluster (the request is already there), or a thunk here without it.
+
+        The model goes as the future of the task that trained it, so it moves between workers instead
+        of travelling up from this process again. A ``light`` task does not count as a fit beside
+        another (:func:`core.engine.task_threads`).
+        """
         if self._shared is None:
             return lambda: task(best, self.request)
-        return engine.client().submit(task, best, self._shared, pure=False)
+        key = f"{task.__name__}-{uuid.uuid4().hex}{engine.LIGHT if light else ''}"
+        model = self._held.get(best.name, best)
+        return engine.client().submit(task, model, self._shared, key=key, pure=False)
 
     def _gather(self, pending: Any, what: str) -> Any:
         return engine.result_of(pending, what) if isinstance(pending, Future) else pending()
