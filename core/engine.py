@@ -8,7 +8,7 @@ person's session never slows a fit, and a run can use more than one machine:
   processes on this machine, started at the first run, never at start-up, and
   sized to it (:func:`embedded_size`). A worker runs one task at a time, with
   cores ÷ workers OpenMP/BLAS threads (see :func:`_worker_environment`), or
-  every core of its machine when its task fits alone there (:func:`cores_for_task`).
+  the idle cores of its machine when its task fits alone there (:func:`cores_for_task`).
 * **With a scheduler address** set the way Dask users already set it —
   ``DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in Dask's configuration
   files — the same tasks run on that cluster. Its workers need this project's
@@ -50,6 +50,8 @@ MIN_WORKER_MEMORY = 2 * 1024**3
 CONNECT_TIMEOUT_S = 10
 #: Ends the key of a task too light to share cores with (a run's baseline, the guard checks).
 LIGHT = "-light"
+#: How long a fit that may take every core first looks at how busy its machine is (seconds).
+IDLE_SAMPLE_S = 0.05
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -120,13 +122,16 @@ def _host(address: str) -> str:
     return address.split("://")[-1].rsplit(":", 1)[0]
 
 
-def task_threads(cores: int, own: str, address: str, processing: dict, alone: bool) -> int | None:
+def task_threads(
+    cores: int, own: str, address: str, processing: dict, alone: bool, idle: float | None = None
+) -> int | None:
     """OpenMP/BLAS threads for the task ``own`` running on the worker at ``address``; None: the worker's default.
 
     A task that is the only fit of its run (``alone``) and finds no other fit running on its
     machine (``processing``: the scheduler's worker address → task keys; :data:`LIGHT` tasks do not
-    count) gets all ``cores``, as a plain script would. Otherwise it keeps the worker's share
-    (cores ÷ workers): two OpenMP fits that each take every core spin-wait on each other.
+    count) gets the cores that are idle there (``idle``, all ``cores`` when unknown), as a plain
+    script would use them. Otherwise it keeps the worker's share (cores ÷ workers): two OpenMP fits
+    that each take every core spin-wait on each other, and so does one beside other people's work.
     """
     if not alone:
         return None
@@ -138,25 +143,45 @@ def task_threads(cores: int, own: str, address: str, processing: dict, alone: bo
         for key in keys
         if str(key) != own and not str(key).endswith(LIGHT)
     ]
-    return None if beside else cores
+    if beside:
+        return None
+    granted = cores if idle is None else min(cores, int(idle + 0.5))
+    return granted if granted > 1 else None
+
+
+def idle_cores(cores: int) -> float:
+    """How many of this machine's cores nothing else is using, over :data:`IDLE_SAMPLE_S`."""
+    import psutil
+
+    return cores * (1.0 - psutil.cpu_percent(interval=IDLE_SAMPLE_S) / 100.0)
+
+
+def _worker_view() -> tuple[str, str, dict]:
+    """On a worker: the running task's key, the worker's address and what every worker is processing."""
+    from distributed import get_client, get_worker
+
+    worker = get_worker()
+    return str(worker.get_current_task()), worker.address, get_client().processing()
 
 
 @contextlib.contextmanager
 def cores_for_task(alone: bool):
-    """On a worker, around a fit: its machine's cores when it fits alone there (:func:`task_threads`).
+    """On a worker, around a fit: the idle cores of its machine when it fits alone there (:func:`task_threads`).
 
     Decided once, when the fit starts; a fit started later beside it keeps its share. Outside a
     worker (scripts, tests calling the work directly) nothing changes.
     """
-    from distributed import get_client, get_worker
     from threadpoolctl import threadpool_limits
 
-    try:
-        worker = get_worker()
-        own = str(worker.get_current_task())
-        threads = task_threads(os.cpu_count() or 1, own, worker.address, get_client().processing(), alone)
-    except Exception:  # not on a worker, or the scheduler did not answer: the worker's default
-        threads = None
+    threads = None
+    if alone:
+        try:
+            own, address, processing = _worker_view()
+            cores = os.cpu_count() or 1
+            if task_threads(cores, own, address, processing, alone) is not None:  # worth looking at the load
+                threads = task_threads(cores, own, address, processing, alone, idle_cores(cores))
+        except Exception:  # not on a worker, or the scheduler did not answer: the worker's default
+            threads = None
     if threads is None:
         yield
         return

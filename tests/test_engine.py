@@ -61,29 +61,48 @@ def test_the_address_is_read_from_dasks_own_configuration(monkeypatch):
     assert engine.configured_address() is None
 
 
-def test_a_fit_alone_on_its_machine_gets_every_core_and_shares_them_otherwise():
+def test_a_fit_alone_on_its_machine_gets_its_idle_cores_and_shares_them_otherwise():
     here = "tcp://10.0.0.5:4001"
     beside = {here: ("mine",), "tcp://10.0.0.5:4002": ("other-run-3",), "tcp://10.0.0.9:4003": ("far",)}
     assert engine.task_threads(8, "mine", here, beside, alone=True) is None, "another fit on this machine"
     light = {here: ("mine",), "tcp://10.0.0.5:4002": (f"run-0{engine.LIGHT}",), "tcp://10.0.0.9:4003": ("far",)}
     assert engine.task_threads(8, "mine", here, light, alone=True) == 8, "a baseline or a fit on another machine"
     assert engine.task_threads(8, "mine", here, light, alone=False) is None, "its own run fits beside it"
+    assert engine.task_threads(8, "mine", here, light, alone=True, idle=5.8) == 6, "other people's work"
+    assert engine.task_threads(2, "mine", here, light, alone=True, idle=0.3) is None, "a busy machine: the share"
+
+
+def _omp_blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_cores_for_task_sets_the_threads_it_decides(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setattr(engine, "_worker_view", lambda: ("mine", "tcp://10.0.0.5:1", {"tcp://10.0.0.5:1": ("mine",)}))
+    monkeypatch.setattr(engine, "idle_cores", lambda cores: 1.9)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
+    with threadpool_limits(limits=1):  # a worker's share on 2 cores
+        with engine.cores_for_task(alone=True):
+            assert _omp_blas_threads() == 2
+        monkeypatch.setattr(engine, "idle_cores", lambda cores: 0.4)
+        with engine.cores_for_task(alone=True):
+            assert _omp_blas_threads() == 1, "a busy machine keeps the share"
 
 
 def _blas_threads(alone: bool) -> int:
-    from threadpoolctl import threadpool_info
-
     with engine.cores_for_task(alone):
-        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return _omp_blas_threads()
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: every share is the whole machine")
-def test_on_the_cluster_a_lone_fit_takes_the_cores_a_fit_beside_another_its_share():
+def test_on_the_cluster_a_fit_beside_another_keeps_its_share():
     cluster = engine.client()
-    cores = os.cpu_count()
-    share = max(1, cores // engine.embedded_size())
-    assert cluster.submit(_blas_threads, True, pure=False).result() == cores
+    share = max(1, os.cpu_count() // engine.embedded_size())
     assert cluster.submit(_blas_threads, False, pure=False).result() == share
+    assert share <= cluster.submit(_blas_threads, True, pure=False).result() <= os.cpu_count()
     busy = cluster.submit(time.sleep, 5, key="other-session-fit", pure=False)
     wait_for(lambda: any("other-session-fit" in keys for keys in cluster.processing().values()), what="the fit")
     assert cluster.submit(_blas_threads, True, pure=False).result() == share
