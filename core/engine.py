@@ -150,10 +150,19 @@ def task_threads(
 
 
 def idle_cores(cores: int) -> float:
-    """How many of this machine's cores nothing else is using, over :data:`IDLE_SAMPLE_S`."""
+    """How many of this machine's cores other people's work leaves free, over :data:`IDLE_SAMPLE_S`.
+
+    The worker's parent (the app's own process, for the embedded cluster) does not count: the page
+    that has just sent the run is still drawing when its fit starts.
+    """
     import psutil
 
-    return cores * (1.0 - psutil.cpu_percent(interval=IDLE_SAMPLE_S) / 100.0)
+    parent = psutil.Process(os.getppid())
+    parent.cpu_percent(None)
+    psutil.cpu_percent(None)
+    time.sleep(IDLE_SAMPLE_S)
+    busy = psutil.cpu_percent(None) / 100.0 * cores - parent.cpu_percent(None) / 100.0
+    return max(0.0, cores - busy)
 
 
 def _worker_view() -> tuple[str, str, dict]:
