@@ -316,7 +316,6 @@ def _plain(frame, kinds: dict[str, list[str]]):
 
 def reference_models(task, kinds: dict[str, list[str]], seed: int) -> dict:
     """Plain scikit-learn + LightGBM with strong defaults: a scaled linear model, a forest and two boosters."""
-    import joblib
     from lightgbm import LGBMClassifier, LGBMRegressor
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import (
@@ -368,7 +367,7 @@ def reference_models(task, kinds: dict[str, list[str]], seed: int) -> dict:
         "subsample_freq": 1,
         "colsample_bytree": 0.8,
         "random_state": seed,
-        "n_jobs": joblib.cpu_count(only_physical_cores=True),  # as the app's LightGBM
+        "n_jobs": 0,  # OpenMP's thread count, as the app's LightGBM
         "verbose": -1,
     }
     if task.is_classification:

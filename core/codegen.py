@@ -630,6 +630,7 @@ _BRANCH_WORDS = {
     "scale": "standardise",
     "text": "read values as labels",
     "onehot": "one-hot encode (rare categories grouped)",
+    "ordinal": "categories as codes, which the model splits on directly (rare ones grouped)",
     "parts": "dates as year, month, weekday, (hour,) days",
     "fill": "empty text for missing values",
     "tfidf": "TF-IDF weights of words and word pairs",

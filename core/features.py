@@ -26,7 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import FunctionTransformer
 from sklearn.pipeline import Pipeline as SkPipeline
-from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, PolynomialFeatures, StandardScaler
 
 from core.cleaning import CleaningPlan, MissingRule, apply_type_fixes, learned_steps, outlier_bounds
 from core.errors import DashboardError
@@ -43,6 +43,13 @@ IMBALANCE_METHODS = {
     "oversample": "random oversampling of minority classes (training folds only)",
     "undersample": "random undersampling of majority classes (training folds only)",
 }
+
+
+#: Native categories: codes per categorical column at most (histogram gradient boosting bins every
+#: category in one of its 255 bins); rarer levels share the last code.
+NATIVE_MAX_CATEGORIES = 255
+#: Samplers that make new rows between existing ones: a category code halfway between two is no category.
+SYNTHETIC_SAMPLERS = frozenset({"smote"})
 
 
 @dataclass(frozen=True)
@@ -280,6 +287,7 @@ def build_preprocessor(
     options: FeatureOptions | None = None,
     *,
     dense: bool = False,
+    native_categories: bool = False,
 ) -> list[tuple[str, Any]]:
     """The preprocessing steps (name, transformer) for ``features``.
 
@@ -289,11 +297,12 @@ def build_preprocessor(
         features: Feature columns (the target excluded).
         options: Optional feature engineering.
         dense: Output a dense array (for models that cannot take sparse input).
+        native_categories: Categorical columns become one code column each, first among the
+            model's inputs (:func:`native_category_count` of them), for a model that splits on
+            categories itself; otherwise they are one-hot encoded.
     """
     options = options or FeatureOptions()
-    after = plan.roles_after(roles)
-    dropped = set(plan.drop_columns) | {c for c, r in plan.missing_by_column.items() if r.strategy == "drop_column"}
-    used = [c for c in features if c not in dropped and after.get(c, Role.EMPTY).usable]
+    after, used = _used(plan, roles, features)
     if not used:
         raise DashboardError(
             "No usable feature columns are left after cleaning.",
@@ -316,12 +325,31 @@ def build_preprocessor(
 
                 kwargs = {"columns": step.columns, "method": step.strategy, "threshold": float(step.threshold or 1.5)}
                 steps.append(("remove_outliers", FunctionSampler(func=remove_outliers, validate=False, kw_args=kwargs)))
-    steps.append(("columns", _column_transformer(plan, after, used, ratios, options, dense)))
+    steps.append(("columns", _column_transformer(plan, after, used, ratios, options, dense, native_categories)))
     return steps
 
 
+def _used(plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> tuple[dict[str, Role], list[str]]:
+    """Roles after the plan's type fixes, and the features the model uses (not dropped, of a usable role)."""
+    after = plan.roles_after(roles)
+    dropped = set(plan.drop_columns) | {c for c, r in plan.missing_by_column.items() if r.strategy == "drop_column"}
+    return after, [c for c in features if c not in dropped and after.get(c, Role.EMPTY).usable]
+
+
+def native_category_count(plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> int:
+    """How many code columns lead the model's inputs with ``native_categories`` (one per categorical column)."""
+    after, used = _used(plan, roles, features)
+    return sum(1 for c in used if after[c] == Role.CATEGORICAL)
+
+
 def _column_transformer(
-    plan: CleaningPlan, after: dict[str, Role], used: list[str], ratios: tuple, options: FeatureOptions, dense: bool
+    plan: CleaningPlan,
+    after: dict[str, Role],
+    used: list[str],
+    ratios: tuple,
+    options: FeatureOptions,
+    dense: bool,
+    native: bool = False,
 ) -> ColumnTransformer:
     branches: list[tuple[str, Any, Any]] = []
     groups: dict[tuple, list[str]] = {}
@@ -340,6 +368,8 @@ def _column_transformer(
     ratio_cols = [ratio_name(a, b) for a, b in ratios]
     if ratio_cols:
         groups.setdefault((Role.NUMERIC, "median", None), []).extend(ratio_cols)
+    if native:  # the code columns first, so the model knows them by position
+        groups = dict(sorted(groups.items(), key=lambda item: item[0][0] != Role.CATEGORICAL))
     for i, ((role, strategy, fill), columns) in enumerate(groups.items()):
         name = f"{role.value.replace('-like', '').lower()}{i}"
         if role == Role.NUMERIC:
@@ -349,12 +379,20 @@ def _column_transformer(
             inner.append(("scale", StandardScaler()))
             branches.append((name, SkPipeline(inner), columns))
         elif role == Role.CATEGORICAL:
-            encoder = OneHotEncoder(
-                handle_unknown="infrequent_if_exist",
-                min_frequency=options.min_frequency,
-                max_categories=options.max_categories,
-                sparse_output=not dense,
-            )
+            if native:  # unseen categories become missing, which the model handles
+                encoder = OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=np.nan,
+                    min_frequency=options.min_frequency,
+                    max_categories=NATIVE_MAX_CATEGORIES,
+                )
+            else:
+                encoder = OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    min_frequency=options.min_frequency,
+                    max_categories=options.max_categories,
+                    sparse_output=not dense,
+                )
             branches.append(
                 (
                     name,
@@ -362,7 +400,7 @@ def _column_transformer(
                         [
                             ("text", FunctionTransformer(_to_text, feature_names_out="one-to-one")),
                             ("impute", _imputer(strategy, fill, role)),
-                            ("onehot", encoder),
+                            ("ordinal" if native else "onehot", encoder),
                         ]
                     ),
                     columns,
@@ -412,11 +450,22 @@ def build_pipeline(
     dense: bool = False,
     imbalance: str = "none",
     seed: int = 0,
+    native_categories: bool = False,
 ):
-    """One pipeline: preprocessing from the plan, optional resampler, the estimator."""
+    """One pipeline: preprocessing from the plan, optional resampler, the estimator.
+
+    With ``native_categories`` (a model that splits on categories itself, such as histogram
+    gradient boosting) and no sampler that synthesises rows, categorical columns reach the
+    estimator as codes and its ``categorical_features`` names their positions.
+    """
     from imblearn.pipeline import Pipeline
 
-    steps = build_preprocessor(plan, roles, features, options, dense=dense)
+    native = native_categories and imbalance not in SYNTHETIC_SAMPLERS
+    steps = build_preprocessor(plan, roles, features, options, dense=dense, native_categories=native)
+    codes = native_category_count(plan, roles, features) if native else 0
+    if codes:
+        inner = getattr(estimator, "regressor", estimator)  # a log-target wrapper passes it on when it clones
+        inner.set_params(categorical_features=list(range(codes)))
     sampler = _sampler(imbalance, seed)
     if sampler is not None:
         steps.append(("resample", sampler))

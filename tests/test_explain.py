@@ -56,8 +56,9 @@ def maintenance():
     frame = load_sample("predictive_maintenance").frame.drop(columns="machine_id")
     frame = frame.sample(800, random_state=0).reset_index(drop=True)
     models = [
-        ModelRun("hist_gradient_boosting_clf", "Boosting", {"max_iter": 30}),
+        ModelRun("lightgbm_clf", "Boosting", {"n_estimators": 30}),
         ModelRun("random_forest_clf", "Forest", {"n_estimators": 15}),
+        ModelRun("hist_gradient_boosting_clf", "Native boosting", {"max_iter": 30}),
     ]
     req = frame_request(frame, "failure", Task.BINARY, models)
     return req, trained_models(req)
@@ -157,14 +158,28 @@ def test_linear_attributions_are_coefficients_times_centred_values(houses):
 def test_tree_additivity_in_log_odds_and_in_probability(maintenance):
     req, models = maintenance
     X_valid, _, X_train = splits(req)
-    boost = ce.explain(models["Boosting"], X_valid, X_train, max_rows=ROWS, target="failure")
+    boosting = models["Boosting"]
+    boost = ce.explain(boosting, X_valid, X_train, max_rows=ROWS, target="failure")
     assert boost.output == "log-odds" and boost.output_name == "log-odds of failure = 1"
-    np.testing.assert_allclose(boost.predictions, models["Boosting"].pipeline.decision_function(boost.data), atol=1e-6)
+    margins = boosting.pipeline.steps[-1][1].predict(transform_only(boosting.pipeline, boost.data), raw_score=True)
+    np.testing.assert_allclose(boost.predictions, margins, atol=1e-6)
     forest = ce.explain(models["Forest"], X_valid, X_train, max_rows=ROWS, target="failure")
     assert forest.output == "probability" and forest.output_name == "probability of failure = 1"
     np.testing.assert_allclose(
         forest.predictions, models["Forest"].pipeline.predict_proba(forest.data)[:, 1], atol=1e-6
     )
+
+
+def test_a_model_splitting_on_categories_is_explained_by_permutation_and_says_why(maintenance):
+    """shap's TreeSHAP misreads histogram gradient boosting's category splits: never offered for them."""
+    req, models = maintenance
+    native = models["Native boosting"]
+    assert ce.explainer_kind(native) == "kernel" and ce.explainer_kind(models["Boosting"]) == "tree"
+    X_valid, _, X_train = splits(req)
+    expl = ce.explain(native, X_valid, X_train, max_rows=ROWS, target="failure")
+    assert expl.method.startswith("Permutation") and "splits on categories" in expl.note
+    np.testing.assert_allclose(expl.predictions, native.pipeline.predict_proba(expl.data)[:, 1], atol=1e-6)
+    np.testing.assert_allclose(expl.values.sum(axis=1) + expl.base_value, expl.predictions, atol=1e-6)
 
 
 def test_approximate_tree_mode_is_additive_and_labelled(maintenance):

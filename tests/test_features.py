@@ -155,3 +155,30 @@ def test_date_feature_note_names_every_part_the_model_gets_and_the_risk():
     assert "learn the period rather than the pattern" in note
     assert date_feature_note(["a", "b"]).startswith("'a', 'b' go into")
     assert date_feature_note([]) is None
+
+
+def test_native_categories_reach_the_model_as_leading_codes_it_splits_on():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    n = 1500
+    levels = rng.integers(0, 300, n)  # more levels than the model's 255 bins: the rarest share a code
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=n), "hood": [f"h{v}" for v in levels], "kind": rng.choice(["a", "b"], n)}
+    )
+    y = pd.Series(rng.normal(0, 1, 300)[levels] + frame["x"])
+    roles = {"x": Role.NUMERIC, "hood": Role.CATEGORICAL, "kind": Role.CATEGORICAL}
+    pipe = build_pipeline(
+        CleaningPlan(), roles, ["x", "hood", "kind"], HistGradientBoostingRegressor(max_iter=20), native_categories=True
+    )
+    pipe.fit(frame.iloc[:1200], y.iloc[:1200])
+    model = pipe.steps[-1][1]
+    assert model.categorical_features == [0, 1] and list(model.is_categorical_) == [True, True, False]
+    assert [cols for _, cols in feature_sources(pipe)] == [("hood",), ("kind",), ("x",)]
+    unseen = frame.iloc[1200:].assign(hood="a neighbourhood never seen")
+    assert np.isfinite(pipe.predict(unseen)).all(), "an unseen category is read as missing"
+    smote = build_pipeline(
+        CleaningPlan(), roles, ["x", "kind"], HistGradientBoostingRegressor(), native_categories=True, imbalance="smote"
+    )
+    assert smote.steps[-1][1].categorical_features == "from_dtype", "synthetic rows would get codes between two"
+    assert "onehot" in str(smote.named_steps["columns"].transformers)

@@ -44,6 +44,8 @@ class ModelSpec:
     help: str
     supports_class_weight: bool = False
     accepts_sparse: bool = True
+    #: Splits on categories itself (``categorical_features``): categorical columns reach it as codes.
+    native_categories: bool = False
     staged: bool = False
     recommended: frozenset[Task] = frozenset()
     #: Left out of the Recommended set above this many rows (too slow there).

@@ -291,6 +291,7 @@ MODELS: tuple[ModelSpec, ...] = (
         "histogram version). Among the most accurate models on tables.",
         supports_class_weight=True,
         accepts_sparse=False,
+        native_categories=True,
         staged=True,
     ),
     ModelSpec(
@@ -304,6 +305,7 @@ MODELS: tuple[ModelSpec, ...] = (
         help="Adds small trees one by one, each fixing the previous ones' mistakes (scikit-learn's fast "
         "histogram version). Among the most accurate models on tables.",
         accepts_sparse=False,
+        native_categories=True,
         staged=True,
         recommended=REGRESSION,
     ),

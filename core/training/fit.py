@@ -52,6 +52,7 @@ def build_model_pipeline(request: TrainingRequest, run: ModelRun):
         dense=not spec.accepts_sparse,
         imbalance=request.imbalance if request.task.is_classification else "none",
         seed=request.seed,
+        native_categories=spec.native_categories,
     )
 
 
