@@ -50,6 +50,11 @@ IMBALANCE_METHODS = {
 NATIVE_MAX_CATEGORIES = 255
 #: Samplers that make new rows between existing ones: a category code halfway between two is no category.
 SYNTHETIC_SAMPLERS = frozenset({"smote"})
+#: A model that can split on categories does so when a categorical column has at least this many levels
+#: in the training rows (250 neighbourhoods: R² 0.724 → 0.759; 142 countries: 0.849 → 0.879). Below it,
+#: one-hot loses nothing and keeps exact TreeSHAP, which cannot read category splits: on a table of 81
+#: columns with 3–25 levels each, Permutation SHAP explained 53 rows in the time TreeSHAP explains all.
+NATIVE_MIN_LEVELS = 50
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,12 @@ def _used(plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> tu
     after = plan.roles_after(roles)
     dropped = set(plan.drop_columns) | {c for c, r in plan.missing_by_column.items() if r.strategy == "drop_column"}
     return after, [c for c in features if c not in dropped and after.get(c, Role.EMPTY).usable]
+
+
+def many_levels(frame: pd.DataFrame, plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> bool:
+    """Whether a categorical feature has :data:`NATIVE_MIN_LEVELS` levels or more in ``frame`` (training rows)."""
+    after, used = _used(plan, roles, features)
+    return any(after[c] == Role.CATEGORICAL and c in frame and frame[c].nunique() >= NATIVE_MIN_LEVELS for c in used)
 
 
 def native_category_count(plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> int:

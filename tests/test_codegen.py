@@ -76,7 +76,7 @@ CASES = {
         "breast_cancer", "diagnosis", Task.BINARY, "random_forest_clf", {"n_estimators": 20}, imbalance="class_weight"
     ),
     "hist_boosting_spam_text": Case("spam", "label", Task.BINARY, "hist_gradient_boosting_clf", {"max_iter": 10}),
-    "hist_boosting_house_native_categories": Case(
+    "hist_boosting_house_regression": Case(
         "house_prices", "price", Task.REGRESSION, "hist_gradient_boosting_reg", {"max_iter": 20}
     ),
     "lightgbm_smote_outlier_removal": Case(

@@ -55,6 +55,8 @@ def maintenance():
     """Binary, imbalanced, with a categorical (one-hot) column and missing values."""
     frame = load_sample("predictive_maintenance").frame.drop(columns="machine_id")
     frame = frame.sample(800, random_state=0).reset_index(drop=True)
+    # A site code with 60 levels: enough for histogram gradient boosting to split on categories itself.
+    frame["site"] = [f"site_{i}" for i in np.random.default_rng(0).integers(0, 60, len(frame))]
     models = [
         ModelRun("lightgbm_clf", "Boosting", {"n_estimators": 30}),
         ModelRun("random_forest_clf", "Forest", {"n_estimators": 15}),

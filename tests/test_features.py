@@ -182,3 +182,14 @@ def test_native_categories_reach_the_model_as_leading_codes_it_splits_on():
     )
     assert smote.steps[-1][1].categorical_features == "from_dtype", "synthetic rows would get codes between two"
     assert "onehot" in str(smote.named_steps["columns"].transformers)
+
+
+def test_native_categories_are_worth_it_only_for_many_levels():
+    from core.features import NATIVE_MIN_LEVELS, many_levels
+
+    roles = {"x": Role.NUMERIC, "kind": Role.CATEGORICAL, "city": Role.CATEGORICAL}
+    few = pd.DataFrame({"x": range(200), "kind": ["a", "b"] * 100, "city": [f"c{i % 10}" for i in range(200)]})
+    assert not many_levels(few, CleaningPlan(), roles, ["x", "kind", "city"])
+    many = few.assign(city=[f"c{i % NATIVE_MIN_LEVELS}" for i in range(200)])
+    assert many_levels(many, CleaningPlan(), roles, ["x", "kind", "city"])
+    assert not many_levels(many, CleaningPlan(drop_columns=["city"]), roles, ["x", "kind", "city"]), "a dropped column"

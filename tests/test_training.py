@@ -526,3 +526,18 @@ def test_lightgbm_curve_ends_at_the_models_validation_score(dataset, target, tas
         not hasattr(results[-1].pipeline.steps[-1][1], "best_iteration_")
         or results[-1].pipeline.steps[-1][1].n_estimators_ == 40
     )  # watching the rows never stopped growth early
+
+
+def test_boosting_one_hot_encodes_a_few_levels_and_splits_on_many():
+    """Native categories only where one-hot would spread a column thin (core.features.NATIVE_MIN_LEVELS)."""
+    hgb = [ModelRun("hist_gradient_boosting_reg", "HGB", {"max_iter": 10})]
+    few = run_training(request_for("house_prices", "price", Task.REGRESSION, hgb))[-1].pipeline.steps[-1][1]
+    assert few.is_categorical_ is None or not few.is_categorical_.any(), "8 neighbourhoods: one-hot"
+    frame = load_sample("house_prices").frame.copy()
+    frame["street"] = [f"street_{i % 80}" for i in range(len(frame))]
+    roles = effective_roles(infer_roles(frame), {})
+    features = [c for c, (use, _) in default_features(list(frame.columns), roles, "price").items() if use]
+    setup = TrainSetup(SplitConfig(seed=1), [ModelRun("hist_gradient_boosting_reg", "HGB", {"max_iter": 10})])
+    many = run_training(make_request(frame, "price", Task.REGRESSION, features, roles, CleaningPlan(), setup))
+    flags = many[-1].pipeline.steps[-1][1].is_categorical_
+    assert flags is not None and flags.sum() == sum(roles[c].value == "categorical" for c in features)

@@ -18,7 +18,7 @@ import pandas as pd
 from core import events as ev
 from core.errors import DashboardError
 from core.evaluation import clustering_scores, score
-from core.features import build_pipeline, feature_sources, log_target
+from core.features import build_pipeline, feature_sources, log_target, many_levels
 from core.jobs import explain_failure
 from core.split import cv_folds
 from core.target import Task
@@ -52,8 +52,14 @@ def build_model_pipeline(request: TrainingRequest, run: ModelRun):
         dense=not spec.accepts_sparse,
         imbalance=request.imbalance if request.task.is_classification else "none",
         seed=request.seed,
-        native_categories=spec.native_categories,
+        native_categories=spec.native_categories and native_worthwhile(request),
     )
+
+
+def native_worthwhile(request: TrainingRequest) -> bool:
+    """Whether a model that can split on categories should (:data:`core.features.NATIVE_MIN_LEVELS`, training rows)."""
+    X_train, _ = request.xy(request.split.train)
+    return many_levels(X_train, request.plan, request.roles, request.features)
 
 
 def fit_preprocessing(pipeline, X: pd.DataFrame, y: pd.Series | None):
