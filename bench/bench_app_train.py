@@ -139,8 +139,9 @@ def on_models(csv: str):
     at.switch_page("pages/models.py").run()
     # The same fit as the script's: no cross-validation folds, no log-target twins, no time budget.
     at.selectbox(key="models_cv").set_value(0).run()
-    if at.session_state["models_log_target"] if "models_log_target" in at.session_state else False:
-        at.checkbox(key="models_log_target").uncheck().run()
+    log_target = [box for box in at.checkbox if box.key == "models_log_target"]  # shown for skewed targets only
+    if log_target and log_target[0].value:
+        log_target[0].uncheck().run()
     at.selectbox(key="models_budget").set_value(0).run()
     assert not at.exception, at.exception
     return at
