@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import dask
+import numpy as np
 import pytest
 
 from core import engine
@@ -175,6 +176,54 @@ def test_two_sessions_runs_at_once_never_mix():
         assert set(map(str, snap.results[1].pipeline.classes_)) == classes, "each run got its own rows back"
         started = [e for e in snap.events if isinstance(e, ev.ModelStarted)]
         assert len(started) == 2, "no event of the other run"
+
+
+def test_a_cluster_job_takes_a_value_already_on_the_cluster():
+    cluster = engine.client()
+    [held] = cluster.scatter([{"rows": 3}], hash=False)
+
+    def work(listen, should_stop, keep, value, extra):
+        return value["rows"] + extra, type(value).__name__
+
+    job = engine.ClusterJob(work, held, 4).start()
+    assert job.wait(30) and job.snapshot().status == "finished"
+    assert job.value == (7, "dict"), "the work got the future's value, on the worker"
+
+
+def _has(module: str) -> bool:
+    return module in sys.modules
+
+
+def test_warm_imports_a_module_on_every_worker_without_waiting():
+    cluster = engine.client()
+    assert not any(cluster.run(_has, "tabnanny").values())
+    assert engine.warm(["tabnanny", "no_such_module_here"]) == len(cluster.scheduler_info(n_workers=-1)["workers"])
+    wait_for(lambda: all(cluster.run(_has, "tabnanny").values()), 30, "every worker to import it")
+
+
+def test_a_jobs_own_cost_is_timed_once_per_cluster():
+    first = engine.job_seconds()
+    assert 0 < first < 10 and engine.job_seconds() == first
+
+
+def test_the_chosen_model_stays_on_its_worker_for_an_explanation():
+    from core import explain as ce
+
+    models = [ModelRun("logistic_regression", "LR"), ModelRun("decision_tree_clf", "Tree")]
+    job = TrainingJob(request_for("breast_cancer", "diagnosis", request_task(), models)).start()
+    assert job.wait(120)
+    snap = job.snapshot()
+    chosen = next(r for r in snap.results if isinstance(r, TrainedModel) and r.refit is not None)
+    other = next(r.name for r in snap.results if r.name not in (chosen.name, "Baseline"))
+    held = job.on_cluster(chosen.name)
+    assert held is not None and job.on_cluster(other) is None and job.on_cluster("Baseline") is None
+    request = job.request
+    X_valid, _ = request.xy(request.split.valid)
+    X_train, _ = request.xy(request.split.train)
+    here = ce.explain(chosen, X_valid, X_train, max_rows=20)
+    remote = ce.ExplainJob(None, X_valid, X_train, on_cluster=held, max_rows=20).start()  # no model sent from here
+    assert remote.wait(60) and remote.snapshot().status == "finished", remote.snapshot().error
+    np.testing.assert_allclose(remote.snapshot().results[0].values, here.values, atol=1e-9)
 
 
 def request_task(kind: str = "binary"):

@@ -460,6 +460,22 @@ def test_the_estimate_is_timed_on_the_model_a_slower_model_gets_a_larger_one(hou
     assert "About" in slower.note and "fit in 10 s" in slower.note
 
 
+def test_the_start_of_a_task_on_the_cluster_is_part_of_the_estimate(houses):
+    """A run as a cluster task pays its start and its way back whatever the rows: the estimate counts them,
+    keeps them for other row counts, and offers fewer rows in the budget."""
+    req, models = houses
+    X_valid, _, X_train = splits(req)
+    clock = FakeClock()
+    slow = slowed(models["kNN"], clock, 3e-4)
+    bare = ce.estimate(slow, 1000, background_frame=X_train, rows_frame=X_valid, clock=clock)
+    started = ce.estimate(slow, 1000, timing=bare.timing, start=2.0)
+    assert started.seconds_estimate == pytest.approx(bare.seconds_estimate + 2.0)
+    assert started.setup_seconds == pytest.approx(bare.setup_seconds + 2.0)
+    assert started.rows_in_budget < bare.rows_in_budget
+    again = ce.estimate(slow, 10, timing=started.timing)
+    assert again.seconds_estimate == pytest.approx(2.0 + bare.timing.main.seconds(10)), "kept with the timing"
+
+
 def test_the_estimate_is_what_the_run_then_takes(houses):
     """Set-up, then chunks: on the same (fake) clock the run takes exactly the estimated time."""
     req, models = houses

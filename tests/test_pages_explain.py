@@ -218,7 +218,8 @@ def test_the_bar_says_the_time_left_and_cancel_keeps_the_rows_done():
     at.slider(key="explain_rows").set_value(40).run()
     model = next(m for m in state_models(at) if m.name == name)
     step, final = model.pipeline.steps[-1]
-    model.pipeline.steps[-1] = (step, Hooked(final, pause_per_call))  # slow on the worker too
+    model.pipeline.steps[-1] = (step, Hooked(final, pause_per_call))  # slow on the worker too:
+    at.session_state[state.JOB]._chosen = None  # the slowed copy is sent, not the one its run left on a worker
     at.button(key="explain_start").click().run()
     job = at.session_state[state.EXPLAIN_JOBS][name][1]
     deadline = time.monotonic() + 120

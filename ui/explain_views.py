@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts
+from core import charts, engine
 from core import events as ev
 from core import explain as ce
 from core.errors import DashboardError
@@ -31,6 +31,9 @@ def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = 
 
     def timed() -> ce.Estimate:
         with st.spinner("Timing the explanation on a few rows…"):
+            start = engine.job_seconds()  # the explanation runs as a task on the cluster (timed before warming it)
+            ce.warm_workers(model)  # the workers import shap while this process times it
+            _on_cluster(model)  # and the model goes to one of them (the job then finds it there)
             return ce.estimate(
                 model,
                 min(ce.DEFAULT_ROWS, most),
@@ -39,6 +42,7 @@ def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = 
                 seed=request.seed,
                 background_y=y_train,
                 positive=request.positive,
+                start=start,
             )
 
     first = state.memo("explain_estimate", (id(state.job()), model.name), timed)
@@ -65,9 +69,28 @@ def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = 
     )
     if st.button("Explain this model", type="primary", key=f"{prefix}_start", icon=":material/lightbulb:"):
         job = ce.ExplainJob(
-            model, X_valid, X_train, approximate=approximate, max_rows=rows, estimate=est, **_shared(request, y_train)
+            model,
+            X_valid,
+            X_train,
+            on_cluster=_on_cluster(model),
+            approximate=approximate,
+            max_rows=rows,
+            estimate=est,
+            **_shared(request, y_train),
         )
         state.set_explain_job(model.name, job.start())
+
+
+def _on_cluster(model: TrainedModel):
+    """The model on a worker, for the explanation's task: where its run still holds it (the chosen model),
+    else sent there once per session and model (:func:`core.engine.place`), not at every click."""
+    job = state.job()
+    held = job.on_cluster(model.name) if hasattr(job, "on_cluster") else None
+    if held is not None:
+        return held
+    return state.memo(
+        "explain_model", (id(job), model.name), lambda: engine.place(model), lambda f: f.status == "finished"
+    )
 
 
 def _shared(request: TrainingRequest, y_train) -> dict:

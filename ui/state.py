@@ -376,15 +376,16 @@ def set_job(new_job: TrainingJob) -> None:
     sessions.watch(new_job)  # stopped if the browser session ends
 
 
-def memo(name: str, token: object, compute):
+def memo(name: str, token: object, compute, still_good=lambda value: True):
     """Keep the last result of ``compute`` per session until ``token`` changes.
 
     For costly previews recomputed on every rerun otherwise (per person, so it
-    is not a shared cache).
+    is not a shared cache). ``still_good(value)`` false computes it again (a
+    model kept on a worker that has gone).
     """
     key = f"memo.{name}"
     held = st.session_state.get(key)
-    if held is not None and held[0] == token:
+    if held is not None and held[0] == token and still_good(held[1]):
         return held[1]
     value = compute()
     st.session_state[key] = (token, value)

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         measure,
         prepare_explainer,
         rule_timing,
+        warm_workers,
         what_if_explainer,
     )
 
@@ -79,6 +80,7 @@ _RUN_NAMES = frozenset(
         "measure",
         "prepare_explainer",
         "rule_timing",
+        "warm_workers",
         "what_if_explainer",
     }
 )
@@ -127,5 +129,6 @@ __all__ = [
     "summarize_importance",
     "summarize_row",
     "top_tokens",
+    "warm_workers",
     "what_if_explainer",
 ]

@@ -324,6 +324,7 @@ def estimate(
     background_y: pd.Series | None = None,
     positive: Any = None,
     timing: Timing | None = None,
+    start: float | None = None,
     clock: Clock = time.perf_counter,
 ) -> Estimate:
     """What explaining ``n_rows`` rows will cost, before running it.
@@ -346,6 +347,8 @@ def estimate(
         background_y: The target of the background rows, as given to :func:`explain`.
         positive: The class explained, as given to :func:`explain`.
         timing: A timing from an earlier estimate of the same model and data.
+        start: Seconds a run pays to start where it runs and come back (an :class:`ExplainJob`:
+            :func:`core.engine.job_seconds`); None keeps ``timing``'s (0 for a new one).
         clock: Seconds now (tests pass a fake clock).
     """
     if timing is None and background_frame is not None:
@@ -354,7 +357,10 @@ def estimate(
             trained, background_frame, seed=seed, background_y=background_y, positive=positive, clock=clock
         )
         timing = measure(explainer, rows, clock=clock)
-    return _estimate(timing or rule_timing(trained), n_rows, approximate, budget)
+    timing = timing or rule_timing(trained)
+    if start is not None:
+        timing = dataclasses.replace(timing, start=start)
+    return _estimate(timing, n_rows, approximate, budget)
 
 
 def measure(explainer: Explainer, rows: pd.DataFrame, *, clock: Clock = time.perf_counter) -> Timing:
@@ -445,7 +451,7 @@ def _estimate(timing: Timing, n_rows: int, approximate: bool | None, budget: flo
         approximate = _auto_approximate(timing, n_rows, budget)
     approximate = bool(approximate and available)
     cost = timing.cost(approximate)
-    total = cost.seconds(n_rows)
+    total = timing.start + cost.seconds(n_rows)
     if cost.method.startswith("TreeSHAP"):
         exact_total = timing.main.seconds(n_rows)
         if approximate:
@@ -467,7 +473,7 @@ def _estimate(timing: Timing, n_rows: int, approximate: bool | None, budget: flo
         note += f" Timed on {cost.timed_on} of this model just now."
     else:
         note += " Rough guess (not timed on this model)."
-    fits = max(1, cost.rows_within(budget * PLANNED_SHARE, n_rows))
+    fits = max(1, cost.rows_within(budget * PLANNED_SHARE - timing.start, n_rows))
     if total > budget:
         note += f" About {fits:,} rows fit in {budget:g} s."
     return Estimate(
@@ -479,7 +485,7 @@ def _estimate(timing: Timing, n_rows: int, approximate: bool | None, budget: flo
         approximate_available=available,
         seconds_per_row=cost.per_row,
         rows_in_budget=fits,
-        setup_seconds=cost.setup,
+        setup_seconds=timing.start + cost.setup,
         timing=timing,
     )
 
@@ -685,16 +691,51 @@ class ExplainJob(ClusterJob):
     Its events are :class:`core.events.RowsExplained` (rows done, time left). Stopping it ends
     the run after the chunk in progress (about a second); the rows finished are kept as a
     ``partial`` explanation that says how many of how many rows it covers.
+
+    ``on_cluster``: the same model still on a worker
+    (:meth:`core.training.TrainingJob.on_cluster`); the task then runs with it there instead
+    of sending ``trained`` up from this process.
     """
 
     name = "explain-job"
 
-    def __init__(self, trained: Any, rows_frame: pd.DataFrame, background_frame: pd.DataFrame, **options: Any) -> None:
+    def __init__(
+        self,
+        trained: Any,
+        rows_frame: pd.DataFrame,
+        background_frame: pd.DataFrame,
+        on_cluster: Any = None,
+        **options: Any,
+    ) -> None:
         self.trained = trained
+        model = on_cluster if on_cluster is not None else trained
+        super().__init__(_explain_task, model, rows_frame, background_frame, options)
 
-        def work(listen, should_stop, keep):
-            result = explain(trained, rows_frame, background_frame, listener=listen, should_stop=should_stop, **options)
-            keep(result)
-            return result
+    def _execute(self) -> Explanation:
+        result = super()._execute()  # the task's value, straight from its worker (not via the scheduler's queue)
+        self._keep(result)
+        return result
 
-        super().__init__(work)
+
+def _explain_task(listen, should_stop, keep, trained, rows_frame, background_frame, options) -> Explanation:
+    """On a worker: :func:`explain` (partial when stopped), the job's result."""
+    return explain(trained, rows_frame, background_frame, listener=listen, should_stop=should_stop, **options)
+
+
+def warm_workers(trained: Any) -> int:
+    """Import what explaining ``trained`` needs on the cluster's workers now, not when the person clicks.
+
+    shap, and TensorFlow for a Keras network (several seconds on a worker that never trained
+    one): the estimate, timed in this process, does not count those imports. Returns the
+    number of workers asked (0 when no cluster is running yet).
+    """
+    from core.engine import warm
+    from core.registry import get_spec
+
+    modules = ["shap", "core.explain.methods", "core.explain.permutation"]
+    try:
+        if get_spec(trained.key).needs_tensorflow:
+            modules.append("keras")
+    except DashboardError:  # a model from an older catalogue: shap is what every explanation needs
+        pass
+    return warm(modules)

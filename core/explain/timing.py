@@ -145,10 +145,13 @@ class Timing:
     Attributes:
         main: The method the model's spec declares (exact TreeSHAP, LinearSHAP, Permutation SHAP).
         approximate: Approximate (Saabas) TreeSHAP where the model allows it, else None.
+        start: Seconds the run pays besides the method, whatever the rows: starting its task on
+            the cluster and bringing the result back (:func:`core.engine.job_seconds`).
     """
 
     main: Cost
     approximate: Cost | None = None
+    start: float = 0.0
 
     def cost(self, approximate: bool) -> Cost:
         """The cost of the mode that will run."""

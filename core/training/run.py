@@ -137,6 +137,7 @@ class TrainingJob(BackgroundJob):
         self.refitting: str | None = None  # the chosen model's name while it is refitted
         self._shared: Future | None = None  # the request, scattered to the cluster for this run
         self._held: dict[str, Future] = {}  # each finished model, still on the worker that trained it
+        self._chosen: tuple[str, Future] | None = None  # the chosen model as finally fitted, kept on its worker
         super().__init__()  # the work is _execute: one cluster task per model
 
     def _execute(self) -> list[TrainedModel | ModelFailure]:
@@ -196,7 +197,8 @@ class TrainingJob(BackgroundJob):
         finally:
             self.refitting = None
             self.checking = False
-            self._shared, self._held = None, {}  # the cluster may forget the rows and the models
+            # The cluster may forget the rows and the models, except the chosen one (see on_cluster).
+            self._shared, self._held = None, {}
         snap = self.snapshot()
         if self._after_hook is None:
             return
@@ -224,16 +226,21 @@ class TrainingJob(BackgroundJob):
         if checks is not None:
             with contextlib.suppress(Exception):  # checks that fail leave the model without checks
                 best.checks = self._gather(checks, "the checks")
+        kept = self._held.get(best.name)
         if request.task == Task.CLUSTERING:
+            self._chosen = (best.name, kept) if kept is not None else None
             return
         if refitted is None:
             done = not_refitted(best, request, STOPPED if status == "stopped" else f"the run {status}")
         else:
             try:
                 done = self._gather(refitted, f"refitting {best.name}")
+                kept = refitted if isinstance(refitted, Future) else None
             except Exception as exc:  # a lost worker or a broken task: keep the model as trained, say why
                 why = getattr(exc, "user_message", None) or explain_failure(exc)
                 done = replace(best, refit=Refit(request.split.choice_rows, error=why))
+        # The same pipeline as ``done`` (only its refit note and checks differ).
+        self._chosen = (best.name, kept) if kept is not None else None
         done.checks = best.checks  # judged on validation rows, before the refit
         with self._lock:
             self._results = [done if r is best else r for r in self._results]
@@ -250,6 +257,19 @@ class TrainingJob(BackgroundJob):
         key = f"{task.__name__}-{uuid.uuid4().hex}{engine.LIGHT if light else ''}"
         model = self._held.get(best.name, best)
         return engine.client().submit(task, model, self._shared, key=key, pure=False)
+
+    def on_cluster(self, name: str) -> Future | None:
+        """The chosen model, still on the worker that fitted it last, when ``name`` is that model.
+
+        A task that needs it (an explanation) takes this future instead of sending the pipeline
+        up from this process again (a full-depth forest pickles to 100 MB and more). Held while
+        the session holds this job; None for other models, before the run has ended, for a
+        restored run, and once the worker holding it is gone.
+        """
+        chosen = self._chosen
+        if chosen is None or self.checking or chosen[0] != name or chosen[1].status != "finished":
+            return None
+        return chosen[1]
 
     def _gather(self, pending: Any, what: str) -> Any:
         return engine.result_of(pending, what) if isinstance(pending, Future) else pending()
