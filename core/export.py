@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import core
 from core.archives import ArchiveError, ArchiveLimits, SafeZip, check_hdf5, size_words
 from core.errors import DashboardError
 from core.guards.caveats import run_warnings
@@ -149,8 +150,7 @@ def library_versions(keras: bool = False) -> dict[str, str]:
             if name == "tensorflow":
                 with contextlib.suppress(Exception):
                     versions[name] = metadata.version("tensorflow-cpu")
-    with contextlib.suppress(Exception):
-        versions["no-code-ml"] = metadata.version("no-code-ml")
+    versions[core.DISTRIBUTION] = core.__version__  # the app itself is run from its checkout, not installed
     return versions
 
 

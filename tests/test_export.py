@@ -7,11 +7,13 @@ import json
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import core
 from core.cleaning import CleaningPlan, OutlierRule
 from core.export import (
     CARD_JSON,
@@ -119,6 +121,7 @@ def test_bundle_holds_a_readable_card_and_a_markdown_twin():
     assert card["split"]["seed"] == 3 and card["split"]["rows"]["train"] == len(request.split.train)
     assert card["metrics"]["validation"] == pytest.approx(model.scores)
     assert card["versions"]["scikit-learn"] and card["created"]
+    assert card["versions"]["nocode-ml-dashboard"] == core.__version__, "the card says which app made it"
     area = next(c for c in card["features"] if c["name"] == "area_sqm")
     X_train, _ = request.xy(request.split.train)
     assert area["kind"] == "number" and area["minimum"] == pytest.approx(X_train["area_sqm"].min())
@@ -382,3 +385,12 @@ def test_the_card_of_the_chosen_model_says_how_it_was_chosen_and_refitted():
     twin_card = usable_from_training(twin, request, "houses.csv").card
     assert "choice" not in twin_card or twin is chosen
     assert twin_card["model"]["target_transform"] == "log(1 + target), predictions turned back"
+
+
+def test_the_apps_version_is_defined_once():
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert project["project"]["name"] == core.DISTRIBUTION
+    assert "version" in project["project"]["dynamic"] and "version" not in project["project"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "core.__version__"}
