@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make run    create .venv, install the app, start it on http://127.0.0.1:8501
-#   make test   create .venv, install app + test tools, run the whole suite
+#   make test   create .venv, install app + test tools, lint (ruff), run the whole suite
 # Everything else here is a helper those two use.
 
 PYTHON ?= python3
@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast lint format bench install install-dev clean
+.PHONY: run test test-fast lint format bench screenshots install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,8 @@ run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 test-fast: install-dev
@@ -41,6 +43,10 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The README's pictures: the browser journeys, writing their screenshots into docs/.
+screenshots: install-dev
+	NOCODE_SCREENSHOTS=docs $(BIN)/python -m pytest tests/e2e
 
 bench: install-dev
 	$(BIN)/python bench/run_all.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from pathlib import Path
 
@@ -93,6 +94,20 @@ def pick_view(page: Page, key: str, label: str) -> None:
     """Click one option of an ``st.segmented_control``."""
     page.locator(f".st-key-{key}").get_by_role("radio", name=label, exact=True).click()
     wait_idle(page)
+
+
+#: Where the journeys' screenshots go: an ignored folder, unless ``make screenshots`` asks for the
+#: README's pictures in ``docs/`` (``NOCODE_SCREENSHOTS=docs``), so a test run leaves the tree clean.
+SCREENSHOT_DIR = (
+    Path(__file__).resolve().parents[2] / "docs"
+    if os.environ.get("NOCODE_SCREENSHOTS") == "docs"
+    else Path(__file__).resolve().parent / ".screenshots"
+)
+
+
+def screenshot_path(name: str) -> Path:
+    """Where the screenshot called ``name`` is written (see :data:`SCREENSHOT_DIR`)."""
+    return SCREENSHOT_DIR / name
 
 
 def full_page_screenshot(page: Page, path: Path) -> None:

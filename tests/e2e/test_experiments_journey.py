@@ -7,7 +7,6 @@ records into the throw-away MLflow store set up in tests/conftest.py.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -17,13 +16,13 @@ from tests.e2e.helpers import (
     full_page_screenshot,
     go_to,
     keep_only_models,
+    screenshot_path,
     start_on_models,
     train_and_wait,
     wait_idle,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO_ROOT / "docs" / "screenshot-experiments.png"
+SCREENSHOT = screenshot_path("screenshot-experiments.png")
 LOGISTIC = "Logistic regression"
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.helpers import choose, full_page_screenshot, go_to, wait_idle
+from tests.e2e.helpers import choose, full_page_screenshot, go_to, screenshot_path, wait_idle
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO_ROOT / "docs" / "screenshot-profile.png"
+SCREENSHOT = screenshot_path("screenshot-profile.png")
 SCRIPT_COLUMN = "<script>alert(1)</script>"
 BOLD_COLUMN = "**bold**"
 N_ROWS = 60

@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     go_to,
     keep_only_models,
     pick_view,
+    screenshot_path,
     start_on_models,
     train_and_wait,
     upload,
@@ -28,7 +29,7 @@ from tests.e2e.helpers import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO_ROOT / "docs" / "screenshot-predict.png"
+SCREENSHOT = screenshot_path("screenshot-predict.png")
 LOGISTIC = "Logistic regression"
 IRIS = REPO_ROOT / "sample_data" / "iris.csv"
 

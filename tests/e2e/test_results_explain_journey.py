@@ -9,7 +9,6 @@ import base64
 import json
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 from playwright.sync_api import Error as PlaywrightError
@@ -24,13 +23,13 @@ from tests.e2e.helpers import (
     keep_only_models,
     open_settings,
     pick_view,
+    screenshot_path,
     set_number,
     start_on_models,
     wait_idle,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO_ROOT / "docs" / "screenshot-explain.png"
+SCREENSHOT = screenshot_path("screenshot-explain.png")
 KERAS = "Neural network (Keras)"
 LOGISTIC = "Logistic regression"
 ORIGINAL_COLUMNS = {

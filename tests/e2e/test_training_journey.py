@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
@@ -18,13 +17,13 @@ from tests.e2e.helpers import (
     full_page_screenshot,
     open_settings,
     run_status,
+    screenshot_path,
     set_number,
     start_on_models,
     wait_idle,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO_ROOT / "docs" / "screenshot-train.png"
+SCREENSHOT = screenshot_path("screenshot-train.png")
 KERAS = "Neural network (Keras)"
 RECOMMENDED = ["Baseline", "Logistic regression", "Random forest", "LightGBM", "Support vector machine", KERAS]
 # iris has 4 features and 3 classes: 4·16+16 + 16·8+8 + 8·3+3 (the dropout layer learns nothing)
