@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from core.errors import DashboardError
 from core.events import EpochEnded, Listener, ignore
+from core.network_rules import LAYER_TYPES, RANGES, check_layers
 
 #: The hidden layers a new network starts with.
 DEFAULT_LAYERS: tuple[dict[str, Any], ...] = (
@@ -41,22 +42,15 @@ DEFAULT_LAYERS: tuple[dict[str, Any], ...] = (
     {"type": "dropout", "rate": 0.1},
     {"type": "dense", "units": 32, "activation": "relu"},
 )
-#: Activation functions a dense layer may use (Keras names).
-ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "linear", "leaky_relu")
-LAYER_TYPES: tuple[str, ...] = ("dense", "dropout", "batchnorm")
 TASKS: tuple[str, ...] = ("binary classification", "multiclass classification", "regression")
 OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop")
 LOSSES: tuple[str, ...] = ("auto", "binary_crossentropy", "categorical_crossentropy", "mse", "mae", "huber")
-MAX_LAYERS = 20
-MAX_UNITS = 4096
-MAX_DROPOUT = 0.9
 #: Largest dense copy of a sparse input the network will make (float32 bytes).
 MAX_DENSE_BYTES = 2 * 1024**3
 #: Rows per forward pass in predict (``predict_on_batch`` per chunk; ``model.predict`` is far slower on small inputs).
 PREDICT_CHUNK = 8192
 
 _BINARY, _MULTICLASS, _REGRESSION = TASKS
-_LAYER_KEYS = {"dense": {"type", "units", "activation"}, "dropout": {"type", "rate"}, "batchnorm": {"type"}}
 _NAME = "Neural network"
 
 
@@ -66,59 +60,24 @@ _NAME = "Neural network"
 
 
 def validate_layers(layers: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
-    """Check a list of hidden-layer settings and return it normalised.
-
-    Dense layers without an ``activation`` get ``"relu"``; types and activations are lower-cased.
+    """Check a list of hidden-layer settings and return it normalised (:func:`core.network_rules.check_layers`).
 
     Args:
         layers: Dicts such as ``{"type": "dense", "units": 64, "activation": "relu"}``,
             ``{"type": "dropout", "rate": 0.1}`` or ``{"type": "batchnorm"}``.
 
-    Returns:
-        New dicts with exactly the keys their type uses.
-
     Raises:
         DashboardError: With the 1-based number of the first offending layer.
     """
-    if isinstance(layers, Mapping | str | bytes) or not isinstance(layers, Sequence):
-        raise DashboardError(
-            f"The layers of a neural network must be a list of layer settings. Got {type(layers).__name__}."
-        )
-    if len(layers) > MAX_LAYERS:
-        raise DashboardError(f"A neural network can have at most {MAX_LAYERS} hidden layers. Got {len(layers)}.")
-    clean = tuple(_validate_layer(i, layer) for i, layer in enumerate(layers, start=1))
-    if not any(layer["type"] == "dense" for layer in clean):
-        raise DashboardError("A neural network needs at least one dense layer.", hint="Add a dense layer.")
-    return clean
+    return check_layers(layers, f"The layers of a {_NAME.lower()}")
 
 
-def _validate_layer(number: int, layer: Any) -> dict[str, Any]:
-    if not isinstance(layer, Mapping):
-        raise DashboardError(f"Layer {number} must be a dict of settings. Got {type(layer).__name__}.")
-    kind = layer.get("type")
-    kind = kind.lower() if isinstance(kind, str) else kind
-    if kind not in LAYER_TYPES:
-        raise DashboardError(f"Layer {number}: type must be one of {', '.join(LAYER_TYPES)}. Got {kind!r}.")
-    where = f"Layer {number} ({kind})"
-    unknown = sorted(set(layer) - _LAYER_KEYS[kind])
-    if unknown:
-        allowed = ", ".join(sorted(_LAYER_KEYS[kind] - {"type"})) or "nothing else"
-        raise DashboardError(f"{where}: unknown setting {unknown[0]!r}. It takes {allowed}.")
-    if kind == "dense":
-        units = layer.get("units")
-        if not _is_int(units) or not 1 <= units <= MAX_UNITS:
-            raise DashboardError(f"{where}: units must be an int in [1, {MAX_UNITS}]. Got {units!r}.")
-        activation = layer.get("activation", "relu")
-        activation = activation.lower() if isinstance(activation, str) else activation
-        if activation not in ACTIVATIONS:
-            raise DashboardError(f"{where}: activation must be one of {', '.join(ACTIVATIONS)}. Got {activation!r}.")
-        return {"type": "dense", "units": int(units), "activation": activation}
-    if kind == "dropout":
-        rate = layer.get("rate")
-        if not _is_real(rate) or not 0.0 <= rate <= MAX_DROPOUT:
-            raise DashboardError(f"{where}: rate must be a float in [0, {MAX_DROPOUT}]. Got {rate!r}.")
-        return {"type": "dropout", "rate": float(rate)}
-    return {"type": "batchnorm"}
+def _in_range(name: str, value: Any) -> tuple[str, bool, str]:
+    """(name, whether ``value`` is in the network's range for it, what it must be) — :data:`RANGES`."""
+    low, high = RANGES[name]
+    if isinstance(low, int) and isinstance(high, int):
+        return name, _is_int(value) and low <= value <= high, f"an int in [{low}, {high}]"
+    return name, _is_real(value) and low <= value <= high, f"a float in [{low:g}, {high:g}]"
 
 
 def _is_int(value: Any) -> bool:
@@ -590,14 +549,11 @@ class KerasNetwork(BaseEstimator):
         checks: list[tuple[str, bool, str]] = [
             ("task", self.task in TASKS, f"one of {', '.join(TASKS)}"),
             ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
-            ("learning_rate", _is_real(self.learning_rate) and 0 < self.learning_rate <= 10, "a float in (0, 10]"),
-            ("momentum", _is_real(self.momentum) and 0 <= self.momentum < 1, "a float in [0, 1)"),
-            ("batch_size", _is_int(self.batch_size) and 1 <= self.batch_size <= 65536, "an int in [1, 65536]"),
-            ("epochs", _is_int(self.epochs) and 1 <= self.epochs <= 10000, "an int in [1, 10000]"),
+            *(_in_range(name, getattr(self, name)) for name in ("learning_rate", "momentum", "batch_size", "epochs")),
             ("early_stopping", isinstance(self.early_stopping, bool | np.bool_), "True or False"),
-            ("patience", _is_int(self.patience) and 0 <= self.patience <= 10000, "an int in [0, 10000]"),
+            _in_range("patience", self.patience),
             ("restore_best_weights", isinstance(self.restore_best_weights, bool | np.bool_), "True or False"),
-            ("l2", _is_real(self.l2) and 0 <= self.l2 <= 1, "a float in [0, 1]"),
+            _in_range("l2", self.l2),
             ("loss", self.loss in LOSSES, f"one of {', '.join(LOSSES)}"),
             ("seed", _is_int(self.seed) and 0 <= self.seed < 2**32, "an int in [0, 2**32)"),
             ("class_weight", self.class_weight in (None, "balanced"), "None or 'balanced'"),

@@ -1,7 +1,7 @@
 """Typed hyperparameter specs: what a form shows for one parameter and which values it accepts.
 
 Each :class:`ParamSpec` (:class:`IntParam`, :class:`FloatParam`, :class:`ChoiceParam`,
-:class:`BoolParam`, :class:`LayersParam`) knows its range or choices, default,
+:class:`BoolParam`; a network's :class:`core.network_rules.LayersParam`) knows its range or choices, default,
 label and one line of help; it validates a form value (raising :class:`ParamError`
 worded like scikit-learn: "The 'n_estimators' parameter of Random forest must be
 an int in the range [1, 2000]. Got 0.") and draws random values for random search.
@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from core.errors import DashboardError
-
-LAYER_TYPES = ("dense", "dropout", "batchnorm")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "linear", "leaky_relu")
 
 
 class ParamError(DashboardError):
@@ -261,88 +257,3 @@ class BoolParam(ParamSpec):
 
     def display(self, value: Any) -> str:
         return "on" if value else "off"
-
-
-@dataclass(frozen=True, kw_only=True)
-class LayersParam(ParamSpec):
-    """The hidden layers of a network: a list of ``{"type": "dense" | "dropout" | "batchnorm", ...}`` dicts.
-
-    Dense layers take ``units`` and ``activation`` (default relu), dropout layers
-    take ``rate``; batch normalisation takes nothing. Validation returns a tuple
-    of fresh, normalised dicts.
-    """
-
-    max_layers: int = 20
-    max_units: int = 4096
-    max_rate: float = 0.9
-
-    def __post_init__(self) -> None:
-        self._check_default()
-
-    def validate(self, value: Any, model_label: str) -> tuple[dict, ...]:
-        where = f"The '{self.name}' parameter of {model_label}"
-        if not isinstance(value, list | tuple):
-            raise ParamError(f"{where} must be a list of layers. Got {show_value(value)}.", param=self.name)
-        if len(value) > self.max_layers:
-            raise ParamError(f"{where} can have at most {self.max_layers} layers. Got {len(value)}.", param=self.name)
-        layers = tuple(self._layer(number, layer) for number, layer in enumerate(value, start=1))
-        if not any(layer["type"] == "dense" for layer in layers):
-            raise ParamError(f"{where} needs at least one dense layer.", param=self.name)
-        return layers
-
-    def _layer(self, number: int, layer: Any) -> dict:
-        if not isinstance(layer, Mapping):
-            raise self._error(f"Layer {number} must be a dict with a 'type'. Got {show_value(layer)}.")
-        kind = layer.get("type")
-        if not isinstance(kind, str) or kind not in LAYER_TYPES:
-            expected = ", ".join(repr(t) for t in LAYER_TYPES)
-            raise self._error(f"Layer {number}: type must be one of {expected}. Got {show_value(kind)}.")
-        where = f"Layer {number} ({kind})"
-        settings = {"dense": ("units", "activation"), "dropout": ("rate",), "batchnorm": ()}[kind]
-        unknown = [key for key in layer if key != "type" and key not in settings]
-        if unknown:
-            valid = ", ".join(repr(s) for s in settings) or "none"
-            raise self._error(f"{where}: unknown setting {show_value(unknown[0])}. Valid settings: {valid}.")
-        if kind == "dense":
-            units = _to_int(layer.get("units"))
-            if units is None or not 1 <= units <= self.max_units:
-                raise self._error(
-                    f"{where}: units must be an int in [1, {self.max_units}]. Got {show_value(layer.get('units'))}."
-                )
-            activation = layer.get("activation", "relu")
-            if not isinstance(activation, str) or activation not in ACTIVATIONS:
-                expected = ", ".join(repr(a) for a in ACTIVATIONS)
-                raise self._error(f"{where}: activation must be one of {expected}. Got {show_value(activation)}.")
-            return {"type": "dense", "units": units, "activation": activation}
-        if kind == "dropout":
-            rate = _to_float(layer.get("rate"))
-            if rate is None or not 0 <= rate <= self.max_rate:
-                raise self._error(
-                    f"{where}: rate must be a float in [0, {_num(self.max_rate)}]. Got {show_value(layer.get('rate'))}."
-                )
-            return {"type": "dropout", "rate": rate}
-        return {"type": "batchnorm"}
-
-    def _error(self, message: str) -> ParamError:
-        return ParamError(message, param=self.name)
-
-    def sample(self, rng: np.random.Generator) -> tuple[dict, ...]:
-        layers: list[dict] = []
-        for _ in range(int(rng.integers(1, 3, endpoint=True))):
-            units = int(rng.choice([16, 32, 64, 128, 256]))
-            activation = str(rng.choice(["relu", "gelu", "tanh"]))
-            layers.append({"type": "dense", "units": units, "activation": activation})
-            if rng.random() < 0.5:
-                layers.append({"type": "dropout", "rate": round(float(rng.uniform(0.0, 0.5)), 2)})
-        return tuple(layers)
-
-    def display(self, value: Any) -> str:
-        parts = []
-        for layer in value:
-            if layer["type"] == "dense":
-                parts.append(f"dense {layer['units']} {layer['activation']}")
-            elif layer["type"] == "dropout":
-                parts.append(f"dropout {layer['rate']:g}")
-            else:
-                parts.append("batchnorm")
-        return " → ".join(parts)

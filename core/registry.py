@@ -26,14 +26,12 @@ from __future__ import annotations
 from core.errors import DashboardError
 from core.models_catalogue import CATALOGUE
 from core.models_catalogue.spec import EXPLAINERS, FAMILIES, ModelSpec
+from core.network_rules import ACTIVATIONS, LAYER_TYPES, LayersParam
 from core.params import (
-    ACTIVATIONS,
-    LAYER_TYPES,
     BoolParam,
     ChoiceParam,
     FloatParam,
     IntParam,
-    LayersParam,
     ParamError,
     ParamSpec,
     show_value,

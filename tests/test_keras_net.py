@@ -18,7 +18,6 @@ from sklearn.preprocessing import StandardScaler
 from core.errors import DashboardError
 from core.events import EpochEnded
 from core.keras_net import (
-    ACTIVATIONS,
     DEFAULT_LAYERS,
     KerasNetwork,
     _Progress,
@@ -26,6 +25,7 @@ from core.keras_net import (
     layer_table,
     validate_layers,
 )
+from core.network_rules import ACTIVATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 BINARY, MULTICLASS, REGRESSION = "binary classification", "multiclass classification", "regression"
@@ -91,14 +91,17 @@ def test_validate_layers_normalises_and_fills_the_default_activation():
             "Layer 2 (dropout): rate must be a float in [0, 0.9]. Got 1.5.",
         ),
         ([{"type": "dense", "units": 0}], "Layer 1 (dense): units must be an int in [1, 4096]. Got 0."),
-        ([{"type": "dense", "units": 8.0}], "Layer 1 (dense): units must be an int in [1, 4096]. Got 8.0."),
+        ([{"type": "dense", "units": 8.5}], "Layer 1 (dense): units must be an int in [1, 4096]. Got 8.5."),
         ([{"type": "dense", "units": 8, "activation": "softmax"}], "Layer 1 (dense): activation must be one of"),
-        ([{"type": "dense", "units": 8}, {"type": "conv"}], "Layer 2: type must be one of dense, dropout, batchnorm"),
+        (
+            [{"type": "dense", "units": 8}, {"type": "conv"}],
+            "Layer 2: type must be one of 'dense', 'dropout', 'batchnorm'",
+        ),
         ([{"type": "dense", "units": 8}, {"type": "batchnorm", "units": 3}], "Layer 2 (batchnorm): unknown setting"),
         ([{"type": "dense", "units": 8}, "dense"], "Layer 2 must be a dict"),
         ([{"type": "dropout", "rate": 0.1}], "at least one dense layer"),
         ([], "at least one dense layer"),
-        ([{"type": "dense", "units": 2}] * 21, "at most 20 hidden layers. Got 21."),
+        ([{"type": "dense", "units": 2}] * 21, "at most 20 layers. Got 21."),
         ({"type": "dense", "units": 2}, "must be a list"),
     ],
 )

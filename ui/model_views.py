@@ -219,14 +219,12 @@ def _param_widget(param, value, key: str):
     )
 
 
-LAYER_TYPES = ["dense", "dropout", "batchnorm"]
-
-
 def network_builder(
     layers: tuple[dict, ...], n_features: int, task: Task, n_classes: int, l2: float, prefix: str
 ) -> tuple[dict, ...]:
     """Add, remove and reorder layers in a table; show shapes and parameter counts."""
-    from core.keras_net import ACTIVATIONS, layer_table, validate_layers
+    from core.keras_net import layer_table  # the layers' shapes and counts (no TensorFlow)
+    from core.network_rules import ACTIVATIONS, LAYER_TYPES, MAX_DROPOUT, MAX_UNITS, check_layers
 
     st.markdown(
         "**Hidden layers** — add rows to add layers, select rows and press Delete to remove them, change *order* to reorder. The output layer is added for you from the task."
@@ -251,16 +249,16 @@ def network_builder(
         key=f"{prefix}_layers",
         column_config={
             "order": st.column_config.NumberColumn("order", min_value=1, step=1),
-            "type": st.column_config.SelectboxColumn("type", options=LAYER_TYPES, required=True),
-            "units": st.column_config.NumberColumn("units (dense)", min_value=1, max_value=4096, step=1),
+            "type": st.column_config.SelectboxColumn("type", options=list(LAYER_TYPES), required=True),
+            "units": st.column_config.NumberColumn("units (dense)", min_value=1, max_value=MAX_UNITS, step=1),
             "activation": st.column_config.SelectboxColumn("activation (dense)", options=list(ACTIVATIONS)),
-            "rate": st.column_config.NumberColumn("rate (dropout)", min_value=0.0, max_value=0.9, step=0.05),
+            "rate": st.column_config.NumberColumn("rate (dropout)", min_value=0.0, max_value=MAX_DROPOUT, step=0.05),
         },
     )
     rows = edited.dropna(subset=["type"]).sort_values("order", kind="stable")
     new_layers = tuple(_layer(row) for _, row in rows.iterrows())
     try:
-        new_layers = validate_layers(new_layers)
+        new_layers = check_layers(new_layers)
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return layers

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.models_catalogue.spec import SUPERVISED, ModelSpec
-from core.params import BoolParam, ChoiceParam, FloatParam, IntParam, LayersParam, ParamError, ParamSpec
+from core.network_rules import RANGES, LayersParam
+from core.params import BoolParam, ChoiceParam, FloatParam, IntParam, ParamError, ParamSpec
 from core.target import Task
 
 
@@ -56,8 +57,8 @@ def _keras_params() -> tuple[ParamSpec, ...]:
             name="learning_rate",
             label="Learning rate",
             default=1e-3,
-            low=1e-5,
-            high=1.0,
+            low=float(RANGES["learning_rate"][0]),
+            high=float(RANGES["learning_rate"][1]),
             log=True,
             help="Size of each weight update; too high makes training jumpy, too low makes it slow.",
         ),
@@ -65,8 +66,8 @@ def _keras_params() -> tuple[ParamSpec, ...]:
             name="epochs",
             label="Epochs",
             default=100,
-            low=1,
-            high=2000,
+            low=int(RANGES["epochs"][0]),
+            high=int(RANGES["epochs"][1]),
             log=True,
             help="How many times the network goes through all training rows (early stopping may end sooner).",
         ),
@@ -74,8 +75,8 @@ def _keras_params() -> tuple[ParamSpec, ...]:
             name="batch_size",
             label="Batch size",
             default=32,
-            low=1,
-            high=4096,
+            low=int(RANGES["batch_size"][0]),
+            high=int(RANGES["batch_size"][1]),
             log=True,
             help="Rows per weight update; larger batches train faster per epoch but update less often.",
         ),
@@ -89,8 +90,8 @@ def _keras_params() -> tuple[ParamSpec, ...]:
             name="patience",
             label="Patience",
             default=10,
-            low=1,
-            high=200,
+            low=int(RANGES["patience"][0]),
+            high=int(RANGES["patience"][1]),
             help="With early stopping: how many epochs without improvement to wait before stopping.",
         ),
         BoolParam(
@@ -103,8 +104,8 @@ def _keras_params() -> tuple[ParamSpec, ...]:
             name="momentum",
             label="Momentum (SGD)",
             default=0.9,
-            low=0.0,
-            high=0.99,
+            low=float(RANGES["momentum"][0]),
+            high=float(RANGES["momentum"][1]),
             advanced=True,
             help="Only for SGD: how much of the previous update carries over; smooths and speeds up training.",
         ),
@@ -112,8 +113,8 @@ def _keras_params() -> tuple[ParamSpec, ...]:
             name="l2",
             label="L2 weight penalty",
             default=0.0,
-            low=0.0,
-            high=1.0,
+            low=float(RANGES["l2"][0]),
+            high=float(RANGES["l2"][1]),
             advanced=True,
             help="Pulls weights towards zero to fight overfitting; try 0.0001 to 0.01.",
         ),
