@@ -54,7 +54,9 @@ def undeclared(files: list[Path], requirements: Path) -> list[str]:
             continue
         distributions = {normalise(d) for d in providers.get(module, [])}
         if not distributions & declared:
-            missing.append(f"{module} (imported in {where}; provided by {sorted(distributions) or 'nothing installed'})")
+            missing.append(
+                f"{module} (imported in {where}; provided by {sorted(distributions) or 'nothing installed'})"
+            )
     return missing
 
 
