@@ -43,6 +43,7 @@ import core
 from core.archives import ArchiveError, ArchiveLimits, SafeZip, check_hdf5, size_words
 from core.errors import DashboardError
 from core.guards.caveats import run_warnings
+from core.keras_net import KerasNetwork
 from core.markdown import code, escape
 from core.metrics import metric_label
 from core.params import show_value
@@ -296,7 +297,7 @@ def _number(value: Any) -> str:
 
 def _keras_network(pipeline):
     step = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else None
-    return step if hasattr(step, "model_") and type(step).__name__ == "KerasNetwork" else None
+    return step if isinstance(step, KerasNetwork) and hasattr(step, "model_") else None
 
 
 def export_bundle(
@@ -595,7 +596,7 @@ def _read_pipeline(raw: bytes):
 
 def _attach_network(pipeline, raw: bytes) -> None:
     step = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else None
-    if type(step).__name__ != "KerasNetwork":
+    if not isinstance(step, KerasNetwork):
         raise BundleError("The bundle has a Keras network but its pipeline does not end in one; it was not loaded.")
     import keras
 

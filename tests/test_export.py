@@ -394,3 +394,19 @@ def test_the_apps_version_is_defined_once():
     assert project["project"]["name"] == core.DISTRIBUTION
     assert "version" in project["project"]["dynamic"] and "version" not in project["project"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "core.__version__"}
+
+
+def test_a_keras_network_is_recognised_by_its_type_not_its_name():
+    from types import SimpleNamespace
+
+    from core.export import _keras_network
+    from core.keras_net import KerasNetwork
+
+    class Wider(KerasNetwork):
+        pass
+
+    net = Wider(task="regression")
+    net.model_ = object()
+    assert _keras_network(SimpleNamespace(steps=[("model", net)])) is net, "a subclass is a network"
+    impostor = type("KerasNetwork", (), {"model_": object()})()
+    assert _keras_network(SimpleNamespace(steps=[("model", impostor)])) is None, "a look-alike name is not"
