@@ -20,7 +20,8 @@ The names below are the package's public API.
 """
 
 from core.training.choose import Choice, choice_of, refit, summary
-from core.training.fit import build_model_pipeline, cross_validate, fit_preprocessing, train_one, transform_only
+from core.training.fit import cross_validate, fit_preprocessing, train_one, transform_only
+from core.training.pipeline import build_model_pipeline
 from core.training.request import (
     ModelFailure,
     ModelRun,

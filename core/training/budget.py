@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from core.split import sample_positions
 from core.target import Task
+from core.training.pipeline import build_model_pipeline
 from core.training.request import BUDGET_CHOICES, BUDGET_SECONDS, ModelRun, TrainingRequest  # noqa: F401
 
 #: A large table trains on a sample no smaller than this (fewer rows would cost more quality than time).
@@ -195,7 +196,6 @@ def _final(pipeline):
 def _probe_once(request: TrainingRequest, run: ModelRun, rows: int, clock: Clock) -> float:
     """Seconds to fit ``run`` on ``rows`` sampled training rows and score a proportional share of validation rows."""
     from core.evaluation import score
-    from core.training.fit import build_model_pipeline
 
     split = request.split
     train = sample_positions(None, split.train, min(rows, len(split.train)), request.seed, False)

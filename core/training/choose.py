@@ -24,7 +24,8 @@ from core.evaluation import Metric
 from core.features import feature_sources
 from core.jobs import explain_failure
 from core.target import Task
-from core.training.fit import build_model_pipeline, own_rows
+from core.training.fit import own_rows
+from core.training.pipeline import build_model_pipeline
 from core.training.request import ModelFailure, ModelRun, Refit, TrainedModel, TrainingRequest
 from core.training.views import best_model, by_cross_validation, choice_score
 

@@ -18,48 +18,15 @@ import pandas as pd
 from core import events as ev
 from core.errors import DashboardError
 from core.evaluation import clustering_scores, score
-from core.features import build_pipeline, feature_sources, log_target, many_levels
+from core.features import feature_sources
 from core.jobs import explain_failure
+from core.registry import get_spec
 from core.split import cv_folds
 from core.target import Task
 from core.training.budget import Deadline, limited_rows
+from core.training.pipeline import build_model_pipeline
 from core.training.request import ModelFailure, ModelRun, TrainedModel, TrainingRequest
 from core.training.staged import fit_staged
-
-
-def _spec(key: str):
-    from core.registry import get_spec
-
-    return get_spec(key)
-
-
-# --------------------------------------------------------------------------- one model
-
-
-def build_model_pipeline(request: TrainingRequest, run: ModelRun):
-    """The unfitted pipeline for one model of the request."""
-    spec = _spec(run.key)
-    class_weight = "balanced" if request.imbalance == "class_weight" and spec.supports_class_weight else None
-    estimator = spec.build_estimator(request.task, run.params, seed=request.seed, class_weight=class_weight)
-    if run.log_target and request.task == Task.REGRESSION:
-        estimator = log_target(estimator)
-    return build_pipeline(
-        request.plan,
-        request.roles,
-        request.features,
-        estimator,
-        options=request.options,
-        dense=not spec.accepts_sparse,
-        imbalance=request.imbalance if request.task.is_classification else "none",
-        seed=request.seed,
-        native_categories=spec.native_categories and native_worthwhile(request),
-    )
-
-
-def native_worthwhile(request: TrainingRequest) -> bool:
-    """Whether a model that can split on categories should (:data:`core.features.NATIVE_MIN_LEVELS`, training rows)."""
-    X_train, _ = request.xy(request.split.train)
-    return many_levels(X_train, request.plan, request.roles, request.features)
 
 
 def fit_preprocessing(pipeline, X: pd.DataFrame, y: pd.Series | None):
@@ -97,7 +64,7 @@ def train_one(
     time has passed (with slack), and says so in ``budget_note``; one shrunk to fewer rows
     (``run.max_rows``) learns from a stratified sample of the training rows.
     """
-    spec = _spec(run.key)
+    spec = get_spec(run.key)
     started = time.perf_counter()
     pipeline = build_model_pipeline(request, run)
     X_train, y_train = request.xy(own_rows(request, run, request.split.train))
