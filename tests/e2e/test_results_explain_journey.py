@@ -109,6 +109,7 @@ def test_threshold_moves_the_confusion_matrix_and_the_network_is_explained_in_my
     expect(chosen).to_contain_text(KERAS)
     open_settings(page, KERAS)
     set_number(page, "models_keras_mlp_epochs", 5)
+    open_settings(page, KERAS)  # under load, the epochs' rerun can redraw the settings closed (seen in CI)
     early = page.locator(".st-key-models_keras_mlp_early_stopping")
     early.locator("label").click()
     expect(early.locator("input")).not_to_be_checked()
