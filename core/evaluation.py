@@ -17,18 +17,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from core.limits import CHART_CATEGORIES, other_label
-from core.metrics import (  # noqa: F401  the catalogue lives in core.metrics (no scikit-learn); re-exported
-    METRICS,
-    PRIMARY,
-    RANKING_CHOICES,
-    SKLEARN_SCORERS,
-    TASK_METRICS,
-    Metric,
-    default_ranking,
-    metric_label,
-    primary_metric,
-    scorer_for,
-)
+from core.metrics import METRICS, TASK_METRICS, primary_metric
 from core.target import Task, match_label
 
 #: True values closer to zero than this are left out of MAPE (the share is undefined there).

@@ -23,35 +23,25 @@ so the app never writes a bundle it would refuse. SECURITY.md explains the limit
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
 import importlib
 import io
 import json
 import os
-import platform
 import tempfile
 import zipfile
-from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-import core
 from core.archives import ArchiveError, ArchiveLimits, SafeZip, check_hdf5, size_words
 from core.errors import DashboardError
-from core.guards.caveats import run_warnings
 from core.keras_net import KerasNetwork
-from core.markdown import code, escape
-from core.metrics import metric_label
+from core.model_card import FORMAT, FORMAT_VERSION, card_markdown
 from core.params import show_value
-from core.predict import FeatureSchema, UsableModel
-from core.target import Task, plain_label
+from core.target import Task
+from core.usable import FeatureSchema, UsableModel
 
-FORMAT = "nocode-ml-bundle"
-FORMAT_VERSION = 1
 CARD_JSON = "model_card.json"
 CARD_MD = "model_card.md"
 PIPELINE = "pipeline.skops"
@@ -111,7 +101,8 @@ TRUSTED_NAMES = frozenset(
         "sklearn.metrics._dist_metrics.ChebyshevDistance64",
         "core.features._to_text",
         "core.features._text_column",
-        "core.features.remove_outliers",
+        "core.features.remove_outliers",  # bundles saved before it moved to core.transformers
+        "core.transformers.remove_outliers",
     }
 )
 TRUSTED_PACKAGES = ("sklearn", "imblearn", "lightgbm", "core")
@@ -121,181 +112,10 @@ class BundleError(DashboardError):
     """A file that is not a bundle this app can restore safely."""
 
 
-# --------------------------------------------------------------------------- model card
-
-
-def dataset_fingerprint(frame: pd.DataFrame) -> dict:
-    """Rows, columns and a SHA-256 over the column names and every value."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps([str(c) for c in frame.columns]).encode())
-    if len(frame):
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return {"rows": len(frame), "columns": int(frame.shape[1]), "sha256": digest.hexdigest()}
-
-
-#: The packages a bundle needs to load (pip names), and those a Keras network adds.
-BUNDLE_PACKAGES = ("scikit-learn", "pandas", "numpy", "scipy", "imbalanced-learn", "lightgbm", "skops")
-KERAS_PACKAGES = ("keras", "tensorflow")
-
-
-def library_versions(keras: bool = False) -> dict[str, str]:
-    """Versions of what a bundle needs to load (Keras only when used: it imports TensorFlow)."""
-    names = [*BUNDLE_PACKAGES, *(KERAS_PACKAGES if keras else ())]
-    from importlib import metadata
-
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            if name == "tensorflow":
-                with contextlib.suppress(Exception):
-                    versions[name] = metadata.version("tensorflow-cpu")
-    versions[core.DISTRIBUTION] = core.__version__  # the app itself is run from its checkout, not installed
-    return versions
-
-
-def _clean(value: Any) -> Any:
-    """Scores and parameters as JSON values (NaN -> None)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
-    """The card of a model trained in this session (see module docs for what it records)."""
-    from core.registry import get_spec
-    from core.training.choose import choice_card
-
-    spec = get_spec(model.key)
-    split = request.split
-    return _clean(
-        {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "model": {
-                "name": model.name,
-                "key": model.key,
-                "kind": spec.label,
-                "parameters": model.params,
-                **(
-                    {"target_transform": "log(1 + target), predictions turned back"}
-                    if getattr(model, "log_target", False)
-                    else {}
-                ),
-            },
-            "task": request.task.value,
-            "target": request.target,
-            "classes": [str(c) for c in usable.classes],
-            "positive_class": plain_label(request.positive) if request.task == Task.BINARY else None,
-            "features": usable.schema.to_dict()["columns"],
-            "cleaning_plan": request.plan.to_dict(),
-            "feature_options": request.options.to_dict(),
-            "imbalance": request.imbalance,
-            "ranking_metric": request.metric,
-            **({"choice": choice} if (choice := choice_card(model, request)) is not None else {}),
-            "warnings": run_warnings(request, model),
-            "split": {**split.config.to_dict(), "rows": split.sizes()},
-            "metrics": {
-                "validation": model.scores,
-                "training": model.train_scores,
-                "cross-validation": model.cv_scores,
-            },
-            "dataset": {"name": source_name, **dataset_fingerprint(request.frame)},
-            "seed": request.seed,
-            "training_seconds": round(model.seconds, 3),
-            "versions": library_versions(keras=spec.needs_tensorflow),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    )
-
-
-def with_test_scores(card: dict, scores: dict[str, float]) -> dict:
-    """A copy of ``card`` with the held-out test scores recorded."""
-    out = copy.deepcopy(card)
-    out.setdefault("metrics", {})["test"] = _clean(scores)
-    return out
-
-
-def card_markdown(card: dict) -> str:
-    """The card as a short Markdown document for people."""
-    model = card.get("model", {})
-    dataset = card.get("dataset", {})
-    split = card.get("split") or {}
-    lines = [
-        f"# Model card: {escape(model.get('name', 'model'))}",
-        "",
-        f"- **Model:** {escape(model.get('kind', model.get('key', '?')))}",
-        f"- **Task:** {card.get('task', '?')}",
-        f"- **Predicts:** {code(card.get('target'))}" if card.get("target") else "- **Predicts:** clusters (no target)",
-        *([f"- **Positive class:** {code(card['positive_class'])}"] if card.get("positive_class") is not None else []),
-        f"- **Dataset:** {escape(dataset.get('name', '?'))} — {dataset.get('rows', '?')} rows, "
-        f"{dataset.get('columns', '?')} columns, SHA-256 `{dataset.get('sha256', '')[:16]}…`",
-        f"- **Split:** {_split_line(split)}",
-        *([f"- **Target:** {escape(model['target_transform'])}"] if model.get("target_transform") else []),
-        *([f"- **Ranked by:** {metric_label(card['ranking_metric'])}"] if card.get("ranking_metric") else []),
-        *([f"- **Imbalanced classes:** {card['imbalance']}"] if card.get("imbalance") not in (None, "none") else []),
-        f"- **Seed:** {card.get('seed')}",
-        f"- **Created:** {card.get('created', '?')}",
-        "",
-        "## Metrics",
-        "",
-    ]
-    choice = card.get("choice") or {}
-    for part, scores in (card.get("metrics") or {}).items():
-        if scores:
-            shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
-            before = f" ({choice['validation_scores']})" if part == "validation" and choice.get("refitted") else ""
-            lines.append(f"- **{part}{before}:** {shown}")
-    if choice.get("summary"):
-        lines += ["", "## How it was chosen", "", escape(choice["summary"])]
-    warnings = card.get("warnings") or []
-    if warnings:
-        lines += ["", "## Warnings", ""] + [f"- {escape(w)}" for w in warnings]
-    lines += ["", "## Inputs", "", "| column | kind | training range / values | missing |", "|---|---|---|---|"]
-    for column in card.get("features", []):
-        if column.get("kind") == "number":
-            span = f"{_number(column.get('minimum'))} … {_number(column.get('maximum'))}"
-        elif column.get("kind") == "category":
-            cats = column.get("categories", [])
-            span = ", ".join(escape(c) for c in cats[:8]) + (" …" if len(cats) > 8 else "")
-        elif column.get("kind") == "date":
-            span = f"{column.get('earliest')} … {column.get('latest')}"
-        else:
-            span = "free text"
-        name = code(column.get("name")).replace("|", "\\|")  # GFM: a pipe ends a cell, even in code
-        lines.append(
-            f"| {name} | {column.get('kind')} | {span.replace('|', '/')} | {column.get('missing_share', 0):.0%} |"
-        )
-    lines += ["", "## Parameters", "", "```json", json.dumps(model.get("parameters", {}), indent=2), "```"]
-    lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in (card.get("versions") or {}).items()]
-    return "\n".join(lines) + "\n"
-
-
-def _split_line(split: dict) -> str:
-    rows = split.get("rows") or {}
-    shares = "/".join(f"{round(100 * float(split.get(k, 0)))}" for k in ("train", "valid", "test"))
-    order = f", ordered by {code(split['time_column'])}" if split.get("time_column") else ""
-    counts = ", ".join(f"{v:,} {k}" for k, v in rows.items())
-    return f"{shares} % train/validation/test{order} ({counts})" if counts else f"{shares} %{order}"
-
-
-def _number(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
 # --------------------------------------------------------------------------- writing
 
 
-def _keras_network(pipeline):
+def keras_network(pipeline):
     step = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else None
     return step if isinstance(step, KerasNetwork) and hasattr(step, "model_") else None
 
@@ -328,7 +148,7 @@ def _write_bundle(usable: UsableModel, include_background: bool) -> bytes:
     import skops.io as sio
 
     pipeline = usable.pipeline
-    network = _keras_network(pipeline)
+    network = keras_network(pipeline)
     network_bytes = None
     if network is not None:
         light_net = copy.copy(network)
@@ -438,7 +258,7 @@ def load_bundle(data: bytes, *, file_name: str = "bundle", limits: ArchiveLimits
     if not hasattr(pipeline, "predict") and not hasattr(pipeline, "fit_predict"):
         raise BundleError("The bundle's model cannot make predictions; it was not loaded.")
     try:
-        task = Task(card.get("task"))
+        task = Task(str(card.get("task")))
         schema = FeatureSchema.from_dict({"columns": card["features"]})
     except (ValueError, KeyError, DashboardError) as exc:
         raise BundleError(f"The model card is incomplete ({exc}); the bundle was not loaded.") from None

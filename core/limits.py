@@ -7,7 +7,7 @@ ran out of stack on 4 million ratio pairs) or a chart with a legend entry per cl
 charts show the :data:`CHART_CATEGORIES` most frequent categories and group the rest.
 Other limits live with the rule they belong to: columns per file in
 ``core.loading.MAX_COLUMNS``, classes per target in ``core.target.class_limit``,
-values per category in a prediction form in ``core.predict.MAX_CATEGORIES``.
+values per category in a prediction form in ``core.usable.MAX_CATEGORIES``.
 """
 
 from __future__ import annotations

@@ -17,10 +17,13 @@ import numpy as np
 import pandas as pd
 
 from core import charts
-from core.evaluation import METRICS, metric_label, overfitting_check
+from core import results as res
+from core.evaluation import confusion_frame, overfitting_check
 from core.features import IMBALANCE_METHODS
 from core.guards.caveats import run_warnings
 from core.guards.model_checks import model_findings, validation_importance
+from core.metrics import METRICS, metric_label
+from core.model_card import library_versions
 from core.results import leaderboard_reasons, metric_reasons
 from core.split import size_warning
 from core.target import Task, target_warnings
@@ -131,9 +134,6 @@ def caveats(
 
 
 def _charts(request: TrainingRequest, chosen: TrainedModel) -> list:
-    from core import results as res
-    from core.evaluation import confusion_frame
-
     if request.task == Task.CLUSTERING:
         Xt, labels, _ = res.cluster_assignments(chosen, request)
         return [charts.clusters_figure(res.pca_projection(Xt, labels, seed=request.seed))]
@@ -184,8 +184,6 @@ def run_report(
 ) -> str:
     """The whole report as one self-contained HTML page."""
     from plotly.offline import get_plotlyjs
-
-    from core.export import library_versions
 
     task = request.task
     target = request.target

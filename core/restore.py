@@ -20,12 +20,13 @@ from typing import Any
 from core import tracking
 from core.cleaning import CleaningPlan
 from core.errors import DashboardError
-from core.evaluation import TASK_METRICS
-from core.export import dataset_fingerprint
 from core.features import FeatureOptions, feature_sources
+from core.metrics import TASK_METRICS
+from core.model_card import dataset_fingerprint
 from core.split import SplitConfig
 from core.target import TargetChoice, Task, plain_label
 from core.training import ModelFailure, ModelRun, TrainedModel, TrainingRequest, TrainSetup
+from core.training.choose import refit_from_card
 
 #: The layout of ``session.json``; older layouts are not restored.
 SESSION_VERSION = 1
@@ -122,7 +123,6 @@ def restored_results(
     Raises :class:`core.tracking.TrackingError` or :class:`core.export.BundleError` when a model
     cannot be read.
     """
-    from core.training.choose import refit_from_card
 
     asked_runs = {m.name: m for m in request.models}
     results: list[Any] = []

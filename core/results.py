@@ -24,9 +24,11 @@ from scipy import sparse
 from sklearn import metrics as skm
 
 from core.errors import DashboardError
-from core.evaluation import primary_metric, score, scorer_for
+from core.evaluation import score, undefined_reasons
 from core.limits import CHART_CATEGORIES
+from core.metrics import TASK_METRICS, metric_label, primary_metric, scorer_for
 from core.target import Task, match_label, plain_label, positive_class
+from core.training import LEADERBOARD_METRICS, TrainedModel, transform_only
 
 if TYPE_CHECKING:
     from core.training import ModelFailure, TrainedModel, TrainingRequest
@@ -121,7 +123,6 @@ def metric_reasons(
     only when something is undefined. For ``part="test"`` call it only once the
     person has scored the test split: ``scores`` are those test scores.
     """
-    from core.evaluation import TASK_METRICS, undefined_reasons
 
     task = request.task
     if all(np.isfinite(scores.get(key, np.nan)) for key in TASK_METRICS[task]):
@@ -139,8 +140,6 @@ def leaderboard_reasons(results: list[TrainedModel | ModelFailure], request: Tra
     Covers the validation metrics the leaderboard shows (a gap or training score
     next to an undefined metric is empty for the same reason).
     """
-    from core.evaluation import metric_label
-    from core.training import LEADERBOARD_METRICS, TrainedModel
 
     shown = LEADERBOARD_METRICS[request.task]
     trained = [r for r in results if isinstance(r, TrainedModel)]
@@ -467,7 +466,6 @@ def compare_table(
     Columns: ``model``, ``score``, ``seconds``, ``baseline`` (True for the
     baseline model, drawn muted). Models without a finite score are left out.
     """
-    from core.training import TrainedModel
 
     key = primary_metric(task, metric_key).key
     rows = [
@@ -480,7 +478,6 @@ def compare_table(
 
 def cluster_assignments(trained: TrainedModel, request: TrainingRequest) -> tuple[Any, np.ndarray, pd.DataFrame]:
     """(transformed rows, cluster labels, original rows) of the rows the clustering was fitted on."""
-    from core.training import transform_only
 
     X, _ = request.xy(request.split.train)
     Xt = transform_only(trained.pipeline, X)

@@ -1,7 +1,7 @@
 """Serving a model as a REST API with MLflow's model server, and the commands people type.
 
 The served model is MLflow's "model from code": :data:`SERVED_MODEL_SCRIPT`
-builds :class:`BundleModel`, which reads the model bundle with the app's safe
+builds :class:`core.served_model.BundleModel`, which reads the model bundle with the app's safe
 loader (:func:`core.export.load_bundle`) and predicts through
 :func:`core.predict.check_batch` + :func:`core.predict.predict_frame`, so the
 server answers exactly as the app does. :func:`save_served_model` writes such a
@@ -33,9 +33,17 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+
+from core import model_server
+from core.experiment_store import default_tracking_uri, sqlite_path
+from core.export import BundleError, export_bundle, keras_network, load_bundle
+from core.model_card import BUNDLE_PACKAGES, KERAS_PACKAGES
+from core.model_server import DEFAULT_MAX_REQUEST_MB, MAX_REQUEST_ENV
+from core.predict import check_batch, predict_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PORT = 5001
@@ -58,10 +66,6 @@ def quiet_mlflow() -> None:
 
 
 def _requirements(keras: bool) -> list[str]:
-    from importlib import metadata
-
-    from core.export import BUNDLE_PACKAGES, KERAS_PACKAGES
-
     # What the bundle needs, plus the server and the bundle's parquet rows; TensorFlow is pinned
     # under whichever pip name is installed (tensorflow-cpu on Linux x86_64).
     names = ["mlflow", *BUNDLE_PACKAGES, "pyarrow"]
@@ -79,63 +83,17 @@ def _requirements(keras: bool) -> list[str]:
 # --------------------------------------------------------------------------- the served model
 
 
-def _bundle_model_class():
-    quiet_mlflow()
-    import mlflow.pyfunc
-
-    class BundleModel(mlflow.pyfunc.PythonModel):
-        """Serves a model bundle: loaded with the safe loader, predicting like the app."""
-
-        def load_context(self, context) -> None:
-            from core.export import load_bundle
-
-            data = Path(context.artifacts["bundle"]).read_bytes()
-            self.usable = load_bundle(data, file_name=BUNDLE_FILE)
-
-        def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-            from mlflow.exceptions import MlflowException
-            from mlflow.protos.databricks_pb2 import BAD_REQUEST
-
-            from core.errors import DashboardError
-            from core.model_server import APP_MESSAGE
-            from core.predict import check_batch, predict_frame
-
-            frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-            try:
-                aligned, _ = check_batch(frame, self.usable.schema)
-                return predict_frame(self.usable, aligned)
-            except DashboardError as err:
-                # An MlflowException is a 400 with its message; any other error would be MLflow's
-                # generic message plus a stack trace. MLflow prefixes the message with the rows, so the
-                # app's own words also travel apart, for core.model_server to reply with.
-                raise MlflowException(
-                    err.user_message, error_code=BAD_REQUEST, **{APP_MESSAGE: err.user_message}
-                ) from None
-
-    # Importable as core.serving.BundleModel (through __getattr__ below) by the served script.
-    BundleModel.__module__ = __name__
-    BundleModel.__qualname__ = "BundleModel"
-    return BundleModel
+def _served_script(module: str, described_in: str) -> str:
+    return (
+        f"# The model MLflow serves: a model bundle read by core.export.load_bundle (see {described_in}).\n"
+        "import mlflow.models\n\n"
+        f"from {module} import BundleModel\n\n"
+        "mlflow.models.set_model(BundleModel())\n"
+    )
 
 
-def __getattr__(name: str):
-    # PEP 562: the pyfunc class subclasses an MLflow class, so it is built on first use
-    # rather than at import (which would import MLflow with the app).
-    if name == "BundleModel":
-        cls = _bundle_model_class()
-        globals()["BundleModel"] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-SERVED_MODEL_SCRIPT = """\
-# The model MLflow serves: a model bundle read by core.export.load_bundle (see core/serving.py).
-import mlflow.models
-
-from core.serving import BundleModel
-
-mlflow.models.set_model(BundleModel())
-"""
+#: The script MLflow runs to build the served model (:class:`core.served_model.BundleModel`).
+SERVED_MODEL_SCRIPT = _served_script("core.served_model", "core/serving.py")
 
 
 def _mlflow_type(dtype) -> str:
@@ -198,8 +156,6 @@ def model_signature(usable):
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    from core.predict import check_batch, predict_frame
-
     inputs = Schema([ColSpec(_column_type(c), c.name) for c in usable.schema.columns])
     example = example_frame(usable.schema)
     try:
@@ -220,8 +176,6 @@ def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> 
     quiet_mlflow()
     import mlflow.pyfunc
 
-    from core.export import _keras_network, export_bundle
-
     path = Path(path)
     with tempfile.TemporaryDirectory() as scratch:
         bundle_path = Path(scratch) / BUNDLE_FILE
@@ -240,7 +194,7 @@ def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> 
             code_paths=[str(code)],
             signature=signature,
             input_example=example,
-            pip_requirements=_requirements(keras=_keras_network(usable.pipeline) is not None),
+            pip_requirements=_requirements(keras=keras_network(usable.pipeline) is not None),
         )
     return path
 
@@ -258,13 +212,11 @@ def serve_command(model_uri: str, port: int = DEFAULT_PORT, tracking_uri: str | 
 
     ``runs:/`` and ``models:/`` URIs are resolved through the tracking store, so
     the command names it (``tracking_uri`` defaults to
-    :func:`core.tracking.default_tracking_uri`).
+    :func:`core.experiment_store.default_tracking_uri`).
     """
     command = f"python -m core.serving --model-uri {shlex.quote(model_uri)} --port {int(port)}"
     if model_uri.startswith(("runs:/", "models:/")):
         if tracking_uri is None:
-            from core.tracking import default_tracking_uri  # where runs are kept is tracking's concern
-
             tracking_uri = default_tracking_uri()
         command = f"MLFLOW_TRACKING_URI={shlex.quote(tracking_uri)} {command}"
     return command
@@ -307,10 +259,12 @@ def curl_example(schema, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> 
 # --------------------------------------------------------------------------- python -m core.serving
 
 
-#: The served model scripts this app has written (core.tracking held BundleModel before core.serving).
+#: The served model scripts this app has written. Earlier versions imported BundleModel from core.serving
+#: or core.tracking; each model folder carries its own copy of core/, so those scripts still run as written.
 SERVED_MODEL_SCRIPTS = (
     SERVED_MODEL_SCRIPT,
-    SERVED_MODEL_SCRIPT.replace("core/serving.py", "core/tracking.py").replace("core.serving", "core.tracking"),
+    _served_script("core.serving", "core/serving.py"),
+    _served_script("core.tracking", "core/tracking.py"),
 )
 
 
@@ -319,8 +273,6 @@ class NotServed(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from core.model_server import DEFAULT_MAX_REQUEST_MB, MAX_REQUEST_ENV
-
     parser = argparse.ArgumentParser(
         prog="python -m core.serving",
         description="Serve a model from the dashboard as a REST API (MLflow's scoring server): an exported bundle, "
@@ -357,8 +309,6 @@ def _refuse(message: str) -> int:
 
 
 def _read_bundle(path: Path):
-    from core.export import BundleError, load_bundle
-
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -374,9 +324,7 @@ def _tracked_model(uri: str, scratch: Path) -> Path:
     import mlflow.artifacts
     import mlflow.models
 
-    from core.tracking import _sqlite_path, default_tracking_uri
-
-    store = _sqlite_path(default_tracking_uri())
+    store = sqlite_path(default_tracking_uri())
     if uri.startswith(("runs:/", "models:/")) and store is not None and not store.exists():
         raise NotServed(f"there is no experiment store at {store} (set MLFLOW_TRACKING_URI to the app's store).")
     try:
@@ -404,8 +352,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     is served by MLflow's scoring app behind :class:`core.model_server.RequestGuard`
     until Ctrl-C or SIGTERM; its temporary folder is then removed.
     """
-    from core import model_server
-
     parser = _parser()
     args = parser.parse_args(argv)
     if (args.bundle is None) == (args.model_uri is None):

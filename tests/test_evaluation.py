@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from core import evaluation as ev
-from core import results
+from core import metrics, results
 from core.cleaning import CleaningPlan
 from core.errors import DashboardError
 from core.split import Split, SplitConfig
@@ -30,12 +30,12 @@ Y_PRED = np.array([1, 1, 1, 0, 1, 1, 0, 0, 0, 0])
 
 
 def test_every_task_metric_has_a_meaning_and_lower_is_better_is_marked():
-    for keys in ev.TASK_METRICS.values():
+    for keys in metrics.TASK_METRICS.values():
         for key in keys:
-            assert ev.METRICS[key].meaning.endswith(".")
+            assert metrics.METRICS[key].meaning.endswith(".")
     for key in ("davies_bouldin", "mape", "mae", "rmse", "log_loss"):
-        assert not ev.METRICS[key].higher_is_better
-    assert ev.METRICS["calinski_harabasz"].higher_is_better
+        assert not metrics.METRICS[key].higher_is_better
+    assert metrics.METRICS["calinski_harabasz"].higher_is_better
 
 
 def test_classification_scores_match_a_hand_computed_two_by_two():
@@ -378,8 +378,8 @@ def test_classification_scores_equal_scikit_learns_functions(seed):
 
 
 def test_metric_label_reads_like_the_app():
-    assert ev.metric_label("r2") == "R²" and ev.metric_label("f1_macro") == ev.METRICS["f1_macro"].label
-    assert ev.metric_label("mape_skipped_rows") == "mape skipped rows"
+    assert metrics.metric_label("r2") == "R²" and metrics.metric_label("f1_macro") == metrics.METRICS["f1_macro"].label
+    assert metrics.metric_label("mape_skipped_rows") == "mape skipped rows"
 
 
 # --------------------------------------------------------------------------- why a metric is undefined
@@ -401,7 +401,7 @@ def test_every_undefined_metric_of_a_five_class_model_scored_on_two_classes_has_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scores = ev.classification_scores(y, y_pred, proba, FIVE)
-    undefined = {k for k in ev.TASK_METRICS[Task.MULTICLASS] if not np.isfinite(scores.get(k, np.nan))}
+    undefined = {k for k in metrics.TASK_METRICS[Task.MULTICLASS] if not np.isfinite(scores.get(k, np.nan))}
     assert undefined == {"roc_auc", "precision_macro", "precision_weighted"}
     reasons = ev.undefined_reasons(scores, Task.MULTICLASS, y, y_pred, proba, FIVE)
     assert set(reasons) == undefined
@@ -472,7 +472,7 @@ def test_undefined_reason_agrees_with_the_scores_on_random_labels():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scores = ev.classification_scores(y, y_pred, proba, classes)
-        for key in ev.TASK_METRICS[Task.BINARY if k == 2 else Task.MULTICLASS]:
+        for key in metrics.TASK_METRICS[Task.BINARY if k == 2 else Task.MULTICLASS]:
             undefined = not np.isfinite(scores.get(key, np.nan))
             reason = ev.undefined_reason(key, y, y_pred, proba, classes)
             assert undefined == (reason is not None), (seed, key, list(y), list(y_pred), reason)
@@ -509,16 +509,16 @@ def test_pr_auc_is_about_the_positive_class_and_ranking_follows_imbalance():
     assert scores["pr_auc"] == pytest.approx(skm.average_precision_score(y == "fraud", p_fraud))
     default = ev.classification_scores(y, y_pred, proba, ["fraud", "ok"])
     assert default["pr_auc"] == pytest.approx(skm.average_precision_score(y == "ok", 1 - p_fraud))
-    key, reason = ev.default_ranking(Task.BINARY, pd.Series(y))
+    key, reason = metrics.default_ranking(Task.BINARY, pd.Series(y))
     assert key == "balanced_accuracy" and "'fraud'" in reason and "balanced accuracy" in reason
-    assert ev.default_ranking(Task.BINARY, pd.Series(["a", "b"] * 50))[0] == "roc_auc"
-    assert ev.default_ranking(Task.REGRESSION, pd.Series(np.arange(10.0)))[0] == "r2"
+    assert metrics.default_ranking(Task.BINARY, pd.Series(["a", "b"] * 50))[0] == "roc_auc"
+    assert metrics.default_ranking(Task.REGRESSION, pd.Series(np.arange(10.0)))[0] == "r2"
 
 
 def test_several_balanced_classes_rank_by_macro_f1_and_imbalanced_ones_by_balanced_accuracy():
-    key, reason = ev.default_ranking(Task.MULTICLASS, pd.Series(["a", "b", "c"] * 40))
+    key, reason = metrics.default_ranking(Task.MULTICLASS, pd.Series(["a", "b", "c"] * 40))
     assert key == "f1_macro" and "every class the same" in reason
-    assert ev.primary_metric(Task.MULTICLASS).key == "f1_macro"  # what an unchosen metric means everywhere
-    assert ev.RANKING_CHOICES[Task.MULTICLASS][0] == "f1_macro"  # the Models page lists the default first
+    assert metrics.primary_metric(Task.MULTICLASS).key == "f1_macro"  # what an unchosen metric means everywhere
+    assert metrics.RANKING_CHOICES[Task.MULTICLASS][0] == "f1_macro"  # the Models page lists the default first
     skewed = pd.Series(["a"] * 100 + ["b"] * 40 + ["c"] * 5)
-    assert ev.default_ranking(Task.MULTICLASS, skewed)[0] == "balanced_accuracy"
+    assert metrics.default_ranking(Task.MULTICLASS, skewed)[0] == "balanced_accuracy"

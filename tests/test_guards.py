@@ -13,9 +13,9 @@ from core.guards.model_checks import importance_share, model_findings, model_pow
 from core.guards.thresholds import THRESHOLDS
 from core.samples import list_samples, load_sample
 from core.schema import Role, effective_roles, infer_roles
-from core.split import SplitConfig
 from core.target import Task, default_features, detect_task
-from core.training import ModelRun, TrainedModel, TrainSetup, make_request, run_training
+from core.training import ModelRun, TrainedModel, run_training
+from tests.conftest import make_training_request
 
 
 def roles_of(frame: pd.DataFrame) -> dict[str, Role]:
@@ -184,9 +184,7 @@ def test_the_scan_is_seeded():
 
 
 def train(frame: pd.DataFrame, target: str, task: Task, models: list[str]):
-    roles = roles_of(frame)
-    setup = TrainSetup(SplitConfig(seed=1), [ModelRun(k, k, {}) for k in models])
-    request = make_request(frame, target, task, features_of(frame, target), roles, CleaningPlan(), setup)
+    request = make_training_request(frame, target, task, models=models, seed=1)
     return request, [r for r in run_training(request) if isinstance(r, TrainedModel)]
 
 
@@ -211,10 +209,8 @@ def test_an_honest_model_with_one_strong_column_is_not_flagged():
 def test_the_training_job_checks_the_best_model_after_the_run():
     from core.training import TrainingJob
 
-    frame = loan_defaults(n=600)
-    roles = roles_of(frame)
-    setup = TrainSetup(SplitConfig(seed=1), [ModelRun("logistic_regression", "logistic", {})])
-    request = make_request(frame, "default", Task.BINARY, features_of(frame, "default"), roles, CleaningPlan(), setup)
+    models = [ModelRun("logistic_regression", "logistic")]
+    request = make_training_request(loan_defaults(n=600), "default", Task.BINARY, models=models, seed=1)
     assert request.leakage.flagged("recoveries") is not None, "the request carries the scan of its training rows"
     job = TrainingJob(request).start()
     assert job.wait(60)
@@ -235,16 +231,15 @@ def test_model_power_is_zero_for_the_baseline_and_one_for_a_perfect_model():
 
 
 def test_the_report_and_the_model_card_repeat_the_findings_and_the_rows_lost():
-    from core.export import card_markdown
+    from core.model_card import card_markdown
     from core.predict import usable_from_training
     from core.report import caveats, run_report
 
     frame = loan_defaults(n=600)
     frame.loc[:99, "default"] = np.nan  # 100 of 600 rows without a target: more than 5 %
-    roles = roles_of(frame)
     plan = CleaningPlan(confirmed_row_loss=100)
-    setup = TrainSetup(SplitConfig(seed=1), [ModelRun("logistic_regression", "logistic", {})])
-    request = make_request(frame, "default", Task.BINARY, features_of(frame, "default"), roles, plan, setup)
+    models = [ModelRun("logistic_regression", "logistic")]
+    request = make_training_request(frame, "default", Task.BINARY, models=models, plan=plan, seed=1)
     results = [r for r in run_training(request) if isinstance(r, TrainedModel)]
     model = results[-1]
     notes = caveats(request, model, results, test_scores=None, test_looks=0)

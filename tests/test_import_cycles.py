@@ -6,8 +6,6 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Cycles still to break (issue 11). The list may only shrink: a cycle that is gone must leave it.
-KNOWN = {frozenset({"core.export", "core.predict"}), frozenset({"core.serving", "core.tracking"})}
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -77,12 +75,9 @@ def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     return found
 
 
-def test_core_has_no_import_cycle_but_the_known_ones():
-    found = set(cycles(import_graph(ROOT)))
-    new = [sorted(c) for c in found - KNOWN]
-    assert not new, f"import cycles in core (imports inside functions count): {new}"
-    gone = [sorted(c) for c in KNOWN - found]
-    assert not gone, f"these cycles are gone: take them off KNOWN {gone}"
+def test_core_has_no_import_cycle():
+    found = [sorted(c) for c in cycles(import_graph(ROOT))]
+    assert not found, f"import cycles in core (imports inside functions count): {found}"
 
 
 def test_an_import_inside_a_function_makes_a_cycle(tmp_path):

@@ -8,7 +8,7 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import tracking
+from core import experiment_store, tracking
 from ui import state
 
 APP = "../app.py"
@@ -51,7 +51,7 @@ def test_with_no_runs_the_page_is_open_and_says_how_to_get_some(store_at):
     assert not any("Load a dataset first" in b for b in bodies(at, "info")), "never locked"
     assert any("No runs recorded yet" in b for b in bodies(at, "info"))
     assert any("local SQLite file" in c for c in captions(at))
-    assert tracking.ui_command(store_at) in codes(at)
+    assert experiment_store.ui_command(store_at) in codes(at)
 
 
 def test_an_unreadable_store_is_a_clear_message(tmp_path, monkeypatch):

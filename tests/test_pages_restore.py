@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import tracking
+from core import experiment_store
 from ui import state
 
 APP = "../app.py"
@@ -105,7 +105,7 @@ def test_an_uploaded_file_is_asked_for_again_and_a_different_file_restores_the_s
 
 
 def test_workspaces_see_their_own_runs_when_the_app_is_shared(own_store, monkeypatch):
-    monkeypatch.setenv(tracking.EXPERIMENTS_SETTING, "workspace")
+    monkeypatch.setenv(experiment_store.EXPERIMENTS_SETTING, "workspace")
     mine = session()
     mine.button(key="data_sample_iris").click().run()
     train(mine, ["logistic_regression"])

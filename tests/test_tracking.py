@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import charts, serving, tracking
+from core import charts, experiment_store, serving, tracking
 from core.cleaning import CleaningPlan
 from core.predict import predict_frame, usable_from_training
 from core.samples import load_sample
@@ -93,11 +93,11 @@ def client(uri: str):
 
 def test_default_store_is_sqlite_in_the_data_folder_unless_the_environment_says_otherwise(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert tracking.default_tracking_uri() == f"sqlite:///{ROOT / 'data' / 'mlflow.db'}"
-    assert tracking.artifact_root(f"sqlite:///{tmp_path / 'x.db'}") == (tmp_path / "mlartifacts").as_uri()
+    assert experiment_store.default_tracking_uri() == f"sqlite:///{ROOT / 'data' / 'mlflow.db'}"
+    assert experiment_store.artifact_root(f"sqlite:///{tmp_path / 'x.db'}") == (tmp_path / "mlartifacts").as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
-    assert tracking.default_tracking_uri() == "http://tracking.example:5000"
-    assert tracking.artifact_root("http://tracking.example:5000") is None
+    assert experiment_store.default_tracking_uri() == "http://tracking.example:5000"
+    assert experiment_store.artifact_root("http://tracking.example:5000") is None
     assert "data/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
@@ -125,7 +125,7 @@ def test_a_training_run_is_a_parent_run_with_one_child_per_model(store):
     chosen = [name for name, t in tags.items() if t.get(tracking.CHOSEN) == "true"]
     assert len(chosen) == 1 and tags[chosen[0]][tracking.REFITTED] == "true"
     request = store["iris"][0]
-    card = tracking._read_json(c, report.model_runs[chosen[0]], tracking.CARD_FILE)
+    card = tracking.read_json(c, report.model_runs[chosen[0]], tracking.CARD_FILE)
     rows = len(request.split.train) + len(request.split.valid)
     assert card["choice"]["refitted"] and card["choice"]["refit_rows"] == rows
     assert "was chosen by 3-fold cross-validation and then refitted" in card["choice"]["summary"]
@@ -151,7 +151,7 @@ def test_a_model_run_has_params_metrics_per_split_tags_and_artefacts(store):
     assert folder.is_relative_to(store["folder"] / "mlartifacts"), "artefacts sit next to the SQLite file"
     assert json.loads((folder / tracking.PLAN_FILE).read_text()) == request.plan.to_dict()
     assert json.loads((folder / tracking.SPLIT_FILE).read_text())["rows"] == request.split.sizes()
-    assert (folder / tracking.BUNDLE_DIR / tracking.BUNDLE_FILE).stat().st_size > 0
+    assert (folder / tracking.BUNDLE_DIR / serving.BUNDLE_FILE).stat().st_size > 0
     assert (folder / "model" / "MLmodel").exists() and (folder / "model" / "code" / "core" / "predict.py").exists()
     assert not list((folder / "model").rglob("*.pkl")), "the served model is code + bundle, no pickle"
 
@@ -240,7 +240,7 @@ def test_reloaded_model_predicts_exactly_like_the_trained_one(store):
     original = usable_from_training(forest, request, "iris.csv")
     reloaded = tracking.load_run_model(store["uri"], report.model_runs["Forest"])
     assert reloaded.name == "Forest" and "experiment run" in reloaded.origin
-    assert reloaded.card["tracking"]["model_uri"] == tracking.model_uri(report.model_runs["Forest"])
+    assert reloaded.card["tracking"]["model_uri"] == serving.model_uri(report.model_runs["Forest"])
     rows = request.frame.iloc[request.split.test][request.features].reset_index(drop=True)
     pd.testing.assert_frame_equal(predict_frame(reloaded, rows), predict_frame(original, rows))
 
@@ -259,15 +259,15 @@ def test_test_scores_are_added_to_the_model_run(fresh_uri):
 
 def test_the_store_version_changes_with_every_write(fresh_uri, tmp_path):
     request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
-    empty = tracking.store_version(fresh_uri)
+    empty = experiment_store.store_version(fresh_uri)
     _, runs = tracking.log_training(fresh_uri, request, run_training(request), "iris.csv")
-    recorded = tracking.store_version(fresh_uri)
+    recorded = experiment_store.store_version(fresh_uri)
     tracking.list_runs(fresh_uri)
-    assert tracking.store_version(fresh_uri) == recorded != empty, "reading changes nothing"
+    assert experiment_store.store_version(fresh_uri) == recorded != empty, "reading changes nothing"
     tracking.log_test_scores(fresh_uri, runs["Logistic regression"], {"accuracy": 0.9})
-    assert tracking.store_version(fresh_uri) != recorded
-    assert tracking.store_version(f"sqlite:///{tmp_path / 'never' / 'mlflow.db'}") == ()
-    assert tracking.store_version("http://tracking.example:5000") is None, "a server cannot tell without asking"
+    assert experiment_store.store_version(fresh_uri) != recorded
+    assert experiment_store.store_version(f"sqlite:///{tmp_path / 'never' / 'mlflow.db'}") == ()
+    assert experiment_store.store_version("http://tracking.example:5000") is None, "a server cannot tell without asking"
 
 
 def test_a_failed_model_is_a_failed_run_with_its_reason(fresh_uri):
@@ -344,11 +344,11 @@ def test_serve_command_and_curl_example(store):
     body = json.loads(curl.split("-d ", 1)[1].strip("'"))
     assert body["dataframe_split"]["columns"] == usable.schema.names
     assert len(body["dataframe_split"]["data"]) == 1
-    assert tracking.ui_command(uri).startswith(f"mlflow ui --backend-store-uri {uri}")
+    assert experiment_store.ui_command(uri).startswith(f"mlflow ui --backend-store-uri {uri}")
 
 
 def test_curl_example_quotes_awkward_column_names():
-    from core.predict import ColumnSchema, FeatureSchema
+    from core.usable import ColumnSchema, FeatureSchema
 
     schema = FeatureSchema((ColumnSchema("it's <b>", "categorical", "category", "str", categories=("a'b",)),))
     curl = serving.curl_example(schema, 5001)

@@ -11,9 +11,9 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from core import charts, serving, tracking
+from core import charts, experiment_store, serving, tracking
 from core.errors import DashboardError
-from core.evaluation import metric_label
+from core.metrics import metric_label
 from core.restore import run_settings
 from ui import state
 from ui.text import md_escape
@@ -25,7 +25,7 @@ SPLITS = {"validation": "valid_", "training": "train_", "cross-validation": "cv_
 
 def tracking_uri() -> str:
     """Where runs are recorded: ``MLFLOW_TRACKING_URI``, else the project's SQLite file."""
-    return tracking.default_tracking_uri()
+    return experiment_store.default_tracking_uri()
 
 
 # --------------------------------------------------------------------------- recording (Train, Results)
@@ -98,7 +98,7 @@ def record_test_scores(model_name: str, scores: dict[str, float]) -> None:
 def store_info(uri: str) -> None:
     """Whose runs these are, where they live (paths only when the app is local) and how to open them in MLflow."""
     local = state.served_locally()
-    st.caption(md_escape(f"Runs are recorded in {tracking.describe_store(uri, show_paths=local)}."))
+    st.caption(md_escape(f"Runs are recorded in {experiment_store.describe_store(uri, show_paths=local)}."))
     if state.visible_workspace() is not None:
         st.caption(
             "These are the runs of this browser workspace (the `ws=` part of the address). Bookmark the address to "
@@ -108,7 +108,7 @@ def store_info(uri: str) -> None:
         return
     with st.expander("Open these runs in MLflow's UI", icon=":material/open_in_new:"):
         st.caption("In a terminal, from the project folder with its virtual environment active:")
-        st.code(tracking.ui_command(uri), language="bash")
+        st.code(experiment_store.ui_command(uri), language="bash")
         st.caption(
             "Then open http://127.0.0.1:5000. Set MLFLOW_TRACKING_URI before starting the app to record runs "
             "on a team's tracking server instead."
@@ -120,7 +120,7 @@ def _per_store_state(name: str, uri: str, key, compute):
 
     A tracking server is asked each time (its changes cannot be seen without asking).
     """
-    version = tracking.store_version(uri)
+    version = experiment_store.store_version(uri)
     if version is None:
         return compute()
     return state.memo(name, (uri, version, key), compute)

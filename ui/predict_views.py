@@ -13,20 +13,14 @@ import streamlit as st
 from core import charts, serving
 from core import explain as ce
 from core.errors import DashboardError
-from core.evaluation import metric_label
-from core.export import BundleError, bundle_name, card_markdown, export_bundle, file_stem, load_bundle, with_test_scores
+from core.export import BundleError, bundle_name, export_bundle, file_stem, load_bundle
 from core.loading import load_file
-from core.predict import (
-    PREDICTION,
-    ColumnSchema,
-    UsableModel,
-    check_batch,
-    predict_frame,
-    scored_frame,
-    to_safe_csv,
-)
+from core.metrics import metric_label
+from core.model_card import card_markdown, with_test_scores
+from core.predict import PREDICTION, check_batch, predict_frame, scored_frame, to_safe_csv
 from core.profiling import format_number
 from core.target import Task
+from core.usable import ColumnSchema, UsableModel
 from ui import state
 from ui.experiments_views import serve_commands, tracked_run
 from ui.text import md_code, md_escape, md_label

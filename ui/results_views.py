@@ -7,19 +7,16 @@ import streamlit as st
 
 from core import charts, results
 from core.evaluation import (
-    METRICS,
-    TASK_METRICS,
     UNDEFINED_FALLBACK,
     classification_report_frame,
     cluster_sizes,
     confusion_frame,
     overfitting_check,
-    primary_metric,
-    scorer_for,
 )
 from core.guards.findings import worst_first
 from core.guards.model_checks import model_findings
 from core.limits import CHART_CATEGORIES
+from core.metrics import METRICS, TASK_METRICS, primary_metric, scorer_for
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest, build_model_pipeline, summary
 from ui import experiments_views, guard_views, state

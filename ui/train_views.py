@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core import charts, engine
-from core.evaluation import METRICS
 from core.guards.findings import worst_first
 from core.jobs import JobSnapshot
+from core.metrics import METRICS
 from core.registry import get_spec
 from core.results import leaderboard_reasons
 from core.target import Task
