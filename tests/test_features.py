@@ -6,8 +6,9 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from core.cleaning import CleaningPlan, MissingRule, OutlierRule
-from core.features import FeatureOptions, build_pipeline, feature_sources, ratio_name
+from core.features import FeatureOptions, build_pipeline, feature_sources
 from core.schema import Role
+from core.transformers import ratio_name
 
 ROLES = {
     "num": Role.NUMERIC,
@@ -144,7 +145,7 @@ def test_constant_fill_reaches_the_imputer():
 
 
 def test_date_feature_note_names_every_part_the_model_gets_and_the_risk():
-    from core.features import DateParts, date_feature_note
+    from core.transformers import DateParts, date_feature_note
 
     frame = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=10, freq="7h")})
     parts = [name.split(" (", 1)[1].rstrip(")") for name in DateParts().fit(frame).get_feature_names_out()]

@@ -17,14 +17,9 @@ from sklearn.preprocessing import StandardScaler
 
 from core.errors import DashboardError
 from core.events import EpochEnded
-from core.keras_net import (
-    DEFAULT_LAYERS,
-    KerasNetwork,
-    _Progress,
-    count_parameters,
-    layer_table,
-    validate_layers,
-)
+from core.keras_fit import Progress
+from core.keras_net import KerasNetwork
+from core.network_layers import DEFAULT_LAYERS, count_parameters, layer_table, validate_layers
 from core.network_rules import ACTIVATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +63,8 @@ def multiclass_fit(X):
 
 def test_importing_the_module_loads_neither_tensorflow_nor_keras():
     code = (
-        "import sys, json, core.keras_net as k; k.layer_table(k.DEFAULT_LAYERS, 3, 'regression');"
+        "import sys, json, core.keras_net as k, core.network_layers as n;"
+        "n.layer_table(n.DEFAULT_LAYERS, 3, 'regression');"
         "k.KerasNetwork().get_params();"
         "print(json.dumps(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)))"
     )
@@ -161,7 +157,7 @@ class FakeModel:
 
 def run_progress(losses, **kwargs):
     model, events = FakeModel(), []
-    progress = _Progress(
+    progress = Progress(
         "Net", epochs=len(losses), monitor="val_loss", listener=events.append, **{"patience": None, **kwargs}
     )
     for epoch, loss in enumerate(losses):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import DashboardError
-from core.keras_net import KerasNetwork, validate_layers
+from core.keras_net import KerasNetwork
+from core.network_layers import validate_layers
 from core.network_rules import MAX_DROPOUT, MAX_LAYERS, MAX_UNITS, RANGES
 from core.params import ParamError
 from core.registry import get_spec

@@ -4,7 +4,6 @@ import json
 import math
 import subprocess
 import sys
-import types
 import warnings
 from pathlib import Path
 
@@ -458,7 +457,9 @@ def test_keras_bad_layers_are_refused_with_the_layer_number(layers, message):
 
 
 def test_keras_loss_must_fit_the_task(monkeypatch):
-    monkeypatch.setitem(sys.modules, "core.keras_net", types.SimpleNamespace(KerasNetwork=dict))
+    from core.models_catalogue import neural
+
+    monkeypatch.setattr(neural, "KerasNetwork", dict)
     spec = get_spec("keras_mlp")
     with pytest.raises(ParamError, match="must be one of 'auto', 'mse', 'mae', 'huber' for regression"):
         spec.build_estimator(Task.REGRESSION, {"loss": "binary_crossentropy"})
@@ -467,8 +468,10 @@ def test_keras_loss_must_fit_the_task(monkeypatch):
 
 
 def test_keras_build_passes_the_agreed_keywords(monkeypatch):
-    """With a stand-in for core.keras_net: no TensorFlow, only the constructor contract."""
-    monkeypatch.setitem(sys.modules, "core.keras_net", types.SimpleNamespace(KerasNetwork=dict))
+    """With a stand-in for KerasNetwork: no TensorFlow, only the constructor contract."""
+    from core.models_catalogue import neural
+
+    monkeypatch.setattr(neural, "KerasNetwork", dict)
     spec = get_spec("keras_mlp")
     kwargs = spec.build_estimator(Task.BINARY, {"epochs": 2}, seed=5, class_weight="balanced")
     assert set(kwargs) == {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.keras_net import KerasNetwork
 from core.models_catalogue.spec import SUPERVISED, ModelSpec
 from core.network_rules import RANGES, LayersParam
 from core.params import BoolParam, ChoiceParam, FloatParam, IntParam, ParamError, ParamSpec
@@ -11,8 +12,6 @@ from core.target import Task
 
 
 def _build_keras(task: Task, p: dict, seed: int, class_weight: str | None = None) -> Any:
-    from core.keras_net import KerasNetwork  # loads TensorFlow lazily, only when a network is built
-
     return KerasNetwork(task=task.value, seed=seed, class_weight=class_weight, **p)
 
 

@@ -6,10 +6,11 @@ which fitting itself uses, build the same pipeline without importing the fitting
 
 from __future__ import annotations
 
-from core.features import build_pipeline, log_target, many_levels
+from core.features import build_pipeline, many_levels
 from core.registry import get_spec
 from core.target import Task
 from core.training.request import ModelRun, TrainingRequest
+from core.transformers import log_target
 
 
 def build_model_pipeline(request: TrainingRequest, run: ModelRun):
