@@ -101,11 +101,16 @@ TRUSTED_NAMES = frozenset(
         "sklearn.metrics._dist_metrics.ChebyshevDistance64",
         "core.features._to_text",
         "core.features._text_column",
-        "core.features.remove_outliers",  # bundles saved before it moved to core.transformers
         "core.transformers.remove_outliers",
     }
 )
 TRUSTED_PACKAGES = ("sklearn", "imblearn", "lightgbm", "core")
+#: Where the app's own types live now, by the (module, name) bundles written before they moved use.
+#: A bundle's skops schema is brought up to date before anything in it is checked or loaded.
+MOVED_TYPES: dict[tuple[str, str], str] = {
+    ("core.features", name): "core.transformers"
+    for name in ("LogTarget", "TypeFixer", "RatioFeatures", "OutlierClipper", "DateParts", "remove_outliers")
+}
 
 
 class BundleError(DashboardError):
@@ -395,10 +400,46 @@ def _read_card(raw: bytes) -> dict:
     return card
 
 
+def moved_types_updated(raw: bytes) -> bytes:
+    """A skops file whose schema names the app's types where they live now (:data:`MOVED_TYPES`).
+
+    ``raw`` is returned as it is when nothing in it moved; otherwise the archive is written again
+    with its ``schema.json`` updated and every other member unchanged. Called on a skops file that
+    the bundle's limits have already checked.
+    """
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+        if not _move_types(schema):
+            return raw
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as updated:
+            for info in archive.infolist():
+                content = json.dumps(schema).encode() if info.filename == "schema.json" else archive.read(info)
+                updated.writestr(info, content)
+    return out.getvalue()
+
+
+def _move_types(node: Any) -> bool:
+    """Point every schema node naming a moved type at its new module; whether any was."""
+    moved = False
+    if isinstance(node, dict):
+        new_module = MOVED_TYPES.get((node.get("__module__"), node.get("__class__")))
+        if new_module is not None:
+            node["__module__"] = new_module
+            moved = True
+        for value in node.values():
+            moved |= _move_types(value)
+    elif isinstance(node, list):
+        for value in node:
+            moved |= _move_types(value)
+    return moved
+
+
 def _read_pipeline(raw: bytes):
     import skops.io as sio
 
     try:
+        raw = moved_types_updated(raw)
         named = sio.get_untrusted_types(data=raw)
     except Exception as exc:
         raise BundleError(f"The model file inside the bundle is not a readable skops file ({exc}).") from None

@@ -20,15 +20,13 @@ from core.export import (
     PIPELINE,
     BundleError,
     bundle_name,
-    card_markdown,
-    dataset_fingerprint,
     export_bundle,
     load_bundle,
     untrusted_types,
-    with_test_scores,
 )
+from core.features import FeatureOptions
+from core.model_card import card_markdown, dataset_fingerprint, with_test_scores
 from core.predict import (
-    FeatureSchema,
     check_batch,
     neutralise_formulas,
     predict_frame,
@@ -36,19 +34,16 @@ from core.predict import (
     to_safe_csv,
     usable_from_training,
 )
-from core.samples import load_sample
-from core.schema import Role, effective_roles, infer_roles
+from core.schema import Role
 from core.split import SplitConfig
-from core.target import Task, default_features
-from core.training import ModelRun, TrainSetup, make_request, train_one
+from core.target import Task
+from core.training import ModelRun, train_one
+from core.usable import FeatureSchema
+from tests.conftest import make_training_request
 
 
 def trained(sample: str, target: str | None, task: Task, key: str, params=None, plan=None, **setup):
-    ds = load_sample(sample)
-    roles = effective_roles(infer_roles(ds.frame), {})
-    features = [c for c, (use, _) in default_features(list(ds.frame.columns), roles, target).items() if use]
-    config = TrainSetup(SplitConfig(seed=3), [ModelRun(key, key, params or {})], **setup)
-    request = make_request(ds.frame, target, task, features, roles, plan or CleaningPlan(), config)
+    request = make_training_request(sample, target, task, models=[(key, params or {})], plan=plan, seed=3, **setup)
     model = train_one(request, request.models[-1])
     return request, model, usable_from_training(model, request, f"{sample}.csv")
 
@@ -86,12 +81,10 @@ def test_export_then_reload_gives_identical_predictions(sample, target, task, ke
 def test_the_card_names_the_positive_class_and_a_restored_model_explains_it():
     from core import explain as ce
 
-    ds = load_sample("breast_cancer")
-    roles = effective_roles(infer_roles(ds.frame), {})
     features = ["mean_radius", "mean_texture", "worst_area"]
-    setup = TrainSetup(SplitConfig(seed=3), [ModelRun("logistic_regression", "LR")])
-    request = make_request(
-        ds.frame, "diagnosis", Task.BINARY, features, roles, CleaningPlan(), setup, positive="benign"
+    models = [ModelRun("logistic_regression", "LR")]
+    request = make_training_request(
+        "breast_cancer", "diagnosis", Task.BINARY, models=models, features=features, seed=3, positive="benign"
     )
     model = train_one(request, request.models[-1])
     usable = usable_from_training(model, request, "breast_cancer.csv")
@@ -131,14 +124,35 @@ def test_bundle_holds_a_readable_card_and_a_markdown_twin():
 
 
 def test_the_schema_is_learned_from_training_rows_only():
-    request, _, usable = trained("house_prices", "price", Task.REGRESSION, "ridge")
-    X_train, _ = request.xy(request.split.train)
-    X_all = request.frame[request.features]
-    area = usable.schema["area_sqm"]
-    assert area.maximum == pytest.approx(X_train["area_sqm"].max())
-    assert X_all["area_sqm"].max() >= area.maximum
-    date = usable.schema["listing_date"]
-    assert date.kind == "date" and date.earliest <= date.latest
+    """Catches a schema (ranges, categories, dates a new row is checked against) learned from every row.
+
+    Ordered by day, the newest 30 % of the rows are the validation and test rows, and only they hold
+    areas above 10,000 m², the neighbourhood 'Atlantis' and days after 10 March: learned from more than
+    the training rows, the schema would show them, every time.
+    """
+    n = 100
+    rng = np.random.default_rng(0)
+    newest = np.arange(n) >= 70
+    area = np.where(newest, 10_000.0 + np.arange(n), 20.0 + np.arange(n) % 50)
+    frame = pd.DataFrame(
+        {
+            "day": pd.date_range("2024-01-01", periods=n, freq="D"),
+            "area": area,
+            "hood": np.where(newest, "Atlantis", np.where(np.arange(n) % 2, "north", "south")),
+            "price": 3 * area + rng.normal(size=n),
+        }
+    ).sample(frac=1, random_state=0)  # the file's rows in no particular order
+    split = SplitConfig(time_column="day", cv_folds=0)
+    request = make_training_request(frame, "price", Task.REGRESSION, models=["ridge"], split=split)
+    train_days = request.frame["day"].iloc[request.split.train]
+    assert train_days.max() == pd.Timestamp("2024-03-10") and len(train_days) == 70, "the oldest 70 rows train"
+    usable = usable_from_training(train_one(request, request.models[-1]), request, "houses.csv")
+    schema = usable.schema
+    assert (schema["area"].minimum, schema["area"].maximum) == (20.0, 69.0), "not 10,099 m² of a test row"
+    assert sorted(schema["hood"].categories) == ["north", "south"], "'Atlantis' is only in validation and test rows"
+    assert (schema["day"].earliest, schema["day"].latest) == ("2024-01-01", "2024-03-10")
+    card = {column["name"]: column for column in usable.card["features"]}
+    assert card["area"]["maximum"] == 69.0 and "Atlantis" not in card["hood"]["categories"], "the card says the same"
 
 
 def test_pipeline_with_cleaning_steps_and_sampling_round_trips():
@@ -155,6 +169,38 @@ def test_pipeline_with_cleaning_steps_and_sampling_round_trips():
     steps = [type(step).__name__ for _, step in usable.pipeline.steps]
     assert "TypeFixer" in steps and "SMOTE" in steps and "OutlierClipper" in steps, steps
     restored = load_bundle(export_bundle(usable))
+    X, _ = request.xy(request.split.valid)
+    pd.testing.assert_frame_equal(predict_frame(usable, X), predict_frame(restored, check_batch(X, restored.schema)[0]))
+
+
+def as_saved_before_the_move(bundle: bytes) -> bytes:
+    """The bundle as earlier versions wrote it: the app's transformers named in core.features, where they lived."""
+    with zipfile.ZipFile(io.BytesIO(bundle)) as outer:
+        skops_bytes = outer.read(PIPELINE)
+    with zipfile.ZipFile(io.BytesIO(skops_bytes)) as inner:
+        schema = inner.read("schema.json").decode().replace('"core.transformers"', '"core.features"')
+    old_skops = rezip(skops_bytes, {"schema.json": schema.encode()})
+    return rezip(bundle, {PIPELINE: old_skops})
+
+
+def test_a_bundle_saved_before_the_transformers_moved_loads_and_predicts_the_same():
+    """Bundles name classes by module; a file saved before core.transformers existed still loads (MOVED_TYPES)."""
+    plan = CleaningPlan(outliers=OutlierRule("iqr", "remove", 1.5), type_fixes={"bedrooms": "number"})
+    request, _, usable = trained(
+        "house_prices",
+        "price",
+        Task.REGRESSION,
+        "ridge",
+        plan=plan,
+        options=FeatureOptions(ratios=(("area_sqm", "bedrooms"),)),
+    )
+    kinds = {type(step).__name__ for _, step in usable.pipeline.steps}
+    assert {"TypeFixer", "RatioFeatures", "FunctionSampler"} <= kinds, kinds
+    assert "DateParts" in repr(usable.pipeline)
+    old = as_saved_before_the_move(export_bundle(usable))
+    with zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(io.BytesIO(old)).read(PIPELINE))) as inner:
+        assert '"core.features"' in inner.read("schema.json").decode()
+    restored = load_bundle(old)
     X, _ = request.xy(request.split.valid)
     pd.testing.assert_frame_equal(predict_frame(usable, X), predict_frame(restored, check_batch(X, restored.schema)[0]))
 
@@ -344,7 +390,7 @@ def test_schema_and_card_helpers():
 
 
 def test_the_card_markdown_shows_the_training_choices_and_keeps_user_text_literal():
-    from core.export import card_markdown
+    from core.model_card import card_markdown
 
     card = {
         "model": {"name": "**bold** model", "kind": "Ridge"},
@@ -365,14 +411,10 @@ def test_the_card_markdown_shows_the_training_choices_and_keeps_user_text_litera
 
 
 def test_the_card_of_the_chosen_model_says_how_it_was_chosen_and_refitted():
-    from core.features import FeatureOptions
     from core.training import run_training
 
-    ds = load_sample("house_prices")
-    roles = effective_roles(infer_roles(ds.frame), {})
-    features = [c for c, (use, _) in default_features(list(ds.frame.columns), roles, "price").items() if use]
-    setup = TrainSetup(SplitConfig(seed=2), [ModelRun("ridge", "Ridge")], FeatureOptions(log_target=True))
-    request = make_request(ds.frame, "price", Task.REGRESSION, features, roles, CleaningPlan(), setup)
+    models, options = [ModelRun("ridge", "Ridge")], FeatureOptions(log_target=True)
+    request = make_training_request("house_prices", "price", Task.REGRESSION, models=models, seed=2, options=options)
     results = run_training(request)
     chosen = next(r for r in results if r.refit is not None)
     card = usable_from_training(chosen, request, "houses.csv").card
@@ -396,10 +438,10 @@ def test_the_apps_version_is_defined_once():
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "core.__version__"}
 
 
-def test_a_keras_network_is_recognised_by_its_type_not_its_name():
+def test_akeras_network_is_recognised_by_its_type_not_its_name():
     from types import SimpleNamespace
 
-    from core.export import _keras_network
+    from core.export import keras_network
     from core.keras_net import KerasNetwork
 
     class Wider(KerasNetwork):
@@ -407,6 +449,6 @@ def test_a_keras_network_is_recognised_by_its_type_not_its_name():
 
     net = Wider(task="regression")
     net.model_ = object()
-    assert _keras_network(SimpleNamespace(steps=[("model", net)])) is net, "a subclass is a network"
+    assert keras_network(SimpleNamespace(steps=[("model", net)])) is net, "a subclass is a network"
     impostor = type("KerasNetwork", (), {"model_": object()})()
-    assert _keras_network(SimpleNamespace(steps=[("model", impostor)])) is None, "a look-alike name is not"
+    assert keras_network(SimpleNamespace(steps=[("model", impostor)])) is None, "a look-alike name is not"
