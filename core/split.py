@@ -130,7 +130,7 @@ def _shuffled(frame: pd.DataFrame, target: str | None, task: Task, config: Split
     if labels is None:
         shuffled = rng.permutation(positions)
         return _cut(shuffled, n, config)
-    parts = {"train": [], "valid": [], "test": []}
+    parts: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
     codes, _ = pd.factorize(labels, use_na_sentinel=False)  # classes in order of appearance; one pass
     order = np.argsort(codes, kind="stable")
     for group in np.split(positions[order], np.cumsum(np.bincount(codes))[:-1]):
@@ -138,7 +138,8 @@ def _shuffled(frame: pd.DataFrame, target: str | None, task: Task, config: Split
         cut = _cut(members, len(members), config)
         for name in parts:
             parts[name].append(getattr(cut, name))
-    return Split(*(rng.permutation(np.concatenate(parts[k])) for k in ("train", "valid", "test")), config)
+    train, valid, test = (rng.permutation(np.concatenate(parts[k])) for k in ("train", "valid", "test"))
+    return Split(train, valid, test, config)
 
 
 def _cut(order: np.ndarray, n: int, config: SplitConfig) -> Split:
@@ -345,7 +346,7 @@ def sample_positions(y: pd.Series | None, positions: np.ndarray, rows: int, seed
         remainders = counts * rows / len(positions) - np.floor(counts * rows / len(positions))
         for index in np.argsort(-remainders)[:spare]:
             quota[index] = min(counts[index], quota[index] + 1)
-    picked = [
+    chosen = [
         rng.choice(np.flatnonzero(codes == code), min(q, counts[code]), replace=False) for code, q in enumerate(quota)
     ]
-    return positions[np.sort(np.concatenate(picked))]
+    return positions[np.sort(np.concatenate(chosen))]

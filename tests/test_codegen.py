@@ -1,7 +1,7 @@
 """core.codegen: the generated script reproduces the app's validation metrics without the app.
 
 Each case trains one model the way the app does (``make_request`` + ``train_one``), writes the
-data file and the generated script to a temporary folder and runs the script in a subprocess
+data file (a sample's CSV, or an Excel workbook made from one) and the generated script to a temporary folder and runs the script in a subprocess
 whose ``sys.path`` does not reach this repository, so it cannot import ``core``. The scikit-learn
 scripts share one subprocess (one import of pandas and scikit-learn); the Keras one gets its own.
 
@@ -19,7 +19,10 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
+import types
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +30,10 @@ import pandas as pd
 import pytest
 
 from core.cleaning import CleaningPlan, MissingRule, OutlierRule
-from core.codegen import KERAS_TOLERANCE, loading_code, notebook, script_cells, training_script
+from core.codegen import KERAS_TOLERANCE, CodegenError, loading_code, notebook, script_cells, training_script
+from core.codegen.helpers import bound_names
 from core.features import FeatureOptions
+from core.load_options import LoadOptions
 from core.loading import Dataset, LoadReport, load_file, load_path
 from core.samples import SAMPLE_DIR, load_sample
 from core.schema import Role, effective_roles, infer_roles
@@ -53,6 +58,8 @@ class Case:
     split: SplitConfig = field(default_factory=lambda: SplitConfig(seed=11))
     options: FeatureOptions = field(default_factory=FeatureOptions)
     imbalance: str = "none"
+    #: Read from an untidy Excel workbook made from the sample (:func:`untidy_workbook`), not from its CSV.
+    workbook: bool = False
 
 
 def _house_plan(lot_size: str = "drop_column") -> CleaningPlan:
@@ -99,6 +106,17 @@ CASES = {
         options=FeatureOptions(ratios=(("area_sqm", "distance_to_center_km"),)),
     ),
     "kmeans_wine_clustering": Case("wine", None, Task.CLUSTERING, "kmeans", {"n_clusters": 3}),
+    # The Excel path, as the CSV path: numbers and dates written as text, blank-looking cells, an empty row
+    # and column, a repeated and an empty column name; ordered in time by the dates the app typed.
+    "hist_boosting_house_workbook_time_split": Case(
+        "house_prices",
+        "price",
+        Task.REGRESSION,
+        "hist_gradient_boosting_reg",
+        {"max_iter": 20},
+        split=SplitConfig(seed=3, time_column="listing_date"),
+        workbook=True,
+    ),
 }
 KERAS_CASE = Case(
     "iris",
@@ -141,13 +159,57 @@ def _request(case: Case, dataset: Dataset, name: str = "Model"):
     return request, request.models[-1]
 
 
+def untidy_workbook(sample: str, path: Path) -> None:
+    """A bundled sample as people keep one in Excel: a second sheet; numbers with thousands separators and
+    dates written as text; cells of only spaces; an empty row and an empty column; a repeated column name
+    and a column without one. The app reads it into a tidy table; the script must read the same."""
+    from openpyxl import Workbook
+
+    frame = load_sample(sample).frame
+    numbers = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    texts = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    separated = numbers[0]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "data"
+    sheet.append([*frame.columns, separated, None, None])  # a repeated name, a column without a name, an empty one
+    for i, row in enumerate(frame.to_dict("records")):
+        if i == 7:
+            sheet.append([None] * (len(frame.columns) + 3))  # an empty row
+        cells = []
+        for column, value in row.items():
+            if pd.isna(value):
+                cells.append(None)
+            elif column == separated:
+                cells.append(f"{float(value) * 10:,.2f}")  # a number written as text, with separators
+            elif column in dates:
+                cells.append(f"{value:%Y-%m-%d}")  # a date written as text
+            elif column in texts and i % 13 == 5:
+                cells.append("   ")  # looks empty
+            elif column in numbers:
+                cells.append(value.item() if hasattr(value, "item") else value)
+            else:
+                cells.append(value)
+        sheet.append([*cells, i % 7, "yes" if i % 3 else None, None])
+    book.create_sheet("notes").append(["Made by hand"])
+    book.save(path)
+
+
 def _prepare(case: Case, folder: Path):
     """Write the data and the generated script to ``folder``; return the request and the model to train."""
-    dataset = load_sample(case.sample)
-    request, run = _request(case, dataset)
     folder.mkdir(parents=True, exist_ok=True)
-    file_name = f"{case.sample}.csv"
-    shutil.copy(SAMPLE_DIR / file_name, folder / file_name)
+    if case.workbook:
+        file_name = f"{case.sample}.xlsx"
+        untidy_workbook(case.sample, folder / file_name)
+        dataset = load_path(str(folder / file_name))
+        found = dataset.report  # what the app tidied and typed, which the script must repeat
+        assert found.blank_cells and found.renamed_columns and found.parsed_numbers and found.parsed_dates
+    else:
+        file_name = f"{case.sample}.csv"
+        dataset = load_sample(case.sample)
+        shutil.copy(SAMPLE_DIR / file_name, folder / file_name)
+    request, run = _request(case, dataset)
     script = training_script(request, run, file_name, report=dataset.report)
     (folder / "reproduce.py").write_text(script, encoding="utf-8")
     return request, run
@@ -225,13 +287,26 @@ def test_the_script_needs_only_the_libraries_and_copies_just_the_helpers_it_uses
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert imported <= {"__future__", "typing", "re", "numpy", "pandas", "sklearn", "imblearn"}, imported
+    assert imported <= {
+        "__future__",
+        "typing",
+        "re",
+        "dataclasses",
+        "enum",
+        "numpy",
+        "pandas",
+        "sklearn",
+        "imblearn",
+    }, imported
     defined = {node.name for node in tree.body if isinstance(node, ast.ClassDef | ast.FunctionDef)}
     assert {"TypeFixer", "RatioFeatures", "OutlierClipper", "DateParts", "apply_type_fixes"} <= defined
+    # The split is the app's own function, copied, called with the app's settings.
+    assert {"make_split", "SplitConfig", "Split", "Task"} <= defined and "def cut(" not in svr
+    assert "split = make_split(df, TARGET, Task.REGRESSION, SPLIT_SETTINGS)" in svr
     assert {"KerasNetwork", "remove_outliers", "classification_scores"}.isdisjoint(defined)
     # Parameters are written literally, the person's and the app's.
     assert "SVR(kernel=" in svr and "C=3.0" in svr and "TransformedTargetRegressor(" in svr
-    assert "TIME_COLUMN = " in svr and "apply_type_fixes(df, COLUMN_TYPE_FIXES)" in svr
+    assert 'time_column="listing_date"' in svr and "apply_type_fixes(df, COLUMN_TYPE_FIXES)" in svr
     lightgbm = (reproduced["folders"]["lightgbm_smote_outlier_removal"] / "reproduce.py").read_text(encoding="utf-8")
     assert "SMOTE(random_state=11, k_neighbors=3)" in lightgbm and "FunctionSampler(" in lightgbm
     assert "def remove_outliers(" in lightgbm and "LGBMClassifier(" in lightgbm and "n_estimators=25" in lightgbm
@@ -240,16 +315,14 @@ def test_the_script_needs_only_the_libraries_and_copies_just_the_helpers_it_uses
     assert 'class_weight="balanced"' in forest and "random_state=11" in forest
 
 
-def _ruff() -> str:
-    ruff = shutil.which("ruff") or str(ROOT / ".venv" / "bin" / "ruff")
-    if not Path(ruff).exists():
-        pytest.skip("ruff is not installed")
-    return ruff
+def _ruff() -> list[str]:
+    """ruff, pinned in requirements-dev.txt, run by this Python: never skipped, wherever the tests run."""
+    return [sys.executable, "-m", "ruff"]
 
 
 def test_generated_scripts_are_ruff_clean(reproduced):
     scripts = [str(folder / "reproduce.py") for folder in reproduced["folders"].values()]
-    done = subprocess.run([_ruff(), "check", "--isolated", *scripts], capture_output=True, text=True)
+    done = subprocess.run([*_ruff(), "check", "--isolated", *scripts], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
 
 
@@ -274,7 +347,7 @@ def test_every_model_in_the_registry_can_be_written_as_code(tmp_path):
             scripts[-1].write_text(script, encoding="utf-8")
     assert len(scripts) >= len(REGISTRY)
     done = subprocess.run(
-        [_ruff(), "check", "--isolated", "--select", "F", *map(str, scripts)], capture_output=True, text=True
+        [*_ruff(), "check", "--isolated", "--select", "F", *map(str, scripts)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout[-3000:]
 
@@ -404,6 +477,85 @@ def test_the_loading_code_reads_the_same_table_as_the_app(tmp_path, name, detect
     pd.testing.assert_frame_equal(namespace["df"], app, check_exact=True)
 
 
+def run_as_module(code: str, monkeypatch, **names) -> dict:
+    """Run ``code`` as a module of its own, holding ``names`` first (registered, as a script run is: the
+    copied dataclasses look their module up)."""
+    module = types.ModuleType("reproduce")
+    module.__dict__.update(names)
+    monkeypatch.setitem(sys.modules, "reproduce", module)
+    exec(compile(code, "reproduce", "exec"), module.__dict__)
+    return module.__dict__
+
+
+def mixed_workbook(path: Path) -> None:
+    """A small workbook with what the app tidies and types: a blank-looking cell, numbers stored as text
+    with thousands separators, an empty row and an empty column, a repeated, a padded and a missing
+    column name, dates written as text (day first, too) and real Excel dates; and a second sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "first"
+    sheet.append(["id", "amount", "amount", " region ", None, "when", "day", "stamp", "count", "note", None])
+    rows = [
+        [1, "1,234.50", 10, "north", "x", "2022-03-01", "13/04/2018", datetime(2022, 3, 1, 10, 30), "5", "  ", None],
+        [None] * 11,
+        [2, "12,345", 11, "   ", "y", "2022-04-15", "01/05/2018", datetime(2022, 4, 15), "6", "ok", None],
+        [3, "7", 12, "south", None, "2022-05-20", "02/06/2018", datetime(2023, 1, 2), "7", "NA", None],
+        [4, "-3,000.25", 13, "east", "z", "2022-06-30", "03/07/2018", datetime(2023, 5, 6), "8", "fine", None],
+    ]
+    for row in rows:
+        sheet.append(row)
+    second = book.create_sheet("second")
+    for row in (["key", "value", "seen"], ["a", "1,000", "2021-01-31"], ["b", "2,500.5", "2021-02-28"]):
+        second.append(row)
+    book.save(path)
+
+
+WORKBOOK_OPTIONS = {
+    "as-found": LoadOptions(),
+    "day-first-own-marker": LoadOptions(day_first=True, missing=("fine",)),
+    "no-header": LoadOptions(header=False),
+    "second-sheet": LoadOptions(sheet="second"),
+}
+
+
+@pytest.mark.parametrize("detected", [True, False], ids=["from-report", "from-options"])
+@pytest.mark.parametrize("option", list(WORKBOOK_OPTIONS))
+def test_the_loading_code_reads_a_workbook_as_the_app(tmp_path, monkeypatch, option, detected):
+    """The script's table equals the app's, cell for cell and type for type: the app's own tidy-up and typing
+    are copied into it, not rewritten."""
+    path = tmp_path / "book.xlsx"
+    mixed_workbook(path)
+    options = WORKBOOK_OPTIONS[option]
+    dataset = load_path(str(path), options)
+    app = dataset.frame
+    if option == "as-found":  # the workbook holds what it should
+        assert list(app.columns) == [
+            "id",
+            "amount",
+            "amount.1",
+            "region",
+            "column_5",
+            "when",
+            "day",
+            "stamp",
+            "count",
+            "note",
+        ]
+        assert app["amount"].tolist() == [1234.5, 12345.0, 7.0, -3000.25]
+        assert app["region"].isna().tolist() == [False, True, False, False]
+        assert app["note"].isna().tolist() == [True, False, True, False]
+        assert app["count"].tolist() == [5, 6, 7, 8]
+        assert pd.api.types.is_datetime64_any_dtype(app["when"]) and pd.api.types.is_datetime64_any_dtype(app["stamp"])
+        assert app["day"].dt.month.tolist() == [4, 5, 6, 7]  # day first, as the app decided
+        assert dataset.report.blank_cells and dataset.report.renamed_columns and dataset.report.parsed_numbers
+    code = loading_code(str(path), options, report=dataset.report if detected else None)
+    assert "def tidy_sheet(" in code and "def type_columns(" in code
+    namespace = run_as_module(code, monkeypatch, DATA_FILE=str(path))
+    pd.testing.assert_frame_equal(namespace["df"], app, check_exact=True)
+
+
 def test_the_bundled_samples_read_the_same(tmp_path):
     for sample in ("house_prices", "spam", "predictive_maintenance"):
         dataset = load_sample(sample)
@@ -413,7 +565,7 @@ def test_the_bundled_samples_read_the_same(tmp_path):
         pd.testing.assert_frame_equal(namespace["df"], dataset.frame, check_exact=True)
 
 
-def test_the_scripts_loading_and_cleaning_give_the_apps_rows(tmp_path):
+def test_the_scripts_loading_and_cleaning_give_the_apps_rows(tmp_path, monkeypatch):
     # "Drop rows" is checked here rather than end to end: the app's pipeline cannot train with it yet
     # (core.features hands the strategy to SimpleImputer).
     frame = load_sample("house_prices").frame
@@ -427,10 +579,58 @@ def test_the_scripts_loading_and_cleaning_give_the_apps_rows(tmp_path):
     assert "DROP_ROWS_IF_MISSING" in script and "df = df[~df.duplicated()]" in script
     cells = script_cells(script)
     split = next(i for i, (kind, text) in enumerate(cells) if kind == "markdown" and "## 5. Split" in text)
-    namespace: dict = {"__name__": "reproduce"}
-    exec(compile("\n\n".join(text for kind, text in cells[:split] if kind == "code"), "script", "exec"), namespace)
+    namespace = run_as_module("\n\n".join(text for kind, text in cells[:split] if kind == "code"), monkeypatch)
     assert len(namespace["df"]) < len(frame) - 5
     pd.testing.assert_frame_equal(namespace["df"], request.frame, check_exact=True)
+
+
+def test_the_names_a_script_binds_are_read_from_its_code():
+    code = textwrap.dedent(
+        """
+        import os.path as osp, json
+        from x import y as z
+        A = 1
+        B: int = 2
+        C += 1
+        D, (E, F) = 1, (2, 3)
+        G[0] = 1  # changes G, binds nothing
+        H.attr = 1
+        for i, (j, k) in []:
+            if True:
+                deep = 1
+        with open(p) as handle, open(q) as (m, n):
+            pass
+        try:
+            pass
+        except ValueError as err:
+            pass
+        if (w := 1):
+            pass
+        def f(a):
+            local = 1
+        class K:
+            inside = 1
+        lam = lambda v: v
+        squares = [s * s for s in range(3)]
+        """
+    )
+    imports = {"osp", "json", "z"}
+    assigned = {"A", "B", "C", "D", "E", "F", "w", "lam", "squares"}
+    blocks = {"i", "j", "k", "deep", "handle", "m", "n", "err"}
+    assert bound_names(code) == imports | assigned | blocks | {"f", "K"}
+
+
+def test_a_helper_that_would_overwrite_a_name_of_the_script_is_refused(monkeypatch):
+    """The script's own names are read from its code (no hand-kept list): a helper taking one is refused."""
+    from core.codegen import script as script_module
+
+    case = CASES["logistic_iris"]
+    request, run = _request(case, load_sample(case.sample))
+    assert "make_split" in training_script(request, run, "iris.csv")
+    settings = script_module._settings
+    monkeypatch.setattr(script_module, "_settings", lambda *args: settings(*args) + "\nmake_split = None")
+    with pytest.raises(CodegenError, match="overwrite the script's own names: make_split"):
+        training_script(request, run, "iris.csv")
 
 
 def test_the_same_request_gives_the_same_script():

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from core.errors import DataLoadError
-from core.loading import LoadOptions, load_file, sniff
+from core.load_options import LoadOptions
+from core.loading import load_file, sniff
 
 
 def load(text: str | bytes, name: str = "file.csv", **options):
@@ -212,11 +213,11 @@ def test_excel_is_detected_by_content_even_when_named_csv():
 
 
 def test_extra_fields_beyond_the_scanned_part_are_still_found_and_kept():
-    from core import loading
+    from core.loading import text
 
     body = "".join(f"{i},{i * 2},x\n" for i in range(600_000))  # > 8 MB: only the start is scanned
     data = ("a,b,c\n" + body + "1,2,3,4\n").encode()
-    assert len(data) > loading._FULL_SCAN_BYTES
+    assert len(data) > text._FULL_SCAN_BYTES
     ds = load(data)
     assert len(ds.frame) == 600_001
     assert ds.frame["extra_1"].iloc[-1] == 4

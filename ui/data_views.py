@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.loading import DELIMITER_NAMES, ENCODINGS, LoadOptions
+from core.load_options import DELIMITER_NAMES, ENCODINGS, LoadOptions
 from core.profiling import Profile, format_number
 from core.schema import ROLE_HELP, Role
 from ui import pickers, state
