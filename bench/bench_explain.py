@@ -154,7 +154,7 @@ def reference_seconds(trained, X_rows, X_background, rows: int) -> tuple[str, fl
     import shap
 
     from core.explain.background import dense
-    from core.explain.run import explainer_kind
+    from core.explain.explainer import explainer_kind
     from core.training import transform_only
 
     model = trained.pipeline.steps[-1][1]

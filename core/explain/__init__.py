@@ -16,7 +16,8 @@ Typical use::
     summarize_importance(expl); charts.importance_bar(expl)
 
 Modules: :mod:`~core.explain.result` (the :class:`Explanation`, grouping, formatting),
-:mod:`~core.explain.run` (choice, estimate, chunks, Stop, what-if),
+:mod:`~core.explain.explainer` (the method and its set-up), :mod:`~core.explain.budget`
+(the estimate before a run), :mod:`~core.explain.run` (chunks, Stop, what-if, the cluster job),
 :mod:`~core.explain.timing` (the timed probe, chunk sizes, time left),
 :mod:`~core.explain.methods` (TreeSHAP, LinearSHAP), :mod:`~core.explain.permutation`
 (Permutation SHAP), :mod:`~core.explain.background`, :mod:`~core.explain.importance`
@@ -27,6 +28,7 @@ when a method is set up), nor, until a run function is used, scikit-learn's
 training stack — so ``core.charts`` can draw explanations without it.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from core.explain.importance import permutation_importance_frame, strongest_interaction, top_tokens
@@ -50,47 +52,24 @@ from core.explain.summaries import describe_method, summarize_dependence, summar
 from core.explain.timing import Cost, Timing
 
 if TYPE_CHECKING:
-    from core.explain.run import (
-        Explainer,
-        ExplainJob,
-        WhatIf,
-        edit_row,
-        estimate,
-        explain,
-        explain_row,
-        explainer_kind,
-        measure,
-        prepare_explainer,
-        rule_timing,
-        warm_workers,
-        what_if_explainer,
-    )
+    from core.explain.budget import estimate, measure, rule_timing
+    from core.explain.explainer import Explainer, explainer_kind, prepare_explainer
+    from core.explain.run import ExplainJob, WhatIf, edit_row, explain, explain_row, warm_workers, what_if_explainer
 
-#: Loaded on first use: they need core.training (scikit-learn), which charts of explanations do not.
-_RUN_NAMES = frozenset(
-    {
-        "Explainer",
-        "ExplainJob",
-        "WhatIf",
-        "edit_row",
-        "estimate",
-        "explain",
-        "explain_row",
-        "explainer_kind",
-        "measure",
-        "prepare_explainer",
-        "rule_timing",
-        "warm_workers",
-        "what_if_explainer",
-    }
-)
+#: Loaded on first use, from the module that defines each: they need core.training (scikit-learn),
+#: which charts of explanations do not.
+_LAZY = {
+    **dict.fromkeys(("estimate", "measure", "rule_timing"), "budget"),
+    **dict.fromkeys(("Explainer", "explainer_kind", "prepare_explainer"), "explainer"),
+    **dict.fromkeys(
+        ("ExplainJob", "WhatIf", "edit_row", "explain", "explain_row", "warm_workers", "what_if_explainer"), "run"
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _RUN_NAMES:
-        from core.explain import run
-
-        return getattr(run, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"core.explain.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'core.explain' has no attribute {name!r}")
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 from core.errors import DashboardError
 from core.explain.background import sample_rows
 from core.explain.result import Explanation, used_columns
+from core.explain.summaries import as_numbers, column_kind
+from core.metrics import scorer_for
 from core.target import Task
 
 
@@ -47,8 +49,6 @@ def permutation_importance_frame(
         holds the metric's label.
     """
     from sklearn.inspection import permutation_importance
-
-    from core.evaluation import scorer_for
 
     if task == Task.CLUSTERING or y is None:
         raise DashboardError("Permutation importance needs a target to score against.")
@@ -135,7 +135,6 @@ def strongest_interaction(explanation: Explanation, column: str, *, chunks: int 
     (squared correlation for numbers, correlation ratio for categories) is
     averaged. That column is the natural colour of a dependence plot.
     """
-    from core.explain.summaries import as_numbers, column_kind
 
     others = [c for c in explanation.columns if c != column]
     if not others or explanation.rows < 10:

@@ -2,7 +2,7 @@
 
 shap's tree and linear explainers do not accept a whole ``Pipeline``, so these
 explain the final estimator on ``transform_only(pipeline, rows)`` and return
-per-feature values; :mod:`core.explain.run` sums them back to the person's
+per-feature values; :mod:`core.explain.explainer` sums them back to the person's
 columns. Every method is called on a frame of rows in the person's columns and
 returns an array rows × features × outputs, plus ``base`` (one value per output).
 
@@ -65,6 +65,8 @@ class _FeatureMethod:
     label = ""
     output = "value"
     note = ""
+    #: Which rows the values are measured against, in words (set by whoever chooses them).
+    background_text = ""
 
     def __init__(self, trained: Any) -> None:
         self.pipeline = trained.pipeline

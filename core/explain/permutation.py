@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from core.explain.background import dense
 from core.explain.result import is_missing
+from core.explain.timing import fit_line, retimed
 from core.training import transform_only
 
 #: Upper bound on the cells of one batch of masked model inputs (memory stays in tens of MB).
@@ -56,6 +57,8 @@ class PermutationMethod:
     """
 
     label = "Permutation SHAP"
+    #: Which rows the values are measured against, in words (set by whoever chooses them).
+    background_text = ""
 
     def __init__(
         self,
@@ -108,9 +111,9 @@ class PermutationMethod:
         a batch holds 16,384 rows; a line through the times leaves out the cost every call pays.
         For a slow model this times a row's worth of work without explaining a whole row.
         """
-        from core.explain.timing import fit_line, retimed
 
-        rows, n, points = len(self.background), 64, []
+        rows, n = len(self.background), 64
+        points: list[tuple[int, float]] = []
         if self.fast:  # masked inputs are assembled from preprocessed rows: the model alone is timed
             features = transform_only(self.pipeline, self.background)
             features = sp.csr_matrix(features) if sp.issparse(features) else dense(features)
@@ -140,7 +143,7 @@ class PermutationMethod:
     def __call__(self, rows: pd.DataFrame) -> np.ndarray:
         """Contributions rows × columns × outputs for ``rows`` (person's columns)."""
         rows = rows[self.inputs].reset_index(drop=True)
-        width = self.groups[1] if self.fast else len(self.inputs)
+        width = self.groups[1] if self.groups is not None else len(self.inputs)
         per_row = max(1, self.evaluations_per_row() * width)
         step = max(1, BATCH_CELLS // per_row)
         parts = [self._explain_chunk(rows.iloc[i : i + step].reset_index(drop=True)) for i in range(0, len(rows), step)]
@@ -150,7 +153,7 @@ class PermutationMethod:
         n, m = len(rows), len(self.columns)
         pool = pd.concat([rows, self.background], ignore_index=True)
         pool_t = transform_only(self.pipeline, pool) if self.fast else None
-        full = self._model(pool_t[:n] if self.fast else transform_only(self.pipeline, rows))
+        full = self._model(pool_t[:n] if pool_t is not None else transform_only(self.pipeline, rows))
         phi = np.zeros((n, m, full.shape[1]))
         if m == 1:
             phi[:, 0] = full - self.base
@@ -158,7 +161,7 @@ class PermutationMethod:
         for order in self._orders(rows):  # order[r, k]: the k-th column switched on in row r
             rank = np.argsort(order, axis=1)  # rank[r, j]: when column j is switched on
             masks = np.stack([rank < k for k in range(1, m)] + [rank >= k for k in range(1, m)])
-            width = self.groups[1] if self.fast else len(self.inputs)
+            width = self.groups[1] if self.groups is not None else len(self.inputs)
             per_mask = max(1, n * len(self.background) * width)
             step = max(1, BATCH_CELLS // per_mask)  # very wide inputs: a few masks at a time
             outputs = np.concatenate(
@@ -202,10 +205,13 @@ class PermutationMethod:
 
     def _assemble(self, pool_t: Any, sources: dict[str, np.ndarray]) -> Any:
         """Model inputs whose features come, column by column, from the chosen pool rows."""
+        if self.groups is None:
+            raise ValueError("Only a pipeline whose features come from known columns is assembled from parts.")
         members, width = self.groups
         if sp.issparse(pool_t):
             pool_t = sp.csr_matrix(pool_t)
-            parts, order = [], []
+            parts: list[Any] = []
+            order: list[int] = []
             for column, features in members.items():
                 parts.append(pool_t[:, features][sources[column]])
                 order.extend(features)

@@ -323,7 +323,7 @@ def importance_frame(expl: Explanation) -> pd.DataFrame:
     """
     if expl.rows == 0:
         return pd.DataFrame({"column": expl.columns, "mean_abs": 0.0, "share": 0.0, "mean": 0.0})
-    if expl.all_classes:  # no class chosen: how much a column moves any class, averaged over the classes
+    if expl.all_classes and expl.per_class is not None:  # no class chosen: a column's push on any class, averaged
         mean_abs = np.abs(expl.per_class).mean(axis=(0, 2))
     else:
         mean_abs = np.abs(expl.values).mean(axis=0)

@@ -17,7 +17,7 @@ times: one row's time is not the time per row when every call pays for preproces
 wide table. For Permutation SHAP the model's own time per prediction
 (:meth:`core.explain.permutation.PermutationMethod.seconds_per_evaluation`) gives a floor
 per row, and alone the estimate of a model so slow that one row would take longer than a call.
-Rule-of-thumb figures, when there are no rows to time, are in :func:`core.explain.run.rule_timing`.
+Rule-of-thumb figures, when there are no rows to time, are in :func:`core.explain.budget.rule_timing`.
 
 A run explains its rows in chunks of about :data:`CHUNK_SECONDS` (at least
 :data:`MIN_CHUNKS`), sized from the pace so far (:class:`Pace`): Cancel answers within
