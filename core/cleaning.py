@@ -145,6 +145,27 @@ class CleaningPlan:
             return self.missing_by_column[column]
         return self.missing_by_role.get(role.value, MissingRule("most_frequent"))
 
+    def fill_rule(self, column: str, role: Role) -> MissingRule:
+        """How the model's pipeline fills a gap in ``column`` (of ``role``, after type fixes): the one decision.
+
+        A column whose gaps drop rows had its gappy training rows dropped before the split, but a new
+        row with a gap (at prediction time) is still filled: by the role's rule, else the median or the
+        most frequent value. Categories are never averaged (their mean or median is the most frequent
+        value); dates are filled per date part with its median; text with empty text.
+        """
+        if role == Role.DATETIME:
+            return MissingRule("median")
+        if role == Role.TEXT:
+            return MissingRule("constant", "")
+        rule = self.missing_rule(column, role)
+        if rule.strategy in ("drop_rows", "drop_column"):
+            rule = self.missing_by_role.get(role.value) or MissingRule("median")
+            if rule.strategy in ("drop_rows", "drop_column"):
+                rule = MissingRule("median" if role == Role.NUMERIC else "most_frequent")
+        if role != Role.NUMERIC and rule.strategy in NUMERIC_ONLY:
+            return MissingRule("most_frequent")
+        return rule if rule.strategy == "constant" else MissingRule(rule.strategy)
+
     def roles_after(self, roles: dict[str, Role]) -> dict[str, Role]:
         """Column roles once the type fixes are applied."""
         out = dict(roles)
@@ -166,11 +187,11 @@ class CleaningPlan:
                     f"Unknown type fix {fix!r} for column {column!r}; expected one of {', '.join(TYPE_FIXES)}."
                 )
         if self.outliers is not None:
-            rule = self.outliers
-            if rule.method not in OUTLIER_METHODS or rule.action not in OUTLIER_ACTIONS:
-                raise PlanError(f"Unknown outlier setting {rule.method!r}/{rule.action!r}.")
-            if not (0 < float(rule.threshold) <= 100):
-                raise PlanError(f"The outlier threshold must be a number in (0, 100]. Got {rule.threshold!r}.")
+            outliers = self.outliers
+            if outliers.method not in OUTLIER_METHODS or outliers.action not in OUTLIER_ACTIONS:
+                raise PlanError(f"Unknown outlier setting {outliers.method!r}/{outliers.action!r}.")
+            if not (0 < float(outliers.threshold) <= 100):
+                raise PlanError(f"The outlier threshold must be a number in (0, 100]. Got {outliers.threshold!r}.")
 
     def validate(self, columns: list[str], roles: dict[str, Role]) -> None:
         """Check the plan against a table's columns and (fixed) roles."""
@@ -468,30 +489,41 @@ class LearnedStep:
     fill_value: str | float | None = None
     action: str | None = None  # outliers: "clip" / "remove"
     threshold: float | None = None
+    role: Role | None = None  # impute: the columns' role (after type fixes)
 
 
 def learned_steps(plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> list[LearnedStep]:
-    """The imputation and outlier steps to fit on the training split, grouped by rule."""
+    """The imputation and outlier steps to fit on the training split, grouped by role and rule.
+
+    The model's pipeline is built from these steps (:func:`core.features.build_preprocessor`), and
+    the Clean page's preview reads them: each column's fill is decided once, by
+    :meth:`CleaningPlan.fill_rule`.
+    """
     after = plan.roles_after(roles)
-    dropped = set(plan.drop_columns) | {
-        c for c, r in plan.missing_by_column.items() if r.strategy in ("drop_column", "drop_rows")
-    }
+    gone = set(plan.drop_columns) | {c for c, r in plan.missing_by_column.items() if r.strategy == "drop_column"}
     groups: dict[tuple, list[str]] = {}
     for column in features:
-        if column in dropped or not after.get(column, Role.EMPTY).usable:
+        if column in gone or not after.get(column, Role.EMPTY).usable:
             continue
-        rule = plan.missing_rule(column, after[column])
-        if rule.strategy in ("drop_rows", "drop_column"):
-            continue
-        groups.setdefault((rule.strategy, rule.fill_value), []).append(column)
-    steps = [LearnedStep("impute", tuple(cols), strategy, fill) for (strategy, fill), cols in groups.items()]
+        rule = plan.fill_rule(column, after[column])
+        groups.setdefault((after[column], rule.strategy, rule.fill_value), []).append(column)
+    steps = [
+        LearnedStep("impute", tuple(cols), strategy, fill, role=role) for (role, strategy, fill), cols in groups.items()
+    ]
+    dropped = gone | {c for c, r in plan.missing_by_column.items() if r.strategy == "drop_rows"}
     if plan.outliers is not None:
         numeric = [c for c in features if after.get(c) == Role.NUMERIC and c not in dropped]
         cols = [c for c in plan.outlier_columns if c in numeric] if plan.outlier_columns else numeric
         if cols:
-            rule = plan.outliers
+            outliers = plan.outliers
             steps.append(
-                LearnedStep("outliers", tuple(cols), rule.method, action=rule.action, threshold=float(rule.threshold))
+                LearnedStep(
+                    "outliers",
+                    tuple(cols),
+                    outliers.method,
+                    action=outliers.action,
+                    threshold=float(outliers.threshold),
+                )
             )
     return steps
 

@@ -20,17 +20,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import FunctionTransformer
 from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, PolynomialFeatures, StandardScaler
 
-from core.cleaning import CleaningPlan, MissingRule, apply_type_fixes, learned_steps, outlier_bounds
+from core.cleaning import CleaningPlan, LearnedStep, learned_steps
 from core.errors import DashboardError
 from core.schema import Role
+from core.transformers import (
+    DateParts,
+    OutlierClipper,
+    RatioFeatures,
+    TypeFixer,
+    ratio_name,
+    remove_outliers,
+)
 
 #: Interaction terms are offered up to this many numeric features (100 make 4,950 products;
 #: 2,000 would make about 2 million columns).
@@ -95,172 +102,14 @@ class FeatureOptions:
         return cls(**values)
 
 
-# --------------------------------------------------------------------------- transformers
-
-
-#: Model families also tried on the log of a skewed regression target (``FeatureOptions.log_target``):
-#: linear models gain most; trees split the same either way but grow by a different loss.
-LOG_TARGET_FAMILIES = ("linear", "tree", "ensemble", "boosting")
-
-
-class LogTarget(TransformerMixin, BaseEstimator):
-    """The target as log(1 + y) for fitting and back as exp(z) − 1 for predictions (values of at least 0).
-
-    Used as ``TransformedTargetRegressor(regressor, transformer=LogTarget())`` (:func:`log_target`),
-    so predictions, and every score computed from them, are on the target's own scale.
-    """
-
-    def fit(self, y: Any, _: Any = None) -> LogTarget:
-        return self
-
-    def transform(self, y: Any) -> np.ndarray:
-        return np.log1p(np.asarray(y, dtype=float))
-
-    def inverse_transform(self, z: Any) -> np.ndarray:
-        return np.expm1(np.asarray(z, dtype=float))
-
-
-def log_target(estimator: Any) -> Any:
-    """``estimator`` fitted on log(1 + y), predicting on y's scale."""
-    return TransformedTargetRegressor(regressor=estimator, transformer=LogTarget())
-
-
-class TypeFixer(TransformerMixin, BaseEstimator):
-    """Apply the plan's type fixes (stateless, so new rows are fixed the same way)."""
-
-    def __init__(self, fixes: dict[str, str] | None = None) -> None:
-        self.fixes = fixes
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> TypeFixer:
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        return self
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        fixed, _ = apply_type_fixes(X, dict(self.fixes or {}))
-        return fixed
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return self.feature_names_in_
-
-
-class RatioFeatures(TransformerMixin, BaseEstimator):
-    """Add ``a / b`` columns for chosen numeric pairs (division by zero → missing)."""
-
-    def __init__(self, pairs: tuple[tuple[str, str], ...] = ()) -> None:
-        self.pairs = pairs
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> RatioFeatures:
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        return self
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X.copy()
-        for a, b in self.pairs:
-            denominator = pd.to_numeric(out[b], errors="coerce").replace(0, np.nan)
-            out[ratio_name(a, b)] = pd.to_numeric(out[a], errors="coerce") / denominator
-        return out
-
-
-def ratio_name(a: str, b: str) -> str:
-    """Column name of the ratio feature a / b."""
-    return f"{a} / {b}"
-
-
-class OutlierClipper(TransformerMixin, BaseEstimator):
-    """Clip numeric columns to bounds learned in ``fit`` (the training split)."""
-
-    def __init__(self, columns: tuple[str, ...] = (), method: str = "iqr", threshold: float = 1.5) -> None:
-        self.columns = columns
-        self.method = method
-        self.threshold = threshold
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> OutlierClipper:
-        self.bounds_ = {c: outlier_bounds(X[c], self.method, self.threshold) for c in self.columns}
-        return self
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X.copy()
-        for column, (low, high) in self.bounds_.items():
-            out[column] = pd.to_numeric(out[column], errors="coerce").clip(low, high)
-        return out
-
-
-def remove_outliers(X: pd.DataFrame, y: Any, columns: tuple[str, ...], method: str, threshold: float):
-    """Drop rows with an outlier; used by a sampler, so only training rows go."""
-    keep = pd.Series(True, index=X.index)
-    for column in columns:
-        values = pd.to_numeric(X[column], errors="coerce")
-        low, high = outlier_bounds(values, method, threshold)
-        keep &= ~((values < low) | (values > high))
-    mask = keep.to_numpy()
-    y_kept = y[mask] if not isinstance(y, pd.Series) else y.iloc[mask]
-    return X.iloc[mask], y_kept
-
-
-#: What a date becomes for the models (:class:`DateParts`), in that order; "hour" only when the values have times.
-DATE_PARTS = ("year", "month", "day of week", "hour", "days")
-
-
-def date_feature_note(columns: list[str]) -> str | None:
-    """A caution for date columns used as features: the model can learn *when* rather than *why*.
-
-    ``None`` when ``columns`` is empty. The parts named are the ones
-    :class:`DateParts` makes.
-    """
-    if not columns:
-        return None
-    names = ", ".join(f"'{c}'" for c in columns[:5]) + (f" and {len(columns) - 5} more" if len(columns) > 5 else "")
-    year, month, weekday, hour, days = DATE_PARTS
-    return (
-        f"{names} {'goes' if len(columns) == 1 else 'go'} into the model as {year}, {month}, {weekday} "
-        f"({hour} too when the values have times) and a day count ({days} since 1970-01-01). The {year} and the "
-        "day count say when a row happened: the model may learn the period rather than the pattern, and "
-        "new rows will come from after every training row. Order the split by time to see whether the date "
-        "still helps on the newest rows, or untick it on the Target page."
-    )
-
-
-class DateParts(TransformerMixin, BaseEstimator):
-    """Turn datetime columns into numbers: year, month, day of week, hour, and days (see :data:`DATE_PARTS`)."""
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> DateParts:
-        frame = self._as_dates(X)
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.with_hour_ = {c: bool((frame[c].dt.hour.fillna(0) != 0).any()) for c in frame.columns}
-        return self
-
-    def _as_dates(self, X: pd.DataFrame) -> pd.DataFrame:
-        frame = pd.DataFrame(X).copy()
-        for column in frame.columns:
-            if not pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
-                frame[column] = pd.to_datetime(frame[column], errors="coerce", format="mixed")
-        return frame
-
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
-        frame = self._as_dates(X)
-        parts = []
-        for column in self.feature_names_in_:
-            d = frame[column].dt
-            parts += [d.year, d.month, d.day_of_week]
-            if self.with_hour_[column]:
-                parts.append(d.hour)
-            epoch = frame[column].astype("datetime64[s]").astype("int64").astype(float) / 86_400
-            parts.append(epoch.where(frame[column].notna()))
-        return np.column_stack([np.asarray(p, dtype=float) for p in parts]) if parts else np.empty((len(frame), 0))
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        names = []
-        year, month, weekday, hour, days = DATE_PARTS
-        for column in self.feature_names_in_:
-            names += [f"{column} ({year})", f"{column} ({month})", f"{column} ({weekday})"]
-            if self.with_hour_[column]:
-                names.append(f"{column} ({hour})")
-            names.append(f"{column} ({days})")
-        return np.asarray(names, dtype=object)
+# --------------------------------------------------------------------------- column helpers
 
 
 def _to_text(X: Any) -> Any:
-    """Categorical values as plain Python strings with NaN for missing."""
+    """Categorical values as plain Python strings with NaN for missing.
+
+    Saved bundles name this function (and :func:`_text_column`) by its place: it stays here, under this name.
+    """
     frame = pd.DataFrame(X)
     return frame.apply(lambda s: s.map(lambda v: v if pd.isna(v) else str(v))).astype(object)
 
@@ -280,8 +129,6 @@ def _imputer(strategy: str, fill: Any, role: Role) -> SimpleImputer:
         if role in (Role.NUMERIC, Role.DATETIME):
             value = float(value)
         return SimpleImputer(strategy="constant", fill_value=value, keep_empty_features=True)
-    if role != Role.NUMERIC and strategy in ("mean", "median"):
-        strategy = "median" if role == Role.DATETIME else "most_frequent"
     return SimpleImputer(strategy=strategy, keep_empty_features=True)
 
 
@@ -321,7 +168,8 @@ def build_preprocessor(
     ratios = tuple((a, b) for a, b in options.ratios if a in numeric and b in numeric)
     if ratios:
         steps.append(("ratios", RatioFeatures(ratios)))
-    for step in learned_steps(plan, roles, used):
+    learned = learned_steps(plan, roles, used)
+    for step in learned:
         if step.kind == "outliers":
             if step.action == "clip":
                 steps.append(("outliers", OutlierClipper(step.columns, step.strategy, float(step.threshold or 1.5))))
@@ -330,7 +178,8 @@ def build_preprocessor(
 
                 kwargs = {"columns": step.columns, "method": step.strategy, "threshold": float(step.threshold or 1.5)}
                 steps.append(("remove_outliers", FunctionSampler(func=remove_outliers, validate=False, kw_args=kwargs)))
-    steps.append(("columns", _column_transformer(plan, after, used, ratios, options, dense, native_categories)))
+    imputation = [step for step in learned if step.kind == "impute"]
+    steps.append(("columns", _column_transformer(imputation, ratios, options, dense, native_categories)))
     return steps
 
 
@@ -354,28 +203,17 @@ def native_category_count(plan: CleaningPlan, roles: dict[str, Role], features: 
 
 
 def _column_transformer(
-    plan: CleaningPlan,
-    after: dict[str, Role],
-    used: list[str],
+    imputation: list[LearnedStep],
     ratios: tuple,
     options: FeatureOptions,
     dense: bool,
     native: bool = False,
 ) -> ColumnTransformer:
     branches: list[tuple[str, Any, Any]] = []
-    groups: dict[tuple, list[str]] = {}
-    for column in used:
-        role = after[column]
-        rule = plan.missing_rule(column, role)
-        if rule.strategy in ("drop_rows", "drop_column"):
-            # Training rows with a gap here were dropped before the split; new rows with one
-            # (at prediction time) are filled by the role's rule, or the median / most frequent value.
-            rule = plan.missing_by_role.get(role.value) or MissingRule("median")
-            if rule.strategy in ("drop_rows", "drop_column"):
-                rule = MissingRule("median" if role == Role.NUMERIC else "most_frequent")
-        groups.setdefault((role, rule.strategy, rule.fill_value if rule.strategy == "constant" else None), []).append(
-            column
-        )
+    # One branch per role and fill rule, as the plan's learned steps group the columns.
+    groups: dict[tuple, list[str]] = {
+        (step.role, step.strategy, step.fill_value): list(step.columns) for step in imputation
+    }
     ratio_cols = [ratio_name(a, b) for a, b in ratios]
     if ratio_cols:
         groups.setdefault((Role.NUMERIC, "median", None), []).extend(ratio_cols)

@@ -9,9 +9,11 @@ import streamlit as st
 from core import charts, engine, registry
 from core.cleaning import CleaningPlan, RowReport, needs_confirmation
 from core.errors import DashboardError
-from core.evaluation import METRICS, RANKING_CHOICES, default_ranking
-from core.features import IMBALANCE_METHODS, MAX_INTERACTION_COLUMNS, FeatureOptions, date_feature_note
+from core.features import IMBALANCE_METHODS, MAX_INTERACTION_COLUMNS, FeatureOptions
 from core.limits import MAX_OPTIONS, ratio_pairs
+from core.metrics import METRICS, RANKING_CHOICES, default_ranking
+from core.network_layers import layer_table
+from core.network_rules import ACTIVATIONS, LAYER_TYPES, MAX_DROPOUT, MAX_UNITS, check_layers
 from core.schema import Role
 from core.split import (
     CV_AUTO_FOLDS,
@@ -25,7 +27,9 @@ from core.split import (
 )
 from core.target import IMBALANCE_SHARE, Task, class_limit, log_target_advice
 from core.training import ModelRun, TrainingRequest, TrainSetup, budget
-from core.training.budget import BUDGET_CHOICES, BUDGET_SECONDS, BudgetPlan
+from core.training.budget import BudgetPlan
+from core.training.request import BUDGET_CHOICES, BUDGET_SECONDS
+from core.transformers import date_feature_note
 from ui import state
 from ui.text import md_escape
 
@@ -223,9 +227,6 @@ def network_builder(
     layers: tuple[dict, ...], n_features: int, task: Task, n_classes: int, l2: float, prefix: str
 ) -> tuple[dict, ...]:
     """Add, remove and reorder layers in a table; show shapes and parameter counts."""
-    from core.keras_net import layer_table  # the layers' shapes and counts (no TensorFlow)
-    from core.network_rules import ACTIVATIONS, LAYER_TYPES, MAX_DROPOUT, MAX_UNITS, check_layers
-
     st.markdown(
         "**Hidden layers** — add rows to add layers, select rows and press Delete to remove them, change *order* to reorder. The output layer is added for you from the task."
     )

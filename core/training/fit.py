@@ -158,12 +158,14 @@ def _grown(spec, run: ModelRun, model) -> dict:
     }
 
 
-def _limit(X: pd.DataFrame, y: pd.Series, seed: int, rows: int = 5_000):
-    """At most ``rows`` training rows for the training score (overfitting check)."""
-    if len(X) <= rows:
-        return X, y
-    pick = np.random.default_rng(seed).choice(len(X), rows, replace=False)
-    return X.iloc[pick], y.iloc[pick]
+#: Training rows scored for the overfitting check (a seeded sample of them beyond this).
+TRAIN_SCORE_ROWS = 5_000
+
+
+def score_rows(n: int, seed: int) -> np.ndarray:
+    """Positions of at most :data:`TRAIN_SCORE_ROWS` of ``n`` training rows for the training score: one seeded draw."""
+    rows = TRAIN_SCORE_ROWS
+    return np.arange(n) if n <= rows else np.random.default_rng(seed).choice(n, rows, replace=False)
 
 
 def _training_score(pipeline, X_train: pd.DataFrame, y_train: pd.Series, Xt, request: TrainingRequest) -> dict:
@@ -173,13 +175,13 @@ def _training_score(pipeline, X_train: pd.DataFrame, y_train: pd.Series, Xt, req
     training row, so the model scores its rows directly instead of sending the
     raw rows through the preprocessing again (the same numbers, less time).
     """
+    pick = score_rows(len(X_train), request.seed)
+    y_pick = y_train.iloc[pick]
     resampled = any(hasattr(step, "fit_resample") for _, step in pipeline.steps[:-1])
     if resampled or getattr(Xt, "shape", (0,))[0] != len(X_train):
-        return score(pipeline, *_limit(X_train, y_train, request.seed), request.task, request.positive)
-    X_pick, y_pick = _limit(X_train, y_train, request.seed)
-    if len(X_pick) < len(X_train):
-        pick = np.random.default_rng(request.seed).choice(len(X_train), len(X_pick), replace=False)
-        Xt = Xt[pick] if not isinstance(Xt, pd.DataFrame) else Xt.iloc[pick]
+        return score(pipeline, X_train.iloc[pick], y_pick, request.task, request.positive)
+    if len(pick) < len(X_train):  # the same rows, already preprocessed
+        Xt = Xt.iloc[pick] if isinstance(Xt, pd.DataFrame) else Xt[pick]
     return score(pipeline.steps[-1][1], Xt, y_pick, request.task, request.positive)
 
 
