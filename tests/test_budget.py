@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.cleaning import CleaningPlan
-from core.schema import effective_roles, infer_roles
 from core.split import SplitConfig, sample_positions
 from core.target import Task
-from core.training import ModelRun, TrainedModel, TrainSetup, make_request, run_training
+from core.training import ModelRun, TrainedModel, run_training
 from core.training import budget as B
 from core.training.fit import train_model
+from tests.conftest import make_training_request
 
 
 def table(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -28,10 +27,9 @@ def table(rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def request_of(frame: pd.DataFrame, models: list[ModelRun], **split):
-    roles = effective_roles(infer_roles(frame), {})
     features = [c for c in frame.columns if c != "y"]
-    setup = TrainSetup(SplitConfig(seed=3, cv_folds=0, **split), models)
-    return make_request(frame, "y", Task.BINARY, features, roles, CleaningPlan(), setup)
+    split = SplitConfig(seed=3, **{"cv_folds": 0, **split})
+    return make_training_request(frame, "y", Task.BINARY, models=models, features=features, split=split)
 
 
 FOREST = ModelRun("random_forest_clf", "Forest", {"n_estimators": 300})
@@ -71,10 +69,7 @@ def test_the_probe_doubles_its_rows_until_the_time_grows_with_them(monkeypatch):
 
 
 def test_cross_validation_counts_each_fold(monkeypatch):
-    frame = table(2_000)
-    roles = effective_roles(infer_roles(frame), {})
-    setup = TrainSetup(SplitConfig(seed=3, cv_folds=5), [LINEAR])
-    req = make_request(frame, "y", Task.BINARY, [c for c in frame if c != "y"], roles, CleaningPlan(), setup)
+    req = request_of(table(2_000), [LINEAR], cv_folds=5)
     fake_probe(monkeypatch, lambda name, rows: 0.001 * rows)
     assert B.estimate(req, LINEAR).repeats == 6, "the model's own fit and 5 folds"
 

@@ -119,11 +119,16 @@ def people(n: int = 1_300, seed: int = 0) -> pd.DataFrame:
 
 
 def test_duplicates_are_judged_on_every_column_of_the_file_not_the_chosen_features():
-    """Two distinct people with the same age, class and sex are not duplicates (the name tells them apart)."""
+    """Two distinct people with the same age, class and sex are not duplicates (the name tells them apart).
+
+    Catches duplicates judged on the chosen features (and target) only, which dropped most passengers.
+    """
     table = people()
-    assert table.duplicated().sum() == 0
-    out, report = apply_row_steps(table, CleaningPlan(), "survived", ["age", "pclass", "sex"])
-    assert report.duplicates_dropped == 0 and len(out) == len(table), "every distinct row is kept"
+    chosen = ["age", "pclass", "sex"]
+    assert table[[*chosen, "survived"]].duplicated().sum() > 1_000, "most people share their facts with another"
+    out, report = apply_row_steps(table, CleaningPlan(), "survived", chosen)
+    pd.testing.assert_frame_equal(out, table[[*chosen, "survived"]], obj="kept rows: every passenger, in order")
+    assert report.duplicates_dropped == 0 and report.rows_dropped == 0, "and the report says none was dropped"
     assert (
         out["survived"]
         .value_counts(normalize=True)
@@ -188,11 +193,14 @@ def test_rows_without_a_target_are_always_dropped_even_by_an_old_plan_that_kept_
 def test_learned_steps_are_recorded_not_fitted():
     plan = CleaningPlan(missing_by_column={"c": MissingRule("constant", "")}, outliers=OutlierRule())
     steps = learned_steps(plan, ROLES, ["x", "c", "t"])
-    kinds = {(s.kind, s.strategy): s.columns for s in steps}
-    assert kinds[("impute", "median")] == ("x",)
-    assert kinds[("impute", "constant")] == ("c", "t")
-    assert kinds[("outliers", "iqr")] == ("x",)
-    assert all(not hasattr(s, "statistics_") for s in steps)
+    kinds = {(s.kind, s.role, s.strategy): s.columns for s in steps}
+    assert kinds[("impute", Role.NUMERIC, "median")] == ("x",)
+    assert kinds[("impute", Role.CATEGORICAL, "constant")] == ("c",)
+    assert kinds[("impute", Role.TEXT, "constant")] == ("t",)
+    assert kinds[("outliers", None, "iqr")] == ("x",)
+    fills = {s.columns: s.fill_value for s in steps if s.kind == "impute"}
+    assert fills == {("x",): None, ("c",): "", ("t",): ""}, "the person's fill values only: no median from the rows"
+    assert [(s.action, s.threshold) for s in steps if s.kind == "outliers"] == [("clip", 1.5)], "the rule, not bounds"
 
 
 def test_outlier_bounds():
@@ -204,13 +212,19 @@ def test_outlier_bounds():
 
 
 def test_preview_effect_reports_before_and_after():
+    """Catches outliers counted on rows the row steps drop, or not counted at all."""
     plan = CleaningPlan(outliers=OutlierRule("iqr", "clip", 1.5))
     summary = preview_effect(frame(), plan, "y", ["x", "c", "t"], ROLES)
     assert (summary.rows_before, summary.rows_after) == (6, 4)
     assert summary.columns_before == summary.columns_after == 4
     assert summary.missing_before == 5
     assert summary.missing_after == 0
-    assert summary.outlier_rows >= 0 and "training split" in summary.outlier_note
+    assert summary.outlier_rows == 0, "the only extreme x (100) is in the row without a target, which is dropped"
+    kept = frame().assign(y=["p", "q", "p", "p", "q", "q"])  # now the row with x = 100 stays
+    summary = preview_effect(kept, plan, "y", ["x", "c", "t"], ROLES)
+    assert summary.outlier_rows == 1
+    assert summary.outlier_note.startswith("About 1 rows have an outlier that would be clipped")
+    assert "the bounds come from the training split only" in summary.outlier_note
 
 
 def test_describe_reads_like_steps():

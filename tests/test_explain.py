@@ -18,15 +18,13 @@ import pytest
 
 from core import events as ev
 from core import explain as ce
-from core.cleaning import CleaningPlan
 from core.errors import DashboardError
 from core.explain.permutation import PermutationMethod, row_keys
 from core.features import FeatureOptions
 from core.samples import load_sample
-from core.schema import effective_roles, infer_roles
-from core.split import SplitConfig
 from core.target import Task
-from core.training import ModelRun, TrainedModel, TrainSetup, make_request, run_training, transform_only
+from core.training import ModelRun, TrainedModel, run_training, transform_only
+from tests.conftest import make_training_request
 from tests.explain_helpers import FakeClock, pause_per_call, slowed, with_final
 from tests.test_training import request_for
 
@@ -35,10 +33,8 @@ ROWS = 20
 
 
 def frame_request(frame: pd.DataFrame, target: str, task: Task, models: list[ModelRun], **setup):
-    roles = effective_roles(infer_roles(frame), {})
     features = [c for c in frame.columns if c != target]
-    config = TrainSetup(SplitConfig(seed=7), models, **setup)
-    return make_request(frame, target, task, features, roles, CleaningPlan(), config)
+    return make_training_request(frame, target, task, models=models, features=features, seed=7, **setup)
 
 
 def trained_models(request) -> dict[str, TrainedModel]:
@@ -735,8 +731,8 @@ def test_words_push_where_they_appear_in_the_direction_of_the_models_weights():
         labels.append("spam" if score > 1 else "ham")
     frame = pd.DataFrame({"message": words, "label": labels})
     roles = {"message": Role.TEXT, "label": Role.CATEGORICAL}
-    setup = TrainSetup(SplitConfig(seed=3), [ModelRun("logistic_regression", "LR")])
-    req = make_request(frame, "label", Task.BINARY, ["message"], roles, CleaningPlan(), setup)
+    models = [ModelRun("logistic_regression", "LR")]
+    req = make_training_request(frame, "label", Task.BINARY, models=models, features=["message"], roles=roles, seed=3)
     lr = trained_models(req)["LR"]
     assert req.positive == "spam" and list(lr.pipeline.classes_) == ["ham", "spam"]
     X_valid, _, X_train = splits(req)

@@ -1,7 +1,13 @@
-"""The Explain page through AppTest: budget, run, every view, what-if."""
+"""The Explain page through AppTest: budget, run, every view, what-if.
+
+Training and explaining are costly, so each run is made once per module and kept as the
+session it left (:func:`tests.conftest.session_of`); every test opens it in a fresh AppTest
+(:func:`tests.conftest.opened`) and may click freely: no test sees another's clicks.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -9,13 +15,16 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import opened, session_of
 from tests.explain_helpers import Hooked, pause_per_call
 from tests.page_helpers import trained_app as journey_to
 from ui import state
 
+EXPLAIN = "pages/explain.py"
+
 
 def trained_app(sample: str, models: list[str]) -> AppTest:
-    return journey_to(sample, models, "pages/explain.py")
+    return journey_to(sample, models, EXPLAIN)
 
 
 def explained(at: AppTest) -> AppTest:
@@ -23,8 +32,7 @@ def explained(at: AppTest) -> AppTest:
     assert any(c.value.startswith("Method") for c in at.caption)
     at.button(key="explain_start").click().run()
     name = at.selectbox(key="explain_model").value
-    assert state.explain_job.__name__  # the job is kept per model
-    job = at.session_state[state.EXPLAIN_JOBS][name][1]
+    job = at.session_state[state.EXPLAIN_JOBS][name][1]  # the job is kept per model
     assert job.wait(120)
     at.run()
     assert not at.exception
@@ -40,43 +48,110 @@ def explanation(at: AppTest):
     return at.session_state[state.EXPLAIN_JOBS][name][1].snapshot().results[0]
 
 
-def waterfall_x(at: AppTest) -> list[float]:
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+def first_chart(at: AppTest) -> dict:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def numbers(values) -> np.ndarray:
+    """A chart's numbers, whether listed or packed by plotly (base64 with a dtype)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float)
+    return np.asarray(values, dtype=float)
+
+
+def waterfall(at: AppTest) -> tuple[str, list[str], np.ndarray, list[str]]:
+    """The one-row chart: its title, bar labels, values and kinds (the base value, each push, the total)."""
+    spec = first_chart(at)
     (trace,) = spec["data"]
     assert trace["type"] == "waterfall"
-    return [float(v) for v in trace["x"]]
+    return spec["layout"]["title"]["text"], trace["y"], numbers(trace["x"]), trace["measure"]
+
+
+def waterfall_x(at: AppTest) -> list[float]:
+    return waterfall(at)[2].tolist()
 
 
 @pytest.fixture(scope="module")
-def maintenance() -> AppTest:
-    return explained(trained_app("predictive_maintenance", ["random_forest_clf"]))
+def maintenance_run() -> dict:
+    """Predictive maintenance with a random forest, trained and 40 rows explained once: the session it left."""
+    return session_of(explained(trained_app("predictive_maintenance", ["random_forest_clf"])))
+
+
+@pytest.fixture
+def maintenance(maintenance_run) -> AppTest:
+    """That explanation in a fresh session, on the Explain page."""
+    return opened(maintenance_run, EXPLAIN)
 
 
 def test_importance_is_in_the_persons_columns_with_a_summary(maintenance):
-    spec = json.loads(maintenance.get("plotly_chart")[0].proto.spec)
-    labels = [str(v) for trace in spec["data"] for v in trace.get("y", [])]
-    assert "vibration_mm_s" in labels and "machine_type" in labels
-    assert not any("__" in label for label in labels), "no transformed feature names"
-    assert any("`" in m.value for m in maintenance.markdown), "a plain-language summary names columns"
+    """Catches bars in transformed feature names or not of this explanation, and a summary naming the wrong column."""
+    expl = explanation(maintenance)
+    mean_push = np.abs(expl.values).mean(axis=0)
+    share = mean_push / mean_push.sum()
+    (trace,) = first_chart(maintenance)["data"]
+    bars = dict(zip(trace["y"], numbers(trace["x"]), strict=True))
+    assert bars == pytest.approx(dict(zip(expl.columns, mean_push, strict=True))), "each column's mean push"
+    assert "vibration_mm_s" in bars and "machine_type" in bars and not any("__" in label for label in bars)
+    top = int(np.argmax(mean_push))
+    summary = f"depends most on `{expl.columns[top]}` ({share[top]:.0%} of the total effect)"
+    assert any(summary in m.value for m in maintenance.markdown), summary
 
 
-@pytest.mark.parametrize("view", ["Beeswarm", "Dependence", "One row", "What-if"])
-def test_every_view_renders(maintenance, view):
-    maintenance.segmented_control(key="explain_view").set_value(view).run()
+def test_the_beeswarm_shows_each_rows_push_for_each_column(maintenance):
+    """Catches a beeswarm of other rows or missing points: one dot per explained row and column."""
+    expl = explanation(maintenance)
+    maintenance.segmented_control(key="explain_view").set_value("Beeswarm").run()
     assert not maintenance.exception
-    assert maintenance.get("plotly_chart")
+    dots = np.concatenate([numbers(trace["x"]) for trace in first_chart(maintenance)["data"]])
+    assert len(dots) == 40 * len(expl.columns)
+    np.testing.assert_allclose(np.sort(dots), np.sort(expl.values.ravel()))
+
+
+def test_dependence_plots_the_strongest_column_against_its_pushes(maintenance):
+    """Catches a dependence chart of another column, or of values and pushes that do not belong together."""
+    expl = explanation(maintenance)
+    maintenance.segmented_control(key="explain_view").set_value("Dependence").run()
+    assert not maintenance.exception
+    column = expl.columns[int(np.argmax(np.abs(expl.values).mean(axis=0)))]
+    assert maintenance.selectbox(key="explain_dep_column").value == column, "the strongest column first"
+    spec = first_chart(maintenance)
+    assert spec["layout"]["xaxis"]["title"]["text"] == column
+    rows = next(t for t in spec["data"] if t["name"] == "rows")
+    shown = sorted(zip(numbers(rows["x"]), numbers(rows["y"]), strict=True))
+    expected = sorted(zip(expl.data[column].astype(float), expl.values[:, expl.columns.index(column)], strict=True))
+    np.testing.assert_allclose(shown, expected)
+
+
+def test_one_row_starts_at_the_highest_output_and_adds_up_to_it(maintenance):
+    """Catches a waterfall of another row, or pushes that do not add up from the base value to the prediction."""
+    expl = explanation(maintenance)
+    maintenance.segmented_control(key="explain_view").set_value("One row").run()
+    assert not maintenance.exception
+    title, bars, x, measure = waterfall(maintenance)
+    highest = float(np.max(expl.predictions))
+    row = int(title.split(":")[0].removeprefix("Row "))
+    assert expl.predictions[list(expl.data.index).index(row)] == pytest.approx(highest), title
+    assert measure == ["absolute", *["relative"] * len(expl.columns), "total"] and bars[-1] == "this row's prediction"
+    assert x[0] == pytest.approx(expl.base_value) and x[-1] == pytest.approx(highest)
+    assert x[:-1].sum() == pytest.approx(highest, abs=1e-6), "base value + pushes = the prediction"
 
 
 def test_what_if_changes_the_prediction(maintenance):
+    """Catches an Update that changes nothing, or a what-if prediction that is not the model's on the edited row."""
     maintenance.segmented_control(key="explain_view").set_value("What-if").run()
-    before = maintenance.metric[0].value if maintenance.metric else None
+    before = waterfall_x(maintenance)[-1]
     maintenance.number_input(key="explain_whatif_vibration_mm_s").set_value(15.0)
     maintenance.number_input(key="explain_whatif_temperature_c").set_value(120.0)
-    before_x = waterfall_x(maintenance)
     next(b for b in maintenance.button if b.label == "Update").click().run()
     assert not maintenance.exception
-    assert "vibration_mm_s" in chart_texts(maintenance)
-    assert before is not None and waterfall_x(maintenance)[-1] != before_x[-1]
+    row = explanation(maintenance).data.iloc[[0]].assign(vibration_mm_s=15.0, temperature_c=120.0)
+    model = next(m for m in state_models(maintenance) if m.name == "Random forest")
+    no, yes = model.pipeline.predict_proba(row)[0]
+    after = waterfall_x(maintenance)[-1]
+    assert after == pytest.approx(yes) and after != pytest.approx(before), "the edited row's own prediction"
+    assert maintenance.metric[0].value == ("1" if yes >= 0.5 else "0")
+    shares = [c.value.replace("\\", "") for c in maintenance.caption if "%" in c.value]
+    assert shares == [f"0: {no:.1%} · 1: {yes:.1%}"], "the probabilities under the prediction"
     assert "vibration_mm_s = 15" in chart_texts(maintenance)
 
 
@@ -105,25 +180,25 @@ def done_probe() -> None:
     st.write(f"explain done: {journey.is_done('explain')}")
 
 
-def test_explain_step_is_done_once_a_model_is_explained(maintenance):
+def test_explain_step_is_done_once_a_model_is_explained(maintenance_run):
     probe = AppTest.from_function(done_probe)
-    probe.session_state[state.JOB] = maintenance.session_state[state.JOB]
+    probe.session_state[state.JOB] = maintenance_run[state.JOB]
     probe.session_state[state.EXPLAIN_JOBS] = {}
     probe.run()
     assert probe.markdown[0].value == "explain done: False"
-    probe.session_state[state.EXPLAIN_JOBS] = maintenance.session_state[state.EXPLAIN_JOBS]
+    probe.session_state[state.EXPLAIN_JOBS] = maintenance_run[state.EXPLAIN_JOBS]
     probe.run()
     assert probe.markdown[0].value == "explain done: True"
 
 
 @pytest.fixture(scope="module")
-def maintenance_knn() -> AppTest:
+def maintenance_knn_run() -> dict:
     """A model explained by the model-agnostic method, whose base value depends on the background rows."""
-    return explained(trained_app("predictive_maintenance", ["knn_clf"]))
+    return session_of(explained(trained_app("predictive_maintenance", ["knn_clf"])))
 
 
-def test_what_if_starts_from_the_same_row_prediction_and_contributions(maintenance_knn):
-    at = maintenance_knn
+def test_what_if_starts_from_the_same_row_prediction_and_contributions(maintenance_knn_run):
+    at = opened(maintenance_knn_run, EXPLAIN)
     expl = explanation(at)
     at.segmented_control(key="explain_view").set_value("What-if").run()
     assert not at.exception

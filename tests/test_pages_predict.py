@@ -164,22 +164,19 @@ def test_hostile_column_names_in_a_bundle_stay_literal_text():
     import numpy as np
     import pandas as pd
 
-    from core.cleaning import CleaningPlan
     from core.export import export_bundle
     from core.predict import usable_from_training
-    from core.schema import effective_roles, infer_roles
-    from core.split import SplitConfig
     from core.target import Task
-    from core.training import ModelRun, TrainSetup, make_request, train_one
+    from core.training import ModelRun, train_one
+    from tests.conftest import make_training_request
     from ui.text import md_label
 
     rng = np.random.default_rng(0)
     link = "[click me](http://evil.example)"
     frame = pd.DataFrame({link: rng.normal(size=120), "<b>x</b>": rng.normal(size=120)})
     frame["y"] = np.where(frame[link] > 0, "yes", "no")
-    roles = effective_roles(infer_roles(frame), {})
-    setup = TrainSetup(SplitConfig(seed=0), [ModelRun("logistic_regression", "LR", {})])
-    request = make_request(frame, "y", Task.BINARY, [link, "<b>x</b>"], roles, CleaningPlan(), setup)
+    models = [ModelRun("logistic_regression", "LR")]
+    request = make_training_request(frame, "y", Task.BINARY, models=models, features=[link, "<b>x</b>"], seed=0)
     bundle = export_bundle(usable_from_training(train_one(request, request.models[-1]), request, "evil.csv"))
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()

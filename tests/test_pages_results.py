@@ -1,4 +1,9 @@
-"""The Results page through AppTest: metrics, charts, threshold, final test."""
+"""The Results page through AppTest: metrics, charts, threshold, final test.
+
+A trained run is costly, so each is made once per module and kept as the session it left
+(:func:`tests.conftest.session_of`); every test opens it in a fresh AppTest
+(:func:`tests.conftest.opened`) and may click freely: no test sees another's clicks.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,17 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import results
+from core.evaluation import METRICS, TASK_METRICS
+from tests.conftest import opened, session_of
 from tests.page_helpers import trained_app as journey_to
 from ui import state
 
+RESULTS = "pages/results.py"
+
 
 def trained_app(sample: str, models: list[str]) -> AppTest:
-    return journey_to(sample, models, "pages/results.py")
+    return journey_to(sample, models, RESULTS)
 
 
 def labels(at: AppTest) -> list[str]:
@@ -23,24 +33,58 @@ def captions(at: AppTest) -> list[str]:
     return [c.value for c in at.caption]
 
 
+def first_metrics(at: AppTest) -> dict[str, str]:
+    """The first metrics row the person reads (validation, or the rows clustered): label -> value shown."""
+    shown: dict[str, str] = {}
+    for m in at.metric:
+        shown.setdefault(m.label, m.value)
+    return shown
+
+
+def expected_metrics(model, fmt=lambda key, value: f"{value:.4f}") -> dict[str, str]:
+    """The model's validation scores as the metrics row should show them."""
+    return {METRICS[k].label: fmt(k, model.scores[k]) for k in TASK_METRICS[model.task] if k in model.scores}
+
+
+def model_named(at: AppTest, name: str):
+    return next(m for m in at.session_state[state.JOB].snapshot().results if m.name == name)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+
+
 def test_results_is_locked_before_training():
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.run()
-    at.switch_page("pages/results.py").run()
+    at.switch_page(RESULTS).run()
     assert any("Load a dataset first" in i.body for i in at.info)
 
 
 @pytest.fixture(scope="module")
-def binary() -> AppTest:
-    return trained_app("breast_cancer", ["logistic_regression", "decision_tree_clf"])
+def binary_run() -> dict:
+    """Breast cancer with logistic regression and a decision tree, trained once: the session it left."""
+    return session_of(trained_app("breast_cancer", ["logistic_regression", "decision_tree_clf"]))
+
+
+@pytest.fixture
+def binary(binary_run) -> AppTest:
+    """That run in a fresh session, on the Results page."""
+    return opened(binary_run, RESULTS)
 
 
 def test_best_model_is_preselected_with_validation_metrics(binary):
-    assert binary.selectbox(key="results_model").value == "Logistic regression"
-    assert "ROC-AUC" in labels(binary)
+    """Catches another model preselected, or other numbers (training scores, another model's) shown as its own."""
+    trained = [m for m in binary.session_state[state.JOB].snapshot().results if getattr(m, "cv_scores", None)]
+    best = max(trained, key=lambda m: m.cv_scores["cv_roc_auc_mean"])
+    assert binary.selectbox(key="results_model").value == best.name == "Logistic regression"
+    assert first_metrics(binary) == expected_metrics(best)
     assert not [label for label in labels(binary) if "(" in label and "validation" in label], "short labels"
     assert sum("**Validation split**" in c for c in captions(binary)) == 1, "the split is named once"
     assert all(m.help for m in binary.metric), "each metric explains itself on hover"
+
+    binary.selectbox(key="results_model").set_value("Decision tree").run()
+    assert first_metrics(binary) == expected_metrics(model_named(binary, "Decision tree")), "its own numbers"
 
 
 def test_the_page_says_the_chosen_model_was_refitted_before_the_test_score(binary):
@@ -53,42 +97,85 @@ def test_the_page_says_the_chosen_model_was_refitted_before_the_test_score(binar
     )
     assert any("scored before the refit" in c for c in captions(binary)), "its validation numbers are labelled"
     assert any("5 folds of the" in c and "training + validation rows" in c for c in captions(binary))
-    model = next(m for m in binary.session_state[state.JOB].snapshot().results if m.name == "Logistic regression")
-    assert model.refitted, "the model the test button scores, exports and serves is the refitted one"
+    assert model_named(binary, "Logistic regression").refitted, "the model the test button scores is the refitted one"
 
     binary.selectbox(key="results_model").set_value("Decision tree").run()
     assert any("Decision tree is not the chosen model, so it was not refitted" in c for c in captions(binary))
-    binary.selectbox(key="results_model").set_value("Logistic regression").run()
+
+
+def threshold_caption(at: AppTest) -> str:
+    return next(c for c in captions(at) if c.startswith("At "))
+
+
+def expected_counts(at: AppTest, threshold: float) -> str:
+    """The threshold caption the logistic regression's validation probabilities give at ``threshold``."""
+    request = at.session_state[state.JOB].request
+    pred = results.predictions(model_named(at, "Logistic regression"), request, "valid")
+    column = results.positive_column(pred)
+    called, positive = pred.proba[:, column] >= threshold, pred.y == pred.classes[column]
+    counts = [
+        (called & positive).sum(),
+        (called & ~positive).sum(),
+        (~called & positive).sum(),
+        (~called & ~positive).sum(),
+    ]
+    return (
+        f"At {threshold:.2f}, with `malignant` as the positive class: {counts[0]} true positives, "
+        f"{counts[1]} false alarms, {counts[2]} missed, {counts[3]} true negatives."
+    )
 
 
 def test_threshold_slider_moves_the_confusion_matrix(binary):
+    """Catches a threshold that changes nothing, or counts not of the rows at the chosen threshold."""
     binary.segmented_control(key="results_view").set_value("Threshold").run()
-
-    def matrix():
-        chart = next(
-            c
-            for c in binary.get("plotly_chart")
-            if "results_threshold_confusion" in c.proto.id or "Confusion" in c.proto.spec
-        )
-        return json.loads(chart.proto.spec)["data"][0]["z"]
-
-    at_half = matrix()
+    assert threshold_caption(binary) == expected_counts(binary, 0.5)
+    half = json.loads(binary.get("plotly_chart")[0].proto.spec)["data"][0]["z"]
     binary.slider(key="results_threshold").set_value(0.95).run()
     assert not binary.exception
-    assert matrix() != at_half
+    assert threshold_caption(binary) == expected_counts(binary, 0.95) != expected_counts(binary, 0.5)
+    assert json.loads(binary.get("plotly_chart")[0].proto.spec)["data"][0]["z"] != half, "the matrix is redrawn"
 
 
-def test_every_classification_chart_renders(binary):
-    for view in binary.segmented_control(key="results_view").options:
+def test_every_classification_chart_shows_what_it_is_named_after(binary):
+    """Catches a view that draws nothing, or the wrong chart (each is named, for 'malignant' where it has one side)."""
+    rows = len(binary.session_state[state.JOB].request.split.valid)
+    comparison = [
+        "Score against training time",
+        *(f"{c} curves: 'malignant' as the positive class" for c in ("ROC", "Precision–recall")),
+    ]
+    expected = {
+        "Confusion matrix": ["Confusion matrix (rows)"],
+        "Threshold": ["Confusion matrix (rows)"],
+        "ROC": ["ROC curve: 'malignant' as the positive class"],
+        "Precision–recall": ["Precision–recall curve: 'malignant' as the positive class"],
+        "Calibration": ["Calibration: do predicted probabilities match reality?"],
+        "Per class": [],
+        "Learning curve": [],
+    }
+    assert binary.segmented_control(key="results_view").options == list(expected)
+    for view, charts in expected.items():
         binary.segmented_control(key="results_view").set_value(view).run()
         assert not binary.exception, view
+        assert chart_titles(binary) == [*charts, *comparison], view
+    binary.segmented_control(key="results_view").set_value("Per class").run()
+    table = binary.dataframe[0].value
+    assert table["class"].tolist()[:2] == ["benign", "malignant"] and table["support"].iloc[:2].sum() == rows
+    binary.segmented_control(key="results_view").set_value("Learning curve").run()
+    assert [t.label for t in binary.toggle] == [
+        "Compute the learning curve (refits the model 15 times on parts of the training rows)"
+    ], "offered, not computed unasked"
 
 
 def test_final_test_score_is_labelled_and_repeated_looks_warn(binary):
+    """Catches validation numbers shown as test numbers, and a second look at the test rows going unmentioned."""
+    request = binary.session_state[state.JOB].request
     binary.button(key="results_test").click().run()
-    assert labels(binary).count("ROC-AUC") == 2  # validation and test rows
-    assert any("**TEST split**" in c for c in captions(binary))
+    tested = results.test_scores(model_named(binary, "Logistic regression"), request)
+    shown = [m.value for m in binary.metric if m.label == "ROC-AUC"]
+    assert shown == [first_metrics(binary)["ROC-AUC"], f"{tested['roc_auc']:.4f}"], "validation, then test"
+    assert any(c.startswith(f"**TEST split** · {len(request.split.test)} rows") for c in captions(binary))
     assert any("Test numbers" in m.value for m in binary.markdown)
+    assert not binary.warning, "one look: no warning yet"
     binary.selectbox(key="results_model").set_value("Decision tree").run()
     binary.button(key="results_test").click().run()
     assert any("scored the test split 2 times" in w.body for w in binary.warning)
@@ -101,7 +188,7 @@ def test_view_choices_survive_a_visit_to_another_page(binary):
     binary.multiselect(key="results_overlay").set_value(["Decision tree"]).run()
     binary.switch_page("pages/data.py").run()
     assert not binary.exception
-    binary.switch_page("pages/results.py").run()
+    binary.switch_page(RESULTS).run()
     assert not binary.exception
     assert binary.selectbox(key="results_model").value == "Decision tree"
     assert binary.segmented_control(key="results_view").value == "Confusion matrix"
@@ -111,24 +198,36 @@ def test_view_choices_survive_a_visit_to_another_page(binary):
     binary.segmented_control(key="results_view").set_value("Threshold").run()
     binary.slider(key="results_threshold").set_value(0.7).run()
     binary.switch_page("pages/train.py").run()
-    binary.switch_page("pages/results.py").run()
+    binary.switch_page(RESULTS).run()
     assert not binary.exception
     assert binary.selectbox(key="results_model").value == "Decision tree"
     assert binary.segmented_control(key="results_view").value == "Threshold"
     assert binary.slider(key="results_threshold").value == pytest.approx(0.7)
 
 
+def regression_format(key: str, value: float) -> str:
+    return f"{value:.1%}" if key == "mape" else f"{value:,.4g}" if key in ("mae", "rmse") else f"{value:.4f}"
+
+
 def test_regression_results_and_comparison():
+    """Catches a model shown with another's numbers, a view without its chart, a model left off the overlay."""
     at = trained_app("diabetes", ["ridge", "decision_tree_reg"])
-    assert "R²" in labels(at) and any("**Validation split**" in c for c in captions(at))
-    for view in at.segmented_control(key="results_view").options:
+    chosen = model_named(at, at.selectbox(key="results_model").value)
+    assert chosen.name == "Ridge regression"
+    assert first_metrics(at) == expected_metrics(chosen, regression_format)
+    assert any("**Validation split**" in c for c in captions(at))
+    comparison = ["Score against training time", "Errors by model"]
+    expected = {"Residuals": ["Errors against predictions"], "Predicted vs actual": ["Predicted vs actual"]}
+    for view, charts in {**expected, "Learning curve": []}.items():
         at.segmented_control(key="results_view").set_value(view).run()
         assert not at.exception, view
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert any(len(s["data"]) >= 2 for s in specs), "residuals of several models are overlaid"
+        assert chart_titles(at) == [*charts, *comparison], view
+    overlay = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Errors by model" in c.proto.spec)
+    assert [t["name"] for t in overlay["data"]] == ["Baseline", "Ridge regression", "Decision tree"]
 
 
 def test_clustering_results():
+    """Catches cluster scores not of the chosen model, and cluster views without their chart or table."""
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.run()
     at.button(key="data_sample_iris").click().run()
@@ -141,12 +240,23 @@ def test_clustering_results():
     at.multiselect(key="models_chosen").set_value(["kmeans"]).run()
     at.button(key="models_train").click().run()
     assert at.session_state[state.JOB].wait(60)
-    at.switch_page("pages/results.py").run()
+    at.switch_page(RESULTS).run()
     assert not at.exception
-    assert "Silhouette" in labels(at) and any("**Training split**" in c for c in captions(at))
-    for view in at.segmented_control(key="results_cluster_view").options:
+    kmeans, request = model_named(at, "K-means"), at.session_state[state.JOB].request
+    shown = first_metrics(at)
+    assert shown["Silhouette"] == f"{kmeans.scores['silhouette']:.4f}"
+    assert shown["Davies-Bouldin"] == f"{kmeans.scores['davies_bouldin']:.4f}"
+    assert any(c.startswith(f"**Training split** · {len(request.split.train)} rows") for c in captions(at))
+    expected = {
+        "Clusters (PCA)": ["Clusters on the two main directions of the data"],
+        "Cluster profiles": ["What sets each cluster apart"],
+    }
+    for view, charts in {**expected, "Cluster sizes": []}.items():
         at.segmented_control(key="results_cluster_view").set_value(view).run()
         assert not at.exception, view
+        assert chart_titles(at) == [*charts, "Score against training time"], view
+    sizes = at.dataframe[0].value
+    assert len(sizes) == int(kmeans.scores["clusters"]) and sizes["rows"].sum() == len(request.split.train)
 
 
 def _metrics_with_undefined_precision():
@@ -190,15 +300,42 @@ def test_per_class_table_shows_a_dash_for_undefined_precision_and_stays_numeric(
     assert "—" in html and "0.5000" in html and "nan" not in html.lower()
 
 
-def test_the_stakeholder_report_is_offered(binary):
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """File name -> what a download button would give, for the buttons drawn from now on (built when clicked)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: dict = {}
+    real = MediaFileManager.add_deferred
+
+    def recording(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return real(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    return made
+
+
+def test_the_stakeholder_report_is_offered(downloads, binary):
+    """Catches a report of another model, or one that leaves out the test scores once they exist."""
     buttons = [b for b in binary.get("download_button") if "report" in b.proto.label.lower()]
     assert [b.proto.label for b in buttons] == ["Download the report (HTML)"]
-    assert any("opens offline" in c for c in captions(binary))
+    assert any("opens offline" in c and "Score the test split first" in c for c in captions(binary))
+    binary.button(key="results_test").click().run()
+    assert any("It includes the test scores." in c for c in captions(binary))
+    tested = results.test_scores(model_named(binary, "Logistic regression"), binary.session_state[state.JOB].request)
+    page = downloads["report-logistic-regression.html"]()  # what the person downloads: built on the click
+    assert "<h1>Logistic regression predicting diagnosis</h1>" in page
+    assert "<b>Test scores</b>" in page, "the report includes the test scores once they exist"
+    test_table = page.split("<b>Test scores</b>", 1)[1].split("</table>", 1)[0]
+    assert f'<tr><td>ROC-AUC</td><td class="num">{tested["roc_auc"]:.4g}</td>' in test_table
+    binary.selectbox(key="results_model").set_value("Decision tree").run()
+    assert "report-decision-tree.html" in downloads, "the button offers the report of the model on show"
 
 
 @pytest.fixture(scope="module")
-def time_ordered() -> AppTest:
-    """The drifting five-class table trained in time order: validation and test rows hold two classes."""
+def time_ordered_run() -> dict:
+    """The drifting five-class table trained once in time order: validation and test rows hold two classes."""
     from tests.page_helpers import drifting_on_models
 
     at = drifting_on_models()
@@ -206,24 +343,20 @@ def time_ordered() -> AppTest:
     at.multiselect(key="models_chosen").set_value(["logistic_regression"]).run()
     at.button(key="models_train").click().run()
     assert at.session_state[state.JOB].wait(120)
-    return at
+    return session_of(at)
 
 
 WHY = "These rows hold 2 of the 5 classes the model knows ('c', 'd', 'e' have none)"
 
 
-def test_the_leaderboard_says_why_a_cell_is_empty(time_ordered):
-    at = time_ordered
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
+def test_the_leaderboard_says_why_a_cell_is_empty(time_ordered_run):
+    at = opened(time_ordered_run, "pages/train.py")
     assert at.dataframe[0].value["ROC-AUC"].isna().all()
     assert any(c.replace("\\", "").startswith(f"— ROC-AUC (every model): {WHY}") for c in captions(at))
 
 
-def test_time_ordered_run_says_why_roc_auc_is_undefined_on_validation_and_test(time_ordered):
-    at = time_ordered
-    at.switch_page("pages/results.py").run()
-    assert not at.exception
+def test_time_ordered_run_says_why_roc_auc_is_undefined_on_validation_and_test(time_ordered_run):
+    at = opened(time_ordered_run, RESULTS)
     roc = next(m for m in at.metric if m.label == "ROC-AUC")
     assert roc.value == "—" and WHY in roc.help.replace("\\", "")
     assert any(c.replace("\\", "").startswith(f"— ROC-AUC: {WHY}") for c in captions(at))
@@ -263,7 +396,7 @@ def test_the_chosen_positive_class_names_the_curves_and_the_threshold():
     at.multiselect(key="models_chosen").set_value(["logistic_regression"]).run()
     at.button(key="models_train").click().run()
     assert at.session_state[state.JOB].wait(120)
-    at.switch_page("pages/results.py").run()
+    at.switch_page(RESULTS).run()
     assert at.session_state[state.JOB].request.positive == "benign"
     at.segmented_control(key="results_view").set_value("ROC").run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)

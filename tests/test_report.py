@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pandas as pd
 
-from core.cleaning import CleaningPlan
 from core.report import caveats, run_report
-from core.schema import effective_roles, infer_roles
 from core.split import SplitConfig
-from core.target import Task, default_features
-from core.training import ModelRun, TrainSetup, make_request, run_training
+from core.target import Task
+from core.training import ModelRun, run_training
+from tests.conftest import make_training_request
 
 HOSTILE = "</script><script>alert('x')</script><b>"
 
 
 def run(frame: pd.DataFrame, target, task, models, positive=None):
-    roles = effective_roles(infer_roles(frame), {})
-    features = [c for c, (use, _) in default_features(list(frame.columns), roles, target).items() if use]
-    setup = TrainSetup(SplitConfig(seed=5), [ModelRun(k, k, p) for k, p in models])
-    request = make_request(frame, target, task, features, roles, CleaningPlan(), setup, positive=positive)
+    request = make_training_request(frame, target, task, models=models, seed=5, positive=positive)
     results = run_training(request)
     return request, results
+
+
+def figure_titles(page: str) -> list[str]:
+    """The title of each chart drawn in the page, in order."""
+    figures = re.findall(r"\(function\(\)\{var f=(\{.*?\});Plotly\.newPlot\(", page, flags=re.S)
+    return [json.loads(f)["layout"].get("title", {}).get("text", "") for f in figures]
+
+
+def table_after(page: str, where: str) -> str:
+    """The first table after ``where`` in the page."""
+    return page.split(where, 1)[1].split("</table>", 1)[0]
+
+
+def row(label: str, value: str) -> str:
+    """A metrics table's row as the page writes it."""
+    return f'<tr><td>{label}</td><td class="num">{value}</td>'
 
 
 def hostile_frame(n=300, seed=0):
@@ -37,6 +52,9 @@ def hostile_frame(n=300, seed=0):
 
 
 def test_report_has_every_section_and_embeds_plotly_for_offline_reading():
+    """Catches a missing section or chart, the wrong numbers in a table, and a page that needs the network."""
+    from plotly.offline import get_plotlyjs
+
     request, results = run(hostile_frame(), "label", Task.BINARY, [("logistic_regression", {})])
     chosen = results[-1]
     page = run_report(request, results, chosen, "evil<file>.csv", test_scores={"accuracy": 0.9}, test_looks=1)
@@ -48,10 +66,25 @@ def test_report_has_every_section_and_embeds_plotly_for_offline_reading():
         "Caveats",
     ):
         assert f"<h2>{heading}</h2>" in page, heading
-    assert "Test scores" in page and "300 rows after cleaning" in page
-    assert "https://" not in page.split("<script>", 1)[0], "no external resources in the head"
-    assert "Plotly.newPlot" in page and len(page) > 3_000_000, "plotly.js is inline"
-    assert page.count("Plotly.newPlot(") >= 4  # leaderboard, confusion matrix, ROC, drivers
+    sizes = request.split.sizes()
+    assert "<p>300 rows after cleaning, 2 input columns, predicting <b>label</b>.</p>" in page
+    assert (
+        f"{sizes['train']} training rows, {sizes['validation']} validation rows, {sizes['test']} test rows kept aside"
+        in page
+    )
+    validation = table_after(page, "<p>Validation scores")
+    assert row("ROC-AUC", f"{chosen.scores['roc_auc']:.4g}") in validation, "the chosen model's validation score"
+    test = table_after(page, '<div class="test"><b>Test scores</b>')
+    assert row("Accuracy", "0.9") in test, "the test scores given, in their own table"
+    assert figure_titles(page) == [
+        "CV ROC-AUC by model",
+        "Confusion matrix (rows)",
+        "ROC curve: 'no' as the positive class",
+        "Permutation importance (model-agnostic cross-check)",
+    ]
+    assert page.count(f"<script>{get_plotlyjs()}</script>") == 1, "plotly.js is inline, once"
+    outside = page.replace(get_plotlyjs(), "")
+    assert not re.search(r"\b(src|href)\s*=", outside), "nothing is loaded from elsewhere: it reads offline"
 
 
 def test_user_text_never_becomes_markup():
@@ -82,22 +115,44 @@ def test_caveats_speak_plainly_about_untested_overfit_and_baseline_like_models()
     frame["noise_label"] = np.random.default_rng(1).choice(["a", "b"], size=len(frame), p=[0.9, 0.1])
     request, results = run(frame.drop(columns=["label"]), "noise_label", Task.BINARY, [("decision_tree_clf", {})])
     tree = next(r for r in results if r.key == "decision_tree_clf")
-    notes = " ".join(caveats(request, tree, results, test_scores=None, test_looks=3))
-    assert "not been scored on the held-out test split" in notes
-    assert "imbalanced" in notes and "scored 3 times" in notes
-    assert "memorised" in notes or "barely beats the baseline" in notes
+    notes = caveats(request, tree, results, test_scores=None, test_looks=3)
+    train, valid = tree.train_scores["roc_auc"], tree.scores["roc_auc"]
+    rare = int((request.frame["noise_label"] == "b").sum())
+    assert notes == [
+        f"The model scores {train:.2f} (ROC-AUC) on data it learned from and {valid:.2f} on data it has not seen: "
+        "it may have memorised the training rows. Try a simpler model or stronger regularisation.",
+        f"Classes are imbalanced: the rarest class, 'b', is {rare / len(request.frame):.1%} of rows ({rare}). "
+        "Accuracy can look good while that class is missed, so models will be ranked by balanced accuracy with "
+        "class weights on (you can change both on the Models page).",
+        "The model has not been scored on the held-out test split yet: every number here is a validation number, "
+        "used to choose the model, and may be slightly optimistic.",
+        "The test split was scored 3 times in this session; each look makes it a little less honest.",
+    ]
 
 
-def test_regression_and_clustering_reports_render():
+def test_regression_and_clustering_reports_show_their_own_scores_and_charts():
+    """Catches a regression or clustering report drawn with another task's charts or without its scores."""
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
     frame["y"] = 3 * frame["a"] + rng.normal(size=200)
     request, results = run(frame, "y", Task.REGRESSION, [("ridge", {})])
-    page = run_report(request, results, results[-1], "r.csv")
-    assert "Predicted vs actual" in page or "predicted" in page.lower()
+    ridge = results[-1]
+    page = run_report(request, results, ridge, "r.csv")
+    assert "<h1>ridge predicting y</h1>" in page
+    assert row("R²", f"{ridge.scores['r2']:.4g}") in table_after(page, "<p>Validation scores")
+    assert figure_titles(page) == [
+        "CV R² by model",
+        "Predicted vs actual",
+        "Errors against predictions",
+        "Permutation importance (model-agnostic cross-check)",
+    ]
     request, results = run(frame, None, Task.CLUSTERING, [("kmeans", {})])
-    page = run_report(request, results, results[-1], "c.csv")
-    assert "clustering the rows" in page and "What drives" not in page
+    kmeans = results[-1]
+    page = run_report(request, results, kmeans, "c.csv")
+    assert "<h1>kmeans clustering the rows</h1>" in page
+    assert row("Silhouette", f"{kmeans.scores['silhouette']:.4g}") in table_after(page, "<p>Validation scores")
+    assert figure_titles(page) == ["Clusters on the two main directions of the data"]
+    assert "What drives" not in page and "Positive class" not in page, "nothing about predictions or classes"
 
 
 def test_every_dash_in_the_report_says_why_the_metric_is_undefined():
@@ -108,9 +163,14 @@ def test_every_dash_in_the_report_says_why_the_metric_is_undefined():
     frame = pd.DataFrame(
         {"when": pd.date_range("2010-01-01", periods=n, freq="MS"), "x": rng.normal(size=n), "grade": grade}
     )
-    roles = effective_roles(infer_roles(frame), {})
-    setup = TrainSetup(SplitConfig(time_column="when"), [ModelRun("logistic_regression", "LR", {})])
-    request = make_request(frame, "grade", Task.MULTICLASS, ["when", "x"], roles, CleaningPlan(), setup)
+    request = make_training_request(
+        frame,
+        "grade",
+        Task.MULTICLASS,
+        models=[ModelRun("logistic_regression", "LR")],
+        features=["when", "x"],
+        split=SplitConfig(time_column="when"),
+    )
     results = run_training(request)
     chosen = results[-1]
     assert not np.isfinite(chosen.scores["roc_auc"])

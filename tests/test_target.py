@@ -18,6 +18,7 @@ from core.target import (
     target_warnings,
     validate_task,
 )
+from tests.conftest import make_training_request
 
 
 @pytest.mark.parametrize(
@@ -143,19 +144,12 @@ def test_the_suggested_positive_class_says_why():
 
 
 def test_a_training_request_carries_the_positive_class():
-    from core.cleaning import CleaningPlan
-    from core.schema import effective_roles, infer_roles
-    from core.split import SplitConfig
-    from core.training import TrainSetup, make_request
-
     frame = pd.DataFrame({"x": range(40), "diagnosis": ["benign"] * 30 + ["malignant"] * 10})
-    roles = effective_roles(infer_roles(frame), {})
-    setup = TrainSetup(SplitConfig(seed=1), [])
-    rule = make_request(frame, "diagnosis", Task.BINARY, ["x"], roles, CleaningPlan(), setup)
+    rule = make_training_request(frame, "diagnosis", Task.BINARY, features=["x"], seed=1)
     assert rule.positive == "malignant"
-    chosen = make_request(frame, "diagnosis", Task.BINARY, ["x"], roles, CleaningPlan(), setup, positive="benign")
+    chosen = make_training_request(frame, "diagnosis", Task.BINARY, features=["x"], seed=1, positive="benign")
     assert chosen.positive == "benign"
-    multi = make_request(frame, "diagnosis", Task.MULTICLASS, ["x"], roles, CleaningPlan(), setup, positive="benign")
+    multi = make_training_request(frame, "diagnosis", Task.MULTICLASS, features=["x"], seed=1, positive="benign")
     assert multi.positive is None
 
 
@@ -223,17 +217,11 @@ def test_regression_and_clustering_are_never_refused_for_classes():
 
 
 def test_training_request_refuses_a_target_with_too_many_classes():
-    from core.cleaning import CleaningPlan
-    from core.split import SplitConfig
-    from core.training import ModelRun, TrainSetup, make_request
-
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=600), "y": [f"c{i % 300}" for i in range(600)]})
-    setup = TrainSetup(SplitConfig(), [ModelRun("decision_tree_clf", "Tree", {})])
+    roles = {"x": Role.NUMERIC, "y": Role.CATEGORICAL}
     with pytest.raises(TargetError, match="300 classes"):
-        make_request(
-            frame, "y", Task.MULTICLASS, ["x"], {"x": Role.NUMERIC, "y": Role.CATEGORICAL}, CleaningPlan(), setup
-        )
+        make_training_request(frame, "y", Task.MULTICLASS, models=["decision_tree_clf"], features=["x"], roles=roles)
 
 
 def test_a_label_written_as_spaces_is_missing_so_the_target_is_binary():

@@ -14,7 +14,7 @@ from core.cleaning import CleaningPlan
 from core.samples import load_sample
 from core.schema import effective_roles, infer_roles
 from core.split import SplitConfig
-from core.target import Task, default_features
+from core.target import Task
 from core.training import (
     ModelFailure,
     ModelRun,
@@ -30,14 +30,12 @@ from core.training import (
     train_one,
     transform_only,
 )
+from tests.conftest import make_training_request
 
 
 def request_for(sample: str, target: str | None, task: Task, models: list[ModelRun], **setup):
-    ds = load_sample(sample)
-    roles = effective_roles(infer_roles(ds.frame), {})
-    features = [c for c, (use, _) in default_features(list(ds.frame.columns), roles, target).items() if use]
-    config = TrainSetup(setup.pop("split", SplitConfig(seed=7)), models, **setup)
-    return make_request(ds.frame, target, task, features, roles, CleaningPlan(), config)
+    split = setup.pop("split", SplitConfig(seed=7))
+    return make_training_request(sample, target, task, models=models, split=split, **setup)
 
 
 FAST_FOREST = {"n_estimators": 20}
@@ -298,15 +296,14 @@ def test_a_drop_rows_rule_trains_and_new_rows_with_a_gap_still_predict():
     ds = load_sample("house_prices")
     frame = ds.frame.copy()
     frame.loc[frame.index[:40], "area_sqm"] = np.nan
-    roles = effective_roles(infer_roles(frame), {})
-    features = [c for c, (use, _) in default_features(list(frame.columns), roles, "price").items() if use]
     plan = CleaningPlan(missing_by_column={"area_sqm": MissingRule("drop_rows")})
-    setup = TrainSetup(SplitConfig(seed=1), [ModelRun("ridge", "Ridge", {})])
-    request = make_request(frame, "price", Task.REGRESSION, features, roles, plan, setup)
+    request = make_training_request(
+        frame, "price", Task.REGRESSION, models=[ModelRun("ridge", "Ridge")], plan=plan, seed=1
+    )
     assert request.frame["area_sqm"].notna().all() and len(request.frame) == len(frame) - 40
     model = run_training(request)[-1]
     assert isinstance(model, TrainedModel), getattr(model, "message", model)
-    new = frame.iloc[:3][features]  # rows with a missing area
+    new = frame.iloc[:3][request.features]  # rows with a missing area
     assert np.isfinite(model.pipeline.predict(new)).all()
 
 
@@ -318,16 +315,19 @@ def test_a_drop_rows_rule_trains_and_new_rows_with_a_gap_still_predict():
         ("iris", "species", Task.MULTICLASS, "keras_mlp"),
     ],
 )
-def test_training_scores_from_the_preprocessed_rows_equal_scoring_the_raw_rows(sample, target, task, key):
+def test_training_scores_from_the_preprocessed_rows_equal_scoring_the_raw_rows(sample, target, task, key, monkeypatch):
+    """Scored on a sample of the training rows (fewer than there are, here): the same rows either way."""
     from core.evaluation import score
-    from core.training import train_one
-    from core.training.fit import _limit
+    from core.training import fit, train_one
 
+    monkeypatch.setattr(fit, "TRAIN_SCORE_ROWS", 60)
     params = {"epochs": 2} if key == "keras_mlp" else {}
     request = request_for(sample, target, task, [ModelRun(key, key, params)])
     model = train_one(request, request.models[-1])
     X, y = request.xy(request.split.train)
-    expected = score(model.pipeline, *_limit(X, y, request.seed), task)
+    pick = fit.score_rows(len(X), request.seed)
+    assert len(pick) == 60 < len(X)
+    expected = score(model.pipeline, X.iloc[pick], y.iloc[pick], task)
     assert model.train_scores == pytest.approx(expected, rel=1e-9, nan_ok=True)
 
 
@@ -469,9 +469,9 @@ def test_a_job_refits_the_chosen_model_on_the_cluster_but_not_when_stopped():
 
 
 def test_a_skewed_price_is_also_tried_on_its_log_and_scored_on_its_own_scale():
-    from core.features import LogTarget
     from core.target import log_target_advice
     from core.training import suggested_setup
+    from core.transformers import LogTarget
 
     ds = load_sample("house_prices")
     price = ds.frame["price"]
@@ -535,9 +535,7 @@ def test_boosting_one_hot_encodes_a_few_levels_and_splits_on_many():
     assert few.is_categorical_ is None or not few.is_categorical_.any(), "8 neighbourhoods: one-hot"
     frame = load_sample("house_prices").frame.copy()
     frame["street"] = [f"street_{i % 80}" for i in range(len(frame))]
-    roles = effective_roles(infer_roles(frame), {})
-    features = [c for c, (use, _) in default_features(list(frame.columns), roles, "price").items() if use]
-    setup = TrainSetup(SplitConfig(seed=1), [ModelRun("hist_gradient_boosting_reg", "HGB", {"max_iter": 10})])
-    many = run_training(make_request(frame, "price", Task.REGRESSION, features, roles, CleaningPlan(), setup))
-    flags = many[-1].pipeline.steps[-1][1].is_categorical_
-    assert flags is not None and flags.sum() == sum(roles[c].value == "categorical" for c in features)
+    request = make_training_request(frame, "price", Task.REGRESSION, models=hgb, seed=1)
+    flags = run_training(request)[-1].pipeline.steps[-1][1].is_categorical_
+    categorical = sum(request.roles[c].value == "categorical" for c in request.features)
+    assert flags is not None and flags.sum() == categorical
