@@ -369,8 +369,13 @@ def check_hdf5(data: bytes, what: str, limits: ArchiveLimits, budget: Budget) ->
     try:
         with h5py.File(io.BytesIO(data), "r") as handle:
             links: list[tuple[str, object]] = []
+
             # h5py mangles exceptions raised inside the visitor: collect, stop early by returning a value
-            handle.visititems_links(lambda name, link: links.append((name, link)) or len(links) > limits.max_members)
+            def visit(name: str, link: object) -> bool:
+                links.append((name, link))
+                return len(links) > limits.max_members
+
+            handle.visititems_links(visit)
             if len(links) > limits.max_members:
                 raise ArchiveError(
                     f"{what} holds more than {limits.max_members:,} objects "

@@ -310,7 +310,7 @@ class Channel:
         return {"name": self.name}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["name"])
+        Channel.__init__(self, state["name"])
 
     def _q(self) -> Queue:
         if self._queue is None:

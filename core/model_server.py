@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from http import HTTPStatus
 
 logger = logging.getLogger(__name__)
@@ -61,17 +62,18 @@ class SettingError(ValueError):
     """A request limit that is not a positive number."""
 
 
-def max_request_mb(flag: float | None = None, environ: dict | None = None) -> float:
+def max_request_mb(flag: float | None = None, environ: Mapping[str, str] | None = None) -> float:
     """The request limit in megabytes: the flag if given, else :data:`MAX_REQUEST_ENV`, else the default.
 
     Raises:
         SettingError: when the value is not a positive number.
     """
-    environ = os.environ if environ is None else environ
+    settings: Mapping[str, str] = os.environ if environ is None else environ
+    value: float | str
     if flag is not None:
         value, source = flag, "--max-request-mb"
-    elif environ.get(MAX_REQUEST_ENV, "").strip():
-        value, source = environ[MAX_REQUEST_ENV].strip(), MAX_REQUEST_ENV
+    elif settings.get(MAX_REQUEST_ENV, "").strip():
+        value, source = settings[MAX_REQUEST_ENV].strip(), MAX_REQUEST_ENV
     else:
         return DEFAULT_MAX_REQUEST_MB
     try:

@@ -223,7 +223,7 @@ def _summary_text(col: ColumnProfile) -> str:
     if "mean" in s:
         return f"min {format_number(s['min'])} · median {format_number(s['median'])} · max {format_number(s['max'])}"
     if "first" in s:
-        return f"{s['first'][:10]} → {s['last'][:10]}"
+        return f"{str(s['first'])[:10]} → {str(s['last'])[:10]}"
     share = float(s["its share"])
     return f"top: {str(s['most frequent'])[:30]} ({share:.0%})"
 

@@ -19,6 +19,7 @@ from core import events as ev
 from core.engine import ClusterJob
 from core.evaluation import score
 from core.jobs import explain_failure
+from core.registry import get_spec
 from core.split import cv_folds
 from core.training import ModelRun, TrainingRequest, build_model_pipeline
 
@@ -68,7 +69,6 @@ def random_search(
     The first trial is the current settings, so tuning never reports worse than
     what the person already had.
     """
-    from core.registry import get_spec
 
     spec = get_spec(run.key)
     metric = request.ranking

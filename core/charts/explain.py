@@ -164,7 +164,9 @@ def beeswarm(
     columns = list(importance_frame(expl)["column"].head(top))
     rng = np.random.default_rng(seed)
     per_column = max(1, max_points // max(1, len(columns)))
-    picked = np.sort(rng.choice(expl.rows, min(expl.rows, per_column), replace=False)) if expl.rows else []
+    picked = (
+        np.sort(rng.choice(expl.rows, min(expl.rows, per_column), replace=False)) if expl.rows else np.array([], int)
+    )
     xs, ys, colors, ordered, hover = [], [], [], [], []
     for position, column in enumerate(columns):
         s = expl.column_values(column)[picked]

@@ -198,7 +198,11 @@ def _number_codes(v: np.ndarray) -> np.ndarray:
             heavy = distinct[counts >= len(present) / bins]  # a value that fills a bin alone is a bin
             light = finite & ~np.isin(v, heavy)
             light_bins = int(np.clip(light.sum() // MIN_BIN_ROWS, 1, MAX_BINS))
-            edges = np.unique(np.quantile(v[light], np.linspace(0, 1, light_bins + 1))[1:-1]) if light.any() else []
+            edges = (
+                np.unique(np.quantile(v[light], np.linspace(0, 1, light_bins + 1))[1:-1])
+                if light.any()
+                else np.array([])
+            )
             codes[light] = np.searchsorted(edges, v[light], side="right")
             is_heavy = finite & ~light
             codes[is_heavy] = len(edges) + 1 + np.searchsorted(heavy, v[is_heavy])

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DashboardError
-from core.evaluation import METRICS
 from core.explain.importance import permutation_importance_frame
 from core.guards.findings import Finding, Level
 from core.guards.thresholds import THRESHOLDS
+from core.metrics import METRICS
 from core.target import Task
 
 

@@ -31,10 +31,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from core.evaluation import score
+from core.features import count_features
+from core.network_layers import layer_table
+from core.registry import get_spec
 from core.split import sample_positions
 from core.target import Task
 from core.training.pipeline import build_model_pipeline
-from core.training.request import BUDGET_CHOICES, BUDGET_SECONDS, ModelRun, TrainingRequest  # noqa: F401
+from core.training.request import ModelRun, TrainingRequest
 
 #: A large table trains on a sample no smaller than this (fewer rows would cost more quality than time).
 MIN_SAMPLE_ROWS = 20_000
@@ -195,7 +199,6 @@ def _final(pipeline):
 
 def _probe_once(request: TrainingRequest, run: ModelRun, rows: int, clock: Clock) -> float:
     """Seconds to fit ``run`` on ``rows`` sampled training rows and score a proportional share of validation rows."""
-    from core.evaluation import score
 
     split = request.split
     train = sample_positions(None, split.train, min(rows, len(split.train)), request.seed, False)
@@ -213,9 +216,6 @@ def _probe_once(request: TrainingRequest, run: ModelRun, rows: int, clock: Clock
 
 
 def _network_estimate(request: TrainingRequest, run: ModelRun, repeats: int) -> Estimate:
-    from core.features import count_features
-    from core.keras_net import layer_table
-
     params = run.params
     features = count_features(
         request.plan, request.roles, request.features, request.frame.iloc[request.split.train], request.options
@@ -243,7 +243,6 @@ def estimate(request: TrainingRequest, run: ModelRun, clock: Clock = time.perf_c
     takes under :data:`PROBE_SECONDS` (per-call costs hide the rows on tiny samples). The last two
     probes split the time into a fixed part and a part that grows with rows (:data:`GROWTH`).
     """
-    from core.registry import get_spec
 
     spec = get_spec(run.key)
     folds = request.split.cv_folds if request.task != Task.CLUSTERING else 0
@@ -277,7 +276,6 @@ def estimate(request: TrainingRequest, run: ModelRun, clock: Clock = time.perf_c
 
 def _fewer_stages(request: TrainingRequest, run: ModelRun) -> tuple[ModelRun, float]:
     """A staged model with at most :data:`PROBE_STAGES` trees or iterations, and how much longer the real one is."""
-    from core.registry import get_spec
 
     spec = get_spec(run.key)
     size_param = _size_param(spec.build_estimator(request.task, run.params, seed=request.seed)) if spec.staged else None
@@ -320,7 +318,6 @@ def wall_seconds(seconds: Sequence[float], workers: int) -> float:
 
 def _shrunk(request: TrainingRequest, run: ModelRun, est: Estimate, rows: int, cap: float) -> ModelPlan:
     """``run`` made to fit ``cap`` seconds on ``rows`` rows, or left out with the reason."""
-    from core.registry import get_spec
 
     spec = get_spec(run.key)
     full = est.seconds(rows)
@@ -371,17 +368,17 @@ def plan(request: TrainingRequest, estimates: dict[str, Estimate], budget: float
         models = tuple(ModelPlan(r.name, cost(r, of_rows), dataclasses.replace(r, seconds=None)) for r in runs)
         return BudgetPlan(budget, workers, of_rows, of_rows, models, total(of_rows))
 
-    def at(rows: int) -> list[ModelPlan]:
+    def at(rows: int) -> tuple[ModelPlan, ...]:
         cap = math.inf
         if total(rows) > budget:
             highest = max(cost(r, rows) for r in runs)
             cap = _largest_float(0.0, highest, lambda c: total(rows, c) <= budget)
-        return [
+        return tuple(
             _shrunk(request, run, estimates[run.name], rows, cap)
             if run.name in estimates
             else ModelPlan(run.name, 0.0, dataclasses.replace(run, seconds=None))
             for run in runs
-        ]
+        )
 
     # Shrinking the slow models comes first; a sample of the table only when a model would be left out.
     rows, models = of_rows, at(of_rows)
@@ -393,7 +390,7 @@ def plan(request: TrainingRequest, estimates: dict[str, Estimate], budget: float
         rows = _largest(MIN_SAMPLE_ROWS, of_rows, complete)
         models = at(rows)
     planned = [m.seconds for m in models if not m.left_out]
-    return BudgetPlan(budget, workers, rows, of_rows, tuple(models), wall_seconds(planned, workers))
+    return BudgetPlan(budget, workers, rows, of_rows, models, wall_seconds(planned, workers))
 
 
 def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int:

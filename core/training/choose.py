@@ -20,9 +20,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.errors import DashboardError
-from core.evaluation import Metric
 from core.features import feature_sources
 from core.jobs import explain_failure
+from core.metrics import Metric
+from core.registry import get_spec
 from core.target import Task
 from core.training.fit import own_rows
 from core.training.pipeline import build_model_pipeline
@@ -130,13 +131,10 @@ def refit_run(trained: TrainedModel, request: TrainingRequest) -> ModelRun:
     run = run if run is not None else ModelRun(trained.key, trained.name, dict(trained.params))
     # As it was fitted: a time budget may have cut its trees; no time limit on the refit.
     run = replace(run, params=dict(trained.params), seconds=None)
-    if trained.best_epoch:
-        from core.registry import get_spec
-
-        if get_spec(trained.key).needs_tensorflow:
-            params = {**run.params, "epochs": int(trained.best_epoch), "early_stopping": False}
-            params["restore_best_weights"] = False
-            run = replace(run, params=params)
+    if trained.best_epoch and get_spec(trained.key).needs_tensorflow:
+        params = {**run.params, "epochs": int(trained.best_epoch), "early_stopping": False}
+        params["restore_best_weights"] = False
+        run = replace(run, params=params)
     return run
 
 

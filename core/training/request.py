@@ -15,12 +15,14 @@ import pandas as pd
 
 from core.cleaning import CleaningPlan, RowReport, apply_row_steps
 from core.errors import DashboardError, TargetError
-from core.evaluation import Metric, default_ranking, primary_metric
-from core.features import LOG_TARGET_FAMILIES, FeatureOptions, feature_sources
+from core.features import FeatureOptions, feature_sources
 from core.guards.leakage import LeakageScan, scan
+from core.metrics import Metric, default_ranking, primary_metric
+from core.registry import get_spec
 from core.schema import Role
 from core.split import Split, SplitConfig, make_split
 from core.target import Task, class_limit, log_target_advice, resolve_positive
+from core.transformers import LOG_TARGET_FAMILIES
 
 #: The model key of the baseline every supervised run trains as its yardstick.
 BASELINE = "baseline"
@@ -170,7 +172,7 @@ class TrainSetup:
     models: list[ModelRun]
     options: FeatureOptions = field(default_factory=FeatureOptions)
     imbalance: str = "none"
-    #: The metric to rank models by; ``None``: :func:`core.evaluation.default_ranking` for the target.
+    #: The metric to rank models by; ``None``: :func:`core.metrics.default_ranking` for the target.
     metric: str | None = None
     #: Seconds the run may take (:mod:`core.training.budget`); 0: no limit.
     budget: float = BUDGET_SECONDS
@@ -180,7 +182,7 @@ def suggested_setup(task: Task, y: pd.Series | None) -> TrainSetup:
     """The Models page's starting point for a target.
 
     Class weights are on (for the models that support them) whenever
-    :func:`core.evaluation.default_ranking` ranks by balanced accuracy, i.e. the
+    :func:`core.metrics.default_ranking` ranks by balanced accuracy, i.e. the
     classes are imbalanced (:func:`core.target.imbalance`), two classes or more.
     A skewed regression target of values ≥ 0 (:func:`core.target.log_target_advice`)
     also tries its tree and linear models on the log of the target. Cross-validation
@@ -199,7 +201,6 @@ def with_log_target(models: list[ModelRun], task: Task, options: FeatureOptions)
     """
     if task != Task.REGRESSION or not options.log_target:
         return list(models)
-    from core.registry import get_spec
 
     names = {m.name for m in models}
     out: list[ModelRun] = []

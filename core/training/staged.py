@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 
 from core import events as ev
-from core.evaluation import Metric
+from core.evaluation import classification_scores, regression_scores
+from core.metrics import Metric
 from core.target import Task
 
 #: Staged learners are grown in this many steps, scoring validation after each.
@@ -60,7 +61,6 @@ def _fit_then_stage(
     re-predicts every earlier tree at each stage (2.2x the plain fit at 100k rows),
     so the curve comes from ``staged_predict`` after one fit instead.
     """
-    from core.evaluation import classification_scores, regression_scores
 
     model.fit(Xt, yt)
     staged = list(inner.staged_predict_proba(Xv) if task.is_classification else inner.staged_predict(Xv))
@@ -68,7 +68,7 @@ def _fit_then_stage(
         return
     steps = max(1, min(STAGES, len(staged)))
     picks = sorted({max(0, round(len(staged) * i / steps) - 1) for i in range(1, steps + 1)})
-    classes = list(inner.classes_) if task.is_classification else None
+    classes = list(inner.classes_) if task.is_classification else []
     for step, index in enumerate(picks, start=1):
         out = staged[index]
         if task.is_classification:
@@ -173,7 +173,6 @@ def _fit_with_callbacks(
 
 def _booster_score(raw: np.ndarray, yv, classes, task: Task, metric: Metric, positive=None) -> float:
     """The ranking metric from a booster's raw predictions (the wrapper is not fitted yet)."""
-    from core.evaluation import classification_scores, regression_scores
 
     if task == Task.REGRESSION:
         scores = regression_scores(np.asarray(yv, dtype=float), np.asarray(raw, dtype=float))
@@ -185,8 +184,6 @@ def _booster_score(raw: np.ndarray, yv, classes, task: Task, metric: Metric, pos
 
 
 def _stage_score(model, Xv, yv, task: Task, metric: Metric, positive=None) -> float:
-    from core.evaluation import classification_scores, regression_scores
-
     pred = model.predict(Xv)
     if task == Task.REGRESSION:
         scores = regression_scores(np.asarray(yv, dtype=float), np.asarray(pred, dtype=float))

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from core import events as ev
-from core.evaluation import Metric, primary_metric
 from core.jobs import JobSnapshot
+from core.metrics import METRICS, Metric, primary_metric
 from core.target import Task
 from core.training.request import ModelFailure, TrainedModel
 
@@ -165,7 +165,6 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
     stopped run, they come after the validation scores). ``attrs["ranked_by"]``
     names the column the table is sorted by.
     """
-    from core.evaluation import METRICS
 
     metric = primary_metric(task, metric_key)
     cross_validated = task != Task.CLUSTERING and by_cross_validation(results, metric)
