@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make run    create .venv, install the app, start it on http://127.0.0.1:8501
-#   make test   create .venv, install app + test tools, lint (ruff), run the whole suite
+#   make test   create .venv, install app + test tools, lint (ruff), type-check (mypy), run the whole suite
 # Everything else here is a helper those two use.
 
 PYTHON ?= python3
@@ -8,18 +8,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast lint format bench screenshots install install-dev clean
+.PHONY: run test test-fast lint coverage format bench screenshots install install-dev lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt constraints.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,6 +31,7 @@ run: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-fast: install-dev
@@ -39,6 +40,11 @@ test-fast: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# How much of core the unit and page tests run (the browser journeys run the app in another process).
+coverage: install-dev
+	$(BIN)/python -m pytest -m "not e2e" --cov=core --cov-report=term:skip-covered
 
 format: install-dev
 	$(BIN)/ruff format .
@@ -50,6 +56,15 @@ screenshots: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/run_all.py
+
+# Rebuild constraints.txt (the lock) from a fresh environment of requirements*.txt.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	{ head -3 constraints.txt; .lock-venv/bin/pip freeze; } > constraints.new && mv constraints.new constraints.txt
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache bench/.cache

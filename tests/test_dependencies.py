@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import platform
 import re
 import sys
 from importlib import metadata
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN = {"app", "core", "ui", "pages", "tests", "bench"}
@@ -73,3 +76,33 @@ def test_an_import_inside_a_function_that_nothing_pins_is_named(tmp_path):
     requirements.write_text("numpy==2.4.6  # arrays\nscikit-learn==1.9.1\n")
     missing = undeclared([script], requirements)
     assert [m.split()[0] for m in missing] == ["joblib", "scipy"], missing
+
+
+def pins(path: Path) -> dict[str, str]:
+    """Normalised name → pinned version of every ``name==version`` line (markers ignored; ``-r`` followed)."""
+    found: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line.startswith("-r "):
+            found |= pins(path.parent / line[3:].strip())
+        elif "==" in line:
+            name, version = line.split(";")[0].split("==")
+            found[normalise(name.strip())] = version.strip()
+    return found
+
+
+def test_the_lock_pins_every_requirement_at_the_same_version():
+    """constraints.txt is what installs: a requirement it lacks, or pins differently, means it was not regenerated."""
+    lock = pins(ROOT / "constraints.txt")
+    wanted = pins(ROOT / "requirements-dev.txt")
+    here = {k: v for k, v in wanted.items() if k != "tensorflow"}  # Linux x86_64 installs tensorflow-cpu instead
+    assert {k: lock.get(k) for k in here} == here
+
+
+def test_the_lock_is_what_is_installed_here():
+    """The environment the tests run in was installed from the lock (make test): every locked version is the one here."""
+    if sys.platform != "linux" or platform.machine() != "x86_64":
+        pytest.skip("the lock is made on Linux x86_64 (CI's platform); elsewhere pip picks the platform's wheels")
+    installed = {normalise(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    locked = pins(ROOT / "constraints.txt")
+    assert {k: installed.get(k) for k in locked} == locked
