@@ -43,6 +43,8 @@ def test_leaving_the_page_during_a_run_asks_first(page_app: Page) -> None:
     recorded = page.get_by_text(re.compile(r"recorded as stopped: stopped by you"))
     expect(recorded).to_be_visible(timeout=2 * SLOW)  # the forest's bundle is written to the experiment log
     wait_idle(page)
+    # The guard is turned off by the page drawn after the run ended (under load, a rerun or two later).
+    page.wait_for_function("() => !window.__nocodeLeave", timeout=SLOW)
     page.dialogs.clear()
     page.evaluate("() => { setTimeout(() => window.location.reload(), 0); }")
     expect(page.get_by_text("Load a dataset first")).to_be_visible(timeout=SLOW)  # a new session
