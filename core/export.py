@@ -423,7 +423,7 @@ def _move_types(node: Any) -> bool:
     """Point every schema node naming a moved type at its new module; whether any was."""
     moved = False
     if isinstance(node, dict):
-        new_module = MOVED_TYPES.get((node.get("__module__"), node.get("__class__")))
+        new_module = MOVED_TYPES.get((str(node.get("__module__")), str(node.get("__class__"))))
         if new_module is not None:
             node["__module__"] = new_module
             moved = True
