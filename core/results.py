@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,7 @@ from core.evaluation import score, undefined_reasons
 from core.limits import CHART_CATEGORIES
 from core.metrics import TASK_METRICS, metric_label, primary_metric, scorer_for
 from core.target import Task, match_label, plain_label, positive_class
-from core.training import LEADERBOARD_METRICS, TrainedModel, transform_only
-
-if TYPE_CHECKING:
-    from core.training import ModelFailure, TrainedModel, TrainingRequest
+from core.training import LEADERBOARD_METRICS, ModelFailure, TrainedModel, TrainingRequest, transform_only
 
 #: Curves keyed by class (or model) name: (x values, y values, area score).
 Curves = dict[Any, tuple[np.ndarray, np.ndarray, float]]
