@@ -104,9 +104,14 @@ def test_the_page_lists_filters_compares_and_reloads(trained):
     assert set(table["dataset"]) == {"iris.csv"} and set(table["metric"]) == {
         "F1 (macro)"
     }  # the label people read, not the key (several classes rank by macro F1)
+    assert set(table["test"]) == {"—"}, "no test score yet: a dash, not None"
     assert at.selectbox(key="experiments_dataset").options == ["All", "iris.csv"]
     at.selectbox(key="experiments_task").set_value("multiclass classification").run()
     assert len(at.dataframe[0].value) == 3
+    at.button_group(key="experiments_order").set_value("Best validation score first").run()
+    ranked = at.dataframe[0].value
+    scores = [float(s) for s in ranked["validation"]]
+    assert scores == sorted(scores, reverse=True) and ranked["model"].iloc[-1] == "Baseline"
 
     picker = at.multiselect(key="experiments_compare")
     assert len(picker.options) == 3
@@ -153,7 +158,7 @@ def test_clicks_on_the_page_do_not_query_the_store_again_until_it_changes(traine
     tracking.log_test_scores(uri, runs[0], {"accuracy": 1.0, "f1_macro": 1.0})  # the store changed: read again
     at.run()
     assert calls == ["list", "compare"]
-    assert at.dataframe[0].value.set_index("run")["test"].get(runs[0][:7]) == 1.0
+    assert at.dataframe[0].value.set_index("run")["test"].get(runs[0][:7]) == "1.0000"
 
 
 def test_a_final_test_score_lands_in_the_models_run(trained):

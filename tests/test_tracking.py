@@ -385,3 +385,15 @@ def test_a_run_stopped_because_new_data_was_loaded_is_recorded_as_stopped(fresh_
     assert parent.info.status == "KILLED"
     assert parent.data.tags[tracking.OUTCOME] == "stopped: other data was loaded"
     assert len(report.model_runs) < 5, "the models not trained are not pretended"
+
+
+def test_best_first_orders_each_metric_in_its_direction_and_unscored_runs_last():
+    runs = pd.DataFrame(
+        {
+            "run_id": list("abcdef"),
+            "metric": ["rmse", "accuracy", "rmse", "accuracy", "accuracy", "rmse"],
+            "validation": [3.0, 0.7, 1.5, float("nan"), 0.9, 2.0],
+        }
+    )
+    ordered = tracking.best_first(runs)
+    assert list(ordered["run_id"]) == ["e", "b", "d", "c", "f", "a"]  # accuracy high first, rmse low first

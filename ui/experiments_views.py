@@ -146,10 +146,26 @@ def filters(runs: pd.DataFrame) -> pd.DataFrame:
     return tracking.filter_runs(runs, None if dataset == ALL else dataset, None if task == ALL else task)
 
 
+#: How the runs table can be ordered.
+ORDERS = ("Newest first", "Best validation score first")
+#: A score that does not exist (yet): the test split not scored, a metric undefined.
+NO_SCORE = "—"
+
+
+def _score(value: float) -> str:
+    return NO_SCORE if pd.isna(value) else f"{value:.4f}"
+
+
 def runs_table(runs: pd.DataFrame) -> None:
-    """Past runs, newest first, with their main metric."""
-    table = runs.assign(
-        run=runs["run_id"].str[:7], date=runs["date"].dt.tz_convert(None), metric=runs["metric"].map(metric_label)
+    """Past runs with their main metric: newest first, or best first by that metric (each in its direction)."""
+    order = st.segmented_control("Order", ORDERS, default=ORDERS[0], key="experiments_order") or ORDERS[0]
+    ordered = tracking.best_first(runs) if order == ORDERS[1] else runs
+    table = ordered.assign(
+        run=ordered["run_id"].str[:7],
+        date=ordered["date"].dt.tz_convert(None),
+        metric=ordered["metric"].map(metric_label),
+        validation=ordered["validation"].map(_score),
+        test=ordered["test"].map(_score),
     )
     columns = ["date", "dataset", "task", "model", "metric", "validation", "test", "seconds", "status", "run"]
     st.dataframe(
@@ -158,8 +174,10 @@ def runs_table(runs: pd.DataFrame) -> None:
         column_config={
             "date": st.column_config.DatetimeColumn("date (UTC)", format="YYYY-MM-DD HH:mm"),
             "metric": st.column_config.TextColumn("main metric"),
-            "validation": st.column_config.NumberColumn("validation", format="%.4f"),
-            "test": st.column_config.NumberColumn("test", format="%.4f", help="Empty until the test split is scored."),
+            "validation": st.column_config.TextColumn("validation", help="The main metric on the validation rows."),
+            "test": st.column_config.TextColumn(
+                "test", help=f"{NO_SCORE} until the test split is scored (once, on the Results page)."
+            ),
             "seconds": st.column_config.NumberColumn("seconds", format="%.2f", help="Training time of the model."),
         },
     )

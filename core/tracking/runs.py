@@ -11,7 +11,7 @@ import pandas as pd
 
 from core.experiment_store import sqlite_path
 from core.export import load_bundle
-from core.metrics import primary_metric
+from core.metrics import METRICS, Metric, primary_metric
 from core.serving import BUNDLE_FILE, model_uri
 from core.target import Task
 from core.tracking.store import (
@@ -34,6 +34,8 @@ from core.tracking.store import (
 )
 
 # --------------------------------------------------------------------------- reading runs
+
+_HIGHER = Metric("", "", "")  # an unknown metric: higher is better
 
 RUN_COLUMNS = [
     "run_id",
@@ -126,6 +128,16 @@ def list_runs(
             }
         )
     return filter_runs(pd.DataFrame(rows, columns=RUN_COLUMNS), dataset, task)
+
+
+def best_first(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` ordered by their validation score on their main metric, best first (each metric in its own
+    direction: a lower RMSE is better); runs of different metrics grouped by metric; unscored runs last."""
+    if runs.empty:
+        return runs
+    sign = runs["metric"].map(lambda key: 1.0 if METRICS.get(key, _HIGHER).higher_is_better else -1.0)
+    order = runs.assign(_score=-sign * pd.to_numeric(runs["validation"], errors="coerce"))
+    return order.sort_values(["metric", "_score"], na_position="last", kind="stable").drop(columns="_score")
 
 
 def _quote(value: str) -> str:
