@@ -9,6 +9,7 @@ re-exports every name.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,6 +25,10 @@ class Metric:
     label: str
     meaning: str
     higher_is_better: bool = True
+    #: How a value reads (:func:`format_score`): ``"score"`` (a bounded score, 4 decimals), ``"amount"``
+    #: (in the target's units or unbounded: thousands separators, sensible decimals), ``"share"`` (a
+    #: percentage) or ``"count"`` (a whole number).
+    reads_as: str = "score"
 
 
 METRICS: dict[str, Metric] = {
@@ -78,19 +83,21 @@ METRICS: dict[str, Metric] = {
         Metric(
             "r2", "R²", "Share of the target's variation the model explains (1 = perfect, 0 = no better than the mean)."
         ),
-        Metric("mae", "MAE", "Average size of the error, in the target's units (lower is better).", False),
-        Metric("rmse", "RMSE", "Typical error size, punishing big misses more (lower is better).", False),
+        Metric("mae", "MAE", "Average size of the error, in the target's units (lower is better).", False, "amount"),
+        Metric("rmse", "RMSE", "Typical error size, punishing big misses more (lower is better).", False, "amount"),
         Metric(
             "mape",
             "MAPE",
             "Average error as a share of the true value (0.1 = 10%; rows whose true value is 0 are skipped; lower is better).",
             False,
+            "share",
         ),
         Metric("silhouette", "Silhouette", "How well separated the clusters are (-1 to 1, higher is better)."),
         Metric(
             "calinski_harabasz",
             "Calinski-Harabasz",
             "Spread between clusters relative to spread within them (no upper limit, higher is better).",
+            reads_as="amount",
         ),
         Metric(
             "davies_bouldin",
@@ -98,21 +105,49 @@ METRICS: dict[str, Metric] = {
             "How much each cluster overlaps its most similar neighbour (0 = no overlap, lower is better).",
             False,
         ),
-        Metric("clusters", "Clusters", "Number of clusters found (noise rows not counted)."),
+        Metric("clusters", "Clusters", "Number of clusters found (noise rows not counted).", reads_as="count"),
         Metric(
             "largest_cluster_share",
             "Largest cluster",
             "Share of all rows in the biggest cluster (near 1 = one cluster holds almost everything).",
             False,
+            "share",
         ),
         Metric(
             "noise_share",
             "Noise share",
             "Share of rows left out of every cluster as noise (DBSCAN only; lower is better).",
             False,
+            "share",
         ),
     )
 }
+
+#: What a score that does not exist reads as (undefined, not computed, the test split not scored yet).
+NO_SCORE = "—"
+
+
+def format_score(key: str, value: float | None) -> str:
+    """A metric's value as every page, the report and the model card show it (one definition).
+
+    Bounded scores get 4 decimals (0.9377); amounts in the target's units get thousands separators and
+    sensible decimals (an MAE of 12,964.3 reads ``12,964``; 35.27 reads ``35.27``; 0.1234 reads ``0.1234``);
+    shares read as percentages (``12.5%``); counts as whole numbers (``3``); no value as :data:`NO_SCORE`.
+    """
+    if value is None or not math.isfinite(value):
+        return NO_SCORE
+    reads_as = METRICS[key].reads_as if key in METRICS else "score"
+    if reads_as == "count":
+        return f"{round(value):,}"
+    if reads_as == "share":
+        return f"{value:.1%}"
+    size = abs(value)
+    if reads_as == "amount" or size >= 1000:
+        if size >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:,.2f}" if size >= 1 else f"{value:.4f}"
+    return f"{value:.4f}"
+
 
 #: Each task's default ranking metric (imbalanced classes: see :func:`default_ranking`). Several classes
 #: rank by macro F1: accuracy lets a model look good by getting the common classes right and the rest wrong.

@@ -23,7 +23,7 @@ import pandas as pd
 import core
 from core.guards.caveats import run_warnings
 from core.markdown import code, escape
-from core.metrics import metric_label
+from core.metrics import format_score, metric_label
 from core.registry import get_spec
 from core.target import Task, plain_label
 from core.training.choose import choice_card
@@ -157,7 +157,9 @@ def card_markdown(card: dict) -> str:
     choice = card.get("choice") or {}
     for part, scores in (card.get("metrics") or {}).items():
         if scores:
-            shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
+            shown = ", ".join(
+                f"{k} {format_score(k, v)}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items()
+            )
             before = f" ({choice['validation_scores']})" if part == "validation" and choice.get("refitted") else ""
             lines.append(f"- **{part}{before}:** {shown}")
     if choice.get("summary"):

@@ -22,7 +22,7 @@ from core.evaluation import confusion_frame, overfitting_check
 from core.features import IMBALANCE_METHODS
 from core.guards.caveats import run_warnings
 from core.guards.model_checks import model_findings, validation_importance
-from core.metrics import METRICS, metric_label
+from core.metrics import METRICS, format_score, metric_label
 from core.model_card import library_versions
 from core.results import leaderboard_reasons, metric_reasons
 from core.split import size_warning
@@ -49,7 +49,7 @@ def _e(value: Any) -> str:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float | np.floating):
-        return "—" if not np.isfinite(value) else f"{value:.4g}"
+        return format_score("", float(value))  # a table's number, read as every page reads a score
     return _e(value)
 
 

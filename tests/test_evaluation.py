@@ -522,3 +522,25 @@ def test_several_balanced_classes_rank_by_macro_f1_and_imbalanced_ones_by_balanc
     assert metrics.RANKING_CHOICES[Task.MULTICLASS][0] == "f1_macro"  # the Models page lists the default first
     skewed = pd.Series(["a"] * 100 + ["b"] * 40 + ["c"] * 5)
     assert metrics.default_ranking(Task.MULTICLASS, skewed)[0] == "balanced_accuracy"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("mae", 12964.3, "12,964"),  # on a projector: not 1.296e+04
+        ("rmse", 35.2749, "35.27"),
+        ("mae", 0.12341, "0.1234"),
+        ("calinski_harabasz", 1523.9, "1,524"),
+        ("r2", 0.93771, "0.9377"),
+        ("accuracy", 1.0, "1.0000"),
+        ("mape", 0.125, "12.5%"),
+        ("noise_share", 0.0, "0.0%"),
+        ("clusters", 3.0, "3"),
+        ("roc_auc", float("nan"), "—"),
+        ("f1_macro", None, "—"),
+        ("cv_r2_mean", 0.5, "0.5000"),  # not a catalogue key: read as a score
+        ("", 41234.5, "41,234"),  # a table's number
+    ],
+)
+def test_a_score_reads_the_same_everywhere(key, value, shown):
+    assert metrics.format_score(key, value) == shown

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import results
-from core.evaluation import METRICS, TASK_METRICS
+from core.metrics import METRICS, TASK_METRICS, format_score
 from tests.conftest import opened, session_of
 from tests.page_helpers import trained_app as journey_to
 from ui import state
@@ -41,9 +41,9 @@ def first_metrics(at: AppTest) -> dict[str, str]:
     return shown
 
 
-def expected_metrics(model, fmt=lambda key, value: f"{value:.4f}") -> dict[str, str]:
-    """The model's validation scores as the metrics row should show them."""
-    return {METRICS[k].label: fmt(k, model.scores[k]) for k in TASK_METRICS[model.task] if k in model.scores}
+def expected_metrics(model) -> dict[str, str]:
+    """The model's validation scores as the metrics row should show them (as every page shows a score)."""
+    return {METRICS[k].label: format_score(k, model.scores[k]) for k in TASK_METRICS[model.task] if k in model.scores}
 
 
 def model_named(at: AppTest, name: str):
@@ -205,16 +205,12 @@ def test_view_choices_survive_a_visit_to_another_page(binary):
     assert binary.slider(key="results_threshold").value == pytest.approx(0.7)
 
 
-def regression_format(key: str, value: float) -> str:
-    return f"{value:.1%}" if key == "mape" else f"{value:,.4g}" if key in ("mae", "rmse") else f"{value:.4f}"
-
-
 def test_regression_results_and_comparison():
     """Catches a model shown with another's numbers, a view without its chart, a model left off the overlay."""
     at = trained_app("diabetes", ["ridge", "decision_tree_reg"])
     chosen = model_named(at, at.selectbox(key="results_model").value)
     assert chosen.name == "Ridge regression"
-    assert first_metrics(at) == expected_metrics(chosen, regression_format)
+    assert first_metrics(at) == expected_metrics(chosen)
     assert any("**Validation split**" in c for c in captions(at))
     comparison = ["Score against training time", "Errors by model"]
     expected = {"Residuals": ["Errors against predictions"], "Predicted vs actual": ["Predicted vs actual"]}

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from core.metrics import format_score
 from core.report import caveats, run_report
 from core.split import SplitConfig
 from core.target import Task
@@ -73,9 +74,11 @@ def test_report_has_every_section_and_embeds_plotly_for_offline_reading():
         in page
     )
     validation = table_after(page, "<p>Validation scores")
-    assert row("ROC-AUC", f"{chosen.scores['roc_auc']:.4g}") in validation, "the chosen model's validation score"
+    assert row("ROC-AUC", format_score("roc_auc", chosen.scores["roc_auc"])) in validation, (
+        "the chosen model's validation score"
+    )
     test = table_after(page, '<div class="test"><b>Test scores</b>')
-    assert row("Accuracy", "0.9") in test, "the test scores given, in their own table"
+    assert row("Accuracy", "0.9000") in test, "the test scores given, in their own table"
     assert figure_titles(page) == [
         "CV ROC-AUC by model",
         "Confusion matrix (rows)",
@@ -139,7 +142,7 @@ def test_regression_and_clustering_reports_show_their_own_scores_and_charts():
     ridge = results[-1]
     page = run_report(request, results, ridge, "r.csv")
     assert "<h1>ridge predicting y</h1>" in page
-    assert row("R²", f"{ridge.scores['r2']:.4g}") in table_after(page, "<p>Validation scores")
+    assert row("R²", format_score("r2", ridge.scores["r2"])) in table_after(page, "<p>Validation scores")
     assert figure_titles(page) == [
         "CV R² by model",
         "Predicted vs actual",
@@ -150,7 +153,9 @@ def test_regression_and_clustering_reports_show_their_own_scores_and_charts():
     kmeans = results[-1]
     page = run_report(request, results, kmeans, "c.csv")
     assert "<h1>kmeans clustering the rows</h1>" in page
-    assert row("Silhouette", f"{kmeans.scores['silhouette']:.4g}") in table_after(page, "<p>Validation scores")
+    assert row("Silhouette", format_score("silhouette", kmeans.scores["silhouette"])) in table_after(
+        page, "<p>Validation scores"
+    )
     assert figure_titles(page) == ["Clusters on the two main directions of the data"]
     assert "What drives" not in page and "Positive class" not in page, "nothing about predictions or classes"
 

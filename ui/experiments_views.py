@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import charts, experiment_store, serving, tracking
 from core.errors import DashboardError
-from core.metrics import metric_label
+from core.metrics import NO_SCORE, format_score, metric_label
 from core.restore import run_settings
 from ui import state
 from ui.text import md_escape
@@ -148,12 +148,6 @@ def filters(runs: pd.DataFrame) -> pd.DataFrame:
 
 #: How the runs table can be ordered.
 ORDERS = ("Newest first", "Best validation score first")
-#: A score that does not exist (yet): the test split not scored, a metric undefined.
-NO_SCORE = "—"
-
-
-def _score(value: float) -> str:
-    return NO_SCORE if pd.isna(value) else f"{value:.4f}"
 
 
 def runs_table(runs: pd.DataFrame) -> None:
@@ -164,8 +158,8 @@ def runs_table(runs: pd.DataFrame) -> None:
         run=ordered["run_id"].str[:7],
         date=ordered["date"].dt.tz_convert(None),
         metric=ordered["metric"].map(metric_label),
-        validation=ordered["validation"].map(_score),
-        test=ordered["test"].map(_score),
+        validation=[format_score(k, v) for k, v in zip(ordered["metric"], ordered["validation"], strict=True)],
+        test=[format_score(k, v) for k, v in zip(ordered["metric"], ordered["test"], strict=True)],
     )
     columns = ["date", "dataset", "task", "model", "metric", "validation", "test", "seconds", "status", "run"]
     st.dataframe(

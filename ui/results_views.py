@@ -16,7 +16,7 @@ from core.evaluation import (
 from core.guards.findings import worst_first
 from core.guards.model_checks import model_findings
 from core.limits import CHART_CATEGORIES
-from core.metrics import METRICS, TASK_METRICS, primary_metric, scorer_for
+from core.metrics import METRICS, NO_SCORE, TASK_METRICS, format_score, primary_metric, scorer_for
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest, build_model_pipeline, summary
 from ui import experiments_views, guard_views, state
@@ -30,17 +30,11 @@ SPLITS = {
     "test": "**TEST split** · {rows} rows set aside before training: not validation numbers; report, do not choose.",
     "clustered": "**Training split** · {rows} rows the clusters were found on (clustering has no held-out score).",
 }
-UNDEFINED = "—"
+UNDEFINED = NO_SCORE
 
 
 def _fmt(key: str, value: float) -> str:
-    if not np.isfinite(value):
-        return UNDEFINED
-    if key in ("mape",):
-        return f"{value:.1%}"
-    if key in ("mae", "rmse", "calinski_harabasz"):
-        return f"{value:,.4g}"
-    return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return format_score(key, value)
 
 
 def metrics_row(
@@ -94,7 +88,7 @@ def cv_summary(model: TrainedModel, request: TrainingRequest) -> None:
     mean, std = model.cv_scores.get(f"cv_{metric.key}_mean"), model.cv_scores.get(f"cv_{metric.key}_std")
     if mean is None:
         return
-    spread = f" ± {std:.4f}" if std is not None and np.isfinite(std) else ""
+    spread = f" ± {format_score(metric.key, std)}" if std is not None and np.isfinite(std) else ""
     st.caption(
         f"**Cross-validation folds** · {folds} folds of the {request.split.choice_rows:,} training + validation "
         f"rows: {metric.label} {_fmt(metric.key, mean)}{spread} (mean ± std over the folds; models are ranked by it)."

@@ -7,7 +7,7 @@ import streamlit as st
 from core import charts, engine
 from core.guards.findings import worst_first
 from core.jobs import JobSnapshot
-from core.metrics import METRICS
+from core.metrics import METRICS, format_score
 from core.registry import get_spec
 from core.results import leaderboard_reasons
 from core.target import Task
@@ -105,13 +105,15 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
         if ranked_by in table.columns and metric.higher_is_better
         else (table[ranked_by].idxmin() if ranked_by in table.columns else None)
     )
-    styled = table.style.format(precision=4, na_rep=UNDEFINED)
+    mean_column, spread_column = cv_columns(metric)
+    keys = {m.label: m.key for m in METRICS.values()} | {mean_column: metric.key, spread_column: metric.key}
+    shown = {label: (lambda value, key=key: format_score(key, value)) for label, key in keys.items() if label in table}
+    styled = table.style.format(precision=4, na_rep=UNDEFINED).format(shown)
     if best is not None and table[ranked_by].notna().any():
         styled = styled.apply(
             lambda row: ["background-color: #E7F5FF; font-weight: 600" if row.name == best else "" for _ in row], axis=1
         )
     help_text = {m.label: m.meaning for m in METRICS.values()}
-    mean_column, spread_column = cv_columns(metric)
     help_text[mean_column] = f"Mean {metric.label} over the cross-validation folds of training + validation rows."
     help_text[spread_column] = "How much the score varied between the folds (standard deviation)."
     st.dataframe(

@@ -22,7 +22,7 @@ import numpy as np
 from core.errors import DashboardError
 from core.features import feature_sources
 from core.jobs import explain_failure
-from core.metrics import Metric
+from core.metrics import Metric, format_score
 from core.registry import get_spec
 from core.target import Task
 from core.training.fit import own_rows
@@ -60,15 +60,20 @@ class Choice:
     def reason(self) -> str:
         """Why this model, in one sentence."""
         if self.model.task == Task.CLUSTERING:
-            return f"Highest {self.metric.label} on the {self.rows:,} clustered training rows ({self.score:.4g})."
+            return (
+                f"Highest {self.metric.label} on the {self.rows:,} clustered training rows ({self._shown(self.score)})."
+            )
         best = "Highest" if self.metric.higher_is_better else "Lowest"
         if self.folds:
-            spread = f" ± {self.spread:.3g}" if self.spread is not None and np.isfinite(self.spread) else ""
+            spread = f" ± {self._shown(self.spread)}" if self.spread is not None and np.isfinite(self.spread) else ""
             return (
                 f"{best} {self.metric.label} in {self.how} on the {self.rows:,} training + validation rows: "
-                f"{self.score:.4g}{spread} (mean ± spread over the folds; the test rows were not used)."
+                f"{self._shown(self.score)}{spread} (mean ± spread over the folds; the test rows were not used)."
             )
-        return f"{best} {self.metric.label} on the {self.rows:,} validation rows: {self.score:.4g}."
+        return f"{best} {self.metric.label} on the {self.rows:,} validation rows: {self._shown(self.score)}."
+
+    def _shown(self, value: float) -> str:
+        return format_score(self.metric.key, value)
 
 
 def ranking_words(request: TrainingRequest, cross_validated: bool) -> str:
