@@ -149,18 +149,19 @@ def _scan_rows(
 def _read_polars(data: bytes, sniffed: Sniffed, names: list[str], report: LoadReport) -> pd.DataFrame:
     import polars as pl
 
+    def read(**settings):
+        """The file as the sniffed layout says, with ``settings`` for the typing."""
+        layout = {"separator": sniffed.delimiter, "has_header": sniffed.header, "new_columns": names or None}
+        return pl.read_csv(data, **layout, raise_if_empty=False, **settings)
+
+    typed = {
+        "decimal_comma": sniffed.decimal == ",",
+        "try_parse_dates": True,
+        "infer_schema_length": 1_000,  # 10k made date inference 3x slower (polars 2.1)
+        "truncate_ragged_lines": False,
+    }
     try:
-        table = pl.read_csv(
-            data,
-            separator=sniffed.delimiter,
-            has_header=sniffed.header,
-            new_columns=names or None,
-            decimal_comma=sniffed.decimal == ",",
-            try_parse_dates=True,
-            infer_schema_length=1_000,  # 10k made date inference 3x slower (polars 2.1)
-            truncate_ragged_lines=False,
-            raise_if_empty=False,
-        )
+        table = read(**typed)
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower():
             raise _InvalidUtf8(str(exc)) from exc
@@ -169,15 +170,7 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str], report: LoadRe
         # Type inference guessed from the first rows and met a later value that
         # does not fit: read everything as text and let post_process type it.
         try:
-            table = pl.read_csv(
-                data,
-                separator=sniffed.delimiter,
-                has_header=sniffed.header,
-                new_columns=names or None,
-                infer_schema=False,
-                truncate_ragged_lines=True,
-                raise_if_empty=False,
-            )
+            table = read(infer_schema=False, truncate_ragged_lines=True)
         except pl.exceptions.PolarsError as exc2:
             raise DataLoadError(f"The file could not be parsed as a table: {exc2}") from exc
     except pl.exceptions.PolarsError as exc:
@@ -185,18 +178,7 @@ def _read_polars(data: bytes, sniffed: Sniffed, names: list[str], report: LoadRe
     implausible = [*_implausible_dates(table), *_numeric_dates(data, sniffed, names, table)]
     if implausible:
         # polars read version strings such as '1.2.3' as the date 0003-02-01: read those as text.
-        table = pl.read_csv(
-            data,
-            separator=sniffed.delimiter,
-            has_header=sniffed.header,
-            new_columns=names or None,
-            decimal_comma=sniffed.decimal == ",",
-            try_parse_dates=True,
-            infer_schema_length=1_000,
-            schema_overrides=dict.fromkeys(implausible, pl.String),
-            truncate_ragged_lines=False,
-            raise_if_empty=False,
-        )
+        table = read(**typed, schema_overrides=dict.fromkeys(implausible, pl.String))
     holder = [_null_tokens(table, report)]
     del table
     return _polars_to_pandas(holder)
