@@ -130,8 +130,9 @@ NO_SCORE = "—"
 def format_score(key: str, value: float | None) -> str:
     """A metric's value as every page, the report and the model card show it (one definition).
 
-    Bounded scores get 4 decimals (0.9377); amounts in the target's units get thousands separators and
-    sensible decimals (an MAE of 12,964.3 reads ``12,964``; 35.27 reads ``35.27``; 0.1234 reads ``0.1234``);
+    Bounded scores get 4 decimals (0.9377); amounts in the target's units get thousands separators from
+    1,000 (an MAE of 12,964.3 reads ``12,964``) and 4 significant digits below (``35.27``, ``1.280``, ``0.1234``,
+    so an MAE and an RMSE side by side show the same precision);
     shares read as percentages (``12.5%``); counts as whole numbers (``3``); no value as :data:`NO_SCORE`.
     """
     if value is None or not math.isfinite(value):
@@ -142,11 +143,9 @@ def format_score(key: str, value: float | None) -> str:
     if reads_as == "share":
         return f"{value:.1%}"
     size = abs(value)
-    if reads_as == "amount" or size >= 1000:
-        if size >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:,.2f}" if size >= 1 else f"{value:.4f}"
-    return f"{value:.4f}"
+    if size >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:#.4g}" if reads_as == "amount" else f"{value:.4f}"
 
 
 #: Each task's default ranking metric (imbalanced classes: see :func:`default_ranking`). Several classes

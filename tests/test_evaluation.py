@@ -529,6 +529,7 @@ def test_several_balanced_classes_rank_by_macro_f1_and_imbalanced_ones_by_balanc
     [
         ("mae", 12964.3, "12,964"),  # on a projector: not 1.296e+04
         ("rmse", 35.2749, "35.27"),
+        ("rmse", 1.28, "1.280"),  # beside an MAE of 0.9165: the same precision, not 1.28
         ("mae", 0.12341, "0.1234"),
         ("calinski_harabasz", 1523.9, "1,524"),
         ("r2", 0.93771, "0.9377"),
