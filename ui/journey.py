@@ -31,7 +31,9 @@ STEPS: list[Step] = [
     Step("predict", "Predict", "pages/predict.py", ":material/online_prediction:"),
     Step("experiments", "Experiments", "pages/experiments.py", ":material/science:"),
 ]
-STEP = {s.key: s for s in STEPS}
+#: Pages beside the journey (reference, presentation): always open, listed under the steps.
+EXTRAS: list[Step] = []
+STEP = {s.key: s for s in STEPS + EXTRAS}
 #: Steps that work without the steps before them (a bundle or a tracked run can be loaded any time).
 ALWAYS_OPEN = ("predict", "experiments")
 
@@ -59,7 +61,7 @@ def is_done(key: str) -> bool:
 
 def locked_reason(key: str) -> str | None:
     """Why a step cannot be opened yet, or ``None`` if it can."""
-    if key in ALWAYS_OPEN:
+    if key in ALWAYS_OPEN or key in {e.key for e in EXTRAS}:
         return None
     if key != "data" and state.dataset() is None:
         return "Load a dataset first (Data)."
@@ -78,7 +80,10 @@ def locked_reason(key: str) -> str | None:
 
 def pages() -> list:
     """``st.Page`` objects for ``st.navigation``, in journey order."""
-    return [st.Page(s.path, title=s.title, icon=s.icon, url_path=s.key, default=(i == 0)) for i, s in enumerate(STEPS)]
+    return [
+        st.Page(s.path, title=s.title, icon=s.icon, url_path=s.key, default=(i == 0))
+        for i, s in enumerate(STEPS + EXTRAS)
+    ]
 
 
 def sidebar(slot, current: str | None) -> None:
@@ -102,6 +107,10 @@ def sidebar(slot, current: str | None) -> None:
             st.page_link(
                 step.path, label=f"{mark} {i}. {step.title}", icon=step.icon, disabled=reason is not None, help=reason
             )
+        if EXTRAS:
+            st.divider()
+            for extra in EXTRAS:
+                st.page_link(extra.path, label=extra.title, icon=extra.icon)
         ds = state.dataset()
         if ds is not None:
             st.divider()

@@ -61,6 +61,16 @@ WORKSPACE = "ui.workspace"  # this browser workspace's id (also in the address b
 RESTORE = "data.restore"  # (data version when asked, the recorded run, its settings): waits for the run's data
 RESTORE_NOTE = "data.restore_note"  # ("success" | "error", message): how the last restore went, shown once
 KEPT = "ui.kept"  # widget key -> (token, last value): view choices that survive a visit to another page
+# Classroom and boardroom (issue 12)
+GUIDED = "ui.guided"  # bool: guided mode (two sentences per step on why it matters and the classic mistake); on at first visit
+REVEAL = "ui.reveal"  # bool: "predict before you reveal" (the class guesses before a leaderboard or a test score shows)
+GUESSES = "ui.guesses"  # reveal key -> the guess the class entered ("" until revealed); see ui/reveal_views.py
+THEME = "ui.theme"  # "Light" | "Dark" | "High contrast": the look of the pages and the charts' palette
+DEMO = "ui.demo"  # the one-click demo's progress (ui/demo_views.py), None when no demo runs
+PROJECT_NOTE = (
+    "data.project_note"  # ("success" | "warning" | "error", message): how the last project file loaded, shown once
+)
+FAIRNESS = "results.fairness"  # (model name, group column) -> FairnessReport, for the current training job
 
 _DOWNSTREAM = {
     DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
@@ -87,6 +97,7 @@ def init() -> None:
         TRAIN_SETUP: None, JOB: None, TUNING_JOB: None, TEST_LOG: [], EXPLAIN_JOBS: {},
         LOAD_ERROR: None, VERSION: 0, UPLOAD_SEEN: None, LOADED_MODELS: [], PREDICTED: None,
         BUNDLE_UPLOAD: None, FORM_ROWS: {}, PENDING: None, RESTORE: None,
+        GUIDED: True, REVEAL: False, GUESSES: {}, THEME: "Light", DEMO: None, FAIRNESS: {},
     }  # fmt: skip
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)
