@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.cleaning import duplicated_mask
+from core.numbers import format_number
 from core.schema import Role
 
 PROFILE_SAMPLE_ROWS = 100_000
@@ -226,17 +227,3 @@ def _summary_text(col: ColumnProfile) -> str:
         return f"{str(s['first'])[:10]} → {str(s['last'])[:10]}"
     share = float(s["its share"])
     return f"top: {str(s['most frequent'])[:30]} ({share:.0%})"
-
-
-def format_number(value: float | str) -> str:
-    """A number as people read it: thousands separators, a few significant digits."""
-    if isinstance(value, str):
-        return value
-    size = abs(value)
-    if float(value).is_integer() and size < 1e4:
-        return str(int(value))  # years, counts: no separator
-    if size >= 1e9 or (0 < size < 1e-3):
-        return f"{value:.3g}"
-    if size >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"

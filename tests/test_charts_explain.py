@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import pytest
 
 from core import charts
-from core.explain import Explanation, format_number, format_value, importance_frame
+from core.explain import Explanation, format_value, importance_frame
+from core.numbers import format_number
 from core.target import Task
 
 NASTY = "<b>area</b>"

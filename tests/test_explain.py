@@ -21,6 +21,7 @@ from core import explain as ce
 from core.errors import DashboardError
 from core.explain.permutation import PermutationMethod, row_keys
 from core.features import FeatureOptions
+from core.numbers import format_number
 from core.samples import load_sample
 from core.target import Task
 from core.training import ModelRun, TrainedModel, run_training, transform_only
@@ -258,7 +259,7 @@ def test_the_base_value_is_named_where_it_is_shown(scattered):
     _, y_train = req.xy(req.split.train)
     expl = ce.explain(knn, X_valid, X_train, background_y=y_train, max_rows=3, target="y")
     assert charts.waterfall(expl, 0).data[0].y[0] == "mean over 50 sampled training rows"
-    assert "a mean of " + ce.format_number(expl.base_value) + " over 50 training rows" in ce.summarize_row(expl, 0)
+    assert "a mean of " + format_number(expl.base_value) + " over 50 training rows" in ce.summarize_row(expl, 0)
 
 
 def test_permutation_shap_is_exact_for_an_additive_model():

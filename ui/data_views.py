@@ -10,7 +10,8 @@ import streamlit as st
 
 from core import charts
 from core.load_options import DELIMITER_NAMES, ENCODINGS, LoadOptions
-from core.profiling import Profile, format_number
+from core.numbers import format_number
+from core.profiling import Profile
 from core.schema import ROLE_HELP, Role
 from ui import pickers, state
 from ui.load_views import load_error_message, read_and_store

@@ -14,6 +14,7 @@ from core import events as ev
 from core import explain as ce
 from core.errors import DashboardError
 from core.limits import MAX_OPTIONS
+from core.numbers import format_number
 from core.schema import Role
 from core.training import TrainedModel, TrainingRequest
 from ui import pickers, state
@@ -324,7 +325,7 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
         st.metric("Prediction", md_escape(answer.prediction), help="Probabilities: " + shares)
         st.caption(shares)
     else:
-        st.metric("Prediction", ce.format_number(float(answer.prediction)))
+        st.metric("Prediction", format_number(float(answer.prediction)))
     st.plotly_chart(charts.waterfall(one_row, 0), key=f"explain_whatif_waterfall_{int(submitted)}", width="stretch")
     st.markdown(ce.summarize_row(one_row, 0))
 

@@ -15,10 +15,10 @@ from core import explain as ce
 from core.errors import DashboardError
 from core.export import BundleError, bundle_name, export_bundle, file_stem, load_bundle
 from core.loading import load_file
-from core.metrics import metric_label
+from core.metrics import format_score, metric_label
 from core.model_card import card_markdown, with_test_scores
+from core.numbers import format_number
 from core.predict import PREDICTION, check_batch, predict_frame, scored_frame, to_safe_csv
-from core.profiling import format_number
 from core.target import Task
 from core.usable import ColumnSchema, UsableModel
 from ui import state
@@ -96,7 +96,7 @@ def describe(usable: UsableModel) -> None:
     what = f"predicts {md_code(usable.target)}" if usable.target else "assigns rows to clusters"
     metrics = (card.get("metrics") or {}).get("validation") or {}
     shown = ", ".join(
-        f"{md_escape(metric_label(k))} {md_escape(format_number(v))}"
+        f"{md_escape(metric_label(k))} {md_escape(format_score(k, v))}"
         for k, v in list(metrics.items())[:3]
         if isinstance(v, float)
     )

@@ -17,8 +17,9 @@ from plotly.colors import qualitative
 
 from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
 from core.explain.importance import strongest_interaction
-from core.explain.result import Explanation, format_number, format_value, importance_frame
+from core.explain.result import Explanation, format_value, importance_frame
 from core.explain.summaries import as_numbers, binned_curve, column_kind
+from core.numbers import format_number
 
 __all__ = [
     "beeswarm",

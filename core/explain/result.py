@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.explain.timing import Timing
+from core.numbers import format_number
 from core.target import Task, is_positive_word
 
 #: The default time budget of an explanation, in seconds (the approximate tree mode is chosen beyond it).
@@ -340,27 +341,6 @@ def importance_frame(expl: Explanation) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def format_number(value: float, *, signed: bool = False) -> str:
-    """A number for people: thousands separators for big ones, 2–3 significant digits for small ones."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "missing"
-    value = float(value)
-    sign = "+" if signed and value > 0 else ("−" if value < 0 else "")
-    size = abs(value)
-    if size >= 1000:
-        digits = math.floor(math.log10(size)) - 2  # keep three significant digits: 41,234 → 41,200
-        text = f"{round(size, -digits):,.0f}"
-    elif size >= 100:
-        text = f"{size:,.0f}"
-    elif size >= 1:
-        text = f"{size:.3g}" if size < 10 else f"{size:.1f}".rstrip("0").rstrip(".")
-    elif size < 5e-5:
-        return "0"
-    else:  # two significant digits, never in exponent form: 0.023, 0.000093
-        text = f"{size:.{1 - math.floor(math.log10(size))}f}".rstrip("0").rstrip(".")
-    return sign + text
 
 
 def format_duration(seconds: float) -> str:

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.explain.result import Explanation, format_duration, format_number, format_value, importance_frame
+from core.explain.result import Explanation, format_duration, format_value, importance_frame
 from core.markdown import code
 from core.markdown import escape as md_escape
+from core.numbers import format_number
 
 #: |Spearman correlation| between a column's values and its contributions needed to call a direction.
 DIRECTION_CORRELATION = 0.3
