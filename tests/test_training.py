@@ -539,3 +539,28 @@ def test_boosting_one_hot_encodes_a_few_levels_and_splits_on_many():
     flags = run_training(request)[-1].pipeline.steps[-1][1].is_categorical_
     categorical = sum(request.roles[c].value == "categorical" for c in request.features)
     assert flags is not None and flags.sum() == categorical
+
+
+def test_the_leaderboard_tells_early_stopping_from_the_persons_stop():
+    layers = ({"type": "dense", "units": 4, "activation": "relu"},)
+    # patience 1 at the largest learning rate: the loss jumps about (seeded), early stopping ends it.
+    early = ModelRun("keras_mlp", "Early", {"epochs": 30, "patience": 1, "learning_rate": 1.0, "layers": layers})
+    req = request_for("iris", "species", Task.MULTICLASS, [early])
+    net = train_one(req, early)
+    assert net.ended_by == "early stopping"
+    board = leaderboard([net], req.task).set_index("model")
+    assert board.loc["Early", "status"].startswith("early stopping after ")
+    assert "stopped by you" not in board.loc["Early", "status"]
+
+    stopped = ModelRun("keras_mlp", "Stopped", {"epochs": 30, "early_stopping": False, "layers": layers})
+    calls = []
+    net = train_one(req, stopped, should_stop=lambda: calls.append(1) or len(calls) > 2)
+    board = leaderboard([net], req.task).set_index("model")
+    assert net.ended_by == "stop" and board.loc["Stopped", "status"].startswith("stopped by you after ")
+
+    forest = ModelRun("random_forest_clf", "Forest", FAST_FOREST)
+    grown = train_one(req, forest, should_stop=lambda: True)
+    assert leaderboard([grown], req.task).set_index("model").loc["Forest", "status"] == "stopped by you"
+    assert (
+        train_one(req, forest).ended_by == "" and leaderboard([train_one(req, forest)], req.task)["status"][0] == "ok"
+    )

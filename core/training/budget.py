@@ -418,7 +418,7 @@ def _largest_float(low: float, high: float, fits: Callable[[float], bool]) -> fl
 class Deadline:
     """``should_stop`` for one model: the run's Stop, or the model's planned seconds (with slack) passed.
 
-    :attr:`passed` tells afterwards whether the time limit (not Stop) ended it.
+    :attr:`passed` tells afterwards whether the time limit ended it, :attr:`stopped` whether Stop did.
     """
 
     def __init__(self, should_stop: Callable[[], bool], seconds: float | None, clock: Clock = time.perf_counter):
@@ -426,9 +426,11 @@ class Deadline:
         self._clock = clock
         self._ends = None if seconds is None else clock() + seconds * DEADLINE_SLACK
         self.passed = False
+        self.stopped = False
 
     def __call__(self) -> bool:
         if self._should_stop():
+            self.stopped = True
             return True
         if self._ends is not None and self._clock() > self._ends:
             self.passed = True

@@ -102,6 +102,7 @@ def train_one(
             "history": dict(model.history_),
             "best_epoch": model.best_epoch_,
             "stopped_early": model.stopped_early_,
+            "ended_by": {"early stopping": "early stopping", "diverged": "diverged"}.get(model.stop_reason_, ""),
         }
         if deadline.passed:
             ran = len(model.history_.get("loss", []))
@@ -126,6 +127,10 @@ def train_one(
             extra.update(_grown(spec, run, model))
     else:
         model.fit(Xt, yt)
+    if deadline.passed:
+        extra["ended_by"] = "budget"
+    elif deadline.stopped:
+        extra["ended_by"] = "stop"
     fitted = trained({}, {})  # the fit's seconds, before scoring
     if "params" in extra:
         fitted = dataclasses.replace(fitted, params=extra.pop("params"))

@@ -118,6 +118,10 @@ class TrainedModel:
     history: dict[str, list[float]] = field(default_factory=dict)
     best_epoch: int | None = None
     stopped_early: bool = False
+    #: What ended its training before the planned epochs or trees: "" (nothing: it ran to the end),
+    #: "early stopping" (no more improvement), "stop" (the person pressed Stop), "budget" (its time ran
+    #: out) or "diverged" (the loss became infinite). See :func:`core.training.views.status_text`.
+    ended_by: str = ""
     sources: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     #: Fitted on log(1 + target) (its run's ``log_target``); predictions and scores are on the target's scale.
     log_target: bool = False

@@ -154,6 +154,23 @@ def cv_columns(metric: Metric) -> tuple[str, str]:
     return f"CV {metric.label}", "CV ±"
 
 
+def status_text(result: TrainedModel) -> str:
+    """How a model's training ended, in the leaderboard's words: early stopping is not the person's Stop."""
+    epochs = len(result.history.get("loss", []))
+    planned = result.params.get("epochs")
+    ran = f" after {epochs} of {planned} epochs" if epochs and planned else ""
+    if result.ended_by == "stop":
+        return f"stopped by you{ran}"
+    if result.ended_by == "budget":
+        return f"time budget ran out{ran}"
+    if result.ended_by == "diverged":
+        return f"diverged{ran} (kept its best epoch)"
+    if result.ended_by == "early stopping" or (result.stopped_early and not result.ended_by):
+        best = f": best epoch {result.best_epoch}" if result.best_epoch else ""
+        return f"early stopping{ran}{best}"
+    return "ok"
+
+
 def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_key: str | None = None) -> pd.DataFrame:
     """One row per model: validation scores, training score, gap, time; failures with reasons.
 
@@ -177,7 +194,7 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
         if isinstance(result, ModelFailure):
             rows.append({"model": result.name, "status": f"failed: {result.message}"})
             continue
-        row: dict[str, Any] = {"model": result.name, "status": "stopped early" if result.stopped_early else "ok"}
+        row: dict[str, Any] = {"model": result.name, "status": status_text(result)}
         if cross_validated:
             row[mean_column] = choice_score(result, metric, True)
             row[spread_column] = result.cv_scores.get(f"cv_{metric.key}_std", np.nan)
