@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.helpers import choose, full_page_screenshot, go_to, screenshot_path, wait_idle
+from tests.e2e.helpers import assert_clean, choose, full_page_screenshot, go_to, screenshot_path, wait_idle
 
 SCREENSHOT = screenshot_path("screenshot-profile.png")
 SCRIPT_COLUMN = "<script>alert(1)</script>"
@@ -162,3 +162,18 @@ def test_binary_file_gives_a_friendly_error_and_the_app_recovers(page_app: Page,
     expect(error).to_have_count(0)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert page.dialogs == []
+
+
+def test_the_journey_sidebar_shows_on_the_first_page_and_on_a_locked_page(page_app: Page) -> None:
+    """A page that stops at its guard (st.stop) still has the journey beside it, with why each step is locked."""
+    page = page_app
+    for address, heading in ((page.base_url, "1. Data"), (f"{page.base_url}/results", "6. Results")):
+        page.goto(address)
+        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=SLOW)
+        wait_idle(page)
+        links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink")
+        for step in ("1. Data", "2. Target", "6. Results", "9. Experiments"):
+            expect(links.filter(has_text=step).first).to_be_visible(timeout=SLOW)
+        expect(links.filter(has_text="2. Target").first).to_contain_text("🔒")
+    expect(page.get_by_test_id("stAlert").filter(has_text="Load a dataset first")).to_be_visible()
+    assert_clean(page)
