@@ -14,5 +14,24 @@ from core.charts.experiments import *  # noqa: F403
 from core.charts.explain import *  # noqa: F403
 from core.charts.predict import *  # noqa: F403
 from core.charts.results import *  # noqa: F403
-from core.charts.style import ACCENT, GOOD, LAYOUT, MUTED, WARN, safe_text  # noqa: F401
+from core.charts.style import (  # noqa: F401
+    ACCENT,
+    BASELINE_COLOR,
+    DIVERGING,
+    GOOD,
+    LAYOUT,
+    MODEL_PALETTE,
+    MUTED,
+    NEGATIVE,
+    POSITIVE,
+    THEMES,
+    WARN,
+    Palette,
+    apply_theme,
+    finish,
+    model_colors,
+    palette,
+    run_colors,
+    safe_text,
+)
 from core.charts.training import *  # noqa: F403

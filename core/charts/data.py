@@ -7,7 +7,7 @@ import itertools
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
+from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, finish, safe_text
 from core.limits import CHART_CATEGORIES, group_rare, other_label
 from core.profiling import ColumnProfile, Profile
 from core.target import Task
@@ -29,7 +29,7 @@ def column_distribution(col: ColumnProfile, *, height: int = 160) -> go.Figure:
         fig.update_yaxes(autorange="reversed")
     fig.update_layout(**LAYOUT, height=height, showlegend=False, title=None)
     fig.update_layout(margin=dict(l=4, r=4, t=4, b=4))
-    return fig
+    return finish(fig)
 
 
 def missing_values(profile: Profile, *, top: int = 40) -> go.Figure:
@@ -47,7 +47,7 @@ def missing_values(profile: Profile, *, top: int = 40) -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(**LAYOUT, height=max(200, 24 * len(cols) + 80), title="Missing values per column")
     fig.update_xaxes(title="% of rows missing", range=[0, 100])
-    return fig
+    return finish(fig)
 
 
 def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
@@ -68,7 +68,7 @@ def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
     size = max(300, min(800, 28 * len(labels) + 160))
     fig.update_layout(**LAYOUT, height=size, title="Correlation between numeric columns")
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return finish(fig)
 
 
 def target_distribution(values: pd.Series, task: Task, *, max_classes: int = CHART_CATEGORIES) -> go.Figure:
@@ -99,7 +99,7 @@ def target_distribution(values: pd.Series, task: Task, *, max_classes: int = CHA
         fig.update_xaxes(title=name)
         title = f"Distribution of {name}"
     fig.update_layout(**LAYOUT, height=320, title=title, showlegend=False)
-    return fig
+    return finish(fig)
 
 
 def before_after(rows: tuple[int, int], columns: tuple[int, int], missing: tuple[int, int]) -> go.Figure:
@@ -110,4 +110,4 @@ def before_after(rows: tuple[int, int], columns: tuple[int, int], missing: tuple
     fig.add_bar(name="after", x=labels, y=[rows[1], columns[1], missing[1]], marker_color=ACCENT)
     fig.update_layout(**LAYOUT, barmode="group", height=260, title="Before and after the plan")
     fig.update_yaxes(type="log", title="count (log scale)")
-    return fig
+    return finish(fig)

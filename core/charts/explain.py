@@ -15,7 +15,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
+from core.charts.style import (
+    ACCENT,
+    DIVERGING,
+    LAYOUT,
+    MUTED,
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    WARN,
+    finish,
+    safe_text,
+)
 from core.explain.importance import strongest_interaction
 from core.explain.result import Explanation, format_value, importance_frame
 from core.explain.summaries import as_numbers, binned_curve, column_kind
@@ -32,11 +43,12 @@ __all__ = [
     "waterfall",
 ]
 
-#: Low → high values (blue → red), as SHAP's own plots colour them; only for columns whose values have an order.
-VALUE_COLORS = [[0.0, "#1C7ED6"], [0.5, "#CED4DA"], [1.0, "#E03131"]]
-POSITIVE, NEGATIVE = "#E03131", "#1C7ED6"
+#: Low → high values (purple → orange, the colour-blind-safe diverging scale of core.charts.style, where
+#: SHAP's own plots use blue → red); only for columns whose values have an order. Pushes up are orange
+#: (POSITIVE), pushes down purple (NEGATIVE), as the scale's high and low ends.
+VALUE_COLORS = DIVERGING
 #: Rows of category and text columns in the beeswarm: one neutral colour (their values have no low or high).
-CATEGORY_COLOR = "#5C636A"
+CATEGORY_COLOR = NEUTRAL
 #: Distinct colours for the categories of a dependence chart's colour column (colour-blind safe), then "other".
 CATEGORY_PALETTE = qualitative.Safe[:10]
 OTHER_COLOR = qualitative.Safe[10]
@@ -97,7 +109,7 @@ def importance_bar(expl: Explanation, top: int = 20) -> go.Figure:
         fig.update_xaxes(title=f"average push on the {_title_output(expl)} (mean |SHAP|)")
         title = f"What moves the {_title_output(expl)}"
     fig.update_layout(**LAYOUT, height=max(240, 26 * len(order) + 100), title=title, showlegend=False)
-    return fig
+    return finish(fig)
 
 
 def is_ordered(values: pd.Series, column: str | None = None, categorical: Collection[str] = ()) -> bool:
@@ -151,7 +163,7 @@ def beeswarm(
 ) -> go.Figure:
     """Every row's contribution per column (x), columns by importance (y).
 
-    Rows of number and date columns are coloured by their value, low (blue) to high (red).
+    Rows of number and date columns are coloured by their value, low (purple) to high (orange).
     Category and text columns have no low or high, so their rows share one neutral colour,
     named in the legend; missing values are light grey.
 
@@ -203,7 +215,7 @@ def beeswarm(
 
     add_points(
         scaled,
-        "number or date (blue low → red high)",
+        "number or date (purple low → orange high)",
         dict(
             color=c[scaled],
             colorscale=VALUE_COLORS,
@@ -237,7 +249,7 @@ def beeswarm(
     )
     if fig.layout.showlegend:  # one line under the axis title, clear of the colour bar
         fig.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0), margin=dict(b=44))
-    return fig
+    return finish(fig)
 
 
 def _category_groups(values: pd.Series, limit: int = len(CATEGORY_PALETTE)) -> list[tuple[str, np.ndarray, str]]:
@@ -260,7 +272,7 @@ def dependence(
 ) -> go.Figure:
     """A column's value (x) against its contribution (y), coloured by the strongest interacting column.
 
-    A number or date colour column gets a low (blue) to high (red) scale; a category
+    A number or date colour column gets a low (purple) to high (orange) scale; a category
     or text colour column gets one distinct colour per value, named in the legend.
 
     Args:
@@ -349,7 +361,7 @@ def dependence(
         showlegend=categories_legend,
         legend=dict(title=dict(text=f"{safe_text(color_by, 30)} (categories)" if categories_legend else "")),
     )
-    return fig
+    return finish(fig)
 
 
 def waterfall(expl: Explanation, row: int, max_columns: int = 10, *, label: str | None = None) -> go.Figure:
@@ -404,7 +416,7 @@ def waterfall(expl: Explanation, row: int, max_columns: int = 10, *, label: str 
         title=f"{safe_text(label, 40) if label else 'Row ' + safe_text(expl.data.index[row], 20)}: {_title_output(expl)} {shown}",
         showlegend=False,
     )
-    return fig
+    return finish(fig)
 
 
 def permutation_bar(frame: pd.DataFrame, top: int = 20) -> go.Figure:
@@ -429,12 +441,12 @@ def permutation_bar(frame: pd.DataFrame, top: int = 20) -> go.Figure:
         title="Permutation importance (model-agnostic cross-check)",
         showlegend=False,
     )
-    return fig
+    return finish(fig)
 
 
 def token_bar(tokens: pd.DataFrame, column: str, output: str | None = None) -> go.Figure:
     """A text column's most influential words (from ``core.explain.top_tokens``): each word's average push
-    in the rows that contain it, red up, blue down."""
+    in the rows that contain it, orange up, purple down."""
     fig = go.Figure()
     fig.add_bar(
         x=tokens["mean"],
@@ -451,4 +463,4 @@ def token_bar(tokens: pd.DataFrame, column: str, output: str | None = None) -> g
     fig.update_layout(
         **LAYOUT, height=max(240, 26 * len(tokens) + 100), title=f"Words in {safe_text(column, 40)} that matter most"
     )
-    return fig
+    return finish(fig)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.charts.style import ACCENT, LAYOUT, MUTED, safe_text
+from core.charts.style import ACCENT, LAYOUT, MUTED, finish, safe_text
 
 __all__ = ["probability_bars"]
 
@@ -31,4 +31,4 @@ def probability_bars(probabilities: dict[str, float], top: int = 10) -> go.Figur
     fig.update_yaxes(type="category")
     fig.update_layout(**{**LAYOUT, "margin": {"l": 10, "r": 30, "t": 40, "b": 40}}, height=80 + 32 * len(values))
     fig.update_layout(title="How likely each class is")
-    return fig
+    return finish(fig)

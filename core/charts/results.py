@@ -7,13 +7,23 @@ class and column name passes :func:`safe_text`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, safe_text
+from core.charts.style import (
+    ACCENT,
+    LAYOUT,
+    MUTED,
+    WARN,
+    colors_for,
+    finish,
+    is_baseline,
+    safe_text,
+)
 
 __all__ = [
     "calibration_figure",
@@ -21,6 +31,7 @@ __all__ = [
     "clusters_figure",
     "confusion_matrix_figure",
     "learning_curve_figure",
+    "overlay_models",
     "pr_figure",
     "predicted_vs_actual_figure",
     "residuals_figure",
@@ -30,6 +41,8 @@ __all__ = [
 ]
 
 Curves = dict[Any, tuple[Any, Any, float]]
+#: ``{model name: colour}`` of a run (:func:`core.charts.style.model_colors`), so a model looks the same everywhere.
+Colors = Mapping[Any, str] | None
 _GUESS = dict(color=MUTED, dash="dash")
 
 
@@ -56,48 +69,81 @@ def confusion_matrix_figure(frame: pd.DataFrame, normalized: bool = False) -> go
     fig.update_layout(**LAYOUT, height=size, title=title)
     fig.update_xaxes(title="predicted", type="category", side="bottom")
     fig.update_yaxes(title="actual", type="category", autorange="reversed")
-    return fig
+    return finish(fig)
 
 
-def _curve_traces(curves: Curves, score_name: str) -> list[go.Scatter]:
-    """One line per key, named with its area score; a lone curve in the accent colour."""
-    single = len(curves) == 1
-    return [
-        go.Scatter(
-            x=np.asarray(xs),
-            y=np.asarray(ys),
-            mode="lines",
-            name=f"{safe_text(key, 30)} ({score_name} {area:.3f})",
-            line=dict(color=ACCENT) if single else None,
+def _line_colors(keys: list, colors: Colors) -> dict[Any, str]:
+    """Each curve's colour: the run's colour of its model; a lone curve of unknown key in the accent colour."""
+    if colors is None and len(keys) == 1:
+        return {keys[0]: ACCENT}
+    return colors_for(keys, colors)
+
+
+def flat_when_tied(recall: Any, precision: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A precision-recall curve of one threshold (every row the same score, like a constant baseline) as
+    the flat line at its precision when every row is flagged: the positive rate.
+
+    Rows that share one score are in no order, so flagging more of them finds positives at that rate at
+    every recall; the two points scikit-learn returns would draw a slope from (1, rate) to (0, 1) instead.
+    """
+    recall, precision = np.asarray(recall, dtype=float), np.asarray(precision, dtype=float)
+    if len(recall) > 2 or len(recall) == 0:
+        return recall, precision
+    rate = float(precision[int(np.argmax(recall))])
+    return np.array([0.0, 1.0]), np.array([rate, rate])
+
+
+def _curve_traces(curves: Curves, score_name: str, colors: Colors, *, precision_recall: bool = False) -> list:
+    """One line per key, named with its area score, in its model's colour."""
+    line_colors = _line_colors(list(curves), colors)
+    traces = []
+    for key, (xs, ys, area) in curves.items():
+        if precision_recall:
+            xs, ys = flat_when_tied(xs, ys)
+        traces.append(
+            go.Scatter(
+                x=np.asarray(xs),
+                y=np.asarray(ys),
+                mode="lines",
+                name=f"{safe_text(key, 30)} ({score_name} {area:.3f})",
+                line=dict(color=line_colors[key]),
+            )
         )
-        for key, (xs, ys, area) in curves.items()
-    ]
+    return traces
 
 
-def roc_figure(curves: Curves, title: str = "ROC curve") -> go.Figure:
-    """ROC curves ``{class or model: (fpr, tpr, auc)}`` over the diagonal of guessing (first trace)."""
+def roc_figure(curves: Curves, title: str = "ROC curve", colors: Colors = None) -> go.Figure:
+    """ROC curves ``{class or model: (fpr, tpr, auc)}`` over the diagonal of guessing (first trace).
+
+    ``colors`` are the run's model colours (:func:`core.charts.style.model_colors`) when keys are models.
+    A model whose every row gets the same score (a constant baseline) lies on the diagonal.
+    """
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="guessing", line=_GUESS, hoverinfo="skip")
-    fig.add_traces(_curve_traces(curves, "AUC"))
+    fig.add_traces(_curve_traces(curves, "AUC", colors))
     fig.update_xaxes(title="false positive rate (share of negatives flagged)", range=[0, 1])
     fig.update_yaxes(title="true positive rate (share of positives found)", range=[0, 1.02])
     fig.update_layout(**LAYOUT, height=400, title=safe_text(title, 80))
-    return fig
+    return finish(fig)
 
 
-def pr_figure(curves: Curves, title: str = "Precision-recall curve", baseline: float | None = None) -> go.Figure:
+def pr_figure(
+    curves: Curves, title: str = "Precision-recall curve", baseline: float | None = None, colors: Colors = None
+) -> go.Figure:
     """Precision-recall curves ``{class or model: (recall, precision, AP)}``.
 
-    ``baseline`` (the share of positive rows) adds the flat line of guessing first.
+    ``baseline`` (the share of positive rows) adds the flat line of guessing first. A curve of one
+    threshold (a constant-probability baseline) is drawn flat at the positive rate
+    (:func:`flat_when_tied`). ``colors`` as in :func:`roc_figure`.
     """
     fig = go.Figure()
     if baseline is not None:
         fig.add_scatter(x=[0, 1], y=[baseline, baseline], mode="lines", name="guessing", line=_GUESS)
-    fig.add_traces(_curve_traces(curves, "AP"))
+    fig.add_traces(_curve_traces(curves, "AP", colors, precision_recall=True))
     fig.update_xaxes(title="recall (share of positives found)", range=[0, 1])
     fig.update_yaxes(title="precision (share of flagged rows that are positive)", range=[0, 1.02])
     fig.update_layout(**LAYOUT, height=400, title=safe_text(title, 80))
-    return fig
+    return finish(fig)
 
 
 def calibration_figure(
@@ -105,14 +151,16 @@ def calibration_figure(
     *,
     x_title: str = "predicted probability",
     title: str = "Calibration: do predicted probabilities match reality?",
+    colors: Colors = None,
 ) -> go.Figure:
     """Observed share vs mean predicted probability per bin, over the diagonal of perfect calibration.
 
     ``tables`` is one :func:`core.results.calibration_table` or a dict of them
     keyed by model name; for multiclass tables pass
-    ``x_title="confidence (highest probability)"``.
+    ``x_title="confidence (highest probability)"``; ``colors`` as in :func:`roc_figure`.
     """
     tables = tables if isinstance(tables, dict) else {"model": tables}
+    line_colors = _line_colors(list(tables), colors)
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=_GUESS, hoverinfo="skip")
     for key, table in tables.items():
@@ -121,14 +169,14 @@ def calibration_figure(
             y=table["observed"],
             mode="lines+markers",
             name=safe_text(key, 30),
-            line=dict(color=ACCENT) if len(tables) == 1 else None,
+            line=dict(color=line_colors[key]),
             customdata=table["rows"],
             hovertemplate="predicted %{x:.2f}, observed %{y:.2f} (%{customdata:,} rows)<extra></extra>",
         )
     fig.update_xaxes(title=x_title, range=[0, 1])
     fig.update_yaxes(title="observed share", range=[0, 1.02])
     fig.update_layout(**LAYOUT, height=400, title=title, showlegend=len(tables) > 1)
-    return fig
+    return finish(fig)
 
 
 def residuals_figure(frame: pd.DataFrame) -> go.Figure:
@@ -146,7 +194,7 @@ def residuals_figure(frame: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title="predicted")
     fig.update_yaxes(title="residual (actual − predicted)")
     fig.update_layout(**LAYOUT, height=380, title="Errors against predictions", showlegend=False)
-    return fig
+    return finish(fig)
 
 
 def predicted_vs_actual_figure(frame: pd.DataFrame) -> go.Figure:
@@ -166,7 +214,7 @@ def predicted_vs_actual_figure(frame: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title="actual")
     fig.update_yaxes(title="predicted")
     fig.update_layout(**LAYOUT, height=380, title="Predicted vs actual")
-    return fig
+    return finish(fig)
 
 
 def _band(fig: go.Figure, x, mean, std, name: str, color: str, fill: str) -> None:
@@ -193,7 +241,7 @@ def learning_curve_figure(table: pd.DataFrame, metric_label: str) -> go.Figure:
     fig.update_xaxes(title="training rows")
     fig.update_yaxes(title=safe_text(metric_label, 40))
     fig.update_layout(**LAYOUT, height=360, title="Learning curve: would more rows help?")
-    return fig
+    return finish(fig)
 
 
 def _cluster_key(name: str) -> tuple[bool, float, str]:
@@ -220,7 +268,7 @@ def clusters_figure(pca_frame: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title=titles[0])
     fig.update_yaxes(title=titles[1])
     fig.update_layout(**LAYOUT, height=420, title="Clusters on the two main directions of the data")
-    return fig
+    return finish(fig)
 
 
 def cluster_profile_figure(profiles: pd.DataFrame, *, top: int = 30) -> go.Figure:
@@ -264,7 +312,7 @@ def cluster_profile_figure(profiles: pd.DataFrame, *, top: int = 30) -> go.Figur
     fig.update_yaxes(type="category", autorange="reversed")
     height = max(280, min(800, 40 * len(clusters) + 160))
     fig.update_layout(**LAYOUT, height=height, title="What sets each cluster apart")
-    return fig
+    return finish(fig)
 
 
 def _seconds_label(seconds: float) -> str:
@@ -286,13 +334,15 @@ def _label_positions(log_x: np.ndarray, low: float, high: float) -> list[str]:
     return positions
 
 
-def time_vs_score_figure(compare_table: pd.DataFrame, metric_label: str) -> go.Figure:
-    """Validation score against training time per model (log time axis); the baseline muted.
+def time_vs_score_figure(compare_table: pd.DataFrame, metric_label: str, colors: Colors = None) -> go.Figure:
+    """Validation score against training time per model (log time axis), each in its colour; the baseline grey.
 
     The time axis has one tick per power of ten, labelled in seconds ("0.1 s",
     "1 s", "10 s"); both axes are padded and labels lean away from the edges
-    and are never clipped, so every model's name stays readable.
+    and are never clipped, so every model's name stays readable (it names each
+    point, so there is no legend). ``colors`` as in :func:`roc_figure`.
     """
+    point_colors = colors_for(compare_table["model"], colors)
     fig = go.Figure()
     seconds = compare_table["seconds"].clip(lower=1e-3).to_numpy(dtype=float)
     log_x = np.log10(seconds) if len(seconds) else np.zeros(0)
@@ -300,11 +350,12 @@ def time_vs_score_figure(compare_table: pd.DataFrame, metric_label: str) -> go.F
     high = float(np.ceil(log_x.max())) if len(log_x) else 1.0
     high = max(high, low + 1)
     positions = np.asarray(_label_positions(log_x, low, high), dtype=object)
-    for is_baseline, name, color in ((False, "models", ACCENT), (True, "baseline", MUTED)):
-        mask = (compare_table["baseline"] == is_baseline).to_numpy()
+    for baseline, name in ((False, "models"), (True, "baseline")):
+        mask = (compare_table["baseline"] == baseline).to_numpy()
         part = compare_table[mask]
         if part.empty:
             continue
+        shades = [point_colors[m] for m in part["model"]]
         fig.add_scatter(
             x=seconds[mask],
             y=part["score"],
@@ -313,7 +364,7 @@ def time_vs_score_figure(compare_table: pd.DataFrame, metric_label: str) -> go.F
             text=[safe_text(m, 30) for m in part["model"]],
             textposition=list(positions[mask]),
             cliponaxis=False,
-            marker=dict(color=color, size=11),
+            marker=dict(color=shades[0] if baseline else shades, size=11),
             hovertemplate="%{text}: %{y:.4f} in %{x:.3g} s<extra></extra>",
         )
     decades = np.arange(low, high + 1)
@@ -331,18 +382,45 @@ def time_vs_score_figure(compare_table: pd.DataFrame, metric_label: str) -> go.F
         fig.update_yaxes(range=[float(scores.min()) - pad, float(scores.max()) + pad])
     fig.update_yaxes(title=f"validation {safe_text(metric_label, 40)}")
     fig.update_layout(
-        **{**LAYOUT, "margin": dict(l=10, r=40, t=60, b=10)}, height=400, title="Score against training time"
+        **{**LAYOUT, "margin": dict(l=10, r=40, t=60, b=10)},
+        height=400,
+        title="Score against training time",
+        showlegend=False,
     )
-    return fig
+    return finish(fig)
 
 
-def residuals_overlay_figure(frames: dict[Any, pd.DataFrame]) -> go.Figure:
-    """Overlaid histograms of residuals (actual − predicted), one per model, with the zero line."""
+def residuals_overlay_figure(frames: dict[Any, pd.DataFrame], colors: Colors = None) -> go.Figure:
+    """Overlaid histograms of residuals (actual − predicted), one per model in its colour, with the zero line."""
+    bar_colors = colors_for(list(frames), colors)
     fig = go.Figure()
     for key, frame in frames.items():
-        fig.add_histogram(x=frame["residual"], name=safe_text(key, 30), opacity=0.55, nbinsx=40)
+        fig.add_histogram(
+            x=frame["residual"], name=safe_text(key, 30), opacity=0.55, nbinsx=40, marker_color=bar_colors[key]
+        )
     fig.add_vline(x=0, line=dict(color=MUTED, dash="dash"))
     fig.update_xaxes(title="residual (actual − predicted)")
     fig.update_yaxes(title="rows")
     fig.update_layout(**LAYOUT, barmode="overlay", height=360, title="Errors by model")
-    return fig
+    return finish(fig)
+
+
+def overlay_models(
+    order: Sequence[Any], chosen: Any = None, picked: Sequence[Any] | None = None, limit: int = 4
+) -> list[Any]:
+    """The models a comparison overlays, in the run's ``order``: always with the ``chosen`` one.
+
+    ``picked`` are the person's picks; without them, the first ``limit`` models of the run (the
+    baseline counted), the last of them giving way to the chosen model when it is not among them.
+    """
+    if picked is None:
+        shown = list(order[:limit])
+        if chosen is not None and chosen in order and chosen not in shown:
+            others = [m for m in shown if not is_baseline(m)] or shown
+            if len(shown) >= limit and others:
+                shown.remove(others[-1])
+            shown.append(chosen)
+    else:
+        shown = [*picked, *([chosen] if chosen is not None and chosen in order else [])]
+    wanted = set(shown)
+    return [m for m in order if m in wanted]
