@@ -123,6 +123,21 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
     )
 
 
+def with_fairness(card: dict, reports) -> dict:
+    """A copy of ``card`` with the model's scores across groups (``core.fairness.FairnessReport`` objects).
+
+    The ``"fairness"`` entry lists one ``report.to_dict()`` per column compared: its groups' rows and scores,
+    the gaps between groups, the findings and the notes; no entry when ``reports`` is empty.
+    """
+    out = copy.deepcopy(card)
+    entries = [_clean(report.to_dict()) for report in reports]
+    if entries:
+        out["fairness"] = entries
+    else:
+        out.pop("fairness", None)
+    return out
+
+
 def with_test_scores(card: dict, scores: dict[str, float]) -> dict:
     """A copy of ``card`` with the held-out test scores recorded."""
     out = copy.deepcopy(card)
@@ -167,6 +182,10 @@ def card_markdown(card: dict) -> str:
     warnings = card.get("warnings") or []
     if warnings:
         lines += ["", "## Warnings", ""] + [f"- {escape(w)}" for w in warnings]
+    if card.get("fairness"):
+        lines += ["", "## Fairness across groups"]
+        for entry in card["fairness"]:
+            lines += _fairness_lines(entry)
     lines += ["", "## Inputs", "", "| column | kind | training range / values | missing |", "|---|---|---|---|"]
     for column in card.get("features", []):
         if column.get("kind") == "number":
@@ -185,6 +204,38 @@ def card_markdown(card: dict) -> str:
     lines += ["", "## Parameters", "", "```json", json.dumps(model.get("parameters", {}), indent=2), "```"]
     lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in (card.get("versions") or {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def _fairness_lines(entry: dict) -> list[str]:
+    """One column's groups as a Markdown table (scores as every page shows them), then its findings and notes."""
+    metrics = entry.get("metrics") or {}
+
+    def cell(text: Any) -> str:
+        return escape(str(text).replace("\n", " "))  # one line; its pipes escaped, so no cell ends early
+
+    def row(group: str, rows: Any, scores: dict, note: str = "") -> str:
+        shown = [format_score(k, scores.get(k)) for k in metrics]
+        return f"| {cell(group)} | {rows} | " + " | ".join(shown) + f" | {note} |"
+
+    groups = entry.get("groups") or []
+    total = sum(int(g.get("rows") or 0) for g in groups)
+    lines = [
+        "",
+        f"### By {code(entry.get('column'))} ({escape(entry.get('split', 'validation'))} rows)",
+        "",
+        "| group | rows | " + " | ".join(cell(label) for label in metrics.values()) + " | note |",
+        "|---|---:|" + "---:|" * len(metrics) + "---|",
+        row("(all rows)", f"{total:,}", entry.get("overall") or {}),
+    ]
+    for group in groups:
+        rows = f"{int(group.get('rows') or 0):,}"
+        lines.append(row(str(group.get("group")), rows, group.get("scores") or {}, cell(group.get("note") or "")))
+    lines.append("")
+    for finding in entry.get("findings") or []:
+        words = f"{finding.get('evidence', '')} {finding.get('fix', '')}"
+        lines.append(f"- **{str(finding.get('level', '')).capitalize()}:** {escape(words)}")
+    lines += [f"- {escape(note)}" for note in entry.get("notes") or []]
+    return lines
 
 
 def _split_line(split: dict) -> str:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from core import charts
 from core import results as res
+from core.charts.fairness import fairness_figure
 from core.evaluation import confusion_frame, overfitting_check
 from core.features import IMBALANCE_METHODS
 from core.guards.caveats import run_warnings
@@ -29,6 +31,9 @@ from core.split import size_warning
 from core.target import Task, target_warnings
 from core.training import ModelFailure, TrainedModel, TrainingRequest, cv_columns, leaderboard, summary
 from core.training.choose import ranking_words
+
+if TYPE_CHECKING:
+    from core.fairness import FairnessReport
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}
@@ -172,6 +177,19 @@ def _drivers(request: TrainingRequest, chosen: TrainedModel, explanation, import
     return text + _table(shown), [charts.permutation_bar(frame, top=10)]
 
 
+def _fairness_section(report: FairnessReport) -> str:
+    """One column's groups: what the numbers are, the table, the chart, then each finding with its fix."""
+    parts = [f"<h3>By {_e(report.column)} ({_e(report.split)} rows)</h3>"]
+    parts += [f'<p class="meta">{_e(note)}</p>' for note in report.notes]
+    parts.append(_table(report.formatted()))
+    figure = fairness_figure(report.table, report.charted(), report.overall, column=report.column, split=report.split)
+    parts.append(_figure(figure))
+    parts += [f'<div class="caveat">{_e(f.evidence)} {_e(f.fix)}</div>' for f in report.findings]
+    if not report.findings and len(report.gaps):
+        parts.append('<div class="ok">No gap between these groups passes the thresholds.</div>')
+    return "\n".join(parts)
+
+
 def run_report(
     request: TrainingRequest,
     results: list[TrainedModel | ModelFailure],
@@ -181,8 +199,13 @@ def run_report(
     test_scores: dict[str, float] | None = None,
     test_looks: int = 0,
     explanation=None,
+    fairness: Sequence[FairnessReport] = (),
 ) -> str:
-    """The whole report as one self-contained HTML page."""
+    """The whole report as one self-contained HTML page.
+
+    ``fairness``: the model's scores across groups of the columns the person compared on the Results page
+    (:func:`core.fairness.fairness_report`), each a section with its table, chart and findings.
+    """
     from plotly.offline import get_plotlyjs
 
     task = request.task
@@ -232,7 +255,7 @@ def run_report(
     figures: list = []
     if metric is not None and ranked_by in board.columns:
         spread = cv_columns(metric)[1] if cross_validated else None
-        figures.append(charts.leaderboard_chart(board, ranked_by, spread))
+        figures.append(charts.leaderboard_chart(board, ranked_by, spread, charts.run_colors(request)))
     parts += [_figure(f) for f in figures]
     parts.append(f"<h2>The chosen model: {_e(chosen.name)}</h2>")
     if chosen.refit is not None:
@@ -259,6 +282,9 @@ def run_report(
     if drivers_text:
         parts += ["<h2>What drives the predictions</h2>", f"<p>{drivers_text}</p>"]
         parts += [_figure(f) for f in driver_figs]
+    if fairness:
+        parts.append("<h2>Fairness across groups</h2>")
+        parts += [_fairness_section(report) for report in fairness]
     notes = caveats(request, chosen, results, test_scores=test_scores, test_looks=test_looks)
     parts.append("<h2>Caveats</h2>")
     parts += [f'<div class="caveat">{_e(n)}</div>' for n in notes] or ['<div class="ok">No warnings.</div>']

@@ -43,6 +43,28 @@ class Thresholds:
     scan_folds: int = 5
     #: A row step that drops more than this share of the rows is shown in red and must be confirmed.
     row_loss_share: float = 0.05
+    # Fairness across groups (core.fairness): a model's scores compared between groups of rows.
+    #: A group with fewer rows than this is shown but too small to judge (left out of the gaps).
+    group_min_rows: int = 30
+    #: A difference in accuracy (or, for two classes, in recall of the positive class) between two groups
+    #: from which it is "worth a look".
+    group_score_gap: float = 0.10
+    #: ... and only when chance alone rarely makes a gap that size: at least this many standard errors of a
+    #: difference of two shares (the selection rate's too). At 2, the highest and lowest of 4 equal groups of
+    #: 70 rows were called apart by chance; at 3 a pair is, about 3 times in 1,000, while 0.91 against 0.62
+    #: on 40 rows each still counts (3.3).
+    group_gap_z: float = 3.0
+    #: Regression: the largest group MAE over the smallest from which it is "worth a look".
+    group_error_ratio: float = 1.5
+    #: Two classes: the lowest share of rows predicted positive over the highest below which it is "worth a
+    #: look" (the four-fifths rule of US employment law, the usual yardstick for selection rates).
+    group_selection_ratio: float = 0.8
+    #: At most this many groups are shown: the largest; the others become one "other" group.
+    group_max: int = 8
+    #: A numeric or date column with more distinct values than this is cut into quantile bins ...
+    group_bin_above: int = 10
+    #: ... of about equal rows, this many (fewer when values repeat).
+    group_bins: int = 4
 
 
 THRESHOLDS = Thresholds()
