@@ -8,6 +8,11 @@ charts show the :data:`CHART_CATEGORIES` most frequent categories and group the 
 Other limits live with the rule they belong to: columns per file in
 ``core.loading.MAX_COLUMNS``, classes per target in ``core.target.class_limit``,
 values per category in a prediction form in ``core.usable.MAX_CATEGORIES``.
+
+A project file (:mod:`core.project`) is read only up to :data:`MAX_PROJECT_BYTES` and
+:data:`MAX_PROJECT_DEPTH` levels of nesting; an uploaded table goes into one only up to
+:data:`MAX_PROJECT_EMBED_BYTES`. The Data page draws the project box on a session's first
+page, so this module loads no pandas (it is named in annotations only).
 """
 
 from __future__ import annotations
@@ -15,13 +20,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # annotations only: the Data page's first draw reads the project limits without pandas
+    import pandas as pd
 
 #: At most this many options in one picker (selectbox, multiselect); more are reached by searching.
 MAX_OPTIONS = 500
 #: At most this many categories (classes, bars, legend entries) in one chart; the rest are grouped.
 CHART_CATEGORIES = 30
+#: A project file is refused above this size: its settings take a few KB, the rest is an embedded table.
+MAX_PROJECT_BYTES = 4 * 1024 * 1024
+#: An uploaded table goes into a project file up to this size (base64 makes it a third larger, still under
+#: :data:`MAX_PROJECT_BYTES`); a larger one is named and fingerprinted, and the person uploads it again.
+MAX_PROJECT_EMBED_BYTES = 2 * 1024 * 1024
+#: Levels of nesting a project file may have (its settings need about eight: a network's layers are deepest).
+MAX_PROJECT_DEPTH = 32
+#: Characters of one name (a column, a file, a model) and digits of one whole number in a project file.
+MAX_PROJECT_NAME = 1_000
+MAX_PROJECT_DIGITS = 20
 
 
 @dataclass(frozen=True)
