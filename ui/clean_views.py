@@ -8,7 +8,6 @@ import streamlit as st
 from core.cleaning import (
     DEFAULT_THRESHOLD,
     MISSING_STRATEGIES,
-    NUMERIC_ONLY,
     OUTLIER_ACTIONS,
     OUTLIER_METHODS,
     TYPE_FIXES,
@@ -19,23 +18,12 @@ from core.cleaning import (
     repeat_note,
     row_losses,
 )
+from core.plan_defaults import default_fill, fill_value, number_or_text, offered_rule, role_strategies
 from core.schema import Role
 from ui import pickers, state
 from ui.text import md_escape
 
 ROLE_DEFAULT = "(role default)"
-
-
-def strategies_for(role: Role) -> list[str]:
-    """Missing-value strategies that make sense for a role."""
-    return [s for s in MISSING_STRATEGIES if role == Role.NUMERIC or s not in NUMERIC_ONLY]
-
-
-def _fill(text: str) -> str | float:
-    try:
-        return float(text)
-    except ValueError:
-        return text
 
 
 def row_steps(plan: CleaningPlan, has_target: bool) -> bool:
@@ -61,24 +49,23 @@ def role_rules(plan: CleaningPlan, roles_present: list[Role]) -> dict[str, Missi
     cols = st.columns(max(1, len(roles_present)))
     for col, role in zip(cols, roles_present, strict=False):
         current = plan.missing_by_role.get(role.value, MissingRule("most_frequent"))
-        options = [s for s in strategies_for(role) if s not in ("drop_column",)]
+        options = role_strategies(role)
         with col:
             strategy = st.selectbox(
                 f"Missing {role.value} values",
                 options,
-                index=options.index(current.strategy) if current.strategy in options else 0,
+                index=options.index(offered_rule(plan, role).strategy),
                 format_func=MISSING_STRATEGIES.get,
                 key=f"clean_{state.version()}_role_{role.value}",
             )
             fill = None
             if strategy == "constant":
-                default = "" if current.fill_value is None else str(current.fill_value)
                 text = st.text_input(
                     "Fill value",
-                    value=default or ("0" if role == Role.NUMERIC else "missing"),
+                    value=default_fill(role, current),
                     key=f"clean_{state.version()}_fill_{role.value}",
                 )
-                fill = _fill(text) if role == Role.NUMERIC else text
+                fill = fill_value(role, text)
         rules[role.value] = MissingRule(strategy, fill)
     return rules
 
@@ -131,7 +118,7 @@ def column_table(
     fixes = {r["column"]: r["convert to"] for _, r in edited.iterrows() if r["convert to"]}
     rules = {
         r["column"]: MissingRule(
-            r["missing values"], _fill(r["fill value"]) if r["missing values"] == "constant" else None
+            r["missing values"], number_or_text(r["fill value"]) if r["missing values"] == "constant" else None
         )
         for _, r in edited.iterrows()
         if r["missing values"] and r["missing values"] != ROLE_DEFAULT
