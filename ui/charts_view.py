@@ -1,0 +1,44 @@
+"""Every chart a page draws goes through :func:`show`: the person's theme, a name for screen readers, then plotly.
+
+Charts are built by pure functions in ``core.charts`` in the light look; :func:`themed` lays the
+person's theme over a figure (``core.charts.style.apply_theme``: template, text, greys, line
+widths) and is pure apart from that, so it is tested without Streamlit. Figures are drawn with
+``theme=None``: the figure's own template is the theme, the same in the browser, the report and
+a test, rather than Streamlit's chart theme laid over it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import streamlit as st
+
+from ui import theme_views
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def themed(fig: Any, theme: str) -> Any:
+    """``fig`` (fresh from a ``core.charts`` function; changed in place and returned) in ``theme``."""
+    from core.charts.style import apply_theme  # plotly loads with the first chart, not with the first page
+
+    return apply_theme(fig, theme)
+
+
+def alt_text(fig: Any) -> str | None:
+    """A short description of ``fig`` for screen readers: its title as plain text, or ``None``."""
+    title = fig.layout.title.text
+    if not title:
+        return None
+    text = html.unescape(_TAGS.sub(" ", str(title)))  # chart titles are escaped for plotly (safe_text)
+    return " ".join(text.split()) or None
+
+
+def show(fig: Any, key: str, *, where: Any = None, **kwargs: Any) -> Any:
+    """Draw ``fig`` in the person's theme with ``key`` (in ``where``, a column or container, else the page)."""
+    target = where if where is not None else st
+    fig = themed(fig, theme_views.current())
+    kwargs.setdefault("alt", alt_text(fig))
+    return target.plotly_chart(fig, key=key, theme=None, **kwargs)
