@@ -5,12 +5,14 @@ import streamlit as st
 from core import charts
 from core.cleaning import CleaningPlan, preview_effect
 from core.errors import DashboardError
+from core.plan_defaults import RULED_ROLES
 from core.schema import Role
+from ui import charts_view, guide_views, journey, state
 from ui import clean_views as views
-from ui import journey, state
 from ui.text import md_escape
 
 st.title("3. Clean")
+guide_views.step_note("clean")
 journey.require("clean")
 ds, choice, roles = state.dataset(), state.target(), state.roles()
 plan = state.plan() or CleaningPlan()
@@ -25,11 +27,7 @@ drop_dups = views.row_steps(plan, choice.target is not None)
 st.subheader("Columns", anchor=False)
 fixes, column_rules, drops = views.column_table(plan, features, roles, ds.frame)
 after_roles = CleaningPlan(type_fixes=fixes).roles_after(roles)
-present = [
-    r
-    for r in (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME)
-    if any(after_roles[c] == r for c in features if c not in drops)
-]
+present = [r for r in RULED_ROLES if any(after_roles[c] == r for c in features if c not in drops)]
 
 st.subheader("Missing values", anchor=False)
 role_rules = views.role_rules(plan, present)
@@ -73,7 +71,7 @@ new_plan.confirmed_row_loss = views.row_effects(plan, report, choice.target)
 state.set_plan(new_plan)
 for note in [*report.notes, *([summary.outlier_note] if summary.outlier_note else [])]:
     st.info(md_escape(note), icon=":material/info:")
-st.plotly_chart(
+charts_view.show(
     charts.before_after(
         (summary.rows_before, summary.rows_after),
         (summary.columns_before, summary.columns_after),

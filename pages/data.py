@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from ui import journey, load_views, restore_views, state
+from ui import charts_view, demo_views, guide_views, journey, load_views, project_views, restore_views, state
 from ui.text import md_escape
 
 st.title("1. Data")
+guide_views.step_note("data")
 st.write("Upload your own table or start with a bundled sample. Nothing leaves this computer.")
 
 load_views.upload_box()
@@ -13,8 +14,11 @@ load_views.load_error_message()
 load_views.pending_choice()
 restore_views.waiting()
 offer = st.empty()  # the offer to restore the last run, filled last: the page is drawn before the store is read
+demo_views.demo_box()  # one click: a sample through every step by itself (ui/demo_views.py)
 with st.expander("…or pick a sample dataset", expanded=state.dataset() is None):
     load_views.sample_picker()
+with st.expander("…or open a project file", icon=":material/folder_open:"):
+    project_views.open_box()
 
 ds = state.dataset()
 if ds is None:
@@ -45,14 +49,14 @@ if view == "One column":
     views.column_detail(prof)
 elif view == "Missing values":
     if prof.missing_cells:
-        st.plotly_chart(charts.missing_values(prof), key="data_missing_chart")
+        charts_view.show(charts.missing_values(prof), key="data_missing_chart")
     else:
         st.success("No missing values.")
 elif view == "Correlations":
     if prof.correlation is not None:
         if prof.correlation_note:
             st.caption(prof.correlation_note)
-        st.plotly_chart(charts.correlation_heatmap(prof.correlation), key="data_corr_chart")
+        charts_view.show(charts.correlation_heatmap(prof.correlation), key="data_corr_chart")
     else:
         st.info(prof.correlation_note or "No numeric columns to correlate.")
 

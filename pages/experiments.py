@@ -6,8 +6,10 @@ Never locked: the runs live in the experiment store (MLflow), not in the session
 import streamlit as st
 
 from ui import experiments_views as views
+from ui import guide_views
 
 st.title("9. Experiments")
+guide_views.step_note("experiments")
 uri = views.tracking_uri()
 views.store_info(uri)
 runs = views.load_runs(uri)

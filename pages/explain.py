@@ -4,9 +4,10 @@ import streamlit as st
 
 from core.training import best_model
 from ui import explain_views as views
-from ui import journey, state, train_views
+from ui import guide_views, journey, state, train_views
 
 st.title("7. Explain")
+guide_views.step_note("explain")
 journey.require("explain")
 job = state.job()
 request, trained = job.request, state.trained_models()

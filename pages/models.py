@@ -7,12 +7,14 @@ from core.cleaning import apply_row_steps
 from core.errors import DashboardError
 from core.features import count_features
 from core.training import TrainingJob, TrainSetup, make_request, suggested_setup, with_log_target
-from ui import experiments_views, journey, state, tune_views
+from ui import experiments_views, guide_views, journey, project_views, state, tune_views
 from ui import model_views as views
 from ui.text import md_escape
 
 st.title("4. Models")
+guide_views.step_note("models")
 journey.require("models")
+project_views.note()
 ds, choice, roles, plan = state.dataset(), state.target(), state.roles(), state.plan()
 roles_after = plan.roles_after(roles)
 token = (state.version(), plan.to_json(), choice.target, tuple(choice.features))
@@ -125,5 +127,6 @@ if st.button(
         st.stop()
     state.set_job(job.start())
     st.switch_page("pages/train.py")
+project_views.save_button(new_setup)
 if state.job() is not None:
     journey.next_step("models")

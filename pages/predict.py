@@ -2,12 +2,13 @@
 
 import streamlit as st
 
+from ui import guide_views, state
 from ui import predict_views as views
-from ui import state
 
 VIEWS = ["One row", "A whole file", "Export", "Code", "Serve"]
 
 st.title("8. Predict")
+guide_views.step_note("predict")
 with st.expander("Load a model bundle exported earlier", icon=":material/upload:"):
     views.bundle_uploader()
 views.bundle_error()

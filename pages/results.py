@@ -3,10 +3,11 @@
 import streamlit as st
 
 from core.training import best_model
-from ui import journey, state, train_views
+from ui import fairness_views, guide_views, journey, state, train_views
 from ui import results_views as views
 
 st.title("6. Results")
+guide_views.step_note("results")
 journey.require("results")
 job = state.job()
 request, trained = job.request, state.trained_models()
@@ -41,9 +42,13 @@ views.diagnostics(model, request)
 st.subheader("Compare models", anchor=False)
 views.compare(trained, request)
 
+st.subheader("Fairness across groups", anchor=False)
+fairness_views.section(model, request)
+
 st.subheader("Final evaluation on the test split", anchor=False)
 views.final_evaluation(model, request)
 
 st.subheader("Report for stakeholders", anchor=False)
 views.report(model, request)
+st.page_link("pages/present.py", label="Present: the run as slides for a projector", icon=":material/co_present:")
 journey.next_step("results")

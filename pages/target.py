@@ -18,10 +18,11 @@ from core.target import (
     suggest_target,
     target_warnings,
 )
-from ui import guard_views, journey, pickers, state
+from ui import charts_view, guard_views, guide_views, journey, pickers, state
 from ui.text import md_escape
 
 st.title("2. Target")
+guide_views.step_note("target")
 journey.require("target")
 ds, roles, guesses, saved = state.dataset(), state.roles(), state.role_guesses(), state.target()
 frame, columns = ds.frame, list(ds.frame.columns)
@@ -69,7 +70,7 @@ problems = target_warnings(frame, target, task, roles.get(target) if target else
 for problem in problems:
     (st.error if problem.level == "error" else st.warning)(md_escape(problem.message), icon=":material/warning:")
 if target is not None:
-    st.plotly_chart(charts.target_distribution(frame[target], task), key="target_chart")
+    charts_view.show(charts.target_distribution(frame[target], task), key="target_chart")
 
 st.subheader("Features", anchor=False)
 st.caption(

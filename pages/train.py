@@ -7,10 +7,11 @@ back finds it still going.
 
 import streamlit as st
 
-from ui import experiments_views, journey, state
+from ui import experiments_views, guide_views, journey, reveal_views, state
 from ui import train_views as views
 
 st.title("5. Train")
+guide_views.step_note("train")
 journey.require("train")
 job = state.job()
 if job is None:
@@ -42,10 +43,12 @@ def live() -> None:
         )
     views.live_view(job, snap)
     st.subheader("Leaderboard", anchor=False)
-    views.leaderboard_view(job, snap)
-    views.choice_view(job, snap)
-    if snap.status != "running":
-        views.baseline_note(snap.results, job.request)
+    names = [run.name for run in job.request.models]
+    if reveal_views.gate(f"winner_{id(job)}", "Which model will win?", kind="choice", options=names):
+        views.leaderboard_view(job, snap)
+        views.choice_view(job, snap)
+        if snap.status != "running":
+            views.baseline_note(snap.results, job.request)
     views.checks_view(job, snap)
     experiments_views.recording_note(job)
 

@@ -253,6 +253,11 @@ def test_clustering_results():
         assert chart_titles(at) == [*charts, "Score against training time"], view
     sizes = at.dataframe[0].value
     assert len(sizes) == int(kmeans.scores["clusters"]) and sizes["rows"].sum() == len(request.split.train)
+    assert shown["Clusters"] == str(int(kmeans.scores["clusters"]))  # a count reads 3, not 3.0000
+    # The cluster views name the rows they are computed on, and the report does not ask for a test score.
+    assert f"Computed on the {len(request.split.train):,} training rows the clusters were found on." in captions(at)
+    assert not any("Score the test split first" in c for c in captions(at))
+    assert any("Clustering has no test score: the report describes" in c for c in captions(at))
 
 
 def _metrics_with_undefined_precision():

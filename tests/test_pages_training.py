@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core import events as ev
 from core import registry
 from core.target import Task
-from core.training import TrainedModel
+from core.training import TrainedModel, TrainingJob
 from tests.page_helpers import drifting_on_models
 from ui import state
 
@@ -426,3 +426,55 @@ def test_a_model_over_the_budget_is_shrunk_and_the_run_says_so_on_every_page(mon
     for page in ("train", "results", "explain"):
         go(at, page)
         assert any("To fit the 1-minute time budget: Random forest: shrunk" in i for i in infos(at)), page
+
+
+# --------------------------------------------------------------------------- a finished network's curves
+
+
+def finished_network_run(request) -> TrainingJob:
+    """A finished run of the baseline and a Keras network, with the epoch events a real run leaves.
+
+    Built with ``TrainingJob.restored`` (scores and history by hand, no TensorFlow); the network's epochs
+    are then reported as the run reported them while it trained, so the page also has live curves to draw.
+    """
+    scores = {"accuracy": 0.9, "balanced_accuracy": 0.9, "f1_macro": 0.9, "roc_auc": 0.95, "log_loss": 0.3}
+    history = {
+        "loss": [1.1, 0.8, 0.6],
+        "val_loss": [1.0, 0.7, 0.75],
+        "accuracy": [0.5, 0.8, 0.9],
+        "val_accuracy": [0.6, 0.85, 0.9],
+    }
+    baseline, network = request.models
+    guess = {key: 0.33 for key in scores} | {"roc_auc": 0.5, "log_loss": 1.1}
+    results = [
+        TrainedModel(baseline.name, baseline.key, {}, None, Task.MULTICLASS, guess, guess, 0.01),
+        TrainedModel(
+            network.name, network.key, {"epochs": 3}, None, Task.MULTICLASS, scores, scores, 2.0,
+            history=history, best_epoch=2,
+        ),
+    ]  # fmt: skip
+    job = TrainingJob.restored(request, results)
+    for epoch in range(3):
+        metrics = {key: values[epoch] for key, values in history.items()}
+        job._listen(ev.EpochEnded(model=network.name, epoch=epoch + 1, epochs=3, metrics=metrics))
+    return job
+
+
+def test_a_finished_network_draws_its_curves_once_in_its_leaderboard_colour():
+    """Catches the live chart of a network drawn again beside its final curves once the run has ended."""
+    at = on_models("iris")
+    at.multiselect(key="models_chosen").set_value(["keras_mlp"]).run()
+    request = at.session_state["memo.models_request"][1]
+    assert [run.key for run in request.models] == ["baseline", "keras_mlp"]
+    at.session_state[state.JOB] = finished_network_run(request)
+    go(at, "train")
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    curves = [s for s in specs if any(t.get("name") == "training loss" for t in s["data"])]
+    assert len(curves) == 1, f"{len(curves)} charts of the network's curves"
+    assert len(specs) == 2, "the leaderboard chart and the network's curves"
+    bars = chart(at, "train_leaderboard_chart")["data"][0]
+    colour = dict(zip(values(bars["y"]), bars["marker"]["color"], strict=True))[request.models[1].name]
+    lines = [t["line"]["color"] for t in curves[0]["data"] if t["name"].startswith(("training", "validation"))]
+    assert set(lines) == {colour}, "the network has one colour on the Train page"
+    assert not at.exception

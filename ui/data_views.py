@@ -13,7 +13,7 @@ from core.load_options import DELIMITER_NAMES, ENCODINGS, LoadOptions
 from core.numbers import format_number
 from core.profiling import Profile
 from core.schema import ROLE_HELP, Role
-from ui import pickers, state
+from ui import charts_view, pickers, state
 from ui.load_views import load_error_message, read_and_store
 from ui.text import md_escape, short
 
@@ -198,4 +198,4 @@ def column_detail(prof: Profile) -> None:
                 hide_index=True,
             )
     with right:
-        st.plotly_chart(charts.column_distribution(col, height=300), key=f"data_chart_{name}")
+        charts_view.show(charts.column_distribution(col, height=300), key=f"data_chart_{name}")

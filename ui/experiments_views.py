@@ -15,7 +15,7 @@ from core import charts, experiment_store, serving, tracking
 from core.errors import DashboardError
 from core.metrics import NO_SCORE, format_score, metric_label
 from core.restore import run_settings
-from ui import state
+from ui import charts_view, state
 from ui.text import md_escape
 
 ALL = "All"
@@ -108,7 +108,7 @@ def store_info(uri: str) -> None:
         return
     with st.expander("Open these runs in MLflow's UI", icon=":material/open_in_new:"):
         st.caption("In a terminal, from the project folder with its virtual environment active:")
-        st.code(experiment_store.ui_command(uri), language="bash")
+        st.code(experiment_store.ui_command(uri), language="bash", wrap_lines=True)
         st.caption(
             "Then open http://127.0.0.1:5000. Set MLFLOW_TRACKING_URI before starting the app to record runs "
             "on a team's tracking server instead."
@@ -237,7 +237,7 @@ def compare(uri: str, run_ids: list[str]) -> None:
     )
     if picked:
         chart = shown.loc[picked].rename(index=metric_label)
-        st.plotly_chart(
+        charts_view.show(
             charts.run_metrics_chart(chart, title=f"{split.capitalize()} metrics of the selected runs"),
             key="experiments_metrics_chart",
         )
@@ -325,7 +325,7 @@ def serve_commands(run_id: str, schema, uri: str) -> None:
         st.caption(md_escape(f"The app's administrator can serve this model as a REST API: its run is {run_id}."))
         return
     st.caption("Serve this model as a REST API on this computer (from the project folder, virtual environment active):")
-    st.code(serving.serve_command(serving.model_uri(run_id), tracking_uri=uri), language="bash")
+    st.code(serving.serve_command(serving.model_uri(run_id), tracking_uri=uri), language="bash", wrap_lines=True)
     if schema is not None:
         st.caption("Then ask it for a prediction:")
-        st.code(serving.curl_example(schema), language="bash")
+        st.code(serving.curl_example(schema), language="bash", wrap_lines=True)

@@ -17,7 +17,7 @@ from core.limits import MAX_OPTIONS
 from core.numbers import format_number
 from core.schema import Role
 from core.training import TrainedModel, TrainingRequest
-from ui import pickers, state
+from ui import charts_view, pickers, state
 from ui.text import md_escape, md_label
 
 
@@ -69,17 +69,27 @@ def budget_and_run(model: TrainedModel, request: TrainingRequest, prefix: str = 
         )
     )
     if st.button("Explain this model", type="primary", key=f"{prefix}_start", icon=":material/lightbulb:"):
-        job = ce.ExplainJob(
-            model,
-            X_valid,
-            X_train,
-            on_cluster=_on_cluster(model),
-            approximate=approximate,
-            max_rows=rows,
-            estimate=est,
-            **_shared(request, y_train),
-        )
-        state.set_explain_job(model.name, job.start())
+        start_job(model, request, rows, est, approximate)
+
+
+def start_job(model: TrainedModel, request: TrainingRequest, rows: int, est, approximate: bool | None) -> None:
+    """Start explaining ``rows`` validation rows of ``model`` on the cluster, kept as the model's job.
+
+    The Explain page's button and the one-click demo start their explanations here, so both are set up alike.
+    """
+    X_valid, _ = request.xy(request.split.valid)
+    X_train, y_train = request.xy(request.split.train)
+    job = ce.ExplainJob(
+        model,
+        X_valid,
+        X_train,
+        on_cluster=_on_cluster(model),
+        approximate=approximate,
+        max_rows=rows,
+        estimate=est,
+        **_shared(request, y_train),
+    )
+    state.set_explain_job(model.name, job.start())
 
 
 def _on_cluster(model: TrainedModel):
@@ -173,7 +183,7 @@ def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) ->
     if view == "Importance":
         _importance(expl, model, request)
     elif view == "Beeswarm":
-        st.plotly_chart(
+        charts_view.show(
             charts.beeswarm(expl, categorical=_categorical(request)), key="explain_beeswarm", width="stretch"
         )
         st.markdown(ce.summarize_importance(expl))
@@ -192,7 +202,7 @@ def _categorical(request: TrainingRequest) -> set[str]:
 
 
 def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
-    st.plotly_chart(charts.importance_bar(expl), key="explain_importance", width="stretch")
+    charts_view.show(charts.importance_bar(expl), key="explain_importance", width="stretch")
     st.markdown(ce.summarize_importance(expl))
     if st.toggle(
         "Cross-check with permutation importance",
@@ -207,7 +217,7 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
                 model, X, y, request.task, seed=request.seed, metric_key=request.metric
             ),
         )
-        st.plotly_chart(charts.permutation_bar(frame), key="explain_perm", width="stretch")
+        charts_view.show(charts.permutation_bar(frame), key="explain_perm", width="stretch")
     text_columns = [c for c in expl.columns if request.roles.get(c) == Role.TEXT]
     if text_columns and st.toggle("Show the words that matter in text columns", key="explain_tokens_on"):
         column = st.selectbox("Text column", text_columns, key="explain_token_column")
@@ -215,7 +225,7 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
         if tokens.empty:
             st.info("This method explains the text column as a whole, not word by word.")
         else:
-            st.plotly_chart(charts.token_bar(tokens, column, expl.output_name), key="explain_tokens")
+            charts_view.show(charts.token_bar(tokens, column, expl.output_name), key="explain_tokens")
 
 
 def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
@@ -233,7 +243,7 @@ def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
         format_func=lambda c: "none" if c is None else c,
         key=f"explain_dep_color_{column}",
     )
-    st.plotly_chart(
+    charts_view.show(
         charts.dependence(expl, column, color_by=color, categorical=_categorical(request)),
         key="explain_dependence",
         width="stretch",
@@ -282,7 +292,7 @@ def _one_row(expl: ce.Explanation, model: TrainedModel) -> None:
         )
         chosen = pick.selection.rows if pick and pick.selection else []
         position = int(ordered.index[chosen[0]]) if chosen else int(ordered.index[0])
-    st.plotly_chart(charts.waterfall(expl, position), key="explain_waterfall")
+    charts_view.show(charts.waterfall(expl, position), key="explain_waterfall")
     st.markdown(ce.summarize_row(expl, position))
 
 
@@ -326,7 +336,7 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
         st.caption(shares)
     else:
         st.metric("Prediction", format_number(float(answer.prediction)))
-    st.plotly_chart(charts.waterfall(one_row, 0), key=f"explain_whatif_waterfall_{int(submitted)}", width="stretch")
+    charts_view.show(charts.waterfall(one_row, 0), key=f"explain_whatif_waterfall_{int(submitted)}", width="stretch")
     st.markdown(ce.summarize_row(one_row, 0))
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import leave_guard, state
+from ui import guide_views, leave_guard, state, theme_views
 from ui.text import md_escape
 
 
@@ -32,7 +32,10 @@ STEPS: list[Step] = [
     Step("experiments", "Experiments", "pages/experiments.py", ":material/science:"),
 ]
 #: Pages beside the journey (reference, presentation): always open, listed under the steps.
-EXTRAS: list[Step] = []
+EXTRAS: list[Step] = [
+    Step("present", "Present", "pages/present.py", ":material/co_present:"),
+    Step("glossary", "Glossary", "pages/glossary.py", ":material/menu_book:"),
+]
 STEP = {s.key: s for s in STEPS + EXTRAS}
 #: Steps that work without the steps before them (a bundle or a tracked run can be loaded any time).
 ALWAYS_OPEN = ("predict", "experiments")
@@ -61,6 +64,8 @@ def is_done(key: str) -> bool:
 
 def locked_reason(key: str) -> str | None:
     """Why a step cannot be opened yet, or ``None`` if it can."""
+    if key == "present":  # slides of a finished run need what its Results page needs: a trained model
+        return locked_reason("results")
     if key in ALWAYS_OPEN or key in {e.key for e in EXTRAS}:
         return None
     if key != "data" and state.dataset() is None:
@@ -107,6 +112,8 @@ def sidebar(slot, current: str | None) -> None:
             st.page_link(
                 step.path, label=f"{mark} {i}. {step.title}", icon=step.icon, disabled=reason is not None, help=reason
             )
+        guide_views.sidebar_toggles(slot)  # once per run, below this slot (see its docstring)
+        theme_views.sidebar_choice(slot)  # once per run, below the toggles: Light, Dark, High contrast
         if EXTRAS:
             st.divider()
             for extra in EXTRAS:

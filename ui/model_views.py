@@ -26,11 +26,12 @@ from core.split import (
     time_order_advice,
 )
 from core.target import IMBALANCE_SHARE, Task, class_limit, log_target_advice
+from core.teaching.glossary import tooltip
 from core.training import ModelRun, TrainingRequest, TrainSetup, budget
 from core.training.budget import BudgetPlan
 from core.training.request import BUDGET_CHOICES, BUDGET_SECONDS
 from core.transformers import date_feature_note
-from ui import state
+from ui import charts_view, state
 from ui.text import md_escape
 
 CV_CHOICES = {
@@ -125,7 +126,7 @@ def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: Sp
         st.error(md_escape(err.user_message))
         return False
     y = rows[target] if target is not None and task.is_classification else None
-    st.plotly_chart(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
+    charts_view.show(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
     if task != Task.CLUSTERING:
         st.caption(md_escape(cv_words(config, split)))
     small = size_warning(split) if task != Task.CLUSTERING else None
@@ -178,7 +179,7 @@ def param_form(spec, current: dict, prefix: str) -> dict:
 def _param_widget(param, value, key: str):
     """One widget for one ParamSpec. A value already in the widget's state (set
     by the person or by "Use these settings" after tuning) wins over ``value``."""
-    help_text = param.help
+    help_text = tooltip(param.help, about=param.label)  # glossary links: the term it sets, the terms it mentions
 
     def start(default):
         return {} if key in st.session_state else {"value": default}

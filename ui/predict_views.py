@@ -16,12 +16,12 @@ from core.errors import DashboardError
 from core.export import BundleError, bundle_name, export_bundle, file_stem, load_bundle
 from core.loading import load_file
 from core.metrics import format_score, metric_label
-from core.model_card import card_markdown, with_test_scores
+from core.model_card import card_markdown, with_fairness, with_test_scores
 from core.numbers import format_number
 from core.predict import PREDICTION, check_batch, predict_frame, scored_frame, to_safe_csv
 from core.target import Task
 from core.usable import ColumnSchema, UsableModel
-from ui import state
+from ui import charts_view, state
 from ui.experiments_views import serve_commands, tracked_run
 from ui.text import md_code, md_escape, md_label
 
@@ -180,7 +180,7 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
         st.metric(f"Predicted {md_escape(usable.target or 'cluster')}", shown)
     with right:
         if probabilities:
-            st.plotly_chart(charts.probability_bars(probabilities), key="predict_probabilities")
+            charts_view.show(charts.probability_bars(probabilities), key="predict_probabilities")
     if usable.background is None or usable.task == Task.CLUSTERING:
         if usable.task != Task.CLUSTERING:
             st.caption("This bundle carries no training rows, so the prediction cannot be explained here.")
@@ -197,7 +197,7 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
         return
     explanation = answer.explanation  # a multiclass row is shown for the class the model predicted
     st.markdown("**Why:** each bar is how much one of your columns moved this prediction away from the average one.")
-    st.plotly_chart(charts.waterfall(explanation, 0, label="This row"), key="predict_waterfall")
+    charts_view.show(charts.waterfall(explanation, 0, label="This row"), key="predict_waterfall")
     st.markdown(ce.summarize_row(explanation, 0))
 
 
@@ -265,7 +265,17 @@ def export(usable: UsableModel) -> None:
     scores = state.test_scores(usable.name) if usable.origin == "this session" else None
     if scores:
         card_model = dataclasses.replace(usable, card=with_test_scores(usable.card, scores))
-    token = (usable.name, usable.origin, id(usable.pipeline), include, tuple(sorted((scores or {}).items())))
+    fairness = state.fairness_reports(usable.name) if usable.origin == "this session" else []
+    if fairness:  # the scores across groups the person compared on the Results page
+        card_model = dataclasses.replace(card_model, card=with_fairness(card_model.card, fairness))
+    token = (
+        usable.name,
+        usable.origin,
+        id(usable.pipeline),
+        include,
+        tuple(sorted((scores or {}).items())),
+        tuple(id(report) for report in fairness),
+    )
     with st.spinner("Packing the model bundle…"):
         packed = state.memo("predict_bundle", token, lambda: _pack(card_model, include))
     if isinstance(packed, str):  # refused (beyond the bundle limits): say why, offer the rest
@@ -286,7 +296,7 @@ def export(usable: UsableModel) -> None:
         "training rows. Load it on this page later, or in Python with `core.export.load_bundle`."
     )
     with st.expander("Model card"):
-        st.code(card_markdown(card_model.card), language="markdown")
+        st.code(card_markdown(card_model.card), language="markdown", wrap_lines=True)
 
 
 def _pack(usable: UsableModel, include: bool) -> bytes | str:
@@ -357,7 +367,7 @@ def code(usable: UsableModel) -> None:
         key="predict_code_ipynb",
         on_click="ignore",
     )
-    st.code(script, language="python", line_numbers=True)
+    st.code(script, language="python", line_numbers=True, wrap_lines=True)
 
 
 # --------------------------------------------------------------------------- serve
@@ -391,13 +401,13 @@ def serve(usable: UsableModel) -> None:
         "Download the bundle (the Export view above), then run this, with the path to the downloaded file "
         "if it is not in the project folder:"
     )
-    st.code(serving.bundle_serve_command(bundle_name(usable), port), language="bash")
+    st.code(serving.bundle_serve_command(bundle_name(usable), port), language="bash", wrap_lines=True)
     st.caption(
         "The file is read with the same safe loader as this page: anything but an intact bundle from this app is "
         "refused with the reason, and nothing is served."
     )
     st.markdown("**Then ask it for a prediction**")
-    st.code(serving.curl_example(usable.schema, port), language="bash")
+    st.code(serving.curl_example(usable.schema, port), language="bash", wrap_lines=True)
     st.caption(
         "The answer holds the prediction (and the class probabilities) for each row, exactly as this page "
         'computes them. `{"dataframe_records": [{"column": value, …}]}` works too.'

@@ -18,8 +18,9 @@ from core.guards.model_checks import model_findings
 from core.limits import CHART_CATEGORIES
 from core.metrics import METRICS, NO_SCORE, TASK_METRICS, format_score, primary_metric, scorer_for
 from core.target import Task
-from core.training import TrainedModel, TrainingRequest, build_model_pipeline, summary
-from ui import experiments_views, guard_views, state
+from core.teaching.glossary import metric_tooltip
+from core.training import TrainedModel, TrainingRequest, best_model, build_model_pipeline, summary
+from ui import charts_view, experiments_views, guard_views, reveal_views, state
 from ui.text import md_code, md_escape, md_label
 
 #: What the numbers of a metrics row are, said once above it (the labels stay short).
@@ -58,7 +59,7 @@ def metrics_row(
         cols = st.columns(5)
         for col, key in zip(cols, keys[start : start + 5], strict=False):
             metric, value = METRICS[key], scores.get(key, np.nan)
-            meaning = metric.meaning
+            meaning = metric_tooltip(key, metric.meaning)  # links to the metric's glossary entry
             if not np.isfinite(value):
                 reason = (reasons or {}).get(key, UNDEFINED_FALLBACK)
                 why.setdefault(reason, []).append(metric.label)
@@ -194,7 +195,7 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
             "Show shares of each actual class", value=state.kept("results_normalized", False), key="results_normalized"
         )
         state.keep("results_normalized", normalized)
-        st.plotly_chart(
+        charts_view.show(
             charts.confusion_matrix_figure(confusion_frame(pred.y, pred.y_pred, pred.classes, normalized), normalized),
             key="results_confusion",
         )
@@ -203,19 +204,22 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
         _threshold(pred)
     elif view == "ROC" and pred.proba is not None:
         curves = results.roc_curves(pred.y, pred.proba, pred.classes, pred.positive)
-        st.plotly_chart(charts.roc_figure(curves, title=_positive_title("ROC curve", pred)), key="results_roc")
+        figure = charts.roc_figure(curves, _positive_title("ROC curve", pred), _own_colour(curves, model, request))
+        charts_view.show(figure, key="results_roc")
         _few_classes_note(pred)
     elif view == "Precision–recall" and pred.proba is not None:
         curves = results.pr_curves(pred.y, pred.proba, pred.classes, pred.positive)
         baseline = float(np.mean(pred.y == pred.positive)) if task == Task.BINARY else None
         title = _positive_title("Precision–recall curve", pred)
-        st.plotly_chart(charts.pr_figure(curves, title=title, baseline=baseline), key="results_pr")
+        figure = charts.pr_figure(curves, title, baseline, _own_colour(curves, model, request))
+        charts_view.show(figure, key="results_pr")
         _few_classes_note(pred)
     elif view == "Calibration" and pred.proba is not None:
         binary = task == Task.BINARY
         x_title = f"predicted probability of '{pred.positive}'" if binary else "confidence (highest probability)"
         table = results.calibration_table(pred.y, pred.proba, pred.classes, positive=pred.positive)
-        st.plotly_chart(charts.calibration_figure(table, x_title=x_title), key="results_calibration")
+        figure = charts.calibration_figure({model.name: table}, x_title=x_title, colors=charts.run_colors(request))
+        charts_view.show(figure, key="results_calibration")
         st.caption(
             f"A well-calibrated model's points lie on the diagonal: of the rows it gives 70%, about 70% are "
             f"{md_code(pred.positive) if binary else 'right'}."
@@ -223,15 +227,23 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
     elif view == "Per class":
         per_class(classification_report_frame(pred.y, pred.y_pred, pred.classes))
     elif view == "Residuals":
-        st.plotly_chart(charts.residuals_figure(results.residuals_frame(pred.y, pred.y_pred)), key="results_residuals")
+        charts_view.show(charts.residuals_figure(results.residuals_frame(pred.y, pred.y_pred)), key="results_residuals")
     elif view == "Predicted vs actual":
-        st.plotly_chart(
+        charts_view.show(
             charts.predicted_vs_actual_figure(results.residuals_frame(pred.y, pred.y_pred)), key="results_pva"
         )
     elif view == "Learning curve":
         _learning_curve(model, request)
     elif view in ("ROC", "Precision–recall", "Calibration"):
         st.info("This model gives no probabilities, so this chart is not available.")
+
+
+def _own_colour(curves: dict, model: TrainedModel, request: TrainingRequest) -> dict | None:
+    """A binary model's one curve in the model's colour of the run; a multiclass model's curves by class."""
+    if model.task != Task.BINARY:
+        return None
+    colour = charts.run_colors(request).get(model.name)
+    return {key: colour for key in curves} if colour else None
 
 
 def _few_classes_note(pred: results.Predictions) -> None:
@@ -301,7 +313,7 @@ def _threshold(pred: results.Predictions) -> None:
             "so no share of its calls can be right or wrong.",
         )
     y_pred = np.where(pred.proba[:, column] >= threshold, positive, negative)
-    st.plotly_chart(
+    charts_view.show(
         charts.confusion_matrix_figure(confusion_frame(pred.y, y_pred, pred.classes)), key="results_threshold_confusion"
     )
     st.caption(
@@ -312,7 +324,9 @@ def _threshold(pred: results.Predictions) -> None:
 
 def _learning_curve(model: TrainedModel, request: TrainingRequest) -> None:
     if model.history:
-        st.plotly_chart(charts.training_curves(model.history, best_epoch=model.best_epoch), key="results_keras_curve")
+        colour = charts.run_colors(request).get(model.name)
+        curves = charts.training_curves(model.history, best_epoch=model.best_epoch, color=colour)
+        charts_view.show(curves, key="results_keras_curve")
         return
     compute = st.toggle(
         "Compute the learning curve (refits the model 15 times on parts of the training rows)",
@@ -338,7 +352,7 @@ def _learning_curve(model: TrainedModel, request: TrainingRequest) -> None:
             ),
         )
     label = scorer_for(model.task, request.metric or None)[1].label
-    st.plotly_chart(charts.learning_curve_figure(table, label), key="results_lc")
+    charts_view.show(charts.learning_curve_figure(table, label), key="results_lc")
     st.caption(
         "If the two lines stay far apart as rows grow, more data or a simpler model may help; if both are low, the model is too simple."
     )
@@ -355,12 +369,20 @@ def _clusters(model: TrainedModel, request: TrainingRequest) -> None:
         key="results_cluster_view",
     )
     state.keep("results_cluster_view", view)
+    st.caption(f"Computed on the {len(labels):,} training rows the clusters were found on.")
     if view == "Clusters (PCA)":
-        st.plotly_chart(charts.clusters_figure(results.pca_projection(Xt, labels, request.seed)), key="results_pca")
+        charts_view.show(charts.clusters_figure(results.pca_projection(Xt, labels, request.seed)), key="results_pca")
     elif view == "Cluster profiles":
-        st.plotly_chart(charts.cluster_profile_figure(results.cluster_profiles(X, labels)), key="results_profiles")
+        charts_view.show(charts.cluster_profile_figure(results.cluster_profiles(X, labels)), key="results_profiles")
     else:
-        st.dataframe(cluster_sizes(labels), hide_index=True)
+        st.dataframe(
+            cluster_sizes(labels),
+            hide_index=True,
+            column_config={
+                "rows": st.column_config.NumberColumn("rows", format="localized"),
+                "share": st.column_config.NumberColumn("share", format="percent"),
+            },
+        )
 
 
 def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
@@ -368,15 +390,21 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
     task = request.task
     metric = request.ranking
     table = results.compare_table(trained, task, request.metric or None)
-    st.plotly_chart(charts.time_vs_score_figure(table, metric.label), key="results_time_score")
+    colors = charts.run_colors(request)  # one colour per model on every chart of the run
+    charts_view.show(charts.time_vs_score_figure(table, metric.label, colors), key="results_time_score")
     if task == Task.CLUSTERING or len(trained) < 2:
         return
     names = [m.name for m in trained]
+    best = best_model(trained, task, request.metric or None)
+    best_name = best.name if best is not None else None
     run = id(state.job())
-    default = state.kept("results_overlay", names[: min(4, len(names))], token=run, allowed=names)
+    default = state.kept("results_overlay", charts.overlay_models(names, best_name), token=run, allowed=names)
     picked = st.multiselect("Overlay these models", names, default=default, key="results_overlay")
     state.keep("results_overlay", picked, token=run)
-    chosen = [m for m in trained if m.name in picked]
+    shown = charts.overlay_models(names, best_name, picked)
+    if best_name is not None and best_name not in picked:
+        st.caption(md_escape(f"{best_name} is the chosen model, so it is always drawn for comparison."))
+    chosen = [m for m in trained if m.name in shown]
     preds = {
         m.name: state.memo(
             "results_pred", (id(state.job()), m.name), lambda m=m: results.predictions(m, request, "valid")
@@ -385,7 +413,7 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
     }
     if task == Task.REGRESSION:
         frames = {name: results.residuals_frame(p.y, p.y_pred) for name, p in preds.items()}
-        st.plotly_chart(charts.residuals_overlay_figure(frames), key="results_overlay_residuals")
+        charts_view.show(charts.residuals_overlay_figure(frames, colors), key="results_overlay_residuals")
         return
     if task == Task.BINARY:
         roc = {
@@ -402,8 +430,8 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
         left, right = st.columns(2)
         roc_title = _positive_title("ROC curves", first) if first else "ROC curves"
         pr_title = _positive_title("Precision–recall curves", first) if first else "Precision–recall curves"
-        left.plotly_chart(charts.roc_figure(roc, title=roc_title), key="results_overlay_roc")
-        right.plotly_chart(charts.pr_figure(pr, title=pr_title), key="results_overlay_pr")
+        charts_view.show(charts.roc_figure(roc, title=roc_title, colors=colors), key="results_overlay_roc", where=left)
+        charts_view.show(charts.pr_figure(pr, title=pr_title, colors=colors), key="results_overlay_pr", where=right)
 
 
 def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
@@ -419,6 +447,9 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
     if scores is None and job is not None and getattr(job, "checking", False):
         _wait_for_the_run(job)  # a test score now would be of a model not yet chosen and refitted
         return
+    question = f"What test score do you expect for {request.ranking.label}?"
+    if not reveal_views.gate(f"test_{id(job)}_{model.name}", question, kind="number"):
+        return  # the class guesses before the test score (or its button) shows
     if scores is None and st.button(
         f"Score {model.name} on the test split", key="results_test", icon=":material/fact_check:"
     ):
@@ -426,6 +457,7 @@ def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
             "scores"
         ]
         experiments_views.record_test_scores(model.name, scores)  # into the model's tracked run
+        st.rerun()  # the sections above (fairness on the test rows, the report's caption) follow the new score
     if scores is None:
         return
     st.markdown(f"**Test numbers** for {md_escape(model.name)} — not validation numbers:")
@@ -462,6 +494,13 @@ def _wait_for_the_run(job) -> None:
     waiting()
 
 
+def _report_test_note(task: Task, tested: bool) -> str:
+    """What the report says of test numbers: clustering has none to ask for."""
+    if task == Task.CLUSTERING:
+        return " Clustering has no test score: the report describes the clusters found on the training rows."
+    return " It includes the test scores." if tested else " Score the test split first to include test numbers."
+
+
 def report(model: TrainedModel, request: TrainingRequest) -> None:
     """A one-page HTML report of the run, built when the person downloads it."""
     from core.export import file_stem
@@ -475,10 +514,12 @@ def report(model: TrainedModel, request: TrainingRequest) -> None:
         snapshot.results[0] if snapshot is not None and snapshot.status == "finished" and snapshot.results else None
     )
     name = state.source().name if state.source() is not None else "data"
+    fairness = state.fairness_reports(model.name)  # the columns compared above, each with its groups
     st.caption(
         f"One HTML page about {md_escape(model.name)}: the data and split, every model compared, this model's "
         "scores and charts, what drives its predictions, and the caveats. It opens offline in any browser."
-        + (" It includes the test scores." if tested else " Score the test split first to include test numbers.")
+        + _report_test_note(model.task, bool(tested))
+        + (f" It includes the fairness across groups of {len(fairness)} column(s)." if fairness else "")
     )
     st.download_button(
         "Download the report (HTML)",
@@ -490,6 +531,7 @@ def report(model: TrainedModel, request: TrainingRequest) -> None:
             test_scores=tested,
             test_looks=len(state.test_log()),
             explanation=explanation,
+            fairness=fairness,
         ),
         file_name=f"report-{file_stem(model.name)}.html",
         mime="text/html",

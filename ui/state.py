@@ -27,6 +27,7 @@ from ui import sessions
 # (pandas) or train (scikit-learn) are imported where a dataset or a job already exists.
 if TYPE_CHECKING:  # names for annotations only
     from core.cleaning import CleaningPlan
+    from core.demo import DemoProgress
     from core.loading import Dataset
     from core.profiling import Profile
     from core.schema import Role, RoleGuess
@@ -70,7 +71,7 @@ DEMO = "ui.demo"  # the one-click demo's progress (ui/demo_views.py), None when 
 PROJECT_NOTE = (
     "data.project_note"  # ("success" | "warning" | "error", message): how the last project file loaded, shown once
 )
-FAIRNESS = "results.fairness"  # (model name, group column) -> FairnessReport, for the current training job
+FAIRNESS = "results.fairness"  # (model name, group column) -> (id(job), FairnessReport): the current run's only
 
 _DOWNSTREAM = {
     DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
@@ -193,6 +194,21 @@ def set_restore_note(kind: str, message: str) -> None:
 def take_restore_note() -> tuple[str, str] | None:
     """How the last restore went, once (it is forgotten when read)."""
     return st.session_state.pop(RESTORE_NOTE, None)
+
+
+def set_project_note(kind: str, message: str) -> None:
+    """How opening a project file went: ``kind`` is "success", "warning" or "error"."""
+    st.session_state[PROJECT_NOTE] = (kind, message)
+
+
+def project_note() -> tuple[str, str] | None:
+    """How the last project file opened, without forgetting it."""
+    return st.session_state.get(PROJECT_NOTE)
+
+
+def take_project_note() -> tuple[str, str] | None:
+    """How the last project file opened, once (it is forgotten when read)."""
+    return st.session_state.pop(PROJECT_NOTE, None)
 
 
 def running_work() -> str | None:
@@ -465,6 +481,27 @@ def explain_job(model: str):
     return entry[1] if entry and entry[0] == id(job()) else None
 
 
+def fairness_report(model: str, column: str):
+    """The fairness report of one model of the current run by one column (a ``core.fairness.FairnessReport``)."""
+    entry = (st.session_state.get(FAIRNESS) or {}).get((model, column))
+    return entry[1] if entry and entry[0] == id(job()) else None
+
+
+def fairness_reports(model: str) -> list:
+    """Every fairness report of one model of the current run, in the order they were made."""
+    held = st.session_state.get(FAIRNESS) or {}
+    return [entry[1] for (name, _), entry in held.items() if name == model and entry[0] == id(job())]
+
+
+def set_fairness_report(model: str, column: str, report) -> None:
+    """Keep a fairness report for the current run; those of earlier runs go."""
+    run = id(job())
+    held = {key: entry for key, entry in (st.session_state.get(FAIRNESS) or {}).items() if entry[0] == run}
+    held.pop((model, column), None)  # the newest last
+    held[(model, column)] = (run, report)
+    st.session_state[FAIRNESS] = held
+
+
 def set_explain_job(model: str, new_job) -> None:
     jobs = dict(st.session_state.get(EXPLAIN_JOBS) or {})
     old = jobs.get(model)
@@ -473,6 +510,16 @@ def set_explain_job(model: str, new_job) -> None:
     jobs[model] = (id(job()), new_job)
     st.session_state[EXPLAIN_JOBS] = jobs
     sessions.watch(new_job)
+
+
+def demo() -> DemoProgress | None:
+    """The one-click demo of this session (running or ended), if one was started."""
+    return st.session_state.get(DEMO)
+
+
+def set_demo(progress: DemoProgress | None) -> None:
+    """Keep the demo's progress (``None`` forgets it); what it made is kept by the setters above."""
+    st.session_state[DEMO] = progress
 
 
 def kept(widget_key: str, default, *, token: object = None, allowed=None):
@@ -497,6 +544,46 @@ def keep(widget_key: str, value, *, token: object = None) -> None:
     held = dict(st.session_state.get(KEPT) or {})
     held[widget_key] = (token, value)
     st.session_state[KEPT] = held
+
+
+# -- teaching: guided mode, predict before you reveal --------------------------
+
+
+def guided() -> bool:
+    """Whether guided mode is on (the two sentences per step); on at a first visit."""
+    return bool(st.session_state.get(GUIDED, True))
+
+
+def set_guided(on: bool) -> None:
+    st.session_state[GUIDED] = bool(on)
+
+
+def reveal_on() -> bool:
+    """Whether "predict before you reveal" is on (the class guesses before a leaderboard or a test score shows)."""
+    return bool(st.session_state.get(REVEAL, False))
+
+
+def set_reveal(on: bool) -> None:
+    st.session_state[REVEAL] = bool(on)
+
+
+def theme() -> str:
+    """The person's theme: "Light", "Dark" or "High contrast" (see ui/theme_views.py)."""
+    return str(st.session_state.get(THEME) or "Light")
+
+
+def set_theme(name: str) -> None:
+    st.session_state[THEME] = name
+
+
+def guess(key: str) -> str | None:
+    """What the class guessed at the reveal ``key`` ("" for no guess), or ``None`` while it is not revealed."""
+    return (st.session_state.get(GUESSES) or {}).get(key)
+
+
+def set_guess(key: str, value: str) -> None:
+    """Record the class's guess at ``key``: the hidden thing is revealed from now on."""
+    st.session_state[GUESSES] = {**(st.session_state.get(GUESSES) or {}), key: value}
 
 
 # -- using models -------------------------------------------------------------

@@ -11,6 +11,7 @@ from core.metrics import METRICS, format_score
 from core.registry import get_spec
 from core.results import leaderboard_reasons
 from core.target import Task
+from core.teaching.glossary import metric_tooltip
 from core.training import (
     ModelFailure,
     TrainedModel,
@@ -25,7 +26,7 @@ from core.training import (
     summary,
 )
 from core.training.choose import choose, ranking_words
-from ui import guard_views, state
+from ui import charts_view, guard_views, state
 from ui.text import md_escape
 
 #: What an empty leaderboard cell shows; the captions below the table say why.
@@ -70,14 +71,15 @@ def live_view(job: TrainingJob, snap: JobSnapshot) -> None:
     finished = {r.name for r in snap.results if isinstance(r, TrainedModel) and r.history}
     if snap.status != "running" and name in finished:
         return  # its final curves are drawn under the leaderboard; once is enough
+    color = charts.run_colors(job.request).get(name)  # the model's colour on every chart of the run
     if spec is not None and spec.needs_tensorflow:
         epochs = len(history.get("loss", []))
         st.caption(md_escape(f"{name}: epoch {epochs}"))
         monitored = history.get("val_loss") or history.get("loss") or []
         best = min(range(len(monitored)), key=monitored.__getitem__) + 1 if monitored else None
-        st.plotly_chart(charts.training_curves(history, best_epoch=best), key="train_live_curves")
+        charts_view.show(charts.training_curves(history, best_epoch=best, color=color), key="train_live_curves")
     else:
-        st.plotly_chart(charts.staged_curve(history, label=name), key="train_live_stages")
+        charts_view.show(charts.staged_curve(history, label=name, color=color), key="train_live_stages")
 
 
 def _last_reporting(snap: JobSnapshot) -> str | None:
@@ -113,7 +115,7 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
         styled = styled.apply(
             lambda row: ["background-color: #E7F5FF; font-weight: 600" if row.name == best else "" for _ in row], axis=1
         )
-    help_text = {m.label: m.meaning for m in METRICS.values()}
+    help_text = {m.label: metric_tooltip(m.key, m.meaning) for m in METRICS.values()}
     help_text[mean_column] = f"Mean {metric.label} over the cross-validation folds of training + validation rows."
     help_text[spread_column] = "How much the score varied between the folds (standard deviation)."
     st.dataframe(
@@ -136,11 +138,15 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
     trained = [r for r in snap.results if isinstance(r, TrainedModel)]
     if len(trained) > 1 and ranked_by in table.columns:
         spread = spread_column if cross_validated else None
-        st.plotly_chart(charts.leaderboard_chart(table, ranked_by, spread), key="train_leaderboard_chart")
+        colors = charts.run_colors(job.request)
+        charts_view.show(charts.leaderboard_chart(table, ranked_by, spread, colors), key="train_leaderboard_chart")
     keras_done = [r for r in trained if r.history]
     if keras_done and snap.status != "running":
         pick = keras_done[-1]
-        st.plotly_chart(charts.training_curves(pick.history, best_epoch=pick.best_epoch), key="train_final_curves")
+        curves = charts.training_curves(
+            pick.history, best_epoch=pick.best_epoch, color=charts.run_colors(job.request).get(pick.name)
+        )
+        charts_view.show(curves, key="train_final_curves")
 
 
 def choice_view(job: TrainingJob, snap: JobSnapshot) -> None:

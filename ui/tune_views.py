@@ -11,7 +11,7 @@ from core import charts, registry
 from core.errors import DashboardError
 from core.training import ModelRun
 from core.tuning import TuningJob
-from ui import state
+from ui import charts_view, state
 from ui.text import md_escape
 
 
@@ -71,7 +71,7 @@ def _live(job: TuningJob) -> None:
         spec = registry.get_spec(job.run.key)
         metric = job.value.metric if job.value else _metric_label(job)
         higher = job.value.higher_is_better if job.value else True
-        st.plotly_chart(
+        charts_view.show(
             charts.tuning_curve([t.score for t in trials], metric, higher_is_better=higher), key="tune_curve"
         )
         table = pd.DataFrame(
