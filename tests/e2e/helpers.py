@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 SLOW = 45_000  # ms; a Streamlit rerun can take a while on a busy machine
 
@@ -180,6 +181,22 @@ def set_number(page: Page, key: str, value: int) -> None:
     box.press("Enter")
     wait_idle(page)
     expect(box).to_have_value(str(value))
+
+
+def set_setting(page: Page, label: str, key: str, value: int) -> None:
+    """Set a number in one model's settings on the Models page, opening them (again) when a rerun closed them."""
+    box = page.locator(f".st-key-{key} input")
+    for attempt in range(3):
+        open_settings(page, label)
+        try:
+            box.fill(str(value), timeout=5_000)
+            box.press("Enter", timeout=5_000)
+            wait_idle(page)
+            expect(box).to_have_value(str(value), timeout=5_000)
+            return
+        except (AssertionError, PlaywrightTimeout):
+            if attempt == 2:
+                raise
 
 
 def run_status(page: Page) -> str:

@@ -49,7 +49,9 @@ def messy_csv(n_rows: int = N_ROWS) -> bytes:
 
 def open_app(page: Page, path: str = "") -> None:
     page.goto(f"{page.base_url}/{path}")
-    expect(page.get_by_test_id("stFileUploaderDropzoneInput")).to_be_attached(timeout=SLOW)
+    expect(page.locator(".st-key-data_upload").get_by_test_id("stFileUploaderDropzoneInput")).to_be_attached(
+        timeout=SLOW
+    )
 
 
 def metric(page: Page, label: str) -> Locator:
@@ -95,7 +97,7 @@ def test_upload_profile_target_clean(page_app: Page, tmp_path: Path) -> None:
     # Now the messy upload.
     messy = tmp_path / "messy customers.csv"
     messy.write_bytes(messy_csv())
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(messy))
+    page.locator(".st-key-data_upload").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(messy))
     expect(page.get_by_role("heading", name="messy customers.csv")).to_be_visible(timeout=SLOW)
     expect(metric(page, "Rows").get_by_test_id("stMetricValue")).to_have_text(str(N_ROWS), timeout=SLOW)
     expect(metric(page, "Columns").get_by_test_id("stMetricValue")).to_have_text("8")
@@ -147,7 +149,7 @@ def test_binary_file_gives_a_friendly_error_and_the_app_recovers(page_app: Page,
     open_app(page)
     junk = tmp_path / "photo.csv"
     junk.write_bytes(bytes(range(256)) * 64)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(junk))
+    page.locator(".st-key-data_upload").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(junk))
     error = page.get_by_test_id("stAlert").filter(has_text="binary")
     expect(error).to_be_visible(timeout=SLOW)
     expect(error).to_contain_text("does not look like text")

@@ -24,7 +24,7 @@ from tests.e2e.helpers import (
     open_settings,
     pick_view,
     screenshot_path,
-    set_number,
+    set_setting,
     start_on_models,
     wait_idle,
 )
@@ -107,8 +107,7 @@ def test_threshold_moves_the_confusion_matrix_and_the_network_is_explained_in_my
     chosen = page.locator(".st-key-models_chosen")
     expect(chosen).to_contain_text(LOGISTIC)
     expect(chosen).to_contain_text(KERAS)
-    open_settings(page, KERAS)
-    set_number(page, "models_keras_mlp_epochs", 5)
+    set_setting(page, KERAS, "models_keras_mlp_epochs", 5)
     open_settings(page, KERAS)  # under load, the epochs' rerun can redraw the settings closed (seen in CI)
     early = page.locator(".st-key-models_keras_mlp_early_stopping")
     early.locator("label").click()

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from core import tracking
 from tests.e2e.conftest import VIEWPORT, serve_app
-from tests.e2e.helpers import SLOW, keep_only_models, open_settings, set_number, start_on_models
+from tests.e2e.helpers import SLOW, keep_only_models, set_setting, start_on_models
 from ui.sessions import GRACE_ENV, REASON
 
 GRACE_S = 3
@@ -57,8 +57,7 @@ def test_closing_the_browser_stops_the_run_and_records_it_as_stopped(chromium_br
     try:
         start_on_models(page, "breast_cancer", "diagnosis")
         keep_only_models(page, [FOREST])
-        open_settings(page, FOREST)
-        set_number(page, "models_random_forest_clf_n_estimators", 2000)
+        set_setting(page, FOREST, "models_random_forest_clf_n_estimators", 2000)
         page.locator(".st-key-models_train button").click()
         expect(page.get_by_role("heading", name="5. Train")).to_be_visible(timeout=SLOW)
         expect(page.get_by_test_id("stProgress").first).to_contain_text("Training", timeout=SLOW)

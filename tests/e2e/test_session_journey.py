@@ -13,8 +13,7 @@ from tests.e2e.helpers import (
     SLOW,
     go_to,
     keep_only_models,
-    open_settings,
-    set_number,
+    set_setting,
     start_on_models,
     train_and_wait,
     wait_idle,
@@ -27,8 +26,7 @@ def test_leaving_the_page_during_a_run_asks_first(page_app: Page) -> None:
     page = page_app
     start_on_models(page, "breast_cancer", "diagnosis")
     keep_only_models(page, [FOREST])
-    open_settings(page, FOREST)
-    set_number(page, "models_random_forest_clf_n_estimators", 2000)
+    set_setting(page, FOREST, "models_random_forest_clf_n_estimators", 2000)
     page.locator(".st-key-models_train button").click()
     expect(page.get_by_role("heading", name="5. Train")).to_be_visible(timeout=SLOW)
     expect(page.get_by_test_id("stProgress").first).to_contain_text("Training", timeout=SLOW)
@@ -55,8 +53,7 @@ def test_new_data_during_a_run_asks_first(page_app: Page) -> None:
     page = page_app
     start_on_models(page, "breast_cancer", "diagnosis")
     keep_only_models(page, [FOREST])
-    open_settings(page, FOREST)
-    set_number(page, "models_random_forest_clf_n_estimators", 2000)
+    set_setting(page, FOREST, "models_random_forest_clf_n_estimators", 2000)
     page.locator(".st-key-models_train button").click()
     expect(page.get_by_test_id("stProgress").first).to_contain_text("Training", timeout=SLOW)
     go_to(page, "1. Data")

@@ -15,10 +15,10 @@ from playwright.sync_api import Locator, Page, expect
 from tests.e2e.helpers import (
     SLOW,
     full_page_screenshot,
-    open_settings,
     run_status,
     screenshot_path,
     set_number,
+    set_setting,
     start_on_models,
     wait_idle,
 )
@@ -104,10 +104,8 @@ def test_choose_models_train_and_watch_the_network_learn(page_app: Page) -> None
     for label in RECOMMENDED:
         expect(chosen).to_contain_text(label)
     for label, key in (("Random forest", "random_forest_clf"), ("LightGBM", "lightgbm_clf")):
-        open_settings(page, label)
-        set_number(page, f"models_{key}_n_estimators", 30)
-    open_settings(page, KERAS)
-    set_number(page, "models_keras_mlp_epochs", 80)
+        set_setting(page, label, f"models_{key}_n_estimators", 30)
+    set_setting(page, KERAS, "models_keras_mlp_epochs", 80)
     set_number(page, "models_keras_mlp_batch_size", 16)
     early = page.locator(".st-key-models_keras_mlp_early_stopping")
     early.locator("label").click()
