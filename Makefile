@@ -7,6 +7,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# Test processes for the unit and page tests (pytest-xdist; a file's tests stay in one process, so its
+# module fixtures are made once). The browser journeys run in one process: two servers and two browsers
+# on 2 cores slow each other past what a journey waits for.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast lint coverage format bench screenshots install install-dev lock clean
 
@@ -32,10 +36,11 @@ test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m e2e
 
 test-fast: install-dev
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadfile
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -103,7 +103,8 @@ def test_a_leaked_column_is_flagged_unticked_in_one_click_and_carried_into_the_r
     page.get_by_role("button", name="Untick 'recoveries'").click()
     wait_idle(page)
     expect(page.get_by_test_id("stAlert").filter(has_text="Likely leak")).to_have_count(0, timeout=SLOW)
-    expect(page.get_by_test_id("stAlert").filter(has_text="Saved:")).to_contain_text("3 features", timeout=SLOW)
+    # .first: while the rerun draws, the old "Saved:" can sit beside the new one for a moment (seen under load).
+    expect(page.get_by_test_id("stAlert").filter(has_text="Saved:").first).to_contain_text("3 features", timeout=SLOW)
     assert_clean(page)
 
 
