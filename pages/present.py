@@ -3,13 +3,15 @@
 import streamlit as st
 
 from core.training import best_model
-from ui import journey, state
+from ui import journey, reveal_views, state
 from ui import present_views as views
 
 st.title("Present")
 if journey.locked_reason("present") is not None:
     journey.require("results")  # the same reason (slides need a trained model) with a link to the missing step
 job = state.job()
+if not reveal_views.winner_gate(job):
+    st.stop()  # the slides name the winner: the class guesses first
 request, trained = job.request, state.trained_models()
 if job.snapshot().status == "running":
     st.info("Training is still running; the slides show the models finished so far.", icon=":material/hourglass_top:")

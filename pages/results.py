@@ -3,13 +3,15 @@
 import streamlit as st
 
 from core.training import best_model
-from ui import fairness_views, guide_views, journey, state, train_views
+from ui import fairness_views, guide_views, journey, reveal_views, state, train_views
 from ui import results_views as views
 
 st.title("6. Results")
 guide_views.step_note("results")
 journey.require("results")
 job = state.job()
+if not reveal_views.winner_gate(job):
+    st.stop()  # every model's scores would name the winner before the class has guessed
 request, trained = job.request, state.trained_models()
 train_views.stale_note(job)
 train_views.budget_note(request, trained)

@@ -43,8 +43,7 @@ def live() -> None:
         )
     views.live_view(job, snap)
     st.subheader("Leaderboard", anchor=False)
-    names = [run.name for run in job.request.models]
-    if reveal_views.gate(f"winner_{id(job)}", "Which model will win?", kind="choice", options=names):
+    if reveal_views.winner_gate(job):
         views.leaderboard_view(job, snap)
         views.choice_view(job, snap)
         if snap.status != "running":

@@ -95,8 +95,26 @@ def reveal_button(at: AppTest):
     return button
 
 
+def test_results_and_present_name_no_winner_before_the_class_guessed(iris_run):
+    """Seen in a walk: with the leaderboard hidden on Train, Results still named the chosen model and its scores."""
+    for page in (RESULTS, "pages/present.py"):
+        at = revealing(iris_run, page)
+        assert not at.exception
+        assert [s for s in at.selectbox if s.label.replace("\\", "") == "Which model will win?"], page
+        assert not at.dataframe and not at.metric and not at.get("plotly_chart") and not at.get("iframe"), page
+        assert not [m for m in at.markdown if "Logistic regression" in m.value], page
+    reveal_button(at).click().run()
+    assert not at.exception and at.get("iframe"), "revealed: the slides show"
+    at.switch_page(RESULTS).run()
+    assert not [s for s in at.selectbox if "Which model will win?" in s.label], "revealed on one page, on all"
+    assert at.metric, "the scores show"
+
+
 def test_results_hides_the_test_score_until_reveal_then_shows_the_guess_beside_it(iris_run):
-    at = revealing(iris_run, RESULTS)
+    at = revealing({**iris_run, state.GUESSES: {}}, RESULTS)
+    job = at.session_state[state.JOB]
+    at.session_state[state.GUESSES] = {f"winner_{id(job)}": ""}  # the winner was revealed on the Train page
+    at.run()
     request = at.session_state[state.JOB].request
     (guess,) = [n for n in at.number_input if "What test score do you expect" in n.label]
     assert request.ranking.label in guess.label.replace("\\", "")
@@ -113,7 +131,7 @@ def test_results_hides_the_test_score_until_reveal_then_shows_the_guess_beside_i
     at.button(key="results_test").click().run()
     assert any("Test numbers" in m.value for m in at.markdown), "the test score shows"
     assert any("Your class guessed 0.8." in body for body in texts(at, "info")), "beside the class's guess"
-    assert at.session_state[state.GUESSES] == {f"test_{id(at.session_state[state.JOB])}_Logistic regression": "0.8"}
+    assert at.session_state[state.GUESSES][f"test_{id(at.session_state[state.JOB])}_Logistic regression"] == "0.8"
 
 
 def test_results_shows_the_test_button_at_once_when_reveal_is_off(iris_run):

@@ -38,6 +38,15 @@ def _said(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def winner_gate(job) -> bool:
+    """The leaderboard's gate, one for every page that would name the winner (Train, Results, Present).
+
+    Revealed on one of them, it is revealed on all: the class guesses once per run.
+    """
+    names = [run.name for run in job.request.models]
+    return gate(f"winner_{id(job)}", "Which model will win?", kind="choice", options=names)
+
+
 def gate(key: str, question: str, *, kind: Literal["choice", "number"], options: Sequence[str] | None = None) -> bool:
     """Whether the caller may draw what ``key`` hides; while not, ask ``question`` and offer Reveal.
 
