@@ -265,7 +265,7 @@ def group_labels(values: pd.Series, column: str, thresholds: Thresholds = THRESH
     ``group_bins`` quantile bins of these rows ("18 to 30": the lowest and highest value in
     the bin); missing values form :data:`MISSING`; beyond ``group_max`` groups the largest are
     kept and the rest become "other (N groups)". The labels' categories are in the order shown:
-    bins in order, else largest first; other and missing last.
+    bins and a few numbers in their order, else largest first; other and missing last.
     """
     values = values.reset_index(drop=True)
     missing = values.isna()
@@ -289,6 +289,8 @@ def group_labels(values: pd.Series, column: str, thresholds: Thresholds = THRESH
     else:
         names = {v: _label(v) for v in values.dropna().unique()}
         labels = values.map(names).astype(object).where(~missing, MISSING)
+        if numbers is not None:  # a few numbers (a party's size: 1 … 6) read in their order, not by count
+            order = [names[v] for v in sorted(names)]
     if missing.any():
         some = f"{int(missing.sum()):,} rows have" if missing.sum() > 1 else "1 row has"
         notes.append(f"{some} no value in '{column}': they form the group '{MISSING}'.")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.numbers import format_number
 from core.target import Task, imbalance
 
 
@@ -145,7 +146,9 @@ def format_score(key: str, value: float | None) -> str:
     size = abs(value)
     if size >= 1000:
         return f"{value:,.0f}"
-    return f"{value:#.4g}" if reads_as == "amount" else f"{value:.4f}"
+    if reads_as == "amount":
+        return f"{value:#.4g}" if size >= 1e-3 or value == 0 else format_number(value)  # never 1.000e-05
+    return f"{0.0 if round(value, 4) == 0 else value:.4f}"  # a baseline's R² of -0.00001 reads 0.0000, not -0.0000
 
 
 #: Each task's default ranking metric (imbalanced classes: see :func:`default_ranking`). Several classes

@@ -278,7 +278,7 @@ font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,san
 .numbers{display:flex;flex-wrap:wrap;gap:2vw;margin:1vh 0}
 .number{flex:1 1 0;min-width:180px;background:#f0f4ff;border-left:.6vw solid #4c6ef5;border-radius:6px;padding:1.5vh 1.5vw}
 .number.other{background:#f5f7fa;border-left-color:#adb5bd}
-.value{font-size:clamp(40px,7.5vw,128px);font-weight:700;line-height:1.05;font-variant-numeric:tabular-nums}
+.value{font-size:clamp(32px,5.2vw,112px);font-weight:700;line-height:1.05;font-variant-numeric:tabular-nums}
 .what{font-size:clamp(16px,1.9vw,30px);font-weight:600}.where{font-size:clamp(13px,1.4vw,22px);color:#52606d}
 ul{margin:0;padding-left:1.2em}li{font-size:clamp(16px,2.1vw,34px);line-height:1.35;margin:.5vh 0}
 .slide.dense li{font-size:clamp(14px,1.6vw,26px)}.figure+ul li{font-size:clamp(14px,1.6vw,26px)}

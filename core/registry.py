@@ -83,9 +83,12 @@ def recommended(task: Task | str, n_rows: int | None = None) -> list[str]:
 
 
 def get_spec(key: str) -> ModelSpec:
-    """The spec called ``key``; a :class:`DashboardError` listing the known keys otherwise."""
+    """The spec called ``key``; a :class:`DashboardError` naming the models by the names people see otherwise."""
     try:
         return REGISTRY[key]
     except (KeyError, TypeError):
-        known = ", ".join(REGISTRY)
-        raise DashboardError(f"There is no model called {show_value(key)}. Known models: {known}.") from None
+        known = ", ".join(sorted({spec.label for spec in REGISTRY.values()}))
+        raise DashboardError(
+            f"There is no model called {show_value(key)} in this version of the app. "
+            f"It offers: {known}. Choose one of them on the Models page."
+        ) from None

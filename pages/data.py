@@ -17,8 +17,10 @@ offer = st.empty()  # the offer to restore the last run, filled last: the page i
 demo_views.demo_box()  # one click: a sample through every step by itself (ui/demo_views.py)
 with st.expander("…or pick a sample dataset", expanded=state.dataset() is None):
     load_views.sample_picker()
-with st.expander("…or open a project file", icon=":material/folder_open:"):
-    project_views.open_box()
+project_box = st.expander("…or open a project file", icon=":material/folder_open:")
+project_said = st.empty()  # what became of the file, outside the box: seen even when the box is closed
+with project_box:
+    project_views.open_box(project_said)
 
 ds = state.dataset()
 if ds is None:

@@ -541,6 +541,10 @@ def test_several_balanced_classes_rank_by_macro_f1_and_imbalanced_ones_by_balanc
         ("f1_macro", None, "—"),
         ("cv_r2_mean", 0.5, "0.5000"),  # not a catalogue key: read as a score
         ("", 41234.5, "41,234"),  # a table's number
+        ("r2", -0.00001, "0.0000"),  # a baseline's R² on a slide read -0.0000
+        ("r2", -0.1234, "-0.1234"),
+        ("mae", 0.0000123, "0.0000123"),  # never 1.230e-05
+        ("mae", 0.0, "0.000"),
     ],
 )
 def test_a_score_reads_the_same_everywhere(key, value, shown):

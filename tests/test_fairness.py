@@ -161,7 +161,7 @@ def test_a_numeric_column_with_many_values_is_cut_into_quantile_bins_and_missing
 
 def test_few_distinct_numbers_stay_groups_and_many_categories_keep_the_largest():
     few = group_labels(pd.Series([1.0, 2.0, 2.0, 3.0, np.nan]), "stars")
-    assert list(few.labels.cat.categories) == ["2", "1", "3", MISSING] and few.other is None
+    assert list(few.labels.cat.categories) == ["1", "2", "3", MISSING] and few.other is None  # stars in order
     many = group_labels(pd.Series(list("aaaabbbccd") + list("efghijkl")), "letter")
     assert many.other == "other (4 groups)"
     assert len(many.labels.cat.categories) == THRESHOLDS.group_max + 1
@@ -259,7 +259,11 @@ def test_the_chart_draws_each_metric_per_group_with_the_overall_line(gap):
     frame, model, request = gap
     report = fairness_report(model, request, frame.rename(columns={"group": HOSTILE}), HOSTILE)
     fig = fairness_figure(report.table, report.charted(), report.overall, column=report.column, split=report.split)
-    assert [t.name for t in fig.data] == ["Accuracy", "Recall (positive class)", "Selection rate"]
+    assert [t.name for t in fig.data if t.type == "bar"] == ["Accuracy", "Recall (positive class)", "Selection rate"]
+    assert next(t.name for t in fig.data if t.type != "bar").startswith("Accuracy, all rows: "), (
+        "lines named in the legend"
+    )
+    assert not fig.layout.annotations, "no label written over the bars"
     assert list(fig.data[0].x) == ["A", "B", "C"] and list(fig.data[0].y) == pytest.approx(report.table["accuracy"])
     assert list(fig.data[0].marker.opacity) == [1.0, 1.0, 0.35], "the too-small group is faded"
     lines = [s for s in fig.layout.shapes if s.type == "line"]
@@ -292,3 +296,12 @@ def test_the_report_and_the_card_carry_the_table_and_the_findings(gap):
     assert "### By `<b>grp</b>|**x**` (validation rows)" in text, "the column's name in a code span: literal"
     assert "\\<b\\>grp\\</b\\>\\|\\*\\*x\\*\\*" in text, "and escaped in the notes"
     assert "fairness" not in with_fairness(card, [])
+
+
+def test_a_few_numbers_are_groups_in_their_order_not_by_how_many_rows_they_have():
+    """Seen on plotly's tips table: party sizes read 2, 4, 3, 6, 1 (by count)."""
+    from core.fairness import group_labels
+
+    sizes = pd.Series([2] * 50 + [4] * 20 + [3] * 15 + [6] * 3 + [1] * 2)
+    groups = group_labels(sizes, "size")
+    assert list(groups.labels.cat.categories) == ["1", "2", "3", "4", "6"]

@@ -86,6 +86,10 @@ def test_a_bad_file_is_refused_in_words_and_the_loaded_data_stays():
     version = at.session_state[state.VERSION]
     open_project(at, b"\x00\x01 this is no project", "evil.json")
     assert any("This project file cannot be opened" in e.body for e in at.error)
+    assert any("Nothing you had loaded has changed." in e.body.replace("\\", "") for e in at.error), "data safe"
+    # Outside the closed "…or open a project file" box, so it is seen (a walk found it hidden inside).
+    (box,) = [e for e in at.expander if "open a project file" in e.label]
+    assert not [e for e in box.error], "not only inside the box"
     assert at.title[0].value == "1. Data"
     assert at.session_state[state.VERSION] == version and at.session_state[state.DATASET].name == "wine.csv"
     open_project(at, b'{"format": "nocode-ml-project", "format_version": 1, "version": 1}', "half.json")

@@ -228,7 +228,10 @@ def test_deep_nesting_and_huge_numbers_are_refused(house):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["setup"]["models"][0].update(key="rm -rf"), "There is no model called 'rm -rf'. Known models:"),
+        (
+            lambda d: d["setup"]["models"][0].update(key="rm -rf"),
+            "There is no model called 'rm -rf' in this version of the app. It offers:",
+        ),
         (
             lambda d: d["setup"]["models"][1]["params"].update(max_depth=0),
             "The 'max_depth' parameter of Decision tree must be an int in the range [1, 100] or None (no limit). Got 0.",

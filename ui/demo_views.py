@@ -49,7 +49,8 @@ def demo_box() -> None:
         st.caption(
             "Pick a sample and press the button: the app chooses the target, makes the cleaning plan, trains a "
             "fast set of models with live curves, scores the chosen one on the test split and explains it, in "
-            f"about {recipe.GOAL_SECONDS} seconds. Then every page shows the run as if you had clicked through it."
+            f"within about {recipe.GOAL_SECONDS} seconds on two free cores (longer when the computer is busy). "
+            "Then every page shows the run as if you had clicked through it."
         )
         samples = {s.key: s.title for s in list_samples()}
         keys = list(samples)

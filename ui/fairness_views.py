@@ -103,7 +103,9 @@ def _compute(model: TrainedModel, request: TrainingRequest, source, column: str,
 
 def show(report: FairnessReport) -> None:
     """The table (scores as every page shows them), the chart, the findings with their fix, and the notes."""
-    st.dataframe(report.formatted(), hide_index=True)
+    st.dataframe(  # the note says why a group is not judged: wide enough to read
+        report.formatted(), hide_index=True, column_config={"Note": st.column_config.TextColumn("Note", width="large")}
+    )
     charts_view.show(
         fairness_figure(report.table, report.charted(), report.overall, column=report.column, split=report.split),
         key="results_fairness_chart",

@@ -81,12 +81,15 @@ def note() -> None:
 # --------------------------------------------------------------------------- opening (Data page)
 
 
-def open_box() -> None:
+def open_box(said=None) -> None:
     """The Data page's project upload: read once per file, opened once per file, then off to the Models page.
 
     A file without its table waits until a table is loaded; a broken or hostile file is refused with
-    its reason while it stays in the box, and nothing in the session changes.
+    its reason while it stays in the box, and nothing in the session changes. What became of the file is
+    drawn into ``said`` (a slot outside the box, so it shows when the box is closed), else in the box.
     """
+    said = said if said is not None else st.container()
+    kept = " Nothing you had loaded has changed." if state.dataset() is not None else ""
     uploaded = st.file_uploader(
         "Open a project file (.json), saved with 'Save as project file' on the Models page",
         type=["json"],
@@ -99,7 +102,7 @@ def open_box() -> None:
         return
     read = state.memo("project_read", uploaded.file_id, lambda: _read(uploaded.getvalue()))
     if isinstance(read, str):
-        st.error(md_escape(read), icon=_ICONS["error"])
+        said.error(md_escape(read + kept), icon=_ICONS["error"])
         return
     waiting = read.table.sample is None and read.table.content is None and state.dataset() is None
     fresh: list[bool] = []
@@ -111,9 +114,9 @@ def open_box() -> None:
     token = (uploaded.file_id, waiting, state.running_work() is not None)
     kind, message = state.memo("project_open", token, open_it)
     if kind == "error":
-        st.error(md_escape(message), icon=_ICONS["error"])
+        said.error(md_escape(message + kept), icon=_ICONS["error"])
     elif kind == "waiting":
-        st.info(md_escape(message), icon=":material/upload_file:")
+        said.info(md_escape(message), icon=":material/upload_file:")
     elif fresh:
         state.set_project_note(kind, message)
         st.switch_page("pages/models.py")

@@ -46,18 +46,15 @@ def fairness_figure(
         )
         value = overall.get(key)
         if value is not None and np.isfinite(value):
-            fig.add_hline(
-                y=value,
-                line=dict(color=color, dash="dash", width=1.5),
-                annotation_text=f"{label}, all rows: {value:.3f}",
-                annotation_position="top left" if index == 0 else "bottom right",
-            )
+            line = dict(color=color, dash="dash", width=1.5)
+            fig.add_hline(y=value, line=line)
+            # Named in the legend, not written on the plot: a label on the line sat over the bars.
+            fig.add_scatter(x=[None], y=[None], mode="lines", line=line, name=f"{label}, all rows: {value:.4f}")
     fig.update_layout(
         **LAYOUT,
         barmode="group",
         height=400,
         title=f"Scores by {safe_text(column, 40)} ({split} rows)",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
     )
     fig.update_xaxes(title=safe_text(column, 40), type="category")
     fig.update_yaxes(title="score")
