@@ -34,6 +34,7 @@ from core.evaluation import classification_scores, regression_scores
 from core.guards.findings import Finding, Level
 from core.guards.thresholds import THRESHOLDS, Thresholds
 from core.metrics import METRICS, Metric, format_score
+from core.numbers import format_number
 from core.results import Predictions, predictions
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest
@@ -233,10 +234,7 @@ def _show(value: Any) -> str:
     """A bin edge as people read it: a date, or a number with sensible digits."""
     if isinstance(value, pd.Timestamp):
         return value.isoformat(sep=" ") if value != value.normalize() else value.date().isoformat()
-    number = float(value)
-    if number.is_integer() and abs(number) < 1e15:
-        return f"{int(number):,}"
-    return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:.4g}"
+    return format_number(float(value))  # the app's one rule for a number
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from core.cleaning import CleaningPlan, MissingRule, OutlierRule
 from core.features import FeatureOptions
 from core.load_options import LoadOptions
 from core.loading import load_file
-from core.project import ProjectError, data_differences, load_table, project_json, read_project, rebuild
+from core.project import ProjectError, project_json, read_project
+from core.project_fit import data_differences, load_table, rebuild
 from core.registry import get_spec
 from core.restore import settings_from
 from core.samples import SAMPLE_DIR, load_sample

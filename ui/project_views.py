@@ -133,7 +133,7 @@ def _read(data: bytes) -> Project | str:
 
 def _open(project: Project, waiting: bool) -> tuple[str, str]:
     """Set the session from ``project`` if it fits (else change nothing); the note to show, as (kind, message)."""
-    from core import project as projects  # a project file is opened (see the module docs)
+    from core import project_fit as projects  # a project file is opened (see the module docs)
 
     table = project.table
     work = state.running_work()
