@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from core.training import best_model
-from ui import journey, reveal_views, state
+from ui import journey, pickers, reveal_views, state
 from ui import present_views as views
 
 st.title("Present")
@@ -16,18 +15,8 @@ request, trained = job.request, state.trained_models()
 if job.snapshot().status == "running":
     st.info("Training is still running; the slides show the models finished so far.", icon=":material/hourglass_top:")
 
-best = best_model(trained, request.task, request.metric) or trained[0]
-names = [m.name for m in trained]
-chosen = state.kept("present_model", best.name, token=id(job), allowed=names)
-name = st.selectbox(
-    "Model",
-    names,
-    index=names.index(chosen),
-    key="present_model",
-    help="The chosen model (the leaderboard's best) is selected first.",
-)
-state.keep("present_model", name, token=id(job))
-model = next(m for m in trained if m.name == name)
+model = pickers.trained_model(trained, job, key="present_model")
+name = model.name
 
 deck, file_name = views.deck(model, request)
 views.notes(state.test_scores(name) is not None, views.finished_explanation(name) is not None)

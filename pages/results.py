@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from core.training import best_model
-from ui import fairness_views, guide_views, journey, reveal_views, state, train_views
+from ui import fairness_views, guide_views, journey, pickers, reveal_views, state, train_views
 from ui import results_views as views
 
 st.title("6. Results")
@@ -19,18 +18,7 @@ train_views.baseline_note(trained, request)
 if job.snapshot().status == "running":
     st.info("Training is still running; models appear here as they finish.", icon=":material/hourglass_top:")
 
-best = best_model(trained, request.task, request.metric) or trained[0]
-names = [m.name for m in trained]
-chosen = state.kept("results_model", best.name, token=id(job), allowed=names)  # kept across page visits
-name = st.selectbox(
-    "Model",
-    names,
-    index=names.index(chosen),
-    key="results_model",
-    help="The chosen model (the leaderboard's best) is selected first.",
-)
-state.keep("results_model", name, token=id(job))
-model = next(m for m in trained if m.name == name)
+model = pickers.trained_model(trained, job, key="results_model")
 views.chosen_note(model, request, trained)
 
 st.subheader("Scores", anchor=False)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import streamlit as st
 
 from core.limits import MAX_OPTIONS, shortlist
+from ui import state
 from ui.text import md_escape
 
 
@@ -36,3 +37,23 @@ def bounded(options: Sequence, *, key: str, keep: Iterable = (), what: str = "co
     if listed.note():
         st.caption(md_escape(listed.note(what)))
     return listed.options
+
+
+def trained_model(trained: list, job, *, key: str):
+    """The model a page shows, picked from the run's ``trained`` models: the chosen one (the leaderboard's
+    best) first, and the person's pick kept across page visits for this run (Results, Present)."""
+    from core.training import best_model  # scikit-learn: loaded once a run exists, not with the first page
+
+    request = job.request
+    best = best_model(trained, request.task, request.metric) or trained[0]
+    names = [m.name for m in trained]
+    chosen = state.kept(key, best.name, token=id(job), allowed=names)
+    name = st.selectbox(
+        "Model",
+        names,
+        index=names.index(chosen),
+        key=key,
+        help="The chosen model (the leaderboard's best) is selected first.",
+    )
+    state.keep(key, name, token=id(job))
+    return next(m for m in trained if m.name == name)
