@@ -18,6 +18,7 @@ if __name__ == "__main__":
 
     runtime.protect_background_training()
     memory.arrow_on_system_allocator()  # freed tables go back to the system when a session ends (core/memory.py)
+    memory.share_gpu_memory()  # a network predicting here leaves the workers their share of a GPU (core/hardware.py)
 
     st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
     state.init()

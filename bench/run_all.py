@@ -19,12 +19,14 @@ BENCHES = [
     "bench_quality.py",
     "bench_explain.py",
     "bench_predict.py",
+    "bench_onnx.py",
     "bench_guards.py",
     "bench_bundles.py",
     "bench_tables.py",
     "bench_cold_start.py",
     "bench_app_train.py",
     "bench_sessions.py",
+    "bench_time_features.py",
 ]
 
 

@@ -13,7 +13,6 @@ pandas, scikit-learn and Dask load with the functions that need them.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -167,11 +166,10 @@ def sample(key: str) -> Sample:
 def preset(task: Task) -> list[ModelRun]:
     """The demo's models for ``task``, named as the Models page names them, every parameter filled in."""
     from core.registry import get_spec
-    from core.target import Task
     from core.training import ModelRun
 
-    if task == Task.CLUSTERING:
-        raise DashboardError("The demo needs a target to predict; clustering has none.")
+    if not task.has_target:
+        raise DashboardError(f"The demo needs a target to predict; {task.value} has none.")
     runs = []
     for key, changed in PRESET["classification" if task.is_classification else "regression"]:
         spec = get_spec(key)
@@ -241,31 +239,6 @@ def train_setup(task: Task, y: pd.Series | None) -> TrainSetup:
 
     setup = suggested_setup(task, y)
     return replace(setup, split=SplitConfig(cv_folds=0), models=preset(task), budget=BUDGET_SECONDS)
-
-
-def log_test_when_recorded(job: Any, model: str, scores: dict[str, float]) -> threading.Thread:
-    """Add ``model``'s test scores to its run in the experiment log once the training run is recorded there.
-
-    Recording a run (every model's bundle and servable copy) takes seconds after the run, in
-    the job's thread; the Results page waits for it before writing a test score, the demo does
-    not: this thread waits instead. A run that was not recorded, or a store that cannot be
-    written, leaves the score in the session only (the Results page says so for its own scores).
-    """
-
-    def work() -> None:
-        from core.tracking import log_test_scores
-
-        job.wait()  # the job's thread ends once its after-run hook (the recording) has returned
-        after = job.after_run()
-        report = after.value if after.status == "done" else None
-        if report is None or not report.model_runs.get(model):
-            return
-        with contextlib.suppress(DashboardError):  # the session keeps the score; the log just lacks it
-            log_test_scores(report.tracking_uri, report.model_runs[model], scores)
-
-    thread = threading.Thread(target=work, name="demo-test-score", daemon=True)
-    thread.start()
-    return thread
 
 
 def prewarm() -> threading.Thread:

@@ -5,7 +5,8 @@ Training runs, tuning searches and explanations are tasks on a
 person's session never slows a fit, and a run can use more than one machine:
 
 * **By default** an embedded :class:`~distributed.LocalCluster` of worker
-  processes on this machine, started at the first run, never at start-up, and
+  processes on this machine, started at the first run (or when the Models page
+  asks the workers for a GPU, :mod:`core.hardware`), never at start-up, and
   sized to it (:func:`embedded_size`). A worker runs one task at a time, with
   cores ÷ workers OpenMP/BLAS threads (see :func:`_worker_environment`), or
   the idle cores of its machine when its task fits alone there (:func:`cores_for_task`).
@@ -40,6 +41,7 @@ from distributed import CancelledError, Client, Event, Future, KilledWorker, Loc
 
 from core.errors import DashboardError
 from core.jobs import BackgroundJob
+from core.memory import share_gpu_memory
 
 #: How often a job's handle looks for news from its tasks (seconds).
 POLL_S = 0.1
@@ -115,7 +117,8 @@ def _worker_environment(threads: int) -> dict[str, str]:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         environ[name] = str(threads)
     environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    return environ
+    # GPUs stay visible (nothing sets CUDA_VISIBLE_DEVICES); workers share one by taking memory as needed.
+    return share_gpu_memory(environ)
 
 
 def _host(address: str) -> str:

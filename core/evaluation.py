@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from core import anomaly
 from core.limits import CHART_CATEGORIES, other_label
 from core.metrics import METRICS, TASK_METRICS, primary_metric
 from core.target import Task, match_label
@@ -28,6 +29,8 @@ def score(pipeline, X: pd.DataFrame, y: pd.Series | None, task: Task, positive=N
     """The task's metrics for a fitted pipeline on rows ``X`` (and labels ``y``); ``positive``: see :func:`classification_scores`."""
     if task == Task.CLUSTERING:
         return {}
+    if task == Task.ANOMALY:  # no labels: how many rows the detector flags and how clearly (core.anomaly)
+        return anomaly.summary(anomaly.anomaly_scores(pipeline, X), anomaly.threshold(pipeline))
     if task == Task.REGRESSION:
         return regression_scores(np.asarray(y, dtype=float), np.asarray(pipeline.predict(X), dtype=float))
     classes = list(pipeline.classes_)
@@ -381,7 +384,7 @@ def overfitting_check(train_scores: dict[str, float], valid_scores: dict[str, fl
     model memorise its training rows even when its thresholded scores, such as
     balanced accuracy on a rare class, stay low on both.
     """
-    if task == Task.CLUSTERING:
+    if not task.has_target:
         return None
     metric = primary_metric(task)
     train, valid = train_scores.get(metric.key), valid_scores.get(metric.key)

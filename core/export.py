@@ -27,6 +27,7 @@ import copy
 import importlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -101,6 +102,7 @@ TRUSTED_NAMES = frozenset(
         "sklearn.metrics._dist_metrics.ChebyshevDistance64",
         "core.features._to_text",
         "core.features._text_column",
+        "core.features._text_strings",
         "core.transformers.remove_outliers",
     }
 )
@@ -343,6 +345,10 @@ def _check_network(network: SafeZip) -> None:
 #: The layers of the networks this app builds (core.keras_net); Keras builds a network from its
 #: config, allocating every weight, before it reads a single one, so the config is weighed first.
 NETWORK_LAYERS = {"InputLayer", "Dense", "Dropout", "BatchNormalization"}
+#: The text network's (core.keras_text) besides those; NotEqual is the padding mask Keras records for the average.
+TEXT_NETWORK_LAYERS = {"Embedding", "NotEqual", "GlobalAveragePooling1D", "Conv1D", "GlobalMaxPooling1D", "Concatenate"}
+#: The sequence networks' (core.keras_sequence) besides those.
+SEQUENCE_NETWORK_LAYERS = {"LSTM", "Conv1D", "MaxPooling1D", "Flatten"}
 #: Keys under which a Keras config gives widths (of inputs, tensors, layers).
 WIDTH_KEYS = {"batch_shape", "batch_input_shape", "input_shape", "build_input_shape", "shape", "units"}
 
@@ -354,17 +360,35 @@ def _check_network_config(raw: bytes, network: SafeZip) -> None:
         layers = config["config"]["layers"]
         kinds = [layer["class_name"] for layer in layers]
         units = [int(layer["config"]["units"]) for layer in layers if layer["class_name"] == "Dense"]
-        # every layer's input is at most the widest width the config mentions anywhere: a safe upper bound
-        widest = max([*_widths(config), 1])
+        memories = [int(layer["config"]["units"]) for layer in layers if layer["class_name"] == "LSTM"]
+        tables = [
+            _config_ints(layer, "input_dim", "output_dim") for layer in layers if layer["class_name"] == "Embedding"
+        ]
+        convolutions = [
+            _config_ints(layer, "filters", "kernel_size") for layer in layers if layer["class_name"] == "Conv1D"
+        ]
+        # every layer's input is at most the widest width the config mentions anywhere: a safe upper bound,
+        # times the tensors each concatenation joins (however the config states their shapes)
+        widest = max([*_widths(config), *(dim for _, dim in tables), *(n for n, _ in convolutions), 1])
+        widest *= math.prod(
+            len(node["args"][0])
+            for layer in layers
+            if layer["class_name"] == "Concatenate"
+            for node in layer["inbound_nodes"]
+        )
     except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise ArchiveError(f"{network.what} has a configuration this app cannot read ({exc!r}).") from None
-    strange = sorted({str(kind) for kind in kinds if kind not in NETWORK_LAYERS})
+    strange = sorted(
+        {str(kind) for kind in kinds if kind not in NETWORK_LAYERS | TEXT_NETWORK_LAYERS | SEQUENCE_NETWORK_LAYERS}
+    )
     if config.get("class_name") not in ("Functional", "Sequential") or strange:
         raise ArchiveError(
             f"{network.what} is made of layers this app never builds "
             f"({', '.join(map(show_value, strange or [config.get('class_name')]))})."
         )
     weights = sum((widest + 1) * n for n in units) + 4 * widest * kinds.count("BatchNormalization")
+    weights += sum(rows * dim for rows, dim in tables) + sum((widest * span + 1) * n for n, span in convolutions)
+    weights += sum(4 * n * (widest + n + 1) for n in memories)
     declared = 8 * weights  # float64 at most
     if declared > network.limits.max_member_bytes:
         raise ArchiveError(
@@ -372,6 +396,12 @@ def _check_network_config(raw: bytes, network: SafeZip) -> None:
             f"{size_words(network.limits.max_member_bytes)} (the limit for one file in {network.limits.kind})."
         )
     network.budget.charge(declared)
+
+
+def _config_ints(layer: dict, *keys: str) -> tuple[int, int]:
+    """Two whole numbers of a layer's config (a kernel size given as a list: its product)."""
+    first, second = (layer["config"][key] for key in keys)
+    return int(first), int(math.prod(second) if isinstance(second, list) else second)
 
 
 def _widths(node: Any, counted: bool = False) -> list[int]:

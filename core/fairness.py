@@ -44,6 +44,13 @@ NOT_FOR_CLUSTERING = (
     "Fairness across groups compares a model's predictions with the right answers within each group; "
     "clustering has no right answers, so it does not apply."
 )
+NOT_FOR_ANOMALY = (
+    "Fairness across groups compares a model's predictions with the right answers within each group; "
+    "anomaly detection has no right answers, so it does not apply (the check against a known column, under "
+    "Diagnostics, compares the scores with one column's values)."
+)
+#: Why there is nothing to compare, for each task without right answers.
+NOT_APPLICABLE = {Task.CLUSTERING: NOT_FOR_CLUSTERING, Task.ANOMALY: NOT_FOR_ANOMALY}
 #: The group of rows without a value in the column.
 MISSING = "(missing)"
 #: The first row of the shown table: every evaluated row.
@@ -375,8 +382,8 @@ def fairness_report(
         DashboardError: for clustering, the target, a column not in the table, or the test split
             before it was scored.
     """
-    if request.task == Task.CLUSTERING:
-        raise DashboardError(NOT_FOR_CLUSTERING)
+    if not request.task.has_target:
+        raise DashboardError(NOT_APPLICABLE[request.task])
     if column == request.target:
         raise DashboardError(
             f"'{column}' is the target: its groups are the answers themselves.", hint="Pick another column."

@@ -30,6 +30,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, PolynomialFeatu
 from core.cleaning import CleaningPlan, LearnedStep, learned_steps
 from core.errors import DashboardError
 from core.schema import Role
+from core.time_features import TimeSetup, past_features
 from core.transformers import (
     DateParts,
     OutlierClipper,
@@ -83,6 +84,8 @@ class FeatureOptions:
     #: Regression: also train each tree and linear model on log(1 + target) (:data:`LOG_TARGET_FAMILIES`;
     #: suggested for skewed targets by :func:`core.target.log_target_advice`).
     log_target: bool = False
+    #: Features from earlier rows (lags, moving windows; :mod:`core.time_features`); None: rows stand alone.
+    time: TimeSetup | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -92,6 +95,7 @@ class FeatureOptions:
             "max_categories": self.max_categories,
             "text_max_features": self.text_max_features,
             "log_target": self.log_target,
+            **({"time": self.time.to_dict()} if self.time is not None else {}),  # older readers: no key
         }
 
     @classmethod
@@ -99,7 +103,16 @@ class FeatureOptions:
         """Options from :meth:`to_dict` (JSON lists become the tuples the pipeline uses)."""
         values = dict(data)
         values["ratios"] = tuple(tuple(pair) for pair in values.get("ratios", ()))
+        values["time"] = TimeSetup.from_dict(values["time"]) if values.get("time") is not None else None
         return cls(**values)
+
+
+def pipeline_inputs(features: list[str], options: FeatureOptions | None) -> list[str]:
+    """The columns a model's pipeline receives: the features, then the columns time features order rows
+    by and group them by (``options.time``) when they are not features. Those are read by the time
+    features only and not encoded (an ID-like entity never is: its role is not a model input)."""
+    keys = options.time.key_columns() if options is not None and options.time is not None else []
+    return [*features, *(c for c in keys if c not in features)]
 
 
 # --------------------------------------------------------------------------- column helpers
@@ -117,6 +130,15 @@ def _to_text(X: Any) -> Any:
 def _text_column(X: Any) -> np.ndarray:
     values = pd.Series(np.asarray(X).ravel())
     return values.fillna("").astype(str).to_numpy()
+
+
+def _text_strings(X: Any) -> np.ndarray:
+    """Text columns as they are, as strings (empty when missing), for a model that reads the words itself.
+
+    Saved bundles name this function by its place: it stays here, under this name.
+    """
+    frame = pd.DataFrame(X)
+    return frame.apply(lambda s: s.map(lambda v: "" if pd.isna(v) else str(v))).to_numpy(dtype=object)
 
 
 # --------------------------------------------------------------------------- building
@@ -140,6 +162,7 @@ def build_preprocessor(
     *,
     dense: bool = False,
     native_categories: bool = False,
+    raw_text: bool = False,
 ) -> list[tuple[str, Any]]:
     """The preprocessing steps (name, transformer) for ``features``.
 
@@ -152,6 +175,9 @@ def build_preprocessor(
         native_categories: Categorical columns become one code column each, first among the
             model's inputs (:func:`native_category_count` of them), for a model that splits on
             categories itself; otherwise they are one-hot encoded.
+        raw_text: Text columns reach the model as strings, first among its inputs
+            (:func:`text_column_count` of them), for a model that reads the words itself
+            (:class:`core.keras_text.KerasTextNetwork`); otherwise each becomes TF-IDF features.
     """
     options = options or FeatureOptions()
     after, used = _used(plan, roles, features)
@@ -164,6 +190,10 @@ def build_preprocessor(
     fixes = {c: f for c, f in plan.type_fixes.items() if c in used}
     if fixes:
         steps.append(("type_fixes", TypeFixer(fixes)))
+    time = options.time
+    past = past_features(time, dates=time.dated(after)) if time is not None else None
+    if past is not None and past.new_columns():  # before anything drops rows: a row's past is every earlier row
+        steps.append(("past", past))
     numeric = [c for c in used if after[c] == Role.NUMERIC]
     ratios = tuple((a, b) for a, b in options.ratios if a in numeric and b in numeric)
     if ratios:
@@ -179,7 +209,10 @@ def build_preprocessor(
                 kwargs = {"columns": step.columns, "method": step.strategy, "threshold": float(step.threshold or 1.5)}
                 steps.append(("remove_outliers", FunctionSampler(func=remove_outliers, validate=False, kw_args=kwargs)))
     imputation = [step for step in learned if step.kind == "impute"]
-    steps.append(("columns", _column_transformer(imputation, ratios, options, dense, native_categories)))
+    new = tuple(past.new_columns()) if past is not None else ()
+    steps.append(
+        ("columns", _column_transformer(imputation, ratios, options, dense, native_categories, raw_text, past=new))
+    )
     return steps
 
 
@@ -196,6 +229,12 @@ def many_levels(frame: pd.DataFrame, plan: CleaningPlan, roles: dict[str, Role],
     return any(after[c] == Role.CATEGORICAL and c in frame and frame[c].nunique() >= NATIVE_MIN_LEVELS for c in used)
 
 
+def text_column_count(plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> int:
+    """How many text columns lead the model's inputs with ``raw_text`` (one per text column the model uses)."""
+    after, used = _used(plan, roles, features)
+    return sum(1 for c in used if after[c] == Role.TEXT)
+
+
 def native_category_count(plan: CleaningPlan, roles: dict[str, Role], features: list[str]) -> int:
     """How many code columns lead the model's inputs with ``native_categories`` (one per categorical column)."""
     after, used = _used(plan, roles, features)
@@ -208,17 +247,21 @@ def _column_transformer(
     options: FeatureOptions,
     dense: bool,
     native: bool = False,
+    raw_text: bool = False,
+    past: tuple[str, ...] = (),
 ) -> ColumnTransformer:
     branches: list[tuple[str, Any, Any]] = []
     # One branch per role and fill rule, as the plan's learned steps group the columns.
     groups: dict[tuple, list[str]] = {
         (step.role, step.strategy, step.fill_value): list(step.columns) for step in imputation
     }
-    ratio_cols = [ratio_name(a, b) for a, b in ratios]
+    ratio_cols = [ratio_name(a, b) for a, b in ratios] + list(past)  # time features are numbers too
     if ratio_cols:
         groups.setdefault((Role.NUMERIC, "median", None), []).extend(ratio_cols)
     if native:  # the code columns first, so the model knows them by position
         groups = dict(sorted(groups.items(), key=lambda item: item[0][0] != Role.CATEGORICAL))
+    if raw_text:  # the text columns first, so the model knows them by position
+        groups = dict(sorted(groups.items(), key=lambda item: item[0][0] != Role.TEXT))
     for i, ((role, strategy, fill), columns) in enumerate(groups.items()):
         name = f"{role.value.replace('-like', '').lower()}{i}"
         if role == Role.NUMERIC:
@@ -269,6 +312,10 @@ def _column_transformer(
                     columns,
                 )
             )
+        elif role == Role.TEXT and raw_text:
+            for column in columns:
+                strings = FunctionTransformer(_text_strings, feature_names_out="one-to-one")
+                branches.append((f"text_{len(branches)}", strings, [column]))
         elif role == Role.TEXT:
             for column in columns:
                 vocab = min(options.text_max_features, 300) if dense else options.text_max_features
@@ -300,26 +347,69 @@ def build_pipeline(
     imbalance: str = "none",
     seed: int = 0,
     native_categories: bool = False,
+    raw_text: bool = False,
+    sequence: bool = False,
 ):
     """One pipeline: preprocessing from the plan, optional resampler, the estimator.
 
     With ``native_categories`` (a model that splits on categories itself, such as histogram
     gradient boosting) and no sampler that synthesises rows, categorical columns reach the
     estimator as codes and its ``categorical_features`` names their positions.
+
+    With ``raw_text`` (a model that reads words itself), text columns reach the estimator as
+    strings, first among its inputs, and its ``text_columns`` says how many; the other columns
+    are preprocessed as for any model.
     """
     from imblearn.pipeline import Pipeline
 
+    if raw_text:
+        _check_raw_text(imbalance)
     native = native_categories and imbalance not in SYNTHETIC_SAMPLERS
-    steps = build_preprocessor(plan, roles, features, options, dense=dense, native_categories=native)
+    steps = build_preprocessor(plan, roles, features, options, dense=dense, native_categories=native, raw_text=raw_text)
     codes = native_category_count(plan, roles, features) if native else 0
     if codes:
         inner = getattr(estimator, "regressor", estimator)  # a log-target wrapper passes it on when it clones
         inner.set_params(categorical_features=list(range(codes)))
+    if raw_text:
+        getattr(estimator, "regressor", estimator).set_params(text_columns=text_column_count(plan, roles, features))
+    if sequence:
+        _add_sequence_keys(steps, options, imbalance, features)
     sampler = _sampler(imbalance, seed)
     if sampler is not None:
         steps.append(("resample", sampler))
     steps.append(("model", estimator))
     return Pipeline(steps)
+
+
+def _add_sequence_keys(
+    steps: list[tuple[str, Any]], options: FeatureOptions | None, imbalance: str, features: list[str]
+) -> None:
+    """A sequence network's two key columns, last among its inputs (:class:`core.sequence_windows.SequenceKeys`)."""
+    from core.sequence_windows import SequenceKeys
+
+    time = options.time if options is not None else None
+    if time is None:
+        raise DashboardError(
+            "A network over the last rows needs to know how rows follow one another.",
+            hint="Set a time order in the Time and sequences section of the Models page first.",
+        )
+    if imbalance not in ("none", "class_weight"):
+        raise DashboardError(
+            "Resampling makes or drops rows, which breaks the sequences a network over the last rows reads.",
+            hint="Choose class weights for imbalanced classes with this model.",
+        )
+    keys = time.key_columns() or features[:1]  # rows as loaded, one sequence: any column carries the row count
+    columns: ColumnTransformer = dict(steps)["columns"]
+    columns.transformers.append(("sequence_keys", SequenceKeys(time.order, time.entity), keys))
+
+
+def _check_raw_text(imbalance: str) -> None:
+    """Refuse a sampler that makes new rows for a model reading words (no text column: the model says so)."""
+    if imbalance in SYNTHETIC_SAMPLERS:
+        raise DashboardError(
+            "SMOTE makes new rows between existing ones, which cannot be done with text.",
+            hint="Choose random oversampling or class weights for a model that reads text.",
+        )
 
 
 def _sampler(method: str, seed: int):
@@ -348,14 +438,18 @@ def feature_sources(pipeline) -> list[tuple[str, tuple[str, ...]]]:
 
     One-hot and TF-IDF outputs map to their one column; interaction terms to
     both columns; ratio features to both columns of the ratio; date parts to
-    their date column.
+    their date column; time features to the column they look back on (calendar
+    parts and the time since the previous row to the order column).
     """
     columns: ColumnTransformer = pipeline.named_steps["columns"]
     ratio_step = pipeline.named_steps.get("ratios")
     ratio_map = {ratio_name(a, b): (a, b) for a, b in (ratio_step.pairs if ratio_step is not None else ())}
+    past_step = pipeline.named_steps.get("past")  # a time feature → its column (calendar parts: the order column)
+    past_map = past_step.sources() if past_step is not None else {}
+    ratio_map.update({name: (source,) for name, source in past_map.items()})
     out: list[tuple[str, tuple[str, ...]]] = []
     for name, transformer, cols in columns.transformers_:
-        if name == "remainder" or transformer == "drop":
+        if name in ("remainder", "sequence_keys") or transformer == "drop":  # keys order rows; they are no feature
             continue
         cols_list = [cols] if isinstance(cols, str) else list(cols)
         # a text branch gets one column as a string; its names are the vocabulary
@@ -408,4 +502,4 @@ def count_features(
     ]
     from sklearn.pipeline import Pipeline as Plain
 
-    return int(Plain(steps).fit_transform(sample[features]).shape[1])
+    return int(Plain(steps).fit_transform(sample[pipeline_inputs(features, options)]).shape[1])

@@ -299,9 +299,13 @@ class KerasNetwork(BaseEstimator):
         if self.class_weight is not None and not self._is_classifier():
             raise NetworkInputError("class_weight='balanced' only applies to classification, not regression.")
         try:
-            return validate_layers(self.layers)
+            return self._validated_layers()
         except DashboardError as err:
             raise NetworkInputError(err.user_message) from err
+
+    def _validated_layers(self) -> tuple[dict[str, Any], ...]:
+        """The hidden layers, checked and normalised (a sequence network checks its own kinds)."""
+        return validate_layers(self.layers)
 
     def _check_X(self, X: Any, *, reset: bool) -> Any:
         try:

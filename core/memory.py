@@ -34,6 +34,10 @@ from contextlib import suppress
 
 #: Arrow's own setting for its default memory pool ("system", "jemalloc", "mimalloc"); an operator's choice wins.
 ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+#: Set for every process that may run TensorFlow (an operator's own value wins): each takes GPU memory as it needs
+#: it. By default TensorFlow reserves nearly all of a GPU's memory in the first process that uses it, and the next
+#: worker (or the app, predicting) gets none (see core/hardware.py).
+GPU_ENVIRONMENT = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 
 def arrow_on_system_allocator() -> str:
@@ -47,6 +51,18 @@ def arrow_on_system_allocator() -> str:
     if pyarrow is not None and chosen == "system" and pyarrow.default_memory_pool().backend_name != "system":
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     return chosen
+
+
+def share_gpu_memory(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Set :data:`GPU_ENVIRONMENT` where this process does not set it: here, or in ``environ`` (a worker's).
+
+    Returns ``environ``, or this process's values of those variables.
+    """
+    if environ is None:
+        return {name: os.environ.setdefault(name, value) for name, value in GPU_ENVIRONMENT.items()}
+    for name, value in GPU_ENVIRONMENT.items():
+        environ.setdefault(name, os.environ.get(name, value))
+    return environ
 
 
 def release_memory() -> dict[str, bool]:

@@ -121,6 +121,25 @@ METRICS: dict[str, Metric] = {
             False,
             "share",
         ),
+        Metric(
+            "flagged_share",
+            "Flagged share",
+            "Share of rows scoring above the detector's threshold (compare it with the expected share you set: "
+            "on rows it did not learn from, it shows whether the threshold holds).",
+            reads_as="share",
+        ),
+        Metric(
+            "separation",
+            "Separation",
+            "How far the flagged rows' scores stand from the others': the gap between their medians in "
+            "interquartile ranges of all scores (higher = the unusual rows stand out more clearly).",
+        ),
+        Metric(
+            "agreement",
+            "Agreement",
+            "How alike this detector ranks the rows to the run's other detectors: its mean Spearman rank "
+            "correlation with them (1 = the same order, 0 = unrelated).",
+        ),
     )
 }
 
@@ -158,6 +177,8 @@ PRIMARY: dict[Task, str] = {
     Task.MULTICLASS: "f1_macro",
     Task.REGRESSION: "r2",
     Task.CLUSTERING: "silhouette",
+    # Never ranked by: without labels the first detector picked is chosen (core.training.views.best_model).
+    Task.ANOMALY: "flagged_share",
 }
 _CLASSIFICATION_DETAIL = (
     "f1_macro",
@@ -173,6 +194,7 @@ TASK_METRICS: dict[Task, tuple[str, ...]] = {
     Task.MULTICLASS: ("accuracy", "balanced_accuracy", *_CLASSIFICATION_DETAIL, "roc_auc", "log_loss"),
     Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
     Task.CLUSTERING: ("silhouette", "calinski_harabasz", "davies_bouldin", "clusters", "noise_share"),
+    Task.ANOMALY: ("flagged_share", "separation", "agreement"),
 }
 
 
@@ -188,6 +210,7 @@ RANKING_CHOICES: dict[Task, tuple[str, ...]] = {
     Task.MULTICLASS: ("f1_macro", "balanced_accuracy", "accuracy", "roc_auc", "log_loss"),
     Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
     Task.CLUSTERING: ("silhouette",),
+    Task.ANOMALY: ("flagged_share",),
 }
 
 

@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 
 import core
+from core import anomaly
 from core.guards.caveats import run_warnings
 from core.markdown import code, escape
 from core.metrics import format_score, metric_label
+from core.numbers import format_number
 from core.registry import get_spec
 from core.target import Task, plain_label
 from core.training.choose import choice_card
@@ -106,6 +108,7 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
             "feature_options": request.options.to_dict(),
             "imbalance": request.imbalance,
             "ranking_metric": request.metric,
+            **({"anomaly": _anomaly_card(model)} if request.task == Task.ANOMALY else {}),
             **({"choice": choice} if (choice := choice_card(model, request)) is not None else {}),
             "warnings": run_warnings(request, model),
             "split": {**split.config.to_dict(), "rows": split.sizes()},
@@ -123,6 +126,16 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
     )
 
 
+def _anomaly_card(model) -> dict:
+    """How an anomaly detector scores and flags rows (:mod:`core.anomaly`), for people reading its card."""
+    return {
+        "score": "anomaly score: higher = more unusual (the negative of scikit-learn's score_samples)",
+        "threshold": anomaly.threshold(model.pipeline),
+        "flagged": "rows scoring above the threshold (those the estimator's predict calls -1)",
+        "chosen_by": f"{anomaly.NO_LABELS} The run {anomaly.CHOICE_RULE}.",
+    }
+
+
 def with_fairness(card: dict, reports) -> dict:
     """A copy of ``card`` with the model's scores across groups (``core.fairness.FairnessReport`` objects).
 
@@ -138,11 +151,35 @@ def with_fairness(card: dict, reports) -> dict:
     return out
 
 
+def with_portable(card: dict, entries: list[dict]) -> dict:
+    """A copy of ``card`` listing the portable formats (``to_dict()`` of ``core.portable`` results).
+
+    The ``"portable_formats"`` entry holds, per format, the file, its inputs (names and types), outputs,
+    the check against the app's predictions, or the step that kept the format from being offered.
+    """
+    out = copy.deepcopy(card)
+    if entries:
+        out["portable_formats"] = _clean(entries)
+    else:
+        out.pop("portable_formats", None)
+    return out
+
+
 def with_test_scores(card: dict, scores: dict[str, float]) -> dict:
     """A copy of ``card`` with the held-out test scores recorded."""
     out = copy.deepcopy(card)
     out.setdefault("metrics", {})["test"] = _clean(scores)
     return out
+
+
+def _no_target(card: dict) -> str:
+    """What a model without a target gives, for the card's "Predicts" line."""
+    found = card.get("anomaly")
+    if not isinstance(found, dict):
+        return "clusters (no target)"
+    at = found.get("threshold")
+    above = f", flagged as unusual above {format_number(at)}" if isinstance(at, int | float) else ""
+    return f"an anomaly score per row (higher = more unusual){above} (no target)"
 
 
 def card_markdown(card: dict) -> str:
@@ -155,13 +192,17 @@ def card_markdown(card: dict) -> str:
         "",
         f"- **Model:** {escape(model.get('kind', model.get('key', '?')))}",
         f"- **Task:** {card.get('task', '?')}",
-        f"- **Predicts:** {code(card.get('target'))}" if card.get("target") else "- **Predicts:** clusters (no target)",
+        f"- **Predicts:** {code(card.get('target'))}" if card.get("target") else f"- **Predicts:** {_no_target(card)}",
         *([f"- **Positive class:** {code(card['positive_class'])}"] if card.get("positive_class") is not None else []),
         f"- **Dataset:** {escape(dataset.get('name', '?'))} — {dataset.get('rows', '?')} rows, "
         f"{dataset.get('columns', '?')} columns, SHA-256 `{dataset.get('sha256', '')[:16]}…`",
         f"- **Split:** {_split_line(split)}",
         *([f"- **Target:** {escape(model['target_transform'])}"] if model.get("target_transform") else []),
-        *([f"- **Ranked by:** {metric_label(card['ranking_metric'])}"] if card.get("ranking_metric") else []),
+        *(
+            [f"- **Ranked by:** {metric_label(card['ranking_metric'])}"]
+            if card.get("ranking_metric") and not card.get("anomaly")
+            else []
+        ),
         *([f"- **Imbalanced classes:** {card['imbalance']}"] if card.get("imbalance") not in (None, "none") else []),
         f"- **Seed:** {card.get('seed')}",
         f"- **Created:** {card.get('created', '?')}",
@@ -201,9 +242,47 @@ def card_markdown(card: dict) -> str:
         lines.append(
             f"| {name} | {column.get('kind')} | {span.replace('|', '/')} | {column.get('missing_share', 0):.0%} |"
         )
+    if card.get("portable_formats"):
+        lines += _portable_lines(card["portable_formats"])
     lines += ["", "## Parameters", "", "```json", json.dumps(model.get("parameters", {}), indent=2), "```"]
     lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in (card.get("versions") or {}).items()]
     return "\n".join(lines) + "\n"
+
+
+def _portable_lines(entries: list[dict]) -> list[str]:
+    """The formats offered (file, inputs and their types, outputs, the check) and those not offered, with why."""
+
+    def cell(text: Any) -> str:
+        return code(text).replace("|", "\\|")  # GFM: a pipe ends a cell, even in code
+
+    lines = ["", "## Portable formats"]
+    for entry in entries:
+        if entry.get("unavailable"):
+            continue
+        checked = (
+            f"Checked on {entry.get('rows_checked')} {escape(entry.get('rows_label') or 'rows')}: largest "
+            f"difference from the app's predictions {format_number(entry.get('max_difference'))}."
+        )
+        lines += ["", f"### {escape(entry.get('format', '?'))}: {code(entry.get('file_name'))}", "", checked]
+        lines += ["", "| input | column | type |", "|---|---|---|"]
+        for item in entry.get("inputs") or []:
+            shape = " × ".join("rows" if d is None else str(d) for d in item.get("shape") or [])
+            lines.append(f"| {cell(item.get('name'))} | {escape(item.get('column'))} | {item.get('type')} [{shape}] |")
+        lines += [""] + [
+            f"- Output {code(o.get('name'))}: {escape(o.get('meaning'))}" for o in entry.get("outputs") or []
+        ]
+        if entry.get("features"):
+            lines += ["", "Features, in order:", ""]
+            lines += [f"{i}. {code(name)}" for i, name in enumerate(entry["features"], start=1)]
+        if entry.get("note"):
+            lines += ["", escape(entry["note"])]
+    missing = [e for e in entries if e.get("unavailable")]
+    if missing:
+        lines += ["", "### Not offered", ""]
+        lines += [
+            f"- **{escape(e.get('format'))}** ({escape(e.get('step'))}): {escape(e.get('reason'))}" for e in missing
+        ]
+    return lines
 
 
 def _fairness_lines(entry: dict) -> list[str]:

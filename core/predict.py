@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core import anomaly
 from core.errors import DashboardError
 from core.explain.background import representative_rows
 from core.model_card import model_card
@@ -176,7 +177,8 @@ def predict_frame(usable: UsableModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Predictions for rows already aligned with the schema (see :func:`check_batch`).
 
     Returns a frame with ``prediction`` and, for classifiers, one
-    ``probability of <class>`` column per class.
+    ``probability of <class>`` column per class; for an anomaly detector, ``anomaly score`` (higher =
+    more unusual) and ``unusual`` (yes above the model's threshold, :mod:`core.anomaly`).
 
     Raises:
         DashboardError: when the model cannot predict new rows (e.g. DBSCAN) or fails on them.
@@ -189,6 +191,8 @@ def predict_frame(usable: UsableModel, frame: pd.DataFrame) -> pd.DataFrame:
             "Use K-Means to cluster new rows."
         )
     try:
+        if usable.task == Task.ANOMALY:
+            return anomaly.scored(anomaly.anomaly_scores(pipeline, X), anomaly.threshold(pipeline))
         y_pred = np.asarray(pipeline.predict(X))
         out = pd.DataFrame({PREDICTION: y_pred})
         if usable.task.is_classification and hasattr(pipeline, "predict_proba"):

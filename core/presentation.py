@@ -21,7 +21,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core import charts
+from core import anomaly_results, charts
 from core import results as res
 from core.evaluation import cluster_sizes, confusion_frame
 from core.explain.result import importance_frame
@@ -29,7 +29,7 @@ from core.guards.model_checks import model_findings, validation_importance
 from core.metrics import METRICS, format_score, metric_label
 from core.registry import get_spec
 from core.report import caveats
-from core.target import Task
+from core.target import NO_TARGET_TITLES, Task
 from core.training import TrainedModel, TrainingRequest, best_model, cv_columns, leaderboard, summary
 from core.training.choose import ranking_words
 from core.training.request import BASELINE
@@ -89,7 +89,7 @@ def build_slides(
     The after-training checks of ``chosen`` are run when they have not been (``chosen.checks``, as the
     report does), so the caveats include them.
     """
-    clustering = request.task == Task.CLUSTERING
+    clustering = not request.task.has_target  # no target: no permutation importance, no after-training checks
     if explanation is None and importance is None and not clustering:
         importance = validation_importance(chosen, request)
     if chosen.checks is None and not clustering:  # the caveats include the after-training checks
@@ -108,7 +108,7 @@ def build_slides(
 
 def presented_title(request: TrainingRequest, chosen: TrainedModel) -> str:
     """What the deck is about, e.g. "Random forest predicting price" (the report's title too)."""
-    return f"{chosen.name} " + (f"predicting {request.target}" if request.target else "clustering the rows")
+    return f"{chosen.name} " + (f"predicting {request.target}" if request.target else NO_TARGET_TITLES[request.task])
 
 
 def _rows(count: int) -> str:
@@ -134,6 +134,11 @@ def big_numbers(
         where = f"test split · {_rows(len(request.split.test))} set aside, scored once"
         numbers.append(BigNumber(format_score(metric.key, test_scores[metric.key]), metric.label, chosen.name, where))
     numbers.append(BigNumber(format_score(metric.key, chosen.scores.get(metric.key)), metric.label, chosen.name, own))
+    if request.task == Task.ANOMALY:  # no baseline; the share flagged on the training rows is the expected share
+        share = chosen.train_scores.get(metric.key)
+        training = f"training split · {_rows(len(request.split.train))}, the threshold set on them"
+        numbers.append(BigNumber(format_score(metric.key, share), metric.label, chosen.name, training))
+        return numbers
     if request.task == Task.CLUSTERING:
         if "clusters" in chosen.scores:
             clusters = format_score("clusters", chosen.scores["clusters"])
@@ -159,7 +164,7 @@ def _headline(
         f"Dataset {source_name} · {request.task.value}" if source_name else request.task.value.capitalize(),
         data + (f", predicting {request.target}." if request.target else "."),
     ]
-    if request.task != Task.CLUSTERING:
+    if request.task.has_target:
         lines.append(
             f"Split: {sizes['train']:,} training, {sizes['validation']:,} validation and {sizes['test']:,} test rows."
         )
@@ -176,7 +181,7 @@ def _leaderboard(request: TrainingRequest, trained: list) -> Slide | None:
     ranked_by = board.attrs.get("ranked_by", metric.label)
     if ranked_by not in board.columns:
         return None
-    cross_validated = request.task != Task.CLUSTERING and ranked_by != metric.label
+    cross_validated = request.task.has_target and ranked_by != metric.label
     figure = charts.leaderboard_chart(
         board, ranked_by, cv_columns(metric)[1] if cross_validated else None, charts.run_colors(request)
     )
@@ -191,6 +196,16 @@ def _leaderboard(request: TrainingRequest, trained: list) -> Slide | None:
 
 
 def _diagnostic(request: TrainingRequest, chosen: TrainedModel) -> Slide:
+    if request.task == Task.ANOMALY:
+        rows = anomaly_results.scored_rows(chosen, request)
+        top = rows.top(limit=3)
+        lines = [
+            f"On the {_rows(len(rows.scores))} of the validation split, which the detector never learned from: "
+            f"{rows.count_words()}.",
+            "Most unusual: rows " + ", ".join(str(r) for r in top["row"]) + "." if len(top) else "No row is flagged.",
+        ]
+        figure = charts.anomaly_score_figure(rows.scores, rows.threshold, title="Anomaly scores of the validation rows")
+        return Slide("The unusual rows", figure=figure, bullets=lines, kind="diagnostic")
     if request.task == Task.CLUSTERING:
         Xt, labels, _ = res.cluster_assignments(chosen, request)
         sizes = cluster_sizes(labels)
@@ -227,7 +242,7 @@ def _drivers(request: TrainingRequest, explanation: Any, importance: Any) -> Sli
     """SHAP importance when an explanation has finished, else permutation importance on validation rows."""
     if request.task == Task.CLUSTERING:
         return None
-    title = "What drives the predictions"
+    title = "What drives the anomaly score" if request.task == Task.ANOMALY else "What drives the predictions"
     if explanation is not None:
         table = importance_frame(explanation).head(3)
         lines = [
@@ -251,7 +266,7 @@ def _summary(
     request: TrainingRequest, trained: list, chosen: TrainedModel, test_scores: dict[str, float] | None
 ) -> Slide:
     best = best_model(trained, request.task, request.metric or None)
-    if chosen.refit is not None or (request.task == Task.CLUSTERING and best is chosen):
+    if chosen.refit is not None or (not request.task.has_target and best is chosen):
         story = summary(chosen, request, trained)
     else:
         story = f"{chosen.name} is not the model this run chose" + (f" ({best.name} is)." if best else ".")

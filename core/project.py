@@ -414,10 +414,9 @@ def _target(target: dict) -> Task:
     tasks = [t.value for t in Task]
     _expect(task in tasks, "its task", f"one of {', '.join(tasks)}", task)
     column = target.get("target")
-    _expect(column is None or _is_name(column), "its target", "a column name (or null for clustering)", column)
-    _expect(
-        (column is None) == (task == Task.CLUSTERING.value), "its target", f"given for {task}, and only then", column
-    )
+    _expect(column is None or _is_name(column), "its target", "a column name (or null without a target)", column)
+    unsupervised = task in (Task.CLUSTERING.value, Task.ANOMALY.value)
+    _expect((column is None) == unsupervised, "its target", f"given for {task}, and only then", column)
     features = _names(target.get("features"), "its features")
     _expect(bool(features), "its features", "at least one column", features)
     positive = target.get("positive")

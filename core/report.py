@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core import charts
+from core import anomaly, anomaly_results, charts
 from core import results as res
 from core.charts.fairness import fairness_figure
 from core.evaluation import confusion_frame, overfitting_check
@@ -28,7 +28,7 @@ from core.metrics import METRICS, format_score, metric_label
 from core.model_card import library_versions
 from core.results import leaderboard_reasons, metric_reasons
 from core.split import size_warning
-from core.target import Task, target_warnings
+from core.target import NO_TARGET_TITLES, Task, target_warnings
 from core.training import ModelFailure, TrainedModel, TrainingRequest, cv_columns, leaderboard, summary
 from core.training.choose import ranking_words
 
@@ -109,7 +109,7 @@ def caveats(
     # The Target page's checks (imbalance, tiny classes, ID-like targets, …) on the rows trained on.
     role = request.roles.get(request.target) if request.target is not None else None
     notes += [w.message for w in target_warnings(request.frame, request.target, request.task, role)]
-    small = size_warning(request.split) if request.task != Task.CLUSTERING else None
+    small = size_warning(request.split) if request.task.has_target else None
     if small:
         notes.append(small)
     baseline = next((r for r in results if isinstance(r, TrainedModel) and r.key == "baseline"), None)
@@ -123,7 +123,12 @@ def caveats(
                     f"The model barely beats the baseline that always predicts the most common answer "
                     f"({metric.label} {c:.3g} vs {b:.3g}): it has learned little from these columns."
                 )
-    if test_scores is None and request.task != Task.CLUSTERING:
+    if request.task == Task.ANOMALY:
+        notes.append(
+            f"{anomaly.NO_LABELS} So {anomaly.CHOICE_RULE}. Look at the flagged rows yourself, or check the scores "
+            "against a column that records a known answer (Results page)."
+        )
+    if test_scores is None and request.task.has_target:
         notes.append(
             "The model has not been scored on the held-out test split yet: every number here is a validation "
             "number, used to choose the model, and may be slightly optimistic."
@@ -142,6 +147,9 @@ def _charts(request: TrainingRequest, chosen: TrainedModel) -> list:
     if request.task == Task.CLUSTERING:
         Xt, labels, _ = res.cluster_assignments(chosen, request)
         return [charts.clusters_figure(res.pca_projection(Xt, labels, seed=request.seed))]
+    if request.task == Task.ANOMALY:
+        rows = anomaly_results.scored_rows(chosen, request)
+        return [charts.anomaly_score_figure(rows.scores, rows.threshold, title="Anomaly scores of the validation rows")]
     pred = res.predictions(chosen, request)
     if request.task == Task.REGRESSION:
         frame = res.residuals_frame(pred.y, pred.y_pred, seed=request.seed)
@@ -151,6 +159,16 @@ def _charts(request: TrainingRequest, chosen: TrainedModel) -> list:
         title = f"ROC curve: '{pred.positive}' as the positive class" if pred.positive is not None else "ROC curves"
         figs.append(charts.roc_figure(res.roc_curves(pred.y, pred.proba, pred.classes, pred.positive), title=title))
     return figs
+
+
+def _unusual_rows(request: TrainingRequest, chosen: TrainedModel, shown: int = 10) -> list[str]:
+    """The most unusual validation rows, as the Results page lists them, and how many are above the threshold."""
+    rows = anomaly_results.scored_rows(chosen, request)
+    return [
+        "<h2>The most unusual rows</h2>",
+        f"<p>{_e(rows.count_words())} (the model's own threshold); the {shown} most unusual:</p>",
+        _table(rows.top(limit=shown)),
+    ]
 
 
 def _drivers(request: TrainingRequest, chosen: TrainedModel, explanation, importance) -> tuple[str, list]:
@@ -210,7 +228,7 @@ def run_report(
 
     task = request.task
     target = request.target
-    title = f"{chosen.name} " + (f"predicting {target}" if target else "clustering the rows")
+    title = f"{chosen.name} " + (f"predicting {target}" if target else NO_TARGET_TITLES[task])
     sizes = request.split.sizes()
     cfg = request.split.config
     plan_lines = request.plan.describe(request.roles, target)
@@ -275,12 +293,15 @@ def run_report(
         + "</pre></details>"
     )
     parts.append('<div class="grid">' + "".join(_figure(f) for f in _charts(request, chosen)) + "</div>")
-    importance = validation_importance(chosen, request) if task != Task.CLUSTERING else None
+    if task == Task.ANOMALY:
+        parts += _unusual_rows(request, chosen)
+    importance = validation_importance(chosen, request) if task.has_target else None
     if chosen.checks is None:
         chosen.checks = model_findings(chosen, request, importance)
     drivers_text, driver_figs = _drivers(request, chosen, explanation, importance)
     if drivers_text:
-        parts += ["<h2>What drives the predictions</h2>", f"<p>{drivers_text}</p>"]
+        driven = "the anomaly score" if task == Task.ANOMALY else "the predictions"
+        parts += [f"<h2>What drives {driven}</h2>", f"<p>{drivers_text}</p>"]
         parts += [_figure(f) for f in driver_figs]
     if fairness:
         parts.append("<h2>Fairness across groups</h2>")

@@ -23,8 +23,9 @@ import pandas as pd
 from scipy import sparse
 from sklearn import metrics as skm
 
+from core import anomaly
 from core.errors import DashboardError
-from core.evaluation import score, undefined_reasons
+from core.evaluation import UNDEFINED_FALLBACK, score, undefined_reasons
 from core.limits import CHART_CATEGORIES
 from core.metrics import TASK_METRICS, metric_label, primary_metric, scorer_for
 from core.target import Task, match_label, plain_label, positive_class
@@ -78,8 +79,8 @@ def predictions(trained: TrainedModel, request: TrainingRequest, part: str = "va
     Raises:
         DashboardError: for clustering, or when the asked-for split has no rows.
     """
-    if request.task == Task.CLUSTERING:
-        raise DashboardError("Clustering has no predictions to check: there is no target.")
+    if not request.task.has_target:
+        raise DashboardError(f"{request.task.value.capitalize()} has no predictions to check: there is no target.")
     positions = _positions(request, part)
     X, y = request.xy(positions)
     pipeline = trained.pipeline if part == "test" else trained.validated().pipeline
@@ -127,8 +128,27 @@ def metric_reasons(
     if task == Task.CLUSTERING:
         _, labels, _ = cluster_assignments(trained, request)
         return undefined_reasons(scores, task, None, labels)
+    if task == Task.ANOMALY:
+        return _anomaly_reasons(trained, request, scores, part)
     pred = predictions(trained, request, part)
     return undefined_reasons(scores, task, pred.y, pred.y_pred, pred.proba, pred.classes)
+
+
+def _anomaly_reasons(trained: TrainedModel, request: TrainingRequest, scores: dict, part: str) -> dict[str, str]:
+    """Why a detector's scores (flagged share, separation, agreement) are undefined on the rows of ``part``."""
+    X, _ = request.xy(_positions(request, part))
+    found, at = anomaly.anomaly_scores(trained.pipeline, X), anomaly.threshold(trained.pipeline)
+    reasons = {}
+    for key in TASK_METRICS[Task.ANOMALY]:
+        if np.isfinite(scores.get(key, np.nan)):
+            continue
+        if key == "agreement" and part == "test":
+            reasons[key] = "Agreement compares the run's detectors on the validation rows; these rows score one."
+            continue
+        # Agreement is missing only when the run has one detector (core.training.choose.with_agreement).
+        reason = anomaly.undefined_reason(key, found, at, detectors=1 if key == "agreement" else 2)
+        reasons[key] = reason or UNDEFINED_FALLBACK
+    return reasons
 
 
 def leaderboard_reasons(results: list[TrainedModel | ModelFailure], request: TrainingRequest) -> list[str]:
@@ -315,8 +335,8 @@ def learning_curve_table(
     """
     from sklearn.model_selection import KFold, StratifiedKFold, learning_curve
 
-    if task == Task.CLUSTERING:
-        raise DashboardError("Learning curves need a target: clustering has none.")
+    if not task.has_target:
+        raise DashboardError(f"Learning curves need a target: {task.value} has none.")
     cv: KFold | StratifiedKFold = KFold(folds, shuffle=True, random_state=seed)
     if task.is_classification and pd.Series(y_train).value_counts().min() >= folds:
         cv = StratifiedKFold(folds, shuffle=True, random_state=seed)

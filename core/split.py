@@ -41,11 +41,21 @@ class SplitConfig:
     #: k-fold cross-validation on train+validation, which then ranks the models: ``None`` is automatic
     #: (:func:`folds_for`: :data:`CV_AUTO_FOLDS` under :data:`CV_AUTO_MAX_ROWS` rows), 0 off, k folds.
     cv_folds: int | None = None
+    #: Rows ordered in time are cut per value of this column (machine, store): each one's oldest rows
+    #: train, its newest test, so no row's past is in a later part than the row within its entity.
+    entity_column: str | None = None
+    #: Order by the rows' order as loaded (no time column): the first rows train, the last ones test.
+    in_row_order: bool = False
 
     def __post_init__(self) -> None:
         # Rows ordered by time are cut in order, never stratified: say so in the config.
-        if self.time_column is not None and self.stratify:
+        if self.ordered and self.stratify:
             object.__setattr__(self, "stratify", False)
+
+    @property
+    def ordered(self) -> bool:
+        """Whether rows are cut in time order (by a time column or as loaded) rather than shuffled."""
+        return self.time_column is not None or self.in_row_order
 
     def folds_for(self, rows: int) -> int:
         """The folds models are cross-validated in when ``rows`` training + validation rows choose them (0: none).
@@ -59,7 +69,12 @@ class SplitConfig:
         return CV_AUTO_FOLDS if 2 * CV_AUTO_FOLDS <= rows < CV_AUTO_MAX_ROWS else 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data; the entity and row-order settings only when used, so older readers keep reading it."""
+        values = asdict(self)
+        for name, unused in (("entity_column", None), ("in_row_order", False)):
+            if values[name] == unused:
+                del values[name]
+        return values
 
     def check(self) -> None:
         """Refuse fractions that do not make a usable split."""
@@ -73,6 +88,13 @@ class SplitConfig:
             raise SplitError(f"Train, validation and test must add up to 100%. Got {sum(parts.values()):.0%}.")
         if self.cv_folds and not 2 <= self.cv_folds <= 20:
             raise SplitError(f"Cross-validation needs between 2 and 20 folds. Got {self.cv_folds}.")
+        if self.time_column is not None and self.in_row_order:
+            raise SplitError("Order the rows by a time column or by their order as loaded, not both.")
+        if self.entity_column is not None and not self.ordered:
+            raise SplitError(
+                f"Rows are cut per '{self.entity_column}' only when they are ordered in time.",
+                hint="Order the split by a time column or by the rows' order.",
+            )
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,18 @@ class Split:
     valid: np.ndarray
     test: np.ndarray
     config: SplitConfig
+    #: Rows cut in time order: each row's place in time (by position in the cleaned table); else None.
+    time_rank: np.ndarray | None = None
+
+    def in_time_order(self, positions: np.ndarray) -> np.ndarray:
+        """``positions`` oldest first when the rows are cut in time order (as they are otherwise).
+
+        Training rows and validation rows are each in time order; cut per entity, the two together are
+        not, and expanding-window cross-validation over them needs them to be.
+        """
+        if self.time_rank is None:
+            return positions
+        return positions[np.argsort(self.time_rank[positions], kind="stable")]
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "validation": len(self.valid), "test": len(self.test)}
@@ -115,7 +149,7 @@ def make_split(frame: pd.DataFrame, target: str | None, task: Task, config: Spli
     n = len(frame)
     if n < 10:
         raise SplitError(f"Only {n} rows remain after cleaning; at least 10 are needed to train and check a model.")
-    split = _time_split(frame, config) if config.time_column is not None else _shuffled(frame, target, task, config)
+    split = _time_split(frame, config) if config.ordered else _shuffled(frame, target, task, config)
     folds = config.folds_for(len(split.train) + len(split.valid))
     return split if folds == config.cv_folds else replace(split, config=replace(config, cv_folds=folds))
 
@@ -150,17 +184,46 @@ def _cut(order: np.ndarray, n: int, config: SplitConfig) -> Split:
 
 
 def _time_split(frame: pd.DataFrame, config: SplitConfig) -> Split:
-    column = config.time_column
-    if column not in frame.columns:
-        raise SplitError(f"There is no column '{column}' to order the rows by.")
-    values = frame[column]
-    if values.isna().any():
-        raise SplitError(
-            f"'{column}' has {int(values.isna().sum()):,} missing values; rows cannot be ordered in time.",
-            hint="Drop those rows on the Clean page or pick another column.",
-        )
-    order = np.argsort(values.to_numpy(), kind="stable")
-    return _cut(order, len(order), config)
+    """Rows cut in time order: as a whole, or each entity's rows (oldest train, then validation, newest test).
+
+    Each part's positions come oldest first (ties in their order in the table); ``time_rank`` keeps every
+    row's place in time for cross-validation over parts put together (:meth:`Split.in_time_order`).
+    """
+    n = len(frame)
+    if config.in_row_order:
+        order = np.arange(n)
+    else:
+        column = config.time_column
+        if column not in frame.columns:
+            raise SplitError(f"There is no column '{column}' to order the rows by.")
+        values = frame[column]
+        if values.isna().any():
+            raise SplitError(
+                f"'{column}' has {int(values.isna().sum()):,} missing values; rows cannot be ordered in time.",
+                hint="Drop those rows on the Clean page or pick another column.",
+            )
+        order = np.argsort(values.to_numpy(), kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    entity = config.entity_column
+    if entity is None:
+        return replace(_cut(order, n, config), time_rank=rank)
+    if entity not in frame.columns:
+        raise SplitError(f"There is no column '{entity}' to cut the rows per entity by.")
+    codes, _ = pd.factorize(frame[entity], use_na_sentinel=False)  # rows without an entity: one of their own
+    by_entity = np.lexsort((rank, codes))  # per entity, oldest first
+    sizes = np.bincount(codes)
+    group = codes[by_entity]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    step = np.arange(n) - starts[group]
+    n_test = np.round(sizes * config.test).astype(int)
+    n_valid = np.where(sizes >= 3, np.maximum(1, np.round(sizes * config.valid)), 0).astype(int)
+    n_train = sizes - n_valid - n_test
+    part = np.where(step < n_train[group], 0, np.where(step < (n_train + n_valid)[group], 1, 2))
+    in_part = np.empty(n, dtype=np.int64)
+    in_part[by_entity] = part
+    train, valid, test = (order[in_part[order] == k] for k in (0, 1, 2))  # each oldest first
+    return Split(train, valid, test, config, rank)
 
 
 def split_summary(split: Split, y: pd.Series | None, *, max_classes: int = CHART_CATEGORIES) -> pd.DataFrame:
@@ -195,7 +258,7 @@ def cv_words(asked: SplitConfig, split: Split) -> str:
             if (asked.cv_folds is None)
             else ""
         )
-        kind = "time-ordered " if split.config.time_column is not None else ""
+        kind = "expanding-window (time-ordered) " if split.config.ordered else ""
         return (
             f"Models are chosen by {split.cv_folds}-fold {kind}cross-validation on the {rows:,} training + "
             f"validation rows{why}; the chosen one is then refitted on those rows. The test rows stay aside."
@@ -236,7 +299,7 @@ def split_warnings(split: Split, y: pd.Series | None) -> list[str]:
         return []
     fix = (
         "Use a larger validation/test share, or shuffle instead of ordering by time."
-        if split.config.time_column is not None
+        if split.config.ordered
         else "Use a larger validation/test share; a class with very few rows cannot be in every part."
     )
     trained = _classes(y.iloc[split.train])
@@ -296,7 +359,9 @@ def time_order_advice(frame: pd.DataFrame, date_columns: list[str]) -> tuple[str
     column = complete[0] if complete else date_columns[0]
     message = (
         "Rows have dates: shuffling lets the model train on the future and be scored on the past; "
-        f"order by '{column}' to test on the newest rows, as the model would be used."
+        f"order by '{column}' to test on the newest rows, as the model would be used. Ordered in time, "
+        "the rows can also give features from earlier rows (lags, moving averages: the Time and sequences "
+        "section below)."
     )
     if not complete:
         message += f" '{column}' has rows without a date: drop them on the Clean page first."
@@ -308,11 +373,12 @@ def cv_folds(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(fit, score) position pairs for k-fold cross-validation over ``positions``.
 
-    With ``in_time_order`` (``positions`` oldest first, as a time-ordered split
-    gives them) the folds are expanding windows: each scores the rows right after
-    the ones it is fitted on, so no fold learns from the future of the rows it is
-    scored on. Otherwise the folds are shuffled, stratified for classes when every
-    class has a row in each fold.
+    With ``in_time_order`` (``positions`` oldest first: :meth:`Split.in_time_order`
+    puts training and validation rows together in time order) the folds are
+    expanding windows: each scores the rows right after the ones it is fitted on,
+    so no fold learns from the future of the rows it is scored on — within each
+    entity too, since the rows are in time order across entities. Otherwise the
+    folds are shuffled, stratified for classes when every class has a row in each fold.
     """
     from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 

@@ -42,10 +42,21 @@ class Task(StrEnum):
     MULTICLASS = "multiclass classification"
     REGRESSION = "regression"
     CLUSTERING = "clustering"
+    ANOMALY = "anomaly detection"
 
     @property
     def is_classification(self) -> bool:
         return self in (Task.BINARY, Task.MULTICLASS)
+
+    @property
+    def has_target(self) -> bool:
+        """Whether the task learns from a target column: clustering and anomaly detection have none."""
+        return self not in (Task.CLUSTERING, Task.ANOMALY)
+
+    @property
+    def explained(self) -> bool:
+        """Whether its models have an output SHAP can explain: all but clustering (a detector's is its anomaly score)."""
+        return self != Task.CLUSTERING
 
 
 TASK_HELP: dict[Task, str] = {
@@ -53,7 +64,12 @@ TASK_HELP: dict[Task, str] = {
     Task.MULTICLASS: "Predict one of several labels (species, product type).",
     Task.REGRESSION: "Predict a number (price, temperature, demand).",
     Task.CLUSTERING: "No target: find groups of similar rows.",
+    Task.ANOMALY: "No target: score how unusual each row is and flag the most unusual ones.",
 }
+
+
+#: What a model of a task without a target does, for titles ("Isolation forest flagging unusual rows").
+NO_TARGET_TITLES: dict[Task, str] = {Task.CLUSTERING: "clustering the rows", Task.ANOMALY: "flagging unusual rows"}
 
 
 @dataclass(frozen=True)
@@ -292,9 +308,13 @@ def class_limit(values: pd.Series) -> ClassLimit | None:
 
 
 def detect_task(frame: pd.DataFrame, target: str | None) -> TaskGuess:
-    """Detect the task from the target column (``None`` means clustering)."""
+    """Detect the task from the target column (``None`` means clustering; anomaly detection is chosen, never detected)."""
     if target is None:
-        return TaskGuess(Task.CLUSTERING, "no target column was chosen, so the rows are grouped instead")
+        return TaskGuess(
+            Task.CLUSTERING,
+            "no target column was chosen, so the rows are grouped instead (or choose anomaly detection to flag "
+            "the unusual ones)",
+        )
     if target not in frame.columns:
         raise TargetError(f"There is no column named '{target}'.", hint="Pick a column from the list.")
     values = frame[target].dropna()
@@ -323,7 +343,7 @@ def detect_task(frame: pd.DataFrame, target: str | None) -> TaskGuess:
 def allowed_tasks(frame: pd.DataFrame, target: str | None) -> list[Task]:
     """Tasks the person may switch to for this target."""
     if target is None:
-        return [Task.CLUSTERING]
+        return [Task.CLUSTERING, Task.ANOMALY]
     values = frame[target].dropna()
     numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
     distinct = values.nunique()
@@ -339,7 +359,7 @@ def allowed_tasks(frame: pd.DataFrame, target: str | None) -> list[Task]:
 
 def validate_task(frame: pd.DataFrame, target: str | None, task: Task) -> None:
     """Refuse a task the target cannot support, with a message that says why."""
-    if task == Task.CLUSTERING:
+    if not task.has_target:
         return
     if target is None:
         raise TargetError(f"{task.value.capitalize()} needs a target column.", hint="Choose the column to predict.")
@@ -434,12 +454,15 @@ def default_features(
     target: str | None,
     role_reasons: dict[str, str] | None = None,
     notes: dict[str, str] | None = None,
+    task: Task | None = None,
 ) -> dict[str, tuple[bool, str]]:
     """Which columns start ticked as features, each with a reason.
 
     ID-like, constant and empty columns start unticked, with their role's reason; the target is
     never a feature. A ticked column shows its note (``RoleGuess.note``: why text that is mostly
-    numbers or dates was not read as such) when it has one.
+    numbers or dates was not read as such) when it has one. For anomaly detection a column named
+    like a known answer (:func:`is_label_name`) starts unticked too: a detector that sees it would
+    flag its rare value, and left out it can check the detector on the Results page.
     """
     reasons, notes = role_reasons or {}, notes or {}
     out: dict[str, tuple[bool, str]] = {}
@@ -447,7 +470,9 @@ def default_features(
         if name == target:
             continue
         role = roles[name]
-        if role.usable:
+        if role.usable and task == Task.ANOMALY and is_label_name(name):
+            out[name] = (False, KNOWN_ANSWER_REASON)
+        elif role.usable:
             out[name] = (True, f"{role.value}: {notes[name]}" if notes.get(name) else role.value)
         else:
             detail = reasons.get(name)
@@ -481,6 +506,17 @@ _TARGET_NAMES = (
     "fraud",
     "quality",
 )
+
+
+#: Names of columns that usually hold a known answer (a label, not a quantity).
+LABEL_NAMES = frozenset(name for name in _TARGET_NAMES if name != "price")
+#: Why such a column starts unticked for anomaly detection (the Target page's "why" column).
+KNOWN_ANSWER_REASON = "looks like a known answer: left out, so Results can check the detector against it"
+
+
+def is_label_name(column: str) -> bool:
+    """Whether a column's name reads as a known answer (failure, fraud, churn, label, …)."""
+    return str(column).lower().strip() in LABEL_NAMES
 
 
 def suggest_target(columns: list[str], roles: dict[str, Role]) -> str | None:

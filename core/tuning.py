@@ -17,6 +17,7 @@ import numpy as np
 
 from core import events as ev
 from core.engine import ClusterJob
+from core.errors import DashboardError
 from core.evaluation import score
 from core.jobs import explain_failure
 from core.registry import get_spec
@@ -52,6 +53,13 @@ class TuningResult:
         return (max if self.higher_is_better else min)(scored, key=lambda t: t.score)
 
 
+def untunable(task) -> str | None:
+    """Why a model of ``task`` cannot be tuned (no right answers to score settings against), or None."""
+    if task.has_target:
+        return None
+    return f"Tuning needs a score to improve, and {task.value} has no right answers to score settings against."
+
+
 def random_search(
     request: TrainingRequest,
     run: ModelRun,
@@ -68,14 +76,19 @@ def random_search(
 
     The first trial is the current settings, so tuning never reports worse than
     what the person already had.
-    """
 
+    Raises:
+        DashboardError: the task has no target (:func:`untunable`): there is no score to improve.
+    """
+    reason = untunable(request.task)
+    if reason:
+        raise DashboardError(reason)
     spec = get_spec(run.key)
     metric = request.ranking
     result = TuningResult(run.key, metric.label, metric.higher_is_better)
     rng = np.random.default_rng(seed)
     y_all = request.frame[request.target] if request.target is not None else None
-    in_time_order = request.split.config.time_column is not None
+    in_time_order = request.split.config.ordered
     splits = cv_folds(y_all, request.split.train, request.task, folds, seed, in_time_order=in_time_order)
     started = time.perf_counter()
     label = f"Tuning {run.name}"

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.training import best_model
 from ui import explain_views as views
-from ui import guide_views, journey, state, train_views
+from ui import guide_views, journey, state, train_views, words_views
 
 st.title("7. Explain")
 guide_views.step_note("explain")
@@ -29,4 +29,5 @@ if explain_job is not None and views.progress(explain_job):
     views.show(explain_job.snapshot().results[0], model, request)
     with st.expander("Explain again with other settings"):
         views.budget_and_run(model, request, prefix="explain_again")
+words_views.section(model, request)  # a text feature: the words that pushed the predictions
 journey.next_step("explain")

@@ -7,7 +7,7 @@ from core.cleaning import apply_row_steps
 from core.errors import DashboardError
 from core.features import count_features
 from core.training import TrainingJob, TrainSetup, make_request, suggested_setup, with_log_target
-from ui import experiments_views, guide_views, journey, project_views, state, tune_views
+from ui import experiments_views, guide_views, hardware_views, journey, project_views, state, time_views, tune_views
 from ui import model_views as views
 from ui.text import md_escape
 
@@ -28,11 +28,20 @@ refused = views.class_limit_gate(choice.task, y)
 
 st.subheader("Split", anchor=False)
 split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after), rows)
-splittable = views.split_preview(rows, choice.target, choice.task, split)
+split_chart = st.container()  # drawn after the time section, which may order the split
+timed = time_views.time_section(setup.options.time, split, ds.frame, plan, choice, rows)
+split = timed.split
+with split_chart:
+    splittable = views.split_preview(timed.rows, choice.target, choice.task, split)
 
 st.subheader("Models", anchor=False)
+text = views.text_features(choice.features, roles_after)
 picked = views.model_picker(
-    choice.task, [m.key for m in setup.models] or registry.recommended(choice.task, len(rows)), len(rows)
+    choice.task,
+    [m.key for m in setup.models] or registry.recommended(choice.task, len(rows)),
+    len(rows),
+    bool(text),
+    timed=timed.setup is not None,  # networks over the last rows need the rows' order
 )
 forms = {m.key: m.params for m in setup.models}
 for key in picked:
@@ -42,7 +51,9 @@ for key in picked:
         continue
     with st.expander(f"{spec.label} settings", icon=":material/settings:"):
         params = views.param_form(spec, forms.get(key) or spec.defaults(), f"models_{key}")
-        if spec.needs_tensorflow:
+        if spec.raw_text:  # words → embedding → pooling → dense: its own layer table, not the dense builder's
+            views.text_network_table(params, choice, rows, plan, roles)
+        elif spec.needs_tensorflow:
             n_features = state.memo("models_nfeat", token, lambda: count_features(plan, roles, choice.features, rows))
             n_classes = rows[choice.target].nunique() if choice.task.is_classification else 1
             params["layers"] = views.network_builder(
@@ -52,12 +63,15 @@ for key in picked:
                 n_classes,
                 float(params.get("l2", 0.0)),
                 f"models_{key}",
+                window=params.get("window") if spec.needs_time_order else None,
             )
         forms[key] = params
+hardware_views.keras_note(picked)  # GPU or CPU: asked of TensorFlow on a worker, never here
 
 st.subheader("Options", anchor=False)
 imbalance, metric = views.imbalance_and_ranking(setup, choice.task, y)
 options = views.feature_options(setup.options, views.numeric_features(choice.features, roles_after), choice.task, y)
+options = timed.options(options)
 
 time_budget = views.budget_choice(setup.budget)
 runs = views.runs_for(picked, forms)
@@ -71,7 +85,7 @@ for problem in problems:
     st.error(md_escape(problem))
 new_setup = TrainSetup(split, runs, options, imbalance, metric, time_budget)
 state.set_train_setup(new_setup)
-ready = runs and not problems and not unconfirmed and not refused and splittable
+ready = runs and not problems and not unconfirmed and not refused and splittable and timed.ok
 request_token = (token, split, options, imbalance, metric, choice.positive, runs)
 
 

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from ui import guide_views, state
+from ui import guide_views, portable_views, state
 from ui import predict_views as views
 
-VIEWS = ["One row", "A whole file", "Export", "Code", "Serve"]
+VIEWS = ["One row", "A whole file", "Export", "Portable", "Code", "Serve"]
 
 st.title("8. Predict")
 guide_views.step_note("predict")
@@ -34,6 +34,8 @@ elif view == "A whole file":
     views.batch(usable, label)
 elif view == "Export":
     views.export(usable)
+elif view == "Portable":
+    portable_views.show(usable)
 elif view == "Code":
     views.code(usable)
 elif view == "Serve":

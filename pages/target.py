@@ -27,10 +27,11 @@ journey.require("target")
 ds, roles, guesses, saved = state.dataset(), state.roles(), state.role_guesses(), state.target()
 frame, columns = ds.frame, list(ds.frame.columns)
 st.write(
-    "Choose the column the model should learn to predict. Choose no target to find groups of similar rows instead."
+    "Choose the column the model should learn to predict. Choose no target to find groups of similar rows "
+    "(clustering) or the most unusual rows (anomaly detection) instead."
 )
 
-NO_TARGET = "∅ no target: find groups of similar rows (clustering)"
+NO_TARGET = "∅ no target: group similar rows or flag unusual ones"
 initial = (saved.target or NO_TARGET) if saved else suggest_target(columns, roles)
 key = f"target_column_{state.version()}"
 options = pickers.bounded([NO_TARGET, *columns], key=key, keep=[NO_TARGET, initial])
@@ -77,12 +78,12 @@ st.caption(
     "Columns the model may learn from. ID-like, constant and empty columns start unticked; tick them back if you know better."
 )
 defaults = default_features(
-    columns, roles, target, {c: g.reason for c, g in guesses.items()}, {c: g.note for c, g in guesses.items()}
+    columns, roles, target, {c: g.reason for c, g in guesses.items()}, {c: g.note for c, g in guesses.items()}, task
 )
 draft = state.feature_draft(target)
 if draft is not None:
     ticked = set(draft)
-elif saved and saved.target == target:
+elif saved and saved.target == target and (target is not None or saved.task == task):
     ticked = set(saved.features)
 else:
     ticked = {c for c, (use, _) in defaults.items() if use}
@@ -94,7 +95,7 @@ table = {
 }
 edited = st.data_editor(
     table,
-    key=f"target_features_{state.version()}_{target}_{hash(draft)}",
+    key=f"target_features_{state.version()}_{target}_{'' if target else task.name}_{hash(draft)}",
     hide_index=True,
     disabled=["column", "role", "why"],
     column_config={"use": st.column_config.CheckboxColumn("use", help="Untick to leave the column out of the model.")},
@@ -130,7 +131,7 @@ if saved is not None:
         md_escape(
             f"Saved: {saved.task.value} of '{saved.target}' from {len(saved.features)} features."
             if saved.target
-            else f"Saved: clustering on {len(saved.features)} features."
+            else f"Saved: {saved.task.value} on {len(saved.features)} features."
         ),
         icon=":material/check_circle:",
     )

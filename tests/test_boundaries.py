@@ -29,6 +29,9 @@ def test_core_never_imports_streamlit_or_ui():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+#: Portable exports (core/portable) load these only when a file is built or checked.
+ONNX_LIBRARIES = ("onnx", "onnxruntime", "skl2onnx", "onnxmltools", "tf2onnx")
+
 #: Modules that run in another program, never in the app: the served model runs inside MLflow's server
 #: and its class extends MLflow's, so importing it imports MLflow.
 RUN_ELSEWHERE = {"core.served_model"}
@@ -36,13 +39,13 @@ RUN_ELSEWHERE = {"core.served_model"}
 
 def test_importing_every_core_module_loads_no_heavy_library():
     """Every module of core, found by walking the package (not a hand-kept list), imports without the libraries
-    that are loaded only when used: TensorFlow, shap, Streamlit, MLflow and skops."""
+    that are loaded only when used: TensorFlow, shap, Streamlit, MLflow, skops and the ONNX libraries."""
     code = (
-        "import sys, json, pkgutil, importlib, core\n"
+        f"import sys, json, pkgutil, importlib, core\nONNX = {ONNX_LIBRARIES!r}\n"
         "names = sorted(m.name for m in pkgutil.walk_packages(core.__path__, 'core.'))\n"
         f"names = [n for n in names if n not in {sorted(RUN_ELSEWHERE)}]\n"
         "for name in names: importlib.import_module(name)\n"
-        "heavy = ('tensorflow', 'keras', 'shap', 'streamlit', 'mlflow', 'skops')\n"
+        "heavy = ('tensorflow', 'keras', 'shap', 'streamlit', 'mlflow', 'skops', *ONNX)\n"
         "print(json.dumps({'modules': len(names), 'loaded': sorted(m for m in heavy if m in sys.modules)}))"
     )
     out = json.loads(
@@ -56,7 +59,7 @@ def test_importing_every_core_module_loads_no_heavy_library():
 
 def test_app_entry_does_not_import_heavy_libraries():
     for path in [ROOT / "app.py", *(ROOT / "ui").glob("*.py")]:
-        assert not imported_modules(path) & {"tensorflow", "keras", "shap", "mlflow", "skops"}, path
+        assert not imported_modules(path) & {"tensorflow", "keras", "shap", "mlflow", "skops", *ONNX_LIBRARIES}, path
 
 
 #: Libraries the first page (Data, with the sidebar) must not load: scikit-learn, TensorFlow, shap

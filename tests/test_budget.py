@@ -103,6 +103,22 @@ def test_a_large_table_trains_on_a_stratified_sample_when_a_model_would_be_left_
     assert shrunk.startswith("To fit the 1-minute time budget: Forest: shrunk: ")
 
 
+def test_rows_in_time_order_train_on_the_most_recent_rows_not_a_sample_with_gaps():
+    frame = table(200_000)
+    frame["day"] = pd.Timestamp("2000-01-01") + pd.to_timedelta(np.random.default_rng(1).permutation(200_000), "h")
+    req = request_of(frame, [FOREST], time_column="day")
+    estimates = {"Baseline": B.Estimate("Baseline", 0.0, 1e-7, 1.0), "Forest": B.Estimate("Forest", 0.0, 0.01, 1.0)}
+    planned = B.plan(req, estimates, 60, workers=1)
+    assert planned.sampled and planned.recent
+    train = planned.apply(req).split.train
+    days = req.frame["day"].iloc[train]
+    every = req.frame["day"].iloc[req.split.train].sort_values()
+    # A run of consecutive hours ending at the last training hour: no sequence has a gap.
+    assert days.is_monotonic_increasing and days.iloc[-1] == every.iloc[-1]
+    assert list(days) == list(every.iloc[-len(train) :])
+    assert f"the most recent {planned.rows:,} of the 140,000 training rows" in planned.sample_note()
+
+
 def test_over_the_budget_a_forest_grows_fewer_trees_an_svm_learns_from_fewer_rows():
     req = request_of(table(10_000), [LINEAR, FOREST, SVM])
     estimates = {

@@ -15,6 +15,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
 from core import charts, results
+from core.charts import anomaly as anomaly_charts
 from core.charts import data as data_charts
 from core.charts import experiments as experiment_charts
 from core.charts import explain as explain_charts
@@ -24,6 +25,7 @@ from core.charts import predict as predict_charts
 from core.charts import results as result_charts
 from core.charts import style
 from core.charts import training as training_charts
+from core.charts import words as words_charts
 from core.explain import Explanation
 from core.profiling import profile
 from core.schema import effective_roles, infer_roles
@@ -259,12 +261,31 @@ def every_figure() -> dict[str, go.Figure]:
             column="group",
         ),
         "activation_plot": glossary_charts.activation_plot("relu"),
+        "words_bar": charts.words_bar(
+            pd.DataFrame(
+                {"word": ["free", "meeting"], "mean_effect": [0.3, -0.1], "rows": [5, 3], "share": [0.5, 0.3]}
+            ),
+            "message",
+            "probability of 'spam'",
+            rows=10,
+        ),
+        "row_words_bar": charts.row_words_bar(
+            pd.DataFrame({"word": ["win", "lunch"], "effect": [0.2, -0.05], "occurrences": [1, 2]}),
+            "probability of 'spam'",
+        ),
+        "anomaly_score_figure": charts.anomaly_score_figure(np.linspace(0.3, 0.8, 50), 0.7, 0.65),
+        "agreement_figure": charts.agreement_figure(
+            pd.DataFrame(
+                [[1.0, 0.6], [0.6, 1.0]], index=["Isolation forest", "LOF"], columns=["Isolation forest", "LOF"]
+            )
+        ),
     }
 
 
 #: Functions of the chart modules that return no figure.
 NOT_FIGURES = {"downsample", "is_ordered", "value_colors", "overlay_models", "activation_values"}
 MODULES = (
+    anomaly_charts,
     data_charts,
     experiment_charts,
     explain_charts,
@@ -273,6 +294,7 @@ MODULES = (
     predict_charts,
     result_charts,
     training_charts,
+    words_charts,
 )
 FIGURES = sorted(
     name

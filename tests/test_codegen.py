@@ -39,6 +39,8 @@ from core.samples import SAMPLE_DIR, load_sample
 from core.schema import Role, effective_roles, infer_roles
 from core.split import SplitConfig
 from core.target import Task, default_features
+from core.time_features import TimeSetup
+from core.time_features import split_for as time_split_for
 from core.training import ModelRun, TrainSetup, make_request, train_one
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +108,9 @@ CASES = {
         options=FeatureOptions(ratios=(("area_sqm", "distance_to_center_km"),)),
     ),
     "kmeans_wine_clustering": Case("wine", None, Task.CLUSTERING, "kmeans", {"n_clusters": 3}),
+    "isolation_forest_maintenance_anomaly": Case(
+        "predictive_maintenance", None, Task.ANOMALY, "isolation_forest", {"n_estimators": 50}
+    ),
     # The Excel path, as the CSV path: numbers and dates written as text, blank-looking cells, an empty row
     # and column, a repeated and an empty column name; ordered in time by the dates the app typed.
     "hist_boosting_house_workbook_time_split": Case(
@@ -335,13 +340,24 @@ def test_every_model_in_the_registry_can_be_written_as_code(tmp_path):
         Task.MULTICLASS: ("iris", "species"),
         Task.REGRESSION: ("diabetes", "disease_progression"),
         Task.CLUSTERING: ("wine", None),
+        Task.ANOMALY: ("wine", None),
     }
     datasets = {task: load_sample(sample) for task, (sample, _) in samples.items()}
     scripts = []
+    timed = TimeSetup(order="date", entity="region", columns=("temperature_c",))
+    demand = load_sample("electricity_demand")
     for key, spec in REGISTRY.items():
         for task in sorted(spec.tasks):
             case = Case(samples[task][0], samples[task][1], task, key, imbalance="class_weight")
-            script = training_script(*_request(case, datasets[task]), f"{case.sample}.csv")
+            data = datasets[task]
+            if spec.needs_time_order:  # a network over the last rows: the temporal sample, in time order
+                if task == Task.MULTICLASS:
+                    continue  # the sample has no multiclass target but its entity
+                target = "demand_mw" if task == Task.REGRESSION else "holiday"
+                split = time_split_for(timed, SplitConfig(seed=11))
+                case = Case("electricity_demand", target, task, key, split=split, options=FeatureOptions(time=timed))
+                data = demand
+            script = training_script(*_request(case, data), f"{case.sample}.csv")
             ast.parse(script)
             scripts.append(tmp_path / f"{key}_{task.name.lower()}.py")
             scripts[-1].write_text(script, encoding="utf-8")

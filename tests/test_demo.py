@@ -120,32 +120,3 @@ def test_a_stopped_or_failed_demo_says_what_it_kept():
     failed = progress.ended("failed", "the cluster could not start")
     assert "the cluster could not start" in failed.summary()
     assert failed.step == 2  # what was done stays done
-
-
-class _RecordedJob:
-    """A training job whose run was recorded (or not) in the experiment log."""
-
-    def __init__(self, report):
-        from core.training import AfterRun
-
-        self._after = AfterRun("done", report) if report is not None else AfterRun("none")
-
-    def wait(self, timeout=None):
-        return True
-
-    def after_run(self):
-        return self._after
-
-
-def test_the_test_score_goes_into_the_models_tracked_run_once_recorded(monkeypatch):
-    from core import tracking
-    from core.tracking.record import TrackingReport
-
-    written = []
-    monkeypatch.setattr(tracking, "log_test_scores", lambda uri, run, scores: written.append((uri, run, scores)))
-    report = TrackingReport(True, "recorded", "sqlite:///x.db", "parent", {"Ridge regression": "run-7"})
-    demo.log_test_when_recorded(_RecordedJob(report), "Ridge regression", {"r2": 0.8}).join(10)
-    assert written == [("sqlite:///x.db", "run-7", {"r2": 0.8})]
-    demo.log_test_when_recorded(_RecordedJob(None), "Ridge regression", {"r2": 0.8}).join(10)
-    demo.log_test_when_recorded(_RecordedJob(report), "Another model", {"r2": 0.8}).join(10)
-    assert len(written) == 1, "nothing is written for a run that was not recorded, or a model it does not hold"

@@ -318,11 +318,11 @@ def test_scikit_learn_bundled_datasets_have_no_false_dates(name):
     assert not any(pd.api.types.is_datetime64_any_dtype(t) for t in ds.frame.dtypes)
 
 
-def test_bundled_samples_only_date_the_listing_date():
+def test_bundled_samples_date_only_their_date_columns():
     from core.samples import list_samples, load_sample
 
     dated = {s.key: load_sample(s.key).report.parsed_dates for s in list_samples()}
-    assert {k: v for k, v in dated.items() if v} == {"house_prices": ["listing_date"]}
+    assert {k: v for k, v in dated.items() if v} == {"house_prices": ["listing_date"], "electricity_demand": ["date"]}
 
 
 def test_day_first_dates_are_read_day_first_throughout_a_mixed_column():

@@ -8,6 +8,8 @@ A trained run is costly, so each is made once per module and kept as the session
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -179,6 +181,42 @@ def test_final_test_score_is_labelled_and_repeated_looks_warn(binary):
     binary.selectbox(key="results_model").set_value("Decision tree").run()
     binary.button(key="results_test").click().run()
     assert any("scored the test split 2 times" in w.body for w in binary.warning)
+
+
+def test_a_test_score_scored_while_the_run_is_recorded_reaches_its_tracked_run(binary_run):
+    """Catches the page waiting for the recording, or a score scored before it ended missing from the log.
+
+    The same run again, its recording held at a gate (a slow store): the button answers at once,
+    and the job writes the score onto the model's run right after the recording.
+    """
+    from mlflow import MlflowClient
+
+    from core import tracking
+    from core.training import TrainingJob
+    from ui import experiments_views
+
+    request, gate = binary_run[state.JOB].request, threading.Event()
+    record = tracking.recorder(experiments_views.tracking_uri(), "breast_cancer.csv")
+
+    def held_record(*args):
+        gate.wait(60)
+        return record(*args)
+
+    job = TrainingJob(request, after_run=held_record).start()
+    deadline = time.monotonic() + 120
+    while job.after_run().status != "running":
+        assert time.monotonic() < deadline, job.outcome()
+        time.sleep(0.05)
+    at = opened({**binary_run, state.JOB: job}, RESULTS)
+    at.button(key="results_test").click().run()
+    assert not at.exception and any("Test numbers" in m.value for m in at.markdown)
+    assert job.after_run().pending, "the page did not wait for the recording"
+    gate.set()
+    assert job.wait(120) and job.after_run().value.ok
+    report = job.after_run().value
+    metrics = MlflowClient(report.tracking_uri).get_run(report.model_runs["Logistic regression"]).data.metrics
+    tested = results.test_scores(model_named(at, "Logistic regression"), request)
+    assert metrics["test_roc_auc"] == pytest.approx(tested["roc_auc"]) and metrics["test_looks"] == 1
 
 
 def test_view_choices_survive_a_visit_to_another_page(binary):

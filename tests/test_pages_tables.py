@@ -132,7 +132,7 @@ def test_two_thousand_numeric_columns_reach_the_models_page_with_a_bounded_ratio
     at.text_input(key=f"target_column_{version}_search").input("x1999").run()
     assert at.selectbox(key=f"target_column_{version}").options == [
         "target",
-        "∅ no target: find groups of similar rows (clustering)",
+        "∅ no target: group similar rows or flag unusual ones",
         "x1999",
     ]
     at.button(key="target_confirm").click().run()

@@ -28,6 +28,7 @@ EXPECTED_ORDER = [
     "wine",
     "breast_cancer",
     "diabetes",
+    "electricity_demand",
 ]
 SENSOR_COLUMNS = ["temperature_c", "vibration_mm_s", "current_a"]
 
@@ -123,6 +124,15 @@ def test_maintenance_is_imbalanced_with_missing_sensor_readings() -> None:
     assert set(df["machine_type"]) == {"L", "M", "H"}
     for col in SENSOR_COLUMNS:
         assert 0.01 < df[col].isna().mean() < 0.06
+
+
+def test_electricity_demand_is_one_row_per_day_and_region() -> None:
+    df = _load("electricity_demand")
+    dates = pd.to_datetime(df["date"], format="%Y-%m-%d")
+    assert df["region"].nunique() == 6 and len(df) == 6 * dates.nunique()
+    assert not df.duplicated(["date", "region"]).any()
+    assert (dates.max() - dates.min()).days >= 700
+    assert set(df["holiday"]) == {0, 1} and df.notna().all().all()
 
 
 def test_bundled_datasets_use_class_names() -> None:

@@ -163,3 +163,75 @@ def test_stratified_split_of_thousands_of_classes_keeps_every_row_and_each_class
     together = np.sort(np.concatenate([split.train, split.valid, split.test]))
     assert np.array_equal(together, np.arange(len(y))), "rows without a label are not lost either"
     assert y.iloc[split.train].nunique() == 5_000
+
+
+def test_time_order_advice_mentions_features_from_earlier_rows():
+    _, message = time_order_advice(drifting(), ["when"])
+    assert "features from earlier rows (lags, moving averages" in message
+
+
+# --------------------------------------------------------------------------- entities and row order
+
+
+def shops(seed: int = 0) -> pd.DataFrame:
+    """Three shops over different stretches of days (one starts late, one has few rows), rows shuffled."""
+    parts = [
+        pd.DataFrame({"day": pd.date_range("2024-01-01", periods=100), "shop": "a"}),
+        pd.DataFrame({"day": pd.date_range("2024-03-01", periods=60), "shop": "b"}),
+        pd.DataFrame({"day": pd.date_range("2024-01-20", periods=12), "shop": "c"}),
+    ]
+    rows = pd.concat(parts, ignore_index=True)
+    rows["y"] = np.random.default_rng(seed).normal(size=len(rows))
+    return rows.sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+def test_a_split_per_entity_cuts_each_entitys_rows_in_time():
+    f = shops()
+    split = make_split(f, "y", Task.REGRESSION, SplitConfig(time_column="day", entity_column="shop"))
+    for shop, rows in f.groupby("shop"):
+        days = {name: f["day"].iloc[part][f["shop"].iloc[part] == shop] for name, part in
+                (("train", split.train), ("valid", split.valid), ("test", split.test))}  # fmt: skip
+        assert days["train"].max() < days["valid"].min() <= days["valid"].max() < days["test"].min(), shop
+        assert len(days["train"]) == len(rows) - len(days["valid"]) - len(days["test"])
+        assert len(days["valid"]) >= 1 and len(days["test"]) == round(len(rows) * 0.15)
+    # Cut as a whole instead, the late shop 'b' would have no training rows at all.
+    whole = make_split(f, "y", Task.REGRESSION, SplitConfig(time_column="day"))
+    assert (f["shop"].iloc[whole.train] == "b").sum() < (f["shop"].iloc[split.train] == "b").sum()
+    for part in (split.train, split.valid, split.test):
+        assert f["day"].iloc[part].is_monotonic_increasing, "each part oldest first"
+
+
+def test_rows_can_be_cut_in_their_order_as_loaded():
+    f = shops()
+    split = make_split(f, "y", Task.REGRESSION, SplitConfig(in_row_order=True, stratify=True))
+    assert split.config.stratify is False
+    assert split.train.tolist() == list(range(len(split.train)))
+    assert split.test.tolist() == list(range(len(f) - len(split.test), len(f)))
+    per_shop = make_split(f, "y", Task.REGRESSION, SplitConfig(in_row_order=True, entity_column="shop"))
+    for shop in "abc":
+        train = per_shop.train[f["shop"].iloc[per_shop.train].to_numpy() == shop]
+        valid = per_shop.valid[f["shop"].iloc[per_shop.valid].to_numpy() == shop]
+        assert train.max() < valid.min(), "each shop's earlier rows (in the file) train"
+
+
+def test_expanding_window_folds_learn_only_from_earlier_rows_within_each_entity():
+    f = shops(1)
+    split = make_split(f, "y", Task.REGRESSION, SplitConfig(time_column="day", entity_column="shop"))
+    positions = split.in_time_order(np.concatenate([split.train, split.valid]))
+    assert f["day"].iloc[positions].is_monotonic_increasing
+    folds = cv_folds(f["y"], positions, Task.REGRESSION, 4, 0, in_time_order=True)
+    assert len(folds) == 4
+    for fit_rows, score_rows in folds:
+        assert f["day"].iloc[fit_rows].max() <= f["day"].iloc[score_rows].min()
+    assert [len(fit) for fit, _ in folds] == sorted(len(fit) for fit, _ in folds), "each fold learns from more rows"
+
+
+def test_older_split_settings_load_and_new_ones_are_written_only_when_used():
+    old = {"train": 0.7, "valid": 0.15, "test": 0.15, "seed": 4, "stratify": True, "time_column": None, "cv_folds": 0}
+    assert SplitConfig(**old).to_dict() == old, "a config from before entities reads and writes the same"
+    config = SplitConfig(time_column="day", entity_column="shop")
+    assert SplitConfig(**config.to_dict()) == config and config.to_dict()["entity_column"] == "shop"
+    with pytest.raises(SplitError, match="only when they are ordered in time"):
+        make_split(shops(), "y", Task.REGRESSION, SplitConfig(entity_column="shop"))
+    with pytest.raises(SplitError, match="not both"):
+        make_split(shops(), "y", Task.REGRESSION, SplitConfig(time_column="day", in_row_order=True))

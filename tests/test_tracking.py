@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -328,6 +329,72 @@ def test_a_hook_that_raises_is_kept_as_a_failure(tmp_path):
     assert job.after_run().status == "failed" and "store on fire" in job.after_run().error
     assert job.snapshot().status == "finished" and len(job.snapshot().results) == 2
     assert TrainingJob(request).after_run().status == "none"
+
+
+def test_a_test_score_asked_while_the_run_is_recorded_reaches_the_models_run(fresh_uri):
+    """Catches a test score lost (or a page held up) when it is scored before the run's recording has ended.
+
+    The recording is held at a gate, as a slow store would hold it; the score waits on the job and
+    its thread writes it right after the recording, before the job stops saying it is recording.
+    """
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+    record, gate, seen = tracking.recorder(fresh_uri, "iris.csv"), threading.Event(), []
+
+    def held_record(*args):
+        gate.wait(60)
+        return record(*args)
+
+    job = TrainingJob(request, after_run=held_record).start()
+    deadline = time.monotonic() + 120
+    while job.after_run().status != "running":
+        assert time.monotonic() < deadline, job.outcome()
+        time.sleep(0.05)
+    assert tracking.log_test_scores_when_recorded(job, "Logistic regression", {"accuracy": 0.9}) == "queued"
+    assert job.when_after_run(seen.append)
+    assert job.after_run().pending and not seen, "nothing runs before the recording"
+    gate.set()
+    assert job.wait(120)
+    after = job.after_run()
+    assert after.status == "done" and after.value.ok and seen == [after], "queued calls get the recording's result"
+    run_id = after.value.model_runs["Logistic regression"]
+    metrics = client(fresh_uri).get_run(run_id).data.metrics
+    assert metrics["test_accuracy"] == 0.9 and metrics["test_looks"] == 1
+    # once recorded, a score is written at once, and nothing is queued any more
+    assert not job.when_after_run(seen.append) and len(seen) == 1
+    assert tracking.log_test_scores_when_recorded(job, "Logistic regression", {"accuracy": 0.8}) == "logged"
+    assert client(fresh_uri).get_run(run_id).data.metrics["test_looks"] == 2
+    assert tracking.log_test_scores_when_recorded(job, "Another model", {"accuracy": 0.8}) == "not recorded"
+
+
+def test_queued_calls_hear_of_a_hook_that_failed_and_a_job_without_hook_queues_nothing(monkeypatch):
+    from core.tracking import record as recording
+
+    written = []
+    monkeypatch.setattr(recording, "log_test_scores", lambda uri, run, scores: written.append((uri, run, scores)))
+    request = request_for("iris", "species", Task.MULTICLASS, [ModelRun("logistic_regression", "Logistic regression")])
+    gate, seen = threading.Event(), []
+
+    def broken(*args):
+        gate.wait(60)
+        raise RuntimeError("store on fire")
+
+    job = TrainingJob(request, after_run=broken).start()
+    assert job.when_after_run(lambda after: 1 / 0), "queued before the run even ended"
+    assert job.when_after_run(seen.append)
+    assert tracking.log_test_scores_when_recorded(job, "Logistic regression", {"accuracy": 0.9}) == "queued"
+    gate.set()
+    assert job.wait(120)
+    assert [a.status for a in seen] == ["failed"], "a queued call that raises does not stop the next"
+    assert job.after_run().status == "failed" and not written, "no run, no score written"
+
+    restored = TrainingJob.restored(
+        request, [], tracking.TrackingReport(True, "recorded", "sqlite:///x.db", "parent", {"Ridge": "run-7"})
+    )
+    assert not restored.when_after_run(seen.append) and len(seen) == 1
+    assert tracking.log_test_scores_when_recorded(restored, "Ridge", {"r2": 0.8}) == "logged"
+    assert written == [("sqlite:///x.db", "run-7", {"r2": 0.8})]
+    assert tracking.log_test_scores_when_recorded(restored, "Another model", {"r2": 0.8}) == "not recorded"
+    assert tracking.log_test_scores_when_recorded(TrainingJob(request), "Ridge", {"r2": 0.8}) == "not recorded"
 
 
 def test_serve_command_and_curl_example(store):

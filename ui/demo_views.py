@@ -13,6 +13,7 @@ when the demo runs, not before.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -272,7 +273,7 @@ def _start_training() -> None:
 
 def _results(progress: recipe.DemoProgress) -> Outcome:
     """The Results page's final evaluation of the chosen model, once it is refitted: scored and logged."""
-    from core import results
+    from core import results, tracking
     from core.metrics import format_score
 
     job = state.job()
@@ -283,7 +284,10 @@ def _results(progress: recipe.DemoProgress) -> Outcome:
     scores = state.test_scores(model.name)
     if scores is None:
         scores = state.log_test((id(job), model.name), model.name, results.test_scores(model, request))["scores"]
-        recipe.log_test_when_recorded(job, model.name, scores)  # into the model's tracked run, once it is there
+        # Onto the model's tracked run: now, or by the job's thread right after it records the run. A store
+        # that cannot be written leaves the score in the session (as on the Results page).
+        with contextlib.suppress(DashboardError):
+            tracking.log_test_scores_when_recorded(job, model.name, scores)
     metric = request.ranking
     return f"{model.name}, {metric.label} {format_score(metric.key, scores.get(metric.key))} on the test rows", {}
 

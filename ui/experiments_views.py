@@ -76,20 +76,21 @@ def recording_note(job) -> None:
 
 
 def record_test_scores(model_name: str, scores: dict[str, float]) -> None:
-    """Add a final test score to the model's tracked run (Results page); warn if it cannot."""
+    """Add a final test score to the model's tracked run (Results page); warn if it cannot.
+
+    While the run is still being recorded the score waits on the job, whose thread writes it right
+    after the recording (:func:`core.tracking.log_test_scores_when_recorded`): the page never waits.
+    """
     job = state.job()
     if job is None or job.after_run().status == "none":
         return
-    if job.after_run().pending:
-        job.wait(15)  # the run is still being recorded (it takes about a second)
-    recorded = _recorded_run(job, model_name)
-    if recorded is None:
-        st.caption("This test score is not in the experiment log: the run itself was not recorded there.")
-        return
     try:
-        tracking.log_test_scores(recorded[1], recorded[0], scores)
+        done = tracking.log_test_scores_when_recorded(job, model_name, scores)
     except DashboardError as err:
         st.warning(md_escape(err.user_message), icon=":material/history_toggle_off:")
+        return
+    if done == "not recorded":
+        st.caption("This test score is not in the experiment log: the run itself was not recorded there.")
 
 
 # --------------------------------------------------------------------------- the Experiments page

@@ -17,7 +17,7 @@ from core.limits import MAX_OPTIONS
 from core.numbers import format_number
 from core.schema import Role
 from core.training import TrainedModel, TrainingRequest
-from ui import charts_view, pickers, state
+from ui import charts_view, pickers, state, time_views
 from ui.text import md_escape, md_label
 
 
@@ -204,7 +204,13 @@ def _categorical(request: TrainingRequest) -> set[str]:
 def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
     charts_view.show(charts.importance_bar(expl), key="explain_importance", width="stretch")
     st.markdown(ce.summarize_importance(expl))
-    if st.toggle(
+    time_views.explain_view(expl.raw_names, expl.raw_for_class(), model.pipeline)  # lags etc., when the model has them
+    if request.target is None:  # an anomaly detector: its score is explained, and there is no answer to score
+        st.caption(
+            "This is how much each column moves the anomaly score. Permutation importance, the usual cross-check, "
+            "measures how much a score against the right answers drops, and anomaly detection has no right answers."
+        )
+    elif st.toggle(
         "Cross-check with permutation importance",
         key="explain_perm_on",
         help="Shuffles each column on validation rows and measures how much the score drops. Model-agnostic; takes a few seconds.",
@@ -335,7 +341,8 @@ def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest
         st.metric("Prediction", md_escape(answer.prediction), help="Probabilities: " + shares)
         st.caption(shares)
     else:
-        st.metric("Prediction", format_number(float(answer.prediction)))
+        name = "Anomaly score" if one_row.output == "anomaly score" else "Prediction"
+        st.metric(name, format_number(float(answer.prediction)))
     charts_view.show(charts.waterfall(one_row, 0), key=f"explain_whatif_waterfall_{int(submitted)}", width="stretch")
     st.markdown(ce.summarize_row(one_row, 0))
 

@@ -7,9 +7,8 @@ import streamlit as st
 from core import results
 from core.charts.fairness import fairness_figure
 from core.errors import DashboardError
-from core.fairness import NOT_FOR_CLUSTERING, FairnessReport, fairness_report
+from core.fairness import NOT_APPLICABLE, FairnessReport, fairness_report
 from core.guards.thresholds import THRESHOLDS
-from core.target import Task
 from core.training import TrainedModel, TrainingRequest
 from ui import charts_view, guard_views, state
 from ui.pickers import bounded
@@ -23,8 +22,8 @@ PARTS = {"Validation rows": "valid", "Test rows": "test"}
 
 def section(model: TrainedModel, request: TrainingRequest) -> None:
     """Pick a column of the loaded table (any but the target); compare the model's scores between its groups."""
-    if model.task == Task.CLUSTERING:
-        st.caption(md_escape(NOT_FOR_CLUSTERING))
+    if not model.task.has_target:
+        st.caption(md_escape(NOT_APPLICABLE[model.task]))
         return
     dataset = state.dataset()
     if dataset is None:

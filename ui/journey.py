@@ -78,7 +78,9 @@ def locked_reason(key: str) -> str | None:
         return "Choose the models first (Models)."
     if key in ("results", "explain") and not state.trained_models():
         return "Train at least one model first (Train)."
-    if key == "explain" and state.target() is not None and state.target().target is None:
+    choice = state.target()
+    # An anomaly detector has no target either, but its anomaly score is explained (core.anomaly).
+    if key == "explain" and choice is not None and choice.target is None and not choice.task.explained:
         return "Explanations need a target; clustering has none."
     return None
 
@@ -125,7 +127,7 @@ def sidebar(slot, current: str | None) -> None:
             st.text(f"{ds.name}\n{ds.n_rows:,} rows × {ds.n_cols:,} columns")
             choice = state.target()
             if choice is not None:
-                st.text(f"Target: {choice.target or '(none: clustering)'}\nTask: {choice.task.value}")
+                st.text(f"Target: {choice.target or '(none)'}\nTask: {choice.task.value}")
         leave_guard.warn_before_leaving(state.work_in_progress())
 
 

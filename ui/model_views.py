@@ -9,11 +9,20 @@ import streamlit as st
 from core import charts, engine, registry
 from core.cleaning import CleaningPlan, RowReport, needs_confirmation
 from core.errors import DashboardError
-from core.features import IMBALANCE_METHODS, MAX_INTERACTION_COLUMNS, FeatureOptions
+from core.features import IMBALANCE_METHODS, MAX_INTERACTION_COLUMNS, FeatureOptions, count_features
+from core.keras_text import text_layer_table
 from core.limits import MAX_OPTIONS, ratio_pairs
 from core.metrics import METRICS, RANKING_CHOICES, default_ranking
 from core.network_layers import layer_table
-from core.network_rules import ACTIVATIONS, LAYER_TYPES, MAX_DROPOUT, MAX_UNITS, check_layers
+from core.network_rules import (
+    ACTIVATIONS,
+    LAYER_TYPES,
+    MAX_DROPOUT,
+    MAX_UNITS,
+    SEQUENCE_LAYER_TYPES,
+    SEQUENCE_RANGES,
+    check_layers,
+)
 from core.schema import Role
 from core.split import (
     CV_AUTO_FOLDS,
@@ -93,7 +102,7 @@ def split_controls(
         "its mean (takes k times longer). Automatic does so for tables under "
         f"{CV_AUTO_MAX_ROWS:,} training + validation rows, where one validation split is a noisy judge.",
     )
-    if task != Task.CLUSTERING:  # with a target, dates decide what "unseen rows" means
+    if task.has_target:  # with a target, dates decide what "unseen rows" means
         advice = time_order_advice(rows, date_columns) if rows is not None else None
         if advice is not None and not ordered:
             st.info(md_escape(advice[1]), icon=":material/schedule:")
@@ -127,17 +136,24 @@ def split_preview(rows: pd.DataFrame, target: str | None, task: Task, config: Sp
         return False
     y = rows[target] if target is not None and task.is_classification else None
     charts_view.show(charts.split_sizes(split_summary(split, y)), key="models_split_chart")
-    if task != Task.CLUSTERING:
+    if task.has_target:
         st.caption(md_escape(cv_words(config, split)))
-    small = size_warning(split) if task != Task.CLUSTERING else None
+    small = size_warning(split) if task.has_target else None
     for message in [*split_warnings(split, y), *([small] if small else [])]:
         st.warning(md_escape(message), icon=":material/rule:")
     return True
 
 
-def model_picker(task: Task, chosen: list[str], n_rows: int | None = None) -> list[str]:
-    """Multiselect over the registry's models for the task, with a Recommended button."""
-    specs = registry.specs_for(task)
+def model_picker(
+    task: Task, chosen: list[str], n_rows: int | None = None, text: bool = True, timed: bool = True
+) -> list[str]:
+    """Multiselect over the registry's models for the task, with a Recommended button.
+
+    Models that read text word by word (``spec.raw_text``) are offered only when a feature is ``text``;
+    networks over the last rows (``spec.needs_time_order``) only when a time order is set (``timed``).
+    """
+    specs = [s for s in registry.specs_for(task) if (text or not s.raw_text) and (timed or not s.needs_time_order)]
+    waiting = [s.label for s in registry.specs_for(task) if s.needs_time_order and not timed]
     labels = {s.key: s.label for s in specs}
     if st.button(
         "Recommended set",
@@ -153,6 +169,8 @@ def model_picker(task: Task, chosen: list[str], n_rows: int | None = None) -> li
         format_func=labels.get,
         key="models_chosen",
     )
+    if waiting:
+        st.caption(md_escape(f"Not available yet: {', '.join(waiting)} — set a time order in the Time section first."))
     with st.expander("What are these models?"):
         for spec in specs:
             st.markdown(f"**{spec.label}** — {spec.help}")
@@ -225,21 +243,35 @@ def _param_widget(param, value, key: str):
 
 
 def network_builder(
-    layers: tuple[dict, ...], n_features: int, task: Task, n_classes: int, l2: float, prefix: str
+    layers: tuple[dict, ...],
+    n_features: int,
+    task: Task,
+    n_classes: int,
+    l2: float,
+    prefix: str,
+    window: int | None = None,
 ) -> tuple[dict, ...]:
-    """Add, remove and reorder layers in a table; show shapes and parameter counts."""
+    """Add, remove and reorder layers in a table; show shapes and parameter counts.
+
+    With ``window`` (a network over the last rows), sequence layers (lstm, conv1d, pool) are offered
+    too, before the dense ones: *units* are an LSTM's units or a convolution's filters, *kernel* a
+    convolution's width or a pooling's size, in rows.
+    """
     st.markdown(
         "**Hidden layers** — add rows to add layers, select rows and press Delete to remove them, change *order* to reorder. The output layer is added for you from the task."
+        + (" Sequence layers (lstm, conv1d, pool) read the window of rows and come first." if window else "")
     )
+    kinds = list(LAYER_TYPES) + (list(SEQUENCE_LAYER_TYPES) if window else [])
 
     def build() -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "order": list(range(1, len(layers) + 1)),
                 "type": [layer["type"] for layer in layers],
-                "units": [layer.get("units") for layer in layers],
+                "units": [layer.get("units", layer.get("filters")) for layer in layers],
                 "activation": [layer.get("activation") for layer in layers],
                 "rate": [layer.get("rate") for layer in layers],
+                **({"kernel": [layer.get("kernel_size", layer.get("size")) for layer in layers]} if window else {}),
             }
         )
 
@@ -251,20 +283,23 @@ def network_builder(
         key=f"{prefix}_layers",
         column_config={
             "order": st.column_config.NumberColumn("order", min_value=1, step=1),
-            "type": st.column_config.SelectboxColumn("type", options=list(LAYER_TYPES), required=True),
+            "type": st.column_config.SelectboxColumn("type", options=kinds, required=True),
             "units": st.column_config.NumberColumn("units (dense)", min_value=1, max_value=MAX_UNITS, step=1),
             "activation": st.column_config.SelectboxColumn("activation (dense)", options=list(ACTIVATIONS)),
             "rate": st.column_config.NumberColumn("rate (dropout)", min_value=0.0, max_value=MAX_DROPOUT, step=0.05),
+            "kernel": st.column_config.NumberColumn(
+                "kernel (conv1d, pool)", min_value=1, max_value=int(SEQUENCE_RANGES["kernel_size"][1]), step=1
+            ),
         },
     )
     rows = edited.dropna(subset=["type"]).sort_values("order", kind="stable")
     new_layers = tuple(_layer(row) for _, row in rows.iterrows())
     try:
-        new_layers = check_layers(new_layers)
+        new_layers = check_layers(new_layers, sequence=window is not None)
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return layers
-    shapes = pd.DataFrame(layer_table(new_layers, n_features, task.value, n_classes, l2))
+    shapes = pd.DataFrame(layer_table(new_layers, n_features, task.value, n_classes, l2, window=window))
     st.dataframe(shapes, hide_index=True)
     st.caption(f"{int(shapes['parameters'].sum()):,} parameters to learn from {n_features:,} input features.")
     return new_layers
@@ -272,6 +307,15 @@ def network_builder(
 
 def _layer(row: pd.Series) -> dict:
     kind = row["type"]
+    units = int(row["units"]) if pd.notna(row["units"]) else None
+    kernel = int(row["kernel"]) if "kernel" in row and pd.notna(row["kernel"]) else None
+    activation = row["activation"] if isinstance(row["activation"], str) else "relu"
+    if kind == "lstm":
+        return {"type": "lstm", "units": units or 32}
+    if kind == "conv1d":
+        return {"type": "conv1d", "filters": units or 32, "kernel_size": kernel or 3, "activation": activation}
+    if kind == "pool":
+        return {"type": "pool", "size": kernel or 2}
     if kind == "dense":
         return {
             "type": "dense",
@@ -308,7 +352,7 @@ def class_limit_gate(task: Task, y: pd.Series | None) -> bool:
 
 def imbalance_and_ranking(setup: TrainSetup, task: Task, y: pd.Series | None) -> tuple[str, str | None]:
     """How to treat imbalanced classes and which metric ranks the models, with the reason for the default."""
-    if task == Task.CLUSTERING:
+    if not task.has_target:
         return "none", None
     default, reason = default_ranking(task, y)
     imbalance = "none"
@@ -415,6 +459,28 @@ def numeric_features(features: list[str], roles: dict[str, Role]) -> list[str]:
 
 def date_features(features: list[str], roles: dict[str, Role]) -> list[str]:
     return [c for c in features if roles.get(c) == Role.DATETIME]
+
+
+def text_features(features: list[str], roles: dict[str, Role]) -> list[str]:
+    return [c for c in features if roles.get(c) == Role.TEXT]
+
+
+def text_network_table(params: dict, choice, rows: pd.DataFrame, plan: CleaningPlan, roles: dict[str, Role]) -> None:
+    """The text network's layers with shapes and parameter counts (:func:`core.keras_text.text_layer_table`)."""
+    others = [c for c in choice.features if c not in text_features(choice.features, plan.roles_after(roles))]
+    token = (state.version(), plan.to_json(), choice.target, tuple(choice.features))
+    width = state.memo("models_nfeat_other", token, lambda: count_features(plan, roles, others, rows) if others else 0)
+    n_classes = rows[choice.target].nunique() if choice.task.is_classification else 1
+    try:
+        table = pd.DataFrame(text_layer_table(params, choice.task.value, n_classes, width))
+    except (DashboardError, KeyError, TypeError, ValueError):  # a setting the form refuses is reported below it
+        return
+    st.markdown("**Layers** — words become vectors, a text's vectors are pooled into one, the other columns join.")
+    st.dataframe(table, hide_index=True)
+    st.caption(
+        f"At most {int(table['parameters'].sum()):,} parameters (the embedding holds one vector per word the "
+        f"training rows use, up to the vocabulary size); {width:,} features from the other columns."
+    )
 
 
 BUDGET_LABELS = {0: "no limit", 30: "30 seconds", 60: "1 minute", 120: "2 minutes", 300: "5 minutes", 900: "15 minutes"}

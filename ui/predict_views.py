@@ -10,18 +10,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, serving
+from core import anomaly, charts, serving
 from core import explain as ce
 from core.errors import DashboardError
 from core.export import BundleError, bundle_name, export_bundle, file_stem, load_bundle
 from core.loading import load_file
 from core.metrics import format_score, metric_label
-from core.model_card import card_markdown, with_fairness, with_test_scores
+from core.model_card import card_markdown, with_fairness, with_portable, with_test_scores
 from core.numbers import format_number
 from core.predict import PREDICTION, check_batch, predict_frame, scored_frame, to_safe_csv
 from core.target import Task
 from core.usable import ColumnSchema, UsableModel
-from ui import charts_view, state
+from ui import charts_view, portable_views, state
 from ui.experiments_views import serve_commands, tracked_run
 from ui.text import md_code, md_escape, md_label
 
@@ -90,10 +90,14 @@ def model_picker(models: dict[str, UsableModel]) -> str:
     return label
 
 
+#: What a model without a target does with a row, in words.
+_UNSUPERVISED = {Task.CLUSTERING: "assigns rows to clusters", Task.ANOMALY: "scores how unusual each row is"}
+
+
 def describe(usable: UsableModel) -> None:
     """One line on what the model predicts and how good it was."""
     card = usable.card or {}
-    what = f"predicts {md_code(usable.target)}" if usable.target else "assigns rows to clusters"
+    what = f"predicts {md_code(usable.target)}" if usable.target else _UNSUPERVISED.get(usable.task, "")
     metrics = (card.get("metrics") or {}).get("validation") or {}
     shown = ", ".join(
         f"{md_escape(metric_label(k))} {md_escape(format_score(k, v))}"
@@ -172,6 +176,10 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return
+    if usable.task == Task.ANOMALY:
+        _anomaly_answer(usable, out)
+        _why(usable, aligned, label)
+        return
     prediction = out[PREDICTION].iloc[0]
     probabilities = {c.removeprefix("probability of "): float(out[c].iloc[0]) for c in out.columns[1:]}
     left, right = st.columns([1, 2])
@@ -181,6 +189,24 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
     with right:
         if probabilities:
             charts_view.show(charts.probability_bars(probabilities), key="predict_probabilities")
+    _why(usable, aligned, label)
+
+
+def _anomaly_answer(usable: UsableModel, out: pd.DataFrame) -> None:
+    """An anomaly detector's answer: the row's score and whether it is above the model's threshold."""
+    at = anomaly.threshold(usable.pipeline)
+    score, flagged = float(out[anomaly.SCORE_COLUMN].iloc[0]), out[anomaly.FLAG_COLUMN].iloc[0] == anomaly.FLAGGED
+    left, right = st.columns(2)
+    left.metric("Anomaly score", format_number(score), help="Higher is more unusual.")
+    right.metric("Unusual", "yes" if flagged else "no", help=f"Yes above the model's threshold, {format_number(at)}.")
+    st.caption(
+        f"The model flags rows scoring above {format_number(at)}: about the expected share of unusual rows it was "
+        "trained with scored above it among the training rows."
+    )
+
+
+def _why(usable: UsableModel, aligned: pd.DataFrame, label: str) -> None:
+    """The row's waterfall: each column's push on the prediction (or anomaly score) and a sentence."""
     if usable.background is None or usable.task == Task.CLUSTERING:
         if usable.task != Task.CLUSTERING:
             st.caption("This bundle carries no training rows, so the prediction cannot be explained here.")
@@ -196,7 +222,8 @@ def show_row_answer(usable: UsableModel, row: pd.DataFrame, label: str) -> None:
         st.warning(f"The prediction could not be explained: {md_escape(err.user_message)}")
         return
     explanation = answer.explanation  # a multiclass row is shown for the class the model predicted
-    st.markdown("**Why:** each bar is how much one of your columns moved this prediction away from the average one.")
+    what = "anomaly score" if explanation.output == "anomaly score" else "prediction"
+    st.markdown(f"**Why:** each bar is how much one of your columns moved this {what} away from the average one.")
     charts_view.show(charts.waterfall(explanation, 0, label="This row"), key="predict_waterfall")
     st.markdown(ce.summarize_row(explanation, 0))
 
@@ -268,6 +295,11 @@ def export(usable: UsableModel) -> None:
     fairness = state.fairness_reports(usable.name) if usable.origin == "this session" else []
     if fairness:  # the scores across groups the person compared on the Results page
         card_model = dataclasses.replace(card_model, card=with_fairness(card_model.card, fairness))
+    portable = portable_views.built(usable)
+    if portable:  # the ONNX/TFLite files built in the Portable view: their inputs and checks
+        card_model = dataclasses.replace(
+            card_model, card=with_portable(card_model.card, [r.to_dict() for r in portable])
+        )
     token = (
         usable.name,
         usable.origin,
@@ -275,6 +307,7 @@ def export(usable: UsableModel) -> None:
         include,
         tuple(sorted((scores or {}).items())),
         tuple(id(report) for report in fairness),
+        tuple(id(result) for result in portable),
     )
     with st.spinner("Packing the model bundle…"):
         packed = state.memo("predict_bundle", token, lambda: _pack(card_model, include))
@@ -336,7 +369,7 @@ def code(usable: UsableModel) -> None:
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         return
-    keras = usable.key == "keras_mlp"
+    keras = usable.key in ("keras_mlp", "keras_text")  # networks repeat within a tolerance
     st.markdown(
         f"A standalone Python script that loads {md_code(dataset.name)}, applies the cleaning plan, splits with "
         f"seed {request.seed}, builds the same pipeline, trains it and prints the validation metrics — "

@@ -165,7 +165,7 @@ def _open(project: Project, waiting: bool) -> tuple[str, str]:
     what = (
         f"the target '{short(choice.target, 60)}' ({choice.task.value})"
         if choice.target is not None
-        else "clustering (no target)"
+        else f"{choice.task.value} (no target)"
     )
     done = f"{what}, {len(choice.features)} features, the cleaning plan and {n} model{'s' if n != 1 else ''} with their settings"
     where = "" if loaded is not None else f" on the table already loaded, '{short(ds.name, 60)}'"

@@ -20,7 +20,7 @@ from core.metrics import METRICS, NO_SCORE, TASK_METRICS, format_score, primary_
 from core.target import Task
 from core.teaching.glossary import metric_tooltip
 from core.training import TrainedModel, TrainingRequest, best_model, build_model_pipeline, summary
-from ui import charts_view, experiments_views, guard_views, reveal_views, state
+from ui import anomaly_views, charts_view, experiments_views, guard_views, reveal_views, state
 from ui.text import md_code, md_escape, md_label
 
 #: What the numbers of a metrics row are, said once above it (the labels stay short).
@@ -30,6 +30,8 @@ SPLITS = {
     "compare models by these; the model was then refitted on training + validation rows.",
     "test": "**TEST split** · {rows} rows set aside before training: not validation numbers; report, do not choose.",
     "clustered": "**Training split** · {rows} rows the clusters were found on (clustering has no held-out score).",
+    "detected": "**Validation split** · {rows} rows the detector did not learn from: how it flags new rows (without "
+    "labels, detectors are not chosen by these).",
 }
 UNDEFINED = NO_SCORE
 
@@ -77,7 +79,7 @@ def scores(model: TrainedModel, request: TrainingRequest) -> None:
     if model.task == Task.CLUSTERING:
         metrics_row(model.scores, model.task, where="clustered", rows=len(request.split.train), reasons=reasons)
     else:
-        where = "refitted" if model.refitted else "validation"
+        where = "detected" if model.task == Task.ANOMALY else "refitted" if model.refitted else "validation"
         metrics_row(model.scores, model.task, where=where, rows=len(request.split.valid), reasons=reasons)
     if model.cv_scores:
         cv_summary(model, request)
@@ -98,6 +100,8 @@ def cv_summary(model: TrainedModel, request: TrainingRequest) -> None:
 
 def chosen_note(model: TrainedModel, request: TrainingRequest, results: list) -> None:
     """Whether this is the chosen model, and whether it was refitted on training + validation rows, in words."""
+    if model.task == Task.ANOMALY:
+        return anomaly_views.chosen_note(model, request, results)
     if model.task == Task.CLUSTERING:
         return
     job = state.job()
@@ -120,7 +124,7 @@ def overfitting(model: TrainedModel, *, suspicious: bool = False) -> None:
     message = overfitting_check(model.train_scores, model.scores, model.task)
     if message:
         st.warning(md_escape(message), icon=":material/psychology_alt:")
-    elif model.task != Task.CLUSTERING:
+    elif model.task.has_target:
         metric = primary_metric(model.task)
         train, valid = model.train_scores.get(metric.key, np.nan), model.scores.get(metric.key, np.nan)
         if np.isfinite(train) and np.isfinite(valid):  # an undefined score gives no verdict
@@ -137,7 +141,7 @@ def overfitting(model: TrainedModel, *, suspicious: bool = False) -> None:
 
 def checks(model: TrainedModel, request: TrainingRequest) -> bool:
     """The guards' findings for this model (computed once, on validation rows); True when there are any."""
-    if model.checks is None and model.task != Task.CLUSTERING:
+    if model.checks is None and model.task.has_target:
         with st.spinner("Checking whether one column does all the work…"):
             model.checks = state.memo(
                 "results_checks", (id(state.job()), model.name), lambda: model_findings(model, request)
@@ -168,6 +172,8 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
     task = model.task
     if task == Task.CLUSTERING:
         return _clusters(model, request)
+    if task == Task.ANOMALY:
+        return anomaly_views.diagnostics(model, request)
     views = (
         REGRESSION_VIEWS
         if task == Task.REGRESSION
@@ -388,6 +394,8 @@ def _clusters(model: TrainedModel, request: TrainingRequest) -> None:
 def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
     """Several models at once: scores, overlaid curves, time vs score."""
     task = request.task
+    if task == Task.ANOMALY:  # no score to put detectors side by side: how alike they rank the rows
+        return anomaly_views.compare(trained, request)
     metric = request.ranking
     table = results.compare_table(trained, task, request.metric or None)
     colors = charts.run_colors(request)  # one colour per model on every chart of the run

@@ -57,6 +57,7 @@ LOADED_MODELS = "use.loaded_models"  # UsableModels restored from bundles or exp
 PREDICTED = "use.predicted"  # ((model label, file id), file name, scored frame, report, added columns): last batch
 BUNDLE_UPLOAD = "use.bundle_upload"  # (file id, error message or None) of the last bundle upload read
 FORM_ROWS = "use.form_rows"  # model label -> the values last submitted in the Predict form
+PORTABLE = "use.portable"  # ((name, origin, id(pipeline)), [PortableExport | Unavailable]): the last model's files
 PENDING = "data.pending"  # (Dataset, bytes, Source, LoadOptions) read while work was running: awaits a decision
 WORKSPACE = "ui.workspace"  # this browser workspace's id (also in the address bar as ?ws=…)
 RESTORE = "data.restore"  # (data version when asked, the recorded run, its settings): waits for the run's data
@@ -72,6 +73,7 @@ PROJECT_NOTE = (
     "data.project_note"  # ("success" | "warning" | "error", message): how the last project file loaded, shown once
 )
 FAIRNESS = "results.fairness"  # (model name, group column) -> (id(job), FairnessReport): the current run's only
+WORDS_JOB = "explain.words_job"  # (what it explains, WordsJob): the Explain page's last word explanation on the cluster
 
 _DOWNSTREAM = {
     DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
@@ -502,6 +504,21 @@ def set_fairness_report(model: str, column: str, report) -> None:
     st.session_state[FAIRNESS] = held
 
 
+def words_job(token: object):
+    """The word explanation running or done on the cluster for ``token`` (run, model, column, class), if any."""
+    held = st.session_state.get(WORDS_JOB)
+    return held[1] if held is not None and held[0] == token else None
+
+
+def set_words_job(token: object, new_job) -> None:
+    """Keep ``new_job`` for ``token``; an earlier one still running is stopped (one at a time per session)."""
+    held = st.session_state.get(WORDS_JOB)
+    if held is not None and held[1] is not new_job:
+        held[1].stop("another word explanation was started")
+    st.session_state[WORDS_JOB] = (token, new_job)
+    sessions.watch(new_job)
+
+
 def set_explain_job(model: str, new_job) -> None:
     jobs = dict(st.session_state.get(EXPLAIN_JOBS) or {})
     old = jobs.get(model)
@@ -608,6 +625,17 @@ def bundle_upload() -> tuple[str, str | None] | None:
 def set_bundle_upload(file_id: str, error: str | None) -> None:
     """Remember a bundle upload was read (and why it was refused), so reruns do not read it again."""
     st.session_state[BUNDLE_UPLOAD] = (file_id, error)
+
+
+def portable_formats(token: tuple) -> list | None:
+    """The portable files built for the model ``token`` names (``None`` until built); one model's are kept."""
+    held = st.session_state.get(PORTABLE)
+    return held[1] if held is not None and held[0] == token else None
+
+
+def set_portable_formats(token: tuple, results: list) -> None:
+    """Keep the portable files of one model (a model's replace another's: they may be large)."""
+    st.session_state[PORTABLE] = (token, results)
 
 
 def form_row(label: str) -> dict | None:

@@ -107,6 +107,9 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
         if ranked_by in table.columns and metric.higher_is_better
         else (table[ranked_by].idxmin() if ranked_by in table.columns else None)
     )
+    if task == Task.ANOMALY:  # no score ranks detectors: the chosen one is the first picked (best_model)
+        first = best_model(snap.results, task)
+        best = next((i for i, name in table["model"].items() if first is not None and name == first.name), None)
     mean_column, spread_column = cv_columns(metric)
     keys = {m.label: m.key for m in METRICS.values()} | {mean_column: metric.key, spread_column: metric.key}
     shown = {label: (lambda value, key=key: format_score(key, value)) for label, key in keys.items() if label in table}
@@ -163,7 +166,7 @@ def choice_view(job: TrainingJob, snap: JobSnapshot) -> None:
         )
         return
     st.markdown(f"**Chosen: {md_escape(choice.model.name)}.** {md_escape(choice.reason)}")
-    if request.task == Task.CLUSTERING:
+    if not request.task.has_target:
         return
     words = md_escape(summary(choice.model, request, snap.results))
     if choice.model.refitted:

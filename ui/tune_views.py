@@ -10,7 +10,7 @@ import streamlit as st
 from core import charts, registry
 from core.errors import DashboardError
 from core.training import ModelRun
-from core.tuning import TuningJob
+from core.tuning import TuningJob, untunable
 from ui import charts_view, state
 from ui.text import md_escape
 
@@ -18,6 +18,11 @@ from ui.text import md_escape
 def tune_section(runs: list[ModelRun], make_request) -> None:
     """Pick a model and a budget, start a randomized search, show it live."""
     tunable = [r for r in runs if r.key != "baseline"]
+    choice = state.target()
+    why = untunable(choice.task) if choice is not None else None
+    if why:
+        st.caption(md_escape(why))
+        return
     if not tunable:
         st.caption("Pick a model above to tune it.")
         return

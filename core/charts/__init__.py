@@ -9,6 +9,7 @@ One module per part of the journey; everything is re-exported here, so pages
 write ``charts.roc_figure(...)``.
 """
 
+from core.charts.anomaly import *  # noqa: F403
 from core.charts.data import *  # noqa: F403
 from core.charts.experiments import *  # noqa: F403
 from core.charts.explain import *  # noqa: F403
@@ -35,3 +36,4 @@ from core.charts.style import (  # noqa: F401
     safe_text,
 )
 from core.charts.training import *  # noqa: F403
+from core.charts.words import *  # noqa: F403

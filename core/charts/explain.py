@@ -385,7 +385,11 @@ def waterfall(expl: Explanation, row: int, max_columns: int = 10, *, label: str 
         go.Waterfall(
             orientation="h",
             measure=["absolute", *["relative"] * len(steps), "total"],
-            y=[expl.base_label, *labels, "this row's prediction"],
+            y=[
+                expl.base_label,
+                *labels,
+                f"this row's {'anomaly score' if expl.output == 'anomaly score' else 'prediction'}",
+            ],
             x=[float(expl.base_value), *steps, prediction],
             text=[
                 format_number(expl.base_value),

@@ -14,13 +14,14 @@ import textwrap
 from dataclasses import fields
 from typing import Any
 
-from core import evaluation
+from core import anomaly, evaluation
 from core.cleaning import apply_type_fixes
 from core.codegen.helpers import Bundle, bound_names
 from core.codegen.imports import Binding, CodegenError, Imports
 from core.codegen.notebook import CODE_MARK, TEXT_MARK
 from core.codegen.reading import load_code, reading_of
 from core.codegen.values import Node, Renderer, atom, dict_literal, list_literal, literal
+from core.features import pipeline_inputs
 from core.load_options import LoadOptions
 from core.loading.report import LoadReport
 from core.registry import get_spec
@@ -176,6 +177,8 @@ def _metric_helper(task: Task) -> Any:
     """The app's function that computes the task's metrics (copied into the script)."""
     if task == Task.CLUSTERING:
         return evaluation.clustering_scores
+    if task == Task.ANOMALY:
+        return anomaly.summary
     if task == Task.REGRESSION:
         return evaluation.regression_scores
     return evaluation.classification_scores
@@ -220,11 +223,11 @@ def _settings(request: TrainingRequest, run: ModelRun, data_file: str) -> str:
         f"MODEL_NAME = {literal(run.name)}",
         f"TARGET = {literal(request.target)}  # the column to predict"
         if request.target is not None
-        else "TARGET = None  # clustering: no column to predict",
-        f"FEATURES = {list_literal(request.features, 0, 11)}",
+        else f"TARGET = None  # {request.task.value}: no column to predict",
+        f"FEATURES = {list_literal(pipeline_inputs(request.features, request.options), 0, 11)}",
         f"SEED = {int(request.seed)!r}  # the split's random seed",
     ]
-    if request.task != Task.CLUSTERING:
+    if request.task.has_target:
         ranking = request.ranking
         lines.append(f"RANKED_BY = {literal(ranking.key)}  # the app chose among models by {ranking.label}")
     if request.task == Task.BINARY:
@@ -233,8 +236,11 @@ def _settings(request: TrainingRequest, run: ModelRun, data_file: str) -> str:
 
 
 def _columns(request: TrainingRequest) -> list[str]:
-    """The columns the script keeps: the features, and the target."""
-    return [*request.features, *([request.target] if request.target is not None else [])]
+    """The columns the script keeps: the features (and the columns time features order by), and the target."""
+    return [
+        *pipeline_inputs(request.features, request.options),
+        *([request.target] if request.target is not None else []),
+    ]
 
 
 def _date_columns(request: TrainingRequest, report: LoadReport | None) -> list[str]:
@@ -396,6 +402,8 @@ def _training_code(request: TrainingRequest, spec) -> str:
                 'print(f"best epoch {model.best_epoch_} of {model.stopped_epoch_} run")',
             ]
         )
+    if request.task == Task.ANOMALY:
+        return "# Anomaly detection has no target: the detector learns the usual rows from the training rows.\npipeline.fit(X_train)"
     return "pipeline.fit(X_train, y_train)"
 
 
@@ -405,6 +413,14 @@ def _metrics_code(request: TrainingRequest, pipeline: Any, scorer: str) -> str:
         lines = [
             'X_dense = X_train_ready.toarray() if hasattr(X_train_ready, "toarray") else np.asarray(X_train_ready)',
             f"scores = {scorer}(X_dense, labels, seed=SEED)",
+        ]
+    elif request.task == Task.ANOMALY:
+        lines = [
+            "# An anomaly score is higher for a more unusual row: the negative of scikit-learn's score_samples.",
+            "valid_scores = -pipeline.score_samples(X_valid)",
+            "# Rows above the model's own boundary are flagged (those its predict calls -1).",
+            "boundary = -float(np.ravel(pipeline[-1].offset_)[0])",
+            f"scores = {scorer}(valid_scores, boundary)",
         ]
     elif request.task == Task.REGRESSION:
         lines = [
@@ -435,6 +451,6 @@ def _metrics_code(request: TrainingRequest, pipeline: Any, scorer: str) -> str:
         "for name, value in scores.items():",
         '    print(f"{name}: {value!r}")',
     ]
-    if request.task != Task.CLUSTERING:
+    if request.task.has_target:
         lines.append('print(f"The app ranked models by {RANKED_BY}: {scores.get(RANKED_BY)!r}")')
     return "\n".join(lines)

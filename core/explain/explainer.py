@@ -6,7 +6,9 @@ The method follows the model's spec (``get_spec(key).explainer``):
   mode where exact would blow the budget — full-depth random forests);
 * ``"linear"`` → LinearSHAP on the final estimator;
 * ``"kernel"`` (Keras, SVM, k-NN, naive Bayes, the baseline) → Permutation SHAP
-  over the whole pipeline on the person's columns.
+  over the whole pipeline on the person's columns; a network over the last rows
+  (``spec.needs_time_order``) → Permutation SHAP over its windows
+  (:mod:`core.explain.sequence`), summed per source column.
 
 A tree or linear model shap cannot read (or whose target transform is not
 linear) falls back to Permutation SHAP, and says so in the note.
@@ -33,6 +35,7 @@ from core.explain.result import (
     output_name,
     used_columns,
 )
+from core.explain.sequence import SequenceMethod
 from core.explain.timing import Clock, Cost, Pace
 from core.registry import get_spec
 from core.target import Task, match_label, positive_class
@@ -96,6 +99,8 @@ class Explainer:
         started = clock()
         pace = Pace(len(rows), cost, clock)
         parts: list[np.ndarray] = []
+        if hasattr(self.method, "set_context"):  # rows given together are one another's past (a sequence network)
+            self.method.set_context(rows)
         self._progress(listener, pace)
         while pace.done < len(rows) and not should_stop():
             size = pace.next_rows()
@@ -151,7 +156,7 @@ class Explainer:
             "raw_present": method.present(rows) if hasattr(method, "present") and len(rows) else None,
         }
         if not trained.task.is_classification:
-            kind = target or "value"
+            kind = "anomaly score" if trained.task == Task.ANOMALY else target or "value"
             return Explanation(
                 values=group_values(raw[..., 0], method.sources, self.columns),
                 base_value=float(base[0]),
@@ -212,7 +217,7 @@ class Explainer:
 
 
 def check_rows(trained: Any, frame: pd.DataFrame) -> None:
-    if trained.task == Task.CLUSTERING:
+    if not trained.task.explained:  # (an anomaly detector is explained through its anomaly score)
         raise DashboardError(
             "Explanations need a target: clustering models have no prediction to explain.",
             hint="Look at the per-cluster feature profiles on the Results page instead.",
@@ -278,6 +283,11 @@ def prepare_explainer(
             note = f"{kind.capitalize()} SHAP is not available for this model ({type(exc).__name__}); using Permutation SHAP."
     chosen = representative_rows(background_frame, background_rows, seed, background_y, classification=classification)
     weights = np.full(chosen.rows, 1.0 / max(1, chosen.rows))
+    if get_spec(trained.key).needs_time_order:  # a network over windows of rows: explained on its windows
+        windowed = SequenceMethod(trained, chosen.frame, weights, permutations=permutations, seed=seed)
+        windowed.background_text = chosen.described
+        windowed.note += f" Background: {chosen.described}."
+        return Explainer(trained, windowed, columns, clock() - started, "", target, positive)
     permutation = PermutationMethod(trained, chosen.frame, weights, columns, permutations=permutations, seed=seed)
     permutation.background_text = chosen.described
     permutation.note += f" Background: {chosen.described}."

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from core.anomaly import anomaly_scores
 from core.explain.background import dense
 from core.explain.result import is_missing
 from core.explain.timing import fit_line, retimed
@@ -79,7 +80,9 @@ class PermutationMethod:
         self.permutations = max(1, int(permutations))
         self.seed = int(seed)
         self.classification = trained.task.is_classification and hasattr(self.estimator, "predict_proba")
-        self.output = "probability" if self.classification else "value"
+        # An anomaly detector has no prediction to explain: its anomaly score is the output (core.anomaly).
+        self.anomaly = not trained.task.has_target and hasattr(self.estimator, "score_samples")
+        self.output = "probability" if self.classification else ("anomaly score" if self.anomaly else "value")
         self.background = background[self.inputs].reset_index(drop=True)
         self.weights = np.asarray(weights, dtype=float)
         self.groups = _feature_groups(trained.sources, self.columns)
@@ -94,9 +97,11 @@ class PermutationMethod:
     # ------------------------------------------------------------------ model calls
 
     def _model(self, Xt: Any) -> np.ndarray:
-        """The explained output per row: class probabilities, or the prediction (rows × outputs)."""
+        """The explained output per row: class probabilities, the anomaly score, or the prediction (rows × outputs)."""
         if self.classification:
             return np.asarray(self.estimator.predict_proba(Xt), dtype=float)
+        if self.anomaly:
+            return anomaly_scores(self.estimator, Xt).reshape(Xt.shape[0], -1)
         return np.asarray(self.estimator.predict(Xt), dtype=float).reshape(Xt.shape[0], -1)
 
     def evaluations_per_row(self) -> int:
@@ -116,7 +121,7 @@ class PermutationMethod:
         points: list[tuple[int, float]] = []
         if self.fast:  # masked inputs are assembled from preprocessed rows: the model alone is timed
             features = transform_only(self.pipeline, self.background)
-            features = sp.csr_matrix(features) if sp.issparse(features) else dense(features)
+            features = sp.csr_matrix(features) if sp.issparse(features) else _matrix(features)
 
         def timed(size: int) -> float:
             picks = np.arange(size) % rows
@@ -216,11 +221,18 @@ class PermutationMethod:
                 parts.append(pool_t[:, features][sources[column]])
                 order.extend(features)
             return sp.hstack(parts, format="csr")[:, np.argsort(order)]
-        pool_t = dense(pool_t)
-        out = np.empty((len(next(iter(sources.values()))), width))
+        pool_t = _matrix(pool_t)
+        out = np.empty((len(next(iter(sources.values()))), width), dtype=pool_t.dtype)
         for column, features in members.items():
             out[:, features] = pool_t[:, features][sources[column]]
         return out
+
+
+def _matrix(X: Any) -> np.ndarray:
+    """Model inputs as one array: floats, or objects when they hold text (a text network reads words)."""
+    if not sp.issparse(X) and getattr(getattr(X, "dtype", None), "kind", "") == "O":
+        return np.asarray(X)
+    return dense(X)
 
 
 def row_keys(rows: pd.DataFrame) -> np.ndarray:

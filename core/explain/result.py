@@ -263,6 +263,8 @@ def output_name(
     ``"score (log-odds) of 'virginica'"``, ``"probability of the predicted class"`` (multiclass, no class
     chosen), ``"predicted price"``.
     """
+    if task == Task.ANOMALY:
+        return "anomaly score"
     if classes is None or task == Task.REGRESSION:
         return f"predicted {target or 'the target'}"
     what = "the predicted class" if index is None else class_phrase(target, classes[index])

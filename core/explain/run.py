@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import events as ev
+from core.anomaly import anomaly_scores
 from core.engine import ClusterJob, warm
 from core.errors import DashboardError
 from core.explain.background import sample_rows
@@ -30,6 +31,7 @@ from core.explain.result import (
 )
 from core.explain.timing import Clock
 from core.registry import get_spec
+from core.target import Task
 
 
 def explain(
@@ -138,7 +140,10 @@ def explain_row(
         trained, background_frame, seed=seed, target=target, background_y=background_y, positive=positive
     )
     explanation = explainer.explain(row)
-    prediction = trained.pipeline.predict(row)[0]
+    if trained.task == Task.ANOMALY:  # what is explained: the anomaly score, not the -1/1 of predict
+        prediction = anomaly_scores(trained.pipeline, row)[0]
+    else:
+        prediction = trained.pipeline.predict(row)[0]
     probabilities = None
     if trained.task.is_classification and hasattr(trained.pipeline, "predict_proba"):
         proba = trained.pipeline.predict_proba(row)[0]

@@ -65,6 +65,14 @@ class Thresholds:
     group_bin_above: int = 10
     #: ... of about equal rows, this many (fewer when values repeat).
     group_bins: int = 4
+    # Time features (core.guards.time_leak): do the features of earlier rows change when later rows do?
+    #: Rows the check looks at (the first ones of the training rows beyond this).
+    time_check_rows: int = 20_000
+    #: The rows after this share of the time (of each entity's rows, in row order) are changed.
+    time_cut_share: float = 0.5
+    #: A feature of an earlier row "changed" when it moved by more than this, relative to its size
+    #: (moving windows add and drop values as they slide: their last digits may differ).
+    time_tolerance: float = 1e-9
 
 
 THRESHOLDS = Thresholds()

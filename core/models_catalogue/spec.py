@@ -13,7 +13,19 @@ from core.errors import DashboardError
 from core.params import ParamError, ParamSpec, show_value
 from core.target import Task
 
-FAMILIES = ("baseline", "linear", "tree", "ensemble", "boosting", "svm", "neighbors", "bayes", "neural", "clustering")
+FAMILIES = (
+    "baseline",
+    "linear",
+    "tree",
+    "ensemble",
+    "boosting",
+    "svm",
+    "neighbors",
+    "bayes",
+    "neural",
+    "clustering",
+    "anomaly",
+)
 #: Which SHAP explainer suits a model: fast exact ones for trees and linear models, model-agnostic otherwise.
 EXPLAINERS = ("tree", "linear", "kernel")
 
@@ -21,6 +33,7 @@ CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 REGRESSION = frozenset({Task.REGRESSION})
 SUPERVISED = CLASSIFICATION | REGRESSION
 CLUSTERING = frozenset({Task.CLUSTERING})
+ANOMALY = frozenset({Task.ANOMALY})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +64,11 @@ class ModelSpec:
     #: Left out of the Recommended set above this many rows (too slow there).
     recommended_max_rows: int | None = None
     needs_tensorflow: bool = False
+    #: Reads text columns word by word itself (a text network): they reach it as strings, and it needs one.
+    raw_text: bool = False
+    #: Reads windows of the last rows per entity (a sequence network): offered only once a time order is set
+    #: (:class:`core.time_features.TimeSetup`), whose order and entity columns reach it as two key columns.
+    needs_time_order: bool = False
     scale_target: bool = False
     check: Callable[[Task, dict, str], None] | None = None
 

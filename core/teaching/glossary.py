@@ -35,6 +35,7 @@ GROUPS: tuple[str, ...] = (
     "Training",
     "Metrics",
     "Clustering",
+    "Anomaly detection",
     "Activations",
     "Explanations",
 )

@@ -27,6 +27,7 @@ does not load it. The names below are the package's public API.
 from core.tracking.record import (
     TrackingReport,
     log_test_scores,
+    log_test_scores_when_recorded,
     log_training,
     model_metrics,
     record_training,
@@ -96,6 +97,7 @@ __all__ = [
     "list_runs",
     "load_run_model",
     "log_test_scores",
+    "log_test_scores_when_recorded",
     "log_training",
     "model_metrics",
     "model_runs_of",

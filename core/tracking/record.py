@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import tempfile
@@ -42,7 +43,7 @@ from core.tracking.store import (
     mlflow_client,
     store_error,
 )
-from core.training import TrainedModel
+from core.training import TrainedModel, TrainingJob
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,18 @@ class TrackingReport:
     #: model name -> the MLflow run id of that model
     model_runs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def log_test_scores(self, model: str, scores: dict[str, float]) -> bool:
+        """Add ``model``'s test scores to its run in this recorded training run; False when it has none.
+
+        Raises:
+            TrackingError: when the store cannot be written.
+        """
+        run_id = self.model_runs.get(model)
+        if not run_id:
+            return False
+        log_test_scores(self.tracking_uri, run_id, scores)
+        return True
 
 
 # --------------------------------------------------------------------------- what is logged
@@ -345,6 +358,36 @@ def recorder(
         return record_training(tracking_uri, request, results, source_name, seconds, outcome, workspace, session)
 
     return record
+
+
+def log_test_scores_when_recorded(job: TrainingJob, model: str, scores: dict[str, float]) -> str:
+    """Add ``model``'s test scores to its run in the experiment log, once ``job``'s run is recorded there.
+
+    ``job`` records its run with the hook from :func:`recorder`, seconds after the run in its own
+    thread. While that still runs, the scores wait on the job and that thread writes them right
+    after the recording (:meth:`core.training.TrainingJob.when_after_run`): the page and the demo
+    neither wait nor start a thread. A store that cannot be written then leaves the scores in the
+    session only (the recording itself says what is wrong with the store).
+
+    Returns:
+        ``"queued"`` (written once recorded), ``"logged"`` (written now), or ``"not recorded"``
+        (the run, or this model, is not in the experiment log).
+
+    Raises:
+        TrackingError: when written now and the store cannot be written.
+    """
+
+    def log(after: Any) -> bool:
+        report = after.value if after.status == "done" else None
+        return isinstance(report, TrackingReport) and report.log_test_scores(model, scores)
+
+    def quietly(after: Any) -> None:
+        with contextlib.suppress(DashboardError):  # the session keeps the score; the log lacks it
+            log(after)
+
+    if job.when_after_run(quietly):
+        return "queued"
+    return "logged" if log(job.after_run()) else "not recorded"
 
 
 def log_test_scores(tracking_uri: str, run_id: str, scores: dict[str, float]) -> None:

@@ -33,8 +33,11 @@ from threadpoolctl import threadpool_limits
 
 from core.evaluation import score
 from core.features import count_features
+from core.keras_sequence import sequence_ops
+from core.keras_text import text_network_ops
 from core.network_layers import layer_table
 from core.registry import get_spec
+from core.schema import Role
 from core.split import sample_positions
 from core.target import Task
 from core.training.pipeline import build_model_pipeline
@@ -54,6 +57,9 @@ GROWTH = {
     "neighbors": 2.0,  # scoring compares every validation row with every training row
     "svm": 2.0,  # a kernel SVM's fit grows with the square of its rows (or worse)
     "clustering": 1.2,
+    # The isolation forest grows about linearly (trees on samples of fixed size), the local outlier factor
+    # and the one-class SVM nearer the square of the rows: one family, between the two.
+    "anomaly": 1.5,
 }
 #: An untimed first fit on this many rows; then probe rows start at PROBE_START_ROWS and double while a
 #: probe takes under :data:`PROBE_SECONDS`.
@@ -76,6 +82,16 @@ DEADLINE_SLACK = 1.5
 KERAS_PER_BATCH = 0.0025
 KERAS_PER_WEIGHT_ROW = 4e-9
 KERAS_PER_EPOCH = 0.05
+#: A text network's set-up (vocabulary, building, the first traced step), cost per batch, per embedding
+#: weight and batch (the optimiser updates the whole table) and per multiply-add of a row
+#: (:func:`core.keras_text.text_network_ops`): a least-squares fit to ``bench/bench_text_model.py``'s eight
+#: fits (2 shared cores, busy), set-up rounded up.
+TEXT_NETWORK_SETUP = 2.0
+TEXT_NETWORK_PER_BATCH = 0.012
+TEXT_NETWORK_PER_EMBEDDING_WEIGHT = 1.3e-7
+TEXT_NETWORK_PER_OP = 2.1e-9
+#: Texts read to guess a text network's vocabulary (distinct words grow about as rows ** 0.6 beyond them).
+TEXT_SAMPLE_ROWS = 2_000
 
 Clock = Callable[[], float]
 
@@ -130,6 +146,8 @@ class BudgetPlan:
     models: tuple[ModelPlan, ...] = field(default_factory=tuple)
     #: Expected wall seconds of the run (models shared out over the workers).
     seconds: float = 0.0
+    #: A sample keeps the most recent training rows (rows cut in time order; :func:`training_sample`).
+    recent: bool = False
 
     @property
     def sampled(self) -> bool:
@@ -143,8 +161,9 @@ class BudgetPlan:
         """The sample in words ("" when the models learn from every training row)."""
         if not self.sampled:
             return ""
+        which = "the most recent" if self.recent else "a stratified sample of"
         return (
-            f"Trained on a stratified sample of {self.rows:,} of the {self.of_rows:,} training rows, so the run "
+            f"Trained on {which} {self.rows:,} of the {self.of_rows:,} training rows, so the run "
             f"fits its {budget_words(self.budget)} time budget. Validation and test rows are all used."
         )
 
@@ -160,9 +179,7 @@ class BudgetPlan:
         """``request`` with the planned models and (when sampled) the sampled training rows."""
         split = request.split
         if self.sampled:
-            labels = request.frame[request.target] if request.task.is_classification else None
-            train = sample_positions(labels, split.train, self.rows, request.seed, split.config.stratify)
-            split = dataclasses.replace(split, train=train)
+            split = dataclasses.replace(split, train=training_sample(request, split.train, self.rows))
         return dataclasses.replace(request, models=self.runs, split=split, budget=self)
 
 
@@ -215,14 +232,48 @@ def _probe_once(request: TrainingRequest, run: ModelRun, rows: int, clock: Clock
     return clock() - started
 
 
-def _network_estimate(request: TrainingRequest, run: ModelRun, repeats: int) -> Estimate:
-    params = run.params
+def _text_network_estimate(request: TrainingRequest, run: ModelRun, repeats: int) -> Estimate:
+    """A text network from its size: set-up, then per epoch its batches (with the embedding table the optimiser
+    updates at each) and each row's multiply-adds. TensorFlow is not loaded to plan.
+
+    The vocabulary is guessed from the distinct words of a sample of the training texts (at most
+    ``vocabulary_size``); the other columns' width is left out (a dense layer's worth per row).
+    """
+    params = get_spec(run.key).validate(run.params)
+    epochs, batch = int(params["epochs"]), int(params["batch_size"])
+    rows = len(request.split.train)
+    words = _distinct_words(request, request.split.train[:TEXT_SAMPLE_ROWS])
+    words *= (rows / max(1, min(rows, TEXT_SAMPLE_ROWS))) ** 0.6
+    table = min(int(params["vocabulary_size"]), int(words) + 2) * int(params["embedding_dim"])
+    per_batch = TEXT_NETWORK_PER_BATCH + table * TEXT_NETWORK_PER_EMBEDDING_WEIGHT
+    per_row = epochs * (per_batch / batch + text_network_ops(params) * TEXT_NETWORK_PER_OP)
+    return Estimate(run.name, TEXT_NETWORK_SETUP + epochs * KERAS_PER_EPOCH, per_row, 1.0, repeats)
+
+
+def _distinct_words(request: TrainingRequest, positions: np.ndarray) -> int:
+    """Distinct lower-case words in the text columns of the rows at ``positions``."""
+    roles = request.plan.roles_after(request.roles)
+    columns = [c for c in request.features if roles.get(c) == Role.TEXT and c in request.frame.columns]
+    words: set[str] = set()
+    for column in columns:
+        for text in request.frame[column].iloc[positions].dropna().astype(str):
+            words.update(text.lower().split())
+    return len(words)
+
+
+def _network_estimate(request: TrainingRequest, run: ModelRun, repeats: int, sequence: bool = False) -> Estimate:
+    """A network from its size; a sequence network's LSTM and convolution weights count once per row of its
+    window (:func:`core.keras_sequence.sequence_ops`)."""
+    params = get_spec(run.key).validate(run.params) if sequence else run.params
     features = count_features(
         request.plan, request.roles, request.features, request.frame.iloc[request.split.train], request.options
     )
     classes = int(request.frame[request.target].nunique()) if request.task == Task.MULTICLASS else 2
-    table = layer_table(params["layers"], features, request.task.value, classes)
-    weights = sum(int(row.get("parameters", 0) or 0) for row in table)
+    if sequence:
+        weights = sequence_ops(params["layers"], features, int(params["window"]))
+    else:
+        table = layer_table(params["layers"], features, request.task.value, classes)
+        weights = sum(int(row.get("parameters", 0) or 0) for row in table)
     epochs = int(params["epochs"])
     batch = int(params["batch_size"])
     # seconds(rows) = epochs × (per epoch + rows / batch × per batch + rows × weights × per weight-row)
@@ -245,8 +296,12 @@ def estimate(request: TrainingRequest, run: ModelRun, clock: Clock = time.perf_c
     """
 
     spec = get_spec(run.key)
-    folds = request.split.cv_folds if request.task != Task.CLUSTERING else 0
+    folds = request.split.cv_folds if request.task.has_target else 0
     repeats = 1 + folds
+    if spec.raw_text:
+        return _text_network_estimate(request, run, repeats)
+    if spec.needs_time_order:
+        return _network_estimate(request, run, repeats, sequence=True)
     if spec.needs_tensorflow:
         return _network_estimate(request, run, repeats)
     growth = GROWTH.get(spec.family, 1.0)
@@ -390,7 +445,9 @@ def plan(request: TrainingRequest, estimates: dict[str, Estimate], budget: float
         rows = _largest(MIN_SAMPLE_ROWS, of_rows, complete)
         models = at(rows)
     planned = [m.seconds for m in models if not m.left_out]
-    return BudgetPlan(budget, workers, rows, of_rows, models, wall_seconds(planned, workers))
+    return BudgetPlan(
+        budget, workers, rows, of_rows, models, wall_seconds(planned, workers), recent=request.split.config.ordered
+    )
 
 
 def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int:
@@ -437,11 +494,20 @@ class Deadline:
         return self.passed
 
 
-def limited_rows(positions: np.ndarray, y, rows: int | None, seed: int, stratify: bool) -> np.ndarray:
-    """At most ``rows`` of ``positions`` (a shrunk model's own sample); all of them when ``rows`` is None."""
+def training_sample(request: TrainingRequest, positions: np.ndarray, rows: int | None) -> np.ndarray:
+    """At most ``rows`` of ``positions`` (the run's or a shrunk model's sample); all of them when ``rows`` is None.
+
+    Rows cut in time order keep their most recent ``rows``, oldest first: a random sample would leave gaps in
+    every sequence, and lags and windows (:mod:`core.time_features`) would read rows days apart as neighbours.
+    Otherwise a seeded sample, stratified when the split is.
+    """
     if rows is None or rows >= len(positions):
         return positions
-    return sample_positions(y, positions, rows, seed, stratify)
+    split = request.split
+    if split.config.ordered:
+        return split.in_time_order(positions)[-rows:]
+    labels = request.frame[request.target] if request.task.is_classification else None
+    return sample_positions(labels, positions, rows, request.seed, split.config.stratify)
 
 
 def notes(request: TrainingRequest) -> list[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from core import anomaly
 from core.errors import DashboardError
 from core.features import feature_sources
 from core.jobs import explain_failure
@@ -54,6 +55,8 @@ class Choice:
         """How the model was chosen, in words ("5-fold cross-validation", "its score on the validation rows")."""
         if self.folds:
             return f"{self.folds}-fold {'time-ordered ' if self.in_time_order else ''}cross-validation"
+        if self.model.task == Task.ANOMALY:
+            return "the order the detectors were picked in (without labels there is no score to judge by)"
         return f"its {self.metric.label} on the validation rows"
 
     @property
@@ -63,6 +66,8 @@ class Choice:
             return (
                 f"Highest {self.metric.label} on the {self.rows:,} clustered training rows ({self._shown(self.score)})."
             )
+        if self.model.task == Task.ANOMALY:
+            return f"{anomaly.NO_LABELS} So {anomaly.CHOICE_RULE}."
         best = "Highest" if self.metric.higher_is_better else "Lowest"
         if self.folds:
             spread = f" ± {self._shown(self.spread)}" if self.spread is not None and np.isfinite(self.spread) else ""
@@ -79,6 +84,11 @@ class Choice:
 def ranking_words(request: TrainingRequest, cross_validated: bool) -> str:
     """What the leaderboard is ranked by, in words (the Train page, the report)."""
     metric = request.ranking
+    if request.task == Task.ANOMALY:
+        return (
+            f"Detectors in the order you picked them, scored on the {len(request.split.valid):,} validation rows. "
+            f"{anomaly.NO_LABELS} So {anomaly.CHOICE_RULE}."
+        )
     if not cross_validated:
         why = (
             " (not every model was cross-validated: the run was stopped first)"
@@ -100,9 +110,7 @@ def choice_of(model: TrainedModel, request: TrainingRequest, results: list | Non
     ``results`` (the run's models) decide whether the run cross-validated; without them, ``model`` does.
     """
     metric = request.ranking
-    cross_validated = model.task != Task.CLUSTERING and by_cross_validation(
-        results if results is not None else [model], metric
-    )
+    cross_validated = model.task.has_target and by_cross_validation(results if results is not None else [model], metric)
     split = request.split
     if model.task == Task.CLUSTERING:
         rows = len(split.train)
@@ -116,7 +124,7 @@ def choice_of(model: TrainedModel, request: TrainingRequest, results: list | Non
         choice_score(model, metric, cross_validated),
         spread,
         rows,
-        split.config.time_column is not None,
+        split.config.ordered,
     )
 
 
@@ -151,7 +159,7 @@ def refit(trained: TrainedModel, request: TrainingRequest) -> TrainedModel:
     refit fails, the model as it was with ``refit.error`` saying why. Clustering is returned unchanged
     (it has no validation rows to add). Never raises for a model that cannot be refitted.
     """
-    if request.task == Task.CLUSTERING or request.target is None:
+    if not request.task.has_target or request.target is None:
         return trained
     run = refit_run(trained, request)
     positions = own_rows(request, run, np.concatenate([request.split.train, request.split.valid]))
@@ -176,7 +184,7 @@ def refit(trained: TrainedModel, request: TrainingRequest) -> TrainedModel:
 
 def not_refitted(trained: TrainedModel, request: TrainingRequest, why: str) -> TrainedModel:
     """``trained`` marked as chosen but not refitted, and why (e.g. :data:`STOPPED`)."""
-    if request.task == Task.CLUSTERING:
+    if not request.task.has_target:
         return trained
     return replace(trained, refit=Refit(request.split.choice_rows, error=why))
 
@@ -186,10 +194,31 @@ def finish(
 ) -> list[TrainedModel | ModelFailure]:
     """The run's results with the chosen model refitted in place (or marked why not: a stopped run is not refitted)."""
     choice = choose(results, request)
+    if request.task == Task.ANOMALY:
+        return with_agreement(results, request)
     if choice is None or request.task == Task.CLUSTERING:
         return list(results)
     done = not_refitted(choice.model, request, STOPPED) if stopped else refit(choice.model, request)
     return [done if r is choice.model else r for r in results]
+
+
+def with_agreement(results: list[TrainedModel | ModelFailure], request: TrainingRequest) -> list:
+    """Anomaly detectors with their ``agreement`` score: how alike each ranks the validation rows to the others.
+
+    Needs every detector of the run, so it is added once they are all trained (:func:`finish`, the job's end).
+    """
+    trained = [r for r in results if isinstance(r, TrainedModel)]
+    X_valid, _ = request.xy(request.split.valid)
+    if len(trained) < 2 or not len(X_valid):
+        return list(results)
+    try:
+        agreed = anomaly.agreement({m.name: anomaly.anomaly_scores(m.pipeline, X_valid) for m in trained})
+    except Exception:  # never BaseException: agreement is extra, the detectors stay as trained
+        return list(results)
+    return [
+        replace(r, scores={**r.scores, "agreement": agreed[r.name]}) if isinstance(r, TrainedModel) else r
+        for r in results
+    ]
 
 
 def summary(model: TrainedModel, request: TrainingRequest, results: list | None = None) -> str:
@@ -202,6 +231,12 @@ def summary(model: TrainedModel, request: TrainingRequest, results: list | None 
     name = model.name
     if model.task == Task.CLUSTERING:
         return f"The chosen model, {name}, has the {choice.reason[0].lower()}{choice.reason[1:]}"
+    if model.task == Task.ANOMALY:
+        return (
+            f"The chosen detector, {name}, is the first you picked: {anomaly.NO_LABELS[0].lower()}"
+            f"{anomaly.NO_LABELS[1:]} It keeps its fit on the {len(request.split.train):,} training rows, so the "
+            f"{len(request.split.valid):,} validation rows stay unseen to check its threshold on."
+        )
     first = f"The chosen model, {name}, was chosen by {choice.how}"
     train_rows = len(request.split.train)
     refit_ = model.refit

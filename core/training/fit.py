@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import anomaly
 from core import events as ev
 from core.errors import DashboardError
 from core.evaluation import clustering_scores, score
@@ -23,7 +24,7 @@ from core.jobs import explain_failure
 from core.registry import get_spec
 from core.split import cv_folds
 from core.target import Task
-from core.training.budget import Deadline, limited_rows
+from core.training.budget import Deadline, training_sample
 from core.training.pipeline import build_model_pipeline
 from core.training.request import ModelFailure, ModelRun, TrainedModel, TrainingRequest
 from core.training.staged import fit_staged
@@ -93,6 +94,11 @@ def train_one(
         labels = model.fit_predict(Xt)
         scores = clustering_scores(_dense(Xt), labels, seed=request.seed)
         return trained(scores, scores)
+    if request.task == Task.ANOMALY:  # learns the usual rows from the training rows; scored on validation rows
+        model.fit(Xt)
+        at = anomaly.threshold(model)
+        train_scores = anomaly.summary(anomaly.training_scores(model, Xt), at)
+        return dataclasses.replace(trained({}, train_scores), scores=score(pipeline, X_valid, None, request.task))
     if spec.needs_tensorflow:
         Xv = transform_only(pipeline, X_valid)
         model.fit(
@@ -141,8 +147,7 @@ def train_one(
 
 def own_rows(request: TrainingRequest, run: ModelRun, positions: np.ndarray) -> np.ndarray:
     """The rows of ``positions`` that ``run`` learns from: all, or its own sample when shrunk (``max_rows``)."""
-    labels = request.frame[request.target] if request.task.is_classification else None
-    return limited_rows(positions, labels, run.max_rows, request.seed, request.split.config.stratify)
+    return training_sample(request, positions, run.max_rows)
 
 
 def _grown(spec, run: ModelRun, model) -> dict:
@@ -213,9 +218,9 @@ def cross_validate(
     y_all = request.frame[request.target] if request.target is not None else None
     metric = request.ranking.key
     values = []
-    in_time_order = request.split.config.time_column is not None
+    in_time_order = request.split.config.ordered
     for fit_rows, score_rows in cv_folds(
-        y_all, positions, request.task, folds, request.seed, in_time_order=in_time_order
+        y_all, request.split.in_time_order(positions), request.task, folds, request.seed, in_time_order=in_time_order
     ):
         if should_stop():
             return {}
@@ -241,7 +246,7 @@ def train_model(
     """
     try:
         trained = train_one(request, run, listener, should_stop)
-        if request.split.cv_folds and request.task != Task.CLUSTERING:
+        if request.split.cv_folds and request.task.has_target:
             as_fitted = dataclasses.replace(run, params=trained.params)  # a budget may have cut its growth
             trained.cv_scores = cross_validate(request, as_fitted, request.split.cv_folds, should_stop, listener)
         return trained

@@ -30,6 +30,8 @@ def build_model_pipeline(request: TrainingRequest, run: ModelRun):
         imbalance=request.imbalance if request.task.is_classification else "none",
         seed=request.seed,
         native_categories=spec.native_categories and native_worthwhile(request),
+        raw_text=spec.raw_text,
+        sequence=spec.needs_time_order,
     )
 
 

@@ -15,13 +15,15 @@ import pandas as pd
 
 from core.cleaning import CleaningPlan, RowReport, apply_row_steps
 from core.errors import DashboardError, TargetError
-from core.features import FeatureOptions, feature_sources
+from core.features import FeatureOptions, feature_sources, pipeline_inputs
 from core.guards.leakage import LeakageScan, scan
+from core.guards.time_leak import future_reads
 from core.metrics import Metric, default_ranking, primary_metric
 from core.registry import get_spec
 from core.schema import Role
 from core.split import Split, SplitConfig, make_split
 from core.target import Task, class_limit, log_target_advice, resolve_positive
+from core.time_features import check_split
 from core.transformers import LOG_TARGET_FAMILIES
 
 #: The model key of the baseline every supervised run trains as its yardstick.
@@ -78,7 +80,8 @@ class TrainingRequest:
         return primary_metric(self.task, self.metric or None)
 
     def xy(self, positions: np.ndarray) -> tuple[pd.DataFrame, pd.Series | None]:
-        X = self.frame.iloc[positions][self.features]
+        """The model's input rows (the features, plus the columns time features order and group by) and target."""
+        X = self.frame.iloc[positions][pipeline_inputs(self.features, self.options)]
         y = self.frame.iloc[positions][self.target] if self.target is not None else None
         return X, y
 
@@ -236,16 +239,23 @@ def make_request(
         TargetError: A classification target has more classes than its rows support
             (:func:`core.target.class_limit`).
     """
-    rows, row_report = apply_row_steps(frame, plan, target, features)
+    time = setup.options.time
+    if time is not None:  # lags on shuffled rows would read the future
+        check_split(time, setup.split)
+        time.check_columns(frame.columns)
+    rows, row_report = apply_row_steps(frame, plan, target, pipeline_inputs(features, setup.options))
     kept = [c for c in features if c in rows.columns]
     limit = class_limit(rows[target]) if task.is_classification else None
     if limit is not None:
         raise TargetError(limit.problem, hint=limit.fix)
     split = make_split(rows, target, task, setup.split)
     leakage = scan(rows.iloc[split.train], target, task, kept, plan.roles_after(roles), seed=setup.split.seed)
+    if time is not None:
+        dated = time.dated(plan.roles_after(roles))
+        leakage.findings = [*leakage.findings, *future_reads(rows.iloc[split.train], time, dates=dated)]
     metric = setup.metric or default_ranking(task, rows[target] if target is not None else None)[0]
     models = with_log_target(list(setup.models), task, setup.options)
-    if task != Task.CLUSTERING and not any(m.key == BASELINE for m in models):
+    if task.has_target and not any(m.key == BASELINE for m in models):
         models.insert(0, ModelRun(BASELINE, "Baseline", {}))
     if not models:
         raise DashboardError("Choose at least one model to train.")

@@ -5,6 +5,7 @@ job the page polls (:class:`TrainingJob`).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from core import events as ev
 from core.guards.model_checks import model_findings
 from core.jobs import BackgroundJob, explain_failure
 from core.target import Task
-from core.training.choose import STOPPED, choose, finish, not_refitted, refit
+from core.training.choose import STOPPED, choose, finish, not_refitted, refit, with_agreement
 from core.training.fit import ended, train_model
 from core.training.request import BASELINE, ModelFailure, ModelRun, Refit, TrainedModel, TrainingRequest
 
@@ -104,6 +105,8 @@ class AfterRun:
 #: after_run(request, results, seconds, outcome) -> anything; runs once, in the worker thread.
 #: ``outcome`` is :meth:`core.jobs.BackgroundJob.outcome` ("finished", "stopped: <why>", …).
 AfterRunHook = Callable[[TrainingRequest, list, float, str], Any]
+#: Queued by :meth:`TrainingJob.when_after_run`: called with the hook's final state, in the worker thread.
+AfterRunCall = Callable[[AfterRun], Any]
 
 
 class TrainingJob(BackgroundJob):
@@ -124,7 +127,9 @@ class TrainingJob(BackgroundJob):
     names the model being refitted. Then ``after_run`` (optional), once, in the handle's thread, with
     the request, the results, the run's seconds and how it ended (:meth:`outcome`); the page never waits for
     either. Whatever the hook returns or raises is kept in :meth:`after_run` —
-    its failure never loses the trained models.
+    its failure never loses the trained models. What needs the hook's result but is asked for while
+    it still runs (a test score for the model's run in the experiment log) waits on the job
+    (:meth:`when_after_run`) and runs in the same thread right after it.
     """
 
     name = "training-job"
@@ -138,6 +143,9 @@ class TrainingJob(BackgroundJob):
         self._shared: Future | None = None  # the request, scattered to the cluster for this run
         self._held: dict[str, Future] = {}  # each finished model, still on the worker that trained it
         self._chosen: tuple[str, Future] | None = None  # the chosen model as finally fitted, kept on its worker
+        self._calls: list[AfterRunCall] = []  # queued by when_after_run until the hook has ended
+        self._calls_open = after_run is not None
+        self._calls_lock = threading.Lock()
         super().__init__()  # the work is _execute: one cluster task per model
 
     def _execute(self) -> list[TrainedModel | ModelFailure]:
@@ -203,14 +211,48 @@ class TrainingJob(BackgroundJob):
         if self._after_hook is None:
             return
         if not snap.results:
-            self._after = AfterRun("skipped")
+            self._settle(AfterRun("skipped"))
             return
         self._after = AfterRun("running")
         seconds = (snap.finished_at or time.time()) - snap.started_at
         try:
-            self._after = AfterRun("done", self._after_hook(self.request, snap.results, seconds, self.outcome()))
+            after = AfterRun("done", self._after_hook(self.request, snap.results, seconds, self.outcome()))
         except Exception as exc:  # report, never raise in a thread
-            self._after = AfterRun("failed", error=explain_failure(exc))
+            after = AfterRun("failed", error=explain_failure(exc))
+        self._settle(after)
+
+    def _settle(self, after: AfterRun) -> None:
+        """Run the calls queued for the hook's end (those queued meanwhile too), then make ``after`` public."""
+        while True:
+            with self._calls_lock:
+                calls, self._calls = self._calls, []
+                if not calls:
+                    self._calls_open = False
+                    self._after = after
+                    return
+            for call in calls:
+                with contextlib.suppress(Exception):  # one queued call that fails must not stop the others
+                    call(after)
+
+    def when_after_run(self, call: AfterRunCall) -> bool:
+        """Queue ``call(after_run)`` for right after the after-run hook, in the job's thread; False when too late.
+
+        For work that needs the hook's result but may be asked for while the hook still runs: a
+        test score scored while the run is being recorded goes onto the model's run in the
+        experiment log this way, with no thread or wait of its own. Queued calls run in order once
+        the hook has returned (or failed, or was skipped), before :meth:`after_run` stops being
+        pending, so whatever waits for the recording (the Train page, the leave guard, :meth:`wait`)
+        waits for them too; one that raises is ignored.
+
+        Returns:
+            True when queued. False when the job has no hook or its hook has ended: ``call`` is not
+            called, and the caller acts on :meth:`after_run` itself.
+        """
+        with self._calls_lock:
+            if not self._calls_open:
+                return False
+            self._calls.append(call)
+            return True
 
     def _finish(self, status: str) -> None:
         """The chosen model's checks and (when the run finished) its refit, side by side on the cluster."""
@@ -219,7 +261,7 @@ class TrainingJob(BackgroundJob):
         if choice is None:
             return
         best = choice.model
-        wanted = request.task != Task.CLUSTERING and status == "finished"
+        wanted = request.task.has_target and status == "finished"
         self.refitting = best.name if wanted else None  # said first: the Results page holds the test score back
         checks = None if best.checks is not None else self._submit(_check_on_worker, best, light=True)
         refitted = self._submit(_refit_on_worker, best) if wanted else None
@@ -227,8 +269,12 @@ class TrainingJob(BackgroundJob):
             with contextlib.suppress(Exception):  # checks that fail leave the model without checks
                 best.checks = self._gather(checks, "the checks")
         kept = self._held.get(best.name)
-        if request.task == Task.CLUSTERING:
+        if not request.task.has_target:
             self._chosen = (best.name, kept) if kept is not None else None
+            if request.task == Task.ANOMALY:  # each detector's agreement with the others, now that all are here
+                agreed = with_agreement(self.snapshot().results, request)  # scored outside the lock
+                with self._lock:
+                    self._results = agreed
             return
         if refitted is None:
             done = not_refitted(best, request, STOPPED if status == "stopped" else f"the run {status}")

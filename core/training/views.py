@@ -125,6 +125,7 @@ LEADERBOARD_METRICS: dict[Task, tuple[str, ...]] = {
     Task.MULTICLASS: ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
     Task.REGRESSION: ("r2", "mae", "rmse", "mape"),
     Task.CLUSTERING: ("silhouette", "clusters"),
+    Task.ANOMALY: ("flagged_share", "separation", "agreement"),
 }
 
 
@@ -184,7 +185,7 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
     """
 
     metric = primary_metric(task, metric_key)
-    cross_validated = task != Task.CLUSTERING and by_cross_validation(results, metric)
+    cross_validated = task.has_target and by_cross_validation(results, metric)
     # Shown whenever some model has them (a stopped run), ranked by only when every model has them.
     some_cv = any(isinstance(r, TrainedModel) and cv_key(metric) in r.cv_scores for r in results)
     mean_column, spread_column = cv_columns(metric)
@@ -211,7 +212,7 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
         rows.append(row)
     table = pd.DataFrame(rows)
     ranked_by = mean_column if cross_validated else metric.label
-    if ranked_by in table.columns:
+    if ranked_by in table.columns and task != Task.ANOMALY:  # detectors stay in the order picked (best_model)
         table = table.sort_values(ranked_by, ascending=not metric.higher_is_better, na_position="last", kind="stable")
     table = table.reset_index(drop=True)
     table.attrs["ranked_by"] = ranked_by
@@ -224,10 +225,13 @@ def best_model(
     """The trained model to choose: the best on ``metric_key`` (the task's default when ``None``).
 
     Judged by the cross-validated mean when the run cross-validated (:func:`by_cross_validation`),
-    else by the validation score; a model without that score is never chosen.
+    else by the validation score; a model without that score is never chosen. Anomaly detection has
+    no score to judge by (:data:`core.anomaly.NO_LABELS`): the first detector picked that trained.
     """
+    if task == Task.ANOMALY:
+        return next((r for r in results if isinstance(r, TrainedModel)), None)
     metric = primary_metric(task, metric_key)
-    cross_validated = task != Task.CLUSTERING and by_cross_validation(results, metric)
+    cross_validated = task.has_target and by_cross_validation(results, metric)
     trained = [
         r for r in results if isinstance(r, TrainedModel) and np.isfinite(choice_score(r, metric, cross_validated))
     ]
