@@ -49,6 +49,10 @@ from core.network_layers import REGRESSION, TASKS, Output, is_int, is_real, outp
 from core.network_rules import RANGES, TEXT_POOLING, TEXT_RANGES
 
 TEXT_NAME = "Text network"
+#: The word a text with no words (empty, missing, or only punctuation and emoji) reads as: its own entry
+#: of the vocabulary, which no text can spell (the brackets are stripped from words). Without it, the
+#: average of no word vectors is 0 / 0, and one such row in a batch turns the whole loss into NaN.
+EMPTY_WORD = "[empty]"
 
 
 class KerasTextNetwork(KerasNetwork):
@@ -58,7 +62,7 @@ class KerasTextNetwork(KerasNetwork):
         task: ``"binary classification"``, ``"multiclass classification"`` or ``"regression"``.
         text_columns: How many of the input columns, first among them, are text (set by the pipeline).
         vocabulary_size: Most distinct words kept (the most frequent in the training rows), the
-            padding and out-of-vocabulary entries included.
+            padding, out-of-vocabulary and no-words entries included.
         sequence_length: Words read per row: longer texts are cut, shorter ones padded.
         embedding_dim: Numbers per word vector.
         pooling: ``"average"`` (the mean of a row's word vectors, padding left out) or
@@ -72,7 +76,8 @@ class KerasTextNetwork(KerasNetwork):
 
     Attributes:
         vocabulary_: The words learned from the training rows, by frequency, after the padding
-            (``""``) and out-of-vocabulary (``"[UNK]"``) entries; a word not in it reads as ``"[UNK]"``.
+            (``""``), out-of-vocabulary (``"[UNK]"``) and no-words (:data:`EMPTY_WORD`) entries; a word
+            not in it reads as ``"[UNK]"``, a text without words as :data:`EMPTY_WORD`.
         other_features_: Input columns besides the text (0: text only).
         model_, classes_, history_, best_epoch_, stopped_epoch_, stopped_early_, stop_reason_,
             n_features_in_, y_mean_, y_std_: As for :class:`~core.keras_net.KerasNetwork`.
@@ -174,11 +179,14 @@ class KerasTextNetwork(KerasNetwork):
         import keras
 
         enable_determinism()
-        self._vectorizer = vectorizer = keras.layers.TextVectorization(
-            max_tokens=int(self.vocabulary_size), output_sequence_length=int(self.sequence_length)
+        # One entry of the vocabulary is kept for EMPTY_WORD, which no text can spell.
+        learner = keras.layers.TextVectorization(
+            max_tokens=int(self.vocabulary_size) - 1, output_sequence_length=int(self.sequence_length)
         )
-        vectorizer.adapt(texts, batch_size=PREDICT_CHUNK)  # the training rows' words only
-        self.vocabulary_ = [str(word) for word in vectorizer.get_vocabulary()]
+        learner.adapt(texts, batch_size=PREDICT_CHUNK)  # the training rows' words only
+        learned = [str(word) for word in learner.get_vocabulary()]
+        self.vocabulary_ = [*learned[:2], EMPTY_WORD, *learned[2:]]
+        self._vectorizer = None  # built from vocabulary_ by word_ids, as after loading
         inputs = self._inputs(texts, other)
         validation = None
         if validation_data is not None:
@@ -314,7 +322,19 @@ class KerasTextNetwork(KerasNetwork):
             np.asarray(vectorizer(texts[start : start + PREDICT_CHUNK]), dtype=np.int32)
             for start in range(0, len(texts), PREDICT_CHUNK)
         ]
-        return np.concatenate(chunks) if chunks else np.zeros((0, int(self.sequence_length)), dtype=np.int32)
+        ids = np.concatenate(chunks) if chunks else np.zeros((0, int(self.sequence_length)), dtype=np.int32)
+        empty = self._empty_id()
+        if empty is not None and len(ids):
+            ids[~ids.any(axis=1), 0] = empty  # a text with no words reads as one word of its own
+        return ids
+
+    def _empty_id(self) -> int | None:
+        """The word id a text with no words reads as: :data:`EMPTY_WORD`'s (networks trained before it
+        existed: the out-of-vocabulary id with the average, whose mean of no words is not a number;
+        nothing with the convolution, which reads padding as it is)."""
+        if self.vocabulary_[2:3] == [EMPTY_WORD]:
+            return 2
+        return 1 if self.pooling == "average" else None
 
     def _build_text(self, keras: Any, vocabulary: int, output: Output) -> Any:
         average = self.pooling == "average"

@@ -311,3 +311,30 @@ def test_the_usage_snippet_scores_a_csv(tmp_path, monkeypatch):
     expected = predict_frame(usable, check_batch(rows, usable.schema)[0])
     assert list(label) == list(expected[PREDICTION])
     assert np.abs(probabilities - expected.iloc[:, 1:].to_numpy(float)).max() <= PROBABILITY_TOLERANCE
+
+
+def test_the_text_and_sequence_networks_are_refused_in_plain_words():
+    from core.portable.exports import TFLITE_NOT_FOR_WORDS_OR_WINDOWS
+    from core.training import ModelRun
+    from tests.test_sequence_network import LSTM, request_for
+    from tests.test_text_model import FAST as TEXT_FAST
+    from tests.test_text_model import messages
+
+    frame = messages(60)
+    frame.loc[::5, "message"] = ""  # empty texts are where the converter used to fail on ''
+    text_request = make_training_request(frame, "label", models=[("keras_text", {**TEXT_FAST, "epochs": 1})], seed=3)
+    text = usable_from_training(train_one(text_request, text_request.models[-1]), text_request, "messages.csv")
+    sequence_request = request_for("y", Task.REGRESSION, [ModelRun("keras_lstm", "LSTM", {**LSTM, "epochs": 1})])
+    sequence = usable_from_training(
+        train_one(sequence_request, sequence_request.models[-1]), sequence_request, "sequences.csv"
+    )
+    for usable, request, step in ((text, text_request, "text"), (sequence, sequence_request, "sequence_keys")):
+        X, _ = request.xy(request.split.valid)
+        results = by_format(portable_exports(usable, X))
+        assert results[TFLITE] == Unavailable(TFLITE, "model", TFLITE_NOT_FOR_WORDS_OR_WINDOWS)
+        assert "words" in results[TFLITE].reason and "windows of rows" in results[TFLITE].reason
+        onnx = results[ONNX]
+        assert isinstance(onnx, Unavailable) and onnx.step == step, onnx
+        assert f"the step '{step}' (" in onnx.reason and "has no ONNX form" in onnx.reason, onnx.reason
+        for reason in (onnx.reason, results[TFLITE].reason):
+            assert "could not convert" not in reason and "incompatible" not in reason

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from core.errors import DashboardError
 from core.events import EpochEnded
-from core.keras_text import KerasTextNetwork, text_layer_table
+from core.keras_text import EMPTY_WORD, KerasTextNetwork, text_layer_table
 from core.registry import get_spec
 from core.schema import Role
 from core.target import Task
@@ -119,11 +120,36 @@ def test_the_vocabulary_comes_from_the_training_rows_only(table):
     X_valid = X[60:].copy()
     X_valid[0, 0] = "zebracorn zebracorn " + X_valid[0, 0]  # a word only a validation row has
     net = KerasTextNetwork(**FAST).fit(X[:60], y[:60], validation_data=(X_valid, y[60:]))
-    assert net.vocabulary_[:2] == ["", "[UNK]"]
+    assert net.vocabulary_[:3] == ["", "[UNK]", EMPTY_WORD]
     assert "zebracorn" not in net.vocabulary_ and "prize" in net.vocabulary_
     ids = net.word_ids(np.array(["zebracorn prize"], dtype=object))[0]
     assert ids[0] == 1 and ids[1] == net.vocabulary_.index("prize") and ids[2] == 0  # unknown, known, padding
-    assert set(net.vocabulary_[2:]) <= {w.lower() for text in X[:60, 0] for w in text.replace("!", "").split()}
+    assert set(net.vocabulary_[3:]) <= {w.lower() for text in X[:60, 0] for w in text.replace("!", "").split()}
+    no_words = net.word_ids(np.array(["", "!!! ?"], dtype=object))
+    assert (no_words[:, 0] == 2).all() and not no_words[:, 1:].any(), "a text without words reads as its own word"
+
+
+@pytest.mark.parametrize("pooling", ["average", "convolution"])
+def test_empty_and_missing_texts_do_not_stop_the_network_learning_from_the_others(pooling):
+    rng = np.random.default_rng(4)
+    n = 160
+    y = np.where(rng.random(n) < 0.5, "spam", "ham")
+    rows = []
+    for i, label in enumerate(y):
+        if i % 2:  # half the rows have no words: empty, missing (None or NaN), or spaces
+            rows.append(["", None, np.nan, "   "][i // 2 % 4])
+        else:
+            words = [*rng.choice(SPAM_WORDS if label == "spam" else HAM_WORDS, 2), *rng.choice(COMMON, 4)]
+            rows.append(" ".join(words))
+    X = np.array(rows, dtype=object).reshape(-1, 1)
+    settings = {**FAST, "epochs": 15, "learning_rate": 0.01, "batch_size": 16}
+    net = KerasTextNetwork(pooling=pooling, seed=1, **settings).fit(X[:100], y[:100])
+    assert not np.isnan(net.history_["loss"]).any()
+    spam = net.predict_proba(X[100:])[:, 1]
+    assert np.isfinite(spam).all() and spam.std() > 0.05, "not one constant output"
+    with_words = np.arange(100, n) % 2 == 0
+    assert roc_auc_score(y[100:][with_words] == "spam", spam[with_words]) > 0.8
+    assert roc_auc_score(y[100:] == "spam", spam) > 0.7, "every row, the empty ones included"
 
 
 def test_vocabulary_and_sequence_length_are_bounded(table):

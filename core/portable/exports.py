@@ -109,16 +109,31 @@ def portable_exports(
         say(f"Converting the network to TFLite and checking it on {len(aligned):,} rows…")
         out.append(_tflite(usable, aligned, expected, rows_label))
     else:
-        out.append(
-            Unavailable(TFLITE, "model", "TFLite files are made for the neural network on table columns only; use ONNX")
-        )
+        out.append(Unavailable(TFLITE, "model", _tflite_refusal(usable)))
     return out
 
 
+#: Why a model gets no TFLite file: the one sentence, by whether it is a network that reads words or windows.
+TFLITE_ONLY_TABLE_NETWORK = "TFLite files are made for the neural network on table columns only; use ONNX"
+TFLITE_NOT_FOR_WORDS_OR_WINDOWS = (
+    "TFLite files are made for the neural network on table columns; a text network reads words and a sequence "
+    "network reads windows of rows, which a TFLite file cannot take"
+)
+
+
 def _is_network(usable: UsableModel) -> bool:
+    """Whether the model is the dense network on table columns (not a subclass reading words or windows)."""
     from core.keras_net import KerasNetwork
 
-    return isinstance(usable.pipeline.steps[-1][1], KerasNetwork)
+    return type(usable.pipeline.steps[-1][1]) is KerasNetwork
+
+
+def _tflite_refusal(usable: UsableModel) -> str:
+    from core.keras_net import KerasNetwork
+
+    if isinstance(usable.pipeline.steps[-1][1], KerasNetwork):  # the text or sequence network
+        return TFLITE_NOT_FOR_WORDS_OR_WINDOWS
+    return TFLITE_ONLY_TABLE_NETWORK
 
 
 def _kind(usable: UsableModel) -> str:

@@ -272,6 +272,12 @@ def _twin(columns: ColumnTransformer) -> tuple[ColumnTransformer, list[str], dic
                 if tfidf
                 else f"the step 'text' (the words of {_names(listed)}, read by the model itself) has no ONNX form",
             )
+        if name == "sequence_keys":
+            raise NotPortable(
+                name,
+                f"the step 'sequence_keys' (the rows' order and entity, {_names(listed)}, by which a sequence network "
+                "gathers each row's window of earlier rows) has no ONNX form",
+            )
         if name.startswith("categorical"):
             transformer = category_codes(transformer, listed)
             kind = "string"
