@@ -26,6 +26,9 @@ class SplitError(DashboardError):
 CV_AUTO_MAX_ROWS = 5_000
 #: The folds of the automatic cross-validation.
 CV_AUTO_FOLDS = 5
+#: Rows a sequence needs for one of them to validate: cut in time per entity, an entity with fewer rows
+#: only trains (the entity picker on the Models page says so below this, on average).
+ENTITY_MIN_ROWS = 3
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ def make_split(frame: pd.DataFrame, target: str | None, task: Task, config: Spli
     if n < 10:
         raise SplitError(f"Only {n} rows remain after cleaning; at least 10 are needed to train and check a model.")
     split = _time_split(frame, config) if config.ordered else _shuffled(frame, target, task, config)
+    _refuse_empty(frame, split)
     folds = config.folds_for(len(split.train) + len(split.valid))
     return split if folds == config.cv_folds else replace(split, config=replace(config, cv_folds=folds))
 
@@ -174,6 +178,27 @@ def _shuffled(frame: pd.DataFrame, target: str | None, task: Task, config: Split
             parts[name].append(getattr(cut, name))
     train, valid, test = (rng.permutation(np.concatenate(parts[k])) for k in ("train", "valid", "test"))
     return Split(train, valid, test, config)
+
+
+def _refuse_empty(frame: pd.DataFrame, split: Split) -> None:
+    """Refuse, in words with a fix, a split whose validation part (or test part, asked for) has no row."""
+    empty = (
+        "validation" if len(split.valid) == 0 else "test" if len(split.test) == 0 and split.config.test > 0 else None
+    )
+    if empty is None:
+        return
+    entity = split.config.entity_column
+    if entity is None:
+        raise SplitError(
+            f"With {len(frame):,} rows, no row is left for the {empty} part.",
+            hint=f"Use a larger {empty} share{' or set the test share to 0' if empty == 'test' else ''}.",
+        )
+    most = int(frame[entity].value_counts(dropna=False).max())
+    rows = f"Each '{entity}' value has only 1 row" if most == 1 else f"No '{entity}' value has more than {most} rows"
+    raise SplitError(
+        f"{rows}: cut per entity, no row is left for {'validation' if empty == 'validation' else 'testing'}. "
+        "An entity needs several rows over time (a machine, a store); pick another entity column or none."
+    )
 
 
 def _cut(order: np.ndarray, n: int, config: SplitConfig) -> Split:
@@ -217,7 +242,7 @@ def _time_split(frame: pd.DataFrame, config: SplitConfig) -> Split:
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     step = np.arange(n) - starts[group]
     n_test = np.round(sizes * config.test).astype(int)
-    n_valid = np.where(sizes >= 3, np.maximum(1, np.round(sizes * config.valid)), 0).astype(int)
+    n_valid = np.where(sizes >= ENTITY_MIN_ROWS, np.maximum(1, np.round(sizes * config.valid)), 0).astype(int)
     n_train = sizes - n_valid - n_test
     part = np.where(step < n_train[group], 0, np.where(step < (n_train + n_valid)[group], 1, 2))
     in_part = np.empty(n, dtype=np.int64)
@@ -277,8 +302,8 @@ SMALL_VALIDATION = 100
 def size_warning(split: Split) -> str | None:
     """Plain words when the validation split is too small for its scores to be steady."""
     rows = len(split.valid)
-    if rows >= SMALL_VALIDATION:
-        return None
+    if rows == 0 or rows >= SMALL_VALIDATION:
+        return None  # no row at all: make_split refuses the split in words
     if split.cv_folds:
         return None  # models are chosen by cross-validation on training + validation rows, not by these alone
     advice = " or switch on cross-validation"

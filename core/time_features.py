@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.errors import DashboardError
 from core.schema import Role
-from core.split import SplitConfig
+from core.split import ENTITY_MIN_ROWS, SplitConfig
 from core.transformers import _as_table, _names_in, _require_columns, _text_friendly_tags
 
 # --------------------------------------------------------------------------- what may be built, once
@@ -313,6 +313,33 @@ def split_for(setup: TimeSetup, config: SplitConfig) -> SplitConfig:
     """``config`` cut as time features need: in the setup's time order (or as loaded), per entity."""
     return replace(
         config, time_column=setup.order, in_row_order=setup.order is None, entity_column=setup.entity, stratify=False
+    )
+
+
+def entity_columns(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
+    """The ``columns`` that can name an entity (machine, store): all but numbers with fractions (measurements)."""
+
+    def measured(values: pd.Series) -> bool:
+        if not pd.api.types.is_float_dtype(values):
+            return False
+        present = values.dropna().to_numpy()
+        return bool((present != np.round(present)).any())  # 1.0, 2.0, … (ids read as floats) still name entities
+
+    return [c for c in columns if c in frame.columns and not measured(frame[c])]
+
+
+def entity_note(frame: pd.DataFrame, entity: str | None) -> str | None:
+    """Plain words when ``entity``'s values have on average fewer than :data:`ENTITY_MIN_ROWS` rows each."""
+    if entity is None or entity not in frame.columns or frame.empty:
+        return None
+    values = int(frame[entity].nunique(dropna=False))
+    mean = len(frame) / max(1, values)
+    if mean >= ENTITY_MIN_ROWS:
+        return None
+    return (
+        f"Each '{entity}' value has {mean:.3g} rows on average: a sequence needs at least {ENTITY_MIN_ROWS} for "
+        "one of them to validate, and lags need earlier rows. An entity is something with several rows over "
+        "time (a machine, a store); pick another column or none."
     )
 
 

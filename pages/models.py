@@ -5,7 +5,6 @@ import streamlit as st
 from core import registry
 from core.cleaning import apply_row_steps
 from core.errors import DashboardError
-from core.features import count_features
 from core.training import TrainingJob, TrainSetup, make_request, suggested_setup, with_log_target
 from ui import experiments_views, guide_views, hardware_views, journey, project_views, state, time_views, tune_views
 from ui import model_views as views
@@ -27,9 +26,9 @@ unconfirmed = views.row_loss_gate(plan, row_report)
 refused = views.class_limit_gate(choice.task, y)
 
 st.subheader("Split", anchor=False)
-split = views.split_controls(setup.split, choice.task, views.date_features(choice.features, roles_after), rows)
+own = views.split_controls(state.own_split(setup), choice.task, views.date_features(choice.features, roles_after), rows)
 split_chart = st.container()  # drawn after the time section, which may order the split
-timed = time_views.time_section(setup.options.time, split, ds.frame, plan, choice, rows)
+timed = time_views.time_section(setup.options.time, own, ds.frame, plan, choice, rows)
 split = timed.split
 with split_chart:
     splittable = views.split_preview(timed.rows, choice.target, choice.task, split)
@@ -54,7 +53,7 @@ for key in picked:
         if spec.raw_text:  # words → embedding → pooling → dense: its own layer table, not the dense builder's
             views.text_network_table(params, choice, rows, plan, roles)
         elif spec.needs_tensorflow:
-            n_features = state.memo("models_nfeat", token, lambda: count_features(plan, roles, choice.features, rows))
+            n_features = timed.feature_count(plan, roles, choice.features, setup.options, token)
             n_classes = rows[choice.target].nunique() if choice.task.is_classification else 1
             params["layers"] = views.network_builder(
                 tuple((forms.get(key) or {}).get("layers", spec.defaults()["layers"])),
@@ -85,6 +84,7 @@ for problem in problems:
     st.error(md_escape(problem))
 new_setup = TrainSetup(split, runs, options, imbalance, metric, time_budget)
 state.set_train_setup(new_setup)
+state.set_own_split(split, own)  # time features off again: the person's own split comes back
 ready = runs and not problems and not unconfirmed and not refused and splittable and timed.ok
 request_token = (token, split, options, imbalance, metric, choice.positive, runs)
 

@@ -1,5 +1,7 @@
 """core.split: sizes, stratification, time order, seeds, refusals."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from core.split import (
     SplitError,
     cv_folds,
     make_split,
+    size_warning,
     split_summary,
     split_warnings,
     time_order_advice,
@@ -199,6 +202,30 @@ def test_a_split_per_entity_cuts_each_entitys_rows_in_time():
     assert (f["shop"].iloc[whole.train] == "b").sum() < (f["shop"].iloc[split.train] == "b").sum()
     for part in (split.train, split.valid, split.test):
         assert f["day"].iloc[part].is_monotonic_increasing, "each part oldest first"
+
+
+def test_an_entity_with_one_row_per_value_is_refused_in_words_with_a_fix():
+    f = pd.DataFrame({"rowid": range(600), "day": np.arange(600) % 30, "y": np.arange(600.0)})
+    with pytest.raises(SplitError) as err:
+        make_split(f, "y", Task.REGRESSION, SplitConfig(time_column="day", entity_column="rowid"))
+    words = err.value.user_message
+    assert "Each 'rowid' value has only 1 row" in words and "no row is left for validation" in words
+    assert "pick another entity column or none" in words
+    # Two rows each: still no validation row; three rows each: validation, but the 15 % test share rounds to none.
+    for per, part in ((2, "validation"), (3, "testing")):
+        f["pair"] = np.arange(600) // per
+        with pytest.raises(SplitError, match=f"No 'pair' value has more than {per} rows: .*left for {part}"):
+            make_split(f, "y", Task.REGRESSION, SplitConfig(time_column="day", entity_column="pair"))
+    f["pair"] = np.arange(600) // 3
+    split = make_split(f, "y", Task.REGRESSION, SplitConfig(0.7, 0.3, 0.0, time_column="day", entity_column="pair"))
+    assert len(split.test) == 0 and len(split.valid) == 200, "no test share asked: an empty test part is fine"
+
+
+def test_the_size_warning_speaks_of_small_validation_parts_never_of_empty_ones():
+    f = frame(60)
+    split = make_split(f, "y", Task.BINARY, SplitConfig(cv_folds=0))
+    assert "only 9 rows" in size_warning(split)
+    assert size_warning(replace(split, valid=split.valid[:0])) is None
 
 
 def test_rows_can_be_cut_in_their_order_as_loaded():

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import core.time_features as tf
 from core.errors import DashboardError
 from core.export import export_bundle, load_bundle
-from core.features import FeatureOptions, build_pipeline, feature_sources
+from core.features import FeatureOptions, build_pipeline, count_features, feature_sources
 from core.guards.findings import Level
 from core.guards.time_leak import future_reads
 from core.predict import check_batch, predict_frame, usable_from_training
@@ -20,6 +20,8 @@ from core.time_features import (
     MAX_NEW_COLUMNS,
     SINCE_PREVIOUS,
     TimeSetup,
+    entity_columns,
+    entity_note,
     order_keys,
     past_features,
     sequence_windows,
@@ -173,6 +175,27 @@ def test_the_pipeline_reads_time_features_as_numbers_and_names_their_sources():
     assert not any(name.startswith(("categorical", "datetime")) for name in sources), "keys are not features"
 
 
+def test_the_feature_count_includes_the_new_time_columns():
+    from core.cleaning import CleaningPlan
+    from core.schema import Role
+
+    roles = {"day": Role.DATETIME, "shop": Role.CATEGORICAL, "sales": Role.NUMERIC}
+    plain = count_features(CleaningPlan(), roles, ["sales"], SMALL)
+    timed = count_features(CleaningPlan(), roles, ["sales"], SMALL, FeatureOptions(time=SETUP))
+    assert plain == 1 and timed == 1 + len(SETUP.new_columns(dates=True)) == 15
+
+
+def test_entities_leave_out_measurements_and_too_few_rows_per_value_are_named():
+    f = pd.DataFrame(
+        {"rowid": range(12), "machine": np.arange(12) % 3, "store": np.arange(12.0) % 2, "temp": np.linspace(0, 1, 12)}
+    )
+    assert entity_columns(f, ["rowid", "machine", "store", "temp"]) == ["rowid", "machine", "store"]
+    assert entity_note(f, "machine") is None and entity_note(f, None) is None
+    note = entity_note(f, "rowid")
+    assert "Each 'rowid' value has 1 rows on average" in note and "at least 3" in note
+    assert "pick another column or none" in note
+
+
 def test_the_guard_flags_a_feature_that_reads_the_future_and_passes_the_real_one(monkeypatch):
     rng = np.random.default_rng(3)
     days = pd.date_range("2024-01-01", periods=50)
@@ -287,3 +310,64 @@ def test_an_unticked_entity_is_read_but_not_encoded_and_the_exported_script_repr
     assert done.returncode == 0, done.stderr[-2000:]
     printed = dict(line.split(": ") for line in done.stdout.splitlines() if line.startswith("r2: "))
     assert float(printed["r2"]) == pytest.approx(model.scores["r2"], rel=1e-9)
+
+
+def page_inputs(at: AppTest) -> tuple:
+    """The plan, roles, features and keyed rows the Models page counts input features with."""
+    from core.cleaning import apply_row_steps
+    from core.features import pipeline_inputs
+    from core.schema import effective_roles
+
+    ds, choice, plan = (at.session_state[k] for k in (state.DATASET, state.TARGET, state.PLAN))
+    roles = effective_roles(at.session_state[state.ROLE_GUESSES], at.session_state[state.ROLE_OVERRIDES] or {})
+    options = at.session_state[state.TRAIN_SETUP].options
+    rows = apply_row_steps(ds.frame, plan, choice.target, pipeline_inputs(choice.features, options))[0]
+    return plan, roles, choice.features, rows
+
+
+def test_an_id_like_entity_keeps_train_disabled_in_words_and_time_off_gives_back_the_persons_split():
+    rng = np.random.default_rng(0)
+    n = 240  # 20 machines × 12 days
+    table = pd.DataFrame(
+        {
+            "date": np.repeat(pd.date_range("2024-01-01", periods=12).strftime("%Y-%m-%d"), 20),
+            "machine": np.tile([f"m{i}" for i in range(20)], 12),
+            "rowid": np.arange(n),
+            "temp": rng.normal(20, 3, n).round(2),
+            "load": rng.normal(50, 5, n).round(1),
+        }
+    )
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.file_uploader(key="data_upload").set_value(("plant.csv", table.to_csv(index=False).encode(), "text/csv")).run()
+    at.switch_page("pages/target.py").run()
+    at.selectbox[0].set_value("load").run()
+    at.button(key="target_confirm").click().run()
+    at.switch_page("pages/clean.py").run()
+    at.session_state[state.TRAIN_SETUP] = TrainSetup(SplitConfig(), [ModelRun("ridge", "Ridge")])
+    at.switch_page("pages/models.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="models_time").value is None, "the person's split: shuffled"
+    at.toggle(key="models_time_on").set_value(True).run()
+    assert at.selectbox(key="models_time_order").value == "date"
+    assert "temp" not in at.selectbox(key="models_time_entity").options, "a measurement is no entity"
+    at.selectbox(key="models_time_entity").set_value("rowid").run()
+    assert not at.exception, at.exception
+    errors = [e.body for e in at.error]
+    assert any("Each 'rowid' value has only 1 row" in e and "pick another entity column or none" in e for e in errors)
+    assert any("'rowid' value has 1 rows on average" in w.body for w in at.warning)
+    assert not any("only 0 rows" in w.body for w in at.warning)
+    assert at.button(key="models_train").disabled
+    at.selectbox(key="models_time_entity").set_value("machine").run()
+    assert not at.error and not at.button(key="models_train").disabled
+    assert at.session_state[state.TRAIN_SETUP].split.time_column == "date"
+    at.multiselect(key="models_chosen").set_value(["ridge", "keras_lstm"]).run()  # its layer table counts inputs
+    plain = count_features(*page_inputs(at), FeatureOptions())
+    timed = count_features(*page_inputs(at), at.session_state[state.TRAIN_SETUP].options)
+    counted = [c.value for c in at.caption if "input features" in c.value]
+    assert timed == plain + 9 and counted[0].endswith(f"from {timed} input features."), counted
+    at.switch_page("pages/clean.py").run()  # widgets forget their values on another page
+    at.switch_page("pages/models.py").run()
+    at.toggle(key="models_time_on").set_value(False).run()
+    assert at.selectbox(key="models_time").value is None, "time features off: the split is shuffled again"
+    assert at.session_state[state.TRAIN_SETUP].split.time_column is None

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # names for annotations only
     from core.loading import Dataset
     from core.profiling import Profile
     from core.schema import Role, RoleGuess
+    from core.split import SplitConfig
     from core.target import TargetChoice
     from core.training import TrainingJob, TrainSetup
     from core.tuning import TuningJob
@@ -46,6 +47,7 @@ TARGET = "target.choice"
 TARGET_DRAFT = "target.draft"  # (version, target, features): where the features table starts after a guard's "untick"
 PLAN = "clean.plan"
 TRAIN_SETUP = "models.setup"
+OWN_SPLIT = "models.own_split"  # (the setup's split, the person's own split choice): see own_split()
 JOB = "train.job"
 TUNING_JOB = "models.tuning_job"
 TEST_LOG = "results.test_log"  # every scoring of a test split in this session
@@ -389,6 +391,26 @@ def train_setup() -> TrainSetup | None:
 
 def set_train_setup(setup: TrainSetup) -> None:
     st.session_state[TRAIN_SETUP] = setup
+
+
+def set_own_split(used: SplitConfig, own: SplitConfig) -> None:
+    """The person's own split choice ``own``, from which the setup's split ``used`` was made (time features
+    order it): switched off, the person's choice comes back (:func:`own_split`)."""
+    st.session_state[OWN_SPLIT] = (used, own)
+
+
+def own_split(setup: TrainSetup) -> SplitConfig:
+    """The person's own split choice for ``setup``: its split unless time features derived it (then the one
+    they derived it from, or, for a setup from a project or a run, the same split without the time order)."""
+    held = st.session_state.get(OWN_SPLIT)
+    if held is not None and held[0] == setup.split:
+        return held[1]
+    if setup.options.time is None:
+        return setup.split
+    from core.split import SplitConfig
+
+    unordered = {"time_column": None, "in_row_order": False, "entity_column": None}
+    return dataclasses.replace(setup.split, **unordered, stratify=SplitConfig.stratify)
 
 
 def job() -> TrainingJob | None:

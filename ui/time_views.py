@@ -1,8 +1,8 @@
 """The Models page's "Time and sequences" section: features from earlier rows, and the split they need.
 
 The person chooses how rows follow one another (a date or number column, or the rows' order as
-loaded), an optional entity (one sequence per machine, store, region: any column, ID-like ones
-too) and what to look back on. The section returns the :class:`core.time_features.TimeSetup`, the
+loaded), an optional entity (one sequence per machine, store, region: any column but numbers with
+fractions, ID-like ones too) and what to look back on. The section returns the :class:`core.time_features.TimeSetup`, the
 split ordered as it needs (:func:`core.time_features.split_for`) and the cleaned rows with the
 order and entity columns, and shows a preview of the new columns on one entity's first training
 rows, computed with the same transformer fitted on the training rows. Everything is computed in
@@ -19,7 +19,7 @@ import streamlit as st
 
 from core.cleaning import CleaningPlan, apply_row_steps
 from core.errors import DashboardError
-from core.features import FeatureOptions, pipeline_inputs
+from core.features import FeatureOptions, count_features, pipeline_inputs
 from core.guards.time_leak import future_reads
 from core.numbers import format_number
 from core.schema import Role
@@ -33,6 +33,8 @@ from core.time_features import (
     SHUFFLED_LEAK,
     STATS,
     TimeSetup,
+    entity_columns,
+    entity_note,
     importance,
     preview,
     split_for,
@@ -60,6 +62,15 @@ class TimeChoice:
     def options(self, options: FeatureOptions) -> FeatureOptions:
         """``options`` with these time features."""
         return replace(options, time=self.setup)
+
+    def feature_count(
+        self, plan: CleaningPlan, roles: dict[str, Role], features: list[str], options: FeatureOptions, token: object
+    ) -> int:
+        """About how many columns a model reads, the new time features included (kept per ``token``)."""
+        counted = self.options(options)
+        return state.memo(
+            "models_nfeat", (token, counted), lambda: count_features(plan, roles, features, self.rows, counted)
+        )
 
 
 def time_section(
@@ -122,7 +133,9 @@ def _setup_widgets(
         help="The column that says when each row happened (dates, or numbers such as a cycle count). "
         "Rows with the same time keep the order they come in.",
     )
-    entities = [None, *pickers.bounded([c for c in columns if c != order], key="models_time_entity")]
+    offered = entity_columns(frame, [c for c in columns if c != order])  # and a saved choice, kept
+    candidates = [c for c in columns if c in offered or (c == start.entity and c != order)]
+    entities = [None, *pickers.bounded(candidates, key="models_time_entity")]
     entity = right.selectbox(
         "Entity (one sequence per value)",
         entities,
@@ -131,11 +144,15 @@ def _setup_widgets(
         key="models_time_entity",
         help=tooltip(
             "The machine, store or customer each row belongs to: a row's past is the earlier rows of the same "
-            "value, and the split cuts each one's rows in time. Any column will do, ID-like ones too; it is "
-            "a feature of the model only if it is ticked on the Target page.",
+            "value, and the split cuts each one's rows in time. Any column with several rows per value will "
+            "do, ID-like ones too (numbers with fractions are measurements, not offered); it is a feature of "
+            "the model only if it is ticked on the Target page.",
             slug="entity",
         ),
     )
+    few = entity_note(frame, entity)
+    if few:
+        st.warning(md_escape(few), icon=":material/group_work:")
     sources = [c for c in choice.features if roles.get(c) == Role.NUMERIC and c not in (order, entity)]
     picked = st.multiselect(
         "Numeric columns to look back on",
