@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DashboardError
-from core.target import class_labels, is_label_name, plain_label, resolve_positive
+from core.limits import MAX_OPTIONS
+from core.target import class_labels, is_label_name, label_sort_key, match_label, plain_label
 
 #: The columns a scored frame gets (Predict, the served model, the Results table).
 SCORE_COLUMN = "anomaly score"
@@ -185,6 +186,8 @@ class KnownCheck:
     hits: int
     roc_auc: float
     pr_auc: float
+    #: The column's other value(s) on these rows (what a ROC-AUC below 0.5 points at).
+    others: tuple = ()
 
     @property
     def precision(self) -> float:
@@ -211,16 +214,44 @@ class KnownCheck:
         return (
             f"{found}; the flagged rows hold {self.hits:,} of the {self.positives:,} rows with {value} "
             f"(recall {self.recall:.0%}). ROC-AUC {self.roc_auc:.3f}: the chance that a row with {value} scores "
-            "above one without it (0.5 = no better than chance)."
+            "above one without it (0.5 = no better than chance)." + self.reversed_words()
         )
+
+    def reversed_words(self) -> str:
+        """Said when ROC-AUC is below 0.5: the high scores point at the other value(s), not at ``positive``."""
+        if not self.roc_auc < 0.5:
+            return ""
+        other = " or ".join(f"{self.column} = {v}" for v in self.others) or f"the rows without {self.positive}"
+        return (
+            f" Below 0.5: the higher scores point at {other}, not at {self.column} = {self.positive}. If {other} is "
+            "the unusual kind of row, pick it as the unusual value."
+        )
+
+
+def unusual_value(values: Any) -> Any:
+    """The value of a known column taken as the unusual one unless the person picks another: the rarer value.
+
+    Anomalies are rare, whatever the value is called: in scikit-learn's breast cancer table ``target = 1``
+    is *benign* (63% of the rows) and the unusual rows are the malignant ``0``. A tie goes to the value
+    sorting last (1 of 0/1, yes of no/yes).
+    """
+    counts = pd.Series(np.asarray(values, dtype=object)).dropna().map(plain_label).value_counts(sort=False)
+    if counts.empty:
+        raise ValueError("An unusual value needs at least one value.")
+    fewest = counts.min()
+    return max((v for v, n in counts.items() if n == fewest), key=label_sort_key)
+
+
+def known_values_offered(values: Any) -> list[Any]:
+    """The values a person may pick as the unusual one: the column's values, sorted, at most ``MAX_OPTIONS``."""
+    return class_labels(pd.Series(np.asarray(values, dtype=object)).dropna())[:MAX_OPTIONS]
 
 
 def known_check(scores: np.ndarray, values: pd.Series, at: float, column: str, positive: Any = None) -> KnownCheck:
     """Check the score against a column's known answer (one value against the rest) on the same rows.
 
     ``values`` holds the column's value for each scored row; rows without one are left out. The value
-    looked for is ``positive`` if it is one of them, else :func:`core.target.positive_class` (the yes-like
-    or rarer value).
+    looked for is ``positive`` if it is one of them, else :func:`unusual_value` (the rarer value).
 
     Raises:
         DashboardError: the column does not hold exactly two values on these rows.
@@ -240,7 +271,8 @@ def known_check(scores: np.ndarray, values: pd.Series, at: float, column: str, p
             hint="Pick another column, or none.",
         )
     scores, values = scores[present], values[present]
-    chosen = plain_label(resolve_positive(values, positive))
+    found = match_label(labels, positive)
+    chosen = plain_label(found if found is not None else unusual_value(values))
     hit = np.asarray([plain_label(v) == chosen for v in values])
     above = flagged(scores, at)
     return KnownCheck(
@@ -253,6 +285,7 @@ def known_check(scores: np.ndarray, values: pd.Series, at: float, column: str, p
         int((above & hit).sum()),
         float(roc_auc_score(hit, scores)),
         float(average_precision_score(hit, scores)),
+        tuple(v for v in labels if v != chosen),
     )
 
 

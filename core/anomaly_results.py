@@ -62,6 +62,15 @@ def known_values(request: TrainingRequest, source: pd.DataFrame, column: str) ->
     return group_column(request, source, column).iloc[request.split.valid].reset_index(drop=True)
 
 
+def known_options(request: TrainingRequest, source: pd.DataFrame, column: str) -> tuple[list[Any], Any]:
+    """The values of ``column`` on the validation rows a person may pick as the unusual one, and the one to
+    start from (:func:`core.anomaly.unusual_value`, the rarer); ``([], None)`` when the column holds none."""
+    values = known_values(request, source, column).dropna()
+    if values.empty:
+        return [], None
+    return anomaly.known_values_offered(values), anomaly.unusual_value(values)
+
+
 def check_known(
     rows: ScoredRows,
     request: TrainingRequest,

@@ -143,6 +143,17 @@ METRICS: dict[str, Metric] = {
     )
 }
 
+
+def in_sentence(label: str) -> str:
+    """A metric's label as it reads mid-sentence ("validation flagged share", "train accuracy").
+
+    Only a capital that merely starts the label is lowered: abbreviations and names keep theirs
+    (ROC-AUC, R², F1 (macro), MAE, Calinski-Harabasz).
+    """
+    rest = label[1:]
+    return label[:1].lower() + rest if label[:1].isupper() and rest[:1].islower() and rest == rest.lower() else label
+
+
 #: What a score that does not exist reads as (undefined, not computed, the test split not scored yet).
 NO_SCORE = "—"
 

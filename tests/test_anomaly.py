@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from core import anomaly, anomaly_results
@@ -216,6 +217,25 @@ def test_the_known_column_check_matches_scikit_learn_and_counts_by_hand():
         anomaly.known_check(scores, pd.Series(list("abcabc")), 0.5, "letters")
 
 
+def test_the_unusual_value_is_the_rarer_one_even_when_coded_0_and_a_reversed_pick_is_said_in_words():
+    # As in scikit-learn's breast cancer table: 1 is the common, usual kind (benign), 0 the rare unusual one.
+    rng = np.random.default_rng(0)
+    usual, odd = rng.normal(0, 1, (270, 4)), rng.normal(4, 1, (30, 4))
+    X = np.vstack([usual, odd])
+    known = pd.Series([1] * 270 + [0] * 30)
+    detector = IsolationForest(random_state=0).fit(X)
+    scores, at = anomaly.anomaly_scores(detector, X), anomaly.threshold(detector)
+    assert anomaly.unusual_value(known) == 0 and anomaly.known_values_offered(known) == [0, 1]
+
+    check = anomaly.known_check(scores, known, at, "benign")
+    assert check.positive == 0 and check.roc_auc > 0.8 and check.recall > 0.5
+    assert "Below 0.5" not in check.words()
+
+    other = anomaly.known_check(scores, known, at, "benign", positive=1)
+    assert other.positive == 1 and other.roc_auc < 0.5
+    assert "the higher scores point at benign = 0, not at benign = 1" in other.words()
+
+
 def test_a_column_left_out_of_the_features_checks_the_detector_on_the_validation_rows(run, maintenance):
     request, _ = run
     source = maintenance[0]
@@ -224,6 +244,7 @@ def test_a_column_left_out_of_the_features_checks_the_detector_on_the_validation
     assert anomaly_results.known_candidates(request, source)[0] == "failure"
     values = anomaly_results.known_values(request, source, "failure")
     assert values.tolist() == source.loc[rows.X.index, "failure"].tolist(), "the row steps replayed: the same rows"
+    assert anomaly_results.known_options(request, source, "failure") == ([0, 1], 1), "failures are the rarer value"
     check = anomaly_results.check_known(rows, request, source, "failure")
     assert check.positive == 1 and check.rows == len(request.split.valid)
     assert check.roc_auc > 0.7, "the sample's failures are unusual machines"

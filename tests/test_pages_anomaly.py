@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -83,6 +84,30 @@ def test_the_train_page_says_why_the_first_detector_is_chosen(anomaly_run):
     at = opened(anomaly_run, "pages/train.py")
     assert any("Chosen: Isolation forest." in m.value for m in at.markdown)
     assert any("cannot tell which detector is right" in c.value for c in at.caption)
+
+
+def test_the_leaderboard_reads_every_share_as_a_percentage_and_no_number_with_6_decimals(anomaly_run):
+    at = opened(anomaly_run, "pages/train.py")
+    styler = at.dataframe[0].proto.arrow_data.styler  # the text the person sees in each cell
+    shown = pa.ipc.open_stream(styler.display_values).read_pandas().set_index("model")
+    for column in ("Flagged share", "train flagged share", "gap"):  # "train Flagged share" read 0.050125
+        assert shown[column].str.endswith("%").all(), (column, shown[column].tolist())
+    assert not shown["seconds"].str.contains(r"\.\d{5,}").any(), shown["seconds"].tolist()
+    assert "Validation flagged share by model" in _titles(at)
+
+
+def test_the_known_column_check_starts_at_the_rarer_value_and_lets_the_person_pick_the_other(anomaly_run):
+    at = opened(anomaly_run, "pages/results.py")
+    picker = at.selectbox(key="results_anomaly_known_value")
+    assert picker.options == ["0", "1"] and picker.value == 1, "failures (1) are the rarer value"
+    auc = float(next(m.value for m in at.metric if m.label == "ROC-AUC"))
+    assert auc > 0.7 and not any("Below 0" in c.value for c in at.caption)
+    picker.set_value(0).run()
+    assert not at.exception
+    flipped = float(next(m.value for m in at.metric if m.label == "ROC-AUC"))
+    assert flipped == pytest.approx(1 - auc, abs=1e-3) and flipped < 0.5
+    said = [c.value.replace("\\", "") for c in at.caption]  # (Markdown-escaped)
+    assert any("the higher scores point at failure = 1, not at failure = 0" in c for c in said)
 
 
 def test_the_threshold_slider_counts_the_rows_above_it_and_lists_the_most_unusual(anomaly_run):

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core import charts
 from core import events as ev
 from core.cleaning import CleaningPlan
+from core.metrics import METRICS
 from core.samples import load_sample
 from core.schema import effective_roles, infer_roles
 from core.split import SplitConfig
@@ -23,6 +25,7 @@ from core.training import (
     TrainSetup,
     best_model,
     leaderboard,
+    leaderboard_formats,
     live_history,
     make_request,
     progress,
@@ -563,4 +566,26 @@ def test_the_leaderboard_tells_early_stopping_from_the_persons_stop():
     assert leaderboard([grown], req.task).set_index("model").loc["Forest", "status"] == "stopped by you"
     assert (
         train_one(req, forest).ended_by == "" and leaderboard([train_one(req, forest)], req.task)["status"][0] == "ok"
+    )
+
+
+def test_the_leaderboard_numbers_read_like_every_other_score_and_labels_read_mid_sentence():
+    req = request_for("diabetes", "disease_progression", Task.REGRESSION, [ModelRun("ridge", "Ridge")])
+    table = leaderboard(run_training(req), req.task).set_index("model")
+    formats = leaderboard_formats(req.ranking)
+    for column in ("train R²", "gap", "seconds", "MAE"):  # each printed 6 decimals (0.093796, 12.394634)
+        text = formats[column](table.loc["Ridge", column])
+        decimals = text.split(".")[1].lstrip("0") if "." in text else ""
+        assert len(decimals) <= 4, (column, text)  # 4 significant decimals at most, as every score
+    assert formats["seconds"](12.394634) == "12.39" and formats["gap"](0.093796) == "0.0938"
+
+    flagged = METRICS["flagged_share"]  # a share reads as a percentage in every column of its board
+    shares = leaderboard_formats(flagged)
+    assert shares["Flagged share"](0.035) == shares["train flagged share"](0.035) == "3.5%"
+    assert shares["gap"](0.015) == "1.5%"
+    board = pd.DataFrame({"model": ["Isolation forest", "LOF"], "Flagged share": [0.035, 0.059]})
+    fig = charts.leaderboard_chart(board, "Flagged share")
+    assert fig.layout.title.text == "Validation flagged share by model" and "%" in fig.data[0].hovertemplate
+    assert charts.leaderboard_chart(board.rename(columns={"Flagged share": "R²"}), "R²").layout.title.text == (
+        "Validation R² by model"
     )

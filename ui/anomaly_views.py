@@ -21,6 +21,7 @@ from ui.text import md_code, md_escape
 SLIDER_STEPS = 200
 ROWS_KEY = "results_anomaly_rows"
 KNOWN_KEY = "results_anomaly_known"
+KNOWN_VALUE_KEY = "results_anomaly_known_value"
 
 
 def chosen_note(model: TrainedModel, request: TrainingRequest, results: list) -> None:
@@ -176,10 +177,16 @@ def _known(model: TrainedModel, request: TrainingRequest, rows: anomaly_results.
     if column is None:
         return
     try:
+        values, rarer = state.memo(
+            "results_anomaly_known_values",
+            (*run, column),
+            lambda: anomaly_results.known_options(request, dataset.frame, column),
+        )
+        positive = _unusual_value(column, values, rarer, run)
         check = state.memo(
             "results_anomaly_known",
-            (id(state.job()), model.name, column, at),
-            lambda: anomaly_results.check_known(rows, request, dataset.frame, column, at),
+            (id(state.job()), model.name, column, positive, at),
+            lambda: anomaly_results.check_known(rows, request, dataset.frame, column, at, positive),
         )
     except DashboardError as err:
         st.warning(md_escape(err.user_message))
@@ -190,6 +197,24 @@ def _known(model: TrainedModel, request: TrainingRequest, rows: anomaly_results.
     for col, name, value in ((cols[2], "Precision", check.precision), (cols[3], "Recall", check.recall)):
         col.metric(f"{name} at the threshold", f"{value:.0%}" if np.isfinite(value) else "—")
     st.caption(md_escape(f"On the {check.rows:,} validation rows: {check.words()}"))
+
+
+def _unusual_value(column: str, values: list, rarer, run: tuple):
+    """The value of ``column`` the check looks for: the rarer one unless the person picks another."""
+    if not values:
+        return None
+    start = state.kept(KNOWN_VALUE_KEY, rarer, token=(*run, column), allowed=values)
+    picked = st.selectbox(
+        "Value that marks an unusual row",
+        values,
+        index=values.index(start) if start in values else 0,
+        format_func=str,
+        key=KNOWN_VALUE_KEY,
+        help=f"Starts at the rarer value ({md_escape(str(rarer))}): anomalies are rare. If your unusual rows are marked by "
+        "the other value (in scikit-learn's breast cancer table, 1 is benign), pick it here.",
+    )
+    state.keep(KNOWN_VALUE_KEY, picked, token=(*run, column))
+    return picked
 
 
 def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from core import charts, engine
 from core.guards.findings import worst_first
 from core.jobs import JobSnapshot
-from core.metrics import METRICS, format_score
+from core.metrics import METRICS
 from core.registry import get_spec
 from core.results import leaderboard_reasons
 from core.target import Task
@@ -21,6 +21,7 @@ from core.training import (
     budget,
     cv_columns,
     leaderboard,
+    leaderboard_formats,
     live_history,
     progress,
     summary,
@@ -111,9 +112,8 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
         first = best_model(snap.results, task)
         best = next((i for i, name in table["model"].items() if first is not None and name == first.name), None)
     mean_column, spread_column = cv_columns(metric)
-    keys = {m.label: m.key for m in METRICS.values()} | {mean_column: metric.key, spread_column: metric.key}
-    shown = {label: (lambda value, key=key: format_score(key, value)) for label, key in keys.items() if label in table}
-    styled = table.style.format(precision=4, na_rep=UNDEFINED).format(shown)
+    shown = {label: how for label, how in leaderboard_formats(metric, UNDEFINED).items() if label in table}
+    styled = table.style.format(shown, precision=4, na_rep=UNDEFINED)
     if best is not None and table[ranked_by].notna().any():
         styled = styled.apply(
             lambda row: ["background-color: #E7F5FF; font-weight: 600" if row.name == best else "" for _ in row], axis=1

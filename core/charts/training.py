@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.charts.style import ACCENT, LAYOUT, MUTED, WARN, colors_for, finish, safe_text
+from core.metrics import METRICS, in_sentence
 
 __all__ = ["downsample", "leaderboard_chart", "split_sizes", "staged_curve", "training_curves", "tuning_curve"]
 
@@ -107,6 +108,7 @@ def leaderboard_chart(
     palette in the table's order (the baseline grey either way).
     """
     rows = table.dropna(subset=[metric_label]) if metric_label in table.columns else table.iloc[0:0]
+    share = any(m.label == metric_label and m.reads_as == "share" for m in METRICS.values())  # 3.5%, not 0.035
     bar_colors = colors_for(rows["model"] if len(rows) else [], colors)
     spread = spread_label if spread_label is not None and spread_label in rows.columns else None
     fig = go.Figure()
@@ -118,11 +120,11 @@ def leaderboard_chart(
         error_x=dict(type="data", array=rows[spread].fillna(0).tolist(), visible=True)
         if spread and len(rows)
         else None,
-        hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        hovertemplate=f"%{{y}}: %{{x:{'.1%' if share else '.4f'}}}<extra></extra>",
     )
-    what = metric_label if spread_label is not None else f"validation {metric_label}"
+    what = metric_label if spread_label is not None else f"validation {in_sentence(metric_label)}"
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=what + (" (± spread over the folds)" if spread else ""))
+    fig.update_xaxes(title=what + (" (± spread over the folds)" if spread else ""), tickformat=".0%" if share else None)
     fig.update_layout(**LAYOUT, height=max(200, 40 * len(rows) + 80), title=f"{what[0].upper()}{what[1:]} by model")
     return finish(fig)
 

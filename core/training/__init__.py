@@ -43,8 +43,10 @@ from core.training.views import (
     by_cross_validation,
     cv_columns,
     leaderboard,
+    leaderboard_formats,
     live_history,
     progress,
+    train_column,
 )
 
 __all__ = [
@@ -71,6 +73,7 @@ __all__ = [
     "cv_columns",
     "fit_preprocessing",
     "leaderboard",
+    "leaderboard_formats",
     "live_history",
     "make_request",
     "progress",
@@ -78,6 +81,7 @@ __all__ = [
     "run_training",
     "suggested_setup",
     "summary",
+    "train_column",
     "train_one",
     "transform_only",
     "with_log_target",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,8 @@ import pandas as pd
 
 from core import events as ev
 from core.jobs import JobSnapshot
-from core.metrics import METRICS, Metric, primary_metric
+from core.metrics import METRICS, NO_SCORE, Metric, format_score, in_sentence, primary_metric
+from core.numbers import format_number
 from core.target import Task
 from core.training.request import ModelFailure, TrainedModel
 
@@ -155,6 +158,22 @@ def cv_columns(metric: Metric) -> tuple[str, str]:
     return f"CV {metric.label}", "CV ±"
 
 
+def train_column(metric: Metric) -> str:
+    """The leaderboard's column of ``metric`` on the training rows (beside it, ``gap``: train − validation)."""
+    return f"train {in_sentence(metric.label)}"
+
+
+def leaderboard_formats(metric: Metric, missing: str = NO_SCORE) -> dict[str, Callable[[Any], str]]:
+    """How each number column of :func:`leaderboard` reads (ranked by ``metric``): every score through
+    :func:`core.metrics.format_score` (a share as a percentage), the training score, the gap and the
+    cross-validated columns as ``metric`` reads, seconds through :func:`core.numbers.format_number`."""
+    keys = {m.label: m.key for m in METRICS.values()}
+    keys |= dict.fromkeys((*cv_columns(metric), train_column(metric), "gap"), metric.key)
+    formats: dict[str, Callable[[Any], str]] = {label: partial(format_score, key) for label, key in keys.items()}
+    formats["seconds"] = lambda value: format_number(value, missing=missing)
+    return formats
+
+
 def status_text(result: TrainedModel) -> str:
     """How a model's training ended, in the leaderboard's words: early stopping is not the person's Stop."""
     epochs = len(result.history.get("loss", []))
@@ -203,7 +222,7 @@ def leaderboard(results: list[TrainedModel | ModelFailure], task: Task, metric_k
             if key in result.scores:
                 row[METRICS[key].label] = result.scores[key]
         if metric.key in result.train_scores and metric.key in result.scores:
-            row[f"train {metric.label}"] = result.train_scores[metric.key]
+            row[train_column(metric)] = result.train_scores[metric.key]
             row["gap"] = result.train_scores[metric.key] - result.scores[metric.key]
         if some_cv and not cross_validated:
             row[mean_column] = result.cv_scores.get(cv_key(metric), np.nan)
