@@ -1,7 +1,8 @@
 """Where Keras networks train, on the Models page: the GPU TensorFlow finds on the workers, or the CPU.
 
 TensorFlow is asked on a worker (:func:`core.hardware.on_workers`), never in this process; until it
-answers, a small fragment says "checking…" and redraws the page once the answer is there.
+answers, a small fragment says "checking…" and then the answer, redrawing only itself: a whole-page rerun
+at a moment the person did not choose would redraw the forms they are filling in.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def keras_note(picked: Iterable[str]) -> None:
 
     @st.fragment(run_every=CHECK_EVERY_S)
     def checking() -> None:
-        if hardware.on_workers() is not None:
-            st.rerun()  # the whole page, drawn with the answer (and without this timer)
+        answer = hardware.on_workers()  # cached once known: later timer runs cost nothing
+        if answer is not None:
+            _say(answer)
+            return
         st.caption(":material/memory: Checking whether TensorFlow finds a GPU where networks train…")
 
     checking()

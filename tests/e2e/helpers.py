@@ -189,6 +189,7 @@ def set_setting(page: Page, label: str, key: str, value: int) -> None:
     for attempt in range(3):
         open_settings(page, label)
         try:
+            expect(box).to_have_count(1, timeout=SLOW)  # a rerun may briefly keep a stale copy in the page
             box.fill(str(value), timeout=5_000)
             box.press("Enter", timeout=5_000)
             wait_idle(page)

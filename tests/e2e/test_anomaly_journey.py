@@ -44,7 +44,7 @@ def test_anomaly_detection_on_the_maintenance_sample(page_app: Page) -> None:
     go_to(page, "2. Target")
     choose(page.locator("[class*='st-key-target_column_'] [data-testid='stSelectbox']"), NO_TARGET)
     wait_idle(page)
-    task = page.locator("[class*='st-key-target_task_']")
+    task = page.locator("[class*='st-key-target_task_'][class*='_None']")  # the task box of "no target"
     expect(task).to_contain_text("anomaly detection", timeout=SLOW)
     task.get_by_text("anomaly detection", exact=True).click()
     wait_idle(page)

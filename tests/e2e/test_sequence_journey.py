@@ -1,7 +1,9 @@
-"""Real-browser journey: an LSTM over the last days of each region's electricity demand.
+"""Real-browser journey: features from earlier rows plus an LSTM over the last days of each region's demand.
 
 The temporal sample, target demand; on the Models page the sequence networks are listed as
-unavailable until a time order is set; once the rows are ordered by date, one sequence per region,
+unavailable until a time order is set; the Time section says why shuffled rows would leak until it
+is switched on; once the rows are ordered by date, one sequence per region, with lags and moving
+averages of the temperature previewed on one region's first training rows,
 the LSTM is picked with a short window and few epochs, trained with its curves drawn live, ranked
 on the leaderboard and explained on the Explain page with one bar per column.
 
@@ -38,11 +40,17 @@ def test_order_by_date_train_an_lstm_watch_it_learn_and_explain_it(page_app: Pag
     choose(page.locator(".st-key-models_cv [data-testid='stSelectbox']"), "off")  # one fit, no folds
     wait_idle(page)
 
+    # Time and sequences: shuffled rows would leak, so the section says so until it is switched on.
+    expect(page.get_by_text("Features from earlier rows need the split ordered in time")).to_be_visible()
     page.locator(".st-key-models_time_on label").click()
     wait_idle(page)
     expect(page.locator(".st-key-models_time_order").get_by_role("combobox")).to_have_value("date", timeout=SLOW)
     choose(page.locator(".st-key-models_time_entity [data-testid='stSelectbox']"), "region")
     wait_idle(page)
+    # each region cut in time, and the new columns previewed on one region's first training rows
+    expect(page.get_by_text("each 'region' value's oldest rows train")).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("The first 10 training rows of this entity, oldest first")).to_be_visible(timeout=SLOW)
+    expect(page.locator(".st-key-models_time_preview_entity").get_by_role("combobox")).to_have_value("Coast")
     expect(page.get_by_text("set a time order in the Time section first")).to_have_count(0)
     keep_only_models(page, [LSTM])
     set_setting(page, LSTM, "models_keras_lstm_window", 5)
