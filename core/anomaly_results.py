@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import anomaly
-from core.fairness import group_column
+from core.row_groups import group_column
 from core.training import ModelFailure, TrainedModel, TrainingRequest
 
 

@@ -9,7 +9,7 @@ made by :class:`SequenceKeys` from the time setup's columns (:class:`core.time_f
 * the **order key**: days since 1970 for dates, the value for numbers; NaN when the row has no
   time, or when rows follow the order they come in (no order column). Rows are ordered per entity by
   this key, ties and NaN keeping the order they come in, NaN last — the rule
-  :func:`core.time_features.order_keys` gives time features.
+  :func:`core.time_order.order_keys` gives time features.
 
 :func:`window_index` turns the keys into, for each row, the positions of its window's rows
 (index arithmetic, no loop over rows); :func:`remembered` keeps the last ``N − 1`` rows per entity
@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from core.time_features import order_keys, order_values
+from core.time_order import order_keys, order_values, row_hashes
 
 #: Entity keys stay below this, so a float64 column holds each exactly.
 KEY_LIMIT = 2**52
@@ -131,13 +131,6 @@ def remembered(entity: np.ndarray, order: np.ndarray, depth: int) -> np.ndarray:
     ordered = order_keys(frame, "order", "entity")
     sizes = np.bincount(ordered.group)
     return np.sort(ordered.positions[ordered.step >= sizes[ordered.group] - depth])
-
-
-def row_hashes(entity: np.ndarray, order: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """One number per row from its keys and features (equal rows, equal numbers)."""
-    parts = {"entity": np.asarray(entity, dtype=np.float64), "order": np.asarray(order, dtype=np.float64)}
-    parts.update({f"v{j}": values[:, j].astype(np.float64) for j in range(values.shape[1])})
-    return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
 
 
 def with_history(

@@ -22,8 +22,8 @@ rows transformed together are one another's past. Transforming the fitted rows a
 training score) gives what fitting gave: an entity whose remembered rows all come again is
 read from the rows given alone.
 
-:func:`order_keys` and :func:`sequence_windows` expose the ordering for other sequence
-models (windows of the last N rows per entity).
+How rows follow one another (the ordering per entity, which columns can name an entity) is
+:mod:`core.time_order`, shared with the leak check and the sequence networks.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from core.errors import DashboardError
 from core.schema import Role
-from core.split import ENTITY_MIN_ROWS, SplitConfig
+from core.split import SplitConfig
+from core.time_order import OrderedRows, entity_codes, order_keys, order_values, row_hashes, sort_rows
 from core.transformers import _as_table, _names_in, _require_columns, _text_friendly_tags
 
 # --------------------------------------------------------------------------- what may be built, once
@@ -316,131 +317,11 @@ def split_for(setup: TimeSetup, config: SplitConfig) -> SplitConfig:
     )
 
 
-def entity_columns(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
-    """The ``columns`` that can name an entity (machine, store): all but numbers with fractions (measurements)."""
-
-    def measured(values: pd.Series) -> bool:
-        if not pd.api.types.is_float_dtype(values):
-            return False
-        present = values.dropna().to_numpy()
-        return bool((present != np.round(present)).any())  # 1.0, 2.0, … (ids read as floats) still name entities
-
-    return [c for c in columns if c in frame.columns and not measured(frame[c])]
-
-
-def entity_note(frame: pd.DataFrame, entity: str | None) -> str | None:
-    """Plain words when ``entity``'s values have on average fewer than :data:`ENTITY_MIN_ROWS` rows each."""
-    if entity is None or entity not in frame.columns or frame.empty:
-        return None
-    values = int(frame[entity].nunique(dropna=False))
-    mean = len(frame) / max(1, values)
-    if mean >= ENTITY_MIN_ROWS:
-        return None
-    return (
-        f"Each '{entity}' value has {mean:.3g} rows on average: a sequence needs at least {ENTITY_MIN_ROWS} for "
-        "one of them to validate, and lags need earlier rows. An entity is something with several rows over "
-        "time (a machine, a store); pick another column or none."
-    )
-
-
 def check_split(setup: TimeSetup, config: SplitConfig) -> None:
     """Refuse a split that is not in the setup's time order: with shuffled rows, lags read the future."""
     if config.time_column != setup.order or config.in_row_order != (setup.order is None):
         by = f"'{setup.order}'" if setup.order is not None else "the rows' order as loaded"
         raise TimeSetupError(SHUFFLED_LEAK, hint=f"Order the split by {by}, as the time features are.")
-
-
-# --------------------------------------------------------------------------- ordering rows per entity
-
-
-@dataclass(frozen=True)
-class OrderedRows:
-    """Rows ordered per entity, then in time (see :func:`order_keys`).
-
-    Attributes:
-        positions: Row positions (into the frame) in that order.
-        group: Each ordered row's entity code (0, 1, …; one code for missing values).
-        step: Each ordered row's place in its entity's sequence: 0 for its first row.
-    """
-
-    positions: np.ndarray
-    group: np.ndarray
-    step: np.ndarray
-
-    @property
-    def group_start(self) -> np.ndarray:
-        """For each ordered row, the place (in the order) of its entity's first row."""
-        return np.arange(len(self.step)) - self.step
-
-
-def order_values(values: pd.Series | np.ndarray, *, dates: bool | None = None) -> np.ndarray:
-    """An order column as sortable values: dates as ``datetime64[us]`` (missing: NaT), else numbers (NaN).
-
-    ``dates=None`` decides from the values: dates when they are dates or read as dates, else numbers.
-    """
-    series = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if dates is None:
-        dates = pd.api.types.is_datetime64_any_dtype(series.dtype) or (
-            not pd.api.types.is_numeric_dtype(series.dtype)
-            and pd.to_datetime(series, errors="coerce", format="mixed").notna().any()
-        )
-    if dates:
-        parsed = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else pd.to_datetime(
-            series, errors="coerce", format="mixed"
-        )  # fmt: skip
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert(None)
-        return parsed.to_numpy(dtype="datetime64[us]")
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-
-
-def _codes(values: Any) -> np.ndarray | None:
-    return pd.factorize(pd.Series(values), use_na_sentinel=False)[0] if values is not None else None
-
-
-def _sort(group: np.ndarray | None, key: np.ndarray | None, n: int) -> OrderedRows:
-    """Stable order by (group, key, position): the one rule every caller shares."""
-    position = np.arange(n)
-    sort_keys: list[np.ndarray] = [position]
-    if key is not None:
-        sort_keys.append(key)
-    if group is not None:
-        sort_keys.append(group)
-    order = np.lexsort(sort_keys) if len(sort_keys) > 1 else position
-    sorted_group = group[order] if group is not None else np.zeros(n, dtype=np.int64)
-    first = np.ones(n, dtype=bool)
-    first[1:] = sorted_group[1:] != sorted_group[:-1]
-    start = np.maximum.accumulate(np.where(first, position, 0)) if n else position
-    return OrderedRows(order, sorted_group, position - start)
-
-
-def order_keys(frame: pd.DataFrame, order: str | None, entity: str | None) -> OrderedRows:
-    """Order ``frame``'s rows per entity, then by ``order`` (``None``: as they come), ties as they come.
-
-    The one ordering time features use; a sequence model can build its windows from it. Rows without
-    an order value come last in their entity; rows without an entity value form an entity of their own.
-    """
-    key = order_values(frame[order]) if order is not None else None
-    return _sort(_codes(frame[entity]) if entity is not None else None, key, len(frame))
-
-
-def sequence_windows(
-    frame: pd.DataFrame, columns: list[str], order: str | None, entity: str | None, length: int
-) -> np.ndarray:
-    """Each row's last ``length`` rows of ``columns`` within its entity, the row itself last.
-
-    Returns an array (rows × length × columns) in ``frame``'s row order, as numbers, with NaN where an
-    entity has fewer earlier rows (the start of a sequence). Built with index arithmetic, no loop over rows.
-    """
-    ordered = order_keys(frame, order, entity)
-    values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)[ordered.positions]
-    back = np.arange(length - 1, -1, -1)  # rows back, oldest first
-    index = np.arange(len(frame))[:, None] - back[None, :]
-    valid = ordered.step[:, None] >= back[None, :]
-    windows = np.where(valid[..., None], values[np.clip(index, 0, None)], np.nan)
-    out = np.empty_like(windows)
-    out[ordered.positions] = windows
-    return out
 
 
 class _GroupWindow(BaseIndexer):
@@ -566,7 +447,7 @@ class PastFeatures(TransformerMixin, BaseEstimator):
         self.dates_ = self._dates(frame)
         self.depth_ = past_depth(self.lags, self.windows, bool(self.changes or self.since_previous))
         entity, order, values = self._keys(frame)
-        ordered = _sort(_codes(entity), order, len(frame))
+        ordered = sort_rows(entity_codes(entity), order, len(frame))
         sizes = np.bincount(ordered.group) if len(frame) else np.zeros(0, dtype=int)
         kept = ordered.positions[ordered.step >= sizes[ordered.group] - self.depth_]
         if len(kept) > MAX_HISTORY_ROWS:
@@ -601,7 +482,7 @@ class PastFeatures(TransformerMixin, BaseEstimator):
             order = np.concatenate([h_order, order])
         values = np.concatenate([h_values, values])
         mine = np.r_[np.zeros(n_history, dtype=bool), np.ones(len(frame), dtype=bool)]
-        ordered = _sort(_codes(entity), order, len(values))
+        ordered = sort_rows(entity_codes(entity), order, len(values))
         new = self._compute(entity, order, values, ordered, mine)
         return self._attach(frame, new, X)
 
@@ -611,10 +492,10 @@ class PastFeatures(TransformerMixin, BaseEstimator):
         h_entity, h_order, h_values = self.history_entity_, self.history_order_, self.history_values_
         if len(h_values) == 0 or len(values) == 0:
             return h_entity, h_order, h_values
-        given = _row_hashes(entity, order, values)
-        held = _row_hashes(h_entity, h_order, h_values)
+        given = row_hashes(entity, order, values)
+        held = row_hashes(h_entity, h_order, h_values)
         again = pd.Series(np.isin(held, given))
-        codes = _codes(h_entity) if h_entity is not None else np.zeros(len(h_values), dtype=np.int64)
+        codes = entity_codes(h_entity) if h_entity is not None else np.zeros(len(h_values), dtype=np.int64)
         drop = again.groupby(codes).transform("all").to_numpy()
         if not drop.any():
             return h_entity, h_order, h_values
@@ -690,18 +571,6 @@ def _calendar(when: np.ndarray, order: Any, parts: Iterable[str]) -> dict[str, n
     return {calendar_name(order, part): np.asarray(found[part](), dtype=float) for part in parts}
 
 
-def _row_hashes(entity: Any, order: np.ndarray | None, values: np.ndarray) -> np.ndarray:
-    """One number per row from its entity, order value and values (equal rows, equal numbers)."""
-    parts: dict[str, Any] = {f"v{j}": values[:, j] for j in range(values.shape[1])}
-    if entity is not None:
-        parts["entity"] = pd.Series(list(entity), dtype=object).astype(str)
-    if order is not None:
-        parts["order"] = order
-    if not parts:
-        return np.zeros(len(values), dtype=np.uint64)
-    return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
-
-
 # --------------------------------------------------------------------------- for the Models page
 
 
@@ -722,15 +591,3 @@ def preview(
     ordered = order_keys(features, setup.order, None)
     shown = [*setup.key_columns(), *setup.columns, *step.new_columns()]
     return features.iloc[ordered.positions[:rows]][shown].reset_index(drop=True)
-
-
-def importance(raw_names: list[str], raw_values: np.ndarray, new_columns: Iterable[str]) -> pd.DataFrame:
-    """The mean size of each time feature's contribution (model features named ``branch__name``), largest first."""
-    wanted = set(new_columns)
-    names = [n.split("__", 1)[-1] for n in raw_names]
-    picks = [i for i, name in enumerate(names) if name in wanted]
-    values = np.abs(np.asarray(raw_values)[:, picks]).mean(axis=0) if picks else np.zeros(0)
-    if np.ndim(values) > 1:  # one output per class: their mean
-        values = values.mean(axis=-1)
-    frame = pd.DataFrame({"feature": [names[i] for i in picks], "mean_abs": values})
-    return frame.sort_values("mean_abs", ascending=False, kind="stable").reset_index(drop=True)

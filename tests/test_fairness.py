@@ -17,12 +17,13 @@ from sklearn import metrics as skm
 from core.charts.fairness import fairness_figure
 from core.cleaning import CleaningPlan
 from core.errors import DashboardError
-from core.fairness import ALL_ROWS, MISSING, TOO_SMALL, fairness_report, group_column, group_labels
+from core.fairness import ALL_ROWS, TOO_SMALL, fairness_report
 from core.guards.thresholds import THRESHOLDS
 from core.metrics import format_score
 from core.model_card import card_markdown, with_fairness
 from core.report import run_report
 from core.results import predictions
+from core.row_groups import MISSING, group_column, group_labels
 from core.split import SplitConfig
 from core.target import Task
 from core.training import run_training
@@ -300,7 +301,7 @@ def test_the_report_and_the_card_carry_the_table_and_the_findings(gap):
 
 def test_a_few_numbers_are_groups_in_their_order_not_by_how_many_rows_they_have():
     """Seen on plotly's tips table: party sizes read 2, 4, 3, 6, 1 (by count)."""
-    from core.fairness import group_labels
+    from core.row_groups import group_labels
 
     sizes = pd.Series([2] * 50 + [4] * 20 + [3] * 15 + [6] * 3 + [1] * 2)
     groups = group_labels(sizes, "size")

@@ -20,13 +20,10 @@ from core.time_features import (
     MAX_NEW_COLUMNS,
     SINCE_PREVIOUS,
     TimeSetup,
-    entity_columns,
-    entity_note,
-    order_keys,
     past_features,
-    sequence_windows,
     split_for,
 )
+from core.time_order import entity_columns, entity_note, order_keys, sequence_windows
 from core.training import ModelRun, TrainSetup, train_one
 from tests.conftest import make_training_request
 from ui import state

@@ -19,6 +19,7 @@ import streamlit as st
 
 from core.cleaning import CleaningPlan, apply_row_steps
 from core.errors import DashboardError
+from core.explain.result import features_importance
 from core.features import FeatureOptions, count_features, pipeline_inputs
 from core.guards.time_leak import future_reads
 from core.numbers import format_number
@@ -33,12 +34,10 @@ from core.time_features import (
     SHUFFLED_LEAK,
     STATS,
     TimeSetup,
-    entity_columns,
-    entity_note,
-    importance,
     preview,
     split_for,
 )
+from core.time_order import entity_columns, entity_note
 from ui import pickers, state
 from ui.text import md_escape
 
@@ -247,7 +246,7 @@ def explain_view(raw_names: list[str], raw_values: Any, pipeline: Any) -> None:
     step = getattr(pipeline, "named_steps", {}).get("past")
     if step is None:
         return
-    table = importance(raw_names, raw_values, step.new_columns())
+    table = features_importance(raw_names, raw_values, step.new_columns())
     if table.empty:
         return
     if st.toggle("Show the features made from earlier rows", key="explain_time_on"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -409,3 +410,18 @@ def format_value(value: Any, limit: int = 40) -> str:
         return value.strftime("%Y-%m-%d") if value == value.normalize() else str(value)
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def features_importance(raw_names: list[str], raw_values: np.ndarray, new_columns: Iterable[str]) -> pd.DataFrame:
+    """The mean size of the contributions of ``new_columns`` (e.g. the time features), largest first.
+
+    ``raw_names`` are the model's features, named ``branch__name``; ``raw_values`` their values per row.
+    """
+    wanted = set(new_columns)
+    names = [n.split("__", 1)[-1] for n in raw_names]
+    picks = [i for i, name in enumerate(names) if name in wanted]
+    values = np.abs(np.asarray(raw_values)[:, picks]).mean(axis=0) if picks else np.zeros(0)
+    if np.ndim(values) > 1:  # one output per class: their mean
+        values = values.mean(axis=-1)
+    frame = pd.DataFrame({"feature": [names[i] for i in picks], "mean_abs": values})
+    return frame.sort_values("mean_abs", ascending=False, kind="stable").reset_index(drop=True)

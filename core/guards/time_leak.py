@@ -18,7 +18,8 @@ from sklearn.base import clone
 
 from core.guards.findings import Finding, Level
 from core.guards.thresholds import THRESHOLDS
-from core.time_features import TimeSetup, order_keys, order_values, past_features
+from core.time_features import TimeSetup, past_features
+from core.time_order import order_keys, order_values
 
 
 def future_reads(
