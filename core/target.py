@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -514,9 +515,16 @@ LABEL_NAMES = frozenset(name for name in _TARGET_NAMES if name != "price")
 KNOWN_ANSWER_REASON = "looks like a known answer: left out, so Results can check the detector against it"
 
 
+#: Word starts that make a column's name read as a known answer wherever the word stands in it
+#: (``fails_within_day``, ``is_fraud``, ``churned``); other answer words only as the whole name.
+LABEL_WORD_STARTS = ("fail", "fraud", "churn", "defect", "anomal")
+
+
 def is_label_name(column: str) -> bool:
     """Whether a column's name reads as a known answer (failure, fraud, churn, label, …)."""
-    return str(column).lower().strip() in LABEL_NAMES
+    name = str(column).lower().strip()
+    words = re.split(r"[^a-z0-9]+", name)
+    return name in LABEL_NAMES or any(word.startswith(LABEL_WORD_STARTS) for word in words)
 
 
 def suggest_target(columns: list[str], roles: dict[str, Role]) -> str | None:

@@ -240,3 +240,14 @@ def test_a_ticked_column_shows_why_it_was_not_read_as_numbers():
     out = default_features(list(roles), roles, "y", {}, notes)
     assert out["price"] == (True, "categorical: numbers in 90% of the values, but 'unknown' is not a number")
     assert out["x"] == (True, "numeric")
+
+
+def test_a_known_answer_is_recognised_inside_a_longer_name_but_a_feature_is_not():
+    from core.target import is_label_name
+
+    # seen in a walk: a sensor log's `fails_within_day` stayed a feature, and the detector explained
+    # its most unusual row by the answer itself
+    for name in ("failure", "fails_within_day", "is_fraud", "Churned", "defect-found", "label", "target"):
+        assert is_label_name(name), name
+    for name in ("vibration", "passenger_class", "price", "temperature_c", "label_printer_model", "default_rate"):
+        assert not is_label_name(name), name
