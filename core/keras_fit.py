@@ -135,17 +135,37 @@ def training_input(
 ) -> TrainingInput:
     """Training rows in a new order every epoch, drawn from this network's seed alone.
 
-    With TensorFlow, a ``tf.data`` set whose order for epoch ``e`` is a *stateless* shuffle
-    seeded by ``(seed, e)``: the same for the same seed whatever any other code in the process
-    seeds (Keras' own ``shuffle=True``, and even a seeded ``Dataset.shuffle``, draw on the
-    process-wide seed that other sessions' networks would share).
+    ``X`` is one array, or a tuple of arrays for a network with several inputs (the text network's
+    word ids and other columns). With TensorFlow, the rows go through :func:`shuffled_batches`.
     """
     if keras.backend.backend() != "tensorflow" or sp.issparse(X):
         return TrainingInput(X, y, weight, batch_size, True)
     import tensorflow as tf
 
+    inputs = tuple(tf.constant(part) for part in (X if isinstance(X, tuple) else (X,)))
+
+    def features(rows: Any) -> Any:
+        picked = tuple(tf.gather(t, rows) for t in inputs)
+        return picked if len(picked) > 1 else picked[0]
+
+    return shuffled_batches(features, y, weight, batch_size, seed, epochs)
+
+
+def shuffled_batches(
+    features: Callable[[Any], Any], y: np.ndarray, weight: np.ndarray | None, batch_size: int, seed: int, epochs: int
+) -> TrainingInput:
+    """A ``tf.data`` set of ``epochs`` passes over the rows, each in its own order, in batches.
+
+    The order for epoch ``e`` is a *stateless* shuffle seeded by ``(seed, e)``: the same for the
+    same seed whatever any other code in the process seeds (Keras' own ``shuffle=True``, and even
+    a seeded ``Dataset.shuffle``, draw on the process-wide seed that other sessions' networks
+    would share). ``features`` maps a batch's row numbers to the network's input for them (the
+    rows themselves, or each row's window); the targets and weights are taken alongside.
+    """
+    import tensorflow as tf
+
     n = len(y)
-    tensors = tuple(tf.constant(part) for part in ((X, y) if weight is None else (X, y, weight)))
+    targets = tuple(tf.constant(part) for part in ((y,) if weight is None else (y, weight)))
 
     def epoch(number):
         seeds = tf.stack([tf.constant(seed, tf.int64), tf.cast(number, tf.int64)])
@@ -155,7 +175,7 @@ def training_input(
     data = (
         tf.data.Dataset.range(epochs)
         .flat_map(epoch)
-        .map(lambda rows: tuple(tf.gather(t, rows) for t in tensors), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda rows: (features(rows), *(tf.gather(t, rows) for t in targets)), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(2)
     )
     return TrainingInput(data, None, None, None, False, steps_per_epoch=math.ceil(n / batch_size))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,6 +34,7 @@ from core.events import Listener, ignore
 from core.keras_fit import (
     PREDICT_CHUNK,
     Progress,
+    TrainingInput,
     enable_determinism,
     keras_callback_class,
     positive_class_auc,
@@ -190,9 +191,14 @@ class KerasNetwork(BaseEstimator):
         validation_data: tuple[Any, Any] | None = None,
         listener: Listener | None = None,
         should_stop: Callable[[], bool] | None = None,
-        model_name: str = NAME,
-    ) -> KerasNetwork:
+        model_name: str | None = None,
+    ) -> Self:
         """Train the network.
+
+        The steps that depend on what the network reads are methods a subclass overrides
+        (:meth:`_training_rows`, :meth:`_build`, :meth:`_validation_rows`, :meth:`_training_input`);
+        the rest (targets, output layer, compiling, epoch events, Stop, early stopping, best weights)
+        is this method's, for every network.
 
         Args:
             X: Numeric features, dense or scipy sparse (densified to float32).
@@ -200,7 +206,7 @@ class KerasNetwork(BaseEstimator):
             validation_data: ``(X_val, y_val)`` already transformed like ``X``; monitored for early stopping.
             listener: Receives one :class:`core.events.EpochEnded` per epoch.
             should_stop: Called after each epoch; returning True ends training (best weights kept).
-            model_name: Name carried by the events.
+            model_name: Name carried by the events (by default the network's own).
 
         Returns:
             self.
@@ -209,15 +215,10 @@ class KerasNetwork(BaseEstimator):
             DashboardError: For settings or data the network cannot use.
         """
         layers = self._check_params()
-        X = self._check_X(X, reset=True)
+        rows, n_rows = self._training_rows(X)
         y_fit, n_classes = self._encode_y(y, fitting=True)
-        if len(y_fit) != X.shape[0]:
-            raise NetworkInputError(f"The features have {X.shape[0]} rows but the target has {len(y_fit)}.")
-        validation = None
-        if validation_data is not None:
-            X_val, y_val = validation_data
-            X_val = self._check_X(X_val, reset=False)
-            validation = (X_val, self._encode_y(y_val, fitting=False)[0])
+        if len(y_fit) != n_rows:
+            raise NetworkInputError(f"The features have {n_rows} rows but the target has {len(y_fit)}.")
         try:
             output = output_for(self.task, n_classes, self.loss)
         except DashboardError as err:  # a loss that does not fit the task: a setting, refused as a ValueError
@@ -228,7 +229,11 @@ class KerasNetwork(BaseEstimator):
         enable_determinism()
         # Seeds go to each initializer, dropout layer and the shuffling below, never to Keras'
         # process-wide generator: networks training at once (other sessions) cannot reseed this one.
-        model = self._build(keras, layers, X.shape[1], output)
+        model = self._build(keras, layers, rows, output)
+        validation = None
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            validation = (self._validation_rows(X_val), self._encode_y(y_val, fitting=False)[0])
         model.compile(
             optimizer=self._make_optimizer(keras),
             loss=output.keras_loss,
@@ -236,7 +241,7 @@ class KerasNetwork(BaseEstimator):
             jit_compile=False,  # XLA compiles per batch shape: slower for small tabular fits
         )
         progress = Progress(
-            model_name=model_name,
+            model_name=self._display_name if model_name is None else model_name,
             epochs=int(self.epochs),
             monitor="val_loss" if validation is not None else "loss",
             patience=int(self.patience) if self.early_stopping else None,
@@ -245,15 +250,7 @@ class KerasNetwork(BaseEstimator):
             should_stop=should_stop,
             mae_scale=self.y_std_ if self.task == REGRESSION else 1.0,
         )
-        train = training_input(
-            keras,
-            X,
-            y_fit,
-            self._sample_weight(y_fit, n_classes),
-            int(self.batch_size),
-            int(self.seed),
-            int(self.epochs),
-        )
+        train = self._training_input(keras, rows, y_fit, self._sample_weight(y_fit, n_classes))
         model.fit(
             train.data,
             train.y,
@@ -274,6 +271,25 @@ class KerasNetwork(BaseEstimator):
         self.stopped_early_ = progress.epochs_run < int(self.epochs)
         self.stop_reason_ = progress.reason
         return self
+
+    # -- what a subclass reading other input overrides -----------------------------------------
+
+    #: The name the epoch events carry when ``fit`` is given none.
+    _display_name = NAME
+
+    def _training_rows(self, X: Any) -> tuple[Any, int]:
+        """The training rows as :meth:`_build` and :meth:`_training_input` take them, and how many there are;
+        learns what the input looks like (``n_features_in_``)."""
+        X = self._check_X(X, reset=True)
+        return X, X.shape[0]
+
+    def _validation_rows(self, X: Any) -> Any:
+        """The validation rows as the model reads them (after :meth:`_build`)."""
+        return self._check_X(X, reset=False)
+
+    def _training_input(self, keras: Any, rows: Any, y: np.ndarray, weight: np.ndarray | None) -> TrainingInput:
+        """What ``model.fit`` gets: the rows in a new seeded order every epoch (:func:`core.keras_fit.training_input`)."""
+        return training_input(keras, rows, y, weight, int(self.batch_size), int(self.seed), int(self.epochs))
 
     def _check_params(self) -> tuple[dict[str, Any], ...]:
         def refuse(name: str, expected: str) -> NetworkInputError:
@@ -382,11 +398,13 @@ class KerasNetwork(BaseEstimator):
         weights = compute_class_weight("balanced", classes=np.arange(n_classes), y=codes)
         return weights[codes].astype(np.float32)
 
-    def _build(self, keras: Any, layers: tuple[dict[str, Any], ...], n_features: int, output: Output) -> Any:
+    def _build(self, keras: Any, layers: tuple[dict[str, Any], ...], rows: Any, output: Output) -> Any:
+        """The Keras model for these training rows: its layers, and the output layer the task needs."""
+
         def regulariser() -> Any:
             return keras.regularizers.L2(self.l2) if self.l2 else None
 
-        inputs = keras.Input(shape=(n_features,), name="input")
+        inputs = keras.Input(shape=(rows.shape[1],), name="input")
         x = inputs
         counters = dict.fromkeys(LAYER_TYPES, 0)
         for number, layer in enumerate(layers, start=1):

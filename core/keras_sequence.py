@@ -25,8 +25,7 @@ Importing this module loads neither TensorFlow nor Keras.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,11 +33,9 @@ import scipy.sparse as sp
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from core.errors import DashboardError
-from core.events import Listener, ignore
-from core.keras_fit import PREDICT_CHUNK, Progress, enable_determinism, keras_callback_class, validation_input
+from core.keras_fit import PREDICT_CHUNK, TrainingInput, shuffled_batches
 from core.keras_net import KerasNetwork, NetworkInputError, _refuse_gaps
-from core.network_layers import REGRESSION, Output, is_int, output_for
+from core.network_layers import REGRESSION, Output, is_int
 from core.network_rules import SEQUENCE_LAYER_TYPES, SEQUENCE_RANGES, check_layers
 from core.sequence_windows import remembered, window_index, with_history
 
@@ -181,76 +178,36 @@ class SequenceNetwork(KerasNetwork):
 
     # -- fitting -------------------------------------------------------------------------------
 
-    def fit(
-        self,
-        X: Any,
-        y: Any,
-        *,
-        validation_data: tuple[Any, Any] | None = None,
-        listener: Listener | None = None,
-        should_stop: Callable[[], bool] | None = None,
-        model_name: str = SEQUENCE_NAME,
-    ) -> SequenceNetwork:
-        """Train the network on each row's window (see :class:`KerasNetwork.fit`); remember the history first,
-        so the validation rows' windows reach back into the training rows."""
-        layers = self._check_params()
+    _display_name = SEQUENCE_NAME
+
+    def _training_rows(self, X: Any) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+        """(padded rows, window positions) of the training rows; remembers each entity's last ``window − 1``
+        rows first, so the validation rows' windows reach back into the training rows."""
         padded, index = self._plan(X, fitting=True)
-        y_fit, n_classes = self._encode_y(y, fitting=True)
-        if len(y_fit) != len(index):
-            raise NetworkInputError(f"The features have {len(index)} rows but the target has {len(y_fit)}.")
         entity, order, features = self._parts(X, fitting=False)
         kept = remembered(entity, order, int(self.window) - 1)
         self.history_entity_, self.history_order_, self.history_values_ = entity[kept], order[kept], features[kept]
-        validation = None
-        if validation_data is not None:
-            X_val, y_val = validation_data
-            W_val = self._bounded_windows(X_val)
-            validation = (W_val, self._encode_y(y_val, fitting=False)[0])
-        try:
-            output = output_for(self.task, n_classes, self.loss)
-        except DashboardError as err:
-            raise NetworkInputError(err.user_message) from err
+        return (padded, index), len(index)
 
-        import keras
+    def _training_input(
+        self, keras: Any, rows: tuple[np.ndarray, np.ndarray], y: np.ndarray, weight: np.ndarray | None
+    ) -> TrainingInput:
+        """Training windows in a new seeded order every epoch (:func:`core.keras_fit.shuffled_batches`), each
+        batch's windows gathered from the rows there."""
+        import tensorflow as tf
 
-        enable_determinism()
-        model = self._build_sequence(keras, layers, padded.shape[1] + 1, output)
-        model.compile(
-            optimizer=self._make_optimizer(keras),
-            loss=output.keras_loss,
-            metrics=self._metrics(keras, output),
-            jit_compile=False,
-        )
-        progress = Progress(
-            model_name=model_name,
-            epochs=int(self.epochs),
-            monitor="val_loss" if validation is not None else "loss",
-            patience=int(self.patience) if self.early_stopping else None,
-            keep_best=bool(self.restore_best_weights),
-            listener=listener or ignore,
-            should_stop=should_stop,
-            mae_scale=self.y_std_ if self.task == REGRESSION else 1.0,
-        )
-        data = _training_data(padded, index, y_fit, self._sample_weight(y_fit, n_classes), self)
-        model.fit(
-            data,
-            steps_per_epoch=math.ceil(len(y_fit) / int(self.batch_size)),
-            epochs=int(self.epochs),
-            validation_data=validation_input(keras, validation),
-            callbacks=[keras_callback_class()(progress)],
-            shuffle=False,  # the data set shuffles itself, seeded (_training_data)
-            verbose=self.verbose,
-        )
-        progress.finish(model)
-        self.model_ = model
-        self.history_ = progress.history
-        self.best_epoch_ = progress.best_epoch
-        self.stopped_epoch_ = progress.epochs_run
-        self.stopped_early_ = progress.epochs_run < int(self.epochs)
-        self.stop_reason_ = progress.reason
-        return self
+        padded, index = rows
+        values, places = tf.constant(padded), tf.constant(index.astype(np.int32))
 
-    def _bounded_windows(self, X: Any) -> np.ndarray:
+        def batch_windows(picked: Any) -> Any:
+            at = tf.gather(places, picked)
+            flag = tf.cast(tf.equal(at, 0), tf.float32)[..., None]
+            return tf.concat([tf.gather(values, at), flag], axis=2)
+
+        return shuffled_batches(batch_windows, y, weight, int(self.batch_size), int(self.seed), int(self.epochs))
+
+    def _validation_rows(self, X: Any) -> np.ndarray:
+        """The validation rows' windows, built at once (refused when they would not fit in memory)."""
         padded, index = self._plan(X)
         size = index.size * padded.shape[1] * 4
         if size > MAX_WINDOW_BYTES:
@@ -260,7 +217,12 @@ class SequenceNetwork(KerasNetwork):
             )
         return _gather(padded, index)
 
-    def _build_sequence(self, keras: Any, layers: tuple[dict[str, Any], ...], channels: int, output: Output) -> Any:
+    def _build(
+        self, keras: Any, layers: tuple[dict[str, Any], ...], rows: tuple[np.ndarray, np.ndarray], output: Output
+    ) -> Any:
+        """The Keras model over windows of the rows' features and the padding channel."""
+        channels = rows[0].shape[1] + 1
+
         def regulariser() -> Any:
             return keras.regularizers.L2(self.l2) if self.l2 else None
 
@@ -366,41 +328,6 @@ def _gather(padded: np.ndarray, index: np.ndarray) -> np.ndarray:
     values = padded[index]
     flag = (index == 0).astype(np.float32)[..., None]
     return np.concatenate([values, flag], axis=2)
-
-
-def _training_data(
-    padded: np.ndarray, index: np.ndarray, y: np.ndarray, weight: np.ndarray | None, net: SequenceNetwork
-) -> Any:
-    """Training windows in a new order every epoch, drawn from the network's seed alone.
-
-    As :func:`core.keras_fit.training_input`: a ``tf.data`` set whose order for epoch ``e`` is a
-    stateless shuffle seeded by ``(seed, e)``; each batch's windows are gathered from the rows there.
-    """
-    import tensorflow as tf
-
-    rows, places, labels = tf.constant(padded), tf.constant(index.astype(np.int32)), tf.constant(y)
-    weights = None if weight is None else tf.constant(weight)
-    n, batch, seed = len(y), int(net.batch_size), int(net.seed)
-
-    def epoch(number):
-        seeds = tf.stack([tf.constant(seed, tf.int64), tf.cast(number, tf.int64)])
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seeds)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch)
-
-    def gather(picked):
-        at = tf.gather(places, picked)
-        flag = tf.cast(tf.equal(at, 0), tf.float32)[..., None]
-        x = tf.concat([tf.gather(rows, at), flag], axis=2)
-        if weights is None:
-            return x, tf.gather(labels, picked)
-        return x, tf.gather(labels, picked), tf.gather(weights, picked)
-
-    return (
-        tf.data.Dataset.range(int(net.epochs))
-        .flat_map(epoch)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(2)
-    )
 
 
 # --------------------------------------------------------------------------------------------

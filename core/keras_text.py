@@ -28,7 +28,7 @@ shows (:func:`text_layer_table`) needs neither.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -36,14 +36,7 @@ import pandas as pd
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from core.events import Listener, ignore
-from core.keras_fit import (
-    PREDICT_CHUNK,
-    Progress,
-    enable_determinism,
-    keras_callback_class,
-    validation_input,
-)
+from core.keras_fit import PREDICT_CHUNK, TrainingInput
 from core.keras_net import KerasNetwork, NetworkInputError
 from core.network_layers import REGRESSION, TASKS, Output, is_int, is_real, output_for
 from core.network_rules import RANGES, TEXT_POOLING, TEXT_RANGES
@@ -144,91 +137,40 @@ class KerasTextNetwork(KerasNetwork):
 
     # -- fitting -------------------------------------------------------------------------------
 
-    def fit(
-        self,
-        X: Any,
-        y: Any,
-        *,
-        validation_data: tuple[Any, Any] | None = None,
-        listener: Listener | None = None,
-        should_stop: Callable[[], bool] | None = None,
-        model_name: str = TEXT_NAME,
-    ) -> KerasTextNetwork:
-        """Learn the vocabulary from ``X``'s text, then train the network.
+    _display_name = TEXT_NAME
 
-        Args:
-            X: Rows whose first ``text_columns`` columns are text; any others numbers.
-            y: Targets: any labels for classification, numbers for regression.
-            validation_data: ``(X_val, y_val)`` shaped like ``X``; its words are read with the
-                vocabulary of ``X`` (words only there are out-of-vocabulary) and its loss is
-                monitored for early stopping.
-            listener: Receives one :class:`core.events.EpochEnded` per epoch.
-            should_stop: Called after each epoch; returning True ends training (best weights kept).
-            model_name: Name carried by the events.
-
-        Raises:
-            DashboardError: For settings or data the network cannot use.
-        """
-        self._check_text_params()
+    def _training_rows(self, X: Any) -> tuple[tuple[np.ndarray, np.ndarray | None], int]:
+        """Each training row's text and its other columns (rows whose first ``text_columns`` columns are text)."""
         texts, other = self._split(X, fitting=True)
-        y_fit, n_classes = self._encode_y(y, fitting=True)
-        if len(y_fit) != len(texts):
-            raise NetworkInputError(f"The features have {len(texts)} rows but the target has {len(y_fit)}.")
-        output = output_for(self.task, n_classes, "auto")
+        return (texts, other), len(texts)
 
-        import keras
-
-        enable_determinism()
+    def _build(
+        self, keras: Any, layers: tuple[dict[str, Any], ...], rows: tuple[np.ndarray, np.ndarray | None], output: Output
+    ) -> Any:
+        """Learn the vocabulary from the training rows' text (theirs only: words only in the validation rows
+        read as out-of-vocabulary), then build the network for it."""
         # One entry of the vocabulary is kept for EMPTY_WORD, which no text can spell.
         learner = keras.layers.TextVectorization(
             max_tokens=int(self.vocabulary_size) - 1, output_sequence_length=int(self.sequence_length)
         )
-        learner.adapt(texts, batch_size=PREDICT_CHUNK)  # the training rows' words only
+        learner.adapt(rows[0], batch_size=PREDICT_CHUNK)
         learned = [str(word) for word in learner.get_vocabulary()]
         self.vocabulary_ = [*learned[:2], EMPTY_WORD, *learned[2:]]
         self._vectorizer = None  # built from vocabulary_ by word_ids, as after loading
-        inputs = self._inputs(texts, other)
-        validation = None
-        if validation_data is not None:
-            X_val, y_val = validation_data
-            validation = (self._inputs(*self._split(X_val, fitting=False)), self._encode_y(y_val, fitting=False)[0])
-        model = self._build_text(keras, len(self.vocabulary_), output)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=float(self.learning_rate)),
-            loss=output.keras_loss,
-            metrics=self._metrics(keras, output),
-            jit_compile=False,
-        )
-        progress = Progress(
-            model_name=model_name,
-            epochs=int(self.epochs),
-            monitor="val_loss" if validation is not None else "loss",
-            patience=int(self.patience) if self.early_stopping else None,
-            keep_best=bool(self.restore_best_weights),
-            listener=listener or ignore,
-            should_stop=should_stop,
-            mae_scale=self.y_std_ if self.task == REGRESSION else 1.0,
-        )
-        data = _training_data(keras, inputs, y_fit, self._sample_weight(y_fit, n_classes), self)
-        model.fit(
-            data,
-            steps_per_epoch=math.ceil(len(y_fit) / int(self.batch_size)),
-            epochs=int(self.epochs),
-            validation_data=validation_input(keras, validation),
-            callbacks=[keras_callback_class()(progress)],
-            shuffle=False,  # the data set shuffles itself, seeded (_training_data)
-            verbose=self.verbose,
-        )
-        progress.finish(model)
-        self.model_ = model
-        self.history_ = progress.history
-        self.best_epoch_ = progress.best_epoch
-        self.stopped_epoch_ = progress.epochs_run
-        self.stopped_early_ = progress.epochs_run < int(self.epochs)
-        self.stop_reason_ = progress.reason
-        return self
+        return self._build_text(keras, len(self.vocabulary_), output)
 
-    def _check_text_params(self) -> None:
+    def _validation_rows(self, X: Any) -> Any:
+        """The validation rows as word ids (with the vocabulary of the training rows) and other columns."""
+        return self._inputs(*self._split(X, fitting=False))
+
+    def _training_input(
+        self, keras: Any, rows: tuple[np.ndarray, np.ndarray | None], y: np.ndarray, weight: np.ndarray | None
+    ) -> TrainingInput:
+        """The training rows as word ids and other columns, in a new seeded order every epoch."""
+        return super()._training_input(keras, self._inputs(*rows), y, weight)
+
+    def _check_params(self) -> tuple[dict[str, Any], ...]:
+        """Refuse settings the text network cannot use; it has no layer list (its layers follow from them)."""
         limits = {**RANGES, **TEXT_RANGES}
 
         def in_range(name: str) -> tuple[str, bool, str]:
@@ -261,6 +203,7 @@ class KerasTextNetwork(KerasNetwork):
                 f"The {TEXT_NAME} reads text, but none of the features is a text column.",
                 hint="Tick a text column on the Target page (its role must be 'text'), or pick another model.",
             )
+        return ()
 
     def _split(self, X: Any, *, fitting: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Each row's text (its text columns joined) and its other columns as float32 (None when it has none)."""
@@ -400,41 +343,6 @@ def _as_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
     return str(value)
-
-
-def _training_data(keras: Any, inputs: Any, y: np.ndarray, weight: np.ndarray | None, net: KerasTextNetwork) -> Any:
-    """Training rows in a new order every epoch, drawn from the network's seed alone.
-
-    As :func:`core.keras_fit.training_input` for one input: a ``tf.data`` set whose order for
-    epoch ``e`` is a stateless shuffle seeded by ``(seed, e)``, here for the word ids and the
-    other columns together.
-    """
-    import tensorflow as tf
-
-    parts = inputs if isinstance(inputs, tuple) else (inputs,)
-    features = tuple(tf.constant(part) for part in parts)
-    labels = tf.constant(y)
-    weights = None if weight is None else tf.constant(weight)
-    n, batch, seed = len(y), int(net.batch_size), int(net.seed)
-
-    def epoch(number):
-        seeds = tf.stack([tf.constant(seed, tf.int64), tf.cast(number, tf.int64)])
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seeds)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch)
-
-    def gather(rows):
-        x = tuple(tf.gather(t, rows) for t in features)
-        x = x if len(x) > 1 else x[0]
-        if weights is None:
-            return x, tf.gather(labels, rows)
-        return x, tf.gather(labels, rows), tf.gather(weights, rows)
-
-    return (
-        tf.data.Dataset.range(int(net.epochs))
-        .flat_map(epoch)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(2)
-    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ Two things make it fast enough for a page:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ class PermutationMethod:
 
     def evaluations_per_row(self) -> int:
         """Model evaluations (masked rows × background rows) one explained row costs."""
-        return self.permutations * max(0, 2 * len(self.columns) - 2) * len(self.background) + 1
+        return evaluations_per_row(self.permutations, len(self.columns), len(self.background))
 
     def seconds_per_evaluation(self, *, clock=time.perf_counter, enough: float = 0.2) -> tuple[float, int]:
         """(seconds, predictions): the model's time per masked row, timed on batches of background rows.
@@ -117,8 +118,7 @@ class PermutationMethod:
         For a slow model this times a row's worth of work without explaining a whole row.
         """
 
-        rows, n = len(self.background), 64
-        points: list[tuple[int, float]] = []
+        rows = len(self.background)
         if self.fast:  # masked inputs are assembled from preprocessed rows: the model alone is timed
             features = transform_only(self.pipeline, self.background)
             features = sp.csr_matrix(features) if sp.issparse(features) else _matrix(features)
@@ -133,15 +133,7 @@ class PermutationMethod:
                 self._model(transform_only(self.pipeline, self.background.iloc[picks]))
             return clock() - started
 
-        spent = 0.0
-        while True:
-            took = retimed(timed, n, points)
-            points.append((n, took))
-            spent += took
-            grew = len(points) > 1 and took >= 2 * points[0][1]
-            if (grew and took >= enough) or spent >= 5 * enough or n >= 16_384:
-                return fit_line(points)[1], sum(p[0] for p in points)
-            n *= 4
+        return time_per_evaluation(timed, enough)
 
     # ------------------------------------------------------------------ explaining
 
@@ -159,38 +151,16 @@ class PermutationMethod:
         pool = pd.concat([rows, self.background], ignore_index=True)
         pool_t = transform_only(self.pipeline, pool) if self.fast else None
         full = self._model(pool_t[:n] if pool_t is not None else transform_only(self.pipeline, rows))
-        phi = np.zeros((n, m, full.shape[1]))
-        if m == 1:
-            phi[:, 0] = full - self.base
-            return phi
-        for order in self._orders(rows):  # order[r, k]: the k-th column switched on in row r
-            rank = np.argsort(order, axis=1)  # rank[r, j]: when column j is switched on
-            masks = np.stack([rank < k for k in range(1, m)] + [rank >= k for k in range(1, m)])
-            width = self.groups[1] if self.groups is not None else len(self.inputs)
-            per_mask = max(1, n * len(self.background) * width)
-            step = max(1, BATCH_CELLS // per_mask)  # very wide inputs: a few masks at a time
-            outputs = np.concatenate(
-                [self._masked_outputs(masks[i : i + step], rows, pool, pool_t) for i in range(0, len(masks), step)]
-            )
-            empty = np.broadcast_to(self.base, full.shape)
-            seq_f = [empty, *outputs[: m - 1], full]
-            seq_b = [full, *outputs[m - 1 :], empty]
-            at = np.arange(n)
-            for k in range(m):
-                phi[at, order[:, k]] += seq_f[k + 1] - seq_f[k]
-                phi[at, order[:, k]] += seq_b[k] - seq_b[k + 1]
-        return phi / (2 * self.permutations)
-
-    def _orders(self, rows: pd.DataFrame) -> np.ndarray:
-        """Column orders passes × rows × columns, drawn per row from the seed and the row's values."""
-        m = len(self.columns)
-        keys = row_keys(rows)
-        orders = np.empty((self.permutations, len(rows), m), dtype=int)
-        for r, key in enumerate(keys):
-            rng = np.random.default_rng([self.seed, int(key)])
-            for p in range(self.permutations):
-                orders[p, r] = rng.permutation(m)
-        return orders
+        width = self.groups[1] if self.groups is not None else len(self.inputs)
+        # Very wide inputs: a few masks at a time.
+        step = max(1, BATCH_CELLS // max(1, n * len(self.background) * width))
+        return permutation_values(
+            row_orders(rows, self.seed, self.permutations, m),
+            full,
+            self.base,
+            lambda masks: self._masked_outputs(masks, rows, pool, pool_t),
+            step,
+        )
 
     def _masked_outputs(self, masks: np.ndarray, rows: pd.DataFrame, pool: pd.DataFrame, pool_t: Any) -> np.ndarray:
         """Weighted-average model output for each mask (masks: variants × rows × columns → variants × rows × outputs)."""
@@ -226,6 +196,86 @@ class PermutationMethod:
         for column, features in members.items():
             out[:, features] = pool_t[:, features][sources[column]]
         return out
+
+
+# ---------------------------------------------------------------------- shared with core.explain.sequence
+
+
+def evaluations_per_row(permutations: int, players: int, background_rows: int) -> int:
+    """Model evaluations (masked inputs × background rows) one explained row costs: each pass switches
+    ``players`` on one by one forward and backward (``2 × players − 2`` masked variants), plus the row itself."""
+    return permutations * max(0, 2 * players - 2) * background_rows + 1
+
+
+def time_per_evaluation(timed: Callable[[int], float], enough: float) -> tuple[float, int]:
+    """(seconds, evaluations): the model's time per evaluation, from ``timed(size)``, the seconds a batch of
+    ``size`` evaluations took.
+
+    Batches grow fourfold from 64 until the time has grown with them (twice the first batch's) and a
+    batch took ``enough`` seconds, or they took ``5 × enough`` together, or a batch holds 16,384; a
+    line through the times leaves out the cost every call pays.
+    """
+    n, spent = 64, 0.0
+    points: list[tuple[int, float]] = []
+    while True:
+        took = retimed(timed, n, points)
+        points.append((n, took))
+        spent += took
+        grew = len(points) > 1 and took >= 2 * points[0][1]
+        if (grew and took >= enough) or spent >= 5 * enough or n >= 16_384:
+            return fit_line(points)[1], sum(p[0] for p in points)
+        n *= 4
+
+
+def row_orders(rows: pd.DataFrame, seed: int, permutations: int, players: int) -> np.ndarray:
+    """Player orders passes × rows × players, drawn per row from ``seed`` and the row's values
+    (:func:`row_keys`): a row gets the same orders whichever rows it is explained with."""
+    orders = np.empty((permutations, len(rows), players), dtype=np.int64)
+    for r, key in enumerate(row_keys(rows)):
+        rng = np.random.default_rng([seed, int(key)])
+        for p in range(permutations):
+            orders[p, r] = rng.permutation(players)
+    return orders
+
+
+def permutation_values(
+    orders: np.ndarray,
+    full: np.ndarray,
+    base: np.ndarray,
+    masked_outputs: Callable[[np.ndarray], np.ndarray],
+    step: int,
+) -> np.ndarray:
+    """Permutation SHAP contributions rows × players × outputs (shap's ``PermutationExplainer``, vectorised).
+
+    Args:
+        orders: Player orders passes × rows × players (``order[r, k]``: the k-th player switched on in row r).
+        full: The model's output for the rows, every player on (rows × outputs).
+        base: The output with every player off (the background's weighted average).
+        masked_outputs: The weighted-average output for masks variants × rows × players (True: the row's
+            value, False: the background's) → variants × rows × outputs.
+        step: Masks per call of ``masked_outputs`` (memory).
+
+    Returns:
+        Each player's average change of the output when it switches on, forward and backward; they add up
+        to ``full − base`` row by row.
+    """
+    n, m = full.shape[0], orders.shape[2]
+    phi = np.zeros((n, m, full.shape[1]))
+    if m == 1:
+        phi[:, 0] = full - base
+        return phi
+    at = np.arange(n)
+    empty = np.broadcast_to(base, full.shape)
+    for order in orders:
+        rank = np.argsort(order, axis=1)  # rank[r, j]: when player j is switched on
+        masks = np.stack([rank < k for k in range(1, m)] + [rank >= k for k in range(1, m)])
+        outputs = np.concatenate([masked_outputs(masks[i : i + step]) for i in range(0, len(masks), step)])
+        seq_f = [empty, *outputs[: m - 1], full]
+        seq_b = [full, *outputs[m - 1 :], empty]
+        for k in range(m):
+            phi[at, order[:, k]] += seq_f[k + 1] - seq_f[k]
+            phi[at, order[:, k]] += seq_b[k] - seq_b[k + 1]
+    return phi / (2 * len(orders))
 
 
 def _matrix(X: Any) -> np.ndarray:

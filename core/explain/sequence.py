@@ -10,7 +10,8 @@ move the row to another entity and time. This method explains the network on its
   one of the person's columns (a one-hot column's levels, a time feature's column) switch together, at
   one step of the window, from the background window's values to the row's; the padding channel is the
   row's throughout;
-* Permutation SHAP (one forward-and-backward pass per order, as shap's ``PermutationExplainer``),
+* Permutation SHAP (one forward-and-backward pass per order, as shap's ``PermutationExplainer``;
+  :func:`core.explain.permutation.permutation_values`, shared with the pipeline-wide method),
   vectorised over rows and background rows, gives each pair's contribution; summed over the steps they
   give each source column's. Base value + contributions = the model's output for the row, exactly.
 
@@ -26,8 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.explain.permutation import row_keys
-from core.explain.timing import fit_line, retimed
+from core.explain.permutation import evaluations_per_row, permutation_values, row_orders, time_per_evaluation
 from core.features import feature_sources
 from core.training import transform_only
 
@@ -101,12 +101,10 @@ class SequenceMethod:
 
     def evaluations_per_row(self) -> int:
         """Network evaluations (masked windows × background rows) one explained row costs."""
-        return self.permutations * max(0, 2 * self.players - 2) * self.background_rows + 1
+        return evaluations_per_row(self.permutations, self.players, self.background_rows)
 
     def seconds_per_evaluation(self, *, clock=time.perf_counter, enough: float = 0.2) -> tuple[float, int]:
         """(seconds, windows): the network's time per window, timed on growing batches of background windows."""
-        n, spent = 64, 0.0
-        points: list[tuple[int, float]] = []
 
         def timed(size: int) -> float:
             batch = self.background[np.arange(size) % len(self.background)]
@@ -114,14 +112,7 @@ class SequenceMethod:
             self.network.window_output(batch)
             return clock() - started
 
-        while True:
-            took = retimed(timed, n, points)
-            points.append((n, took))
-            spent += took
-            grew = len(points) > 1 and took >= 2 * points[0][1]
-            if (grew and took >= enough) or spent >= 5 * enough or n >= 16_384:
-                return fit_line(points)[1], sum(p[0] for p in points)
-            n *= 4
+        return time_per_evaluation(timed, enough)
 
     # ------------------------------------------------------------------ explaining
 
@@ -129,7 +120,7 @@ class SequenceMethod:
         """Contributions rows × source columns × outputs (summed over the window's steps)."""
         windows = self._windows_of(rows)
         per_step = np.zeros((len(rows), self.steps, len(self.sources), len(np.atleast_1d(self.base))))
-        orders = self._orders(rows)
+        orders = row_orders(rows[self.inputs], self.seed, self.permutations, self.players)
         size = max(1, BATCH_VALUES // max(1, 2 * self.players * self.background_rows * windows[0].size))
         for start in range(0, len(rows), size):
             part = slice(start, start + size)
@@ -137,34 +128,17 @@ class SequenceMethod:
         self.per_step = per_step
         return per_step.sum(axis=1)
 
-    def _orders(self, rows: pd.DataFrame) -> np.ndarray:
-        """Player orders passes × rows × players, drawn per row from the seed and the row's values."""
-        orders = np.empty((self.permutations, len(rows), self.players), dtype=np.int64)
-        for r, key in enumerate(row_keys(rows[self.inputs].reset_index(drop=True))):
-            rng = np.random.default_rng([self.seed, int(key)])
-            for p in range(self.permutations):
-                orders[p, r] = rng.permutation(self.players)
-        return orders
-
     def _explain_chunk(self, windows: np.ndarray, orders: np.ndarray) -> np.ndarray:
-        n, m = len(windows), self.players
-        full = self.network.window_output(windows)
-        phi = np.zeros((n, m, full.shape[1]))
-        at = np.arange(n)
-        for order in orders:  # order[r, k]: the k-th player switched on for row r
-            rank = np.argsort(order, axis=1)
-            masks = np.stack([rank < k for k in range(1, m)] + [rank >= k for k in range(1, m)])
-            step = max(1, BATCH_VALUES // max(1, n * self.background_rows * windows[0].size))
-            outputs = np.concatenate(
-                [self._masked_outputs(masks[i : i + step], windows) for i in range(0, len(masks), step)]
-            )
-            empty = np.broadcast_to(self.base, full.shape)
-            seq_f = [empty, *outputs[: m - 1], full]
-            seq_b = [full, *outputs[m - 1 :], empty]
-            for k in range(m):
-                phi[at, order[:, k]] += seq_f[k + 1] - seq_f[k]
-                phi[at, order[:, k]] += seq_b[k] - seq_b[k + 1]
-        phi /= 2 * len(orders)
+        """Contributions rows × steps × source columns × outputs: Permutation SHAP over the (step, column) players."""
+        n = len(windows)
+        step = max(1, BATCH_VALUES // max(1, n * self.background_rows * windows[0].size))
+        phi = permutation_values(
+            orders,
+            self.network.window_output(windows),
+            self.base,
+            lambda masks: self._masked_outputs(masks, windows),
+            step,
+        )
         return phi.reshape(n, self.steps, len(self.sources), -1)
 
     def _masked_outputs(self, masks: np.ndarray, windows: np.ndarray) -> np.ndarray:

@@ -35,6 +35,71 @@ def _check_keras(task: Task, p: dict, label: str) -> None:
         )
 
 
+def _training_params(
+    *names: str, epochs: int = 100, learning_rate: float = 1e-3, patience: int = 10, advanced: bool = False
+) -> tuple[ParamSpec, ...]:
+    """The training settings every network shares, those ``names`` in that order (the form's order).
+
+    The dense and sequence networks take the defaults; the text network trains fewer epochs at a higher
+    rate and keeps its early-stopping settings among the advanced ones.
+    """
+
+    def whole(name: str, label: str, default: int, help: str, *, log: bool) -> IntParam:
+        low, high = RANGES[name]
+        return IntParam(
+            name=name, label=label, default=default, low=int(low), high=int(high), log=log, advanced=advanced, help=help
+        )
+
+    shared: dict[str, ParamSpec] = {
+        "learning_rate": FloatParam(
+            name="learning_rate",
+            label="Learning rate",
+            default=learning_rate,
+            low=float(RANGES["learning_rate"][0]),
+            high=float(RANGES["learning_rate"][1]),
+            log=True,
+            advanced=advanced,
+            help="Size of each weight update; too high makes training jumpy, too low makes it slow.",
+        ),
+        "epochs": whole(
+            "epochs",
+            "Epochs",
+            epochs,
+            "How many times the network goes through all training rows (early stopping may end sooner).",
+            log=True,
+        ),
+        "batch_size": whole(
+            "batch_size",
+            "Batch size",
+            32,
+            "Rows per weight update; larger batches train faster per epoch but update less often.",
+            log=True,
+        ),
+        "early_stopping": BoolParam(
+            name="early_stopping",
+            label="Early stopping",
+            default=True,
+            advanced=advanced,
+            help="Stop when the validation score stops improving, so the network does not overfit.",
+        ),
+        "patience": whole(
+            "patience",
+            "Patience",
+            patience,
+            "With early stopping: how many epochs without improvement to wait before stopping.",
+            log=False,
+        ),
+        "restore_best_weights": BoolParam(
+            name="restore_best_weights",
+            label="Keep the best epoch",
+            default=True,
+            advanced=advanced,
+            help="After early stopping, go back to the weights from the best epoch rather than the last.",
+        ),
+    }
+    return tuple(shared[name] for name in names)
+
+
 def _keras_params() -> tuple[ParamSpec, ...]:
     return (
         LayersParam(
@@ -55,52 +120,8 @@ def _keras_params() -> tuple[ParamSpec, ...]:
             labels={"adam": "Adam (usual choice)", "sgd": "SGD with momentum", "rmsprop": "RMSprop"},
             help="The method that adjusts the network's weights after each batch.",
         ),
-        FloatParam(
-            name="learning_rate",
-            label="Learning rate",
-            default=1e-3,
-            low=float(RANGES["learning_rate"][0]),
-            high=float(RANGES["learning_rate"][1]),
-            log=True,
-            help="Size of each weight update; too high makes training jumpy, too low makes it slow.",
-        ),
-        IntParam(
-            name="epochs",
-            label="Epochs",
-            default=100,
-            low=int(RANGES["epochs"][0]),
-            high=int(RANGES["epochs"][1]),
-            log=True,
-            help="How many times the network goes through all training rows (early stopping may end sooner).",
-        ),
-        IntParam(
-            name="batch_size",
-            label="Batch size",
-            default=32,
-            low=int(RANGES["batch_size"][0]),
-            high=int(RANGES["batch_size"][1]),
-            log=True,
-            help="Rows per weight update; larger batches train faster per epoch but update less often.",
-        ),
-        BoolParam(
-            name="early_stopping",
-            label="Early stopping",
-            default=True,
-            help="Stop when the validation score stops improving, so the network does not overfit.",
-        ),
-        IntParam(
-            name="patience",
-            label="Patience",
-            default=10,
-            low=int(RANGES["patience"][0]),
-            high=int(RANGES["patience"][1]),
-            help="With early stopping: how many epochs without improvement to wait before stopping.",
-        ),
-        BoolParam(
-            name="restore_best_weights",
-            label="Keep the best epoch",
-            default=True,
-            help="After early stopping, go back to the weights from the best epoch rather than the last.",
+        *_training_params(
+            "learning_rate", "epochs", "batch_size", "early_stopping", "patience", "restore_best_weights"
         ),
         FloatParam(
             name="momentum",
@@ -184,33 +205,7 @@ def _text_params() -> tuple[ParamSpec, ...]:
             high=float(TEXT_RANGES["dropout"][1]),
             help="Share of values dropped at random while training, to fight overfitting.",
         ),
-        IntParam(
-            name="epochs",
-            label="Epochs",
-            default=30,
-            low=int(RANGES["epochs"][0]),
-            high=int(RANGES["epochs"][1]),
-            log=True,
-            help="How many times the network goes through all training rows (early stopping may end sooner).",
-        ),
-        IntParam(
-            name="batch_size",
-            label="Batch size",
-            default=32,
-            low=int(RANGES["batch_size"][0]),
-            high=int(RANGES["batch_size"][1]),
-            log=True,
-            help="Rows per weight update; larger batches train faster per epoch but update less often.",
-        ),
-        FloatParam(
-            name="learning_rate",
-            label="Learning rate",
-            default=2e-3,
-            low=float(RANGES["learning_rate"][0]),
-            high=float(RANGES["learning_rate"][1]),
-            log=True,
-            help="Size of each weight update; too high makes training jumpy, too low makes it slow.",
-        ),
+        *_training_params("epochs", "batch_size", "learning_rate", epochs=30, learning_rate=2e-3),
         whole(
             "filters",
             "Convolution filters",
@@ -226,29 +221,7 @@ def _text_params() -> tuple[ParamSpec, ...]:
             "Only for convolution: how many neighbouring words a detector spans.",
             advanced=True,
         ),
-        BoolParam(
-            name="early_stopping",
-            label="Early stopping",
-            default=True,
-            advanced=True,
-            help="Stop when the validation score stops improving, so the network does not overfit.",
-        ),
-        IntParam(
-            name="patience",
-            label="Patience",
-            default=4,
-            low=int(RANGES["patience"][0]),
-            high=int(RANGES["patience"][1]),
-            advanced=True,
-            help="With early stopping: how many epochs without improvement to wait before stopping.",
-        ),
-        BoolParam(
-            name="restore_best_weights",
-            label="Keep the best epoch",
-            default=True,
-            advanced=True,
-            help="After early stopping, go back to the weights from the best epoch rather than the last.",
-        ),
+        *_training_params("early_stopping", "patience", "restore_best_weights", patience=4, advanced=True),
     )
 
 
