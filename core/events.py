@@ -29,6 +29,19 @@ class TrainingStarted(Event):
 
 
 @dataclass(frozen=True)
+class RunQueued(Event):
+    """The run waits for a free place on the server (:mod:`core.admission`); sent whenever its place changes.
+
+    ``position`` is its place among the waiting runs (1: next), ``ahead`` the runs ahead of it
+    (running + queued) and ``wait_s`` the estimated seconds until it starts.
+    """
+
+    position: int
+    ahead: int
+    wait_s: float
+
+
+@dataclass(frozen=True)
 class ModelStarted(Event):
     """One model began fitting."""
 

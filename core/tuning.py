@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from core import admission
 from core import events as ev
 from core.engine import ClusterJob
 from core.errors import DashboardError
@@ -130,16 +131,51 @@ def _trial(request: TrainingRequest, run: ModelRun, splits, metric: str, number:
 
 
 class TuningJob(ClusterJob):
-    """A randomized search as one task on the cluster (see :class:`core.engine.ClusterJob`)."""
+    """A randomized search as one task on the cluster (see :class:`core.engine.ClusterJob`).
+
+    A search counts as a run for the server's queue (:mod:`core.admission`), as a training run does:
+    it waits for a free place before its task is sent, Stop meanwhile makes it leave the queue
+    (:attr:`left_queue`), and its place is released when the task has ended.
+    """
 
     name = "tuning-job"
 
-    def __init__(self, request: TrainingRequest, run: ModelRun, **budget) -> None:
+    def __init__(self, request: TrainingRequest, run: ModelRun, *, queue=None, **budget) -> None:
         self.request = request
         self.run = run
         self.budget = budget
+        self._queue: admission.AdmissionQueue | None = queue
+        self._ticket: admission.Ticket | None = None
+        self.left_queue = False
 
         def work(listen, should_stop, keep):
             return random_search(request, run, listener=listen, should_stop=should_stop, keep=keep, **budget)
 
         super().__init__(work)
+
+    def start(self):
+        """Join the server's queue, then start the handle's thread."""
+        if self._thread is None and self._ticket is None:
+            queue = self._queue or admission.server_queue()
+            self._ticket = queue.join(self.budget.get("seconds"), owner=self)  # its time limit, when it has one
+        return super().start()
+
+    def waiting(self) -> admission.Place | None:
+        """Its place in the server's queue while it waits; None once admitted (or not started)."""
+        ticket = self._ticket
+        if ticket is None or not ticket.queued or self.snapshot().status != "running":
+            return None
+        return ticket.place()
+
+    def _execute(self):
+        ticket = self._ticket
+        try:
+            if ticket is not None and not admission.wait_turn(ticket, self._listen, self._stop.is_set):
+                self.left_queue = True
+                self.stop_reason = admission.cancelled_reason(self.stop_reason)
+                return None
+            self.started_at = time.time()  # the search's time starts when it is admitted
+            return super()._execute()
+        finally:
+            if ticket is not None:
+                ticket.release()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import registry
+from core import registry, run_memory
 from core.cleaning import apply_row_steps
 from core.errors import DashboardError
 from core.training import TrainingJob, TrainSetup, make_request, suggested_setup, with_log_target
@@ -136,6 +136,7 @@ if st.button(
     try:
         asked = request()
         job = TrainingJob(planned.apply(asked) if planned else asked, after_run=experiments_views.recorder())
+        run_memory.check(job.request)  # over the session's memory limit: refused, with the estimate and a fix
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         st.stop()

@@ -7,7 +7,7 @@ back finds it still going.
 
 import streamlit as st
 
-from ui import experiments_views, guide_views, journey, reveal_views, state
+from ui import admission_views, experiments_views, guide_views, journey, reveal_views, state
 from ui import train_views as views
 
 st.title("5. Train")
@@ -31,6 +31,8 @@ def live() -> None:
     snap = job.snapshot()
     if (running and snap.status != "running") or (recording and not (job.checking or job.after_run().pending)):
         st.rerun()  # the run (or its checks and recording) ended: redraw the whole page once, then stop polling
+    if admission_views.queue_view(job):  # waiting for a free place on the server (or left the queue)
+        return
     views.progress_view(job, snap)
     if snap.status == "running":
         st.button(

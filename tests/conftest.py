@@ -21,6 +21,11 @@ import os
 
 import pytest
 
+#: Runs admitted at once in the test processes and the journeys' servers (the server's default is 2): a run an
+#: earlier test left going must not make the next test's run wait its turn. The queue's own tests make their
+#: own queue with a limit (tests/test_admission.py, tests/test_pages_admission.py).
+os.environ.setdefault("NOCODE_MAX_RUNS", "16")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def throwaway_tracking_store(tmp_path_factory):

@@ -168,8 +168,10 @@ def _waiting(key: str) -> None:
         job = state.job()
         st.caption(md_escape(f"{progress.seconds():.0f} s so far"))
         if key == "train" and job is not None:
-            from ui import train_views  # the Train page's own views: the same bars and live curves
+            from ui import admission_views, train_views  # the Train page's own views: the same bars and live curves
 
+            if admission_views.queue_view(job, leave_key=None):  # waiting for a free place (Stop the demo leaves)
+                return
             snap = job.snapshot()
             train_views.progress_view(job, snap)
             train_views.live_view(job, snap)
@@ -260,6 +262,7 @@ def _train(progress: recipe.DemoProgress) -> Outcome:
 
 
 def _start_training() -> None:
+    from core import run_memory
     from core.training import TrainingJob, make_request
     from ui import experiments_views
 
@@ -268,6 +271,7 @@ def _start_training() -> None:
         ds.frame, choice.target, choice.task, choice.features, state.roles(), plan, setup, positive=choice.positive
     )
     job = TrainingJob(request, after_run=experiments_views.recorder())
+    run_memory.check(request)  # over the session's memory limit: the demo stops with the estimate and a fix
     state.set_job(job.start())
 
 

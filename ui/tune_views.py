@@ -11,7 +11,7 @@ from core import charts, registry
 from core.errors import DashboardError
 from core.training import ModelRun
 from core.tuning import TuningJob, untunable
-from ui import charts_view, state
+from ui import admission_views, charts_view, state
 from ui.text import md_escape
 
 
@@ -67,6 +67,7 @@ def _live(job: TuningJob) -> None:
             min(1.0, len(trials) / total),
             text=md_escape(f"{job.run.name}: {len(trials)} of {total} trials ({snap.status})"),
         )
+        admission_views.waiting_caption(job)  # a search waits for a free place on the server like a run
         if snap.status == "running":
             st.button("Stop tuning", key="tune_stop", on_click=job.stop, disabled=job.stopping)
         if snap.error:

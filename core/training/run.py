@@ -14,7 +14,7 @@ from typing import Any
 
 from distributed import Future
 
-from core import engine
+from core import admission, engine
 from core import events as ev
 from core.guards.model_checks import model_findings
 from core.jobs import BackgroundJob, explain_failure
@@ -89,6 +89,17 @@ def _refit_on_worker(trained: TrainedModel, request: TrainingRequest) -> Trained
 # --------------------------------------------------------------------------- the job
 
 
+def queue_seconds(request: TrainingRequest) -> float | None:
+    """The run's own estimate for the server's queue (:mod:`core.admission`): its budget plan's seconds
+    plus the refit of its slowest model (the chosen one is refitted; errs long). None without a plan.
+    """
+    plan = request.budget
+    if plan is None or not getattr(plan, "seconds", 0):
+        return None
+    refit = max((m.seconds for m in plan.models if not m.left_out), default=0.0)
+    return float(plan.seconds + refit)
+
+
 @dataclass(frozen=True)
 class AfterRun:
     """Where a job's after-run hook is (e.g. recording the run in the experiment log)."""
@@ -130,12 +141,27 @@ class TrainingJob(BackgroundJob):
     its failure never loses the trained models. What needs the hook's result but is asked for while
     it still runs (a test score for the model's run in the experiment log) waits on the job
     (:meth:`when_after_run`) and runs in the same thread right after it.
+
+    Before anything goes to the cluster, the run waits for a free place in the server's queue
+    (:mod:`core.admission`; joined by :meth:`start`, so in the order of the clicks), sending a
+    :class:`core.events.RunQueued` whenever its place changes (:meth:`waiting` gives it live). Stop
+    while it waits makes it leave the queue: it ends "stopped" with the reason
+    :data:`core.admission.CANCELLED`, no results, nothing recorded (:attr:`left_queue`). Its place is
+    released once its cluster work (the refit and checks included) has ended, before the after-run hook.
     """
 
     name = "training-job"
 
-    def __init__(self, request: TrainingRequest, after_run: AfterRunHook | None = None) -> None:
+    def __init__(
+        self,
+        request: TrainingRequest,
+        after_run: AfterRunHook | None = None,
+        queue: admission.AdmissionQueue | None = None,
+    ) -> None:
         self.request = request
+        self._queue = queue  # None: the server's (core.admission.server_queue)
+        self._ticket: admission.Ticket | None = None  # its place in the server's queue, from start()
+        self.left_queue = False  # stopped while waiting for a free place: nothing ran
         self._after_hook = after_run
         self._after = AfterRun("none" if after_run is None else "pending")
         self.checking = True
@@ -149,7 +175,16 @@ class TrainingJob(BackgroundJob):
         super().__init__()  # the work is _execute: one cluster task per model
 
     def _execute(self) -> list[TrainedModel | ModelFailure]:
-        request, started = self.request, time.perf_counter()
+        request = self.request
+        if self._ticket is None:  # started without start() (a test calling _run)
+            self._join()
+        assert self._ticket is not None
+        if not admission.wait_turn(self._ticket, self._listen, self._stop.is_set):
+            self.left_queue = True
+            self.stop_reason = admission.cancelled_reason(self.stop_reason)
+            self._listen(ev.TrainingStopped(finished=()))
+            return []
+        self.started_at, started = time.time(), time.perf_counter()  # the run's time starts when it is admitted
         self._listen(ev.TrainingStarted(models=tuple(run.name for run in request.models)))
         client = engine.client()
         channel = engine.Channel.new("training", client)
@@ -196,13 +231,32 @@ class TrainingJob(BackgroundJob):
         self._listen(_run_ended(results, self._stop.is_set(), started))
         return results
 
+    def start(self):
+        """Join the server's queue (in the order of the clicks), then start the handle's thread."""
+        if self._thread is None and self._ticket is None:
+            self._join()
+        return super().start()
+
+    def _join(self) -> None:
+        queue = self._queue or admission.server_queue()
+        self._ticket = queue.join(queue_seconds(self.request), owner=self)
+
+    def waiting(self) -> admission.Place | None:
+        """Its place in the server's queue while it waits for a free place; None once admitted (or not started)."""
+        ticket = self._ticket
+        if ticket is None or not ticket.queued or self.snapshot().status != "running":
+            return None
+        return ticket.place()
+
     def _run(self) -> None:
-        super()._run()
         try:
+            super()._run()
             self._finish(self.snapshot().status)
         except Exception:  # checks or a refit that fail must not lose the run; the models stay as trained
             pass
         finally:
+            if self._ticket is not None:  # the cluster work has ended: the next run in the queue may start
+                self._ticket.release()
             self.refitting = None
             self.checking = False
             # The cluster may forget the rows and the models, except the chosen one (see on_cluster).
