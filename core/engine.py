@@ -12,8 +12,13 @@ person's session never slows a fit, and a run can use more than one machine:
   the idle cores of its machine when its task fits alone there (:func:`cores_for_task`).
 * **With a scheduler address** set the way Dask users already set it —
   ``DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in Dask's configuration
-  files — the same tasks run on that cluster. Its workers need this project's
-  code and requirements (``PYTHONPATH`` pointing at the checkout).
+  files — the same tasks run on that cluster. Its scheduler (it unpickles task
+  graphs) and its workers need this project's code and requirements
+  (``PYTHONPATH`` pointing at the checkout) and, to behave as the embedded
+  cluster does, its Dask settings (``DASK_CONFIG`` naming :data:`CLUSTER_CONFIG`).
+  On connecting, the app checks that the code is there (:func:`check_cluster`)
+  and gives every worker its environment (:class:`WorkerSetup`). The README's
+  "Classroom server" section has the commands.
 
 A job's handle in the session talks with its tasks through Dask's own
 primitives only (:class:`Channel`): a :class:`distributed.Queue` carries events
@@ -34,14 +39,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dask
 from distributed import CancelledError, Client, Event, Future, KilledWorker, LocalCluster, Queue, fire_and_forget
+from distributed.diagnostics.plugin import WorkerPlugin
 
+from core import memory
 from core.errors import DashboardError
 from core.jobs import BackgroundJob
-from core.memory import share_gpu_memory
+from core.memory import arrow_on_system_allocator, share_gpu_memory
 
 #: How often a job's handle looks for news from its tasks (seconds).
 POLL_S = 0.1
@@ -55,6 +63,12 @@ CONNECT_TIMEOUT_S = 10
 LIGHT = "-light"
 #: How long a fit that may take every core first looks at how busy its machine is (seconds).
 IDLE_SAMPLE_S = 0.05
+#: The cluster's Dask settings (the embedded one's, and a classroom server's through ``DASK_CONFIG``).
+CLUSTER_CONFIG = Path(__file__).resolve().parent / "cluster.yaml"
+#: Set in every worker's environment (an operator's own value wins): TensorFlow's C++ log stays quiet.
+WORKER_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+#: The name the app's :class:`WorkerSetup` is registered under on a cluster at an address.
+SETUP_PLUGIN = "nocode-worker-setup"
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -78,16 +92,22 @@ class EngineInfo:
     workers: int
     started: bool
 
-    def describe(self) -> str:
-        """One sentence for the person: where their models train."""
+    def describe(self, show_address: bool = True) -> str:
+        """One sentence for the person: where their models train (the scheduler's address unless told not to)."""
+        where = f"the Dask cluster at {self.address}" if show_address else "the server's Dask cluster"
         if not self.started:
             if self.embedded:
                 return "Models train on an embedded Dask cluster on this machine (it starts with the first run)."
-            return f"Models train on the Dask cluster at {self.address} (connected at the first run)."
+            return f"Models train on {where} (connected at the first run)."
         plural = "s" if self.workers != 1 else ""
         if self.embedded:
             return f"Models train on an embedded Dask cluster: {self.workers} worker process{'es' if plural else ''} on this machine."
-        return f"Models train on the Dask cluster at {self.address}: {self.workers} worker{plural}."
+        if self.workers == 0:
+            return (
+                f"Models train on {where}, which has no worker connected right now: runs wait until one joins "
+                "(the server's administrator starts the workers)."
+            )
+        return f"Models train on {where}: {self.workers} worker{plural}."
 
 
 def configured_address() -> str | None:
@@ -105,6 +125,28 @@ def embedded_size(cores: int | None = None, memory: int | None = None) -> int:
     return max(1, min(cores, memory // MIN_WORKER_MEMORY))
 
 
+def cluster_settings(path: Path = CLUSTER_CONFIG) -> dict[str, Any]:
+    """The Dask settings in :data:`CLUSTER_CONFIG`, as dotted keys for ``dask.config.set``.
+
+    A nested mapping given to ``dask.config.set`` would replace Dask's whole ``distributed``
+    section; dotted keys change only the settings named.
+    """
+
+    def flat(tree: dict, prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    settings: dict[str, Any] = {}
+    for tree in dask.config.collect_yaml([str(path)]):
+        settings.update(flat(tree))
+    return settings
+
+
 def _worker_environment(threads: int) -> dict[str, str]:
     """Environment of embedded workers: Dask's defaults, with ``threads`` OpenMP/BLAS threads per task.
 
@@ -116,7 +158,7 @@ def _worker_environment(threads: int) -> dict[str, str]:
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         environ[name] = str(threads)
-    environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    environ.update(WORKER_ENVIRONMENT)
     # GPUs stay visible (nothing sets CUDA_VISIBLE_DEVICES); workers share one by taking memory as needed.
     return share_gpu_memory(environ)
 
@@ -181,7 +223,9 @@ def _worker_view() -> tuple[str, str, dict]:
 def cores_for_task(alone: bool):
     """On a worker, around a fit: the idle cores of its machine when it fits alone there (:func:`task_threads`).
 
-    Decided once, when the fit starts; a fit started later beside it keeps its share. Outside a
+    Decided once, when the fit starts; a fit started later beside it keeps its share. At its end, a
+    fit that built a Keras network frees Keras' global state (:func:`_after_task`): every task that
+    fits (training, refit, tuning, explanations) runs inside this, so that is the one place. Outside a
     worker (scripts, tests calling the work directly) nothing changes.
     """
     from threadpoolctl import threadpool_limits
@@ -195,28 +239,43 @@ def cores_for_task(alone: bool):
                 threads = task_threads(cores, own, address, processing, alone, idle_cores(cores))
         except Exception:  # not on a worker, or the scheduler did not answer: the worker's default
             threads = None
-    if threads is None:
-        yield
+    try:
+        if threads is None:
+            yield
+        else:
+            with threadpool_limits(limits=threads):
+                yield
+    finally:
+        _after_task()
+
+
+def _after_task() -> None:
+    """On a worker, at the end of a task that built a Keras network: free Keras' and TensorFlow's global state.
+
+    Without it a worker grew by tens of MB per network it trained (``core.memory.clear_keras`` says what
+    held it). Only when no other task runs on the worker (the embedded workers run one at a time): the
+    state is shared by the process's threads, and clearing it while another network is traced would
+    break that fit. Scripts and tests calling the work outside a worker keep their process as it is.
+    """
+    if not memory.keras_used_here():
         return
-    with threadpool_limits(limits=threads):
-        yield
+    try:
+        from distributed import get_worker
+
+        alone = get_worker().state.executing_count <= 1
+    except ValueError:  # not on a worker
+        return
+    if alone:
+        memory.clear_keras()
 
 
 def _start_embedded() -> tuple[Client, LocalCluster]:
     cores = os.cpu_count() or 1
     workers = embedded_size(cores)
+    # The settings a classroom server's scheduler and workers read too (explained in core/cluster.yaml).
     settings = {
+        **cluster_settings(),
         "distributed.nanny.pre-spawn-environ": _worker_environment(max(1, cores // workers)),
-        # A task whose worker died is not retried: it would most likely kill the next one too.
-        "distributed.scheduler.allowed-failures": 0,
-        # One task per worker: the rest wait at the scheduler, so Stop can cancel them and a dead
-        # worker takes only the task it was running with it.
-        "distributed.scheduler.worker-saturation": 1.0,
-        # No statistical profiler in the workers: it samples every 10 ms, and an idle server spent a
-        # tenth of a core on it and the heartbeats.
-        "distributed.worker.profile.enabled": False,
-        # Not daemonic, so a task may use joblib's workers as in a plain script (a forest's n_jobs=-1).
-        "distributed.worker.daemon": False,
     }
     with dask.config.set(settings):
         cluster = LocalCluster(
@@ -229,11 +288,77 @@ def _start_embedded() -> tuple[Client, LocalCluster]:
         return Client(cluster, set_as_default=False), cluster
 
 
+class WorkerSetup(WorkerPlugin):
+    """What each worker of a cluster at an address gets from the app on joining it.
+
+    The embedded cluster's workers inherit it from the app's own process: Arrow on the system
+    allocator (:func:`core.memory.arrow_on_system_allocator`), TensorFlow taking GPU memory as it
+    needs it (:func:`core.memory.share_gpu_memory`), :data:`WORKER_ENVIRONMENT`. A ``dask worker``
+    started by hand has none of it. Registered when the app connects (:func:`check_cluster`);
+    workers that join later get it too. An operator's own values win.
+    """
+
+    def setup(self, worker: Any) -> None:
+        for name, value in WORKER_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
+        share_gpu_memory()
+        arrow_on_system_allocator()
+
+
+def _code_version() -> str:
+    """On the scheduler or a worker: the version of this app's code it imports."""
+    import core
+
+    return core.__version__
+
+
+def check_cluster(current: Client, address: str) -> None:
+    """Check that the cluster at ``address`` can run the app's tasks; set its workers up (:class:`WorkerSetup`).
+
+    The scheduler unpickles every task graph and the workers every task, so both must import
+    this project's code: without it the scheduler refuses each task ("Error during deserialization
+    of the task graph") and a worker dies at its first task. Said once, in words, at connection.
+
+    Raises:
+        EngineUnavailable: The scheduler or a worker lacks the code, or runs another version of it.
+    """
+    import core
+
+    hint = (
+        "Start the Dask scheduler and workers from the app's folder with PYTHONPATH set to it and the same "
+        "requirements installed (the README's 'Classroom server' section has the commands)."
+    )
+    try:
+        versions = {"scheduler": current.run_on_scheduler(_code_version)}
+        current.register_plugin(WorkerSetup(), name=SETUP_PLUGIN)
+        versions.update(current.run(_code_version))
+    except Exception as exc:  # ModuleNotFoundError from the far side, wrapped or not
+        raise EngineUnavailable(
+            f"The Dask cluster at {address} cannot run this app's work: {_first_line(exc)}.", hint=hint
+        ) from exc
+    other = sorted(where for where, version in versions.items() if version != core.__version__)
+    if other:
+        raise EngineUnavailable(
+            f"The Dask cluster at {address} runs another version of this app's code than the app "
+            f"({', '.join(other)}: {versions[other[0]]}; the app: {core.__version__}).",
+            hint=hint,
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error in one line; a worker's error comes as a plain Exception whose text names the real one."""
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    if type(exc) is Exception and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def client() -> Client:
     """The process-wide client: started on first use, reused by every session's jobs.
 
     Raises:
-        EngineUnavailable: The configured scheduler cannot be reached (the address is named).
+        EngineUnavailable: The configured scheduler cannot be reached (the address is named), or
+            cannot run the app's tasks (:func:`check_cluster`).
     """
     global _client, _cluster
     with _lock:
@@ -242,7 +367,13 @@ def client() -> Client:
         address = configured_address()
         try:
             if address:
-                _client, _cluster = Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT_S), None
+                connected = Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
+                try:
+                    check_cluster(connected, address)
+                except EngineUnavailable:
+                    connected.close()  # the next run connects and checks again, once the cluster is fixed
+                    raise
+                _client, _cluster = connected, None
             else:
                 _client, _cluster = _start_embedded()
         except (OSError, TimeoutError) as exc:
@@ -522,5 +653,10 @@ class ClusterJob(BackgroundJob):
         def message(kind: str, item: Any) -> None:
             (self._listen if kind == "event" else self._keep)(item)
 
-        follow([future], channel, message, self._stop.is_set)
-        return result_of(future, "this job")
+        try:
+            follow([future], channel, message, self._stop.is_set)
+            return result_of(future, "this job")
+        finally:
+            # The handle stays in the session while its result is shown; its inputs (rows, a model, a
+            # model's future keeping it on a worker) are let go now.
+            self._inputs = ()

@@ -28,6 +28,23 @@ def default_tracking_uri(root: Path | None = None) -> str:
     return f"sqlite:///{(root or ROOT) / 'data' / 'mlflow.db'}"
 
 
+def server_address(tracking_uri: str) -> str | None:
+    """The web address of a tracking server (``http(s)://…``), where MLflow's own UI is too; else ``None``."""
+    return tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else None
+
+
+#: MLflow's patience with a tracking server that does not answer, unless the administrator set their own:
+#: its defaults (7 retries, waits doubling from 2 s) held a page for about 4 minutes when the server was
+#: down; these give up within seconds, and the page says the store cannot be read.
+SERVER_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+
+
+def give_up_soon() -> None:
+    """Apply :data:`SERVER_RETRIES` where the environment does not set them (MLflow reads them at each request)."""
+    for name, value in SERVER_RETRIES.items():
+        os.environ.setdefault(name, value)
+
+
 def sqlite_path(tracking_uri: str) -> Path | None:
     """The file of a ``sqlite:///`` store, else ``None``."""
     if tracking_uri.startswith("sqlite:///"):
@@ -61,7 +78,8 @@ def experiments_shared(server_address: str | None) -> bool:
 
 
 def ui_command(tracking_uri: str, port: int = 5000) -> str:
-    """The command that opens the same runs in MLflow's own web UI."""
+    """The command that opens the same runs in MLflow's own web UI (a local store; a server has its UI at
+    :func:`server_address`)."""
     return f"mlflow ui --backend-store-uri {shlex.quote(tracking_uri)} -h 127.0.0.1 -p {port}"
 
 

@@ -57,12 +57,14 @@ REFUSED = 2
 
 
 def quiet_mlflow() -> None:
-    """No usage telemetry sent from people's machines, no progress bars in the server log.
+    """No usage telemetry sent from people's machines, no progress bars or run links in the server log.
 
-    Set only when the person has not chosen otherwise; read by MLflow at each call.
+    Set only when the person has not chosen otherwise; read by MLflow at each call. (With a
+    tracking server, MLflow prints "View run … at: http://…" for every run it ends.)
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def _requirements(keras: bool) -> list[str]:

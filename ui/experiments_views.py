@@ -107,6 +107,12 @@ def store_info(uri: str) -> None:
         )
     if not local:
         return
+    server = experiment_store.server_address(uri)
+    if server is not None:  # a tracking server serves MLflow's UI itself
+        with st.expander("Open these runs in MLflow's UI", icon=":material/open_in_new:"):
+            st.caption("The tracking server shows them in MLflow's own UI, at its address:")
+            st.code(server, language=None)
+        return
     with st.expander("Open these runs in MLflow's UI", icon=":material/open_in_new:"):
         st.caption("In a terminal, from the project folder with its virtual environment active:")
         st.code(experiment_store.ui_command(uri), language="bash", wrap_lines=True)

@@ -9,7 +9,7 @@ that is, and who sees which runs, is :mod:`core.experiment_store`.
 from __future__ import annotations
 
 from core.errors import DashboardError
-from core.experiment_store import artifact_root, describe_store, sqlite_path
+from core.experiment_store import artifact_root, describe_store, give_up_soon, server_address, sqlite_path
 from core.serving import quiet_mlflow
 
 EXPERIMENT = "nocode-ml-dashboard"
@@ -44,6 +44,7 @@ class TrackingError(DashboardError):
 
 def mlflow_client(tracking_uri: str):
     quiet_mlflow()
+    give_up_soon()
     path = sqlite_path(tracking_uri)
     if path is not None and path.is_absolute():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,8 +75,16 @@ def ensure_experiment(client, tracking_uri: str) -> str:
 
 def store_error(tracking_uri: str, exc: Exception, doing: str) -> TrackingError:
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    if server_address(tracking_uri) is None:
+        fix = "Check that the folder is writable or that MLFLOW_TRACKING_URI points to a reachable tracking server."
+    elif "Invalid Host header" in text:  # MLflow's server refuses names it was not told to answer to
+        fix = (
+            "The tracking server refused the name it was called by: start it with --allowed-hosts naming the "
+            "host and port in MLFLOW_TRACKING_URI."
+        )
+    else:
+        fix = "Check that the tracking server in MLFLOW_TRACKING_URI is running and reachable from the app's server."
     return TrackingError(
         f"Could not {doing} the experiment store ({describe_store(tracking_uri, show_paths=False)}): "
-        f"{type(exc).__name__}: {text}. "
-        "Check that the folder is writable or that MLFLOW_TRACKING_URI points to a reachable tracking server."
+        f"{type(exc).__name__}: {text}. {fix}"
     )
