@@ -21,7 +21,7 @@ from core.numbers import format_number
 from core.predict import PREDICTION, check_batch, predict_frame, scored_frame, to_safe_csv
 from core.target import Task
 from core.usable import ColumnSchema, UsableModel
-from ui import charts_view, portable_views, state
+from ui import charts_view, portable_views, state, stream_views
 from ui.experiments_views import serve_commands, tracked_run
 from ui.text import md_code, md_escape, md_label
 
@@ -238,7 +238,7 @@ def batch(usable: UsableModel, label: str) -> None:
         type=["csv", "tsv", "txt", "xlsx"],
         key="predict_batch_file",
     )
-    if upload is None:
+    if stream_views.whole_file(usable, label, upload) or upload is None:  # big files are scored in chunks
         return
     held = state.predicted_batch()
     if held is None or held[0] != (label, upload.file_id):
