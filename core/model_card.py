@@ -117,13 +117,22 @@ def model_card(usable: UsableModel, model, request, source_name: str) -> dict:
                 "training": model.train_scores,
                 "cross-validation": model.cv_scores,
             },
-            "dataset": {"name": source_name, **dataset_fingerprint(request.frame)},
+            "dataset": {
+                "name": source_name,
+                **dataset_fingerprint(request.frame),
+                **({"sample_of": _sample_card(request.sample_of)} if getattr(request, "sample_of", None) else {}),
+            },
             "seed": request.seed,
             "training_seconds": round(model.seconds, 3),
             "versions": library_versions(keras=spec.needs_tensorflow),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
+
+
+def _sample_card(held) -> dict:
+    """What the rows trained on are a sample of (a file too big to read whole, :class:`core.big_files.SampleOf`)."""
+    return {"rows": held.rows, "of_rows": held.of_rows, "how": held.how(), "seed": held.seed, "note": held.note()}
 
 
 def _anomaly_card(model) -> dict:
@@ -196,6 +205,7 @@ def card_markdown(card: dict) -> str:
         *([f"- **Positive class:** {code(card['positive_class'])}"] if card.get("positive_class") is not None else []),
         f"- **Dataset:** {escape(dataset.get('name', '?'))} — {dataset.get('rows', '?')} rows, "
         f"{dataset.get('columns', '?')} columns, SHA-256 `{dataset.get('sha256', '')[:16]}…`",
+        *([f"- **Sample of a big file:** {escape(dataset['sample_of']['note'])}"] if dataset.get("sample_of") else []),
         f"- **Split:** {_split_line(split)}",
         *([f"- **Target:** {escape(model['target_transform'])}"] if model.get("target_transform") else []),
         *(

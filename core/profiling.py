@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.big_files import BigSource
 from core.cleaning import duplicated_mask
 from core.numbers import format_number
 from core.schema import Role
@@ -59,6 +60,8 @@ class Profile:
     sample_size: int
     correlation: pd.DataFrame | None = None
     correlation_note: str | None = None
+    #: Which figures cover all rows and which a sample, when the table is a sample of a bigger file ('' else).
+    scope_note: str = ""
 
     @property
     def sampled(self) -> bool:
@@ -87,7 +90,12 @@ class Profile:
 
 
 def profile(
-    frame: pd.DataFrame, roles: dict[str, Role], *, sample_rows: int = PROFILE_SAMPLE_ROWS, seed: int = 0
+    frame: pd.DataFrame,
+    roles: dict[str, Role],
+    *,
+    sample_rows: int = PROFILE_SAMPLE_ROWS,
+    seed: int = 0,
+    big: BigSource | None = None,
 ) -> Profile:
     """Profile ``frame`` given each column's role.
 
@@ -96,25 +104,32 @@ def profile(
         roles: Role of every column (inferred or overridden).
         sample_rows: Sample size for the costly, distribution-like figures.
         seed: Seed for that sample.
+        big: When ``frame`` is a sample of a file too big to read whole: the file's exact row and
+            missing counts (:mod:`core.loading.lazy`), used instead of the sample's.
     """
-    n_rows = len(frame)
-    sample = frame.sample(n=sample_rows, random_state=seed) if n_rows > sample_rows else frame
+    sample = frame.sample(n=sample_rows, random_state=seed) if len(frame) > sample_rows else frame
     missing = frame.isna().sum()
+    n_rows = len(frame)
+    if big is not None:
+        n_rows = big.rows
+        missing = pd.Series({name: big.missing.get(name, int(missing[name])) for name in frame.columns}, dtype="int64")
     columns = [
         _profile_column(sample[name], roles.get(name, Role.CATEGORICAL), int(missing[name]), n_rows)
         for name in frame.columns
     ]
     correlation, note = _correlation(sample, [c.name for c in columns if c.role == Role.NUMERIC])
+    memory = int(frame.memory_usage(deep=True).sum())
     return Profile(
         n_rows=n_rows,
         n_cols=frame.shape[1],
-        memory_bytes=int(frame.memory_usage(deep=True).sum()),
+        memory_bytes=memory if big is None else int(memory / max(len(frame), 1) * big.rows),
         missing_cells=int(missing.sum()),
         duplicate_rows=count_duplicates(frame),
         columns=columns,
         sample_size=len(sample),
         correlation=correlation,
         correlation_note=note,
+        scope_note="" if big is None else big.profile_note(len(sample), len(frame)),
     )
 
 

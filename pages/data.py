@@ -10,6 +10,7 @@ guide_views.step_note("data")
 st.write("Upload your own table or start with a bundled sample. Nothing leaves this computer.")
 
 load_views.upload_box()
+load_views.big_files_box()  # the upload limit, the memory a file needs, the server's data folder
 load_views.load_error_message()
 load_views.pending_choice()
 restore_views.waiting()

@@ -114,7 +114,9 @@ def profile_metrics(prof: Profile) -> None:
         help="Rows identical to an earlier row; the Clean page can drop them.",
     )
     cols[4].metric("Missing cells", f"{prof.missing_cells:,}", help="Empty cells and markers like NA, N/A, ?, -, null.")
-    if prof.sampled:
+    if prof.scope_note:
+        st.caption(md_escape(prof.scope_note))
+    elif prof.sampled:
         st.caption(
             f"Distinct counts, statistics, charts and correlations are computed on a random sample of {prof.sample_size:,} rows; counts of rows, missing cells and duplicates use all rows."
         )

@@ -21,6 +21,8 @@ def run_warnings(request: Any, model: Any) -> list[str]:
     :class:`core.training.TrainedModel`.
     """
     lines: list[str] = []
+    if getattr(request, "sample_of", None) is not None:  # a file too big to read whole: said first
+        lines.append(request.sample_of.trained_note())
     report = request.row_report
     if report is not None:
         lines += [

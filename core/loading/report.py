@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core.big_files import BigSource
 from core.load_options import DELIMITER_NAMES
 
 
@@ -58,6 +59,8 @@ class Dataset:
     frame: pd.DataFrame
     name: str
     report: LoadReport
+    #: A file too big to read whole (:mod:`core.loading.lazy`): its exact counts; ``frame`` is a sample of it.
+    big: BigSource | None = None
 
     @property
     def n_rows(self) -> int:

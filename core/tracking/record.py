@@ -98,6 +98,8 @@ def setup_params(request) -> dict[str, str]:
     params["ranking_metric"] = request.metric
     params["seed"] = request.seed
     params["n_features"] = len(request.features)
+    if getattr(request, "sample_of", None) is not None:  # "500,000 of 40,000,000 rows (a stratified sample by 'y')"
+        params["source_sample"] = request.sample_of.note()
     return {k: _param_value(v) for k, v in params.items()}
 
 

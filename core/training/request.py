@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.big_files import SampleOf, sample_of
 from core.cleaning import CleaningPlan, RowReport, apply_row_steps
 from core.errors import DashboardError, TargetError
 from core.features import FeatureOptions, feature_sources, pipeline_inputs
@@ -73,6 +74,8 @@ class TrainingRequest:
     #: The time budget's plan (:class:`core.training.budget.BudgetPlan`): estimates, what was shrunk or left
     #: out, the training sample; None when the run was not planned against a budget.
     budget: Any = None
+    #: The table is a sample of a file too big to read whole (:class:`core.big_files.SampleOf`); None: whole.
+    sample_of: SampleOf | None = None
 
     @property
     def ranking(self) -> Metric:
@@ -276,4 +279,5 @@ def make_request(
         leakage,
         metric,
         positive,
+        sample_of=sample_of(frame),
     )
