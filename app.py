@@ -14,7 +14,7 @@ if __name__ == "__main__":
     import streamlit as st
 
     from core import memory
-    from ui import journey, runtime, sessions, state
+    from ui import idle_views, journey, runtime, sessions, state
 
     runtime.protect_background_training()
     memory.arrow_on_system_allocator()  # freed tables go back to the system when a session ends (core/memory.py)
@@ -24,6 +24,7 @@ if __name__ == "__main__":
     state.init()
     state.workspace()  # the browser's workspace id goes into the address, so a reload finds its runs again
     sessions.watch()  # when this browser session ends, its work stops and its data goes (ui/sessions.py)
+    idle_views.show_idle_note()  # its data was freed while it sat idle: say so, and what to do
     page = st.navigation(journey.pages(), position="hidden")
     current = page.url_path or journey.STEPS[0].key
     slot = st.sidebar.empty()

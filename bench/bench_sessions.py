@@ -11,8 +11,9 @@ load sample → target → clean → models (``--models``, a fast set) → train
    peak RSS while they trained and its RSS at the end; then every tab is closed and,
    past the grace period, the RSS after the sessions ended;
 3. a soak: ``--soak`` runs in a row in the same server, each in a new session that
-   is closed once its run is recorded: RSS after the first session ended, at the end,
-   and whether the end is within 10 % of after-the-first;
+   is closed once its run is recorded, the first and every ``--keras-every``-th also
+   training a Keras network: RSS after the first session ended, at the end (the server's
+   and its workers' apart), and whether the end is within 10 % of after-the-first (issue 14);
 4. with ``--upload-rows N``: one session uploads a generated N-row CSV (1.8M rows are
    about 300 MB, see ``bench_load.make_csv``) and closes: RSS before, peak, after it ended;
 5. a ``--long-run``-tree forest on the predictive-maintenance sample whose tab is closed
@@ -24,7 +25,7 @@ RSS is the server process's plus its children's (the embedded Dask cluster's wor
 processes), sampled every 0.1 s with psutil; CPU likewise. Figures are printed,
 never asserted. Needs the dev requirements (Playwright, psutil) and Chromium.
 
-Usage: ``python bench/bench_sessions.py [--sessions 5] [--soak 20] [--grace 5] [--upload-rows 0] [--long-run 2000]``
+Usage: ``python bench/bench_sessions.py [--sessions 5] [--soak 20] [--keras-every 5] [--grace 5] [--upload-rows 0] [--long-run 2000]``
 (``--sessions 0``, ``--soak 0``, ``--long-run 0`` skip a part.)
 Goals (issue 9): five sessions finish; the soak ends within 10 % of after-the-first;
 the RSS after sessions ended comes back near the reference session's.
@@ -49,6 +50,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 SAMPLE, TARGET = "breast_cancer", "diagnosis"
 LONG_SAMPLE = ("predictive_maintenance", "failure")  # 5,000 rows: a 2,000-tree forest takes a while
 FAST_MODELS = ["Logistic regression", "Decision tree", "Random forest"]
+KERAS = "Neural network (Keras)"
 TIMEOUT_MS = 600_000
 
 
@@ -88,6 +90,11 @@ class RssSampler:
 
     def now(self) -> float:
         return self.now_bytes() / 1e6
+
+    def parts(self) -> str:
+        """The server's RSS and its workers' (its children's), in words."""
+        server = self.process.memory_info().rss / 1e6
+        return f"server {server:.0f} MB + workers {self.now() - server:.0f} MB"
 
     def peak(self) -> float:
         return max(self._peak, self.now_bytes()) / 1e6
@@ -236,6 +243,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--soak", type=int, default=20)
+    parser.add_argument(
+        "--keras-every", type=int, default=5, help="soak runs 1, 1+N, 1+2N… also train a Keras network (0: never)"
+    )
     parser.add_argument("--grace", type=float, default=5.0, help="seconds a closed session is kept (the app's setting)")
     parser.add_argument("--models", default=",".join(FAST_MODELS), help="comma-separated model labels")
     parser.add_argument("--upload-rows", type=int, default=0, help="also upload a generated CSV of this many rows")
@@ -273,10 +283,13 @@ def main() -> int:
                 times, after_first = [], None
                 rss.reset()
                 for n in range(1, args.soak + 1):
-                    times.append(one_run(browser, server.url, models))
+                    keras = args.keras_every > 0 and (n - 1) % args.keras_every == 0
+                    times.append(one_run(browser, server.url, [*models, KERAS] if keras else models))
                     if n == 1:
                         after_first = wait_sessions_ended(rss, args.grace)
-                        print(f"  RSS after the first run's session ended {after_first:7.0f} MB")
+                        print(f"  RSS after the first run's session ended {after_first:7.0f} MB ({rss.parts()})")
+                    elif n % 10 == 0:
+                        print(f"  after run {n}: RSS {rss.now():7.0f} MB ({rss.parts()})", flush=True)
                 end = wait_sessions_ended(rss, args.grace)
                 growth = end / after_first - 1
                 print(
@@ -284,6 +297,7 @@ def main() -> int:
                 )
                 print(f"  peak RSS during the soak              {rss.peak():7.0f} MB")
                 print(f"  RSS at the end (all ended)            {end:7.0f} MB   {growth:+.1%} vs after the first")
+                print(f"  at the end: {rss.parts()}")
                 print(f"  end within 10 % of after-the-first:   {'yes' if abs(growth) <= 0.10 else 'NO'}")
 
             # 4. a large upload

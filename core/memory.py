@@ -75,6 +75,68 @@ def release_memory() -> dict[str, bool]:
     return {"arrow": _release_arrow_pool(), "malloc_trim": _malloc_trim()}
 
 
+def keras_used_here() -> bool:
+    """Whether Keras is loaded and this thread has built something with it since its state was last cleared.
+
+    Keras keeps its global state (layer name counters, scopes) per thread; a thread that only
+    predicts with a network built elsewhere leaves it empty.
+    """
+    if "keras" not in sys.modules:  # never import it just to ask
+        return False
+    from keras.src.backend.common import global_state
+
+    return bool(vars(global_state.GLOBAL_STATE_TRACKER))
+
+
+def clear_keras(collect: bool = True) -> bool:
+    """Free Keras' and TensorFlow's global state, if Keras is loaded; True if it was.
+
+    Measured on this machine (a small dense network fitted 10 times in one process, the fitted
+    network dropped each time): RSS grew 16 MB per network with nothing done, 5 MB with
+    ``keras.utils.clear_session``, 0.5 MB with this. Three things held it:
+
+    * Keras' own state (layer name counters, scopes): ``keras.utils.clear_session`` drops it, resets
+      TensorFlow's default graph and its cached kernels;
+    * TensorFlow's gradient registry: tracing a training step registers one gradient function per
+      ``tf.custom_gradient`` call under a new name (the optimizer's ``all_reduce`` under the default
+      distribution strategy does, and ``swish``), each holding the whole traced graph, and nothing ever
+      removes them. They are only used while the step is being traced, so once no trace is under way
+      they are forgotten (:func:`_forget_custom_gradients`);
+    * a network is a web of cycles (layers, their model, its traced functions): with ``collect``, a
+      full collection frees those no longer referenced and :func:`release_memory` hands the pages back
+      (about a second with TensorFlow loaded).
+
+    Fitted networks still referenced keep working: they own their variables and traced functions
+    (``tests/test_sessions.py`` checks it). The state is shared by every thread of the process: call
+    this where no other thread builds, traces or fits a network (a worker running one task at a
+    time, at the end of its task).
+    """
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return False
+    keras.utils.clear_session(free_memory=False)
+    _forget_custom_gradients()
+    if collect:
+        release_memory()
+    return True
+
+
+#: The names under which ``tf.custom_gradient`` registers a traced function's gradients (TensorFlow's own prefix).
+CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
+
+
+def _forget_custom_gradients() -> int:
+    """Drop the gradient functions ``tf.custom_gradient`` registered while tracing; how many went."""
+    ops = sys.modules.get("tensorflow.python.framework.ops")
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    if not isinstance(registry, dict):  # a TensorFlow that keeps them elsewhere: nothing to do here
+        return 0
+    names = [name for name in list(registry) if str(name).startswith(CUSTOM_GRADIENT_PREFIX)]
+    for name in names:
+        registry.pop(name, None)
+    return len(names)
+
+
 def _release_arrow_pool() -> bool:
     """Ask Arrow's default memory pool to give back cached blocks, if pyarrow is loaded."""
     pyarrow = sys.modules.get("pyarrow")  # never import it just for this

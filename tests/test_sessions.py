@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.events import ModelStarted
 from core.jobs import BackgroundJob
 from core.memory import release_memory
 from core.training import ModelRun, TrainingJob
@@ -101,7 +102,12 @@ def test_the_watch_thread_stops_a_training_run_that_is_then_recorded_as_stopped(
     watch.watch("tab", job.start())
     watch.start()
     try:
-        time.sleep(0.2)
+        # the forest has begun on a worker (a cold cluster takes seconds to start): stopping it now keeps
+        # the trees grown so far, so there is a run to record
+        begun = time.monotonic()
+        while not any(isinstance(e, ModelStarted) for e in job.snapshot().events):
+            assert time.monotonic() - begun < 60, "the forest never started"
+            time.sleep(0.05)
         assert job.snapshot().status == "running" and not job.stopping
         connected.clear()  # the browser went away
         gone = time.monotonic()
@@ -275,3 +281,128 @@ def test_arrow_allocates_with_the_system_allocator_unless_the_operator_chose(set
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == expected
+
+
+# --------------------------------------------------------------------------- idle sessions (issue 14)
+
+
+def test_an_idle_session_is_freed_but_not_an_active_one_nor_one_with_a_running_job():
+    clock = FakeClock()
+    freed: list[str] = []
+    releases: list[int] = []
+    watch = SessionWatch(
+        lambda sid: True,  # all three tabs stay open
+        grace=60,
+        clock=clock,
+        idle=600,
+        on_idle=lambda sid, session: freed.append(sid),
+        release=lambda: releases.append(1),
+    )
+    busy = endless_job()
+    try:
+        for sid in ("idle", "clicking", "training"):
+            watch.watch(sid)
+        watch.watch("training", busy)
+        clock.now += 599
+        watch.watch("clicking")  # a click: a script run of that session
+        assert watch.check() == [] and freed == []
+        clock.now += 1
+        watch.check()
+        assert freed == ["idle"] and releases == [1], "idle 10 minutes: freed once, memory released"
+        clock.now += 1000
+        watch.check()
+        assert freed == ["idle", "clicking"], "the running job keeps its session; a freed one is not freed again"
+        assert watch.freed("idle") and not watch.freed("training")
+        busy.stop()
+        assert busy.wait(5)
+        watch.check()  # the run has ended: the idle time counts from now
+        clock.now += 599
+        watch.check()
+        assert "training" not in freed
+        clock.now += 1
+        watch.check()
+        assert freed == ["idle", "clicking", "training"]
+        watch.watch("idle")  # the person came back
+        assert not watch.freed("idle") and watch.sessions() == ["idle", "clicking", "training"]
+    finally:
+        busy.stop()
+        busy.wait(5)
+
+
+def test_the_idle_limit_comes_from_the_server_setting_in_fractional_minutes():
+    assert sessions.idle_seconds({}) == 60 * 60
+    assert sessions.idle_seconds({"NOCODE_IDLE_MINUTES": "0.5"}) == 30
+    assert sessions.idle_seconds({"NOCODE_IDLE_MINUTES": "never"}) == 60 * 60
+
+
+def test_an_idle_sessions_data_goes_but_a_note_the_persons_choices_and_widget_values_stay():
+    held = {
+        state.DATASET: object(),
+        state.JOB: object(),
+        "memo.explain_model": object(),
+        state.WORKSPACE: "ws-12345678",
+        state.THEME: "Dark",
+        "sidebar_guided": True,  # a widget's value: its change callback must not run at the next click
+    }
+    state.free_idle_session(held, 60)
+    assert held == {state.WORKSPACE: "ws-12345678", state.THEME: "Dark", "sidebar_guided": True, state.IDLE_FREED: 60}
+
+
+def test_the_page_says_what_happened_to_an_idle_session_once():
+    at = AppTest.from_file("../app.py", default_timeout=60)
+    at.session_state[state.IDLE_FREED] = 60.0  # what the watch leaves in a freed session
+    at.run()
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert (
+        "This session was idle for 60 minutes, so its table and models were freed for others on this server. "
+        "Your recorded runs are on the Experiments page: restore one, or load the data again."
+    ) in text
+    at.button(key="data_sample_breast_cancer").click().run()  # loading the data again
+    assert not at.exception and at.session_state[state.DATASET] is not None
+    assert "idle" not in " ".join(w.value for w in at.warning), "said once"
+
+
+def test_a_fitted_network_keeps_predicting_after_keras_state_is_cleared():
+    """The worker clears Keras' state after each task; a network fitted before (kept on the worker) still works."""
+    import numpy as np
+
+    from core.keras_net import KerasNetwork
+    from core.memory import clear_keras
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(32, 4)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    layers = [{"type": "dense", "units": 4, "activation": "relu"}]
+    first = KerasNetwork(layers=layers, epochs=2, seed=1).fit(X, y)
+    before = first.predict_proba(X)
+    assert clear_keras(collect=False)
+    second = KerasNetwork(layers=layers, epochs=2, seed=2).fit(X, y)  # another session's network, then cleared
+    from tensorflow.python.framework import ops
+
+    assert any(name.startswith("CustomGradient-") for name in ops._gradient_registry._registry)
+    assert clear_keras()
+    assert not any(name.startswith("CustomGradient-") for name in ops._gradient_registry._registry), (
+        "TensorFlow keeps what tracing registers here: the memory it held is freed"
+    )
+    np.testing.assert_allclose(first.predict_proba(X), before, rtol=1e-6)
+    assert second.predict(X).shape == (32,)
+    refitted = KerasNetwork(layers=layers, epochs=2, seed=1).fit(X, y)
+    np.testing.assert_allclose(refitted.predict_proba(X), before, rtol=1e-5)
+
+
+def _count(listen, should_stop, keep, rows):
+    return len(rows)
+
+
+def test_a_finished_cluster_job_kept_in_the_session_lets_go_of_its_inputs():
+    """An explanation's inputs (rows, a model or its future on a worker) are not held while its result is shown."""
+    from core.engine import ClusterJob
+
+    rows = {1, 2, 3}  # a set can be followed by a weak reference
+    alive = weakref.ref(rows)
+    job = ClusterJob(_count, rows).start()
+    del rows
+    assert job.wait(120) and job.value == 3
+    gc.collect()
+    assert alive() is None

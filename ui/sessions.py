@@ -29,6 +29,16 @@ active for :func:`grace_seconds` has *ended*:
    :func:`core.memory.release_memory` collects cycles and returns free memory to
    the operating system.
 
+A session still connected but left alone is *idle* once nobody has started a script run in it
+(a click, a page change; a job's polling fragment does not run the script) for
+:func:`idle_seconds` (``NOCODE_IDLE_MINUTES``, :data:`core.server_settings.IDLE_MINUTES`) while it
+had no running job (a running job keeps its session alive; the idle time counts from its end).
+Its data and finished jobs are then freed: the app's keys of its session state are dropped but
+for a note (:func:`ui.state.free_idle_session`; widget values stay, the tab is still open), its
+uploaded files are removed, and memory is released. The
+next time the person clicks, the page says what happened and what to do (``ui/idle_views.py``);
+their recorded runs stay in the experiment log.
+
 Jobs never call Streamlit; only this module talks to the runtime.
 """
 
@@ -79,11 +89,20 @@ def grace_seconds(ttl: float | None = None) -> float:
     return max(0.5, min(grace, ttl - 2 * CHECK_EVERY_S))
 
 
+def idle_seconds(environ: dict[str, str] | None = None) -> float:
+    """How long a connected session may go without a script run before its data is freed (seconds)."""
+    from core.server_settings import IDLE_MINUTES
+
+    return IDLE_MINUTES.value(environ) * 60.0
+
+
 @dataclass
 class _Watched:
     jobs: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     session: weakref.ref | None = None  # Streamlit's AppSession, whose state is cleared when it ends
     inactive_since: float | None = None
+    active_at: float | None = None  # the last script run, or the last look that found a job running
+    freed: bool = False  # freed for being idle, and no script run since
 
 
 def _running(job: Job) -> bool:
@@ -108,9 +127,13 @@ class SessionWatch:
         on_end: Callable[[str, Any], None] = lambda session_id, session: None,
         release: Callable[[], Any] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
+        idle: float | None = None,
+        on_idle: Callable[[str, Any], None] = lambda session_id, session: None,
     ) -> None:
         self._is_active = is_active
         self.grace = grace
+        self.idle = idle  # seconds without a script run (nor a running job) before on_idle; None: never
+        self._on_idle = on_idle
         self.every = every if every is not None else min(CHECK_EVERY_S, max(grace / 2, 0.05))
         self._on_end = on_end
         self._release = release
@@ -124,10 +147,12 @@ class SessionWatch:
     def watch(self, session_id: str, job: Job | None = None, session: Any = None) -> None:
         """Follow ``session_id``; with ``job``, stop that job if the session ends.
 
-        ``session`` (kept weakly) is handed to ``on_end``.
+        ``session`` (kept weakly) is handed to ``on_end`` and ``on_idle``. Every call is a script run
+        of the session, so it is not idle.
         """
         with self._lock:
             entry = self._sessions.setdefault(session_id, _Watched())
+            entry.active_at, entry.freed = self._clock(), False
             if job is not None:
                 entry.jobs.add(job)
             if session is not None and (entry.session is None or entry.session() is None):
@@ -159,10 +184,14 @@ class SessionWatch:
         self._release_when_drained()
         now = self._clock()
         ended: list[tuple[str, list[Job], Any]] = []
+        idle: list[tuple[str, Any]] = []
         with self._lock:
             for session_id, entry in list(self._sessions.items()):
                 if self._is_active(session_id):
                     entry.inactive_since = None
+                    if self._idle_now(entry, now):
+                        entry.freed = True
+                        idle.append((session_id, entry.session() if entry.session is not None else None))
                 elif entry.inactive_since is None:
                     entry.inactive_since = now
                 elif now - entry.inactive_since >= self.grace:
@@ -176,7 +205,26 @@ class SessionWatch:
             self._on_end(session_id, session)
             with self._lock:
                 self._draining.append(weakref.WeakSet(jobs))
+        for session_id, session in idle:
+            self._on_idle(session_id, session)
+        if idle:
+            self._release()
         return [session_id for session_id, _, _ in ended]
+
+    def _idle_now(self, entry: _Watched, now: float) -> bool:
+        """Whether a connected session has just become idle (see the module's docstring)."""
+        if self.idle is None or entry.freed:
+            return False
+        if entry.active_at is None or any(_running(job) for job in list(entry.jobs)):
+            entry.active_at = now  # a running job keeps its session alive: idle counts from its end
+            return False
+        return now - entry.active_at >= self.idle
+
+    def freed(self, session_id: str) -> bool:
+        """Whether ``session_id`` was freed for being idle and has had no script run since."""
+        with self._lock:
+            entry = self._sessions.get(session_id)
+            return entry is not None and entry.freed
 
     def _release_when_drained(self) -> None:
         """Release memory once every job of the ended sessions has finished (or is gone)."""
@@ -245,6 +293,18 @@ def _close_streamlit_session(session_id: str, session: Any) -> None:
     runtime.uploaded_file_mgr.remove_session_files(session_id)
 
 
+def _free_idle_streamlit_session(session_id: str, session: Any) -> None:
+    """An idle session's data goes: its data keys are dropped but for a note (``ui.state``), its uploads removed."""
+    from streamlit.runtime import Runtime
+
+    from ui import state  # ui.state imports this module: the callback reaches it at call time
+
+    if session is not None:
+        state.free_idle_session(session.session_state, idle_seconds() / 60.0)
+    if Runtime.exists():
+        Runtime.instance().uploaded_file_mgr.remove_session_files(session_id)
+
+
 def _release_memory() -> None:
     from core.memory import release_memory
 
@@ -252,7 +312,14 @@ def _release_memory() -> None:
 
 
 #: The app's one watch (session ids and weak references only; see :class:`SessionWatch`).
-WATCH = SessionWatch(_streamlit_is_active, grace_seconds(), on_end=_close_streamlit_session, release=_release_memory)
+WATCH = SessionWatch(
+    _streamlit_is_active,
+    grace_seconds(),
+    on_end=_close_streamlit_session,
+    release=_release_memory,
+    idle=idle_seconds(),
+    on_idle=_free_idle_streamlit_session,
+)
 
 
 def watch(job: Job | None = None) -> None:
