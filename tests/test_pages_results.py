@@ -448,3 +448,32 @@ def test_the_chosen_positive_class_names_the_curves_and_the_threshold():
     at.segmented_control(key="results_view").set_value("Calibration").run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["xaxis"]["title"]["text"] == "predicted probability of 'benign'"
+
+
+def per_class_shown(at: AppTest):
+    """The per-class table the page shows (the "Per class" view), as numbers."""
+    return next(d.value for d in at.dataframe if "precision" in d.value.columns).reset_index(drop=True)
+
+
+def test_a_new_run_shows_its_own_numbers_not_the_earlier_runs():
+    """Catches a table or chart kept from an earlier run of the session (the page keeps what it drew, per run)."""
+    from core.evaluation import classification_report_frame
+
+    at = trained_app("wine", ["decision_tree_clf"])
+    at.segmented_control(key="results_view").set_value("Per class").run()
+    first = per_class_shown(at)
+
+    at.switch_page("pages/models.py").run()
+    at.number_input(key="models_seed").set_value(7).run()  # another split: other validation rows, another tree
+    at.button(key="models_train").click().run()
+    job = at.session_state[state.JOB]
+    assert job.wait(120)
+    at.switch_page(RESULTS).run()
+    assert not at.exception
+    assert at.segmented_control(key="results_view").value == "Per class"
+    shown = per_class_shown(at)
+
+    pred = results.predictions(model_named(at, "Decision tree"), job.request, "valid")
+    expected = classification_report_frame(pred.y, pred.y_pred, pred.classes).reset_index(drop=True)
+    assert not first.equals(shown)  # the two runs differ, so an earlier run's table would be noticed
+    assert shown[["precision", "recall"]].round(4).equals(expected[["precision", "recall"]].round(4))

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import streamlit as st
 
-from ui import theme_views
+from ui import state, theme_views
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -40,5 +41,23 @@ def show(fig: Any, key: str, *, where: Any = None, **kwargs: Any) -> Any:
     """Draw ``fig`` in the person's theme with ``key`` (in ``where``, a column or container, else the page)."""
     target = where if where is not None else st
     fig = themed(fig, theme_views.current())
+    kwargs.setdefault("alt", alt_text(fig))
+    return target.plotly_chart(fig, key=key, theme=None, **kwargs)
+
+
+def show_built(
+    build: Callable[[], Any], key: str, *, token: Hashable, owners: tuple = (), where: Any = None, **kwargs: Any
+) -> Any:
+    """:func:`show` for a figure of the current run that does not change between reruns: built and themed once.
+
+    ``build`` makes the figure; it is kept in this session's :func:`ui.state.run_memo` under ``key``,
+    ``token`` (every choice the figure depends on: model name, toggles, the models overlaid) and the
+    theme, with ``owners`` (the models it was drawn from). Later reruns send the same figure object
+    again instead of building and theming a new one (plotly's validation is most of a chart's cost).
+    Other keywords go to ``st.plotly_chart`` as in :func:`show`.
+    """
+    theme = theme_views.current()
+    fig = state.run_memo("chart", (key, token, theme), lambda: themed(build(), theme), owners)
+    target = where if where is not None else st
     kwargs.setdefault("alt", alt_text(fig))
     return target.plotly_chart(fig, key=key, theme=None, **kwargs)

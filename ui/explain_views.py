@@ -4,6 +4,8 @@ dependence, one row, what-if — each with a plain-language summary."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -177,22 +179,45 @@ def show(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) ->
             help="All classes: importance is averaged over every class, and each row is explained for the class "
             "the model predicted for it. Pick a class to see everything from its side.",
         )
-        if index is not None:
-            expl = expl.for_class(index)
+    else:
+        index = None
+    # The charts of this explanation (and class) are built once per session and drawn again on reruns.
+    drawn = Drawn(owners=(expl, model), token=(model.name, index))
+    if index is not None:
+        expl = expl.for_class(index)
     view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="explain_view")
     if view == "Importance":
-        _importance(expl, model, request)
+        _importance(expl, model, request, drawn)
     elif view == "Beeswarm":
-        charts_view.show(
-            charts.beeswarm(expl, categorical=_categorical(request)), key="explain_beeswarm", width="stretch"
+        charts_view.show_built(
+            lambda: charts.beeswarm(expl, categorical=_categorical(request)),
+            "explain_beeswarm",
+            token=drawn.token,
+            owners=drawn.owners,
+            width="stretch",
         )
-        st.markdown(ce.summarize_importance(expl))
+        st.markdown(drawn.text("importance", lambda: ce.summarize_importance(expl)))
     elif view == "Dependence":
-        _dependence(expl, request)
+        _dependence(expl, request, drawn)
     elif view == "One row":
-        _one_row(expl, model)
+        _one_row(expl, model, drawn)
     elif view == "What-if":
         _what_if(expl, model, request)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What an explanation's charts are built from (``owners``) and the choices they depend on (``token``).
+
+    A figure or text is kept in the session's run memo (:func:`ui.state.run_memo`): a new explanation
+    or model (new objects) builds it again, even under the same model name.
+    """
+
+    owners: tuple
+    token: tuple
+
+    def text(self, what: str, compute: Callable[[], str], *choices: Hashable) -> str:
+        return state.run_memo("explain_text", (what, *self.token, *choices), compute, self.owners)
 
 
 def _categorical(request: TrainingRequest) -> set[str]:
@@ -201,9 +226,15 @@ def _categorical(request: TrainingRequest) -> set[str]:
     return {c for c, role in roles.items() if role in (Role.CATEGORICAL, Role.TEXT)}
 
 
-def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:
-    charts_view.show(charts.importance_bar(expl), key="explain_importance", width="stretch")
-    st.markdown(ce.summarize_importance(expl))
+def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest, drawn: Drawn) -> None:
+    charts_view.show_built(
+        lambda: charts.importance_bar(expl),
+        "explain_importance",
+        token=drawn.token,
+        owners=drawn.owners,
+        width="stretch",
+    )
+    st.markdown(drawn.text("importance", lambda: ce.summarize_importance(expl)))
     time_views.explain_view(expl.raw_names, expl.raw_for_class(), model.pipeline)  # lags etc., when the model has them
     if request.target is None:  # an anomaly detector: its score is explained, and there is no answer to score
         st.caption(
@@ -223,7 +254,9 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
                 model, X, y, request.task, seed=request.seed, metric_key=request.metric
             ),
         )
-        charts_view.show(charts.permutation_bar(frame), key="explain_perm", width="stretch")
+        charts_view.show_built(
+            lambda: charts.permutation_bar(frame), "explain_perm", token=(model.name,), owners=(frame,), width="stretch"
+        )
     text_columns = [c for c in expl.columns if request.roles.get(c) == Role.TEXT]
     if text_columns and st.toggle("Show the words that matter in text columns", key="explain_tokens_on"):
         column = st.selectbox("Text column", text_columns, key="explain_token_column")
@@ -234,8 +267,10 @@ def _importance(expl: ce.Explanation, model: TrainedModel, request: TrainingRequ
             charts_view.show(charts.token_bar(tokens, column, expl.output_name), key="explain_tokens")
 
 
-def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
-    ranked = list(ce.importance_frame(expl)["column"])  # most important first
+def _dependence(expl: ce.Explanation, request: TrainingRequest, drawn: Drawn) -> None:
+    ranked = state.run_memo(  # most important first
+        "explain_ranked", drawn.token, lambda: list(ce.importance_frame(expl)["column"]), drawn.owners
+    )
     column = st.selectbox("Column", pickers.bounded(ranked, key="explain_dep_column"), key="explain_dep_column")
     partner = ce.strongest_interaction(expl, column)
     others = [c for c in ranked if c != column]
@@ -249,12 +284,14 @@ def _dependence(expl: ce.Explanation, request: TrainingRequest) -> None:
         format_func=lambda c: "none" if c is None else c,
         key=f"explain_dep_color_{column}",
     )
-    charts_view.show(
-        charts.dependence(expl, column, color_by=color, categorical=_categorical(request)),
-        key="explain_dependence",
+    charts_view.show_built(
+        lambda: charts.dependence(expl, column, color_by=color, categorical=_categorical(request)),
+        "explain_dependence",
+        token=(*drawn.token, column, color),
+        owners=drawn.owners,
         width="stretch",
     )
-    st.markdown(ce.summarize_dependence(expl, column))
+    st.markdown(drawn.text("dependence", lambda: ce.summarize_dependence(expl, column), column))
 
 
 def _row_choices(expl: ce.Explanation, model: TrainedModel) -> pd.DataFrame:
@@ -268,7 +305,7 @@ def _row_choices(expl: ce.Explanation, model: TrainedModel) -> pd.DataFrame:
     return table
 
 
-def _one_row(expl: ce.Explanation, model: TrainedModel) -> None:
+def _one_row(expl: ce.Explanation, model: TrainedModel, drawn: Drawn) -> None:
     table = _row_choices(expl, model)
     order = st.radio(
         "Pick from", ["highest output", "lowest output", "by row number"], horizontal=True, key="explain_row_order"
@@ -298,8 +335,13 @@ def _one_row(expl: ce.Explanation, model: TrainedModel) -> None:
         )
         chosen = pick.selection.rows if pick and pick.selection else []
         position = int(ordered.index[chosen[0]]) if chosen else int(ordered.index[0])
-    charts_view.show(charts.waterfall(expl, position), key="explain_waterfall")
-    st.markdown(ce.summarize_row(expl, position))
+    charts_view.show_built(
+        lambda: charts.waterfall(expl, position),
+        "explain_waterfall",
+        token=(*drawn.token, position),
+        owners=drawn.owners,
+    )
+    st.markdown(drawn.text("row", lambda: ce.summarize_row(expl, position), position))
 
 
 def _what_if(expl: ce.Explanation, model: TrainedModel, request: TrainingRequest) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import results
 from core.charts.fairness import fairness_figure
 from core.errors import DashboardError
 from core.fairness import NOT_APPLICABLE, FairnessReport, fairness_report
 from core.guards.thresholds import THRESHOLDS
 from core.training import TrainedModel, TrainingRequest
-from ui import charts_view, guard_views, state
+from ui import charts_view, guard_views, results_views, state
 from ui.pickers import bounded
 from ui.text import md_escape
 
@@ -81,9 +80,7 @@ def _part(model: TrainedModel) -> str:
 def _compute(model: TrainedModel, request: TrainingRequest, source, column: str, part: str) -> FairnessReport | None:
     pred = None
     if part == "valid":  # the page's own validation predictions, made once per model
-        pred = state.memo(
-            "results_pred", (id(state.job()), model.name), lambda: results.predictions(model, request, "valid")
-        )
+        pred = results_views.valid_predictions(model, request)
     try:
         with st.spinner("Scoring the model within each group…"):
             return fairness_report(
@@ -105,9 +102,13 @@ def show(report: FairnessReport) -> None:
     st.dataframe(  # the note says why a group is not judged: wide enough to read
         report.formatted(), hide_index=True, column_config={"Note": st.column_config.TextColumn("Note", width="large")}
     )
-    charts_view.show(
-        fairness_figure(report.table, report.charted(), report.overall, column=report.column, split=report.split),
-        key="results_fairness_chart",
+    charts_view.show_built(  # built once per report (a new model, column or split is a new report)
+        lambda: fairness_figure(
+            report.table, report.charted(), report.overall, column=report.column, split=report.split
+        ),
+        "results_fairness_chart",
+        token=(report.column, report.split),
+        owners=(report,),
     )
     if report.findings:
         guard_views.findings_list(report.findings, key="results_fairness_guard")

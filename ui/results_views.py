@@ -183,9 +183,8 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
         "Chart", views, default=state.kept("results_view", views[0], allowed=views), key="results_view"
     )
     state.keep("results_view", view)
-    pred = state.memo(
-        "results_pred", (id(state.job()), model.name), lambda: results.predictions(model, request, "valid")
-    )
+    pred = valid_predictions(model, request)
+    token = (model.name,)  # with the model itself as owner: its refit (a new object) draws anew
     if model.refitted:
         st.caption(
             md_escape(
@@ -201,47 +200,78 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
             "Show shares of each actual class", value=state.kept("results_normalized", False), key="results_normalized"
         )
         state.keep("results_normalized", normalized)
-        charts_view.show(
-            charts.confusion_matrix_figure(confusion_frame(pred.y, pred.y_pred, pred.classes, normalized), normalized),
-            key="results_confusion",
+        charts_view.show_built(
+            lambda: charts.confusion_matrix_figure(
+                confusion_frame(pred.y, pred.y_pred, pred.classes, normalized), normalized
+            ),
+            "results_confusion",
+            token=(*token, normalized),
+            owners=(model,),
         )
         _few_classes_note(pred)
     elif view == "Threshold":
         _threshold(pred)
     elif view == "ROC" and pred.proba is not None:
-        curves = results.roc_curves(pred.y, pred.proba, pred.classes, pred.positive)
-        figure = charts.roc_figure(curves, _positive_title("ROC curve", pred), _own_colour(curves, model, request))
-        charts_view.show(figure, key="results_roc")
+
+        def roc():
+            curves = results.roc_curves(pred.y, pred.proba, pred.classes, pred.positive)
+            return charts.roc_figure(curves, _positive_title("ROC curve", pred), _own_colour(curves, model, request))
+
+        charts_view.show_built(roc, "results_roc", token=token, owners=(model,))
         _few_classes_note(pred)
     elif view == "Precision–recall" and pred.proba is not None:
-        curves = results.pr_curves(pred.y, pred.proba, pred.classes, pred.positive)
-        baseline = float(np.mean(pred.y == pred.positive)) if task == Task.BINARY else None
-        title = _positive_title("Precision–recall curve", pred)
-        figure = charts.pr_figure(curves, title, baseline, _own_colour(curves, model, request))
-        charts_view.show(figure, key="results_pr")
+
+        def pr():
+            curves = results.pr_curves(pred.y, pred.proba, pred.classes, pred.positive)
+            baseline = float(np.mean(pred.y == pred.positive)) if task == Task.BINARY else None
+            title = _positive_title("Precision–recall curve", pred)
+            return charts.pr_figure(curves, title, baseline, _own_colour(curves, model, request))
+
+        charts_view.show_built(pr, "results_pr", token=token, owners=(model,))
         _few_classes_note(pred)
     elif view == "Calibration" and pred.proba is not None:
         binary = task == Task.BINARY
         x_title = f"predicted probability of '{pred.positive}'" if binary else "confidence (highest probability)"
-        table = results.calibration_table(pred.y, pred.proba, pred.classes, positive=pred.positive)
-        figure = charts.calibration_figure({model.name: table}, x_title=x_title, colors=charts.run_colors(request))
-        charts_view.show(figure, key="results_calibration")
+
+        def calibration():
+            table = results.calibration_table(pred.y, pred.proba, pred.classes, positive=pred.positive)
+            return charts.calibration_figure({model.name: table}, x_title=x_title, colors=charts.run_colors(request))
+
+        charts_view.show_built(calibration, "results_calibration", token=token, owners=(model,))
         st.caption(
             f"A well-calibrated model's points lie on the diagonal: of the rows it gives 70%, about 70% are "
             f"{md_code(pred.positive) if binary else 'right'}."
         )
     elif view == "Per class":
-        per_class(classification_report_frame(pred.y, pred.y_pred, pred.classes))
+        report = state.run_memo(
+            "per_class", token, lambda: classification_report_frame(pred.y, pred.y_pred, pred.classes), (model,)
+        )
+        per_class(report)
     elif view == "Residuals":
-        charts_view.show(charts.residuals_figure(results.residuals_frame(pred.y, pred.y_pred)), key="results_residuals")
+        charts_view.show_built(
+            lambda: charts.residuals_figure(results.residuals_frame(pred.y, pred.y_pred)),
+            "results_residuals",
+            token=token,
+            owners=(model,),
+        )
     elif view == "Predicted vs actual":
-        charts_view.show(
-            charts.predicted_vs_actual_figure(results.residuals_frame(pred.y, pred.y_pred)), key="results_pva"
+        charts_view.show_built(
+            lambda: charts.predicted_vs_actual_figure(results.residuals_frame(pred.y, pred.y_pred)),
+            "results_pva",
+            token=token,
+            owners=(model,),
         )
     elif view == "Learning curve":
         _learning_curve(model, request)
     elif view in ("ROC", "Precision–recall", "Calibration"):
         st.info("This model gives no probabilities, so this chart is not available.")
+
+
+def valid_predictions(model: TrainedModel, request: TrainingRequest) -> results.Predictions:
+    """``model``'s predictions of the validation rows, computed once per model of the run in this session."""
+    return state.run_memo(
+        "predictions", (model.name, "valid"), lambda: results.predictions(model, request, "valid"), (model,)
+    )
 
 
 def _own_colour(curves: dict, model: TrainedModel, request: TrainingRequest) -> dict | None:
@@ -331,8 +361,12 @@ def _threshold(pred: results.Predictions) -> None:
 def _learning_curve(model: TrainedModel, request: TrainingRequest) -> None:
     if model.history:
         colour = charts.run_colors(request).get(model.name)
-        curves = charts.training_curves(model.history, best_epoch=model.best_epoch, color=colour)
-        charts_view.show(curves, key="results_keras_curve")
+        charts_view.show_built(
+            lambda: charts.training_curves(model.history, best_epoch=model.best_epoch, color=colour),
+            "results_keras_curve",
+            token=(model.name,),
+            owners=(model,),
+        )
         return
     compute = st.toggle(
         "Compute the learning curve (refits the model 15 times on parts of the training rows)",
@@ -358,7 +392,9 @@ def _learning_curve(model: TrainedModel, request: TrainingRequest) -> None:
             ),
         )
     label = scorer_for(model.task, request.metric or None)[1].label
-    charts_view.show(charts.learning_curve_figure(table, label), key="results_lc")
+    charts_view.show_built(
+        lambda: charts.learning_curve_figure(table, label), "results_lc", token=(model.name,), owners=(model, table)
+    )
     st.caption(
         "If the two lines stay far apart as rows grow, more data or a simpler model may help; if both are low, the model is too simple."
     )
@@ -377,9 +413,19 @@ def _clusters(model: TrainedModel, request: TrainingRequest) -> None:
     state.keep("results_cluster_view", view)
     st.caption(f"Computed on the {len(labels):,} training rows the clusters were found on.")
     if view == "Clusters (PCA)":
-        charts_view.show(charts.clusters_figure(results.pca_projection(Xt, labels, request.seed)), key="results_pca")
+        charts_view.show_built(
+            lambda: charts.clusters_figure(results.pca_projection(Xt, labels, request.seed)),
+            "results_pca",
+            token=(model.name,),
+            owners=(model,),
+        )
     elif view == "Cluster profiles":
-        charts_view.show(charts.cluster_profile_figure(results.cluster_profiles(X, labels)), key="results_profiles")
+        charts_view.show_built(
+            lambda: charts.cluster_profile_figure(results.cluster_profiles(X, labels)),
+            "results_profiles",
+            token=(model.name,),
+            owners=(model,),
+        )
     else:
         st.dataframe(
             cluster_sizes(labels),
@@ -397,9 +443,15 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
     if task == Task.ANOMALY:  # no score to put detectors side by side: how alike they rank the rows
         return anomaly_views.compare(trained, request)
     metric = request.ranking
-    table = results.compare_table(trained, task, request.metric or None)
     colors = charts.run_colors(request)  # one colour per model on every chart of the run
-    charts_view.show(charts.time_vs_score_figure(table, metric.label, colors), key="results_time_score")
+    everyone = tuple(trained)  # while the run trains, more models join: those drawn are the owners
+
+    def time_vs_score():
+        table = results.compare_table(trained, task, request.metric or None)
+        return charts.time_vs_score_figure(table, metric.label, colors)
+
+    names_now = tuple(m.name for m in trained)
+    charts_view.show_built(time_vs_score, "results_time_score", token=names_now, owners=everyone)
     if task == Task.CLUSTERING or len(trained) < 2:
         return
     names = [m.name for m in trained]
@@ -413,33 +465,40 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
     if best_name is not None and best_name not in picked:
         st.caption(md_escape(f"{best_name} is the chosen model, so it is always drawn for comparison."))
     chosen = [m for m in trained if m.name in shown]
-    preds = {
-        m.name: state.memo(
-            "results_pred", (id(state.job()), m.name), lambda m=m: results.predictions(m, request, "valid")
-        )
-        for m in chosen
-    }
+    preds = {m.name: valid_predictions(m, request) for m in chosen}
+    drawn, token = tuple(chosen), tuple(preds)
     if task == Task.REGRESSION:
-        frames = {name: results.residuals_frame(p.y, p.y_pred) for name, p in preds.items()}
-        charts_view.show(charts.residuals_overlay_figure(frames, colors), key="results_overlay_residuals")
+
+        def residuals():
+            frames = {name: results.residuals_frame(p.y, p.y_pred) for name, p in preds.items()}
+            return charts.residuals_overlay_figure(frames, colors)
+
+        charts_view.show_built(residuals, "results_overlay_residuals", token=token, owners=drawn)
         return
     if task == Task.BINARY:
-        roc = {
-            name: next(iter(results.roc_curves(p.y, p.proba, p.classes, p.positive).values()))
-            for name, p in preds.items()
-            if p.proba is not None
-        }
-        pr = {
-            name: next(iter(results.pr_curves(p.y, p.proba, p.classes, p.positive).values()))
-            for name, p in preds.items()
-            if p.proba is not None
-        }
+
+        def roc():
+            curves = {
+                name: next(iter(results.roc_curves(p.y, p.proba, p.classes, p.positive).values()))
+                for name, p in preds.items()
+                if p.proba is not None
+            }
+            return charts.roc_figure(curves, title=roc_title, colors=colors)
+
+        def pr():
+            curves = {
+                name: next(iter(results.pr_curves(p.y, p.proba, p.classes, p.positive).values()))
+                for name, p in preds.items()
+                if p.proba is not None
+            }
+            return charts.pr_figure(curves, title=pr_title, colors=colors)
+
         first = next(iter(preds.values()), None)
         left, right = st.columns(2)
         roc_title = _positive_title("ROC curves", first) if first else "ROC curves"
         pr_title = _positive_title("Precision–recall curves", first) if first else "Precision–recall curves"
-        charts_view.show(charts.roc_figure(roc, title=roc_title, colors=colors), key="results_overlay_roc", where=left)
-        charts_view.show(charts.pr_figure(pr, title=pr_title, colors=colors), key="results_overlay_pr", where=right)
+        charts_view.show_built(roc, "results_overlay_roc", token=token, owners=drawn, where=left)
+        charts_view.show_built(pr, "results_overlay_pr", token=token, owners=drawn, where=right)
 
 
 def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:

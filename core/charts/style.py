@@ -195,7 +195,9 @@ def apply_theme(fig: go.Figure, theme: str) -> go.Figure:
     """
     p = palette(theme)
     mapping = {getattr(other, role).upper(): getattr(p, role) for other in _PALETTES.values() for role in _ROLES}
-    fig.update_layout(template=p.template, font=dict(size=p.font_size))
+    if fig.layout.template != p.template:  # setting a template validates all of it again: most of a theme's cost
+        fig.update_layout(template=p.template)
+    fig.update_layout(font=dict(size=p.font_size))
     if p.text is not None:
         fig.update_layout(font_color=p.text, title_font_color=p.text, legend_font_color=p.text)
         fig.update_annotations(font_color=p.text)
