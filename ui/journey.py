@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import guide_views, leave_guard, state, theme_views
+from ui import admission_views, big_views, guide_views, leave_guard, state, theme_views
 from ui.text import md_escape
 
 
@@ -96,8 +96,10 @@ def pages() -> list:
 def sidebar(slot, current: str | None) -> None:
     """Draw the journey into ``slot`` (an ``st.sidebar.empty()``): done ✓, current ▸, locked 🔒 with why.
 
-    Drawing again into the same slot replaces what was there.
+    Drawing again into the same slot replaces what was there. A big file's table becomes the training sample
+    for a newly chosen target here, before any page uses it (:func:`ui.big_views.ensure_training_sample`).
     """
+    big_views.ensure_training_sample()
     with slot.container():
         st.markdown("### No-code ML")
         st.caption("Follow the steps from top to bottom.")
@@ -125,16 +127,24 @@ def sidebar(slot, current: str | None) -> None:
             st.divider()
             st.caption("Current data")
             st.text(f"{ds.name}\n{ds.n_rows:,} rows × {ds.n_cols:,} columns")
+            big_views.sample_caption()  # "Trained on 500,000 of 40,000,000 rows (…)": a big file's sample
             choice = state.target()
             if choice is not None:
                 st.text(f"Target: {choice.target or '(none)'}\nTask: {choice.task.value}")
+        admission_views.server_box()  # runs on the server and its limits, when there is something to say
         leave_guard.warn_before_leaving(state.work_in_progress())
 
 
 def require(key: str) -> None:
-    """Guard at the top of a page: explain what is missing, link to it, stop."""
+    """Guard at the top of a page: explain what is missing, link to it, stop.
+
+    On a big file it also makes the table the training sample for the chosen target and says, in a
+    caption, which rows the page works on (:mod:`ui.big_views`).
+    """
     reason = locked_reason(key)
     if reason is None:
+        big_views.ensure_training_sample()
+        big_views.sample_caption()
         return
     order = [s.key for s in STEPS]
     missing = next((k for k in order[: order.index(key)] if locked_reason(k) is None and not is_done(k)), order[0])

@@ -26,6 +26,8 @@ from ui import sessions
 # The state module loads with the first page, before any table: the modules that work on tables
 # (pandas) or train (scikit-learn) are imported where a dataset or a job already exists.
 if TYPE_CHECKING:  # names for annotations only
+    from collections.abc import Callable, Hashable
+
     from core.cleaning import CleaningPlan
     from core.demo import DemoProgress
     from core.loading import Dataset
@@ -57,6 +59,8 @@ VERSION = "data.version"  # bumps with every new dataset; keys per-dataset widge
 UPLOAD_SEEN = "data.upload_seen"  # file_id of the last upload read (or refused)
 LOADED_MODELS = "use.loaded_models"  # UsableModels restored from bundles or experiment runs
 PREDICTED = "use.predicted"  # ((model label, file id), file name, scored frame, report, added columns): last batch
+STREAM = "use.stream"  # (ScoringJob, model label, file name, spilled input path or None): the last whole file scored in chunks
+STREAM_FOLDER = "use.stream_folder"  # this session's folder name for scored files (core.scoring_stream.session_folder)
 BUNDLE_UPLOAD = "use.bundle_upload"  # (file id, error message or None) of the last bundle upload read
 FORM_ROWS = "use.form_rows"  # model label -> the values last submitted in the Predict form
 PORTABLE = "use.portable"  # ((name, origin, id(pipeline)), [PortableExport | Unavailable]): the last model's files
@@ -76,6 +80,11 @@ PROJECT_NOTE = (
 )
 FAIRNESS = "results.fairness"  # (model name, group column) -> (id(job), FairnessReport): the current run's only
 WORDS_JOB = "explain.words_job"  # (what it explains, WordsJob): the Explain page's last word explanation on the cluster
+IDLE_FREED = "ui.idle_freed"  # minutes: this session's data was freed after that long without a click (ui/sessions.py)
+#: What an idle session keeps when its data is freed: the person's light choices (workspace, teaching modes, look).
+KEPT_WHEN_IDLE = (WORKSPACE, GUIDED, REVEAL, THEME)
+SCRATCH = "data.scratch"  # core.big_files.ScratchDir: this session's big uploads on disk, removed with the session
+RUN_MEMO = "results.run_memo"  # (job, {(name, key): (owners, value)}): what run_memo kept of that run
 
 _DOWNSTREAM = {
     DATASET: [ROLE_GUESSES, ROLE_OVERRIDES, PROFILE, TARGET, PLAN, TRAIN_SETUP, JOB, TUNING_JOB],
@@ -90,8 +99,11 @@ class Source:
     """Where the current dataset came from."""
 
     name: str
-    kind: str  # "upload" or "sample"
+    kind: str  # "upload", "sample" or "server" (a file of the server's data folder)
     file_id: str  # identifies one upload, so reruns do not re-read it
+    #: A file too big to read whole, on disk (the upload written to the session's scratch folder, or a server
+    #: file): re-reading it reads this path lazily; ``None`` for tables read whole from their bytes.
+    path: str | None = None
 
 
 def init() -> None:
@@ -143,7 +155,7 @@ def load_options() -> LoadOptions:
     return st.session_state.get(LOAD_OPTIONS) or LoadOptions()
 
 
-def set_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> None:
+def set_dataset(ds: Dataset, data: bytes | None, src: Source, options: LoadOptions) -> None:
     """Make ``ds`` the current dataset; everything downstream starts over."""
     st.session_state[DATASET] = ds
     st.session_state[RAW] = data
@@ -152,6 +164,38 @@ def set_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> 
     st.session_state[LOAD_ERROR] = None
     st.session_state[VERSION] = version() + 1
     _clear(DATASET)
+    _tidy_scratch()
+
+
+def scratch():
+    """This session's folder for big files (created at the first big file; removed when the session's state is
+    cleared, at the latest when the server stops: see :class:`core.big_files.ScratchDir`)."""
+    from core.big_files import ScratchDir
+
+    held = st.session_state.get(SCRATCH)
+    if held is None or held.closed:
+        held = ScratchDir()
+        st.session_state[SCRATCH] = held
+    return held
+
+
+def _tidy_scratch() -> None:
+    """Let go of big files no table of this session reads any more (the current one, one held pending)."""
+    held = st.session_state.get(SCRATCH)
+    if held is None:
+        return
+    tables = [dataset(), (pending_dataset() or (None,))[0]]
+    sources = [source(), (pending_dataset() or (None, None, None))[2]]
+    paths = {t.big.path for t in tables if t is not None and t.big is not None}
+    paths |= {src.path for src in sources if src is not None and src.path}
+    held.keep_only(paths)
+
+
+def set_training_table(ds: Dataset) -> None:
+    """Make ``ds`` (a new sample of the same big file, drawn for the chosen target) the table, keeping the
+    roles, the profile (of the whole file) and the target; per-dataset widgets and previews start over."""
+    st.session_state[DATASET] = ds
+    st.session_state[VERSION] = version() + 1
 
 
 _WORKSPACE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
@@ -247,12 +291,13 @@ def pending_dataset():
     return st.session_state.get(PENDING)
 
 
-def offer_dataset(ds: Dataset, data: bytes, src: Source, options: LoadOptions) -> bool:
+def offer_dataset(ds: Dataset, data: bytes | None, src: Source, options: LoadOptions) -> bool:
     """Make ``ds`` the dataset now, or hold it while work is running; True if it was made current."""
     if running_work() is None:
         set_dataset(ds, data, src, options)
         return True
     st.session_state[PENDING] = (ds, data, src, options)
+    _tidy_scratch()
     return False
 
 
@@ -262,6 +307,7 @@ def resolve_pending(use_it: bool) -> None:
     st.session_state[PENDING] = None
     if use_it and held is not None:
         set_dataset(*held)
+    _tidy_scratch()
 
 
 def version() -> int:
@@ -325,7 +371,7 @@ def current_profile() -> Profile | None:
     if prof is None and ds is not None:
         from core.profiling import profile  # pandas is loaded: there is a table (see the imports above)
 
-        prof = profile(ds.frame, roles())
+        prof = profile(ds.frame, roles(), big=ds.big)
         st.session_state[PROFILE] = prof
     return prof
 
@@ -423,8 +469,40 @@ def set_job(new_job: TrainingJob) -> None:
     old = job()
     if old is not None and old is not new_job:
         old.stop("a new run was started")
+        _forget_runs()
     st.session_state[JOB] = new_job
     sessions.watch(new_job)  # stopped if the browser session ends
+
+
+def _forget_runs() -> None:
+    """Let go of what belonged to earlier runs: explanations (stopped if running), fairness reports,
+    the word explanation, and the model sent to a worker for them (each held its model, some on a worker)."""
+    for _, held in (st.session_state.get(EXPLAIN_JOBS) or {}).values():
+        held.stop("a new run was started")
+    words = st.session_state.get(WORDS_JOB)
+    if words is not None:
+        words[1].stop("a new run was started")
+    st.session_state[EXPLAIN_JOBS], st.session_state[FAIRNESS], st.session_state[WORDS_JOB] = {}, {}, None
+    st.session_state.pop("memo.explain_model", None)  # a future keeping an earlier run's model on a worker
+    st.session_state.pop(RUN_MEMO, None)  # predictions, curves and figures of the earlier run
+
+
+def free_idle_session(session_state, minutes: float) -> None:
+    """Drop an idle session's data from outside its script runs (``ui.sessions``), with a note that says so
+    (:func:`take_idle_note`). Its jobs and tables go with the keys of this module (memos included), except
+    :data:`KEPT_WHEN_IDLE`. Widget values stay: the tab is still open, and a widget whose state vanished
+    would have its change callback run on the next click."""
+    ours = {value for name, value in globals().items() if name.isupper() and isinstance(value, str)}
+    for key in list(session_state):
+        mine = key in ours or key.startswith(("memo.", "editor_base."))
+        if mine and key not in KEPT_WHEN_IDLE:
+            del session_state[key]
+    session_state[IDLE_FREED] = minutes
+
+
+def take_idle_note() -> float | None:
+    """The minutes after which this session's data was freed for being idle, once (forgotten when read)."""
+    return st.session_state.pop(IDLE_FREED, None)
 
 
 def memo(name: str, token: object, compute, still_good=lambda value: True):
@@ -440,6 +518,37 @@ def memo(name: str, token: object, compute, still_good=lambda value: True):
         return held[1]
     value = compute()
     st.session_state[key] = (token, value)
+    return value
+
+
+#: The most results :func:`run_memo` keeps per session (the oldest go first): views × models × choices × themes.
+RUN_MEMO_SIZE = 64
+
+
+def run_memo(name: str, key: Hashable, compute: Callable[[], Any], owners: tuple = ()) -> Any:
+    """The result of ``compute`` for ``(name, key)`` of this session's current run, computed once.
+
+    For what a page shows from a fitted run that does not change between reruns (predictions per
+    split, curves, tables, the figures drawn from them). Per session, never shared: kept in this
+    session's state with the run (the job object itself, not its id) and let go of when another
+    run takes its place. ``owners`` are the objects the result was computed from (a model, the
+    models compared): a model replaced by its refit computes again, even under the same name.
+    """
+    current = job()
+    held = st.session_state.get(RUN_MEMO)
+    if held is None or held[0] is not current:
+        held = (current, {})
+        st.session_state[RUN_MEMO] = held
+    kept = held[1]
+    entry = kept.get((name, key))
+    same = entry is not None and len(entry[0]) == len(owners)
+    if same and all(a is b for a, b in zip(entry[0], owners, strict=True)):
+        return entry[1]
+    value = compute()
+    kept.pop((name, key), None)
+    while len(kept) >= RUN_MEMO_SIZE:
+        kept.pop(next(iter(kept)))
+    kept[(name, key)] = (owners, value)
     return value
 
 
@@ -530,6 +639,28 @@ def words_job(token: object):
     """The word explanation running or done on the cluster for ``token`` (run, model, column, class), if any."""
     held = st.session_state.get(WORDS_JOB)
     return held[1] if held is not None and held[0] == token else None
+
+
+def stream_job():
+    """The last whole file scored in chunks: (ScoringJob, model label, file name, spilled input or None), or None."""
+    return st.session_state.get(STREAM)
+
+
+def set_stream_job(held) -> None:
+    """Keep a file's scoring job; one still running is stopped (one at a time per session)."""
+    old = st.session_state.get(STREAM)
+    if old is not None and old[0] is not held[0]:
+        old[0].stop("another file was scored")
+    st.session_state[STREAM] = held
+    sessions.watch(held[0])
+
+
+def stream_folder() -> str:
+    """This session's name for its folder of scored files (random, made once per session)."""
+    name = st.session_state.get(STREAM_FOLDER)
+    if name is None:
+        name = st.session_state[STREAM_FOLDER] = f"session-{secrets.token_hex(8)}"
+    return name
 
 
 def set_words_job(token: object, new_job) -> None:

@@ -55,7 +55,7 @@ def progress_view(job: TrainingJob, snap: JobSnapshot) -> None:
         st.progress(model.fraction, text=md_escape(f"{model.name}: {model.detail}"))
     if snap.error:
         st.error(md_escape(f"The run stopped with an error: {snap.error}"))
-    st.caption(md_escape(engine.info().describe()))
+    st.caption(md_escape(engine.info().describe(show_address=state.served_locally())))
 
 
 def live_view(job: TrainingJob, snap: JobSnapshot) -> None:
@@ -79,8 +79,14 @@ def live_view(job: TrainingJob, snap: JobSnapshot) -> None:
         monitored = history.get("val_loss") or history.get("loss") or []
         best = min(range(len(monitored)), key=monitored.__getitem__) + 1 if monitored else None
         charts_view.show(charts.training_curves(history, best_epoch=best, color=color), key="train_live_curves")
-    else:
+    elif snap.status == "running":
         charts_view.show(charts.staged_curve(history, label=name, color=color), key="train_live_stages")
+    else:  # the run ended: the same chart on every rerun, built once
+        charts_view.show_built(
+            lambda: charts.staged_curve(history, label=name, color=color),
+            "train_live_stages",
+            token=(name, snap.status),
+        )
 
 
 def _last_reporting(snap: JobSnapshot) -> str | None:
@@ -142,14 +148,22 @@ def leaderboard_view(job: TrainingJob, snap: JobSnapshot) -> None:
     if len(trained) > 1 and ranked_by in table.columns:
         spread = spread_column if cross_validated else None
         colors = charts.run_colors(job.request)
-        charts_view.show(charts.leaderboard_chart(table, ranked_by, spread, colors), key="train_leaderboard_chart")
+        charts_view.show_built(  # drawn again when a model finishes or is refitted (new results)
+            lambda: charts.leaderboard_chart(table, ranked_by, spread, colors),
+            "train_leaderboard_chart",
+            token=(ranked_by, spread),
+            owners=tuple(snap.results),
+        )
     keras_done = [r for r in trained if r.history]
     if keras_done and snap.status != "running":
         pick = keras_done[-1]
-        curves = charts.training_curves(
-            pick.history, best_epoch=pick.best_epoch, color=charts.run_colors(job.request).get(pick.name)
+        color = charts.run_colors(job.request).get(pick.name)
+        charts_view.show_built(
+            lambda: charts.training_curves(pick.history, best_epoch=pick.best_epoch, color=color),
+            "train_final_curves",
+            token=(pick.name,),
+            owners=(pick,),
         )
-        charts_view.show(curves, key="train_final_curves")
 
 
 def choice_view(job: TrainingJob, snap: JobSnapshot) -> None:
