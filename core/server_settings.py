@@ -99,6 +99,8 @@ class FolderSetting:
 
     env: str
     meaning: str
+    #: What happens when the value is not a folder, said after the problem.
+    otherwise: str = "it is not used"
 
     def value(self, environ: Mapping[str, str] | None = None) -> str:
         """The folder, or '' when unset or not an existing folder."""
@@ -110,13 +112,14 @@ class FolderSetting:
         raw = (os.environ if environ is None else environ).get(self.env, "").strip()
         if not raw or os.path.isdir(raw):
             return ""
-        return f"{self.env}={raw!r} is not a folder on this server; no server files are offered."
+        return f"{self.env}={raw!r} is not a folder on this server; {self.otherwise}."
 
 
 #: A folder on the server whose CSV files people may open by name (big exports need no upload); unset: none.
 DATA_DIR = FolderSetting(
     "NOCODE_DATA_DIR",
     "A folder on the server whose CSV files people may open from the Data page (files beyond it are refused).",
+    "no server files are offered",
 )
 
 
@@ -125,6 +128,7 @@ DATA_DIR = FolderSetting(
 OUTPUT_DIR = FolderSetting(
     "NOCODE_OUTPUT_DIR",
     "A folder where whole files scored on the Predict page are written (one folder per session, kept a day).",
+    "scored files go to the system's temporary folder",
 )
 
 
