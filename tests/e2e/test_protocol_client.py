@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -37,7 +38,9 @@ def test_protocol_client_opens_a_session_and_loads_a_sample(streamlit_server: st
         finally:
             await session.close()
 
-    session, first, loaded = asyncio.run(journey())
+    # its own thread: the browser journeys' Playwright keeps an event loop running in this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        session, first, loaded = pool.submit(asyncio.run, journey()).result()
     assert "1. Data" in first.texts()
     assert {"data", "train", "results"} <= set(session.pages)
     columns = {name for element in loaded.elements for name in client.dataframe_columns(element)}
