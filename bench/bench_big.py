@@ -11,7 +11,7 @@ whole number, two categories, a date, 10 % of cells missing in five columns, and
    from a scan, each class's share kept);
 3. **training**: a fast model (histogram gradient boosting) and the baseline through
    :class:`core.training.TrainingJob` on the embedded Dask cluster, on that sample;
-4. **scoring**: every row of the file with :func:`core.scoring_stream.score_file` (chunks, written as
+4. **scoring**: every row of the file with :func:`core.scoring.score_file` (chunks, written as
    they come).
 
 Each step prints its wall time and the peak resident memory of this process plus its children (the
@@ -243,9 +243,9 @@ def main() -> int:
     print(f"  disclosed: {request.sample_of.trained_note() if request.sample_of else '(not a sample)'}")
 
     try:
-        from core.scoring_stream import score_file
+        from core.scoring import score_file
     except ImportError:
-        print("4. scoring: core.scoring_stream is not there yet (skipped)")
+        print("4. scoring: core.scoring is not there yet (skipped)")
     else:
         usable = usable_from_training(best, request, path.name)
         out = folder / "scored.csv"

@@ -1,4 +1,4 @@
-"""Benchmark: scoring a whole file in chunks (``core.scoring_stream.score_file``) against reading it whole.
+"""Benchmark: scoring a whole file in chunks (``core.scoring.score_file``) against reading it whole.
 
 Generates a mixed CSV (numbers, a category, a date, free text; ``--rows`` rows), trains a small model on
 its first 5,000 rows, then, each in a fresh subprocess so one run's memory does not hide another's:
@@ -91,7 +91,7 @@ def measure(kind: str, model_path: str, path: str, chunk: int) -> dict:
     """In a fresh process: one way of scoring ``path``; seconds and memory."""
     import pandas as pd  # noqa: F401  (imports counted in the base, not in the work)
 
-    import core.scoring_stream as ss
+    import core.scoring as ss
     from core.loading import load_file
     from core.predict import check_batch, predict_frame, scored_frame, to_safe_csv
 

@@ -123,7 +123,7 @@ DATA_DIR = FolderSetting(
 )
 
 
-#: Where whole files scored on the Predict page are written, a folder per session (:mod:`core.scoring_stream`);
+#: Where whole files scored on the Predict page are written, a folder per session (:mod:`core.scoring`);
 #: unset: the system's temporary folder. With a cluster on other machines it must be a folder they share.
 OUTPUT_DIR = FolderSetting(
     "NOCODE_OUTPUT_DIR",

@@ -1,4 +1,4 @@
-"""Scoring a whole file in chunks (core.scoring_stream): the same predictions as the whole table, problems counted."""
+"""Scoring a whole file in chunks (core.scoring): the same predictions as the whole table, problems counted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from core.loading import load_file
 from core.predict import check_batch, predict_frame, usable_from_training
-from core.scoring_stream import RowsScored, partial_path, score_file
+from core.scoring import RowsScored, partial_path, score_file
 from core.training import run_training
 from tests.conftest import make_training_request
 
@@ -142,7 +142,7 @@ def test_rows_with_extra_fields_are_counted_not_fatal(classifier, tmp_path):
 
 
 def test_rows_the_model_cannot_predict_get_empty_predictions(classifier, tmp_path, monkeypatch):
-    import core.scoring_stream as ss
+    import core.scoring.predicting as ss
     from core.errors import DashboardError
 
     real = ss.predict_frame
@@ -211,7 +211,7 @@ def test_output_folders_are_per_session_and_swept(tmp_path):
     import os
     import time
 
-    from core.scoring_stream import keep_latest, session_folder
+    from core.scoring import keep_latest, session_folder
 
     old = session_folder("session-old", str(tmp_path))
     (Path(old) / "a-scored.csv").write_text("x")

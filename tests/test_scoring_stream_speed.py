@@ -10,7 +10,7 @@ import pytest
 
 from core.loading import load_file
 from core.predict import check_batch, predict_frame, usable_from_training
-from core.scoring_stream import score_file
+from core.scoring import score_file
 from core.training import run_training
 from tests.conftest import make_training_request
 

@@ -3,9 +3,9 @@
 Three ways in: the big file the session's table is a sample of (:mod:`core.loading.lazy`), a file of the
 server's data folder (``NOCODE_DATA_DIR``), and an upload above the big-file limit
 (:data:`core.server_settings.BIG_FILE_MB`), written to the session's folder first. Each starts a
-:class:`core.scoring_stream.ScoringJob`; this view follows it (progress, Stop) and shows its report,
+:class:`core.scoring.job.ScoringJob`; this view follows it (progress, Stop) and shows its report,
 where the predictions are on the server, and a download when the file is small enough to hold
-(:data:`core.scoring_stream.DOWNLOAD_LIMIT_MB`).
+(:data:`core.scoring.DOWNLOAD_LIMIT_MB`).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _offers(usable: UsableModel, label: str) -> None:
             f"({size_words(big.size_bytes)}). Score every row; the predictions are written to a file on the server."
         )
         if st.button(f"Score all {big.rows:,} rows", key="predict_stream_big", icon=":material/play_arrow:"):
-            from core.scoring_stream import with_layout
+            from core.scoring.job import with_layout
 
             chosen = big.options if isinstance(big.options, LoadOptions) else None
             options = with_layout(chosen, delimiter=big.delimiter, header=big.header, encoding="utf-8")  # a UTF-8 copy
@@ -115,7 +115,7 @@ def _upload_offer(usable: UsableModel, label: str, upload: Any) -> None:
     if held is not None and held[3] is not None and held[0].snapshot().status == "running":
         return  # an upload is being scored: the view below follows it
     if st.button("Score it in chunks", key="predict_stream_upload", type="primary", icon=":material/play_arrow:"):
-        from core.scoring_stream import session_folder
+        from core.scoring import session_folder
 
         inputs = os.path.join(session_folder(state.stream_folder()), "inputs")
         os.makedirs(inputs, exist_ok=True)
@@ -140,7 +140,8 @@ def _start(
 ) -> None:
     """Start scoring ``path`` on the cluster into the session's folder (older outputs there let go)."""
     from core import engine
-    from core.scoring_stream import ScoringJob, keep_latest, output_name, session_folder
+    from core.scoring import keep_latest, output_name, session_folder
+    from core.scoring.job import ScoringJob
 
     folder = session_folder(state.stream_folder())
     keep_latest(folder, keep=2)  # with the new one: the three newest
@@ -199,7 +200,7 @@ def show() -> None:
 
 
 def _bar(events: list, name: str) -> tuple[float, str]:
-    from core.scoring_stream import RowsScored
+    from core.scoring import RowsScored
 
     chunks = [e for e in events if isinstance(e, RowsScored)]
     if not chunks:
@@ -218,7 +219,7 @@ def _remote_note() -> None:
 
 
 def _report(report: Any, name: str) -> None:
-    from core.scoring_stream import DOWNLOAD_LIMIT_MB, downloadable
+    from core.scoring import DOWNLOAD_LIMIT_MB, downloadable
 
     if report.partial and not report.out_path:
         st.warning("Stopped before the first chunk was scored: no file was written.", icon=":material/pause_circle:")
