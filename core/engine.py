@@ -7,17 +7,17 @@ person's session never slows a fit, and a run can use more than one machine:
 * **By default** an embedded :class:`~distributed.LocalCluster` of worker
   processes on this machine, started at the first run (or when the Models page
   asks the workers for a GPU, :mod:`core.hardware`), never at start-up, and
-  sized to it (:func:`embedded_size`). A worker runs one task at a time, with
-  cores ÷ workers OpenMP/BLAS threads (see :func:`_worker_environment`), or
-  the idle cores of its machine when its task fits alone there (:func:`cores_for_task`).
+  sized to it (:func:`core.cluster_setup.embedded_size`). A worker runs one task at a time, with
+  cores ÷ workers OpenMP/BLAS threads (see :func:`core.cluster_setup.worker_environment`), or
+  the idle cores of its machine when its task fits alone there (:func:`core.worker_cores.cores_for_task`).
 * **With a scheduler address** set the way Dask users already set it —
   ``DASK_SCHEDULER_ADDRESS``, or ``scheduler-address`` in Dask's configuration
   files — the same tasks run on that cluster. Its scheduler (it unpickles task
   graphs) and its workers need this project's code and requirements
   (``PYTHONPATH`` pointing at the checkout) and, to behave as the embedded
-  cluster does, its Dask settings (``DASK_CONFIG`` naming :data:`CLUSTER_CONFIG`).
-  On connecting, the app checks that the code is there (:func:`check_cluster`)
-  and gives every worker its environment (:class:`WorkerSetup`). The README's
+  cluster does, its Dask settings (``DASK_CONFIG`` naming :data:`core.cluster_setup.CLUSTER_CONFIG`).
+  On connecting, the app checks that the code is there (:func:`core.cluster_setup.check_cluster`)
+  and gives every worker its environment (:class:`core.cluster_setup.WorkerSetup`). The README's
   "Classroom server" section has the commands.
 
 A job's handle in the session talks with its tasks through Dask's own
@@ -32,43 +32,28 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib
-import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dask
 from distributed import CancelledError, Client, Event, Future, KilledWorker, LocalCluster, Queue, fire_and_forget
-from distributed.diagnostics.plugin import WorkerPlugin
 
-from core import memory
+from core import cluster_setup
+from core.cluster_setup import EngineUnavailable
 from core.errors import DashboardError
 from core.jobs import BackgroundJob
-from core.memory import arrow_on_system_allocator, share_gpu_memory
+from core.worker_cores import LIGHT, cores_for_task
 
 #: How often a job's handle looks for news from its tasks (seconds).
 POLL_S = 0.1
 #: A task asks the scheduler whether Stop was pressed at most this often (seconds).
 STOP_CHECK_S = 0.25
-#: Memory each embedded worker should have at least; fewer workers on a small machine.
-MIN_WORKER_MEMORY = 2 * 1024**3
 #: Seconds to wait for a cluster named by address before saying it cannot be reached.
 CONNECT_TIMEOUT_S = 10
-#: Ends the key of a task too light to share cores with (a run's baseline, the guard checks).
-LIGHT = "-light"
-#: How long a fit that may take every core first looks at how busy its machine is (seconds).
-IDLE_SAMPLE_S = 0.05
-#: The cluster's Dask settings (the embedded one's, and a classroom server's through ``DASK_CONFIG``).
-CLUSTER_CONFIG = Path(__file__).resolve().parent / "cluster.yaml"
-#: Set in every worker's environment (an operator's own value wins): TensorFlow's C++ log stays quiet.
-WORKER_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2"}
-#: The name the app's :class:`WorkerSetup` is registered under on a cluster at an address.
-SETUP_PLUGIN = "nocode-worker-setup"
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -77,10 +62,6 @@ _cluster: LocalCluster | None = None
 
 class WorkerLost(DashboardError):
     """The worker process running a task died (out of memory, killed) before the task ended."""
-
-
-class EngineUnavailable(DashboardError):
-    """The cluster named by address could not be reached, or the embedded one could not start."""
 
 
 @dataclass(frozen=True)
@@ -116,249 +97,12 @@ def configured_address() -> str | None:
     return str(address) if address else None
 
 
-def embedded_size(cores: int | None = None, memory: int | None = None) -> int:
-    """Worker processes of the embedded cluster: one per core, fewer when memory is short (at least one)."""
-    import psutil
-
-    cores = cores or os.cpu_count() or 1
-    memory = memory if memory is not None else psutil.virtual_memory().total
-    return max(1, min(cores, memory // MIN_WORKER_MEMORY))
-
-
-def cluster_settings(path: Path = CLUSTER_CONFIG) -> dict[str, Any]:
-    """The Dask settings in :data:`CLUSTER_CONFIG`, as dotted keys for ``dask.config.set``.
-
-    A nested mapping given to ``dask.config.set`` would replace Dask's whole ``distributed``
-    section; dotted keys change only the settings named.
-    """
-
-    def flat(tree: dict, prefix: str = "") -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in tree.items():
-            if isinstance(value, dict):
-                out.update(flat(value, f"{prefix}{key}."))
-            else:
-                out[f"{prefix}{key}"] = value
-        return out
-
-    settings: dict[str, Any] = {}
-    for tree in dask.config.collect_yaml([str(path)]):
-        settings.update(flat(tree))
-    return settings
-
-
-def _worker_environment(threads: int) -> dict[str, str]:
-    """Environment of embedded workers: Dask's defaults, with ``threads`` OpenMP/BLAS threads per task.
-
-    The workers share this machine's cores: one thread per core in all. More threads than
-    cores made OpenMP models (histogram gradient boosting, LightGBM) spin-wait on each other:
-    a boosting fit beside another model's took 8-12 times its time alone on 2 cores, while one
-    thread is as fast as two on tables of a few thousand rows (``bench/bench_budget.py``).
-    """
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        environ[name] = str(threads)
-    environ.update(WORKER_ENVIRONMENT)
-    # GPUs stay visible (nothing sets CUDA_VISIBLE_DEVICES); workers share one by taking memory as needed.
-    return share_gpu_memory(environ)
-
-
-def _host(address: str) -> str:
-    """The machine of a worker address (``tcp://10.0.0.5:40123`` → ``10.0.0.5``)."""
-    return address.split("://")[-1].rsplit(":", 1)[0]
-
-
-def task_threads(
-    cores: int, own: str, address: str, processing: dict, alone: bool, idle: float | None = None
-) -> int | None:
-    """OpenMP/BLAS threads for the task ``own`` running on the worker at ``address``; None: the worker's default.
-
-    A task that is the only fit of its run (``alone``) and finds no other fit running on its
-    machine (``processing``: the scheduler's worker address → task keys; :data:`LIGHT` tasks do not
-    count) gets the cores that are idle there (``idle``, all ``cores`` when unknown), as a plain
-    script would use them. Otherwise it keeps the worker's share (cores ÷ workers): two OpenMP fits
-    that each take every core spin-wait on each other, and so does one beside other people's work.
-    """
-    if not alone:
-        return None
-    host = _host(address)
-    beside = [
-        key
-        for worker, keys in processing.items()
-        if _host(worker) == host
-        for key in keys
-        if str(key) != own and not str(key).endswith(LIGHT)
-    ]
-    if beside:
-        return None
-    granted = cores if idle is None else min(cores, int(idle + 0.5))
-    return granted if granted > 1 else None
-
-
-def idle_cores(cores: int) -> float:
-    """How many of this machine's cores other people's work leaves free, over :data:`IDLE_SAMPLE_S`.
-
-    The worker's parent (the app's own process, for the embedded cluster) does not count: the page
-    that has just sent the run is still drawing when its fit starts.
-    """
-    import psutil
-
-    parent = psutil.Process(os.getppid())
-    parent.cpu_percent(None)
-    psutil.cpu_percent(None)
-    time.sleep(IDLE_SAMPLE_S)
-    busy = psutil.cpu_percent(None) / 100.0 * cores - parent.cpu_percent(None) / 100.0
-    return max(0.0, cores - busy)
-
-
-def _worker_view() -> tuple[str, str, dict]:
-    """On a worker: the running task's key, the worker's address and what every worker is processing."""
-    from distributed import get_client, get_worker
-
-    worker = get_worker()
-    return str(worker.get_current_task()), worker.address, get_client().processing()
-
-
-@contextlib.contextmanager
-def cores_for_task(alone: bool):
-    """On a worker, around a fit: the idle cores of its machine when it fits alone there (:func:`task_threads`).
-
-    Decided once, when the fit starts; a fit started later beside it keeps its share. At its end, a
-    fit that built a Keras network frees Keras' global state (:func:`_after_task`): every task that
-    fits (training, refit, tuning, explanations) runs inside this, so that is the one place. Outside a
-    worker (scripts, tests calling the work directly) nothing changes.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threads = None
-    if alone:
-        try:
-            own, address, processing = _worker_view()
-            cores = os.cpu_count() or 1
-            if task_threads(cores, own, address, processing, alone) is not None:  # worth looking at the load
-                threads = task_threads(cores, own, address, processing, alone, idle_cores(cores))
-        except Exception:  # not on a worker, or the scheduler did not answer: the worker's default
-            threads = None
-    try:
-        if threads is None:
-            yield
-        else:
-            with threadpool_limits(limits=threads):
-                yield
-    finally:
-        _after_task()
-
-
-def _after_task() -> None:
-    """On a worker, at the end of a task that built a Keras network: free Keras' and TensorFlow's global state.
-
-    Without it a worker grew by tens of MB per network it trained (``core.memory.clear_keras`` says what
-    held it). Only when no other task runs on the worker (the embedded workers run one at a time): the
-    state is shared by the process's threads, and clearing it while another network is traced would
-    break that fit. Scripts and tests calling the work outside a worker keep their process as it is.
-    """
-    if not memory.keras_used_here():
-        return
-    try:
-        from distributed import get_worker
-
-        alone = get_worker().state.executing_count <= 1
-    except ValueError:  # not on a worker
-        return
-    if alone:
-        memory.clear_keras()
-
-
-def _start_embedded() -> tuple[Client, LocalCluster]:
-    cores = os.cpu_count() or 1
-    workers = embedded_size(cores)
-    # The settings a classroom server's scheduler and workers read too (explained in core/cluster.yaml).
-    settings = {
-        **cluster_settings(),
-        "distributed.nanny.pre-spawn-environ": _worker_environment(max(1, cores // workers)),
-    }
-    with dask.config.set(settings):
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # any free port (8787 may be another cluster's)
-            silence_logs=logging.ERROR,
-        )
-        return Client(cluster, set_as_default=False), cluster
-
-
-class WorkerSetup(WorkerPlugin):
-    """What each worker of a cluster at an address gets from the app on joining it.
-
-    The embedded cluster's workers inherit it from the app's own process: Arrow on the system
-    allocator (:func:`core.memory.arrow_on_system_allocator`), TensorFlow taking GPU memory as it
-    needs it (:func:`core.memory.share_gpu_memory`), :data:`WORKER_ENVIRONMENT`. A ``dask worker``
-    started by hand has none of it. Registered when the app connects (:func:`check_cluster`);
-    workers that join later get it too. An operator's own values win.
-    """
-
-    def setup(self, worker: Any) -> None:
-        for name, value in WORKER_ENVIRONMENT.items():
-            os.environ.setdefault(name, value)
-        share_gpu_memory()
-        arrow_on_system_allocator()
-
-
-def _code_version() -> str:
-    """On the scheduler or a worker: the version of this app's code it imports."""
-    import core
-
-    return core.__version__
-
-
-def check_cluster(current: Client, address: str) -> None:
-    """Check that the cluster at ``address`` can run the app's tasks; set its workers up (:class:`WorkerSetup`).
-
-    The scheduler unpickles every task graph and the workers every task, so both must import
-    this project's code: without it the scheduler refuses each task ("Error during deserialization
-    of the task graph") and a worker dies at its first task. Said once, in words, at connection.
-
-    Raises:
-        EngineUnavailable: The scheduler or a worker lacks the code, or runs another version of it.
-    """
-    import core
-
-    hint = (
-        "Start the Dask scheduler and workers from the app's folder with PYTHONPATH set to it and the same "
-        "requirements installed (the README's 'Classroom server' section has the commands)."
-    )
-    try:
-        versions = {"scheduler": current.run_on_scheduler(_code_version)}
-        current.register_plugin(WorkerSetup(), name=SETUP_PLUGIN)
-        versions.update(current.run(_code_version))
-    except Exception as exc:  # ModuleNotFoundError from the far side, wrapped or not
-        raise EngineUnavailable(
-            f"The Dask cluster at {address} cannot run this app's work: {_first_line(exc)}.", hint=hint
-        ) from exc
-    other = sorted(where for where, version in versions.items() if version != core.__version__)
-    if other:
-        raise EngineUnavailable(
-            f"The Dask cluster at {address} runs another version of this app's code than the app "
-            f"({', '.join(other)}: {versions[other[0]]}; the app: {core.__version__}).",
-            hint=hint,
-        )
-
-
-def _first_line(exc: BaseException) -> str:
-    """An error in one line; a worker's error comes as a plain Exception whose text names the real one."""
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    if type(exc) is Exception and text:
-        return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def client() -> Client:
     """The process-wide client: started on first use, reused by every session's jobs.
 
     Raises:
         EngineUnavailable: The configured scheduler cannot be reached (the address is named), or
-            cannot run the app's tasks (:func:`check_cluster`).
+            cannot run the app's tasks (:func:`core.cluster_setup.check_cluster`).
     """
     global _client, _cluster
     with _lock:
@@ -369,13 +113,13 @@ def client() -> Client:
             if address:
                 connected = Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT_S)
                 try:
-                    check_cluster(connected, address)
+                    cluster_setup.check_cluster(connected, address)
                 except EngineUnavailable:
                     connected.close()  # the next run connects and checks again, once the cluster is fixed
                     raise
                 _client, _cluster = connected, None
             else:
-                _client, _cluster = _start_embedded()
+                _client, _cluster = cluster_setup.start_embedded()
         except (OSError, TimeoutError) as exc:
             where = f"the Dask scheduler at {address}" if address else "the embedded Dask cluster"
             raise EngineUnavailable(

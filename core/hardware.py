@@ -154,9 +154,9 @@ def _package() -> str:
 
 def ask_a_worker() -> Hardware:
     """:func:`detect` run on one of the cluster's workers (the cluster starts if need be)."""
-    from core import engine
+    from core import engine, worker_cores
 
-    future = engine.client().submit(detect, key=f"hardware-{uuid.uuid4().hex}{engine.LIGHT}", pure=False)
+    future = engine.client().submit(detect, key=f"hardware-{uuid.uuid4().hex}{worker_cores.LIGHT}", pure=False)
     return future.result(timeout=CHECK_TIMEOUT_S)
 
 

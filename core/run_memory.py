@@ -118,12 +118,12 @@ class RunMemory:
 
 def _workers() -> int:
     """Workers that hold the run's rows and fit side by side: the cluster's, or those the embedded one will have."""
-    from core import engine  # distributed loads with it; asked only when a run is checked
+    from core import cluster_setup, engine  # distributed loads with it; asked only when a run is checked
 
     info = engine.info()
     if info.started:
         return max(1, info.workers)
-    return engine.embedded_size() if info.embedded else 1
+    return cluster_setup.embedded_size() if info.embedded else 1
 
 
 def fit_rows(request: TrainingRequest, run: ModelRun) -> int:

@@ -14,7 +14,7 @@ import dask
 import numpy as np
 import pytest
 
-from core import engine
+from core import cluster_setup, engine, worker_cores
 from core import events as ev
 from core.training import ModelFailure, ModelRun, TrainedModel, TrainingJob
 from tests.test_training import request_for
@@ -36,9 +36,9 @@ def growing(job: TrainingJob, model: str) -> bool:
 
 def test_the_embedded_cluster_is_sized_to_the_machine():
     gib = 1024**3
-    assert engine.embedded_size(cores=2, memory=24 * gib) == 2
-    assert engine.embedded_size(cores=16, memory=8 * gib) == 4, "each worker keeps at least 2 GB"
-    assert engine.embedded_size(cores=4, memory=1 * gib) == 1, "never fewer than one"
+    assert cluster_setup.embedded_size(cores=2, memory=24 * gib) == 2
+    assert cluster_setup.embedded_size(cores=16, memory=8 * gib) == 4, "each worker keeps at least 2 GB"
+    assert cluster_setup.embedded_size(cores=4, memory=1 * gib) == 1, "never fewer than one"
 
 
 def test_where_models_train_is_said_in_words():
@@ -65,12 +65,12 @@ def test_the_address_is_read_from_dasks_own_configuration(monkeypatch):
 def test_a_fit_alone_on_its_machine_gets_its_idle_cores_and_shares_them_otherwise():
     here = "tcp://10.0.0.5:4001"
     beside = {here: ("mine",), "tcp://10.0.0.5:4002": ("other-run-3",), "tcp://10.0.0.9:4003": ("far",)}
-    assert engine.task_threads(8, "mine", here, beside, alone=True) is None, "another fit on this machine"
-    light = {here: ("mine",), "tcp://10.0.0.5:4002": (f"run-0{engine.LIGHT}",), "tcp://10.0.0.9:4003": ("far",)}
-    assert engine.task_threads(8, "mine", here, light, alone=True) == 8, "a baseline or a fit on another machine"
-    assert engine.task_threads(8, "mine", here, light, alone=False) is None, "its own run fits beside it"
-    assert engine.task_threads(8, "mine", here, light, alone=True, idle=5.8) == 6, "other people's work"
-    assert engine.task_threads(2, "mine", here, light, alone=True, idle=0.3) is None, "a busy machine: the share"
+    assert worker_cores.task_threads(8, "mine", here, beside, alone=True) is None, "another fit on this machine"
+    light = {here: ("mine",), "tcp://10.0.0.5:4002": (f"run-0{worker_cores.LIGHT}",), "tcp://10.0.0.9:4003": ("far",)}
+    assert worker_cores.task_threads(8, "mine", here, light, alone=True) == 8, "a baseline or a fit on another machine"
+    assert worker_cores.task_threads(8, "mine", here, light, alone=False) is None, "its own run fits beside it"
+    assert worker_cores.task_threads(8, "mine", here, light, alone=True, idle=5.8) == 6, "other people's work"
+    assert worker_cores.task_threads(2, "mine", here, light, alone=True, idle=0.3) is None, "a busy machine: the share"
 
 
 def _omp_blas_threads() -> int:
@@ -82,32 +82,55 @@ def _omp_blas_threads() -> int:
 def test_cores_for_task_sets_the_threads_it_decides(monkeypatch):
     from threadpoolctl import threadpool_limits
 
-    monkeypatch.setattr(engine, "_worker_view", lambda: ("mine", "tcp://10.0.0.5:1", {"tcp://10.0.0.5:1": ("mine",)}))
-    monkeypatch.setattr(engine, "idle_cores", lambda cores: 1.9)
-    monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(
+        worker_cores, "_worker_view", lambda: ("mine", "tcp://10.0.0.5:1", {"tcp://10.0.0.5:1": ("mine",)})
+    )
+    monkeypatch.setattr(worker_cores, "idle_cores", lambda cores: 1.9)
+    monkeypatch.setattr(worker_cores.os, "cpu_count", lambda: 2)
     with threadpool_limits(limits=1):  # a worker's share on 2 cores
-        with engine.cores_for_task(alone=True):
+        with worker_cores.cores_for_task(alone=True):
             assert _omp_blas_threads() == 2
-        monkeypatch.setattr(engine, "idle_cores", lambda cores: 0.4)
-        with engine.cores_for_task(alone=True):
+        monkeypatch.setattr(worker_cores, "idle_cores", lambda cores: 0.4)
+        with worker_cores.cores_for_task(alone=True):
             assert _omp_blas_threads() == 1, "a busy machine keeps the share"
 
 
 def _blas_threads(alone: bool) -> int:
-    with engine.cores_for_task(alone):
+    with worker_cores.cores_for_task(alone):
         return _omp_blas_threads()
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: every share is the whole machine")
 def test_on_the_cluster_a_fit_beside_another_keeps_its_share():
     cluster = engine.client()
-    share = max(1, os.cpu_count() // engine.embedded_size())
+    share = max(1, os.cpu_count() // cluster_setup.embedded_size())
     assert cluster.submit(_blas_threads, False, pure=False).result() == share
     assert share <= cluster.submit(_blas_threads, True, pure=False).result() <= os.cpu_count()
     busy = cluster.submit(time.sleep, 5, key="other-session-fit", pure=False)
     wait_for(lambda: any("other-session-fit" in keys for keys in cluster.processing().values()), what="the fit")
     assert cluster.submit(_blas_threads, True, pure=False).result() == share
     busy.cancel()
+
+
+def _task_niceness() -> tuple[int, int]:
+    """On a worker: the niceness of the task's thread and of a thread it starts (as OpenMP does)."""
+    import threading
+
+    started: list[int] = []
+    helper = threading.Thread(target=lambda: started.append(os.getpriority(os.PRIO_PROCESS, 0)))
+    helper.start()
+    helper.join()
+    return os.getpriority(os.PRIO_PROCESS, 0), started[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no process priorities here")
+def test_work_on_the_workers_yields_the_cpu_to_the_pages():
+    cluster = engine.client()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    task, started = cluster.submit(_task_niceness, pure=False).result()
+    assert task >= max(own, cluster_setup.WORKER_NICENESS), "a fit runs below the app's process"
+    assert started >= cluster_setup.WORKER_NICENESS, "so do the threads a fit starts"
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own, "the app's own process keeps its priority"
 
 
 def test_a_cluster_job_passes_events_results_and_stop_through_dask():
@@ -158,7 +181,12 @@ def test_a_worker_that_dies_mid_run_costs_only_its_model():
     lost = by_name["Forest"]
     assert isinstance(lost, ModelFailure) and "stopped before it finished" in lost.message
     assert any(isinstance(e, ev.ModelFailed) and e.model == "Forest" for e in snap.events)
-    wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) >= engine.embedded_size(), 60, "a new worker")
+    wait_for(
+        lambda: len(client.scheduler_info(n_workers=-1)["workers"]) >= cluster_setup.embedded_size(), 60, "a new worker"
+    )
+    if hasattr(os, "setpriority"):
+        niceness = client.run(lambda: os.getpriority(os.PRIO_PROCESS, 0))
+        assert min(niceness.values()) >= cluster_setup.WORKER_NICENESS, "the restarted worker is set up again"
 
 
 def test_two_sessions_runs_at_once_never_mix():

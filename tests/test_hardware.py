@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import engine, hardware, memory
+from core import cluster_setup, engine, hardware, memory
 
 A100 = {"device_name": "NVIDIA A100-SXM4-40GB", "compute_capability": (8, 0)}
 T4 = {"device_name": "Tesla T4", "compute_capability": (7, 5)}
@@ -127,11 +127,11 @@ def test_a_failed_check_says_why_and_is_asked_again_later(monkeypatch):
 def test_workers_see_every_gpu_and_share_its_memory(monkeypatch):
     monkeypatch.delenv("TF_FORCE_GPU_ALLOW_GROWTH", raising=False)
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    environ = engine._worker_environment(1)
+    environ = cluster_setup.worker_environment(1)
     assert environ["TF_FORCE_GPU_ALLOW_GROWTH"] == "true" and "CUDA_VISIBLE_DEVICES" not in environ
     assert memory.share_gpu_memory() == {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}, "the app's own process too"
     monkeypatch.setenv("TF_FORCE_GPU_ALLOW_GROWTH", "false")  # a person's own setting is kept
-    assert engine._worker_environment(1)["TF_FORCE_GPU_ALLOW_GROWTH"] == "false"
+    assert cluster_setup.worker_environment(1)["TF_FORCE_GPU_ALLOW_GROWTH"] == "false"
     assert memory.share_gpu_memory() == {"TF_FORCE_GPU_ALLOW_GROWTH": "false"}
 
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import dask
 import pytest
 
-from core import engine, experiment_store
+from core import cluster_setup, engine, experiment_store
 from core.tracking.store import store_error
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_embedded_cluster_and_a_classroom_server_read_the_same_dask_settings():
-    settings = engine.cluster_settings()
+    settings = cluster_setup.cluster_settings()
     assert settings["distributed.scheduler.allowed-failures"] == 0, "a task that killed its worker is not retried"
     assert settings["distributed.worker.daemon"] is False, "a forest's n_jobs=-1 may use every core"
     assert all("." in key and not isinstance(value, dict) for key, value in settings.items())
@@ -31,7 +31,7 @@ def test_the_embedded_cluster_and_a_classroom_server_read_the_same_dask_settings
     probe = "import dask; print(dask.config.get('distributed.worker.daemon'), dask.config.get('distributed.scheduler.allowed-failures'))"
     out = subprocess.run(
         [sys.executable, "-c", probe],
-        env={**os.environ, "DASK_CONFIG": str(engine.CLUSTER_CONFIG)},
+        env={**os.environ, "DASK_CONFIG": str(cluster_setup.CLUSTER_CONFIG)},
         capture_output=True,
         text=True,
         timeout=60,

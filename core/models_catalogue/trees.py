@@ -220,7 +220,7 @@ def _build_lightgbm(task: Task, p: dict, seed: int, class_weight: str | None = N
         "subsample_freq": 1 if p["subsample"] < 1 else 0,  # LightGBM ignores subsample unless bagging is on
         "random_state": seed,
         # OpenMP's thread count: on a worker its share of the cores, or all when it fits alone there
-        # (core.engine.cores_for_task); a fixed count would spin-wait beside another fit.
+        # (core.worker_cores.cores_for_task); a fixed count would spin-wait beside another fit.
         "n_jobs": 0,
         "verbose": -1,
     }

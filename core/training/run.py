@@ -14,7 +14,7 @@ from typing import Any
 
 from distributed import Future
 
-from core import admission, engine
+from core import admission, engine, worker_cores
 from core import events as ev
 from core.guards.model_checks import model_findings
 from core.jobs import BackgroundJob, explain_failure
@@ -67,11 +67,11 @@ def _train_on_worker(
     """One cluster task: one model of a run, reporting through the job's channel.
 
     The only model of its run besides the baseline may use every core of its machine when no
-    other fit runs there (:func:`core.engine.cores_for_task`).
+    other fit runs there (:func:`core.worker_cores.cores_for_task`).
     """
     channel.listen(ev.ModelStarted(model=run.name, index=index, total=len(request.models)))
     alone = sum(r.key != BASELINE for r in request.models) == 1
-    with engine.cores_for_task(alone):
+    with worker_cores.cores_for_task(alone):
         return train_model(request, run, channel.listen, channel.should_stop)
 
 
@@ -82,7 +82,7 @@ def _check_on_worker(trained: TrainedModel, request: TrainingRequest) -> list:
 
 def _refit_on_worker(trained: TrainedModel, request: TrainingRequest) -> TrainedModel:
     """One cluster task: the chosen model refitted on training + validation rows."""
-    with engine.cores_for_task(alone=True):
+    with worker_cores.cores_for_task(alone=True):
         return refit(trained, request)
 
 
@@ -198,7 +198,7 @@ class TrainingJob(BackgroundJob):
                 run,
                 index,
                 channel,
-                key=f"{channel.name}-{index}{engine.LIGHT if run.key == BASELINE else ''}",
+                key=f"{channel.name}-{index}{worker_cores.LIGHT if run.key == BASELINE else ''}",
                 pure=False,
             ): run
             for index, run in enumerate(request.models)
@@ -350,11 +350,11 @@ class TrainingJob(BackgroundJob):
 
         The model goes as the future of the task that trained it, so it moves between workers instead
         of travelling up from this process again. A ``light`` task does not count as a fit beside
-        another (:func:`core.engine.task_threads`).
+        another (:func:`core.worker_cores.task_threads`).
         """
         if self._shared is None:
             return lambda: task(best, self.request)
-        key = f"{task.__name__}-{uuid.uuid4().hex}{engine.LIGHT if light else ''}"
+        key = f"{task.__name__}-{uuid.uuid4().hex}{worker_cores.LIGHT if light else ''}"
         model = self._held.get(best.name, best)
         return engine.client().submit(task, model, self._shared, key=key, pure=False)
 
