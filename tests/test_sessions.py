@@ -182,6 +182,29 @@ def test_memory_is_released_once_after_the_ended_sessions_jobs_finished():
     assert releases == [1, 1]
 
 
+def test_sessions_ending_one_after_another_share_one_release():
+    """A full garbage collection holds every page still: at the end of a class, not one per session."""
+    clock = FakeClock()
+    releases: list[float] = []
+    watch = SessionWatch(
+        lambda sid: False, grace=1, clock=clock, release=lambda: releases.append(clock.now), release_every=20
+    )
+    for n in range(1, 6):  # five sessions end four seconds apart
+        watch.watch(f"s{n}")
+        watch.check()
+        clock.now += 1
+        watch.check()  # ended
+        watch.check()  # drained: released now or at the next due look
+        clock.now += 3
+    assert len(releases) == 1, "the first session's end released; the next four waited"
+    clock.now += 20
+    watch.check()
+    assert len(releases) == 2, "the sessions ended meanwhile are released at the next due look"
+    watch.check()
+    assert len(releases) == 2, "nothing more to release"
+    assert sessions.WATCH.release_every == sessions.RELEASE_EVERY_S > 0
+
+
 def test_the_grace_period_comes_from_one_setting_and_stays_below_streamlits_session_ttl(monkeypatch):
     monkeypatch.delenv(sessions.GRACE_ENV, raising=False)
     assert sessions.grace_seconds(ttl=120) == sessions.DEFAULT_GRACE_S

@@ -61,6 +61,9 @@ DEFAULT_GRACE_S = 60.0
 GRACE_ENV = "NOCODE_SESSION_GRACE_S"
 #: How often the watch looks at the sessions (seconds; shorter when the grace period is).
 CHECK_EVERY_S = 2.0
+#: Memory is released at most this often (seconds): a full garbage collection holds every page of every
+#: session still for a moment, so sessions that end one after another at the end of a class share one.
+RELEASE_EVERY_S = 20.0
 
 
 class Job(Protocol):
@@ -129,6 +132,7 @@ class SessionWatch:
         clock: Callable[[], float] = time.monotonic,
         idle: float | None = None,
         on_idle: Callable[[str, Any], None] = lambda session_id, session: None,
+        release_every: float = 0.0,
     ) -> None:
         self._is_active = is_active
         self.grace = grace
@@ -137,6 +141,9 @@ class SessionWatch:
         self.every = every if every is not None else min(CHECK_EVERY_S, max(grace / 2, 0.05))
         self._on_end = on_end
         self._release = release
+        self.release_every = release_every  # seconds between two releases at least
+        self._release_due = False
+        self._released_at: float | None = None
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: dict[str, _Watched] = {}
@@ -227,14 +234,18 @@ class SessionWatch:
             return entry is not None and entry.freed
 
     def _release_when_drained(self) -> None:
-        """Release memory once every job of the ended sessions has finished (or is gone)."""
+        """Release memory once every job of the ended sessions has finished (or is gone), at most every
+        :attr:`release_every` seconds (sessions drained meanwhile wait for the next release)."""
+        now = self._clock()
         with self._lock:
-            if not self._draining:
-                return
-            still = [jobs for jobs in self._draining if any(not job.wait(0) for job in list(jobs))]
-            drained = len(still) < len(self._draining)
-            self._draining = still
-        if drained:
+            if self._draining:
+                still = [jobs for jobs in self._draining if any(not job.wait(0) for job in list(jobs))]
+                self._release_due = self._release_due or len(still) < len(self._draining)
+                self._draining = still
+            due = self._release_due and (self._released_at is None or now - self._released_at >= self.release_every)
+            if due:
+                self._release_due, self._released_at = False, now
+        if due:
             self._release()
 
     def start(self) -> SessionWatch:
@@ -317,6 +328,7 @@ WATCH = SessionWatch(
     grace_seconds(),
     on_end=_close_streamlit_session,
     release=_release_memory,
+    release_every=RELEASE_EVERY_S,
     idle=idle_seconds(),
     on_idle=_free_idle_streamlit_session,
 )
