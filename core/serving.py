@@ -25,6 +25,9 @@ costs nothing.
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
+import hashlib
 import json
 import os
 import shlex
@@ -32,6 +35,8 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+import zipfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -54,6 +59,11 @@ MODEL_PATH = "model"
 BUNDLE_FILE = "model_bundle.zip"
 #: ``python -m core.serving`` exits with this status when the bundle is refused or unreadable.
 REFUSED = 2
+#: The served model's copy of the ``core`` package: one zip in its code folder (one file to store and upload).
+CODE_ARCHIVE = "core.zip"
+
+_archives: dict[str, Path] = {}
+_archives_lock = threading.Lock()
 
 
 def quiet_mlflow() -> None:
@@ -67,6 +77,7 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
+@functools.cache
 def _requirements(keras: bool) -> list[str]:
     # What the bundle needs, plus the server and the bundle's parquet rows; TensorFlow is pinned
     # under whichever pip name is installed (tensorflow-cpu on Linux x86_64).
@@ -85,11 +96,25 @@ def _requirements(keras: bool) -> list[str]:
 # --------------------------------------------------------------------------- the served model
 
 
-def _served_script(module: str, described_in: str) -> str:
+def _served_script(module: str, described_in: str, from_archive: bool = True) -> str:
+    """The served model's script; ``from_archive``: the app's code comes as :data:`CODE_ARCHIVE` (since issue 14)."""
+    head = f"# The model MLflow serves: a model bundle read by core.export.load_bundle (see {described_in}).\n"
+    if not from_archive:  # a folder core/ in the model's code folder, which MLflow puts on the path
+        return (
+            head
+            + "import mlflow.models\n\n"
+            + f"from {module} import BundleModel\n\nmlflow.models.set_model(BundleModel())\n"
+        )
     return (
-        f"# The model MLflow serves: a model bundle read by core.export.load_bundle (see {described_in}).\n"
+        head + "import sys\n"
+        "from pathlib import Path\n\n"
         "import mlflow.models\n\n"
-        f"from {module} import BundleModel\n\n"
+        f"# The app's code travels as one zip ({CODE_ARCHIVE}) in the model's code folder, which MLflow puts on\n"
+        "# the path: Python imports from the zip itself.\n"
+        f"archive = next((Path(p) / {CODE_ARCHIVE!r} for p in sys.path if (Path(p) / {CODE_ARCHIVE!r}).is_file()), None)\n"
+        "if archive is not None and str(archive) not in sys.path:\n"
+        "    sys.path.insert(0, str(archive))\n\n"
+        f"from {module} import BundleModel  # noqa: E402\n\n"
         "mlflow.models.set_model(BundleModel())\n"
     )
 
@@ -171,19 +196,18 @@ def model_signature(usable):
 def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> Path:
     """Write ``usable`` as an MLflow pyfunc model folder (servable with ``mlflow models serve -m <path>``).
 
-    The folder carries the model bundle (``bundle``, else a fresh export), a copy
-    of the ``core`` package (so the server can import the loader and the
-    prediction code) and a signature with an input example from the schema.
+    The folder carries the model bundle (``bundle``, else a fresh export), the
+    ``core`` package as one zip (:func:`code_archive`; the server imports the loader
+    and the prediction code from it) and a signature with an input example from the schema.
     """
     quiet_mlflow()
     import mlflow.pyfunc
 
     path = Path(path)
+    code = code_archive()
     with tempfile.TemporaryDirectory() as scratch:
         bundle_path = Path(scratch) / BUNDLE_FILE
         bundle_path.write_bytes(bundle if bundle is not None else export_bundle(usable))
-        code = Path(scratch) / "code" / "core"
-        shutil.copytree(ROOT / "core", code, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         signature, example = model_signature(usable)
         # "Models from code": the served model is this script plus the bundle, so no
         # pickle of any Python object is written or read (MLflow's recommended way).
@@ -196,9 +220,37 @@ def save_served_model(usable, path: str | Path, bundle: bytes | None = None) -> 
             code_paths=[str(code)],
             signature=signature,
             input_example=example,
-            pip_requirements=_requirements(keras=keras_network(usable.pipeline) is not None),
+            pip_requirements=list(_requirements(keras=keras_network(usable.pipeline) is not None)),
         )
     return path
+
+
+def code_archive() -> Path:
+    """The ``core`` package as one zip (:data:`CODE_ARCHIVE`), made once per state of its files and reused.
+
+    Every recorded model carries the app's code; as one file instead of about 150 it is stored
+    and uploaded to a tracking server at once, and made once rather than copied for each model.
+    """
+    sources = sorted(
+        p for p in (ROOT / "core").rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
+    state = hashlib.sha256()
+    for source in sources:
+        stat = source.stat()
+        state.update(f"{source.relative_to(ROOT).as_posix()}:{stat.st_mtime_ns}:{stat.st_size};".encode())
+    key = state.hexdigest()
+    with _archives_lock:
+        made = _archives.get(key)
+        if made is not None and made.is_file():
+            return made
+        folder = Path(tempfile.mkdtemp(prefix="nocode-code-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        made = folder / CODE_ARCHIVE
+        with zipfile.ZipFile(made, "w", zipfile.ZIP_DEFLATED) as archive:
+            for source in sources:
+                archive.write(source, source.relative_to(ROOT).as_posix())
+        _archives[key] = made
+        return made
 
 
 # --------------------------------------------------------------------------- commands and requests
@@ -261,12 +313,14 @@ def curl_example(schema, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> 
 # --------------------------------------------------------------------------- python -m core.serving
 
 
-#: The served model scripts this app has written. Earlier versions imported BundleModel from core.serving
-#: or core.tracking; each model folder carries its own copy of core/, so those scripts still run as written.
+#: The served model scripts this app has written. Earlier versions carried core/ as a folder and imported
+#: BundleModel from core.served_model, core.serving or core.tracking; each model folder carries its own copy
+#: of the code, so those scripts still run as written.
 SERVED_MODEL_SCRIPTS = (
     SERVED_MODEL_SCRIPT,
-    _served_script("core.serving", "core/serving.py"),
-    _served_script("core.tracking", "core/tracking.py"),
+    _served_script("core.served_model", "core/serving.py", from_archive=False),
+    _served_script("core.serving", "core/serving.py", from_archive=False),
+    _served_script("core.tracking", "core/tracking.py", from_archive=False),
 )
 
 

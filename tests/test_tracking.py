@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 from core import charts, experiment_store, serving, tracking
 from core.cleaning import CleaningPlan
-from core.predict import predict_frame, usable_from_training
+from core.predict import check_batch, predict_frame, usable_from_training
 from core.samples import load_sample
 from core.schema import effective_roles, infer_roles
 from core.split import SplitConfig
@@ -153,8 +154,42 @@ def test_a_model_run_has_params_metrics_per_split_tags_and_artefacts(store):
     assert json.loads((folder / tracking.PLAN_FILE).read_text()) == request.plan.to_dict()
     assert json.loads((folder / tracking.SPLIT_FILE).read_text())["rows"] == request.split.sizes()
     assert (folder / tracking.BUNDLE_DIR / serving.BUNDLE_FILE).stat().st_size > 0
-    assert (folder / "model" / "MLmodel").exists() and (folder / "model" / "code" / "core" / "predict.py").exists()
+    assert (folder / "model" / "MLmodel").exists()
+    assert [p.name for p in (folder / "model" / "code").iterdir()] == [serving.CODE_ARCHIVE], "the code as one file"
     assert not list((folder / "model").rglob("*.pkl")), "the served model is code + bundle, no pickle"
+    assert len(list(folder.rglob("*"))) < 30, "a model run stores a handful of files, not a copy of every module"
+
+
+def test_a_recorded_model_predicts_where_the_app_is_not_installed(store, tmp_path):
+    """MLflow loads the served model in a process whose only copy of the app's code is the model's own zip."""
+    run = next(
+        r for r in tracking.model_runs_of(store["uri"], store["iris"][2].training_run_id) if r["name"] == "Forest"
+    )
+    folder = Path(client(store["uri"]).get_run(run["run_id"]).info.artifact_uri.removeprefix("file://")) / "model"
+    rows = load_sample("iris").frame.drop(columns="species").head(5)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    code = (
+        "import sys, json, mlflow.pyfunc, pandas as pd;"
+        "model = mlflow.pyfunc.load_model(sys.argv[1]);"
+        "import core;"
+        "out = model.predict(pd.read_csv(sys.argv[2]));"
+        "print(json.dumps({'core': core.__file__, 'labels': list(out.iloc[:, 0].astype(str))}))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"MLFLOW_DISABLE_TELEMETRY": "true"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(tmp_path / "rows.csv")],
+        cwd=tmp_path,  # not the project folder: `import core` finds only the zip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert serving.CODE_ARCHIVE in answer["core"], "the code came from the model's zip"
+    usable = tracking.load_run_model(store["uri"], run["run_id"])
+    expected = predict_frame(usable, check_batch(rows, usable.schema)[0])
+    assert answer["labels"] == list(expected.iloc[:, 0].astype(str))
 
 
 def test_runs_persist_across_a_new_process(store):
