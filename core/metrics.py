@@ -158,6 +158,16 @@ def in_sentence(label: str) -> str:
 NO_SCORE = "—"
 
 
+#: How a score column reads in an interactive table (Streamlit's number formats): :func:`format_score`'s
+#: rule for a grid, whose cells stay numbers (sorted as numbers); percentages get two decimals there.
+GRID_FORMATS = {"score": "%.4f", "share": "percent", "count": "%d", "amount": "localized"}
+
+
+def grid_format(key: str) -> str:
+    """The table format of a metric's column (:data:`GRID_FORMATS`, by how the metric reads)."""
+    return GRID_FORMATS[METRICS[key].reads_as if key in METRICS else "score"]
+
+
 def format_score(key: str, value: float | None) -> str:
     """A metric's value as every page, the report and the model card show it (one definition).
 

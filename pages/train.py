@@ -24,13 +24,16 @@ views.budget_note(job.request, job.snapshot().results)
 running = job.snapshot().status == "running"
 # After the run, the cluster checks and refits the chosen model, then the run is recorded in the experiment log.
 recording = job.checking or job.after_run().pending
+queued = running and job.waiting() is not None  # waiting for a free place: looked at less often
 
 
-@st.fragment(run_every=1.0 if running or recording else None)
+@st.fragment(run_every=(admission_views.QUEUE_EVERY_S if queued else 1.0) if running or recording else None)
 def live() -> None:
     snap = job.snapshot()
     if (running and snap.status != "running") or (recording and not (job.checking or job.after_run().pending)):
         st.rerun()  # the run (or its checks and recording) ended: redraw the whole page once, then stop polling
+    if queued and job.waiting() is None:
+        st.rerun()  # admitted: the whole page once, then a look every second while it trains
     if admission_views.queue_view(job):  # waiting for a free place on the server (or left the queue)
         return
     views.progress_view(job, snap)

@@ -256,7 +256,8 @@ def test_train_runs_the_chosen_models_and_shows_the_leaderboard():
 
     # 126 training + validation rows: chosen by 5-fold cross-validation of macro F1, then refitted.
     rows = len(job.request.split.train) + len(job.request.split.valid)
-    assert list(board.columns[2:4]) == ["CV F1 (macro)", "CV ±"]
+    assert list(board.columns[:5]) == ["model", "best", "status", "CV F1 (macro)", "CV ±"]
+    assert list(board["best"]) == ["★", "", ""], "the best model marked, first"
     assert board["CV F1 (macro)"].is_monotonic_decreasing, "ranked by the cross-validated mean"
     assert any(f"5-fold cross-validation on the {rows:,} training + validation rows" in c for c in captions_of(at))
     chosen = board.loc[0, "model"]

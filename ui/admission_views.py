@@ -13,6 +13,10 @@ import streamlit as st
 from core import admission, server_settings
 from ui.text import md_escape
 
+#: How often a page showing a run that waits in the queue looks again (seconds): its place changes when a
+#: run ends, seconds apart; thirty waiting pages each redrawn every second kept the server busy.
+QUEUE_EVERY_S = 3.0
+
 
 def queue_view(job: Any, leave_key: str | None = "train_leave_queue") -> bool:
     """While ``job`` waits for a free place: where it stands and (with ``leave_key``) a Leave the queue button.

@@ -157,8 +157,12 @@ def _lines(progress: recipe.DemoProgress) -> list[str]:
 
 def _waiting(key: str) -> None:
     """Poll the work the current step waits for; rerun the whole app once it is done."""
+    from ui import admission_views
 
-    @st.fragment(run_every=POLL_S)
+    first = state.job()
+    queued = key == "train" and first is not None and first.waiting() is not None  # looked at less often
+
+    @st.fragment(run_every=admission_views.QUEUE_EVERY_S if queued else POLL_S)
     def poll() -> None:
         progress = state.demo()
         if progress is None or not progress.running or progress.current is None or progress.current.key != key:
@@ -166,9 +170,11 @@ def _waiting(key: str) -> None:
         if _ready(key):
             st.rerun()
         job = state.job()
+        if queued and (job is not first or job.waiting() is None):
+            st.rerun()  # admitted: the whole page once, then the usual looks while it trains
         st.caption(md_escape(f"{progress.seconds():.0f} s so far"))
         if key == "train" and job is not None:
-            from ui import admission_views, train_views  # the Train page's own views: the same bars and live curves
+            from ui import train_views  # the Train page's own views: the same bars and live curves
 
             if admission_views.queue_view(job, leave_key=None):  # waiting for a free place (Stop the demo leaves)
                 return

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -13,8 +11,7 @@ import pandas as pd
 
 from core import events as ev
 from core.jobs import JobSnapshot
-from core.metrics import METRICS, NO_SCORE, Metric, format_score, in_sentence, primary_metric
-from core.numbers import format_number
+from core.metrics import METRICS, Metric, grid_format, in_sentence, primary_metric
 from core.target import Task
 from core.training.request import ModelFailure, TrainedModel
 
@@ -163,14 +160,18 @@ def train_column(metric: Metric) -> str:
     return f"train {in_sentence(metric.label)}"
 
 
-def leaderboard_formats(metric: Metric, missing: str = NO_SCORE) -> dict[str, Callable[[Any], str]]:
-    """How each number column of :func:`leaderboard` reads (ranked by ``metric``): every score through
-    :func:`core.metrics.format_score` (a share as a percentage), the training score, the gap and the
-    cross-validated columns as ``metric`` reads, seconds through :func:`core.numbers.format_number`."""
+#: The leaderboard's seconds column in a table (Streamlit's number format).
+SECONDS_FORMAT = "%.2f"
+
+
+def leaderboard_formats(metric: Metric) -> dict[str, str]:
+    """How each number column of :func:`leaderboard` reads in a table (ranked by ``metric``): every score
+    by :func:`core.metrics.grid_format` (a share as a percentage), the training score, the gap and the
+    cross-validated columns as ``metric`` reads, seconds with two decimals. The cells stay numbers."""
     keys = {m.label: m.key for m in METRICS.values()}
     keys |= dict.fromkeys((*cv_columns(metric), train_column(metric), "gap"), metric.key)
-    formats: dict[str, Callable[[Any], str]] = {label: partial(format_score, key) for label, key in keys.items()}
-    formats["seconds"] = lambda value: format_number(value, missing=missing)
+    formats = {label: grid_format(key) for label, key in keys.items()}
+    formats["seconds"] = SECONDS_FORMAT
     return formats
 
 
