@@ -39,7 +39,9 @@ browser more than the server. The journey per session:
 
 The server is started as ``bench/bench_sessions.py`` starts it (``streamlit run app.py`` on a
 free port, a throw-away experiment store, a short session grace period), with the admission
-setting ``NOCODE_MAX_RUNS`` left as the environment has it (printed). One warm-up session
+setting ``NOCODE_MAX_RUNS`` left as the environment has it (printed), and each session seeing its own
+runs on the Experiments page as on a classroom server (``--experiments shared``: every run, as on a
+laptop; the server here listens on 127.0.0.1, where sharing would be the default). One warm-up session
 runs first (imports, the cluster's start), reported apart. The client's own CPU time is
 printed too (a few per cent of a core at N = 10), so it is seen not to be the bottleneck.
 Figures are printed, never asserted; timings on a shared machine are noisy.
@@ -47,7 +49,7 @@ Figures are printed, never asserted; timings on a shared machine are noisy.
 Usage::
 
     python bench/bench_load_many.py [--sessions 1,5,10,30] [--sample iris,wine,breast_cancer,diabetes]
-                                    [--timeout 1200] [--every 3] [--no-warmup]
+                                    [--timeout 1200] [--every 3] [--no-warmup] [--experiments workspace|shared]
 
 Goal (issue 14), on 2 cores: page reruns under 1 s at N = 30 while runs queue; no session sees
 another's data; no error.
@@ -445,6 +447,12 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=3.0, help="seconds between a session's timed reruns")
     parser.add_argument("--stagger", type=float, default=0.2, help="seconds between the sessions' starts")
     parser.add_argument("--no-warmup", action="store_true", help="skip the warm-up session")
+    parser.add_argument(
+        "--experiments",
+        choices=("workspace", "shared"),
+        default="workspace",
+        help="whose runs each session sees: its own (a classroom server's default) or every run (a laptop's)",
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.sessions.split(",") if n.strip()]
     pool = samples([k.strip() for k in args.sample.split(",") if k.strip()])
@@ -456,7 +464,14 @@ def main() -> int:
     print(
         f"machine: {os.cpu_count()} cores; each journey: the one-click demo, Train page, Results, Explain, Experiments"
     )
-    with running_app(GRACE_S) as server:
+    from core.experiment_store import EXPERIMENTS_SETTING
+
+    # The server listens on 127.0.0.1 only, where the app would share every run; a classroom server
+    # (0.0.0.0) gives each browser its own workspace, so that is what the class here gets by default.
+    print(
+        f"{EXPERIMENTS_SETTING} = {args.experiments} (each session sees {'its own runs' if args.experiments == 'workspace' else 'every run'})"
+    )
+    with running_app(GRACE_S, {EXPERIMENTS_SETTING: args.experiments}) as server:
         rss = RssSampler(server.pid)
         try:
             print(f"server started: RSS {rss.now():,.0f} MB")

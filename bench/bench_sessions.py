@@ -223,7 +223,7 @@ def several(browser, url: str, models: list[str], count: int, alone: float, rss:
 
 
 @contextlib.contextmanager
-def running_app(grace: float):
+def running_app(grace: float, extra_env: dict[str, str] | None = None):
     from tests.e2e.conftest import serve_app
 
     store = Path(tempfile.mkdtemp(prefix="bench-sessions-"))
@@ -231,6 +231,7 @@ def running_app(grace: float):
         "NOCODE_SESSION_GRACE_S": str(grace),
         "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        **(extra_env or {}),
     }
     try:
         with serve_app(env=env) as server:
