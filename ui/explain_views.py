@@ -19,7 +19,7 @@ from core.limits import MAX_OPTIONS
 from core.numbers import format_number
 from core.schema import Role
 from core.training import TrainedModel, TrainingRequest
-from ui import charts_view, pickers, state, time_views
+from ui import charts_view, job_views, pickers, state, time_views
 from ui.text import md_escape, md_label
 
 
@@ -113,28 +113,16 @@ def _shared(request: TrainingRequest, y_train) -> dict:
 
 def progress(job) -> bool:
     """Progress (rows done, time left) and a cancel button while the job runs; True when a result exists."""
-    snap = job.snapshot()
-    running = snap.status == "running"
 
-    @st.fragment(run_every=0.5 if running else None)
-    def view() -> None:
-        now = job.snapshot()
-        if running and now.status != "running":
-            st.rerun()
+    def draw(now) -> None:
         if now.status == "running":
             st.progress(*_progress_bar(now.events))
-            st.button(
-                "Cancel",
-                key="explain_cancel",
-                on_click=job.stop,
-                disabled=job.stopping,
-                help="Stop and keep the rows explained so far.",
-            )
+            job_views.stop_button(job, "Cancel", "explain_cancel", "Stop and keep the rows explained so far.")
         if now.error:
             st.error(md_escape(now.error))
 
-    view()
-    return bool(snap.results)
+    job_views.follow(job, 0.5, draw)
+    return bool(job.snapshot().results)
 
 
 def _progress_bar(events: list) -> tuple[float, str]:

@@ -23,7 +23,7 @@ from core.errors import DashboardError
 from core.load_options import LoadOptions
 from core.server_settings import BIG_FILE_MB, DATA_DIR
 from core.usable import UsableModel
-from ui import state
+from ui import job_views, state
 from ui.text import md_code, md_escape
 
 #: Files the cluster's workers could not see on another machine: said once, where a file is picked.
@@ -165,25 +165,20 @@ def show() -> None:
     job, label, name, spilled = held
     running = job.snapshot().status == "running"
 
-    @st.fragment(run_every=1.0 if running else None)
-    def progress() -> None:
-        now = job.snapshot()
-        if running and now.status != "running":
-            st.rerun()
+    def progress(now) -> None:
         if now.status != "running":
             return
         st.progress(*_bar(now.events, name))
-        st.button(
+        job_views.stop_button(
+            job,
             "Stop",
-            key="predict_stream_stop",
-            on_click=job.stop,
-            disabled=job.stopping,
+            "predict_stream_stop",
+            "Stop after the chunk in progress; the rows scored so far stay in a file marked partial.",
             icon=":material/stop:",
-            help="Stop after the chunk in progress; the rows scored so far stay in a file marked partial.",
         )
 
     st.markdown(f"**{'Scoring' if running else 'Scored'} {md_code(name)}** with {md_escape(label)}")
-    progress()
+    job_views.follow(job, 1.0, progress)
     if running:
         _remote_note()
         return

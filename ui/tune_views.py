@@ -11,7 +11,7 @@ from core import charts, registry
 from core.errors import DashboardError
 from core.training import ModelRun
 from core.tuning import TuningJob, untunable
-from ui import admission_views, charts_view, state
+from ui import admission_views, charts_view, job_views, state
 from ui.text import md_escape
 
 
@@ -54,13 +54,7 @@ def tune_section(runs: list[ModelRun], make_request) -> None:
 
 
 def _live(job: TuningJob) -> None:
-    running = job.snapshot().status == "running"
-
-    @st.fragment(run_every=1.0 if running else None)
-    def view() -> None:
-        snap = job.snapshot()
-        if running and snap.status != "running":
-            st.rerun()
+    def view(snap) -> None:
         trials = snap.results
         total = job.budget.get("trials", len(trials)) or 1
         st.progress(
@@ -69,7 +63,9 @@ def _live(job: TuningJob) -> None:
         )
         admission_views.waiting_caption(job)  # a search waits for a free place on the server like a run
         if snap.status == "running":
-            st.button("Stop tuning", key="tune_stop", on_click=job.stop, disabled=job.stopping)
+            job_views.stop_button(
+                job, "Stop tuning", "tune_stop", "Stop after the trial in progress; the trials done stay."
+            )
         if snap.error:
             st.error(md_escape(snap.error))
         if not trials:
@@ -106,7 +102,7 @@ def _live(job: TuningJob) -> None:
                 icon=":material/check:",
             )
 
-    view()
+    job_views.follow(job, 1.0, view)
 
 
 def _metric_label(job: TuningJob) -> str:

@@ -21,7 +21,7 @@ from core.limits import MAX_OPTIONS
 from core.schema import Role
 from core.target import Task
 from core.training import TrainedModel, TrainingRequest
-from ui import charts_view, state
+from ui import charts_view, job_views, state
 from ui.explain_views import _on_cluster  # the model already on a worker, shared with the SHAP explanation
 from ui.text import md_escape
 
@@ -89,14 +89,8 @@ def _overall(model: TrainedModel, X_valid, column: str, options: dict, token: tu
 
 def _progress(job: cw.WordsJob) -> cw.OverallWords | None:
     """A progress bar (rows done, time left) and Cancel while the job runs; its result once there is one."""
-    snap = job.snapshot()
-    running = snap.status == "running"
 
-    @st.fragment(run_every=0.5 if running else None)
-    def view() -> None:
-        now = job.snapshot()
-        if running and now.status != "running":
-            st.rerun()
+    def draw(now) -> None:
         if now.status == "running":
             chunks = [e for e in now.events if isinstance(e, ev.RowsExplained)]
             last = chunks[-1] if chunks else None
@@ -106,11 +100,12 @@ def _progress(job: cw.WordsJob) -> cw.OverallWords | None:
                 left = None if last.seconds_left is None else max(0.0, last.seconds_left - (time.time() - last.at))
                 words = f"Leaving words out… {last.rows:,} of {last.rows_total:,} rows · {format_time_left(left)}"
                 st.progress(last.rows / max(1, last.rows_total), words)
-            st.button("Cancel", key="explain_words_cancel", on_click=job.stop, help="Stop and keep the rows done.")
+            job_views.stop_button(job, "Cancel", "explain_words_cancel", "Stop and keep the rows done.")
         if now.error:
             st.error(md_escape(now.error))
 
-    view()
+    job_views.follow(job, 0.5, draw)
+    snap = job.snapshot()
     return snap.results[0] if snap.results else None
 
 
