@@ -40,6 +40,7 @@ from typing import Any
 
 from core import events as ev
 from core import server_settings
+from core.numbers import seconds_words
 
 #: A run's estimate when it brings none and no run has ended yet (the Models page's default budget is a minute).
 DEFAULT_RUN_SECONDS = 60.0
@@ -86,19 +87,10 @@ def wait_words(place: Place | None) -> str:
     """A place in words: "2 runs ahead of yours, about 40 s", "Yours is next, about 10 s", "Starting…"."""
     if place is None or place.admitted:
         return "Starting…"
-    about = _seconds(place.wait_s)
+    about = seconds_words(place.wait_s, soon="any moment now")
     if place.queued_ahead == 0:
         return f"Yours is next, {about}"
     return f"{place.ahead} run{'s' if place.ahead != 1 else ''} ahead of yours, {about}"
-
-
-def _seconds(seconds: float) -> str:
-    # As core.training.budget.seconds_words; not imported from there, which would load pandas and scikit-learn.
-    if seconds < 1:
-        return "any moment now"
-    if seconds < 90:
-        return f"about {round(seconds):,} s"
-    return f"about {round(seconds / 60):,} min"
 
 
 class Ticket:

@@ -41,3 +41,12 @@ def format_number(value: float | int | str | None, *, signed: bool = False, miss
     else:
         text = f"{size:.4g}"
     return sign + text
+
+
+def seconds_words(seconds: float, soon: str = "under 1 s") -> str:
+    """A time to come in words: ``soon`` below a second, "about 12 s", "about 3 min"."""
+    if seconds < 1:
+        return soon
+    if seconds < 90:
+        return f"about {round(seconds):,} s"
+    return f"about {round(seconds / 60):,} min"

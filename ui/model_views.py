@@ -23,6 +23,7 @@ from core.network_rules import (
     SEQUENCE_RANGES,
     check_layers,
 )
+from core.numbers import seconds_words
 from core.schema import Role
 from core.split import (
     CV_AUTO_FOLDS,
@@ -513,7 +514,7 @@ def budget_plan(request: TrainingRequest, seconds: float, token: object) -> Budg
     table = pd.DataFrame(
         {
             "Model": [m.name for m in planned.models],
-            "Estimated time": [budget.seconds_words(m.seconds) if m.name in estimates else "—" for m in planned.models],
+            "Estimated time": [seconds_words(m.seconds) if m.name in estimates else "—" for m in planned.models],
             "In the budget": [m.change or "as chosen" for m in planned.models],
         }
     )
@@ -521,7 +522,7 @@ def budget_plan(request: TrainingRequest, seconds: float, token: object) -> Budg
     words = budget.budget_words(seconds)
     st.caption(
         md_escape(
-            f"The run: {budget.seconds_words(planned.seconds)} expected"
+            f"The run: {seconds_words(planned.seconds)} expected"
             + (f", within its {words} budget" if seconds else "")
             + ". Estimates come from fitting each model on a few hundred of your rows and scaling up; "
             "networks from their size (an upper bound: early stopping usually ends them sooner)."

@@ -476,27 +476,24 @@ def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
         charts_view.show_built(residuals, "results_overlay_residuals", token=token, owners=drawn)
         return
     if task == Task.BINARY:
-
-        def roc():
-            curves = {
-                name: next(iter(results.roc_curves(p.y, p.proba, p.classes, p.positive).values()))
-                for name, p in preds.items()
-                if p.proba is not None
-            }
-            return charts.roc_figure(curves, title=roc_title, colors=colors)
-
-        def pr():
-            curves = {
-                name: next(iter(results.pr_curves(p.y, p.proba, p.classes, p.positive).values()))
-                for name, p in preds.items()
-                if p.proba is not None
-            }
-            return charts.pr_figure(curves, title=pr_title, colors=colors)
-
         first = next(iter(preds.values()), None)
+
+        def overlay(curves_of, figure, title: str):
+            """Builds a figure with a curve per model (each one's positive class), when first drawn."""
+
+            def build():
+                curves = {
+                    name: next(iter(curves_of(p.y, p.proba, p.classes, p.positive).values()))
+                    for name, p in preds.items()
+                    if p.proba is not None
+                }
+                return figure(curves, title=_positive_title(title, first) if first else title, colors=colors)
+
+            return build
+
         left, right = st.columns(2)
-        roc_title = _positive_title("ROC curves", first) if first else "ROC curves"
-        pr_title = _positive_title("Precision–recall curves", first) if first else "Precision–recall curves"
+        roc = overlay(results.roc_curves, charts.roc_figure, "ROC curves")
+        pr = overlay(results.pr_curves, charts.pr_figure, "Precision–recall curves")
         charts_view.show_built(roc, "results_overlay_roc", token=token, owners=drawn, where=left)
         charts_view.show_built(pr, "results_overlay_pr", token=token, owners=drawn, where=right)
 

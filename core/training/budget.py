@@ -36,6 +36,7 @@ from core.features import count_features
 from core.keras_sequence import sequence_ops
 from core.keras_text import text_network_ops
 from core.network_layers import layer_table
+from core.numbers import seconds_words
 from core.registry import get_spec
 from core.schema import Role
 from core.split import sample_positions
@@ -190,15 +191,6 @@ def budget_words(seconds: float) -> str:
     if seconds % 60 == 0:
         return f"{int(seconds // 60)}-minute"
     return f"{int(seconds)}-second"
-
-
-def seconds_words(seconds: float) -> str:
-    """An estimate in words: "under 1 s", "about 12 s", "about 3 min"."""
-    if seconds < 1:
-        return "under 1 s"
-    if seconds < 90:
-        return f"about {round(seconds):,} s"
-    return f"about {round(seconds / 60):,} min"
 
 
 # --------------------------------------------------------------------------- estimating
