@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import platform
@@ -52,6 +53,12 @@ KERAS_PACKAGES = ("keras", "tensorflow")
 
 def library_versions(keras: bool = False) -> dict[str, str]:
     """Versions of what a bundle needs to load (Keras only when used: it imports TensorFlow)."""
+    return dict(_library_versions(keras))
+
+
+@functools.cache
+def _library_versions(keras: bool) -> tuple[tuple[str, str], ...]:
+    # Looked up once per process: the installed packages do not change while the app runs.
     names = [*BUNDLE_PACKAGES, *(KERAS_PACKAGES if keras else ())]
     versions = {"python": platform.python_version()}
     for name in names:
@@ -62,7 +69,7 @@ def library_versions(keras: bool = False) -> dict[str, str]:
                 with contextlib.suppress(Exception):
                     versions[name] = metadata.version("tensorflow-cpu")
     versions[core.DISTRIBUTION] = core.__version__  # the app itself is run from its checkout, not installed
-    return versions
+    return tuple(versions.items())
 
 
 def _clean(value: Any) -> Any:

@@ -61,3 +61,16 @@ def show_built(
     target = where if where is not None else st
     kwargs.setdefault("alt", alt_text(fig))
     return target.plotly_chart(fig, key=key, theme=None, **kwargs)
+
+
+def show_kept(build: Callable[[], Any], key: str, *, token: Hashable, where: Any = None, **kwargs: Any) -> Any:
+    """:func:`show` for a figure of the loaded data (not of a run): built and themed once per ``token``.
+
+    ``token`` names everything the figure depends on (the profile, the column); the last one per
+    ``key`` is kept in this session's :func:`ui.state.memo`.
+    """
+    theme = theme_views.current()
+    fig = state.memo(f"chart.{key}", (token, theme), lambda: themed(build(), theme))
+    target = where if where is not None else st
+    kwargs.setdefault("alt", alt_text(fig))
+    return target.plotly_chart(fig, key=key, theme=None, **kwargs)

@@ -200,4 +200,6 @@ def column_detail(prof: Profile) -> None:
                 hide_index=True,
             )
     with right:
-        charts_view.show(charts.column_distribution(col, height=300), key=f"data_chart_{name}")
+        charts_view.show_kept(  # the same figure on every rerun of the page (plotly's checks are its cost)
+            lambda: charts.column_distribution(col, height=300), f"data_chart_{name}", token=(id(prof), name)
+        )

@@ -63,7 +63,7 @@ GRACE_ENV = "NOCODE_SESSION_GRACE_S"
 CHECK_EVERY_S = 2.0
 #: Memory is released at most this often (seconds): a full garbage collection holds every page of every
 #: session still for a moment, so sessions that end one after another at the end of a class share one.
-RELEASE_EVERY_S = 20.0
+RELEASE_EVERY_S = 60.0
 
 
 class Job(Protocol):
