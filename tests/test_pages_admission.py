@@ -70,6 +70,11 @@ def test_the_train_page_shows_the_queue_and_leaving_it_starts_nothing(one_place)
     assert "Waiting for a free place: Yours is next, about" in waiting, waiting
     assert not progress_texts(at), "no progress bar before the run has started"
     assert not any(b.key == "train_stop" for b in at.button)
+    go(at, "data")
+    demo = at.button(key="data_demo_run")
+    said = demo.help.replace("\\", "")  # markdown-escaped
+    assert demo.disabled and "a training run still waiting for a free place on the server (nothing trained yet)" in said
+    go(at, "train")
 
     at.button(key="train_leave_queue").click().run()
     assert not at.exception

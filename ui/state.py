@@ -263,6 +263,8 @@ def running_work() -> str | None:
     """The work new data would stop, in words ("a training run (2 of 5 models done)"), or ``None``."""
     current = job()
     if current is not None and current.snapshot().status == "running":
+        if current.waiting() is not None:
+            return "a training run still waiting for a free place on the server (nothing trained yet)"
         snap = current.snapshot()
         done = sum(1 for r in snap.results)
         total = len(current.request.models)
