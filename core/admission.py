@@ -152,14 +152,23 @@ class AdmissionQueue:
         self._durations: deque[float] = deque(maxlen=RECENT_RUNS)
         self._numbers = itertools.count(1)
 
-    def join(self, estimate_s: float | None = None, owner: object | None = None) -> Ticket:
+    def join(
+        self, estimate_s: float | None = None, owner: object | None = None, instead_of: Ticket | None = None
+    ) -> Ticket:
         """A new ticket at the end of the queue (admitted at once when a slot is free).
 
         ``owner`` (the job): when it is garbage-collected, its ticket is released if it was not.
+        ``instead_of``: a ticket of the same person still waiting (a run they replaced before it
+        started): the new one takes its place in the line and the old one leaves.
         """
         with self._cond:
             ticket = Ticket(self, next(self._numbers), estimate_s)
-            self._waiting.append(ticket)
+            if instead_of is not None and instead_of.state == QUEUED and instead_of in self._waiting:
+                self._waiting[self._waiting.index(instead_of)] = ticket
+                instead_of.state = LEFT
+                self._cond.notify_all()
+            else:
+                self._waiting.append(ticket)
             self._admit()
         if owner is not None:
             weakref.finalize(owner, ticket.release)

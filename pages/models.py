@@ -140,7 +140,7 @@ if st.button(
     except DashboardError as err:
         st.error(md_escape(err.user_message))
         st.stop()
-    state.set_job(job.start())
+    state.set_job(job.start(instead_of=state.job()))  # a run of this session still queued: its place is kept
     st.switch_page("pages/train.py")
 project_views.save_button(new_setup)
 if state.job() is not None:

@@ -92,6 +92,19 @@ def test_leaving_the_queue_moves_the_runs_behind_up_and_never_starts():
     assert c.admitted and not b.admitted
 
 
+def test_a_run_replaced_while_waiting_keeps_its_place_in_the_line():
+    queue = AdmissionQueue(limit=1)
+    running, mine, theirs = queue.join(10), queue.join(10), queue.join(10)
+    again = queue.join(10, instead_of=mine)  # the same person changed the models and pressed Train again
+    assert mine.state == admission.LEFT and not mine.wait(lambda: False), "the replaced run leaves, never starts"
+    assert queue.place(again).queued_ahead == 0 and queue.place(theirs).queued_ahead == 1, "still ahead of theirs"
+    assert queue.status() == admission.QueueStatus(running=1, queued=2, limit=1)
+    running.release()
+    assert again.admitted and not theirs.admitted
+    late = queue.join(10, instead_of=again)  # a run already going is not replaced in the line: the end
+    assert again.admitted and queue.place(late).queued_ahead == 1
+
+
 def test_an_abandoned_ticket_never_blocks_the_queue():
     queue = AdmissionQueue(limit=1)
 

@@ -86,6 +86,29 @@ def test_the_train_page_shows_the_queue_and_leaving_it_starts_nothing(one_place)
     assert queue.status() == admission.QueueStatus(running=1, queued=0, limit=1)
 
 
+def test_training_again_while_queued_keeps_the_place_in_the_line(one_place):
+    queue, _ = one_place
+    ahead = queue.join(30)  # someone else's run, waiting before this session's
+    at = on_models("iris")
+    at.multiselect(key="models_chosen").set_value(["logistic_regression"]).run()
+    at.button(key="models_train").click().run()
+    first = at.session_state[state.JOB]
+    behind = queue.join(30)  # a third person clicks Train after this session
+    go(at, "models")
+    at.multiselect(key="models_chosen").set_value(["decision_tree_clf"]).run()
+    at.button(key="models_train").click().run()
+    assert not at.exception
+    second = at.session_state[state.JOB]
+    assert second is not first and first.wait(10) and first.left_queue, "the replaced run never started"
+    assert second.waiting().queued_ahead == 1, "still behind the run that was ahead, not behind the later click"
+    assert queue.place(behind).queued_ahead == 2
+    assert any("2 runs ahead of yours" in i for i in infos(at)), infos(at)
+    second.stop()
+    assert second.wait(10)
+    ahead.release()
+    behind.release()
+
+
 def test_a_queued_run_starts_when_a_place_frees_up_and_the_progress_view_takes_over(one_place):
     queue, blocker = one_place
     at = on_models("iris")

@@ -278,7 +278,7 @@ def _start_training() -> None:
     )
     job = TrainingJob(request, after_run=experiments_views.recorder())
     run_memory.check(request)  # over the session's memory limit: the demo stops with the estimate and a fix
-    state.set_job(job.start())
+    state.set_job(job.start(instead_of=state.job()))  # a run of this session still queued: its place is kept
 
 
 def _results(progress: recipe.DemoProgress) -> Outcome:

@@ -231,15 +231,19 @@ class TrainingJob(BackgroundJob):
         self._listen(_run_ended(results, self._stop.is_set(), started))
         return results
 
-    def start(self):
-        """Join the server's queue (in the order of the clicks), then start the handle's thread."""
+    def start(self, instead_of: TrainingJob | None = None):
+        """Join the server's queue (in the order of the clicks), then start the handle's thread.
+
+        ``instead_of``: the session's previous run; if it is still waiting in the queue, this run
+        takes its place in the line (the previous one then ends as left the queue; stop it).
+        """
         if self._thread is None and self._ticket is None:
-            self._join()
+            self._join(instead_of._ticket if instead_of is not None else None)
         return super().start()
 
-    def _join(self) -> None:
+    def _join(self, instead_of: admission.Ticket | None = None) -> None:
         queue = self._queue or admission.server_queue()
-        self._ticket = queue.join(queue_seconds(self.request), owner=self)
+        self._ticket = queue.join(queue_seconds(self.request), owner=self, instead_of=instead_of)
 
     def waiting(self) -> admission.Place | None:
         """Its place in the server's queue while it waits for a free place; None once admitted (or not started)."""
