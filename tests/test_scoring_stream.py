@@ -141,6 +141,22 @@ def test_rows_with_extra_fields_are_counted_not_fatal(classifier, tmp_path):
     assert extra.count == 1 and extra.examples == ["row 150"]
 
 
+def test_rows_with_fewer_fields_are_counted_with_their_missing_values_empty(classifier, tmp_path):
+    path, out = tmp_path / "short.csv", tmp_path / "out.csv"
+    lines = ["age,income,city,joined"] + [f"{20 + i % 50},{40 + i % 20},Paris,2020-01-01" for i in range(300)]
+    lines[100] = "30,45"  # a row cut short: city and joined missing
+    lines[151] += ",surplus"  # in another chunk, a row too long as well (read by the csv module there)
+    lines[160] = "31"
+    path.write_text("\n".join(lines) + "\n")
+    report = score_file(classifier, str(path), str(out), chunk_rows=50)
+    assert report.rows == 300
+    short = next(f for why, f in report.problems.items() if "fewer fields" in why)
+    assert short.count == 2 and short.examples == ["row 100", "row 160"]
+    assert report.problem_rows == 3
+    scored = _scored(out)
+    assert len(scored) == 300 and scored["probability of yes"].notna().all(), "every row still scored"
+
+
 def test_rows_the_model_cannot_predict_get_empty_predictions(classifier, tmp_path, monkeypatch):
     import core.scoring.predicting as ss
     from core.errors import DashboardError

@@ -12,7 +12,8 @@ numeric later is numbers throughout.
 
 Rows with a problem never stop the file: a value that cannot be read as its column's type is treated
 as missing, a category the model never saw as unknown, a row with more fields than the header has
-its extra values ignored, and rows the model cannot predict (found by halving the chunk that failed)
+its extra values ignored, one with fewer has the rest empty (counted where a line is a row: in blocks
+without quotes, or read by the csv module), and rows the model cannot predict (found by halving the chunk that failed)
 get empty predictions. Each kind is counted, with the first few rows as examples, in the
 :class:`StreamReport`.
 

@@ -146,13 +146,19 @@ def value_problems(
     raw: pd.DataFrame,
     aligned: pd.DataFrame,
     long: np.ndarray,
+    short: np.ndarray,
     first: int,
 ) -> np.ndarray:
-    """Count a chunk's rows with extra fields, unreadable values and unseen categories; which rows have one."""
+    """Count a chunk's rows with extra or missing fields, unreadable values and unseen categories; which rows have one."""
     flags = np.zeros(len(aligned), dtype=bool)
     if len(long):
         report.problem("more fields than the header (the extra values were ignored)").add(long, Rows(raw, first))
         flags[long] = True
+    if len(short):
+        report.problem("fewer fields than the header (the missing values were treated as empty)").add(
+            short, Rows(raw, first)
+        )
+        flags[short] = True
     for column in schema:
         if column.name not in raw.columns:
             continue

@@ -101,7 +101,8 @@ def _record_end_first(data: bytes) -> int:
 
 
 def parse(block: bytes, names: list[str], delimiter: str):
-    """A block as text columns; rows with more fields than the header are cut, and their positions returned."""
+    """A block as text columns, and the positions of its rows with more fields than the header (cut to
+    the header's) and with fewer (the missing ones empty)."""
     import polars as pl
 
     schema = dict.fromkeys(names, pl.String)
@@ -116,13 +117,14 @@ def parse(block: bytes, names: list[str], delimiter: str):
             missing_columns="insert",  # a first row with fewer fields
             truncate_ragged_lines=False,
         )
-        return table, np.array([], dtype=int)
+        return table, np.array([], dtype=int), short_rows(block, len(names), delimiter, table.height)
     except pl.exceptions.ComputeError as exc:
         if "more fields" not in str(exc):
             raise
     # A row with extra fields: the csv module finds them; each row keeps its first fields.
     rows: list[list[str | None]] = []
     long: list[int] = []
+    short: list[int] = []
     width = len(names)
     reader = csv.reader(io.StringIO(block.decode("utf-8", errors="replace")), delimiter=delimiter)
     for row in reader:
@@ -130,9 +132,31 @@ def parse(block: bytes, names: list[str], delimiter: str):
             continue
         if len(row) > width:
             long.append(len(rows))
+        elif len(row) < width:
+            short.append(len(rows))
         rows.append([cell if cell != "" else None for cell in (row + [""] * width)[:width]])
     columns = {name: [r[i] for r in rows] for i, name in enumerate(names)}
-    return pl.DataFrame(columns, schema=schema), np.array(long, dtype=int)
+    return pl.DataFrame(columns, schema=schema), np.array(long, dtype=int), np.array(short, dtype=int)
+
+
+def short_rows(block: bytes, width: int, delimiter: str, rows: int) -> np.ndarray:
+    """Positions of the rows of ``block`` with fewer than ``width`` fields, counted line by line.
+
+    Only in a block without quotes, where a line is a row: a quoted field may hold the delimiter or a
+    line break, and such rows are not counted (an empty line is a row with one empty field, as the
+    parser reads it). Empty when the lines do not match the parsed ``rows``.
+    """
+    sep = delimiter.encode("utf-8")
+    if width <= 1 or len(sep) != 1 or b'"' in block:
+        return np.array([], dtype=int)
+    data = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(data == 0x0A)
+    if len(data) and data[-1] != 0x0A:
+        ends = np.append(ends, len(data))
+    if len(ends) != rows:
+        return np.array([], dtype=int)
+    fields = np.bincount(np.searchsorted(ends, np.flatnonzero(data == sep[0])), minlength=len(ends)) + 1
+    return np.flatnonzero(fields[: len(ends)] < width)
 
 
 def bytes_per_row(path: str, sniffed: Sniffed) -> float:

@@ -101,7 +101,7 @@ def score_file(
             for block, read in blocks(path, sniffed.encoding, block_bytes, sniffed.header):
                 if should_stop():
                     break
-                table, long = parse(block, names, sniffed.delimiter)
+                table, long, short = parse(block, names, sniffed.delimiter)
                 del block
                 n = table.height
                 if n == 0:
@@ -110,7 +110,7 @@ def score_file(
                 frame = to_pandas(nulls(table, used, tuple(options.missing))) if used else pd.DataFrame(index=range(n))
                 typed = typer(frame)
                 aligned, _ = check_batch(typed, model.schema)
-                flags = value_problems(report, schema, frame, aligned, long, first_row)
+                flags = value_problems(report, schema, frame, aligned, long, short, first_row)
                 done, failed = predict_chunk(predicting, aligned)
                 if isinstance(predicting.pipeline, TransformOnce):
                     predicting.pipeline.forget()
