@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from ui.sessions import RELEASE_EVERY_S  # noqa: E402  (how often the app releases memory)
+
 SAMPLE, TARGET = "breast_cancer", "diagnosis"
 LONG_SAMPLE = ("predictive_maintenance", "failure")  # 5,000 rows: a 2,000-tree forest takes a while
 FAST_MODELS = ["Logistic regression", "Decision tree", "Random forest"]
@@ -168,9 +170,10 @@ def wait_all(pages: list, started: list[float]) -> list[float]:
     return [float(t) for t in took]
 
 
-def wait_sessions_ended(rss: RssSampler, grace: float) -> float:
-    """Wait past the grace period (plus two checks and the release), then let memory settle; RSS in MB."""
-    time.sleep(grace + 2 * min(2.0, grace / 2) + 3)
+def wait_sessions_ended(rss: RssSampler, grace: float, release_every: float = 0.0) -> float:
+    """Wait past the grace period (plus two checks and the release, which comes at most every
+    ``release_every`` seconds), then let memory settle; RSS in MB."""
+    time.sleep(grace + 2 * min(2.0, grace / 2) + 3 + release_every)
     last = rss.now()
     for _ in range(20):  # settled: no change over a second
         time.sleep(1)
@@ -291,7 +294,8 @@ def main() -> int:
                         print(f"  RSS after the first run's session ended {after_first:7.0f} MB ({rss.parts()})")
                     elif n % 10 == 0:
                         print(f"  after run {n}: RSS {rss.now():7.0f} MB ({rss.parts()})", flush=True)
-                end = wait_sessions_ended(rss, args.grace)
+                # Sessions ending one after another share one release, at most every RELEASE_EVERY_S.
+                end = wait_sessions_ended(rss, args.grace, RELEASE_EVERY_S)
                 growth = end / after_first - 1
                 print(
                     f"  runs: first {times[0]:.1f} s, median {sorted(times)[len(times) // 2]:.1f} s, last {times[-1]:.1f} s"
