@@ -19,6 +19,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from core.errors import DashboardError
 from core.memory import arrow_on_system_allocator, share_gpu_memory
+from core.server_settings import WORKER_NICENESS
 
 #: Memory each embedded worker should have at least; fewer workers on a small machine.
 MIN_WORKER_MEMORY = 2 * 1024**3
@@ -28,9 +29,6 @@ CLUSTER_CONFIG = Path(__file__).resolve().parent / "cluster.yaml"
 WORKER_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 #: The name the app's :class:`WorkerSetup` is registered under on its workers.
 SETUP_PLUGIN = "nocode-worker-setup"
-#: Workers' CPU priority below the app's own process (Unix niceness, 0 to 19): when both want a core, a
-#: page rerun gets it before a fit's next moment (measured: ``bench/bench_load_many.py``).
-WORKER_NICENESS = 10
 
 
 class EngineUnavailable(DashboardError):
@@ -125,8 +123,9 @@ class WorkerSetup(WorkerPlugin):
         arrow_on_system_allocator()
 
 
-def lower_priority(niceness: int = WORKER_NICENESS) -> None:
-    """Give this process's threads, and so the threads they start, a niceness of at least ``niceness``.
+def lower_priority(niceness: int | None = None) -> None:
+    """Give this process's threads, and so the threads they start, a niceness of at least ``niceness``
+    (default: :data:`core.server_settings.WORKER_NICENESS`, read where the worker runs).
 
     Linux keeps a niceness per thread, so each thread of the process is set (``/proc/self/task``); a
     thread started later (a task's thread, OpenMP's) inherits its starter's. Elsewhere the process as a
@@ -135,6 +134,8 @@ def lower_priority(niceness: int = WORKER_NICENESS) -> None:
     """
     if not hasattr(os, "setpriority"):
         return
+    if niceness is None:
+        niceness = int(WORKER_NICENESS.value())
     try:
         threads = [int(tid) for tid in os.listdir("/proc/self/task")]
     except OSError:

@@ -13,7 +13,6 @@ pandas, scikit-learn and Dask load with the functions that need them.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -241,23 +240,14 @@ def train_setup(task: Task, y: pd.Series | None) -> TrainSetup:
     return replace(setup, split=SplitConfig(cv_folds=0), models=preset(task), budget=BUDGET_SECONDS)
 
 
-def prewarm() -> threading.Thread:
-    """Start the cluster and have its workers import :data:`WARM_MODULES`, in a background thread.
+def prewarm() -> None:
+    """Start the cluster and have its workers import :data:`WARM_MODULES`, without waiting
+    (:func:`core.engine.in_background`).
 
     The demo calls it as it starts, so the workers' imports (scikit-learn, shap: seconds on two
     busy cores) overlap with reading the sample and choosing the target, plan and models. A
     failure here is left for the run itself to report.
     """
+    from core import engine
 
-    def work() -> None:
-        from core import engine
-
-        try:
-            engine.client()
-            engine.warm(WARM_MODULES)
-        except Exception:  # the training run starts the cluster again and says what is wrong
-            pass
-
-    thread = threading.Thread(target=work, name="demo-prewarm", daemon=True)
-    thread.start()
-    return thread
+    engine.in_background(lambda: engine.warm(WARM_MODULES) if engine.client() else None)

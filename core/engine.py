@@ -32,6 +32,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib
+import queue
 import threading
 import time
 import uuid
@@ -58,6 +59,8 @@ CONNECT_TIMEOUT_S = 10
 _lock = threading.Lock()
 _client: Client | None = None
 _cluster: LocalCluster | None = None
+_background: queue.SimpleQueue[Callable[[], Any]] = queue.SimpleQueue()
+_background_thread: threading.Thread | None = None
 
 
 class WorkerLost(DashboardError):
@@ -156,6 +159,37 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+def in_background(work: Callable[[], Any]) -> None:
+    """Run ``work()`` soon in the engine's one background thread, never waiting for it.
+
+    For what may start the cluster without a page waiting on it (the demo warming the workers up, the
+    Models page asking a worker for a GPU): the calls run one after another in a single daemon
+    thread, started when needed, which ends once nothing is left. ``work`` reports its own outcome
+    (an exception is swallowed: the run that needs the cluster starts it again and says what is wrong).
+    """
+    global _background_thread
+    _background.put(work)
+    with _lock:
+        if _background_thread is None or not _background_thread.is_alive():
+            _background_thread = threading.Thread(target=_run_background, name="engine-background", daemon=True)
+            _background_thread.start()
+
+
+def _run_background() -> None:
+    global _background_thread
+    while True:
+        try:
+            work = _background.get(timeout=1.0)
+        except queue.Empty:
+            with _lock:
+                if _background.empty():
+                    _background_thread = None
+                    return
+            continue
+        with contextlib.suppress(Exception):
+            work()
 
 
 # --------------------------------------------------------------------------- a job's line to its tasks

@@ -169,7 +169,7 @@ def on_workers(ask: Callable[[], Hardware] = ask_a_worker) -> Hardware | None:
     """What TensorFlow finds where networks train; None while it is being asked (this never waits).
 
     The first call for the configured cluster (:func:`core.engine.configured_address`) starts
-    ``ask`` in a background thread; later calls get its answer, kept for the process (hardware
+    ``ask`` in the engine's background thread (:func:`core.engine.in_background`); later calls get its answer, kept for the process (hardware
     is the same for every visitor). A check that failed answers with its error and is asked
     again after :data:`RETRY_S`.
     """
@@ -182,7 +182,7 @@ def on_workers(ask: Callable[[], Hardware] = ask_a_worker) -> Hardware | None:
             return known[0]
         if where not in _asking:
             _asking.add(where)
-            threading.Thread(target=_ask, args=(where, ask), name="hardware-check", daemon=True).start()
+            engine.in_background(lambda: _ask(where, ask))
     return None
 
 

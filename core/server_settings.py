@@ -37,15 +37,23 @@ class Setting:
     default: float
     unit: str
     meaning: str
+    #: The values accepted: positive numbers, unless a range is given (both ends included).
+    lowest: float | None = None
+    highest: float | None = None
+
+    def _accepts(self, number: float) -> bool:
+        if self.lowest is None:
+            return 0 < number < float("inf")
+        return self.lowest <= number <= (self.highest if self.highest is not None else float("inf"))
 
     def value(self, environ: Mapping[str, str] | None = None) -> float:
-        """The setting's value: the environment's if it is a positive number, else the default."""
+        """The setting's value: the environment's if it is accepted (a positive number by default), else the default."""
         raw = (os.environ if environ is None else environ).get(self.env, "").strip()
         try:
             number = float(raw)
         except ValueError:
             return self.default
-        return number if 0 < number < float("inf") else self.default
+        return number if self._accepts(number) else self.default
 
     def problem(self, environ: Mapping[str, str] | None = None) -> str:
         """Why the environment's value is not used, or ''."""
@@ -56,9 +64,11 @@ class Setting:
             number = float(raw)
         except ValueError:
             number = float("nan")
-        if 0 < number < float("inf"):
+        if self._accepts(number):
             return ""
-        return f"{self.env}={raw!r} is not a positive number; using the default, {self.default:g} {self.unit}."
+        wanted = "a positive number" if self.lowest is None else f"a number from {self.lowest:g} to {self.highest:g}"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.env}={raw!r} is not {wanted}; using the default, {self.default:g}{unit}."
 
 
 #: Training runs (and tuning searches) that may run at once on this server; the rest wait in a queue.
@@ -90,7 +100,18 @@ BIG_FILE_MB = Setting(
     "Files larger than this are not read whole: profiled by a lazy scan and trained on a sample.",
 )
 
-SETTINGS: tuple[Setting, ...] = (MAX_RUNS, SESSION_MEMORY_MB, IDLE_MINUTES, BIG_FILE_MB)
+#: How far below the app's own CPU priority the training workers run (Unix niceness): when both want a core,
+#: a page rerun gets it first. 0 gives them the app's priority (a server that only trains, say).
+WORKER_NICENESS = Setting(
+    "NOCODE_WORKER_NICENESS",
+    10,
+    "",
+    "How far below the app's CPU priority the training workers run (niceness 0-19; 0: the same priority).",
+    lowest=0,
+    highest=19,
+)
+
+SETTINGS: tuple[Setting, ...] = (MAX_RUNS, SESSION_MEMORY_MB, IDLE_MINUTES, BIG_FILE_MB, WORKER_NICENESS)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pytest
 
 from core import cluster_setup, engine, worker_cores
 from core import events as ev
+from core.server_settings import WORKER_NICENESS
 from core.training import ModelFailure, ModelRun, TrainedModel, TrainingJob
 from tests.test_training import request_for
 
@@ -128,9 +129,35 @@ def test_work_on_the_workers_yields_the_cpu_to_the_pages():
     cluster = engine.client()
     own = os.getpriority(os.PRIO_PROCESS, 0)
     task, started = cluster.submit(_task_niceness, pure=False).result()
-    assert task >= max(own, cluster_setup.WORKER_NICENESS), "a fit runs below the app's process"
-    assert started >= cluster_setup.WORKER_NICENESS, "so do the threads a fit starts"
+    assert task >= max(own, int(WORKER_NICENESS.value())), "a fit runs below the app's process"
+    assert started >= int(WORKER_NICENESS.value()), "so do the threads a fit starts"
     assert os.getpriority(os.PRIO_PROCESS, 0) == own, "the app's own process keeps its priority"
+
+
+def test_the_workers_niceness_is_a_server_setting_from_0_to_19():
+    from core import server_settings
+
+    assert WORKER_NICENESS.value({}) == 10
+    assert WORKER_NICENESS.value({"NOCODE_WORKER_NICENESS": "0"}) == 0, "0: the app's own priority"
+    assert WORKER_NICENESS.value({"NOCODE_WORKER_NICENESS": "25"}) == 10
+    said = server_settings.problems({"NOCODE_WORKER_NICENESS": "25"})
+    assert said == ["NOCODE_WORKER_NICENESS='25' is not a number from 0 to 19; using the default, 10."]
+    assert server_settings.problems({"NOCODE_MAX_RUNS": "0"}) == [
+        "NOCODE_MAX_RUNS='0' is not a positive number; using the default, 2 runs."
+    ]
+
+
+def test_background_work_runs_in_order_in_one_thread_that_ends_when_idle():
+    import threading
+
+    ran: list[tuple[str, str]] = []
+    done = threading.Event()
+    engine.in_background(lambda: ran.append(("first", threading.current_thread().name)))
+    engine.in_background(lambda: 1 / 0)  # a failure is the work's own business: the next one still runs
+    engine.in_background(lambda: (ran.append(("second", threading.current_thread().name)), done.set()))
+    assert done.wait(10)
+    assert ran == [("first", "engine-background"), ("second", "engine-background")]
+    wait_for(lambda: not any(t.name == "engine-background" for t in threading.enumerate()), 10, "the thread to end")
 
 
 def test_a_cluster_job_passes_events_results_and_stop_through_dask():
@@ -186,7 +213,7 @@ def test_a_worker_that_dies_mid_run_costs_only_its_model():
     )
     if hasattr(os, "setpriority"):
         niceness = client.run(lambda: os.getpriority(os.PRIO_PROCESS, 0))
-        assert min(niceness.values()) >= cluster_setup.WORKER_NICENESS, "the restarted worker is set up again"
+        assert min(niceness.values()) >= int(WORKER_NICENESS.value()), "the restarted worker is set up again"
 
 
 def test_two_sessions_runs_at_once_never_mix():
