@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import fairness_views, guide_views, journey, pickers, reveal_views, state, train_views
+from ui import compare_views, fairness_views, guide_views, journey, pickers, reveal_views, state, train_views
 from ui import results_views as views
 
 st.title("6. Results")
@@ -30,7 +30,7 @@ st.subheader("Diagnostics", anchor=False)
 views.diagnostics(model, request)
 
 st.subheader("Compare models", anchor=False)
-views.compare(trained, request)
+compare_views.compare(trained, request)
 
 st.subheader("Fairness across groups", anchor=False)
 fairness_views.section(model, request)

@@ -19,7 +19,7 @@ from core.limits import CHART_CATEGORIES
 from core.metrics import METRICS, NO_SCORE, TASK_METRICS, format_score, primary_metric, scorer_for
 from core.target import Task
 from core.teaching.glossary import metric_tooltip
-from core.training import TrainedModel, TrainingRequest, best_model, build_model_pipeline, summary
+from core.training import TrainedModel, TrainingRequest, build_model_pipeline, summary
 from ui import anomaly_views, charts_view, experiments_views, guard_views, reveal_views, state
 from ui.text import md_code, md_escape, md_label
 
@@ -215,7 +215,7 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
 
         def roc():
             curves = results.roc_curves(pred.y, pred.proba, pred.classes, pred.positive)
-            return charts.roc_figure(curves, _positive_title("ROC curve", pred), _own_colour(curves, model, request))
+            return charts.roc_figure(curves, positive_title("ROC curve", pred), _own_colour(curves, model, request))
 
         charts_view.show_built(roc, "results_roc", token=token, owners=(model,))
         _few_classes_note(pred)
@@ -224,7 +224,7 @@ def diagnostics(model: TrainedModel, request: TrainingRequest) -> None:
         def pr():
             curves = results.pr_curves(pred.y, pred.proba, pred.classes, pred.positive)
             baseline = float(np.mean(pred.y == pred.positive)) if task == Task.BINARY else None
-            title = _positive_title("Precision–recall curve", pred)
+            title = positive_title("Precision–recall curve", pred)
             return charts.pr_figure(curves, title, baseline, _own_colour(curves, model, request))
 
         charts_view.show_built(pr, "results_pr", token=token, owners=(model,))
@@ -291,7 +291,7 @@ def _few_classes_note(pred: results.Predictions) -> None:
         )
 
 
-def _positive_title(title: str, pred: results.Predictions) -> str:
+def positive_title(title: str, pred: results.Predictions) -> str:
     """A chart title that names the positive class of a binary model (chart text is escaped by the chart)."""
     return f"{title}: '{pred.positive}' as the positive class" if pred.positive is not None else title
 
@@ -435,67 +435,6 @@ def _clusters(model: TrainedModel, request: TrainingRequest) -> None:
                 "share": st.column_config.NumberColumn("share", format="percent"),
             },
         )
-
-
-def compare(trained: list[TrainedModel], request: TrainingRequest) -> None:
-    """Several models at once: scores, overlaid curves, time vs score."""
-    task = request.task
-    if task == Task.ANOMALY:  # no score to put detectors side by side: how alike they rank the rows
-        return anomaly_views.compare(trained, request)
-    metric = request.ranking
-    colors = charts.run_colors(request)  # one colour per model on every chart of the run
-    everyone = tuple(trained)  # while the run trains, more models join: those drawn are the owners
-
-    def time_vs_score():
-        table = results.compare_table(trained, task, request.metric or None)
-        return charts.time_vs_score_figure(table, metric.label, colors)
-
-    names_now = tuple(m.name for m in trained)
-    charts_view.show_built(time_vs_score, "results_time_score", token=names_now, owners=everyone)
-    if task == Task.CLUSTERING or len(trained) < 2:
-        return
-    names = [m.name for m in trained]
-    best = best_model(trained, task, request.metric or None)
-    best_name = best.name if best is not None else None
-    run = id(state.job())
-    default = state.kept("results_overlay", charts.overlay_models(names, best_name), token=run, allowed=names)
-    picked = st.multiselect("Overlay these models", names, default=default, key="results_overlay")
-    state.keep("results_overlay", picked, token=run)
-    shown = charts.overlay_models(names, best_name, picked)
-    if best_name is not None and best_name not in picked:
-        st.caption(md_escape(f"{best_name} is the chosen model, so it is always drawn for comparison."))
-    chosen = [m for m in trained if m.name in shown]
-    preds = {m.name: valid_predictions(m, request) for m in chosen}
-    drawn, token = tuple(chosen), tuple(preds)
-    if task == Task.REGRESSION:
-
-        def residuals():
-            frames = {name: results.residuals_frame(p.y, p.y_pred) for name, p in preds.items()}
-            return charts.residuals_overlay_figure(frames, colors)
-
-        charts_view.show_built(residuals, "results_overlay_residuals", token=token, owners=drawn)
-        return
-    if task == Task.BINARY:
-        first = next(iter(preds.values()), None)
-
-        def overlay(curves_of, figure, title: str):
-            """Builds a figure with a curve per model (each one's positive class), when first drawn."""
-
-            def build():
-                curves = {
-                    name: next(iter(curves_of(p.y, p.proba, p.classes, p.positive).values()))
-                    for name, p in preds.items()
-                    if p.proba is not None
-                }
-                return figure(curves, title=_positive_title(title, first) if first else title, colors=colors)
-
-            return build
-
-        left, right = st.columns(2)
-        roc = overlay(results.roc_curves, charts.roc_figure, "ROC curves")
-        pr = overlay(results.pr_curves, charts.pr_figure, "Precision–recall curves")
-        charts_view.show_built(roc, "results_overlay_roc", token=token, owners=drawn, where=left)
-        charts_view.show_built(pr, "results_overlay_pr", token=token, owners=drawn, where=right)
 
 
 def final_evaluation(model: TrainedModel, request: TrainingRequest) -> None:
