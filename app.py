@@ -23,13 +23,16 @@ if __name__ == "__main__":
     st.set_page_config(page_title="No-code ML dashboard", page_icon=":material/model_training:", layout="wide")
     state.init()
     state.workspace()  # the browser's workspace id goes into the address, so a reload finds its runs again
-    sessions.watch()  # when this browser session ends, its work stops and its data goes (ui/sessions.py)
+    sessions.watch(running=True)  # when this browser session ends, its work stops and its data goes (ui/sessions.py)
     idle_views.show_idle_note()  # its data was freed while it sat idle: say so, and what to do
     page = st.navigation(journey.pages(), position="hidden")
     current = page.url_path or journey.STEPS[0].key
     slot = st.sidebar.empty()
     # Drawn before the page, so a page that stops early (a guard's st.stop) still has it, and again
     # after, in the same slot, so it shows what the page just did (a step done, one unlocked).
-    journey.sidebar(slot, current)
-    page.run()
-    journey.sidebar(slot, current)
+    try:
+        journey.sidebar(slot, current)
+        page.run()
+        journey.sidebar(slot, current)
+    finally:
+        sessions.ran()  # the idle time counts from the end of a page run, never during one

@@ -204,10 +204,12 @@ class BigSource:
     def profile_note(self, sample_rows: int, table_rows: int) -> str:
         """Which of the profile's figures are exact and which come from a sample (``sample_rows`` of the
         ``table_rows`` the session holds)."""
+        sampled = sample_rows < self.rows
+        spread = f"a seeded sample of {sample_rows:,} rows" if sampled else f"all {self.rows:,} rows"
+        read = f"the {table_rows:,} rows read ({self.sample.how()})" if table_rows < self.rows else "all rows"
         return (
             f"Rows and missing counts: all {self.rows:,} rows of the file. Distributions, correlations and "
-            f"distinct values: a seeded sample of {sample_rows:,} rows. Duplicate rows: among the {table_rows:,} "
-            f"rows read ({self.sample.how()}). Memory: estimated for all rows."
+            f"distinct values: {spread}. Duplicate rows: among {read}. Memory: estimated for all rows."
         )
 
 

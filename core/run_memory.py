@@ -202,12 +202,13 @@ def check(request: TrainingRequest, workers: int | None = None) -> RunMemory:
     if need.total_mb <= limit:
         return need
     largest = need.largest()
-    most = f" {largest.name} needs the most." if largest is not None and len(need.models) > 1 else ""
-    rows = len(request.split.train)
+    chosen = [run for run in request.models if run.key != BASELINE]
+    most = f" {largest.name} needs the most." if largest is not None and len(chosen) > 1 else ""
+    fixes = ["choose fewer models"] if len(chosen) > 1 else []
+    fixes.append("untick the columns that become many on the Target page (wide text, categories with many values)")
     raise DashboardError(
         f"This run would need about {megabytes_words(need.total_mb)} of memory; each session may use "
         f"{megabytes_words(limit)} on this server, so it was not started.{most}",
-        hint=f"Train on a sample: choose a shorter time budget (the {rows:,} training rows are then sampled to "
-        "fit it), choose fewer models, or untick wide text columns on the Target page. Or ask whoever runs this server to raise "
+        hint=f"{(said := ' or '.join(fixes))[0].upper()}{said[1:]}. Or ask whoever runs this server to raise "
         f"{server_settings.SESSION_MEMORY_MB.env}.",
     )

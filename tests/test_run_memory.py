@@ -76,7 +76,15 @@ def test_a_run_over_the_session_limit_is_refused_with_the_estimate_the_limit_and
     words = refused.value.user_message
     assert f"about {run_memory.megabytes_words(need)}" in words
     assert "each session may use 1 MB on this server, so it was not started" in words
-    assert "shorter time budget" in words and "fewer models" in words and "text columns" in words
+    assert "Untick the columns that become many on the Target page (wide text" in words
+    assert "fewer models" not in words and "needs the most" not in words, "one model (and the baseline): no such fix"
+    assert "time budget" not in words, "a time budget shrinks slow models, not a fast model's memory"
+    two = make_training_request(
+        table(), "y", models=[("random_forest_clf", {"n_estimators": 2000}), ("logistic_regression", {})]
+    )
+    with pytest.raises(DashboardError) as both:
+        run_memory.check(two, workers=2)
+    assert "needs the most" in both.value.user_message and "Choose fewer models or untick" in both.value.user_message
     assert "NOCODE_SESSION_MEMORY_MB" in words
 
 

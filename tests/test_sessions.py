@@ -352,6 +352,23 @@ def test_an_idle_session_is_freed_but_not_an_active_one_nor_one_with_a_running_j
         busy.wait(5)
 
 
+def test_a_page_still_being_drawn_is_not_idle_and_idle_time_counts_from_its_end():
+    clock = FakeClock()
+    freed: list[str] = []
+    watch = SessionWatch(lambda sid: True, grace=60, clock=clock, idle=6, on_idle=lambda sid, s: freed.append(sid))
+    watch.watch("slow", running=True)  # a click: the Models page starts drawing
+    clock.now += 7  # ... and takes 7 s under load
+    watch.check()
+    assert freed == [], "a page being drawn is not an idle session"
+    watch.ran("slow")
+    clock.now += 5
+    watch.check()
+    assert freed == [], "idle time counts from the end of the page's run"
+    clock.now += 1
+    watch.check()
+    assert freed == ["slow"]
+
+
 def test_the_idle_limit_comes_from_the_server_setting_in_fractional_minutes():
     assert sessions.idle_seconds({}) == 60 * 60
     assert sessions.idle_seconds({"NOCODE_IDLE_MINUTES": "0.5"}) == 30

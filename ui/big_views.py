@@ -85,7 +85,7 @@ def ensure_training_sample() -> None:
 
 
 def sample_caption() -> None:
-    """The sample the session works on, in one line (the sidebar draws it on every page)."""
+    """The sample the session works on, in one line (at the top of every step page, :func:`ui.journey.require`)."""
     ds = state.dataset()
     if ds is None or ds.big is None:
         return

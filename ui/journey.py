@@ -126,8 +126,8 @@ def sidebar(slot, current: str | None) -> None:
         if ds is not None:
             st.divider()
             st.caption("Current data")
-            st.text(f"{ds.name}\n{ds.n_rows:,} rows × {ds.n_cols:,} columns")
-            big_views.sample_caption()  # "Trained on 500,000 of 40,000,000 rows (…)": a big file's sample
+            of = f" of {ds.big.rows:,}" if ds.big is not None and ds.big.sample.sampled else ""  # a big file's sample
+            st.text(f"{ds.name}\n{ds.n_rows:,}{of} rows × {ds.n_cols:,} columns")
             choice = state.target()
             if choice is not None:
                 st.text(f"Target: {choice.target or '(none)'}\nTask: {choice.task.value}")

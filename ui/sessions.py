@@ -106,6 +106,7 @@ class _Watched:
     inactive_since: float | None = None
     active_at: float | None = None  # the last script run, or the last look that found a job running
     freed: bool = False  # freed for being idle, and no script run since
+    running: bool = False  # a run of the app's script is going: never idle (a slow page is not an idle one)
 
 
 def _running(job: Job) -> bool:
@@ -151,19 +152,28 @@ class SessionWatch:
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
 
-    def watch(self, session_id: str, job: Job | None = None, session: Any = None) -> None:
+    def watch(self, session_id: str, job: Job | None = None, session: Any = None, running: bool = False) -> None:
         """Follow ``session_id``; with ``job``, stop that job if the session ends.
 
         ``session`` (kept weakly) is handed to ``on_end`` and ``on_idle``. Every call is a script run
-        of the session, so it is not idle.
+        of the session, so it is not idle; ``running``: a run starts, and the session stays busy until
+        :meth:`ran` says it ended.
         """
         with self._lock:
             entry = self._sessions.setdefault(session_id, _Watched())
             entry.active_at, entry.freed = self._clock(), False
+            entry.running = entry.running or running
             if job is not None:
                 entry.jobs.add(job)
             if session is not None and (entry.session is None or entry.session() is None):
                 entry.session = weakref.ref(session)
+
+    def ran(self, session_id: str) -> None:
+        """A script run of ``session_id`` ended: its idle time counts from now."""
+        with self._lock:
+            entry = self._sessions.get(session_id)
+            if entry is not None:
+                entry.active_at, entry.running = self._clock(), False
 
     def watching(self, session_id: str) -> bool:
         """Whether ``session_id`` is followed (and has its session object, if one was given)."""
@@ -222,8 +232,8 @@ class SessionWatch:
         """Whether a connected session has just become idle (see the module's docstring)."""
         if self.idle is None or entry.freed:
             return False
-        if entry.active_at is None or any(_running(job) for job in list(entry.jobs)):
-            entry.active_at = now  # a running job keeps its session alive: idle counts from its end
+        if entry.active_at is None or entry.running or any(_running(job) for job in list(entry.jobs)):
+            entry.active_at = now  # a page being drawn or a running job keeps its session alive
             return False
         return now - entry.active_at >= self.idle
 
@@ -334,11 +344,11 @@ WATCH = SessionWatch(
 )
 
 
-def watch(job: Job | None = None) -> None:
+def watch(job: Job | None = None, running: bool = False) -> None:
     """Follow the current browser session (and ``job``, weakly); starts the watch on first use.
 
-    Called on every script run (``app.py``) and by the state setters that keep a job.
-    Does nothing outside a script run.
+    Called at the start of every script run (``app.py``, ``running=True``, and :func:`ran` at its end)
+    and by the state setters that keep a job. Does nothing outside a script run.
     """
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -346,5 +356,14 @@ def watch(job: Job | None = None) -> None:
     if ctx is None:
         return
     session = None if WATCH.watching(ctx.session_id) else _app_session(ctx.session_id)
-    WATCH.watch(ctx.session_id, job, session)
+    WATCH.watch(ctx.session_id, job, session, running)
     WATCH.start()
+
+
+def ran() -> None:
+    """The current script run has ended (``app.py``, in ``finally``): the idle time counts from now."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None:
+        WATCH.ran(ctx.session_id)

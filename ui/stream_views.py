@@ -222,8 +222,9 @@ def _report(report: Any, name: str) -> None:
     (st.warning if report.partial else st.success)(
         md_escape(report.summary()), icon=":material/pause_circle:" if report.partial else ":material/check_circle:"
     )
-    for line in report.sentences():
-        st.caption(md_escape(line))
+    lines = report.sentences()
+    if lines:  # missing columns, rows with a problem: a warning, not small print under the success
+        st.warning("\n\n".join(md_escape(line) for line in lines), icon=":material/warning:")
     st.markdown("**On the server:**")
     st.code(report.out_path, language=None, wrap_lines=True)
     if downloadable(report):

@@ -331,10 +331,14 @@ def _lazy_notice(big: BigSource | None, dataset: Dataset) -> str:
     dataset.report.notices = [
         n.replace("Read as missing: ", "Read as missing in the sample: ", 1) for n in dataset.report.notices
     ]
+    from core.server_settings import BIG_FILE_MB
+
+    above = f"the file ({size_words(big.size_bytes)}) is above the {BIG_FILE_MB.value():g} MB this server reads whole"
+    if not big.sample.sampled:  # every row fitted in the session's table after all
+        return f"Read lazily: {above}. All its {big.rows:,} rows fit in this session's table: nothing was sampled."
     return (
-        f"Read lazily: the file is too big to read whole ({size_words(big.size_bytes)}). Rows and missing "
-        f"counts cover all {big.rows:,} rows; the table shown and used is {big.sample.how()} of "
-        f"{dataset.n_rows:,} rows (seed {big.sample.seed})."
+        f"Read lazily: {above}. Rows and missing counts cover all {big.rows:,} rows; the table shown and "
+        f"used is {big.sample.how()} of {dataset.n_rows:,} rows (seed {big.sample.seed})."
     )
 
 
