@@ -23,6 +23,8 @@ from core.usable import ColumnSchema, FeatureSchema, UsableModel
 #: Characters that make a spreadsheet treat a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PREDICTION = "prediction"
+#: Example values shown per column with a problem.
+EXAMPLES = 5
 #: Longest text read as a date: a longer cell is not one, and the date parser takes minutes over megabytes.
 MAX_DATE_CHARS = 100
 
@@ -59,6 +61,8 @@ class BatchReport:
     extra_columns: list[str] = field(default_factory=list)
     #: column -> how many values could not be read as the expected type (they become missing)
     bad_values: dict[str, int] = field(default_factory=dict)
+    #: column -> the first few of those values, as written
+    bad_examples: dict[str, list[str]] = field(default_factory=dict)
     #: column -> unseen categories (up to 10 examples) and how many rows have one
     unseen: dict[str, tuple[list[str], int]] = field(default_factory=dict)
     #: columns filled with missing values because the file lacks them
@@ -81,8 +85,11 @@ class BatchReport:
             names = ", ".join(show_value(c) for c in self.extra_columns[:20])
             lines.append(f"{len(self.extra_columns)} column(s) the model does not use were ignored: {names}.")
         for column, count in self.bad_values.items():
+            written = ", ".join(show_value(v) for v in self.bad_examples.get(column, []))
+            shown = f" (e.g. {written})" if written else ""
             lines.append(
-                f"{count} value(s) of {show_value(column)} are not of the expected type and were treated as missing."
+                f"{count} value(s) of {show_value(column)} are not of the expected type{shown} and were treated "
+                "as missing."
             )
         for column, (examples, count) in self.unseen.items():
             shown = ", ".join(show_value(v) for v in examples)
@@ -125,6 +132,8 @@ def check_batch(frame: pd.DataFrame, schema: FeatureSchema) -> tuple[pd.DataFram
         aligned[column.name] = values
         if bad:
             report.bad_values[column.name] = bad
+            lost = frame[column.name][frame[column.name].notna().to_numpy() & values.isna().to_numpy()]
+            report.bad_examples[column.name] = [str(v) for v in list(dict.fromkeys(lost.astype(str)))[:EXAMPLES]]
         if column.kind == "category" and column.complete and column.categories:
             known = set(column.categories)
             as_text = values.dropna().astype(str)

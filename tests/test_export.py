@@ -310,6 +310,8 @@ def test_a_wrong_file_gets_a_report_and_what_can_be_handled_is_handled(houses):
     assert not report.ok
     assert report.missing_columns == ["bedrooms"] and report.extra_columns == ["shoe_size"]
     assert report.bad_values == {"area_sqm": 1}
+    said = " ".join(report.problems())
+    assert "of 'area_sqm' are not of the expected type (e.g. 'big')" in said, "the value as written, to find it"
     assert report.unseen["neighbourhood"] == (["Atlantis"], 1)
     text = " ".join(report.problems())
     assert "'bedrooms'" in text and "'Atlantis'" in text and "'shoe_size'" in text
