@@ -182,8 +182,27 @@ def on_workers(ask: Callable[[], Hardware] = ask_a_worker) -> Hardware | None:
             return known[0]
         if where not in _asking:
             _asking.add(where)
-            engine.in_background(lambda: _ask(where, ask))
+            engine.in_background(lambda: _ask(where, ask) if ask is not ask_a_worker else _ask_soon(where))
     return None
+
+
+def _ask_soon(where: str | None) -> None:
+    """:func:`ask_a_worker` without waiting for the answer: the engine's background thread is shared."""
+    from core import engine, worker_cores
+
+    try:
+        future = engine.client().submit(detect, key=f"hardware-{uuid.uuid4().hex}{worker_cores.LIGHT}", pure=False)
+    except Exception as exc:
+        _ask(where, _raise(exc))
+        return
+    future.add_done_callback(lambda done: _ask(where, done.result))
+
+
+def _raise(exc: Exception) -> Callable[[], Hardware]:
+    def ask() -> Hardware:
+        raise exc
+
+    return ask
 
 
 def _ask(where: str | None, ask: Callable[[], Hardware]) -> None:

@@ -110,6 +110,20 @@ def test_the_workers_are_asked_once_in_the_background_and_the_page_never_waits()
     assert answer.names == ("Tesla T4",) and len(calls) == 1, "asked once, kept for the process"
 
 
+def test_the_real_check_answers_from_a_worker_without_holding_the_background_thread():
+    from core import engine
+
+    assert hardware.on_workers() is None, "asked in the background"
+    queued = threading.Event()
+    engine.in_background(queued.set)  # not stuck behind the worker's TensorFlow import
+    assert queued.wait(60)
+    deadline = time.monotonic() + 300
+    while (answer := hardware.on_workers()) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert answer.error is None and answer.sentence(), answer
+
+
 def test_a_failed_check_says_why_and_is_asked_again_later(monkeypatch):
     def broken():
         raise engine.EngineUnavailable("Could not start training on the embedded Dask cluster (no memory).")

@@ -148,7 +148,7 @@ def test_imbalanced_classes_rank_by_balanced_accuracy_with_class_weights_on():
     go(at, "train")
     board = at.dataframe[0].value
     # 4,250 training + validation rows: chosen by 5-fold cross-validation of the ranking metric, which comes first.
-    assert list(board.columns[2:6]) == ["CV Balanced accuracy", "CV ±", "Balanced accuracy", "ROC-AUC"]
+    assert list(board.columns[3:7]) == ["CV Balanced accuracy", "CV ±", "Balanced accuracy", "ROC-AUC"]
     assert "PR-AUC" in board.columns
     assert any("Ranked by Balanced accuracy" in c.value for c in at.caption)
 

@@ -305,6 +305,6 @@ def test_the_predict_page_scores_the_whole_file_behind_a_sample(classifier, monk
     at.run()
     assert not at.exception
     assert any("2,000 rows scored" in s.body for s in at.success)
-    assert any("'city' has a category the model never saw" in c.value for c in at.caption)
+    assert any("'city' has a category the model never saw" in w.value for w in at.warning), "a warning, not small print"
     [where] = [c.value for c in at.code]
     assert list(_scored(where)["prediction"]) == list(_whole(classifier, path)["prediction"])
