@@ -141,13 +141,13 @@ def chromium_browser():
             browser.close()
 
 
-@pytest.fixture
-def page_app(chromium_browser, streamlit_server):
-    """A fresh page (own context, so its own Streamlit session) on the app.
+@contextlib.contextmanager
+def open_page(browser, base_url: str, **context_options):
+    """A fresh page (own context, so its own Streamlit session) on the app at ``base_url``, closed after.
 
     ``page.dialogs`` collects any JavaScript dialog that opens (and dismisses it).
     """
-    context = chromium_browser.new_context(viewport=VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT, **context_options)
     page = context.new_page()
     page.set_default_timeout(30_000)
     dialogs: list[str] = []
@@ -158,8 +158,15 @@ def page_app(chromium_browser, streamlit_server):
 
     page.on("dialog", on_dialog)
     page.dialogs = dialogs
-    page.base_url = streamlit_server
+    page.base_url = base_url
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page_app(chromium_browser, streamlit_server):
+    """A fresh page on the app (:func:`open_page`)."""
+    with open_page(chromium_browser, streamlit_server) as page:
+        yield page

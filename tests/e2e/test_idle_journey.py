@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.server_settings import IDLE_MINUTES
-from tests.e2e.conftest import VIEWPORT, serve_app
+from tests.e2e.conftest import open_page, serve_app
 from tests.e2e.helpers import (
     SLOW,
     assert_clean,
@@ -42,13 +42,7 @@ def short_idle_server(tmp_path_factory) -> Iterator[str]:
 
 
 def test_an_idle_session_is_freed_and_the_next_click_says_so(chromium_browser, short_idle_server) -> None:
-    context = chromium_browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.base_url = short_idle_server
-    try:
+    with open_page(chromium_browser, short_idle_server) as page:
         start_on_models(page, "iris", "species")
         keep_only_models(page, ["Decision tree"])
         train_and_wait(page, "Train 1 model + baseline")
@@ -73,5 +67,3 @@ def test_an_idle_session_is_freed_and_the_next_click_says_so(chromium_browser, s
         expect(page.get_by_test_id("stMain")).to_contain_text("Decision tree", timeout=SLOW)
         expect(page.get_by_test_id("stAlert").filter(has_text="This session was idle")).to_have_count(0)  # said once
         assert_clean(page)
-    finally:
-        context.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import VIEWPORT, serve_app
+from tests.e2e.conftest import open_page, serve_app
 from tests.e2e.helpers import (
     SLOW,
     assert_clean,
@@ -60,12 +60,7 @@ def many_flowers(folder: Path, copies: int = 20) -> Path:
 
 def test_a_big_upload_is_scored_in_chunks_with_its_report(chromium_browser, small_limit_server, tmp_path) -> None:
     base_url, out = small_limit_server
-    context = chromium_browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.base_url = base_url
-    page.dialogs = []  # assert_clean reads it; none is expected here
-    try:
+    with open_page(chromium_browser, base_url) as page:
         start_on_models(page, "iris", "species")
         keep_only_models(page, [LOGISTIC])
         train_and_wait(page, "Train 1 model + baseline")
@@ -83,5 +78,3 @@ def test_a_big_upload_is_scored_in_chunks_with_its_report(chromium_browser, smal
         assert len(rows) == 3_000 and rows[0]["note"] == "'=1+1"
         assert {r["prediction"] for r in rows} == {"setosa", "versicolor", "virginica"}
         assert_clean(page)
-    finally:
-        context.close()
