@@ -39,10 +39,7 @@ def alt_text(fig: Any) -> str | None:
 
 def show(fig: Any, key: str, *, where: Any = None, **kwargs: Any) -> Any:
     """Draw ``fig`` in the person's theme with ``key`` (in ``where``, a column or container, else the page)."""
-    target = where if where is not None else st
-    fig = themed(fig, theme_views.current())
-    kwargs.setdefault("alt", alt_text(fig))
-    return target.plotly_chart(fig, key=key, theme=None, **kwargs)
+    return _draw(themed(fig, theme_views.current()), key, where, kwargs)
 
 
 def show_built(
@@ -58,9 +55,7 @@ def show_built(
     """
     theme = theme_views.current()
     fig = state.run_memo("chart", (key, token, theme), lambda: themed(build(), theme), owners)
-    target = where if where is not None else st
-    kwargs.setdefault("alt", alt_text(fig))
-    return target.plotly_chart(fig, key=key, theme=None, **kwargs)
+    return _draw(fig, key, where, kwargs)
 
 
 def show_kept(build: Callable[[], Any], key: str, *, token: Hashable, where: Any = None, **kwargs: Any) -> Any:
@@ -71,6 +66,11 @@ def show_kept(build: Callable[[], Any], key: str, *, token: Hashable, where: Any
     """
     theme = theme_views.current()
     fig = state.memo(f"chart.{key}", (token, theme), lambda: themed(build(), theme))
+    return _draw(fig, key, where, kwargs)
+
+
+def _draw(fig: Any, key: str, where: Any, kwargs: dict[str, Any]) -> Any:
+    """A themed figure on the page (or in ``where``), with its alt text for screen readers."""
     target = where if where is not None else st
     kwargs.setdefault("alt", alt_text(fig))
     return target.plotly_chart(fig, key=key, theme=None, **kwargs)
