@@ -74,6 +74,15 @@ def run_settings(request: TrainingRequest) -> dict:
     }
 
 
+def session_settings(context: dict, request: TrainingRequest) -> dict:
+    """``context`` (the source, its load options and roles) with :func:`run_settings`: a run's ``session.json``.
+
+    A module-level function, so ``functools.partial(session_settings, context)`` pickles by
+    reference: the recording hook runs on the cluster (:class:`core.tracking.Recorder`).
+    """
+    return {**context, **run_settings(request)}
+
+
 def settings_from(session: dict) -> RestoredSettings:
     """The app's objects from a ``session.json``; refused with a clear message when it cannot be read."""
     if not isinstance(session, dict) or session.get("version") != SESSION_VERSION:

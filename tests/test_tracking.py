@@ -401,6 +401,44 @@ def test_a_test_score_asked_while_the_run_is_recorded_reaches_the_models_run(fre
     assert tracking.log_test_scores_when_recorded(job, "Another model", {"accuracy": 0.8}) == "not recorded"
 
 
+class WhereRecorded(tracking.Recorder):
+    """The app's recorder, saying which process ran it."""
+
+    def __call__(self, *args):
+        return os.getpid(), super().__call__(*args)
+
+
+def test_a_run_is_recorded_on_the_cluster_with_the_models_as_the_session_has_them(fresh_uri):
+    """Catches recording in the app's process (seconds of its one interpreter per run, which every page
+    waited for under a class's load) and, on the cluster, a model recorded other than the session holds
+    it (the chosen model's refit lost on the way, a pipeline swapped between models).
+    """
+    request = request_for(
+        "iris",
+        "species",
+        Task.MULTICLASS,
+        [ModelRun("logistic_regression", "Logistic regression"), ModelRun("random_forest_clf", "Forest")],
+    )
+    job = TrainingJob(request, after_run=WhereRecorded(fresh_uri, "iris.csv")).start()
+    assert job.wait(180)
+    after = job.after_run()
+    assert after.status == "done", after.error
+    pid, report = after.value
+    assert pid != os.getpid(), "recorded in the app's process"
+    assert report.ok, report.message
+    trained = [r for r in job.snapshot().results if isinstance(r, TrainedModel)]
+    assert len(trained) == 3 and sum(r.refitted for r in trained) == 1
+    rows = request.frame.iloc[request.split.test][request.features].reset_index(drop=True)
+    for model in trained:
+        reloaded = tracking.load_run_model(fresh_uri, report.model_runs[model.name])
+        original = usable_from_training(model, request, "iris.csv")
+        pd.testing.assert_frame_equal(predict_frame(reloaded, rows), predict_frame(original, rows))
+    tags = {m.name: client(fresh_uri).get_run(report.model_runs[m.name]).data.tags for m in trained}
+    assert [name for name, t in tags.items() if t.get(tracking.REFITTED) == "true"] == [
+        next(m.name for m in trained if m.refitted)
+    ]
+
+
 def test_queued_calls_hear_of_a_hook_that_failed_and_a_job_without_hook_queues_nothing(monkeypatch):
     from core.tracking import record as recording
 

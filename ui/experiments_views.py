@@ -7,6 +7,7 @@ hook from :func:`recorder`); pages only read what it reported.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pandas as pd
 import streamlit as st
@@ -14,7 +15,7 @@ import streamlit as st
 from core import charts, experiment_store, serving, tracking
 from core.errors import DashboardError
 from core.metrics import NO_SCORE, format_score, metric_label
-from core.restore import run_settings
+from core.restore import session_settings
 from ui import charts_view, state
 from ui.text import md_escape
 
@@ -52,7 +53,7 @@ def recorder():
         tracking_uri(),
         name,
         workspace=state.workspace(),
-        session_of=lambda request: {**context, **run_settings(request)},
+        session_of=functools.partial(session_settings, context),
     )
 
 

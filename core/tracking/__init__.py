@@ -25,6 +25,7 @@ does not load it. The names below are the package's public API.
 """
 
 from core.tracking.record import (
+    Recorder,
     TrackingReport,
     log_test_scores,
     log_test_scores_when_recorded,
@@ -88,6 +89,7 @@ __all__ = [
     "TARGET",
     "TASK",
     "WORKSPACE",
+    "Recorder",
     "TrackingError",
     "TrackingReport",
     "best_first",

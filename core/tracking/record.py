@@ -343,23 +343,39 @@ def record_training(
     )
 
 
+@dataclass(frozen=True)
+class Recorder:
+    """The hook :class:`core.training.TrainingJob` calls when a run ends: it records the run (and how it ended).
+
+    ``session_of(request)`` gives what rebuilding the session needs (:mod:`core.restore`), kept
+    with the run as ``session.json``; ``workspace`` tags every run of it. It pickles (with
+    ``session_of`` a module-level function or a ``functools.partial`` of one), so the job runs it
+    as a task of the embedded cluster, whose workers reach the same store
+    (:data:`core.training.run.AFTER_RUN_ON_CLUSTER`); a classroom cluster's workers may be on other
+    machines, so there it runs in the app's process.
+    """
+
+    tracking_uri: str
+    source_name: str
+    workspace: str | None = None
+    session_of: Callable[[Any], dict] | None = None
+    runs_on_cluster: bool = True
+
+    def __call__(self, request, results: list, seconds: float, outcome: str = "finished") -> TrackingReport:
+        session = self.session_of(request) if self.session_of is not None else None
+        return record_training(
+            self.tracking_uri, request, results, self.source_name, seconds, outcome, self.workspace, session
+        )
+
+
 def recorder(
     tracking_uri: str,
     source_name: str,
     workspace: str | None = None,
     session_of: Callable[[Any], dict] | None = None,
-) -> Callable[[Any, list, float, str], TrackingReport]:
-    """A hook for :class:`core.training.TrainingJob` that records the run when it ends (and how it ended).
-
-    ``session_of(request)`` gives what rebuilding the session needs (:mod:`core.restore`), kept
-    with the run as ``session.json``; ``workspace`` tags every run of it.
-    """
-
-    def record(request, results: list, seconds: float, outcome: str = "finished") -> TrackingReport:
-        session = session_of(request) if session_of is not None else None
-        return record_training(tracking_uri, request, results, source_name, seconds, outcome, workspace, session)
-
-    return record
+) -> Recorder:
+    """A :class:`Recorder` for ``tracking_uri`` (the hook that records a run when it ends)."""
+    return Recorder(tracking_uri, source_name, workspace, session_of)
 
 
 def log_test_scores_when_recorded(job: TrainingJob, model: str, scores: dict[str, float]) -> str:

@@ -86,6 +86,36 @@ def _refit_on_worker(trained: TrainedModel, request: TrainingRequest) -> Trained
         return refit(trained, request)
 
 
+def _after_run_on_worker(
+    hook: AfterRunHook,
+    request: TrainingRequest,
+    results: list,
+    fitted: dict[str, TrainedModel],
+    seconds: float,
+    outcome: str,
+) -> Any:
+    """One cluster task: the after-run hook (recording the run), beside the models it needs.
+
+    ``results`` came without their pipelines (:func:`_without_pipelines`); ``fitted`` gives each of
+    those models as the worker holding it has it, so no pipeline travels up from the app's process.
+    """
+    whole = [
+        replace(r, pipeline=fitted[r.name].pipeline, before_refit=fitted[r.name].before_refit)
+        if isinstance(r, TrainedModel) and r.name in fitted
+        else r
+        for r in results
+    ]
+    return hook(request, whole, seconds, outcome)
+
+
+def _without_pipelines(results: list, on_cluster: dict[str, Future]) -> list:
+    """``results`` with the pipelines of the models held on the cluster left out (they are there already)."""
+    return [
+        replace(r, pipeline=None, before_refit=None) if isinstance(r, TrainedModel) and r.name in on_cluster else r
+        for r in results
+    ]
+
+
 # --------------------------------------------------------------------------- the job
 
 
@@ -115,7 +145,12 @@ class AfterRun:
 
 #: after_run(request, results, seconds, outcome) -> anything; runs once, in the worker thread.
 #: ``outcome`` is :meth:`core.jobs.BackgroundJob.outcome` ("finished", "stopped: <why>", …).
+#: A hook whose ``runs_on_cluster`` attribute is true (:class:`core.tracking.Recorder`) runs as a task
+#: of the embedded cluster instead, beside the models (:data:`AFTER_RUN_ON_CLUSTER`).
 AfterRunHook = Callable[[TrainingRequest, list, float, str], Any]
+#: The attribute of a hook that may run in a worker process of this machine: it pickles, and what it
+#: writes to (the experiment store) is reachable from there as from the app's process.
+AFTER_RUN_ON_CLUSTER = "runs_on_cluster"
 #: Queued by :meth:`TrainingJob.when_after_run`: called with the hook's final state, in the worker thread.
 AfterRunCall = Callable[[AfterRun], Any]
 
@@ -253,6 +288,7 @@ class TrainingJob(BackgroundJob):
         return ticket.place()
 
     def _run(self) -> None:
+        shared, held = None, {}
         try:
             super()._run()
             self._finish(self.snapshot().status)
@@ -263,7 +299,9 @@ class TrainingJob(BackgroundJob):
                 self._ticket.release()
             self.refitting = None
             self.checking = False
-            # The cluster may forget the rows and the models, except the chosen one (see on_cluster).
+            # The rows and the models as the cluster holds them, for the after-run hook only; then the
+            # cluster may forget them, except the chosen one (see on_cluster).
+            shared, held = self._shared, self._fitted_on_cluster()
             self._shared, self._held = None, {}
         snap = self.snapshot()
         if self._after_hook is None:
@@ -274,10 +312,51 @@ class TrainingJob(BackgroundJob):
         self._after = AfterRun("running")
         seconds = (snap.finished_at or time.time()) - snap.started_at
         try:
-            after = AfterRun("done", self._after_hook(self.request, snap.results, seconds, self.outcome()))
+            after = AfterRun("done", self._call_after_hook(snap.results, seconds, shared, held))
         except Exception as exc:  # report, never raise in a thread
             after = AfterRun("failed", error=explain_failure(exc))
+        del shared, held
         self._settle(after)
+
+    def _fitted_on_cluster(self) -> dict[str, Future]:
+        """Each trained model's future on the cluster, as finally fitted (the chosen one refitted)."""
+        held = dict(self._held)
+        if self._chosen is not None:
+            held[self._chosen[0]] = self._chosen[1]
+        return {name: future for name, future in held.items() if future.status == "finished"}
+
+    def _call_after_hook(self, results: list, seconds: float, shared: Future | None, held: dict[str, Future]) -> Any:
+        """The after-run hook, as a task of the embedded cluster when it may run there, else in this thread.
+
+        On the cluster, the hook's work (recording a run writes every model's bundle: seconds of Python
+        for a run of several models) leaves the app's one interpreter to the pages; the models go as
+        the futures of the tasks that fitted them. A worker lost meanwhile or a cluster gone: the hook
+        runs here after all. A hook that raises there raises here.
+        """
+        hook = self._after_hook
+        assert hook is not None
+        outcome = self.outcome()
+        if shared is None or not getattr(hook, AFTER_RUN_ON_CLUSTER, False) or engine.configured_address() is not None:
+            return hook(self.request, results, seconds, outcome)
+        try:
+            future = engine.client().submit(
+                _after_run_on_worker,
+                hook,
+                shared,
+                _without_pipelines(results, held),
+                held,
+                seconds,
+                outcome,
+                key=f"after-run-{uuid.uuid4().hex}{worker_cores.LIGHT}",
+                pure=False,
+                priority=1,  # before the tasks of runs started since: the person waits for this one
+            )
+        except Exception:  # the cluster is gone (shut down, restarting): here, then
+            return hook(self.request, results, seconds, outcome)
+        try:
+            return engine.result_of(future, "recording the run")
+        except engine.WorkerLost:
+            return hook(self.request, results, seconds, outcome)
 
     def _settle(self, after: AfterRun) -> None:
         """Run the calls queued for the hook's end (those queued meanwhile too), then make ``after`` public."""
