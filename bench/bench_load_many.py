@@ -95,6 +95,8 @@ DEMO_FINISHED = re.compile(r"^Demo finished in")
 #: A run waiting in the admission queue (ui/admission_views.py), and the sidebar's Server box.
 QUEUED = re.compile(r"^Waiting for a free place")
 SERVER_BOX = re.compile(r"^Server: (\d+) running, (\d+) waiting")
+#: The Train page once the run is in the experiment log (ui/experiments_views.recording_note).
+RECORDED = re.compile(r"^Recorded \d+ model runs in the experiment log")
 #: Reruns counted as "while runs train or queue" in the headline (the Train page while the run goes).
 WHILE_TRAINING = ("→ Train (run going)", "Train: rerun while training")
 LATER_PAGES = ("results", "explain", "experiments", "data")
@@ -151,6 +153,7 @@ class SessionResult:
     completed: bool = False
     queued: bool = False  # its run waited in the admission queue
     most_waiting: int = 0  # the most runs the sidebar's Server box showed waiting
+    recorded: bool = False  # its run was said to be recorded, or listed on the Experiments page
     slow: list[str] = field(default_factory=list)  # page reruns over SLOW_S, with the runs that ended meanwhile
 
 
@@ -342,6 +345,9 @@ async def journey(
     result.problems = session.problems + result.problems
     check_isolation(result, session, own, others)
     result.queued = any(segment.has_text(QUEUED.pattern) for segment in session.segments)
+    result.recorded = any(segment.has_text(RECORDED.pattern) for segment in session.segments) or any(
+        f"{own.key}.csv" in shown_names(segment) for segment in session.segments
+    )
     for segment in session.segments:
         for label in segment.labels:
             if found := SERVER_BOX.match(label):
@@ -414,6 +420,8 @@ def report(count: int, results: list[SessionResult], peak_mb: float, seconds: fl
     print(
         f"  runs that waited in the admission queue: {queued}/{count}; most runs waiting at once (Server box): {most}"
     )
+    recorded = sum(res.recorded for res in results)
+    print(f"  runs recorded in the experiment log (said on Train, or listed on Experiments): {recorded}/{count}")
     print(f"  errors: {len(errors)}   sessions seeing another's data: {len(leaks)}   blind checks: {len(blind)}")
     for number, text in errors[:20]:
         print(f"    session {number}: {text[:200]}")
