@@ -313,6 +313,18 @@ def test_every_chart_function_is_checked_for_its_layout(figures):
     assert set(FIGURES) == set(figures), "a new chart function needs a figure in every_figure()"
 
 
+def test_every_chart_is_drawn_in_the_light_look_from_plotlys_default_template(figures):
+    """Catches a chart in plotly's own look (grey grid, other colours) once no chart sets its template itself.
+
+    The light look is plotly's default template (set when the charts are imported), which plotly does not
+    validate again per figure; each figure still carries it, so the browser and the report draw it.
+    """
+    light = style.palette("Light").template.to_plotly_json()
+    assert "template" not in style.LAYOUT
+    for name, fig in figures.items():
+        assert fig.to_plotly_json()["layout"]["template"] == light, name
+
+
 def _legend_visible(fig: go.Figure) -> bool:
     entries = [t for t in fig.data if t.showlegend is not False and t.name]
     return bool(entries) and (fig.layout.showlegend if fig.layout.showlegend is not None else len(entries) > 1)
