@@ -31,8 +31,8 @@ if __name__ == "__main__":
     # Drawn before the page, so a page that stops early (a guard's st.stop) still has it, and again
     # after, in the same slot, so it shows what the page just did (a step done, one unlocked).
     try:
-        journey.sidebar(slot, current)
+        drawn = journey.sidebar(slot, current)
         page.run()
-        journey.sidebar(slot, current)
+        journey.sidebar(slot, current, drawn)  # only if the page changed what it shows
     finally:
         sessions.ran()  # the idle time counts from the end of a page run, never during one

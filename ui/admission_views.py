@@ -61,6 +61,12 @@ def waiting_caption(job: Any) -> None:
         st.caption(md_escape(f"Waiting for a free place on the server: {admission.wait_words(place)}."))
 
 
+def server_state() -> tuple:
+    """What the Server box shows: runs running and waiting, and the settings that are ignored."""
+    status = admission.server_queue().status()
+    return status.running, status.queued, tuple(server_settings.problems())
+
+
 def server_box() -> None:
     """The sidebar's Server box for whoever runs the server: runs running and waiting, the limits, setting problems.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -93,26 +94,44 @@ def pages() -> list:
     ]
 
 
-def sidebar(slot, current: str | None) -> None:
+def sidebar(slot, current: str | None, drawn: Hashable = None) -> Hashable:
     """Draw the journey into ``slot`` (an ``st.sidebar.empty()``): done ✓, current ▸, locked 🔒 with why.
 
     Drawing again into the same slot replaces what was there. A big file's table becomes the training sample
     for a newly chosen target here, before any page uses it (:func:`ui.big_views.ensure_training_sample`).
+
+    Returns what it showed; given that as ``drawn`` (the same run's first drawing, before the page) it draws
+    nothing when nothing in it changed: every element sent costs the one interpreter every session shares
+    (the sidebar, drawn twice a run, was a tenth of it with thirty sessions at once).
     """
     big_views.ensure_training_sample()
+    marks = []
+    for step in STEPS:
+        reason = locked_reason(step.key)
+        if step.key == current:
+            mark = "▸"
+        elif reason:
+            mark = "🔒"
+        elif is_done(step.key):
+            mark = "✓"
+        else:
+            mark = "○"
+        marks.append((mark, reason))
+    ds, choice = state.dataset(), state.target()
+    lines: tuple[str, ...] = ()
+    if ds is not None:
+        of = f" of {ds.big.rows:,}" if ds.big is not None and ds.big.sample.sampled else ""  # a big file's sample
+        lines = (f"{ds.name}\n{ds.n_rows:,}{of} rows × {ds.n_cols:,} columns",)
+        if choice is not None:
+            lines += (f"Target: {choice.target or '(none)'}\nTask: {choice.task.value}",)
+    working = state.work_in_progress()
+    shown = (current, tuple(marks), lines, working, admission_views.server_state())
+    if shown == drawn:
+        return shown
     with slot.container():
         st.markdown("### No-code ML")
         st.caption("Follow the steps from top to bottom.")
-        for i, step in enumerate(STEPS, start=1):
-            reason = locked_reason(step.key)
-            if step.key == current:
-                mark = "▸"
-            elif reason:
-                mark = "🔒"
-            elif is_done(step.key):
-                mark = "✓"
-            else:
-                mark = "○"
+        for i, (step, (mark, reason)) in enumerate(zip(STEPS, marks, strict=True), start=1):
             st.page_link(
                 step.path, label=f"{mark} {i}. {step.title}", icon=step.icon, disabled=reason is not None, help=reason
             )
@@ -122,17 +141,14 @@ def sidebar(slot, current: str | None) -> None:
             st.divider()
             for extra in EXTRAS:
                 st.page_link(extra.path, label=extra.title, icon=extra.icon)
-        ds = state.dataset()
-        if ds is not None:
+        if lines:
             st.divider()
             st.caption("Current data")
-            of = f" of {ds.big.rows:,}" if ds.big is not None and ds.big.sample.sampled else ""  # a big file's sample
-            st.text(f"{ds.name}\n{ds.n_rows:,}{of} rows × {ds.n_cols:,} columns")
-            choice = state.target()
-            if choice is not None:
-                st.text(f"Target: {choice.target or '(none)'}\nTask: {choice.task.value}")
+            for line in lines:
+                st.text(line)
         admission_views.server_box()  # runs on the server and its limits, when there is something to say
-        leave_guard.warn_before_leaving(state.work_in_progress())
+        leave_guard.warn_before_leaving(working)
+    return shown
 
 
 def require(key: str) -> None:
