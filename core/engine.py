@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -47,7 +49,7 @@ from core import cluster_setup
 from core.cluster_setup import EngineUnavailable
 from core.errors import DashboardError
 from core.jobs import BackgroundJob
-from core.worker_cores import LIGHT, cores_for_task
+from core.worker_cores import LIGHT, cores_for_task, host_of
 
 #: How often a job's handle looks for news from its tasks (seconds).
 POLL_S = 0.1
@@ -142,6 +144,31 @@ def info() -> EngineInfo:
         return EngineInfo(address is None, address, 0, False)
     workers = len(current.scheduler_info(n_workers=-1).get("workers", {}))
     return EngineInfo(_cluster is not None, address or current.scheduler.address, workers, True)
+
+
+def workers_on_this_machine() -> bool:
+    """Whether every worker of the running cluster is on this machine, so it reaches what this process
+    reaches (its files, a server at a loopback address). The embedded cluster's always are; a cluster by
+    address is asked for its workers' addresses. False before the cluster is started, or with no worker.
+    """
+    current = _client
+    if current is None or current.status != "running":
+        return False
+    if configured_address() is None:
+        return True
+    workers = current.scheduler_info(n_workers=-1).get("workers", {})
+    return bool(workers) and all(host_of(address) in _own_hosts() for address in workers)
+
+
+@functools.cache
+def _own_hosts() -> frozenset[str]:
+    """The names and addresses this machine answers to (loopback included); no name lookup (it may hang)."""
+    import psutil
+
+    hosts = {"127.0.0.1", "localhost", "::1", socket.gethostname()}
+    for addresses in psutil.net_if_addrs().values():
+        hosts.update(a.address.split("%")[0] for a in addresses if a.family in (socket.AF_INET, socket.AF_INET6))
+    return frozenset(hosts)
 
 
 def shutdown() -> None:

@@ -19,7 +19,7 @@ LIGHT = "-light"
 IDLE_SAMPLE_S = 0.05
 
 
-def _host(address: str) -> str:
+def host_of(address: str) -> str:
     """The machine of a worker address (``tcp://10.0.0.5:40123`` → ``10.0.0.5``)."""
     return address.split("://")[-1].rsplit(":", 1)[0]
 
@@ -37,11 +37,11 @@ def task_threads(
     """
     if not alone:
         return None
-    host = _host(address)
+    host = host_of(address)
     beside = [
         key
         for worker, keys in processing.items()
-        if _host(worker) == host
+        if host_of(worker) == host
         for key in keys
         if str(key) != own and not str(key).endswith(LIGHT)
     ]

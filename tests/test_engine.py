@@ -63,6 +63,32 @@ def test_the_address_is_read_from_dasks_own_configuration(monkeypatch):
     assert engine.configured_address() is None
 
 
+class _Scheduler:
+    """A running client of a cluster by address whose workers are at ``addresses``."""
+
+    status = "running"
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    def scheduler_info(self, n_workers: int = 5) -> dict:
+        return {"workers": {address: {} for address in self.addresses}}
+
+
+def test_workers_are_on_this_machine_when_each_answers_at_one_of_its_addresses(monkeypatch):
+    """Catches recording sent to workers that cannot reach this machine's store (a classroom worker on
+    another machine writing to a SQLite file or a loopback tracking server that is not its own)."""
+    engine.client()  # the embedded cluster: its workers always are
+    assert engine.workers_on_this_machine()
+    monkeypatch.setattr(engine, "configured_address", lambda: "tcp://scheduler.school.lan:8786")
+    monkeypatch.setattr(engine, "_client", _Scheduler("tcp://127.0.0.1:40001", "tcp://127.0.0.1:40002"))
+    assert engine.workers_on_this_machine()
+    monkeypatch.setattr(engine, "_client", _Scheduler("tcp://127.0.0.1:40001", "tcp://10.255.255.77:40002"))
+    assert not engine.workers_on_this_machine(), "one worker elsewhere is enough to record here"
+    monkeypatch.setattr(engine, "_client", _Scheduler())
+    assert not engine.workers_on_this_machine()
+
+
 def test_a_fit_alone_on_its_machine_gets_its_idle_cores_and_shares_them_otherwise():
     here = "tcp://10.0.0.5:4001"
     beside = {here: ("mine",), "tcp://10.0.0.5:4002": ("other-run-3",), "tcp://10.0.0.9:4003": ("far",)}

@@ -439,6 +439,15 @@ def test_a_run_is_recorded_on_the_cluster_with_the_models_as_the_session_has_the
     ]
 
 
+def test_a_run_is_recorded_on_workers_that_reach_the_store():
+    """Catches a classroom worker on another machine asked to write to this machine's file or loopback server."""
+    from core.training.run import ANY_MACHINE, THIS_MACHINE
+
+    here = [f"sqlite:///{ROOT}/data/mlflow.db", "http://127.0.0.1:5000", "http://localhost:5000/", "http://[::1]:5000"]
+    assert [tracking.recorder(uri, "x.csv").runs_on_cluster for uri in here] == [THIS_MACHINE] * 4
+    assert tracking.recorder("https://mlflow.school.lan", "x.csv").runs_on_cluster == ANY_MACHINE
+
+
 def test_queued_calls_hear_of_a_hook_that_failed_and_a_job_without_hook_queues_nothing(monkeypatch):
     from core.tracking import record as recording
 

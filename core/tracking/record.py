@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.errors import DashboardError
+from core.experiment_store import LOOPBACK, server_address
 from core.export import export_bundle
 from core.model_card import dataset_fingerprint
 from core.predict import usable_from_training
@@ -44,6 +46,7 @@ from core.tracking.store import (
     store_error,
 )
 from core.training import TrainedModel, TrainingJob
+from core.training.run import ANY_MACHINE, THIS_MACHINE
 
 
 @dataclass(frozen=True)
@@ -350,16 +353,25 @@ class Recorder:
     ``session_of(request)`` gives what rebuilding the session needs (:mod:`core.restore`), kept
     with the run as ``session.json``; ``workspace`` tags every run of it. It pickles (with
     ``session_of`` a module-level function or a ``functools.partial`` of one), so the job runs it
-    as a task of the embedded cluster, whose workers reach the same store
-    (:data:`core.training.run.AFTER_RUN_ON_CLUSTER`); a classroom cluster's workers may be on other
-    machines, so there it runs in the app's process.
+    as a cluster task beside the models (:data:`core.training.run.AFTER_RUN_ON_CLUSTER`) wherever
+    the workers reach the store: a tracking server at a network address from any worker, a file
+    store or a server at a loopback address only from workers on this machine (the embedded
+    cluster's; a classroom cluster's when started on the app's machine). Elsewhere the job's thread
+    records in the app's process.
     """
 
     tracking_uri: str
     source_name: str
     workspace: str | None = None
     session_of: Callable[[Any], dict] | None = None
-    runs_on_cluster: bool = True
+
+    @property
+    def runs_on_cluster(self) -> str:
+        """Which workers reach the store (:data:`core.training.run.THIS_MACHINE` or ``ANY_MACHINE``)."""
+        address = server_address(self.tracking_uri)
+        if address is None or urlsplit(address).hostname in LOOPBACK:
+            return THIS_MACHINE
+        return ANY_MACHINE
 
     def __call__(self, request, results: list, seconds: float, outcome: str = "finished") -> TrackingReport:
         session = self.session_of(request) if self.session_of is not None else None

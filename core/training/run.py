@@ -145,12 +145,13 @@ class AfterRun:
 
 #: after_run(request, results, seconds, outcome) -> anything; runs once, in the worker thread.
 #: ``outcome`` is :meth:`core.jobs.BackgroundJob.outcome` ("finished", "stopped: <why>", …).
-#: A hook whose ``runs_on_cluster`` attribute is true (:class:`core.tracking.Recorder`) runs as a task
-#: of the embedded cluster instead, beside the models (:data:`AFTER_RUN_ON_CLUSTER`).
+#: A hook with a ``runs_on_cluster`` attribute (:class:`core.tracking.Recorder`) runs as a cluster task
+#: instead, beside the models, where its workers reach what it writes to (:data:`AFTER_RUN_ON_CLUSTER`).
 AfterRunHook = Callable[[TrainingRequest, list, float, str], Any]
-#: The attribute of a hook that may run in a worker process of this machine: it pickles, and what it
-#: writes to (the experiment store) is reachable from there as from the app's process.
+#: The attribute of a hook that pickles and may run on a worker: :data:`THIS_MACHINE` (what it writes to
+#: is reached from this machine only: a file, a server at a loopback address) or :data:`ANY_MACHINE`.
 AFTER_RUN_ON_CLUSTER = "runs_on_cluster"
+THIS_MACHINE, ANY_MACHINE = "this machine", "any machine"
 #: Queued by :meth:`TrainingJob.when_after_run`: called with the hook's final state, in the worker thread.
 AfterRunCall = Callable[[AfterRun], Any]
 
@@ -326,7 +327,7 @@ class TrainingJob(BackgroundJob):
         return {name: future for name, future in held.items() if future.status == "finished"}
 
     def _call_after_hook(self, results: list, seconds: float, shared: Future | None, held: dict[str, Future]) -> Any:
-        """The after-run hook, as a task of the embedded cluster when it may run there, else in this thread.
+        """The after-run hook, as a cluster task when the workers reach what it writes to, else in this thread.
 
         On the cluster, the hook's work (recording a run writes every model's bundle: seconds of Python
         for a run of several models) leaves the app's one interpreter to the pages; the models go as
@@ -336,7 +337,10 @@ class TrainingJob(BackgroundJob):
         hook = self._after_hook
         assert hook is not None
         outcome = self.outcome()
-        if shared is None or not getattr(hook, AFTER_RUN_ON_CLUSTER, False) or engine.configured_address() is not None:
+        reach = getattr(hook, AFTER_RUN_ON_CLUSTER, None)
+        if shared is None or reach not in (THIS_MACHINE, ANY_MACHINE):
+            return hook(self.request, results, seconds, outcome)
+        if reach == THIS_MACHINE and not engine.workers_on_this_machine():
             return hook(self.request, results, seconds, outcome)
         try:
             future = engine.client().submit(

@@ -173,13 +173,13 @@ def page_on_classroom(chromium_browser, classroom) -> Iterator[Page]:
         context.close()
 
 
-def training_tasks_run_by_the_workers(scheduler: str) -> dict[str, int]:
-    """Per worker: the training tasks (keys ``nocode-training-…``) whose result it computed."""
+def tasks_run_by_the_workers(scheduler: str, prefix: str) -> dict[str, int]:
+    """Per worker: the tasks whose key starts with ``prefix`` and whose result it computed."""
     from distributed import Client
 
     def computed(dask_worker) -> int:
         keys = {str(entry[0]) for entry in dask_worker.state.log if entry[1] == "executing" and entry[2] == "memory"}
-        return sum(key.startswith("nocode-training-") for key in keys)
+        return sum(key.startswith(prefix) for key in keys)
 
     with Client(scheduler, timeout=10, set_as_default=False) as client:
         names = {address: info["name"] for address, info in client.scheduler_info(n_workers=-1)["workers"].items()}
@@ -196,9 +196,12 @@ def test_a_classroom_server_trains_on_its_cluster_and_records_on_its_tracking_se
     expect(page.get_by_text(where)).to_be_visible()
     note = page.get_by_text(re.compile(r"Recorded 2 model runs in the experiment log"))
     expect(note).to_be_visible(timeout=RECORDING_MS)
-    ran = training_tasks_run_by_the_workers(services.scheduler)
+    ran = tasks_run_by_the_workers(services.scheduler, "nocode-training-")
     assert all(name.startswith("classroom-worker") for name in ran), ran
     assert sum(ran.values()) >= 2, f"the baseline and the model ran on the workers: {ran}"
+    # the workers are on this machine and reach the tracking server: they recorded the run, not the app
+    recorded_by = tasks_run_by_the_workers(services.scheduler, "after-run-")
+    assert sum(recorded_by.values()) == 1, f"the run was recorded by a worker: {recorded_by}"
 
     go_to(page, "9. Experiments")
     expect(page.get_by_text(f"Runs are recorded in the tracking server at {services.tracking}")).to_be_visible()
