@@ -446,6 +446,9 @@ def test_a_run_is_recorded_on_workers_that_reach_the_store():
     here = [f"sqlite:///{ROOT}/data/mlflow.db", "http://127.0.0.1:5000", "http://localhost:5000/", "http://[::1]:5000"]
     assert [tracking.recorder(uri, "x.csv").runs_on_cluster for uri in here] == [THIS_MACHINE] * 4
     assert tracking.recorder("https://mlflow.school.lan", "x.csv").runs_on_cluster == ANY_MACHINE
+    # a path relative to the app's working folder may name another file in a worker's: the app records
+    for uri in ("sqlite:///mlflow.db", "./mlruns", "postgresql://db.school.lan/mlflow"):
+        assert tracking.recorder(uri, "x.csv").runs_on_cluster is None, uri
 
 
 def test_queued_calls_hear_of_a_hook_that_failed_and_a_job_without_hook_queues_nothing(monkeypatch):

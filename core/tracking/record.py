@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.errors import DashboardError
-from core.experiment_store import LOOPBACK, server_address
+from core.experiment_store import LOOPBACK, server_address, sqlite_path
 from core.export import export_bundle
 from core.model_card import dataset_fingerprint
 from core.predict import usable_from_training
@@ -354,10 +354,10 @@ class Recorder:
     with the run as ``session.json``; ``workspace`` tags every run of it. It pickles (with
     ``session_of`` a module-level function or a ``functools.partial`` of one), so the job runs it
     as a cluster task beside the models (:data:`core.training.run.AFTER_RUN_ON_CLUSTER`) wherever
-    the workers reach the store: a tracking server at a network address from any worker, a file
-    store or a server at a loopback address only from workers on this machine (the embedded
-    cluster's; a classroom cluster's when started on the app's machine). Elsewhere the job's thread
-    records in the app's process.
+    the workers reach the store: a tracking server at a network address from any worker, a SQLite
+    file (by its absolute path) or a server at a loopback address only from workers on this machine
+    (the embedded cluster's; a classroom cluster's when started on the app's machine). Elsewhere the
+    job's thread records in the app's process.
     """
 
     tracking_uri: str
@@ -366,12 +366,14 @@ class Recorder:
     session_of: Callable[[Any], dict] | None = None
 
     @property
-    def runs_on_cluster(self) -> str:
-        """Which workers reach the store (:data:`core.training.run.THIS_MACHINE` or ``ANY_MACHINE``)."""
+    def runs_on_cluster(self) -> str | None:
+        """Which workers reach the store (:data:`core.training.run.THIS_MACHINE` or ``ANY_MACHINE``); None:
+        only this process (a store named by a path relative to its working folder, or of another kind)."""
         address = server_address(self.tracking_uri)
-        if address is None or urlsplit(address).hostname in LOOPBACK:
-            return THIS_MACHINE
-        return ANY_MACHINE
+        if address is not None:
+            return THIS_MACHINE if urlsplit(address).hostname in LOOPBACK else ANY_MACHINE
+        path = sqlite_path(self.tracking_uri)
+        return THIS_MACHINE if path is not None and path.is_absolute() else None
 
     def __call__(self, request, results: list, seconds: float, outcome: str = "finished") -> TrackingReport:
         session = self.session_of(request) if self.session_of is not None else None
