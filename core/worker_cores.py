@@ -80,7 +80,7 @@ def cores_for_task(alone: bool):
     """On a worker, around a fit: the idle cores of its machine when it fits alone there (:func:`task_threads`).
 
     Decided once, when the fit starts; a fit started later beside it keeps its share. At its end, a
-    fit that built a Keras network frees Keras' global state (:func:`_after_task`): every task that
+    fit that built a Keras network frees Keras' global state (:func:`after_task`): every task that
     fits (training, refit, tuning, explanations) runs inside this, so that is the one place. Outside a
     worker (scripts, tests calling the work directly) nothing changes.
     """
@@ -102,24 +102,26 @@ def cores_for_task(alone: bool):
             with threadpool_limits(limits=threads):
                 yield
     finally:
-        _after_task()
+        after_task()
 
 
-def _after_task() -> None:
+def after_task(release: bool = False) -> None:
     """On a worker, at the end of a task that built a Keras network: free Keras' and TensorFlow's global state.
 
     Without it a worker grew by tens of MB per network it trained (``core.memory.clear_keras`` says what
     held it). Only when no other task runs on the worker (the embedded workers run one at a time): the
     state is shared by the process's threads, and clearing it while another network is traced would
     break that fit. Scripts and tests calling the work outside a worker keep their process as it is.
+    ``release``: otherwise still collect garbage and hand free memory back (a task that leaves cycles
+    behind: recording a run goes through MLflow's and SQLAlchemy's objects).
     """
-    if not memory.keras_used_here():
-        return
     try:
         from distributed import get_worker
 
         alone = get_worker().state.executing_count <= 1
     except ValueError:  # not on a worker
         return
-    if alone:
+    if alone and memory.keras_used_here():
         memory.clear_keras()
+    elif release:
+        memory.release_memory()

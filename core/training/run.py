@@ -98,6 +98,7 @@ def _after_run_on_worker(
 
     ``results`` came without their pipelines (:func:`_without_pipelines`); ``fitted`` gives each of
     those models as the worker holding it has it, so no pipeline travels up from the app's process.
+    The worker is tidied after it as after a fit (:func:`core.worker_cores.after_task`).
     """
     whole = [
         replace(r, pipeline=fitted[r.name].pipeline, before_refit=fitted[r.name].before_refit)
@@ -105,7 +106,11 @@ def _after_run_on_worker(
         else r
         for r in results
     ]
-    return hook(request, whole, seconds, outcome)
+    try:
+        return hook(request, whole, seconds, outcome)
+    finally:
+        del whole
+        worker_cores.after_task(release=True)
 
 
 def _without_pipelines(results: list, on_cluster: dict[str, Future]) -> list:
