@@ -97,6 +97,10 @@ QUEUED = re.compile(r"^Waiting for a free place")
 SERVER_BOX = re.compile(r"^Server: (\d+) running, (\d+) waiting")
 #: The Train page once the run is in the experiment log (ui/experiments_views.recording_note).
 RECORDED = re.compile(r"^Recorded \d+ model runs in the experiment log")
+#: The Experiments page while the session's run is still being recorded (ui/experiments_views.run_on_its_way).
+ON_ITS_WAY = re.compile(r"^Your (last|current) run is (being recorded|still training)")
+#: How long a session on the Experiments page waits for its run to be listed (the page looks every 2 s).
+LISTED_S = 60.0
 #: Reruns counted as "while runs train or queue" in the headline (the Train page while the run goes).
 WHILE_TRAINING = ("→ Train (run going)", "Train: rerun while training")
 LATER_PAGES = ("results", "explain", "experiments", "data")
@@ -337,6 +341,11 @@ async def journey(
                 result, session, f"→ {path.title()} (after the demo)", session.switch_page(path, timeout=page_s)
             )
             await timed_rerun(result, session, f"{path.title()}: rerun", session.rerun(timeout=page_s))
+            if path == "experiments" and session.segments[-1].has_text(ON_ITS_WAY.pattern):
+                with contextlib.suppress(WaitTimeout):  # the page runs again by itself once the run is in the log
+                    await session.wait_for(
+                        lambda s: f"{own.key}.csv" in shown_names(s), timeout=LISTED_S, after=len(session.segments) - 1
+                    )
         result.completed = True
     except Exception as exc:  # recorded as the session's error; the other sessions go on
         result.problems.append(f"journey stopped: {exc}")

@@ -12,6 +12,7 @@ st.title("9. Experiments")
 guide_views.step_note("experiments")
 uri = views.tracking_uri()
 views.store_info(uri)
+views.run_on_its_way()
 runs = views.load_runs(uri)
 if runs is None:
     st.stop()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -93,6 +95,35 @@ def test_training_records_the_run_once_and_the_train_page_says_so(trained):
     at.run()  # reruns of the page record nothing more
     assert not at.exception
     assert len(tracking.list_runs(uri)) == 3
+
+
+def test_a_run_still_being_recorded_is_said_and_listed_once_it_is_there(trained, store_at):
+    """Catches the page saying "No runs recorded yet" as if this session's run did not exist: a run takes
+    seconds to record after it ends (on a worker), and a person who opens Experiments at once must hear
+    that it is on its way, then see it without reloading.
+    """
+    from core.training import TrainingJob
+    from tests.conftest import opened, session_of
+
+    at, _, job = trained
+    record, gate = tracking.recorder(store_at, "iris.csv"), threading.Event()
+
+    def held_record(*args):
+        gate.wait(60)
+        return record(*args)
+
+    held = TrainingJob(job.request, after_run=held_record).start()
+    deadline = time.monotonic() + 120
+    while held.after_run().status != "running":
+        assert time.monotonic() < deadline, held.outcome()
+        time.sleep(0.05)
+    page = opened({**session_of(at), state.JOB: held}, "pages/experiments.py")
+    assert any("Your last run is being recorded in the experiment log" in b for b in bodies(page, "info"))
+    gate.set()
+    assert held.wait(120) and held.after_run().value.ok
+    page.run()  # the page's own look (every 2 s in the browser) finds the run recorded and runs the page again
+    assert not any("being recorded" in b or "No runs recorded yet" in b for b in bodies(page, "info"))
+    assert len(page.dataframe[0].value) == 3, "this run's three model runs are listed"
 
 
 def test_the_page_lists_filters_compares_and_reloads(trained):

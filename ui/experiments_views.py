@@ -76,6 +76,30 @@ def recording_note(job) -> None:
         )
 
 
+#: How often the Experiments page looks whether this session's run has reached the log.
+RECORDING_EVERY_S = 2.0
+
+
+def run_on_its_way() -> None:
+    """On the Experiments page: this session's run that is still training or being recorded, said so;
+    once it is in the log the whole page runs again and lists it (a run ends, then takes seconds to record)."""
+    job = state.job()
+    if job is None or not job.after_run().pending:
+        return
+
+    @st.fragment(run_every=RECORDING_EVERY_S)
+    def waiting() -> None:
+        if not job.after_run().pending:
+            st.rerun()
+        if job.snapshot().status == "running":
+            text = "Your current run is still training: it is recorded here when it ends."
+        else:
+            text = "Your last run is being recorded in the experiment log: it appears here in a moment."
+        st.info(text, icon=":material/hourglass_top:")
+
+    waiting()
+
+
 def record_test_scores(model_name: str, scores: dict[str, float]) -> None:
     """Add a final test score to the model's tracked run (Results page); warn if it cannot.
 
