@@ -105,23 +105,21 @@ def cores_for_task(alone: bool):
         after_task()
 
 
-def after_task(release: bool = False) -> None:
+def after_task() -> None:
     """On a worker, at the end of a task that built a Keras network: free Keras' and TensorFlow's global state.
 
     Without it a worker grew by tens of MB per network it trained (``core.memory.clear_keras`` says what
     held it). Only when no other task runs on the worker (the embedded workers run one at a time): the
     state is shared by the process's threads, and clearing it while another network is traced would
     break that fit. Scripts and tests calling the work outside a worker keep their process as it is.
-    ``release``: otherwise still collect garbage and hand free memory back (a task that leaves cycles
-    behind: recording a run goes through MLflow's and SQLAlchemy's objects).
     """
+    if not memory.keras_used_here():
+        return
     try:
         from distributed import get_worker
 
         alone = get_worker().state.executing_count <= 1
     except ValueError:  # not on a worker
         return
-    if alone and memory.keras_used_here():
+    if alone:
         memory.clear_keras()
-    elif release:
-        memory.release_memory()
