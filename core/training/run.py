@@ -100,8 +100,8 @@ def _after_run_on_worker(
     those models as the worker holding it has it, so no pipeline travels up from the app's process.
     Keras' state is cleared after it as after a fit, when recording held a network
     (:func:`core.worker_cores.after_task`). Nothing more: a full garbage collection after every
-    recording (about a second on a worker with TensorFlow loaded) doubled the wait for the leaderboard
-    with thirty sessions at once, and the 50-run soak stays within its goal without it.
+    recording takes about a second on a worker with TensorFlow loaded, in the slot queued runs wait
+    for, and the 50-run soak stays within its goal without it.
     """
     whole = [
         replace(r, pipeline=fitted[r.name].pipeline, before_refit=fitted[r.name].before_refit)
@@ -345,11 +345,15 @@ class TrainingJob(BackgroundJob):
         hook = self._after_hook
         assert hook is not None
         outcome = self.outcome()
+
+        def here() -> Any:
+            return hook(self.request, results, seconds, outcome)
+
         reach = getattr(hook, AFTER_RUN_ON_CLUSTER, None)
         if shared is None or reach not in (THIS_MACHINE, ANY_MACHINE):
-            return hook(self.request, results, seconds, outcome)
+            return here()
         if reach == THIS_MACHINE and not engine.workers_on_this_machine():
-            return hook(self.request, results, seconds, outcome)
+            return here()
         try:
             future = engine.client().submit(
                 _after_run_on_worker,
@@ -364,11 +368,11 @@ class TrainingJob(BackgroundJob):
                 priority=1,  # before the tasks of runs started since: the person waits for this one
             )
         except Exception:  # the cluster is gone (shut down, restarting): here, then
-            return hook(self.request, results, seconds, outcome)
+            return here()
         try:
             return engine.result_of(future, "recording the run")
         except engine.WorkerLost:
-            return hook(self.request, results, seconds, outcome)
+            return here()
 
     def _settle(self, after: AfterRun) -> None:
         """Run the calls queued for the hook's end (those queued meanwhile too), then make ``after`` public."""
