@@ -12,9 +12,11 @@ st.title("9. Experiments")
 guide_views.step_note("experiments")
 uri = views.tracking_uri()
 views.store_info(uri)
-views.run_on_its_way()
+on_its_way = views.run_on_its_way()
 runs = views.load_runs(uri)
 if runs is None:
+    st.stop()
+if runs.empty and on_its_way:  # the note above says the first run is coming: no "train some models"
     st.stop()
 if runs.empty:
     st.info(

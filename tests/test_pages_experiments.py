@@ -119,6 +119,7 @@ def test_a_run_still_being_recorded_is_said_and_listed_once_it_is_there(trained,
         time.sleep(0.05)
     page = opened({**session_of(at), state.JOB: held}, "pages/experiments.py")
     assert any("Your last run is being recorded in the experiment log" in b for b in bodies(page, "info"))
+    assert not any("No runs recorded yet" in b for b in bodies(page, "info")), "not told to train the run it has"
     gate.set()
     assert held.wait(120) and held.after_run().value.ok
     page.run()  # the page's own look (every 2 s in the browser) finds the run recorded and runs the page again

@@ -80,12 +80,12 @@ def recording_note(job) -> None:
 RECORDING_EVERY_S = 2.0
 
 
-def run_on_its_way() -> None:
-    """On the Experiments page: this session's run that is still training or being recorded, said so;
+def run_on_its_way() -> bool:
+    """On the Experiments page: this session's run that is still training or being recorded, said so (True);
     once it is in the log the whole page runs again and lists it (a run ends, then takes seconds to record)."""
     job = state.job()
     if job is None or not job.after_run().pending:
-        return
+        return False
 
     @st.fragment(run_every=RECORDING_EVERY_S)
     def waiting() -> None:
@@ -98,6 +98,7 @@ def run_on_its_way() -> None:
         st.info(text, icon=":material/hourglass_top:")
 
     waiting()
+    return True
 
 
 def record_test_scores(model_name: str, scores: dict[str, float]) -> None:
