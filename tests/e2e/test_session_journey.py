@@ -36,6 +36,8 @@ def test_leaving_the_page_during_a_run_asks_first(page_app: Page) -> None:
     assert any(d.startswith("beforeunload") for d in page.dialogs), page.dialogs
     # Dismissed: still on the same session, the run still going.
     expect(page.get_by_role("heading", name="5. Train")).to_be_visible()
+    # Something to record once stopped: the baseline has finished (on a cold cluster it can take longer than 4 s)
+    expect(page.get_by_test_id("stProgress").first).to_contain_text(re.compile(r"\b1 of 2 models"), timeout=SLOW)
     page.locator(".st-key-train_stop button").first.click()
     expect(page.get_by_test_id("stProgress").first).to_contain_text(re.compile(r"^Stopped"), timeout=SLOW)
     recorded = page.get_by_text(re.compile(r"recorded as stopped: stopped by you"))
